@@ -1,0 +1,61 @@
+# Sanlian — two commands: `make run` and `make test`. Every target that needs system packages
+# depends on `deps`, which installs whatever is missing with apt-get and does nothing otherwise.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+SWIFT ?= swift
+# Debian 12 packages the build, the generator and the tests need.
+APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev pkg-config libsqlite3-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+COMPOSE ?= compose/township.yaml
+STATE_DIR ?= var
+# Generated trees compared by check-generated (module.modulemap in CProtoDescriptor is hand-written).
+GENERATED_DIRS := Sources/CSanlianProto Sources/CProtoDescriptor Sources/SanlianWire/Generated Tests/SanlianWireTests/Generated
+
+.PHONY: help deps build test proto check-generated run bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+deps: ## Install missing system packages (apt-get; through sudo when not root)
+	@missing=""; \
+	for package in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' "$$package" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps ## Build every target
+	$(SWIFT) build
+
+test: deps check-generated ## Build and run every test (unit and integration)
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel
+
+proto: deps ## Regenerate the C and Swift code derived from proto/
+	$(SWIFT) build --product sanlian-protogen
+	PROTOGEN="$$($(SWIFT) build --show-bin-path)/sanlian-protogen" scripts/generate.sh
+
+check-generated: deps ## Fail when generated code does not match proto/
+	@$(SWIFT) build --product sanlian-protogen >/dev/null
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	PROTOGEN="$$($(SWIFT) build --show-bin-path)/sanlian-protogen" scripts/generate.sh "$$tmp"; \
+	status=0; \
+	for dir in $(GENERATED_DIRS); do \
+		diff -r --exclude=module.modulemap "$$dir" "$$tmp/$$dir" || status=1; \
+	done; \
+	if [ $$status -ne 0 ]; then echo "check-generated: generated code is stale; run 'make proto' and commit"; exit 1; fi; \
+	echo "check-generated: generated code matches proto/"
+
+run: build ## Start the township (the broker now) on $(COMPOSE) with state under ./$(STATE_DIR)
+	"$$($(SWIFT) build --show-bin-path)/sanlian-broker" --compose $(COMPOSE) --state-dir $(STATE_DIR)
+
+bench: deps ## Run the benchmarks (release build)
+	$(SWIFT) build -c release
+	"$$($(SWIFT) build -c release --show-bin-path)/sanlian-bench"
+
+clean: ## Remove build products and local state
+	rm -rf .build $(STATE_DIR)

@@ -1,0 +1,102 @@
+package import NIOCore
+
+/// A protobuf message of the Sanlian contracts, as a Swift value. Encoding and decoding go through
+/// protobuf-c; nothing of protobuf-c's C memory outlives a call.
+package protocol WireMessage: Sendable, Hashable {
+    /// The message's full proto name, e.g. "sanlian.rpc.v1.Frame".
+    static var protoName: String { get }
+
+    /// The value with every field at its default.
+    init()
+
+    /// Decodes one message from exactly `bytes`.
+    /// - Throws: `WireError` when the bytes are not a valid encoding of this message.
+    init(decoding bytes: UnsafeRawBufferPointer) throws(WireError)
+
+    /// Appends the message's encoding to `buffer`.
+    /// - Throws: `WireError` when a string field holds a NUL character, which protobuf-c's
+    ///   NUL-terminated strings cannot carry.
+    func encode(into buffer: inout ByteBuffer) throws(WireError)
+}
+
+extension WireMessage {
+    /// Decodes one message from exactly `bytes`.
+    package init(serializedBytes bytes: some Collection<UInt8>) throws(WireError) {
+        let result: Result<Self, WireError>? = bytes.withContiguousStorageIfAvailable { storage in
+            Result { () throws(WireError) in try Self(decoding: UnsafeRawBufferPointer(storage)) }
+        }
+        if let result {
+            self = try result.get()
+        } else {
+            let copy = Array(bytes)
+            self = try copy.withUnsafeBytes { raw in
+                Result { () throws(WireError) in try Self(decoding: raw) }
+            }.get()
+        }
+    }
+
+    /// Decodes one message from the readable bytes of `buffer`, without consuming them.
+    package init(buffer: ByteBuffer) throws(WireError) {
+        let result = buffer.withUnsafeReadableBytes { raw in
+            Result { () throws(WireError) in try Self(decoding: raw) }
+        }
+        self = try result.get()
+    }
+
+    /// The message's encoding.
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        var buffer = ByteBuffer()
+        try encode(into: &buffer)
+        return Array(buffer.readableBytesView)
+    }
+}
+
+/// A proto enum as a Swift enum: known values are cases, unknown values survive as
+/// `unrecognized(Int32)`.
+package protocol WireEnum: Sendable, Hashable, RawRepresentable where RawValue == Int32 {
+    init(rawValue: Int32)
+    /// The value's name in the .proto file.
+    var protoName: String { get }
+    static var knownCases: [Self] { get }
+}
+
+/// How a method exchanges messages.
+package enum WireMethodKind: String, Sendable, Hashable {
+    case unary
+    case serverStreaming
+    case clientStreaming
+    case bidirectionalStreaming
+
+    package var serverStreams: Bool { self == .serverStreaming || self == .bidirectionalStreaming }
+    package var clientStreams: Bool { self == .clientStreaming || self == .bidirectionalStreaming }
+}
+
+/// A method's name and shape, without its message types.
+package struct WireMethodDescription: Sendable, Hashable {
+    /// "sanlian.patrol.v1.Roster"
+    package var service: String
+    /// "UpsertVolunteer"
+    package var method: String
+    package var kind: WireMethodKind
+
+    /// "/sanlian.patrol.v1.Roster/UpsertVolunteer"
+    package var path: String { "/\(service)/\(method)" }
+
+    package init(service: String, method: String, kind: WireMethodKind) {
+        self.service = service
+        self.method = method
+        self.kind = kind
+    }
+}
+
+/// A method with its request and response message types, as generated from a `service` block.
+package struct WireMethod<Request: WireMessage, Response: WireMessage>: Sendable, Hashable {
+    package var description: WireMethodDescription
+
+    package var path: String { description.path }
+    package var kind: WireMethodKind { description.kind }
+
+    package init(service: String, method: String, kind: WireMethodKind) {
+        self.description = WireMethodDescription(service: service, method: method, kind: kind)
+    }
+}

@@ -1,0 +1,397 @@
+/// Writes the Swift message layer for a set of proto files: one value type per message, one enum
+/// per proto enum (keeping unknown values), the conversions to and from protoc-c's C structs, and a
+/// description of every service's methods.
+struct SwiftEmitter {
+    let files: [ProtoFile]
+    private var messagesByName: [String: ProtoMessage] = [:]
+    private var enumsByName: [String: ProtoEnum] = [:]
+
+    init(files: [ProtoFile]) {
+        self.files = files
+        for file in files {
+            for message in file.messages { messagesByName[message.fullName] = message }
+            for enumeration in file.enums { enumsByName[enumeration.fullName] = enumeration }
+        }
+    }
+
+    // MARK: - Names
+
+    /// "sanlian.alert.v1.Alert" → "AlertV1.Alert".
+    func swiftType(_ fullName: String) -> String {
+        var parts = fullName.split(separator: ".").map(String.init)
+        let name = parts.removeLast()
+        return Naming.namespace(parts.joined(separator: ".")) + "." + name
+    }
+
+    func swiftType(of field: ProtoField) -> String {
+        let element = elementType(field.kind)
+        return field.repeated ? "[\(element)]" : element
+    }
+
+    func elementType(_ kind: ProtoField.Kind) -> String {
+        switch kind {
+        case .double: "Double"
+        case .float: "Float"
+        case .int64, .sfixed64, .sint64: "Int64"
+        case .uint64, .fixed64: "UInt64"
+        case .int32, .sfixed32, .sint32: "Int32"
+        case .uint32, .fixed32: "UInt32"
+        case .bool: "Bool"
+        case .string: "String"
+        case .bytes: "[UInt8]"
+        case .message(let name): swiftType(name)
+        case .enumeration(let name): swiftType(name)
+        }
+    }
+
+    /// The C type of one element of a repeated field (what `T *x` / `T **x` points at).
+    func cElementType(_ kind: ProtoField.Kind) -> String {
+        switch kind {
+        case .string: "UnsafeMutablePointer<CChar>?"
+        case .bytes: "ProtobufCBinaryData"
+        case .bool: "protobuf_c_boolean"
+        case .message(let name): "UnsafeMutablePointer<\(Naming.cType(name))>?"
+        case .enumeration(let name): Naming.cType(name)
+        default: elementType(kind)
+        }
+    }
+
+    func defaultValue(_ field: ProtoField) -> String {
+        if field.repeated { return "[]" }
+        switch field.kind {
+        case .double, .float, .int64, .sfixed64, .sint64, .uint64, .fixed64, .int32, .sfixed32, .sint32, .uint32,
+            .fixed32:
+            return "0"
+        case .bool: return "false"
+        case .string: return "\"\""
+        case .bytes: return "[]"
+        case .message: return "nil"
+        case .enumeration(let name): return "." + zeroCase(of: name)
+        }
+    }
+
+    func zeroCase(of enumName: String) -> String {
+        guard let enumeration = enumsByName[enumName], let zero = enumeration.values.first(where: { $0.number == 0 })
+        else { return "init(rawValue: 0)" }
+        return Naming.enumCase(zero.name, prefix: Naming.enumValuePrefix(enumeration.name))
+    }
+
+    /// Oneofs with one member model presence (protoc-c 1.4.1 has no proto3 `optional`): they become
+    /// an optional property named after the field.
+    func oneofMembers(_ message: ProtoMessage, _ index: Int) -> [ProtoField] {
+        message.fields.filter { $0.oneofIndex == index }
+    }
+
+    func isPresenceOneof(_ message: ProtoMessage, _ index: Int) -> Bool {
+        oneofMembers(message, index).count == 1
+    }
+
+    // MARK: - Conversions
+
+    /// Swift expression reading one C value `value` of `kind`.
+    func decodeExpression(_ kind: ProtoField.Kind, _ value: String, message: ProtoMessage, field: ProtoField)
+        -> String
+    {
+        switch kind {
+        case .bool: return "\(value) != 0"
+        case .string: return "try wireString(\(value), message: \"\(message.fullName)\", field: \"\(field.name)\")"
+        case .bytes: return "wireBytes(\(value))"
+        case .enumeration(let name):
+            return "\(swiftType(name))(rawValue: Int32(truncatingIfNeeded: \(value).rawValue))"
+        case .message(let name):
+            return
+                "try \(swiftType(name))(cMessage: wirePointee(\(value), message: \"\(message.fullName)\", field: \"\(field.name)\"))"
+        default: return value
+        }
+    }
+
+    /// Swift expression producing the C value for Swift value `value` of `kind`.
+    func encodeExpression(_ kind: ProtoField.Kind, _ value: String, message: ProtoMessage, field: ProtoField)
+        -> String
+    {
+        switch kind {
+        case .bool: return "\(value) ? 1 : 0"
+        case .string: return "try arena.string(\(value), message: \"\(message.fullName)\", field: \"\(field.name)\")"
+        case .bytes: return "arena.bytes(\(value))"
+        case .enumeration(let name):
+            let cType = Naming.cType(name)
+            return "\(cType)(rawValue: \(cType).RawValue(truncatingIfNeeded: \(value).rawValue))"
+        case .message: return "try \(value).cPointer(arena)"
+        default: return value
+        }
+    }
+
+    // MARK: - Files
+
+    /// The file declaring one namespace enum per proto package.
+    func namespacesFile() -> String {
+        var out = header(source: "proto/*.proto")
+        let packages = Set(files.map(\.package)).sorted()
+        for package in packages {
+            out += "\n/// Messages, enums and services of the proto package `\(package)`.\n"
+            out += "package enum \(Naming.namespace(package)) {}\n"
+        }
+        return out
+    }
+
+    func swiftFile(for file: ProtoFile) -> String {
+        var out = header(source: "proto/\(file.name)")
+        out += "import CProtobufC\nimport CSanlianProto\npackage import NIOCore\n"
+        let namespace = Naming.namespace(file.package)
+        for enumeration in file.enums {
+            out += "\n" + enumDeclaration(enumeration, namespace: namespace)
+        }
+        for message in file.messages {
+            out += "\n" + messageDeclaration(message, namespace: namespace)
+            out += "\n" + messageConversions(message)
+        }
+        for service in file.services {
+            out += "\n" + serviceDeclaration(service, namespace: namespace)
+        }
+        return out
+    }
+
+    func header(source: String) -> String {
+        "// DO NOT EDIT. Generated by sanlian-protogen from \(source); regenerate with `make proto`.\n\n"
+    }
+
+    func docComment(_ comment: String, indent: String) -> String {
+        let lines = comment.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix(" ") ? String($0.dropFirst()) : String($0) }
+        var trimmed = lines
+        while trimmed.last?.isEmpty == true { trimmed.removeLast() }
+        while trimmed.first?.isEmpty == true { trimmed.removeFirst() }
+        return trimmed.map { indent + ($0.isEmpty ? "///" : "/// " + $0) + "\n" }.joined()
+    }
+
+    func enumDeclaration(_ enumeration: ProtoEnum, namespace: String) -> String {
+        let prefix = Naming.enumValuePrefix(enumeration.name)
+        var out = "extension \(namespace) {\n"
+        out += docComment(enumeration.comment, indent: "    ")
+        out += "    package enum \(enumeration.name): WireEnum {\n"
+        for value in enumeration.values {
+            out += docComment(value.comment, indent: "        ")
+            out += "        case \(Naming.enumCase(value.name, prefix: prefix))\n"
+        }
+        out += "        /// A value this version of the contract does not know; kept so that it survives a round trip.\n"
+        out += "        case unrecognized(Int32)\n\n"
+        out += "        package init(rawValue: Int32) {\n            switch rawValue {\n"
+        for value in enumeration.values {
+            out += "            case \(value.number): self = .\(Naming.enumCase(value.name, prefix: prefix))\n"
+        }
+        out += "            default: self = .unrecognized(rawValue)\n            }\n        }\n\n"
+        out += "        package var rawValue: Int32 {\n            switch self {\n"
+        for value in enumeration.values {
+            out += "            case .\(Naming.enumCase(value.name, prefix: prefix)): \(value.number)\n"
+        }
+        out += "            case .unrecognized(let value): value\n            }\n        }\n\n"
+        out += "        /// The value's name in the .proto file, or its number when unknown.\n"
+        out += "        package var protoName: String {\n            switch self {\n"
+        for value in enumeration.values {
+            out += "            case .\(Naming.enumCase(value.name, prefix: prefix)): \"\(value.name)\"\n"
+        }
+        out += "            case .unrecognized(let value): String(value)\n            }\n        }\n\n"
+        let cases = enumeration.values.map { "." + Naming.enumCase($0.name, prefix: prefix) }
+        out += "        package static let knownCases: [Self] = [\(cases.joined(separator: ", "))]\n"
+        out += "    }\n}\n"
+        return out
+    }
+
+    func messageDeclaration(_ message: ProtoMessage, namespace: String) -> String {
+        var out = "extension \(namespace) {\n"
+        out += docComment(message.comment, indent: "    ")
+        out += "    package struct \(message.name): WireMessage {\n"
+        out += "        package static let protoName = \"\(message.fullName)\"\n\n"
+        var parameters: [String] = []
+        var assignments: [String] = []
+        var emittedOneofs: Set<Int> = []
+        for field in message.fields {
+            if let index = field.oneofIndex, !isPresenceOneof(message, index) {
+                guard !emittedOneofs.contains(index) else { continue }
+                emittedOneofs.insert(index)
+                let oneofName = message.oneofs[index]
+                let typeName = Naming.typeName(oneofName)
+                let property = Naming.property(oneofName)
+                out += "        /// One of the `\(oneofName)` fields, or none.\n"
+                out += "        package enum \(typeName): Sendable, Hashable {\n"
+                for member in oneofMembers(message, index) {
+                    out += docComment(member.comment, indent: "            ")
+                    out += "            case \(Naming.property(member.name))(\(swiftType(of: member)))\n"
+                }
+                out += "        }\n\n"
+                out += "        package var \(property): \(typeName)? = nil\n"
+                parameters.append("\(property): \(typeName)? = nil")
+                assignments.append("self.\(property) = \(property)")
+                continue
+            }
+            let property = Naming.property(field.name)
+            var type = swiftType(of: field)
+            var defaultValue = defaultValue(field)
+            if field.oneofIndex != nil || (!field.repeated && isMessage(field.kind)) {
+                if !type.hasSuffix("?") { type += "?" }
+                defaultValue = "nil"
+            }
+            out += docComment(field.comment, indent: "        ")
+            out += "        package var \(property): \(type) = \(defaultValue)\n"
+            parameters.append("\(property): \(type) = \(defaultValue)")
+            assignments.append("self.\(property) = \(property)")
+        }
+        if !parameters.isEmpty {
+            out += "\n        package init() {}\n"
+        }
+        out += "\n        package init(\n"
+        out += parameters.map { "            \($0)" }.joined(separator: ",\n")
+        out += parameters.isEmpty ? "" : "\n"
+        out += "        ) {\n"
+        out += assignments.map { "            \($0)\n" }.joined()
+        out += "        }\n    }\n}\n"
+        return out
+    }
+
+    func isMessage(_ kind: ProtoField.Kind) -> Bool {
+        if case .message = kind { return true }
+        return false
+    }
+
+    func messageConversions(_ message: ProtoMessage) -> String {
+        let swiftName = swiftType(message.fullName)
+        let cType = Naming.cType(message.fullName)
+        let prefix = Naming.cFunctionPrefix(message.fullName)
+        var out = "extension \(swiftName) {\n"
+        // Decoding.
+        out += "    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {\n"
+        out += "        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one\n"
+        out += "        // malloc'd tree released by free_unpacked, so every field is copied out first.\n"
+        out += "        guard\n            let raw = \(prefix)__unpack(\n"
+        out += "                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))\n"
+        out += "        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }\n"
+        out += "        defer { \(prefix)__free_unpacked(raw, nil) }\n"
+        out += "        try self.init(cMessage: raw.pointee)\n    }\n\n"
+        out += "    init(cMessage c: \(cType)) throws(WireError) {\n"
+        out += "        self.init()\n"
+        var emittedOneofs: Set<Int> = []
+        for field in message.fields {
+            let property = Naming.property(field.name)
+            let cField = field.name
+            if let index = field.oneofIndex {
+                let oneofName = message.oneofs[index]
+                if isPresenceOneof(message, index) {
+                    out += "        if c.\(oneofName)_case.rawValue == \(field.number) {\n"
+                    out +=
+                        "            self.\(property) = \(decodeExpression(field.kind, "c.\(cField)", message: message, field: field))\n"
+                    out += "        }\n"
+                    continue
+                }
+                guard !emittedOneofs.contains(index) else { continue }
+                emittedOneofs.insert(index)
+                out += "        switch c.\(oneofName)_case.rawValue {\n"
+                for member in oneofMembers(message, index) {
+                    let value = decodeExpression(member.kind, "c.\(member.name)", message: message, field: member)
+                    out += "        case \(member.number): self.\(Naming.property(oneofName)) = .\(Naming.property(member.name))(\(value))\n"
+                }
+                out += "        default: self.\(Naming.property(oneofName)) = nil\n        }\n"
+                continue
+            }
+            if field.repeated {
+                let element = decodeExpression(field.kind, "c.\(cField)[index]", message: message, field: field)
+                out += "        self.\(property).reserveCapacity(c.n_\(cField))\n"
+                out += "        for index in 0..<c.n_\(cField) {\n"
+                out += "            self.\(property).append(\(element))\n        }\n"
+            } else if isMessage(field.kind) {
+                out += "        if c.\(cField) != nil {\n"
+                out += "            self.\(property) = \(decodeExpression(field.kind, "c.\(cField)", message: message, field: field))\n"
+                out += "        }\n"
+            } else {
+                out += "        self.\(property) = \(decodeExpression(field.kind, "c.\(cField)", message: message, field: field))\n"
+            }
+        }
+        out += "    }\n\n"
+        // Encoding.
+        out += "    package func encode(into buffer: inout ByteBuffer) throws(WireError) {\n"
+        out += "        let arena = WireArena()\n"
+        out += "        // The INIT macro is not importable; the generated init function sets the descriptor.\n"
+        out += "        var c = \(cType)()\n        \(prefix)__init(&c)\n"
+        out += "        try fill(&c, arena)\n"
+        out += "        let size = \(prefix)__get_packed_size(&c)\n"
+        out += "        guard size > 0 else { return }\n"
+        out += "        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in\n"
+        out += "            \(prefix)__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))\n"
+        out += "        }\n"
+        out += "        withExtendedLifetime(arena) {}\n    }\n\n"
+        out += "    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<\(cType)> {\n"
+        out += "        let pointer = arena.allocate(\(cType).self, count: 1)\n"
+        out += "        \(prefix)__init(pointer)\n"
+        out += "        try fill(&pointer.pointee, arena)\n"
+        out += "        return pointer\n    }\n\n"
+        out += "    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.\n"
+        out += "    func fill(_ c: inout \(cType), _ arena: WireArena) throws(WireError) {\n"
+        emittedOneofs = []
+        for field in message.fields {
+            let property = Naming.property(field.name)
+            let cField = field.name
+            if let index = field.oneofIndex {
+                let oneofName = message.oneofs[index]
+                if isPresenceOneof(message, index) {
+                    out += "        if let value = self.\(property) {\n"
+                    out += "            c.\(oneofName)_case = .init(rawValue: \(field.number))\n"
+                    out += "            c.\(cField) = \(encodeExpression(field.kind, "value", message: message, field: field))\n"
+                    out += "        }\n"
+                    continue
+                }
+                guard !emittedOneofs.contains(index) else { continue }
+                emittedOneofs.insert(index)
+                out += "        switch self.\(Naming.property(oneofName)) {\n"
+                for member in oneofMembers(message, index) {
+                    out += "        case .\(Naming.property(member.name))(let value)?:\n"
+                    out += "            c.\(oneofName)_case = .init(rawValue: \(member.number))\n"
+                    out += "            c.\(member.name) = \(encodeExpression(member.kind, "value", message: message, field: member))\n"
+                }
+                out += "        case nil:\n            break\n        }\n"
+                continue
+            }
+            if field.repeated {
+                out += "        if !self.\(property).isEmpty {\n"
+                out += "            let array = arena.allocate(\(cElementType(field.kind)).self, count: self.\(property).count)\n"
+                out += "            for (index, element) in self.\(property).enumerated() {\n"
+                out += "                array[index] = \(encodeExpression(field.kind, "element", message: message, field: field))\n"
+                out += "            }\n"
+                out += "            c.n_\(cField) = self.\(property).count\n"
+                out += "            c.\(cField) = array\n        }\n"
+            } else if isMessage(field.kind) {
+                out += "        if let value = self.\(property) {\n"
+                out += "            c.\(cField) = \(encodeExpression(field.kind, "value", message: message, field: field))\n"
+                out += "        }\n"
+            } else {
+                out += "        c.\(cField) = \(encodeExpression(field.kind, "self.\(property)", message: message, field: field))\n"
+            }
+        }
+        out += "    }\n}\n"
+        return out
+    }
+
+    func serviceDeclaration(_ service: ProtoService, namespace: String) -> String {
+        var out = "extension \(namespace) {\n"
+        out += docComment(service.comment, indent: "    ")
+        out += "    package enum \(service.name) {\n"
+        out += "        package static let name = \"\(service.fullName)\"\n"
+        for method in service.methods {
+            let kind: String
+            switch (method.clientStreaming, method.serverStreaming) {
+            case (false, false): kind = "unary"
+            case (false, true): kind = "serverStreaming"
+            case (true, false): kind = "clientStreaming"
+            case (true, true): kind = "bidirectionalStreaming"
+            }
+            out += "\n" + docComment(method.comment, indent: "        ")
+            out += "        package static let \(Naming.property(Naming.camelToLower(method.name))) = WireMethod<"
+            out += "\(swiftType(method.inputType)), \(swiftType(method.outputType))>(\n"
+            out += "            service: name, method: \"\(method.name)\", kind: .\(kind))\n"
+        }
+        let methods = service.methods.map { Naming.property(Naming.camelToLower($0.name)) + ".description" }
+        out += "\n        /// Every method of the service, for registration and listing.\n"
+        out += "        package static let methods: [WireMethodDescription] = [\n"
+        out += methods.map { "            \($0),\n" }.joined()
+        out += "        ]\n    }\n}\n"
+        return out
+    }
+}

@@ -1,0 +1,57 @@
+// sanlian-protogen: generates the Swift message layer (Sources/SanlianWire/Generated) and its test
+// samples from the FileDescriptorSet protoc writes for proto/. scripts/generate.sh runs it.
+import Foundation
+
+let usage = """
+    usage: sanlian-protogen --descriptor-set FILE --messages-out DIR --samples-out DIR
+
+    Reads FILE, a FileDescriptorSet written by `protoc --include_source_info --descriptor_set_out`,
+    and writes one Swift file per .proto into --messages-out and the round-trip samples into
+    --samples-out. Files are only rewritten when their content changes.
+    """
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("sanlian-protogen: \(message)\n".utf8))
+    exit(1)
+}
+
+var options: [String: String] = [:]
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    if argument == "--help" || argument == "-h" {
+        print(usage)
+        exit(0)
+    }
+    guard ["--descriptor-set", "--messages-out", "--samples-out"].contains(argument) else {
+        fail("unknown argument \(argument)\n\(usage)")
+    }
+    guard let value = arguments.popFirst() else { fail("\(argument) needs a value") }
+    options[argument] = value
+}
+guard let setPath = options["--descriptor-set"], let messagesOut = options["--messages-out"],
+    let samplesOut = options["--samples-out"]
+else { fail("missing arguments\n\(usage)") }
+
+guard let data = FileManager.default.contents(atPath: setPath) else { fail("cannot read \(setPath)") }
+
+func write(_ text: String, to path: String) {
+    if FileManager.default.contents(atPath: path) == Data(text.utf8) { return }
+    do {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    } catch {
+        fail("cannot write \(path): \(error)")
+    }
+}
+
+do {
+    let files = try readDescriptorSet([UInt8](data))
+    let emitter = SwiftEmitter(files: files)
+    write(emitter.namespacesFile(), to: messagesOut + "/Namespaces.pb.swift")
+    for file in files {
+        let base = (file.name as NSString).deletingPathExtension
+        write(emitter.swiftFile(for: file), to: messagesOut + "/\(base).pb.swift")
+    }
+    write(SampleEmitter(emitter: emitter).file(), to: samplesOut + "/Samples.pb.swift")
+} catch {
+    fail("\(error)")
+}
