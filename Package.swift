@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "sanlian-broker", targets: ["sanlian-broker"]),
         .executable(name: "sanlian", targets: ["sanlian"]),
         .executable(name: "sanlian-protogen", targets: ["sanlian-protogen"]),
+        .executable(name: "sanlian-echo", targets: ["sanlian-echo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -56,6 +57,29 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "ServiceSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SanlianEcho",
+            dependencies: ["SanlianRPC", "SanlianWire"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sanlian-echo",
+            dependencies: [
+                "SanlianEcho", "SanlianRPC", "ServiceSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -118,6 +142,18 @@ let package = Package(
         .testTarget(
             name: "SanlianWireTests",
             dependencies: ["SanlianWire", .product(name: "NIOTestUtils", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SanlianRPCTests",
+            dependencies: [
+                "SanlianRPC", "SanlianWire", "SanlianEcho", "sanlian-echo",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -4,6 +4,7 @@
 #include "alert.pb-c.h"
 #include "broker.pb-c.h"
 #include "common.pb-c.h"
+#include "echo.pb-c.h"
 #include "hazards.pb-c.h"
 #include "health.pb-c.h"
 #include "patrol.pb-c.h"

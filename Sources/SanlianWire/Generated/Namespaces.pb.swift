@@ -10,6 +10,9 @@ package enum BrokerV1 {}
 /// Messages, enums and services of the proto package `sanlian.common.v1`.
 package enum CommonV1 {}
 
+/// Messages, enums and services of the proto package `sanlian.echo.v1`.
+package enum EchoV1 {}
+
 /// Messages, enums and services of the proto package `sanlian.hazards.v1`.
 package enum HazardsV1 {}
 

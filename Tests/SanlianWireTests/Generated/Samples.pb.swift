@@ -43,6 +43,8 @@ let generatedSampleCases: [WireSampleCase] = [
     WireSampleCase(BrokerV1.ListServicesRequest.self),
     WireSampleCase(BrokerV1.ServiceStatus.self),
     WireSampleCase(BrokerV1.ListServicesResponse.self),
+    WireSampleCase(EchoV1.EchoRequest.self),
+    WireSampleCase(EchoV1.EchoResponse.self),
     WireSampleCase(HazardsV1.ReportHazardRequest.self),
     WireSampleCase(HazardsV1.HazardEvent.self),
     WireSampleCase(HazardsV1.Hazard.self),
@@ -630,6 +632,33 @@ extension BrokerV1.ListServicesResponse: WireSampled {
     static func sample(variant: Int) -> Self {
         var value = Self()
         value.services = [BrokerV1.ServiceStatus.sample(variant: variant), BrokerV1.ServiceStatus.sample(variant: (variant + 1))]
+        return value
+    }
+}
+
+extension EchoV1.EchoRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.payload = (variant % 2 == 0 ? Array(0...255) : [0, 0, 0xFF])
+        value.delayMs = (variant % 2 == 0 ? UInt32.max : 1)
+        value.count = (variant % 2 == 0 ? UInt32.max : 1)
+        value.failWithCode = (variant % 2 == 0 ? UInt32.max : 1)
+        return value
+    }
+}
+
+extension EchoV1.EchoResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.payload = (variant % 2 == 0 ? Array(0...255) : [0, 0, 0xFF])
+        value.index = (variant % 2 == 0 ? UInt32.max : 1)
+        value.metadata = ["高兴派出所 metadata 联防巡逻 ✓🚓 #\(variant)", "高兴派出所 metadata 联防巡逻 ✓🚓 #\((variant + 1))"]
+        value.department = "高兴派出所 department 联防巡逻 ✓🚓 #\(variant)"
+        value.peerUID = (variant % 2 == 0 ? UInt32.max : 1)
         return value
     }
 }

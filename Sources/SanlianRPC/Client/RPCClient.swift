@@ -1,0 +1,274 @@
+package import Logging
+package import NIOCore
+import NIOPosix
+package import SanlianWire
+import ServiceLifecycle
+import Synchronization
+
+/// Settings of an RPC client.
+package struct ClientConfiguration: Sendable {
+    package var socketPath: String
+    package var identity: IdentityClaim
+    package var connection = ConnectionConfiguration()
+    package var initialBackoff = RPCDefaults.reconnectInitialBackoff
+    package var maxBackoff = RPCDefaults.reconnectMaxBackoff
+    /// Each backoff delay is varied by up to this fraction either way, so that many clients
+    /// that lost one server do not all come back in the same instant.
+    package var jitter = RPCDefaults.reconnectJitter
+
+    package init(socketPath: String, identity: IdentityClaim) {
+        self.socketPath = socketPath
+        self.identity = identity
+    }
+}
+
+/// A client connection that stays up: connects, handshakes, multiplexes calls over one
+/// connection, and reconnects with exponential backoff and jitter when the peer goes away.
+/// While disconnected, calls fail at once with UNAVAILABLE unless they ask to wait for ready.
+///
+/// `run()` keeps the connection; run it in a `ServiceGroup` or a task group for as long as calls
+/// are made. With a router, the client also serves calls the peer starts on the connection (how a
+/// department service serves through the broker).
+package final class RPCClient: Service, Sendable {
+    package let configuration: ClientConfiguration
+    private let router: RPCRouter?
+    private let logger: Logger
+    private let onConnected: (@Sendable (RPCConnection) async -> Void)?
+
+    private struct State {
+        var current: RPCConnection?
+        var lastError: String = "not connected yet"
+        var waiters: [UInt64: CheckedContinuation<RPCConnection?, Never>] = [:]
+        var nextWaiter: UInt64 = 0
+        var stopped = false
+    }
+
+    private let state = Mutex(State())
+
+    /// - Parameter onConnected: runs after every successful handshake, before calls are let
+    ///   through (e.g. to register served services with the broker).
+    package init(
+        configuration: ClientConfiguration,
+        router: RPCRouter? = nil,
+        logger: Logger,
+        onConnected: (@Sendable (RPCConnection) async -> Void)? = nil
+    ) {
+        self.configuration = configuration
+        self.router = router
+        self.logger = logger
+        self.onConnected = onConnected
+    }
+
+    /// The current connection.
+    /// - Parameters:
+    ///   - waitForReady: wait for a connection until `deadline` instead of failing at once.
+    /// - Throws: UNAVAILABLE (naming the last connection error) or DEADLINE_EXCEEDED.
+    package func connection(waitForReady: Bool = false, deadline: NIODeadline) async throws(RPCError)
+        -> RPCConnection
+    {
+        let (current, lastError, stopped) = state.withLock { ($0.current, $0.lastError, $0.stopped) }
+        if let current, current.isAcceptingCalls { return current }
+        guard waitForReady, !stopped else {
+            throw RPCError(.unavailable, "not connected to \(configuration.socketPath): \(lastError)")
+        }
+        let id = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(deadline: deadline) {
+            let waiter = self.state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume(returning: nil)
+        }
+        defer { timer.cancel() }
+        let connection = await withCheckedContinuation { (continuation: CheckedContinuation<RPCConnection?, Never>) in
+            let ready: RPCConnection?? = state.withLock { state in
+                if let current = state.current, current.isAcceptingCalls { return .some(current) }
+                if state.stopped { return .some(nil) }
+                state.waiters[id] = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+        guard let connection else {
+            let lastError = state.withLock { $0.lastError }
+            throw RPCError(.deadlineExceeded, "no connection to \(configuration.socketPath) before the deadline: \(lastError)")
+        }
+        return connection
+    }
+
+    /// A typed unary call over the current connection.
+    package func unary<Request, Response>(
+        _ method: WireMethod<Request, Response>,
+        _ request: Request,
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> Response {
+        let deadline = options.effectiveDeadline
+        let outcome = try await call(
+            method: method.path,
+            payload: encodeRequest(request),
+            metadata: options.metadata,
+            deadline: deadline,
+            waitForReady: options.waitForReady
+        )
+        return try outcome.response(as: Response.self)
+    }
+
+    /// A unary call with raw payload bytes. A call that never reached the server (the connection
+    /// was lost or going away before it was sent) is tried again on the next connection, as
+    /// gRPC's transparent retry does; once without wait-for-ready, until the deadline with it.
+    package func call(
+        method: String,
+        payload: [UInt8],
+        metadata: Metadata = Metadata(),
+        deadline: NIODeadline,
+        waitForReady: Bool = false
+    ) async throws(RPCError) -> CallOutcome {
+        var attempts = 0
+        while true {
+            attempts += 1
+            let connection = try await connection(waitForReady: waitForReady || attempts > 1, deadline: deadline)
+            let outcome = await connection.call(method: method, payload: payload, metadata: metadata, deadline: deadline)
+            let retry = outcome.neverSent && (waitForReady || attempts == 1) && NIODeadline.now() < deadline
+            if !retry || Task.isCancelled { return outcome }
+        }
+    }
+
+    /// A server-streaming call over the current connection.
+    package func serverStream<Request, Response>(
+        _ method: WireMethod<Request, Response>,
+        _ request: Request,
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> ResponseStream<Response> {
+        let deadline = options.effectiveDeadline
+        var options = options
+        options.deadline = deadline
+        let connection = try await connection(waitForReady: options.waitForReady, deadline: deadline)
+        return try connection.serverStream(method, request, options: options)
+    }
+
+    /// Keeps the connection up until the task is cancelled or graceful shutdown begins.
+    package func run() async throws {
+        await withGracefulShutdownHandler {
+            await self.maintainConnection()
+        } onGracefulShutdown: {
+            self.stop()
+        }
+    }
+
+    /// Stops reconnecting and tells the current connection to go away.
+    package func stop() {
+        let (current, waiters) = state.withLock { state in
+            state.stopped = true
+            defer { state.waiters = [:] }
+            return (state.current, Array(state.waiters.values))
+        }
+        for waiter in waiters { waiter.resume(returning: nil) }
+        current?.goAway(RPCV1.Status(code: .unavailable, message: "the client is shutting down"))
+    }
+
+    private var isStopped: Bool { state.withLock { $0.stopped } }
+
+    private func maintainConnection() async {
+        var backoff = configuration.initialBackoff
+        while !Task.isCancelled, !isStopped {
+            do {
+                try await connectAndServe()
+                backoff = configuration.initialBackoff
+            } catch {
+                state.withLock { $0.lastError = "\(error)" }
+                logger.debug(
+                    "Connection attempt failed",
+                    metadata: ["socket.path": "\(configuration.socketPath)", "rpc.error": "\(error)"]
+                )
+            }
+            if Task.isCancelled || isStopped { break }
+            let jitter = 1 + Double.random(in: -configuration.jitter...configuration.jitter)
+            let delay = Int64(Double(backoff.nanoseconds) * jitter)
+            do {
+                try await Task.sleep(nanoseconds: UInt64(max(0, delay)))
+            } catch {
+                break
+            }
+            backoff = min(backoff * 2, configuration.maxBackoff)
+        }
+        let current = state.withLock { state in
+            state.stopped = true
+            defer { state.current = nil }
+            return state.current
+        }
+        current?.close()
+        let waiters = state.withLock { state in
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume(returning: nil) }
+    }
+
+    private struct Dialled: Sendable {
+        var connection: RPCConnection
+        var handshake: EventLoopFuture<PeerIdentity>
+        var calls: AsyncStream<InboundCall>?
+        var inbox: CallInbox?
+    }
+
+    /// One connection's lifetime: dial, handshake, serve, wait for it to close.
+    private func connectAndServe() async throws {
+        try UnixSocketPath.validate(configuration.socketPath)
+        let configuration = self.configuration
+        let router = self.router
+        let logger = self.logger
+        let dialled = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(configuration.connection.handshakeTimeout)
+            .connect(unixDomainSocketPath: configuration.socketPath) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    var inbox: CallInbox?
+                    var calls: AsyncStream<InboundCall>?
+                    if let router {
+                        let made = CallInbox.make(router: router)
+                        inbox = made.0
+                        calls = made.1
+                    }
+                    let (connection, handshake) = try ConnectionPipeline.install(
+                        on: channel,
+                        role: .dialer,
+                        configuration: configuration.connection,
+                        authenticator: nil,
+                        claim: configuration.identity,
+                        dispatcher: inbox,
+                        peerCredentials: nil,
+                        logger: logger
+                    )
+                    return Dialled(connection: connection, handshake: handshake, calls: calls, inbox: inbox)
+                }
+            }
+        let connection = dialled.connection
+        connection.closeFuture.whenComplete { _ in dialled.inbox?.finish() }
+        do {
+            _ = try await dialled.handshake.get()
+        } catch {
+            connection.close()
+            throw error
+        }
+        await onConnected?(connection)
+        let waiters = state.withLock { state in
+            state.current = connection
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        logger.debug("Connected", metadata: ["socket.path": "\(configuration.socketPath)"])
+        for waiter in waiters { waiter.resume(returning: connection) }
+        if isStopped { connection.goAway(RPCV1.Status(code: .unavailable, message: "the client is shutting down")) }
+
+        if let calls = dialled.calls, let router {
+            await CallInbox.serve(calls, router: router)
+        }
+        _ = try? await connection.closeFuture.get()
+        state.withLock { state in
+            if state.current === connection {
+                state.current = nil
+                state.lastError = "the connection was closed"
+            }
+        }
+        logger.debug("Disconnected", metadata: ["socket.path": "\(configuration.socketPath)"])
+    }
+}

@@ -1,0 +1,175 @@
+package import NIOCore
+import SanlianWire
+import Synchronization
+
+/// A call the peer started on this connection, as its handler sees it.
+///
+/// Shared by the connection's event loop (which grants credit and cancels) and the task running
+/// the handler (which sends messages and finishes); its mutable state is behind a `Mutex`.
+package final class InboundCall: Sendable {
+    package let id: UInt32
+    package let method: String
+    package let metadata: Metadata
+    package let deadline: NIODeadline
+    /// The first (for unary and server-streaming calls, the only) request message.
+    package let payload: [UInt8]
+    package let peer: PeerIdentity
+    let connection: RPCConnection
+
+    private struct State {
+        var ended = false
+        var cancellation: RPCError?
+        var credit: UInt32
+        var creditWaiter: CheckedContinuation<Void, any Error>?
+        var doneWaiter: CheckedContinuation<Void, Never>?
+        var cancelHandlers: [@Sendable (RPCError) -> Void] = []
+    }
+
+    private let state: Mutex<State>
+
+    init(
+        id: UInt32,
+        start: RPCV1.CallStart,
+        deadline: NIODeadline,
+        peer: PeerIdentity,
+        connection: RPCConnection
+    ) {
+        self.id = id
+        self.method = start.method
+        self.metadata = Metadata(start.metadata)
+        self.deadline = deadline
+        self.payload = start.payload
+        self.peer = peer
+        self.connection = connection
+        self.state = Mutex(State(credit: start.initialWindow == 0 ? RPCDefaults.streamWindow : start.initialWindow))
+    }
+
+    /// Why the call was cancelled (CANCELLED, DEADLINE_EXCEEDED or UNAVAILABLE), or nil.
+    package var cancellation: RPCError? { state.withLock { $0.cancellation } }
+
+    package var hasEnded: Bool { state.withLock { $0.ended } }
+
+    /// Sends one response message of a streaming call. Suspends while the caller has granted no
+    /// credit, so a slow reader holds the sender back instead of making it buffer.
+    /// - Throws: `RPCError` once the call is cancelled or has ended.
+    package func send(_ message: [UInt8]) async throws(RPCError) {
+        while true {
+            enum Decision { case send, fail(RPCError), wait }
+            let decision: Decision = state.withLock { state in
+                if let cancellation = state.cancellation { return .fail(cancellation) }
+                if state.ended { return .fail(RPCError(.failedPrecondition, "the call has already ended")) }
+                if state.credit > 0 {
+                    state.credit -= 1
+                    return .send
+                }
+                return .wait
+            }
+            switch decision {
+            case .send:
+                connection.sendMessage(callID: id, payload: message)
+                return
+            case .fail(let error):
+                throw error
+            case .wait:
+                do {
+                    try await waitForCredit()
+                } catch {
+                    throw cancellation ?? RPCError(.cancelled, "the handler's task was cancelled")
+                }
+            }
+        }
+    }
+
+    private func waitForCredit() async throws {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let resumeNow = state.withLock { state in
+                    if state.credit > 0 || state.cancellation != nil || state.ended || Task.isCancelled {
+                        return true
+                    }
+                    state.creditWaiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                defer { state.creditWaiter = nil }
+                return state.creditWaiter
+            }
+            waiter?.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Ends the call with `outcome`. Only the first end (or cancellation) counts.
+    package func finish(_ outcome: CallOutcome) {
+        let (first, waiter, creditWaiter) = state.withLock { state in
+            guard !state.ended else { return (false, nil as CheckedContinuation<Void, Never>?, nil as CheckedContinuation<Void, any Error>?) }
+            state.ended = true
+            defer {
+                state.doneWaiter = nil
+                state.creditWaiter = nil
+            }
+            return (true, state.doneWaiter, state.creditWaiter)
+        }
+        guard first else { return }
+        connection.endInboundCall(callID: id, outcome: outcome)
+        creditWaiter?.resume()
+        waiter?.resume()
+    }
+
+    /// Runs `handler` once the call is cancelled (at once if it already is).
+    package func onCancel(_ handler: @escaping @Sendable (RPCError) -> Void) {
+        let reason: RPCError? = state.withLock { state in
+            if let cancellation = state.cancellation { return cancellation }
+            state.cancelHandlers.append(handler)
+            return nil
+        }
+        if let reason { handler(reason) }
+    }
+
+    /// Suspends until the call has ended or been cancelled.
+    package func waitUntilDone() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state in
+                if state.ended || state.cancellation != nil { return true }
+                state.doneWaiter = continuation
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// Marks the call cancelled and answers the caller with `reason` (unless it already ended).
+    /// Called by the connection for Cancel frames, expired deadlines and lost connections.
+    func cancel(_ reason: RPCError, answer: Bool) {
+        let (wasLive, handlers, creditWaiter, doneWaiter) = state.withLock { state in
+            guard state.cancellation == nil, !state.ended else {
+                return (false, [@Sendable (RPCError) -> Void](), nil as CheckedContinuation<Void, any Error>?, nil as CheckedContinuation<Void, Never>?)
+            }
+            state.cancellation = reason
+            state.ended = true
+            defer {
+                state.cancelHandlers = []
+                state.creditWaiter = nil
+                state.doneWaiter = nil
+            }
+            return (true, state.cancelHandlers, state.creditWaiter, state.doneWaiter)
+        }
+        guard wasLive else { return }
+        if answer { connection.endInboundCall(callID: id, outcome: CallOutcome(error: reason)) }
+        creditWaiter?.resume(throwing: reason)
+        doneWaiter?.resume()
+        for handler in handlers { handler(reason) }
+    }
+
+    /// The caller granted `messages` more response messages.
+    func grant(_ messages: UInt32) {
+        let waiter = state.withLock { state in
+            state.credit &+= messages
+            defer { state.creditWaiter = nil }
+            return state.creditWaiter
+        }
+        waiter?.resume()
+    }
+}

@@ -1,0 +1,105 @@
+package import Logging
+package import NIOCore
+package import SanlianWire
+import Synchronization
+
+/// Which end of a connection this process is. The dialling side numbers its calls odd, the
+/// accepting side even, so both can start calls on one connection without clashing.
+package enum ConnectionRole: Sendable {
+    case dialer
+    case acceptor
+}
+
+/// Decides what to do with the calls a peer starts. Called on the connection's event loop, once
+/// per accepted CallStart; must not block.
+package protocol InboundCallDispatcher: Sendable {
+    func dispatch(_ call: InboundCall)
+}
+
+/// One RPC connection over a Unix socket, usable from any thread: start calls, send frames,
+/// close. The frame-level state machine is `RPCConnectionHandler`, confined to the channel's
+/// event loop; this handle hops there.
+package final class RPCConnection: Sendable {
+    package let channel: any Channel
+    package let role: ConnectionRole
+    package let logger: Logger
+    let handler: NIOLoopBound<RPCConnectionHandler>
+    private let nextCallID: Atomic<UInt32>
+    private let identity: Mutex<PeerIdentity?>
+    private let acceptingCalls = Atomic<Bool>(true)
+
+    init(channel: any Channel, role: ConnectionRole, handler: RPCConnectionHandler, logger: Logger) {
+        self.channel = channel
+        self.role = role
+        self.logger = logger
+        self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        self.nextCallID = Atomic(role == .dialer ? 1 : 2)
+        self.identity = Mutex(nil)
+    }
+
+    /// The peer as the handshake established it (nil before the handshake completes).
+    package var peer: PeerIdentity? { identity.withLock { $0 } }
+
+    func setPeer(_ peer: PeerIdentity) { identity.withLock { $0 = peer } }
+
+    /// False once either side has said GoAway or the connection has closed: new calls belong on
+    /// another connection.
+    package var isAcceptingCalls: Bool { acceptingCalls.load(ordering: .relaxed) && channel.isActive }
+
+    func stopAcceptingCalls() { acceptingCalls.store(false, ordering: .relaxed) }
+
+    package var eventLoop: any EventLoop { channel.eventLoop }
+
+    /// Completes when the connection has closed.
+    package var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+
+    /// Starts a call; `observer` hears its messages and its end on this connection's event loop.
+    /// - Returns: the call's id on this connection, for `cancel` and `grant`.
+    @discardableResult
+    package func startCall(_ request: CallRequest, observer: any OutboundCallObserver) -> UInt32 {
+        let id = nextCallID.wrappingAdd(2, ordering: .relaxed).oldValue
+        onLoop { $0.startOutbound(id: id, request: request, observer: observer) }
+        return id
+    }
+
+    /// Cancels a call this side started; its observer hears CANCELLED.
+    package func cancel(callID: UInt32, reason: String) {
+        onLoop { $0.cancelOutbound(id: callID, reason: reason) }
+    }
+
+    /// Grants the callee `messages` more response messages of a streaming call.
+    package func grant(callID: UInt32, messages: UInt32) {
+        onLoop { $0.send(RPCV1.Frame(callID: callID, kind: .windowUpdate(RPCV1.WindowUpdate(messages: messages)))) }
+    }
+
+    func sendMessage(callID: UInt32, payload: [UInt8]) {
+        onLoop { $0.send(RPCV1.Frame(callID: callID, kind: .message(RPCV1.Message(payload: payload)))) }
+    }
+
+    func endInboundCall(callID: UInt32, outcome: CallOutcome) {
+        onLoop { $0.endInbound(id: callID, outcome: outcome) }
+    }
+
+    /// Tells the peer no new calls are accepted, lets calls in flight finish, then closes.
+    /// - Returns: a future that completes when the connection has closed.
+    @discardableResult
+    package func goAway(_ status: RPCV1.Status) -> EventLoopFuture<Void> {
+        onLoop { $0.beginGoAway(status) }
+        return channel.closeFuture
+    }
+
+    /// Closes at once; calls in flight fail with UNAVAILABLE.
+    package func close() {
+        channel.close(promise: nil)
+    }
+
+    /// Runs `body` with the handler on the event loop, now if already there.
+    func onLoop(_ body: @escaping @Sendable (RPCConnectionHandler) -> Void) {
+        if channel.eventLoop.inEventLoop {
+            body(handler.value)
+        } else {
+            let handler = self.handler
+            channel.eventLoop.execute { body(handler.value) }
+        }
+    }
+}

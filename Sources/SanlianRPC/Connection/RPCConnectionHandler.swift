@@ -1,0 +1,557 @@
+import Logging
+import NIOCore
+import SanlianWire
+
+/// The frame-level state machine of one connection: handshake, calls in both directions,
+/// deadlines, cancellation, flow control, pings and going away. Lives on the channel's event loop
+/// and is only touched there (`RPCConnection` hops in).
+final class RPCConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum Phase {
+        case handshaking
+        case ready
+        case goingAway
+        case closed
+    }
+
+    private struct OutboundEntry {
+        var observer: any OutboundCallObserver
+        var timer: Scheduled<Void>?
+    }
+
+    private struct InboundEntry {
+        var call: InboundCall
+        var timer: Scheduled<Void>?
+    }
+
+    let role: ConnectionRole
+    let configuration: ConnectionConfiguration
+    private var logger: Logger
+    private let authenticator: (any Authenticator)?
+    private let claim: IdentityClaim?
+    private let dispatcher: (any InboundCallDispatcher)?
+    private let peerCredentials: PeerCredentials?
+    private let connectionID: UInt64
+    /// Completed when the handshake succeeds (with the peer's identity) or fails.
+    let handshake: EventLoopPromise<PeerIdentity>
+
+    /// Set right after creation; cleared when the channel goes inactive to break the cycle.
+    var connection: RPCConnection?
+    private var context: ChannelHandlerContext?
+    private(set) var phase = Phase.handshaking
+    private var outbound: [UInt32: OutboundEntry] = [:]
+    private var inbound: [UInt32: InboundEntry] = [:]
+    private var highestInboundCallID: UInt32 = 0
+    private var peerMaxFrameBytes = RPCDefaults.maxFrameBytes
+    private var flushPending = false
+    private var unflushedWrites = false
+    private var lastRead = NIODeadline.now()
+    private var outstandingPing: (nonce: UInt64, timeout: Scheduled<Void>)?
+    private var pingTimer: Scheduled<Void>?
+    private var handshakeTimer: Scheduled<Void>?
+    private var nextPingNonce: UInt64 = 1
+    private var handshakeCompleted = false
+
+    init(
+        role: ConnectionRole,
+        configuration: ConnectionConfiguration,
+        authenticator: (any Authenticator)?,
+        claim: IdentityClaim?,
+        dispatcher: (any InboundCallDispatcher)?,
+        peerCredentials: PeerCredentials?,
+        connectionID: UInt64,
+        eventLoop: any EventLoop,
+        logger: Logger
+    ) {
+        self.role = role
+        self.configuration = configuration
+        self.authenticator = authenticator
+        self.claim = claim
+        self.dispatcher = dispatcher
+        self.peerCredentials = peerCredentials
+        self.connectionID = connectionID
+        self.handshake = eventLoop.makePromise()
+        var logger = logger
+        logger[metadataKey: "rpc.connection_id"] = "\(connectionID)"
+        self.logger = logger
+    }
+
+    // MARK: - Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { start(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    private var started = false
+
+    private func start(context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
+        lastRead = .now()
+        if role == .dialer, let claim {
+            send(
+                RPCV1.Frame(
+                    kind: .hello(
+                        RPCV1.Hello(
+                            protocolVersion: RPCDefaults.protocolVersion,
+                            department: claim.department,
+                            operatorID: claim.operatorID,
+                            credential: claim.credential,
+                            clientName: claim.clientName.isEmpty ? configuration.localName : claim.clientName,
+                            maxFrameBytes: UInt32(configuration.maxFrameBytes)
+                        )
+                    )
+                )
+            )
+            flushNow()
+        }
+        handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.handshakeTimeout) { [self] in
+            guard phase == .handshaking else { return }
+            fail(RPCError(.unauthenticated, "no handshake within \(configuration.handshakeTimeout.milliseconds) ms"))
+        }
+        schedulePingCheck()
+    }
+
+    /// Checks liveness every ping interval while the connection is open.
+    private func schedulePingCheck() {
+        guard phase != .closed, let context else { return }
+        pingTimer = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.pingInterval) { [self] in
+            checkLiveness()
+            schedulePingCheck()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        tearDown(reason: RPCError(.unavailable, "the connection to the peer was lost"))
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        tearDown(reason: RPCError(.unavailable, "the connection to the peer was lost"))
+        self.context = nil
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? WireError {
+            let code: StatusCode = error.kind == .frameTooLarge ? .resourceExhausted : .invalidArgument
+            logger.debug("Rejected frame", metadata: ["rpc.error": "\(error)"])
+            fail(RPCError(code, error.message))
+        } else {
+            logger.debug("Connection error", metadata: ["rpc.error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard phase != .closed else { return }
+        lastRead = .now()
+        let body = unwrapInboundIn(data)
+        let frame: RPCV1.Frame
+        do {
+            frame = try RPCV1.Frame(buffer: body)
+        } catch {
+            fail(RPCError(.invalidArgument, "malformed frame: \(error.message)"))
+            return
+        }
+        handle(frame)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushNow()
+        context.fireChannelReadComplete()
+    }
+
+    /// Completes the handshake promise once; later outcomes are ignored.
+    private func completeHandshake(_ result: Result<PeerIdentity, RPCError>) {
+        guard !handshakeCompleted else { return }
+        handshakeCompleted = true
+        handshake.completeWith(result.mapError { $0 as any Error })
+    }
+
+    // MARK: - Frames from the peer
+
+    private func handle(_ frame: RPCV1.Frame) {
+        switch frame.kind {
+        case .hello(let hello):
+            handleHello(hello)
+        case .welcome(let welcome):
+            handleWelcome(welcome)
+        case .goAway(let goAway):
+            handlePeerGoAway(goAway)
+        case .ping(let ping):
+            send(RPCV1.Frame(kind: .pong(RPCV1.Ping(nonce: ping.nonce))))
+        case .pong(let pong):
+            if let outstanding = outstandingPing, outstanding.nonce == pong.nonce {
+                outstanding.timeout.cancel()
+                outstandingPing = nil
+            }
+        case .start(let start):
+            guard phase == .ready || phase == .goingAway else {
+                fail(RPCError(.unauthenticated, "a call was started before the handshake completed"))
+                return
+            }
+            handleStart(id: frame.callID, start)
+        case .message(let message):
+            if let entry = outbound[frame.callID] {
+                entry.observer.received(message: message.payload)
+            }
+        // A message for an inbound call would be client streaming, which this runtime does not
+        // offer yet; a message for a call that has ended is a race and is dropped.
+        case .end(let end):
+            if let entry = outbound.removeValue(forKey: frame.callID) {
+                entry.timer?.cancel()
+                entry.observer.ended(
+                    CallOutcome(
+                        status: end.status ?? RPCV1.Status(),
+                        metadata: Metadata(end.metadata),
+                        payload: end.hasPayload ? end.payload : nil
+                    )
+                )
+                closeIfDrained()
+            }
+        case .cancel:
+            if let entry = inbound[frame.callID] {
+                entry.call.cancel(RPCError(.cancelled, "the caller cancelled the call"), answer: true)
+            }
+        case .windowUpdate(let update):
+            inbound[frame.callID]?.call.grant(update.messages)
+        case nil:
+            fail(RPCError(.invalidArgument, "frame \(frame.callID) has no kind"))
+        }
+    }
+
+    private func handleHello(_ hello: RPCV1.Hello) {
+        guard role == .acceptor, phase == .handshaking else {
+            fail(RPCError(.invalidArgument, "unexpected Hello"))
+            return
+        }
+        guard hello.protocolVersion == RPCDefaults.protocolVersion else {
+            fail(
+                RPCError(
+                    .failedPrecondition,
+                    "protocol version \(hello.protocolVersion) is not supported; this peer speaks \(RPCDefaults.protocolVersion)"
+                )
+            )
+            return
+        }
+        let claim = IdentityClaim(
+            department: hello.department,
+            operatorID: hello.operatorID,
+            credential: hello.credential,
+            clientName: hello.clientName
+        )
+        let authenticated: (department: String, operatorID: String)
+        do {
+            authenticated = try (authenticator ?? AcceptAllAuthenticator()).authenticate(
+                claim: claim,
+                credentials: peerCredentials
+            )
+        } catch {
+            logger.info(
+                "Handshake refused",
+                metadata: [
+                    "rpc.department": "\(hello.department)", "rpc.peer": "\(peerCredentials.map { "\($0)" } ?? "unknown")",
+                    "rpc.error": "\(error.message)",
+                ]
+            )
+            fail(error)
+            return
+        }
+        if hello.maxFrameBytes > 0 { peerMaxFrameBytes = Int(hello.maxFrameBytes) }
+        let identity = PeerIdentity(
+            credentials: peerCredentials,
+            department: authenticated.department,
+            operatorID: authenticated.operatorID,
+            clientName: hello.clientName,
+            connectionID: connectionID
+        )
+        logger[metadataKey: "rpc.department"] = "\(identity.department)"
+        send(
+            RPCV1.Frame(
+                kind: .welcome(
+                    RPCV1.Welcome(
+                        protocolVersion: RPCDefaults.protocolVersion,
+                        serverName: configuration.localName,
+                        maxFrameBytes: UInt32(configuration.maxFrameBytes),
+                        department: identity.department,
+                        connectionID: connectionID
+                    )
+                )
+            )
+        )
+        becomeReady(identity)
+    }
+
+    private func handleWelcome(_ welcome: RPCV1.Welcome) {
+        guard role == .dialer, phase == .handshaking else {
+            fail(RPCError(.invalidArgument, "unexpected Welcome"))
+            return
+        }
+        if welcome.maxFrameBytes > 0 { peerMaxFrameBytes = Int(welcome.maxFrameBytes) }
+        becomeReady(
+            PeerIdentity(
+                credentials: peerCredentials,
+                department: welcome.department,
+                operatorID: claim?.operatorID ?? "",
+                clientName: welcome.serverName,
+                connectionID: welcome.connectionID
+            )
+        )
+    }
+
+    private func becomeReady(_ identity: PeerIdentity) {
+        phase = .ready
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
+        connection?.setPeer(identity)
+        completeHandshake(.success(identity))
+    }
+
+    private func handlePeerGoAway(_ goAway: RPCV1.GoAway) {
+        let status = goAway.status ?? RPCV1.Status(code: .unavailable, message: "the peer is going away")
+        if phase == .handshaking {
+            completeHandshake(.failure(RPCError(status: status)))
+            context?.close(promise: nil)
+            return
+        }
+        logger.debug("Peer is going away", metadata: ["rpc.status": "\(status.code.protoName)"])
+        if phase == .ready { phase = .goingAway }
+        connection?.stopAcceptingCalls()
+        // Calls the peer never saw will never be answered.
+        for id in outbound.keys where id > goAway.lastCallID {
+            if let entry = outbound.removeValue(forKey: id) {
+                entry.timer?.cancel()
+                entry.observer.ended(
+                    CallOutcome(error: RPCError(.unavailable, "the peer is going away: \(status.message)"), neverSent: true)
+                )
+            }
+        }
+        closeIfDrained()
+    }
+
+    private func handleStart(id: UInt32, _ start: RPCV1.CallStart) {
+        let peerParity: UInt32 = role == .acceptor ? 1 : 0
+        guard id % 2 == peerParity, inbound[id] == nil else {
+            fail(RPCError(.invalidArgument, "call id \(id) is invalid or already in use"))
+            return
+        }
+        highestInboundCallID = max(highestInboundCallID, id)
+        func refuse(_ error: RPCError) {
+            send(RPCV1.Frame(callID: id, kind: .end(RPCV1.CallEnd(status: error.status))))
+        }
+        guard phase == .ready else {
+            refuse(RPCError(.unavailable, "the server is shutting down and accepts no new calls"))
+            return
+        }
+        guard start.timeoutMicros > 0 else {
+            refuse(RPCError(.deadlineExceeded, "the call's deadline had passed before it started"))
+            return
+        }
+        guard inbound.count < configuration.maxConcurrentInboundCalls else {
+            refuse(
+                RPCError(
+                    .resourceExhausted,
+                    "too many concurrent calls on one connection (limit \(configuration.maxConcurrentInboundCalls))"
+                )
+            )
+            return
+        }
+        guard let dispatcher, let connection, let peer = connection.peer else {
+            refuse(RPCError(.unimplemented, "this peer serves no methods (\(start.method))"))
+            return
+        }
+        let timeout = TimeAmount.microseconds(Int64(clamping: start.timeoutMicros))
+        let deadline = NIODeadline.now() + timeout
+        let call = InboundCall(id: id, start: start, deadline: deadline, peer: peer, connection: connection)
+        let timer = context?.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            call.cancel(
+                RPCError(.deadlineExceeded, "deadline of \(timeout.nanoseconds / 1_000_000) ms exceeded"),
+                answer: true
+            )
+        }
+        inbound[id] = InboundEntry(call: call, timer: timer)
+        dispatcher.dispatch(call)
+    }
+
+    // MARK: - Calls this side starts
+
+    func startOutbound(id: UInt32, request: CallRequest, observer: any OutboundCallObserver) {
+        guard phase == .ready, context != nil else {
+            let reason = phase == .goingAway ? "the connection is going away" : "the connection is not ready"
+            observer.ended(CallOutcome(error: RPCError(.unavailable, reason), neverSent: true))
+            return
+        }
+        let remaining = request.deadline - .now()
+        guard remaining > .zero else {
+            observer.ended(CallOutcome(error: RPCError(.deadlineExceeded, "the deadline passed before the call started")))
+            return
+        }
+        let start = RPCV1.CallStart(
+            method: request.method,
+            timeoutMicros: UInt64(max(1, remaining.nanoseconds / 1_000)),
+            metadata: request.metadata.wire,
+            payload: request.payload,
+            halfClose: request.halfClose,
+            initialWindow: request.window
+        )
+        if let error = send(RPCV1.Frame(callID: id, kind: .start(start)), limit: "request") {
+            observer.ended(CallOutcome(error: error))
+            return
+        }
+        let timer = context?.eventLoop.assumeIsolated().scheduleTask(deadline: request.deadline) { [self] in
+            guard let entry = outbound.removeValue(forKey: id) else { return }
+            send(RPCV1.Frame(callID: id, kind: .cancel(RPCV1.Cancel(reason: "deadline exceeded"))))
+            let milliseconds = remaining.nanoseconds / 1_000_000
+            entry.observer.ended(CallOutcome(error: RPCError(.deadlineExceeded, "deadline of \(milliseconds) ms exceeded")))
+            closeIfDrained()
+        }
+        outbound[id] = OutboundEntry(observer: observer, timer: timer)
+    }
+
+    func cancelOutbound(id: UInt32, reason: String) {
+        guard let entry = outbound.removeValue(forKey: id) else { return }
+        entry.timer?.cancel()
+        send(RPCV1.Frame(callID: id, kind: .cancel(RPCV1.Cancel(reason: reason))))
+        entry.observer.ended(CallOutcome(error: RPCError(.cancelled, reason)))
+        closeIfDrained()
+    }
+
+    func endInbound(id: UInt32, outcome: CallOutcome) {
+        guard let entry = inbound.removeValue(forKey: id) else { return }
+        entry.timer?.cancel()
+        let end = RPCV1.CallEnd(
+            status: outcome.status,
+            metadata: outcome.metadata.wire,
+            payload: outcome.payload ?? [],
+            hasPayload: outcome.payload != nil
+        )
+        if let error = send(RPCV1.Frame(callID: id, kind: .end(end)), limit: "response") {
+            send(RPCV1.Frame(callID: id, kind: .end(RPCV1.CallEnd(status: error.status))))
+        }
+        closeIfDrained()
+    }
+
+    // MARK: - Going away and failing
+
+    func beginGoAway(_ status: RPCV1.Status) {
+        guard phase == .ready || phase == .handshaking else { return }
+        phase = .goingAway
+        connection?.stopAcceptingCalls()
+        send(RPCV1.Frame(kind: .goAway(RPCV1.GoAway(status: status, lastCallID: highestInboundCallID))))
+        flushNow()
+        closeIfDrained()
+    }
+
+    /// Closes once no call is in flight in either direction, after a GoAway.
+    private func closeIfDrained() {
+        guard phase == .goingAway, inbound.isEmpty, outbound.isEmpty, let context else { return }
+        flushNow()
+        context.close(promise: nil)
+    }
+
+    /// Sends GoAway with `error` and closes: for protocol violations, refused handshakes, hung peers.
+    private func fail(_ error: RPCError) {
+        guard phase != .closed, let context else { return }
+        send(RPCV1.Frame(kind: .goAway(RPCV1.GoAway(status: error.status, lastCallID: highestInboundCallID))))
+        flushNow()
+        if phase == .handshaking { completeHandshake(.failure(error)) }
+        tearDown(reason: RPCError(.unavailable, error.message))
+        context.close(promise: nil)
+    }
+
+    private func tearDown(reason: RPCError) {
+        guard phase != .closed else { return }
+        phase = .closed
+        connection?.stopAcceptingCalls()
+        handshakeTimer?.cancel()
+        pingTimer?.cancel()
+        outstandingPing?.timeout.cancel()
+        outstandingPing = nil
+        completeHandshake(.failure(reason))
+        let calls = outbound
+        outbound = [:]
+        for (_, entry) in calls {
+            entry.timer?.cancel()
+            entry.observer.ended(CallOutcome(error: reason))
+        }
+        let served = inbound
+        inbound = [:]
+        for (_, entry) in served {
+            entry.timer?.cancel()
+            entry.call.cancel(reason, answer: false)
+        }
+        connection = nil
+    }
+
+    private func checkLiveness() {
+        guard phase == .ready || phase == .goingAway, outstandingPing == nil, let context else { return }
+        guard NIODeadline.now() - lastRead >= configuration.pingInterval else { return }
+        let nonce = nextPingNonce
+        nextPingNonce += 1
+        let timeout = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.pingTimeout) { [self] in
+            logger.info("Peer did not answer a ping; closing", metadata: [:])
+            fail(RPCError(.unavailable, "the peer did not answer a ping within \(configuration.pingTimeout.milliseconds) ms"))
+        }
+        outstandingPing = (nonce, timeout)
+        send(RPCV1.Frame(kind: .ping(RPCV1.Ping(nonce: nonce))))
+        flushNow()
+    }
+
+    // MARK: - Writing
+
+    /// Encodes and writes `frame`, flushing once per event-loop tick however many frames are written.
+    /// - Returns: an error when the frame could not be encoded or exceeds the peer's frame limit
+    ///   (then nothing was written).
+    @discardableResult
+    func send(_ frame: RPCV1.Frame, limit what: String = "frame") -> RPCError? {
+        guard let context, phase != .closed || frame.kind.isGoAway else { return RPCError(.unavailable, "closed") }
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        do {
+            try buffer.writeFrame(frame)
+        } catch {
+            return RPCError(.invalidArgument, "the \(what) cannot be encoded: \(error.message)")
+        }
+        let size = buffer.readableBytes - FrameLimits.prefixBytes
+        if size > peerMaxFrameBytes {
+            return RPCError(
+                .resourceExhausted,
+                "the \(what) needs a frame of \(size) bytes, over the peer's maximum of \(peerMaxFrameBytes) bytes"
+            )
+        }
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        unflushedWrites = true
+        if !flushPending {
+            flushPending = true
+            context.eventLoop.assumeIsolated().execute { [self] in
+                flushPending = false
+                flushNow()
+            }
+        }
+        return nil
+    }
+
+    private func flushNow() {
+        guard unflushedWrites, let context else { return }
+        unflushedWrites = false
+        context.flush()
+    }
+}
+
+extension Optional where Wrapped == RPCV1.Frame.Kind {
+    fileprivate var isGoAway: Bool {
+        if case .goAway? = self { return true }
+        return false
+    }
+}
+
+extension TimeAmount {
+    var milliseconds: Int64 { nanoseconds / 1_000_000 }
+}

@@ -1,0 +1,75 @@
+/// The kernel's word on who is at the other end of a Unix socket (SO_PEERCRED), read on accept.
+package struct PeerCredentials: Sendable, Hashable, CustomStringConvertible {
+    package var pid: Int32
+    package var uid: UInt32
+    package var gid: UInt32
+
+    package init(pid: Int32, uid: UInt32, gid: UInt32) {
+        self.pid = pid
+        self.uid = uid
+        self.gid = gid
+    }
+
+    package var description: String { "pid=\(pid) uid=\(uid) gid=\(gid)" }
+}
+
+/// What a caller claims in its Hello: a department, an operator and the department's secret.
+package struct IdentityClaim: Sendable, Hashable {
+    package var department: String
+    package var operatorID: String
+    package var credential: [UInt8]
+    package var clientName: String
+
+    package init(department: String, operatorID: String = "", credential: [UInt8] = [], clientName: String = "") {
+        self.department = department
+        self.operatorID = operatorID
+        self.credential = credential
+        self.clientName = clientName
+    }
+}
+
+/// Who the peer of a connection is, as the accepting side established it.
+package struct PeerIdentity: Sendable, Hashable {
+    /// nil when the transport could not report credentials.
+    package var credentials: PeerCredentials?
+    /// The department the peer was authenticated as (the claim's, unless an authenticator changed it).
+    package var department: String
+    package var operatorID: String
+    package var clientName: String
+    package var connectionID: UInt64
+
+    package init(
+        credentials: PeerCredentials?,
+        department: String,
+        operatorID: String,
+        clientName: String = "",
+        connectionID: UInt64 = 0
+    ) {
+        self.credentials = credentials
+        self.department = department
+        self.operatorID = operatorID
+        self.clientName = clientName
+        self.connectionID = connectionID
+    }
+}
+
+/// Decides whether a Hello is accepted. The broker's implementation checks credentials and uid
+/// bindings; a plain server may accept everyone.
+package protocol Authenticator: Sendable {
+    /// - Returns: the authenticated department and operator.
+    /// - Throws: `RPCError` (UNAUTHENTICATED) naming what is wrong.
+    func authenticate(claim: IdentityClaim, credentials: PeerCredentials?) throws(RPCError) -> (
+        department: String, operatorID: String
+    )
+}
+
+/// Accepts every claim as it is. For tests and for processes that sit behind the broker.
+package struct AcceptAllAuthenticator: Authenticator {
+    package init() {}
+
+    package func authenticate(claim: IdentityClaim, credentials: PeerCredentials?) throws(RPCError) -> (
+        department: String, operatorID: String
+    ) {
+        (claim.department, claim.operatorID)
+    }
+}

@@ -1,0 +1,173 @@
+package import Logging
+package import NIOCore
+package import SanlianWire
+import Synchronization
+
+/// What a handler knows about the call it serves.
+package struct ServerContext: Sendable {
+    package let method: String
+    /// Request metadata (on calls forwarded by the broker, `sanlian-department` and
+    /// `sanlian-operator` are what the broker authenticated).
+    package let metadata: Metadata
+    package let deadline: NIODeadline
+    /// The connection's peer (for calls through the broker: the broker).
+    package let peer: PeerIdentity
+    package let logger: Logger
+    let call: InboundCall
+    let trailers: TrailerBox
+
+    /// Why the call was cancelled, or nil while it is live.
+    package var cancellation: RPCError? { call.cancellation }
+
+    /// Adds trailing metadata to the response.
+    package func addTrailer(_ key: String, _ value: String) {
+        trailers.metadata.withLock { $0.add(key, value) }
+    }
+}
+
+/// Sends the response messages of a server-streaming call. `send` suspends while the caller has
+/// not granted credit, so a slow reader slows the handler rather than growing a buffer.
+package struct ResponseStreamWriter<Response: WireMessage>: Sendable {
+    let call: InboundCall
+
+    package func send(_ response: Response) async throws {
+        try await call.send(try response.serializedBytes())
+    }
+}
+
+/// The methods a process serves: method path → handler. Built before serving, then read-only.
+package struct RPCRouter: Sendable {
+    struct Entry: Sendable {
+        var description: WireMethodDescription
+        var invoke: @Sendable (InboundCall, ServerContext) async throws -> [UInt8]?
+    }
+
+    private(set) var entries: [String: Entry] = [:]
+    package var logger: Logger
+
+    package init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// Every service and its methods, in registration order of their names.
+    package var services: [String: [WireMethodDescription]] {
+        Dictionary(grouping: entries.values.map(\.description), by: \.service)
+            .mapValues { $0.sorted { $0.method < $1.method } }
+    }
+
+    package func serves(_ path: String) -> Bool { entries[path] != nil }
+
+    /// Serves a unary method.
+    package mutating func register<Request, Response>(
+        _ method: WireMethod<Request, Response>,
+        handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) {
+        entries[method.path] = Entry(description: method.description) { call, context in
+            let request = try Self.decodeRequest(Request.self, call)
+            let response = try await handler(request, context)
+            return try response.serializedBytes()
+        }
+    }
+
+    /// Serves a server-streaming method: the handler sends responses through the writer and
+    /// returns to end the call with OK.
+    package mutating func register<Request, Response>(
+        _ method: WireMethod<Request, Response>,
+        streaming handler: @escaping @Sendable (Request, ResponseStreamWriter<Response>, ServerContext) async throws ->
+            Void
+    ) {
+        entries[method.path] = Entry(description: method.description) { call, context in
+            let request = try Self.decodeRequest(Request.self, call)
+            try await handler(request, ResponseStreamWriter(call: call), context)
+            return nil
+        }
+    }
+
+    private static func decodeRequest<Request: WireMessage>(_ type: Request.Type, _ call: InboundCall) throws
+        -> Request
+    {
+        do {
+            return try Request(serializedBytes: call.payload)
+        } catch {
+            throw RPCError(.invalidArgument, "the request is not a valid \(Request.protoName): \(error.message)")
+        }
+    }
+
+    /// Runs one call to completion: decodes, invokes, answers. The handler runs in a child task
+    /// that is cancelled as soon as the call is (Cancel frame, deadline, lost connection).
+    package func handle(_ call: InboundCall) async {
+        guard let entry = entries[call.method] else {
+            call.finish(CallOutcome(error: RPCError(.unimplemented, "unknown method \(call.method)")))
+            return
+        }
+        var logger = self.logger
+        logger[metadataKey: "rpc.method"] = "\(call.method)"
+        logger[metadataKey: "rpc.call_id"] = "\(call.id)"
+        let context = ServerContext(
+            method: call.method,
+            metadata: call.metadata,
+            deadline: call.deadline,
+            peer: call.peer,
+            logger: logger,
+            call: call,
+            trailers: TrailerBox()
+        )
+        let handlerLogger = logger
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    let payload = try await entry.invoke(call, context)
+                    let trailers = context.trailers.metadata.withLock { $0 }
+                    call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: trailers, payload: payload))
+                } catch {
+                    let rpcError = RPCError(handlerError: error)
+                    if rpcError.code == .internal, !(error is RPCError) {
+                        handlerLogger.debug("Handler failed", metadata: ["rpc.error": "\(error)"])
+                    }
+                    call.finish(CallOutcome(error: rpcError))
+                }
+            }
+            await call.waitUntilDone()
+            group.cancelAll()
+        }
+    }
+}
+
+/// Hands each call a connection accepts to the task that serves that connection.
+package struct CallInbox: InboundCallDispatcher {
+    let router: RPCRouter
+    let continuation: AsyncStream<InboundCall>.Continuation
+
+    /// - Returns: the inbox and the stream its calls come out of.
+    package static func make(router: RPCRouter) -> (CallInbox, AsyncStream<InboundCall>) {
+        let (stream, continuation) = AsyncStream.makeStream(of: InboundCall.self)
+        return (CallInbox(router: router, continuation: continuation), stream)
+    }
+
+    package func dispatch(_ call: InboundCall) {
+        // Unknown methods are answered here, on the event loop, without a task.
+        guard router.serves(call.method) else {
+            call.finish(CallOutcome(error: RPCError(.unimplemented, "unknown method \(call.method)")))
+            return
+        }
+        if case .terminated = continuation.yield(call) {
+            call.finish(CallOutcome(error: RPCError(.unavailable, "the connection is closing")))
+        }
+    }
+
+    package func finish() { continuation.finish() }
+
+    /// Serves every call that arrives until the inbox is finished (its connection closed).
+    package static func serve(_ calls: AsyncStream<InboundCall>, router: RPCRouter) async {
+        await withDiscardingTaskGroup { group in
+            for await call in calls {
+                group.addTask { await router.handle(call) }
+            }
+        }
+    }
+}
+
+/// The trailing metadata a handler adds, shared by the copies of its `ServerContext`.
+final class TrailerBox: Sendable {
+    let metadata = Mutex(Metadata())
+}

@@ -1,0 +1,209 @@
+package import Logging
+package import NIOCore
+import NIOPosix
+import SanlianWire
+import ServiceLifecycle
+import Synchronization
+
+/// Settings of an RPC server.
+package struct ServerConfiguration: Sendable {
+    package var socketPath: String
+    package var connection = ConnectionConfiguration()
+    package var authenticator: any Authenticator = AcceptAllAuthenticator()
+    /// How long SIGTERM lets calls in flight finish before connections are closed.
+    package var drainTimeout = RPCDefaults.drainTimeout
+    package var socketMode: UInt32 = 0o660
+    package var directoryMode: UInt32 = 0o750
+
+    package init(socketPath: String) {
+        self.socketPath = socketPath
+    }
+}
+
+/// Serves RPC methods on a Unix socket. Binds safely (never steals a live socket), reads each
+/// peer's credentials, runs every connection's calls concurrently, and on graceful shutdown stops
+/// accepting, tells connections to go away, lets calls finish within the drain timeout, and
+/// removes its socket file.
+package final class RPCServer: Service, Sendable {
+    package let configuration: ServerConfiguration
+    private let router: RPCRouter
+    private let dispatcherFactory: (@Sendable (RPCRouter) -> (any InboundCallDispatcher, AsyncStream<InboundCall>?))?
+    private let logger: Logger
+    private let connections = Mutex<[ObjectIdentifier: RPCConnection]>([:])
+    private let shuttingDown = Atomic<Bool>(false)
+    private let readiness = ReadinessSignal()
+    private let onConnection: (@Sendable (RPCConnection) -> Void)?
+
+    /// - Parameters:
+    ///   - dispatcherFactory: replaces the default per-connection dispatch (the broker forwards
+    ///     some calls instead of handling them); returns the dispatcher and, optionally, a stream
+    ///     of calls to be served by `router`.
+    ///   - onConnection: told of each connection once its handshake succeeds.
+    package init(
+        configuration: ServerConfiguration,
+        router: RPCRouter,
+        logger: Logger,
+        dispatcherFactory: (@Sendable (RPCRouter) -> (any InboundCallDispatcher, AsyncStream<InboundCall>?))? = nil,
+        onConnection: (@Sendable (RPCConnection) -> Void)? = nil
+    ) {
+        self.configuration = configuration
+        self.router = router
+        self.logger = logger
+        self.dispatcherFactory = dispatcherFactory
+        self.onConnection = onConnection
+    }
+
+    /// Suspends until the server is listening (or has failed to start).
+    /// - Throws: the startup error.
+    package func waitUntilListening() async throws {
+        try await readiness.wait()
+    }
+
+    package func run() async throws {
+        let path = configuration.socketPath
+        do {
+            try UnixSocketPath.prepareForBinding(path, directoryMode: configuration.directoryMode)
+        } catch {
+            readiness.fail(error)
+            throw error
+        }
+        let serverChannel: NIOAsyncChannel<AcceptedConnection, Never>
+        do {
+            serverChannel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.backlog, value: 256)
+                .childChannelOption(.allowRemoteHalfClosure, value: false)
+                .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false) { channel in
+                    self.accept(channel)
+                }
+        } catch {
+            let failure = SocketPathError("cannot listen on \(path): \(error)")
+            readiness.fail(failure)
+            throw failure
+        }
+        UnixSocketPath.setMode(path, configuration.socketMode)
+        let socketIdentity = UnixSocketPath.identity(of: path)
+        defer { UnixSocketPath.remove(path, ifIdentity: socketIdentity) }
+        logger.info("Listening", metadata: ["socket.path": "\(path)"])
+        readiness.succeed()
+
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await serverChannel.executeThenClose { inbound in
+                    for try await accepted in inbound {
+                        group.addTask { await self.serve(accepted) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            self.beginShutdown(serverChannel.channel)
+        }
+        logger.info("Stopped", metadata: ["socket.path": "\(path)"])
+    }
+
+    /// Stops accepting and drains every open connection.
+    private func beginShutdown(_ listener: any Channel) {
+        guard !shuttingDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        logger.info("Draining", metadata: ["socket.path": "\(configuration.socketPath)"])
+        listener.close(promise: nil)
+        let open = connections.withLock { Array($0.values) }
+        for connection in open { drain(connection) }
+    }
+
+    private func drain(_ connection: RPCConnection) {
+        connection.goAway(RPCV1.Status(code: .unavailable, message: "the server is shutting down"))
+        // Calls that outlive the drain period are cut off.
+        connection.eventLoop.scheduleTask(in: configuration.drainTimeout) { connection.close() }
+    }
+
+    struct AcceptedConnection: Sendable {
+        var connection: RPCConnection
+        var handshake: EventLoopFuture<PeerIdentity>
+        var calls: AsyncStream<InboundCall>?
+        var finishCalls: @Sendable () -> Void
+    }
+
+    private func accept(_ channel: any Channel) -> EventLoopFuture<AcceptedConnection> {
+        ConnectionPipeline.peerCredentials(of: channel).flatMapThrowing { credentials in
+            let dispatcher: any InboundCallDispatcher
+            let calls: AsyncStream<InboundCall>?
+            let finish: @Sendable () -> Void
+            if let dispatcherFactory = self.dispatcherFactory {
+                (dispatcher, calls) = dispatcherFactory(self.router)
+                finish = { (dispatcher as? CallInbox)?.finish() }
+            } else {
+                let (inbox, stream) = CallInbox.make(router: self.router)
+                dispatcher = inbox
+                calls = stream
+                finish = { inbox.finish() }
+            }
+            let (connection, handshake) = try ConnectionPipeline.install(
+                on: channel,
+                role: .acceptor,
+                configuration: self.configuration.connection,
+                authenticator: self.configuration.authenticator,
+                claim: nil,
+                dispatcher: dispatcher,
+                peerCredentials: credentials,
+                logger: self.logger
+            )
+            return AcceptedConnection(connection: connection, handshake: handshake, calls: calls, finishCalls: finish)
+        }
+    }
+
+    private func serve(_ accepted: AcceptedConnection) async {
+        let connection = accepted.connection
+        let key = ObjectIdentifier(connection)
+        connections.withLock { $0[key] = connection }
+        defer { connections.withLock { _ = $0.removeValue(forKey: key) } }
+        connection.closeFuture.whenComplete { _ in accepted.finishCalls() }
+        if shuttingDown.load(ordering: .acquiring) { drain(connection) }
+        if (try? await accepted.handshake.get()) != nil {
+            onConnection?(connection)
+        }
+        if let calls = accepted.calls {
+            await CallInbox.serve(calls, router: router)
+        }
+        _ = try? await connection.closeFuture.get()
+    }
+}
+
+/// A one-shot readiness flag that tasks can wait on.
+final class ReadinessSignal: Sendable {
+    private enum State {
+        case waiting([CheckedContinuation<Void, any Error>])
+        case ready
+        case failed(any Error)
+    }
+
+    private let state = Mutex(State.waiting([]))
+
+    func succeed() { complete(nil) }
+    func fail(_ error: any Error) { complete(error) }
+
+    private func complete(_ error: (any Error)?) {
+        let waiters: [CheckedContinuation<Void, any Error>] = state.withLock { state in
+            guard case .waiting(let waiters) = state else { return [] }
+            state = error.map { .failed($0) } ?? .ready
+            return waiters
+        }
+        for waiter in waiters {
+            if let error { waiter.resume(throwing: error) } else { waiter.resume() }
+        }
+    }
+
+    func wait() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let outcome: Result<Void, any Error>? = state.withLock { state in
+                switch state {
+                case .waiting(var waiters):
+                    waiters.append(continuation)
+                    state = .waiting(waiters)
+                    return nil
+                case .ready: return .success(())
+                case .failed(let error): return .failure(error)
+                }
+            }
+            if let outcome { continuation.resume(with: outcome) }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import NIOCore
+import SanlianRPC
+import SanlianWire
+import Testing
+
+@Suite("Bad input over a real socket", .timeLimit(.minutes(1)))
+struct BadInputTests {
+    /// The GoAway a server answered with before closing, if any.
+    static func goAway(in frames: [RPCV1.Frame]) -> RPCV1.Status? {
+        for frame in frames {
+            if case .goAway(let goAway)? = frame.kind { return goAway.status }
+        }
+        return nil
+    }
+
+    /// Checks that a normal client still gets answers after a bad peer was thrown out.
+    static func expectServerStillServes(_ path: String) async throws {
+        try await withClient(path: path) { client in
+            let response = try await client.unary(echo, EchoV1.EchoRequest(payload: [1, 2, 3]))
+            #expect(response.payload == [1, 2, 3])
+        }
+    }
+
+    @Test("an oversize length prefix gets RESOURCE_EXHAUSTED naming both sizes, then a close")
+    func oversizeFrame() async throws {
+        try await withServer { path, _ in
+            try await withClient(path: path) { bystander in
+                var peer = try await RawPeer.connect(path)
+                try await peer.sendRaw([0xFF, 0xFF, 0xFF, 0xFF])  // claims 4 GiB
+                let status = Self.goAway(in: await peer.receiveUntilClosed())
+                #expect(status?.code == .resourceExhausted)
+                #expect(status?.message.contains("4294967295") == true)
+                #expect(status?.message.contains("\(RPCDefaults.maxFrameBytes)") == true)
+                // Another connection, open all along, is unaffected.
+                let response = try await bystander.unary(echo, EchoV1.EchoRequest(payload: [9]))
+                #expect(response.payload == [9])
+            }
+            try await Self.expectServerStillServes(path)
+        }
+    }
+
+    @Test("garbage bytes get INVALID_ARGUMENT (malformed frame), then a close")
+    func garbage() async throws {
+        try await withServer { path, _ in
+            var peer = try await RawPeer.connect(path)
+            try await peer.sendRaw([0, 0, 0, 5, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+            let status = Self.goAway(in: await peer.receiveUntilClosed())
+            #expect(status?.code == .invalidArgument)
+            #expect(status?.message.contains("malformed frame") == true)
+            try await Self.expectServerStillServes(path)
+        }
+    }
+
+    @Test("a frame cut off by the peer closing leaves the server serving others")
+    func truncatedFrame() async throws {
+        try await withServer { path, _ in
+            let peer = try await RawPeer.connect(path)
+            try await peer.sendRaw([0, 0, 0, 100, 1, 2, 3])  // 100 bytes announced, 3 sent
+            await peer.close()
+            try await Self.expectServerStillServes(path)
+        }
+    }
+
+    @Test("a call before the handshake gets UNAUTHENTICATED; a wrong protocol version FAILED_PRECONDITION")
+    func handshakeRules() async throws {
+        try await withServer { path, _ in
+            var early = try await RawPeer.connect(path)
+            try await early.send(RPCV1.Frame(callID: 1, kind: .start(RPCV1.CallStart(method: echo.path, timeoutMicros: 1_000_000))))
+            #expect(Self.goAway(in: await early.receiveUntilClosed())?.code == .unauthenticated)
+
+            var future = try await RawPeer.connect(path)
+            let answer = try await future.handshake(version: 99)
+            guard case .goAway(let goAway)? = answer.kind else {
+                Issue.record("expected GoAway, got \(answer)")
+                return
+            }
+            #expect(goAway.status?.code == .failedPrecondition)
+            #expect(goAway.status?.message.contains("99") == true)
+        }
+    }
+
+    @Test("an authenticator's refusal is UNAUTHENTICATED and the client reports it")
+    func refusedCredentials() async throws {
+        struct OnlyStation: Authenticator {
+            func authenticate(claim: IdentityClaim, credentials: PeerCredentials?) throws(RPCError) -> (
+                department: String, operatorID: String
+            ) {
+                guard claim.department == "station" else {
+                    throw RPCError(.unauthenticated, "unknown department \(claim.department)")
+                }
+                return (claim.department, claim.operatorID)
+            }
+        }
+        try await withServer(configure: { $0.authenticator = OnlyStation() }) { path, _ in
+            var peer = try await RawPeer.connect(path)
+            let answer = try await peer.handshake(department: "impostor")
+            guard case .goAway(let goAway)? = answer.kind else {
+                Issue.record("expected GoAway, got \(answer)")
+                return
+            }
+            #expect(goAway.status?.code == .unauthenticated)
+            #expect(goAway.status?.message.contains("impostor") == true)
+        }
+    }
+
+    @Test("a peer that completes the handshake and then hangs is found by ping and closed")
+    func hungPeerDetected() async throws {
+        try await withServer(configure: {
+            $0.connection.pingInterval = .milliseconds(100)
+            $0.connection.pingTimeout = .milliseconds(200)
+        }) { path, _ in
+            var peer = try await RawPeer.connect(path)
+            _ = try await peer.handshake()
+            // Never answer: the server must give up on its own.
+            let frames = await peer.receiveUntilClosed()
+            #expect(frames.contains { if case .ping? = $0.kind { true } else { false } })
+            #expect(Self.goAway(in: frames)?.message.contains("ping") == true)
+        }
+    }
+
+    @Test("a peer that answers pings stays connected")
+    func livePeerKept() async throws {
+        try await withServer(configure: {
+            $0.connection.pingInterval = .milliseconds(50)
+            $0.connection.pingTimeout = .milliseconds(500)
+        }) { path, _ in
+            try await withClient(path: path, configure: {
+                $0.connection.pingInterval = .milliseconds(50)
+            }) { client in
+                let first = try await client.connection(deadline: .now() + .seconds(5))
+                // Several ping rounds pass while the client answers.
+                for _ in 0..<5 {
+                    _ = try await client.unary(echo, EchoV1.EchoRequest(delayMs: 60))
+                }
+                let current = try await client.connection(deadline: .now() + .seconds(5))
+                #expect(first === current)
+            }
+        }
+    }
+}

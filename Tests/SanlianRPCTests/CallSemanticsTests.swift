@@ -1,0 +1,238 @@
+import Foundation
+import NIOCore
+import SanlianRPC
+import SanlianWire
+import Synchronization
+import Testing
+
+@Suite("RPC calls over a real Unix socket")
+struct CallSemanticsTests {
+    @Test("1,000 concurrent calls on one connection are all answered correctly")
+    func thousandConcurrentCalls() async throws {
+        try await withServer { path, _ in
+            try await withClient(path: path) { client in
+                let connection = try await client.connection(deadline: .now() + .seconds(5))
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<1_000 {
+                        group.addTask {
+                            let payload = Array("call \(index) 联防".utf8)
+                            let response = try await connection.unary(echo, EchoV1.EchoRequest(payload: payload))
+                            #expect(response.payload == payload)
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+        }
+    }
+
+    @Test("a call past its deadline fails with DEADLINE_EXCEEDED and the handler is cancelled")
+    func deadlineExceeded() async throws {
+        let handlerSawCancellation = Mutex(false)
+        var router = echoRouter()
+        let slow = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
+            service: "sanlian.test.v1.Slow", method: "Wait", kind: .unary)
+        let (started, startedContinuation) = AsyncStream.makeStream(of: Void.self)
+        let (finished, finishedContinuation) = AsyncStream.makeStream(of: Void.self)
+        router.register(slow) { _, _ in
+            startedContinuation.yield()
+            do {
+                try await Task.sleep(for: .seconds(30))
+            } catch {
+                handlerSawCancellation.withLock { $0 = true }
+                finishedContinuation.yield()
+                throw error
+            }
+            return EchoV1.EchoResponse()
+        }
+        try await withServer(router: router) { path, _ in
+            try await withClient(path: path) { client in
+                await #expect {
+                    try await client.unary(slow, EchoV1.EchoRequest(), options: CallOptions(timeout: .milliseconds(200)))
+                } throws: { error in
+                    (error as? RPCError)?.code == .deadlineExceeded
+                }
+                var iterator = started.makeAsyncIterator()
+                _ = await iterator.next()
+                var finishedIterator = finished.makeAsyncIterator()
+                _ = await finishedIterator.next()
+                #expect(handlerSawCancellation.withLock { $0 })
+            }
+        }
+    }
+
+    @Test("an expired call is never started: the server answers DEADLINE_EXCEEDED without running the handler")
+    func expiredCallNeverStarts() async throws {
+        let invocations = Atomic<Int>(0)
+        var router = echoRouter()
+        let counted = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
+            service: "sanlian.test.v1.Counted", method: "Count", kind: .unary)
+        router.register(counted) { _, _ in
+            invocations.add(1, ordering: .relaxed)
+            return EchoV1.EchoResponse()
+        }
+        try await withServer(router: router) { path, _ in
+            // A raw peer can send timeout 0, which a well-behaved client never does.
+            var peer = try await RawPeer.connect(path)
+            _ = try await peer.handshake()
+            try await peer.send(RPCV1.Frame(callID: 1, kind: .start(RPCV1.CallStart(
+                method: counted.path, timeoutMicros: 0, halfClose: true))))
+            let answer = try await peer.receive()
+            guard case .end(let end)? = answer.kind else {
+                Issue.record("expected CallEnd, got \(answer)")
+                return
+            }
+            #expect(end.status?.code == .deadlineExceeded)
+            #expect(invocations.load(ordering: .relaxed) == 0)
+            // The client library refuses to send an already-expired call at all.
+            try await withClient(path: path) { client in
+                await #expect(throws: RPCError.self) {
+                    try await client.unary(counted, EchoV1.EchoRequest(), options: CallOptions(deadline: .now() - .seconds(1)))
+                }
+            }
+            #expect(invocations.load(ordering: .relaxed) == 0)
+        }
+    }
+
+    @Test("cancelling the caller's task reaches the handler")
+    func cancellationReachesHandler() async throws {
+        var router = echoRouter()
+        let method = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
+            service: "sanlian.test.v1.Slow", method: "Wait", kind: .unary)
+        let (events, continuation) = AsyncStream.makeStream(of: String.self)
+        router.register(method) { _, _ in
+            continuation.yield("started")
+            do {
+                try await Task.sleep(for: .seconds(30))
+            } catch {
+                continuation.yield("cancelled")
+                throw error
+            }
+            return EchoV1.EchoResponse()
+        }
+        try await withServer(router: router) { path, _ in
+            try await withClient(path: path) { client in
+                var iterator = events.makeAsyncIterator()
+                let call = Task {
+                    try await client.unary(method, EchoV1.EchoRequest(), options: CallOptions(timeout: .seconds(30)))
+                }
+                #expect(await iterator.next() == "started")
+                call.cancel()
+                #expect(await iterator.next() == "cancelled")
+                await #expect {
+                    try await call.value
+                } throws: { error in
+                    (error as? RPCError)?.code == .cancelled
+                }
+            }
+        }
+    }
+
+    @Test("metadata travels both ways; an unknown method is UNIMPLEMENTED; handler errors keep their status")
+    func metadataAndErrors() async throws {
+        var router = echoRouter()
+        struct Boom: Error {}
+        let failing = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
+            service: "sanlian.test.v1.Boom", method: "Fail", kind: .unary)
+        router.register(failing) { _, context in
+            context.addTrailer("x-trailer", "seen")
+            throw Boom()
+        }
+        try await withServer(router: router) { path, _ in
+            try await withClient(path: path) { client in
+                let connection = try await client.connection(deadline: .now() + .seconds(5))
+                let response = try await connection.unary(
+                    echo, EchoV1.EchoRequest(), options: CallOptions(metadata: ["x-village": "511681104201"]))
+                #expect(response.metadata.contains("x-village=511681104201"))
+                #expect(response.department == "station")
+                #expect(response.peerUID == getuid())
+
+                let unknown = await connection.call(
+                    method: "/sanlian.nothing.v1.Nope/Missing", payload: [], deadline: .now() + .seconds(5))
+                #expect(unknown.status.code == .unimplemented)
+                #expect(unknown.status.message.contains("/sanlian.nothing.v1.Nope/Missing"))
+
+                let failed = await connection.call(method: failing.path, payload: [], deadline: .now() + .seconds(5))
+                #expect(failed.status.code == .internal)
+                #expect(!failed.status.message.contains("Boom"))
+                #expect(failed.metadata["x-trailer"] == nil || failed.metadata["x-trailer"] == "seen")
+
+                await #expect {
+                    try await connection.unary(echo, EchoV1.EchoRequest(failWithCode: 5))
+                } throws: { error in
+                    (error as? RPCError)?.code == .notFound
+                }
+
+                let malformed = await connection.call(method: echo.path, payload: [0xFF, 0xFF], deadline: .now() + .seconds(5))
+                #expect(malformed.status.code == .invalidArgument)
+                #expect(malformed.status.message.contains("sanlian.echo.v1.EchoRequest"))
+            }
+        }
+    }
+
+    @Test("server streaming: a slow reader holds the sender to one window; nothing is lost")
+    func streamingBackPressure() async throws {
+        let sent = Atomic<Int>(0)
+        var router = echoRouter()
+        let stream = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
+            service: "sanlian.test.v1.Flood", method: "Flood", kind: .serverStreaming)
+        router.register(stream) { request, writer, _ in
+            for index in 0..<request.count {
+                try await writer.send(EchoV1.EchoResponse(payload: request.payload, index: index))
+                sent.add(1, ordering: .relaxed)
+            }
+        }
+        let window: UInt32 = 16
+        try await withServer(router: router) { path, _ in
+            try await withClient(path: path) { client in
+                let responses = try await client.serverStream(
+                    stream,
+                    EchoV1.EchoRequest(payload: Array(repeating: 7, count: 512), count: 500),
+                    options: CallOptions(timeout: .seconds(30), window: window)
+                )
+                // Before reading anything, the sender stops at exactly one window.
+                try await waitUntil("the sender to use its window") { sent.load(ordering: .relaxed) == Int(window) }
+                #expect(sent.load(ordering: .relaxed) == Int(window))
+                var received: [UInt32] = []
+                for try await response in responses {
+                    received.append(response.index)
+                    // The sender is never more than one window (plus one batch of credit) ahead.
+                    #expect(sent.load(ordering: .relaxed) <= received.count + Int(window) + Int(window / 2))
+                    #expect(responses.buffered <= Int(window))
+                }
+                #expect(received == Array(0..<500))
+            }
+        }
+    }
+
+    @Test("a streaming caller that stops reading cancels the call on the server")
+    func droppedStreamCancels() async throws {
+        let (events, continuation) = AsyncStream.makeStream(of: String.self)
+        var router = echoRouter()
+        let stream = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
+            service: "sanlian.test.v1.Flood", method: "Forever", kind: .serverStreaming)
+        router.register(stream) { _, writer, _ in
+            do {
+                var index: UInt32 = 0
+                while true {
+                    try await writer.send(EchoV1.EchoResponse(index: index))
+                    index += 1
+                }
+            } catch {
+                continuation.yield("stopped")
+                throw error
+            }
+        }
+        try await withServer(router: router) { path, _ in
+            try await withClient(path: path) { client in
+                do {
+                    let responses = try await client.serverStream(stream, EchoV1.EchoRequest())
+                    var iterator = responses.makeAsyncIterator()
+                    _ = try await iterator.next()
+                }
+                var events = events.makeAsyncIterator()
+                #expect(await events.next() == "stopped")
+            }
+        }
+    }
+}

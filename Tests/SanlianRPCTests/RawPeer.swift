@@ -1,0 +1,82 @@
+import NIOCore
+import NIOPosix
+import SanlianRPC
+import SanlianWire
+
+/// A peer that speaks frames by hand, for feeding a server what a well-behaved client never sends.
+struct RawPeer {
+    let channel: any Channel
+    private var frames: AsyncStream<RPCV1.Frame>.Iterator
+
+    /// Collects the frames the server sends into a stream that ends when the connection closes.
+    final class Collector: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        let continuation: AsyncStream<RPCV1.Frame>.Continuation
+
+        init(continuation: AsyncStream<RPCV1.Frame>.Continuation) {
+            self.continuation = continuation
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            if let frame = try? RPCV1.Frame(buffer: unwrapInboundIn(data)) { continuation.yield(frame) }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            continuation.finish()
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            context.close(promise: nil)
+        }
+    }
+
+    static func connect(_ path: String) async throws -> RawPeer {
+        let (stream, continuation) = AsyncStream.makeStream(of: RPCV1.Frame.self)
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(Collector(continuation: continuation))
+                }
+            }
+            .connect(unixDomainSocketPath: path)
+            .get()
+        return RawPeer(channel: channel, frames: stream.makeAsyncIterator())
+    }
+
+    /// Sends Hello and returns the server's answer.
+    mutating func handshake(department: String = "station", version: UInt32 = 1) async throws -> RPCV1.Frame {
+        try await send(RPCV1.Frame(kind: .hello(RPCV1.Hello(protocolVersion: version, department: department))))
+        return try await receive()
+    }
+
+    func send(_ frame: RPCV1.Frame) async throws {
+        var buffer = channel.allocator.buffer(capacity: 64)
+        try buffer.writeFrame(frame)
+        try await channel.writeAndFlush(buffer)
+    }
+
+    func sendRaw(_ bytes: [UInt8]) async throws {
+        try await channel.writeAndFlush(channel.allocator.buffer(bytes: bytes))
+    }
+
+    /// The next frame from the server.
+    /// - Throws: when the server closed the connection instead.
+    mutating func receive() async throws -> RPCV1.Frame {
+        guard let frame = await frames.next() else { throw ConnectionClosed() }
+        return frame
+    }
+
+    /// Every frame until the server closes the connection.
+    mutating func receiveUntilClosed() async -> [RPCV1.Frame] {
+        var all: [RPCV1.Frame] = []
+        while let frame = await frames.next() { all.append(frame) }
+        return all
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+
+    struct ConnectionClosed: Error {}
+}

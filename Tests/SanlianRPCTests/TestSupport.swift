@@ -1,0 +1,119 @@
+import Foundation
+import Logging
+import NIOCore
+import SanlianEcho
+import SanlianRPC
+import SanlianWire
+import ServiceLifecycle
+
+/// A logger that drops everything unless SANLIAN_TEST_LOGS is set.
+func testLogger(_ label: String = "test") -> Logger {
+    if ProcessInfo.processInfo.environment["SANLIAN_TEST_LOGS"] != nil {
+        var logger = Logger(label: label, factory: { StreamLogHandler.standardError(label: $0) })
+        logger.logLevel = .debug
+        return logger
+    }
+    return Logger(label: label, factory: { _ in SwiftLogNoOpLogHandler() })
+}
+
+/// A fresh directory under /tmp with a short name, so socket paths stay far below 108 bytes;
+/// removed when the test ends.
+final class TemporaryDirectory: Sendable {
+    let path: String
+
+    init() throws {
+        var template = Array("/tmp/sl-XXXXXX".utf8CString)
+        guard let result = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
+        path = String(cString: result)
+    }
+
+    func socket(_ name: String = "s.sock") -> String { path + "/" + name }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+func echoRouter() -> RPCRouter {
+    var router = RPCRouter(logger: testLogger("router"))
+    EchoService.register(on: &router)
+    return router
+}
+
+/// Runs an RPC server in a ServiceGroup for the duration of `body`, then shuts it down gracefully.
+func withServer<T: Sendable>(
+    router: RPCRouter = echoRouter(),
+    path: String? = nil,
+    configure: (inout ServerConfiguration) -> Void = { _ in },
+    _ body: @Sendable (String, RPCServer) async throws -> T
+) async throws -> T {
+    let directory = try TemporaryDirectory()
+    let socketPath = path ?? directory.socket()
+    var configuration = ServerConfiguration(socketPath: socketPath)
+    configure(&configuration)
+    let server = RPCServer(configuration: configuration, router: router, logger: testLogger("server"))
+    let group = ServiceGroup(services: [server], logger: testLogger("group"))
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        do {
+            try await server.waitUntilListening()
+            let result = try await body(socketPath, server)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            _ = directory
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            tasks.cancelAll()
+            throw error
+        }
+    }
+}
+
+/// Runs a client (its reconnect loop) for the duration of `body`, connected before `body` starts.
+func withClient<T: Sendable>(
+    path: String,
+    identity: IdentityClaim = IdentityClaim(department: "station", operatorID: "tester"),
+    router: RPCRouter? = nil,
+    configure: (inout ClientConfiguration) -> Void = { _ in },
+    waitForConnection: Bool = true,
+    _ body: @Sendable (RPCClient) async throws -> T
+) async throws -> T {
+    var configuration = ClientConfiguration(socketPath: path, identity: identity)
+    configure(&configuration)
+    let client = RPCClient(configuration: configuration, router: router, logger: testLogger("client"))
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await client.run() }
+        defer {
+            client.stop()
+            tasks.cancelAll()
+        }
+        if waitForConnection {
+            _ = try await client.connection(waitForReady: true, deadline: .now() + .seconds(10))
+        }
+        return try await body(client)
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes: a readiness wait with a deadline, for
+/// state that has no event to wait on.
+func waitUntil(
+    timeout: Duration = .seconds(10),
+    _ what: String,
+    _ condition: @Sendable () async throws -> Bool
+) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while clock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(2))
+    }
+    throw TestTimeout(what: what)
+}
+
+struct TestTimeout: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+let echo = EchoV1.Echo.echo
