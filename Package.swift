@@ -92,7 +92,12 @@ let package = Package(
         ),
         .target(
             name: "BrokerAccess",
-            dependencies: ["SanlianCompose", "SanlianRPC", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SanlianCompose", "SanlianRPC", "SanlianWire", "BrokerPubSub", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "BrokerRouting",
+            dependencies: ["SanlianRPC", "SanlianWire", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -112,7 +117,8 @@ let package = Package(
         .target(
             name: "BrokerCore",
             dependencies: [
-                "SanlianWire", "SanlianRPC", "SanlianCompose", "BrokerAccess", "BrokerPubSub", "AlertLedger",
+                "SanlianWire", "SanlianRPC", "SanlianCompose", "BrokerAccess", "BrokerPubSub", "BrokerRouting",
+                "AlertLedger",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -121,10 +127,11 @@ let package = Package(
         .executableTarget(
             name: "sanlian-broker",
             dependencies: [
-                "BrokerCore", "SanlianCompose",
+                "AlertLedger", "BrokerCore", "SanlianCompose", "ServiceSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -14,6 +14,8 @@ package final class InboundCall: Sendable {
     /// The first (for unary and server-streaming calls, the only) request message.
     package let payload: [UInt8]
     package let peer: PeerIdentity
+    /// Response messages the caller accepts before it grants more.
+    package let initialWindow: UInt32
     let connection: RPCConnection
 
     private struct State {
@@ -23,6 +25,7 @@ package final class InboundCall: Sendable {
         var creditWaiter: CheckedContinuation<Void, any Error>?
         var doneWaiter: CheckedContinuation<Void, Never>?
         var cancelHandlers: [@Sendable (RPCError) -> Void] = []
+        var grantHandler: (@Sendable (UInt32) -> Void)?
     }
 
     private let state: Mutex<State>
@@ -40,6 +43,7 @@ package final class InboundCall: Sendable {
         self.deadline = deadline
         self.payload = start.payload
         self.peer = peer
+        self.initialWindow = start.initialWindow == 0 ? RPCDefaults.streamWindow : start.initialWindow
         self.connection = connection
         self.state = Mutex(State(credit: start.initialWindow == 0 ? RPCDefaults.streamWindow : start.initialWindow))
     }
@@ -165,11 +169,25 @@ package final class InboundCall: Sendable {
 
     /// The caller granted `messages` more response messages.
     func grant(_ messages: UInt32) {
-        let waiter = state.withLock { state in
+        let (waiter, handler) = state.withLock { state in
             state.credit &+= messages
             defer { state.creditWaiter = nil }
-            return state.creditWaiter
+            return (state.creditWaiter, state.grantHandler)
         }
         waiter?.resume()
+        handler?(messages)
+    }
+
+    /// Runs `handler` whenever the caller grants more response messages (a forwarder passes the
+    /// grant on to the process that produces the messages).
+    package func onGrant(_ handler: @escaping @Sendable (UInt32) -> Void) {
+        state.withLock { $0.grantHandler = handler }
+    }
+
+    /// Sends a response message without counting credit: for a forwarder relaying messages that
+    /// the producing process already limited to the caller's window.
+    package func forward(message: [UInt8]) {
+        guard !hasEnded else { return }
+        connection.sendMessage(callID: id, payload: message)
     }
 }

@@ -14,6 +14,8 @@ package enum ConnectionRole: Sendable {
 /// per accepted CallStart; must not block.
 package protocol InboundCallDispatcher: Sendable {
     func dispatch(_ call: InboundCall)
+    /// The connection closed: no more calls will be dispatched.
+    func finish()
 }
 
 /// One RPC connection over a Unix socket, usable from any thread: start calls, send frames,

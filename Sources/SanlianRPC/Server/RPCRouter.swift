@@ -16,6 +16,9 @@ package struct ServerContext: Sendable {
     let call: InboundCall
     let trailers: TrailerBox
 
+    /// The connection the call arrived on (the broker routes later calls back over it).
+    package var connection: RPCConnection { call.connection }
+
     /// Why the call was cancelled, or nil while it is live.
     package var cancellation: RPCError? { call.cancellation }
 

@@ -129,7 +129,7 @@ package final class RPCServer: Service, Sendable {
             let finish: @Sendable () -> Void
             if let dispatcherFactory = self.dispatcherFactory {
                 (dispatcher, calls) = dispatcherFactory(self.router)
-                finish = { (dispatcher as? CallInbox)?.finish() }
+                finish = { [dispatcher] in dispatcher.finish() }
             } else {
                 let (inbox, stream) = CallInbox.make(router: self.router)
                 dispatcher = inbox

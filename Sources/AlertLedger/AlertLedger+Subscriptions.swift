@@ -1,0 +1,132 @@
+import Foundation
+import GRDB
+package import SanlianWire
+
+/// A dead-lettered event of a durable subscription.
+package struct DeadLetterRecord: Sendable, Equatable {
+    package var department: String
+    package var subscription: String
+    package var sequence: UInt64
+    package var attempts: UInt32
+    package var deadUnixMs: Int64
+}
+
+extension AlertLedger {
+    /// The subscription's acknowledged position, creating the subscription at `initial` if new.
+    /// Its subject pattern is updated to `pattern`.
+    package func openSubscription(department: String, name: String, pattern: String, initial: UInt64) async throws
+        -> UInt64
+    {
+        try await pool.write { db in
+            if let position = try Int64.fetchOne(
+                db, sql: "SELECT acked_through FROM subscriptions WHERE department = ? AND name = ?",
+                arguments: [department, name])
+            {
+                try db.execute(
+                    sql: "UPDATE subscriptions SET pattern = ? WHERE department = ? AND name = ?",
+                    arguments: [pattern, department, name])
+                return UInt64(position)
+            }
+            try db.execute(
+                sql: "INSERT INTO subscriptions (department, name, pattern, acked_through) VALUES (?, ?, ?, ?)",
+                arguments: [department, name, pattern, Int64(initial)])
+            return initial
+        }
+    }
+
+    /// Persists the subscription's resume point: every event up to `sequence` is handled.
+    package func saveSubscriptionPosition(department: String, name: String, ackedThrough sequence: UInt64) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE subscriptions SET acked_through = ? WHERE department = ? AND name = ?",
+                arguments: [Int64(sequence), department, name])
+        }
+    }
+
+    package func subscriptionPosition(department: String, name: String) async throws -> UInt64? {
+        try await pool.read { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT acked_through FROM subscriptions WHERE department = ? AND name = ?",
+                arguments: [department, name]
+            ).map(UInt64.init)
+        }
+    }
+
+    /// Records an event that exhausted its deliveries.
+    package func recordDeadLetter(department: String, name: String, sequence: UInt64, attempts: UInt32) async throws {
+        let now = clock.nowMilliseconds()
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO dead_letters (department, name, sequence, attempts, dead_ms) VALUES (?, ?, ?, ?, ?);
+                    DELETE FROM redrives WHERE department = ? AND name = ? AND sequence = ?
+                    """,
+                arguments: [department, name, Int64(sequence), Int64(attempts), now, department, name, Int64(sequence)])
+        }
+    }
+
+    /// Dead letters, of one department (nil: all) and one subscription (nil: all).
+    package func deadLetters(department: String?, name: String?) async throws -> [DeadLetterRecord] {
+        try await pool.read { db in
+            var conditions: [String] = []
+            var arguments: [(any DatabaseValueConvertible)?] = []
+            if let department {
+                conditions.append("department = ?")
+                arguments.append(department)
+            }
+            if let name {
+                conditions.append("name = ?")
+                arguments.append(name)
+            }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM dead_letters \(filter) ORDER BY sequence",
+                arguments: StatementArguments(arguments)
+            ).map { row in
+                DeadLetterRecord(
+                    department: row["department"], subscription: row["name"], sequence: UInt64(row["sequence"] as Int64),
+                    attempts: UInt32(row["attempts"] as Int64), deadUnixMs: row["dead_ms"])
+            }
+        }
+    }
+
+    /// Moves dead letters back in front of their subscription (all of them when `sequences` is empty).
+    /// - Returns: the sequences queued for redelivery.
+    package func redrive(department: String, name: String, sequences: [UInt64]) async throws -> [UInt64] {
+        try await pool.write { db in
+            let dead = try Int64.fetchAll(
+                db, sql: "SELECT sequence FROM dead_letters WHERE department = ? AND name = ? ORDER BY sequence",
+                arguments: [department, name]
+            ).map(UInt64.init)
+            let chosen = sequences.isEmpty ? dead : dead.filter(Set(sequences).contains)
+            for sequence in chosen {
+                try db.execute(
+                    sql: """
+                        DELETE FROM dead_letters WHERE department = ? AND name = ? AND sequence = ?;
+                        INSERT OR IGNORE INTO redrives (department, name, sequence) VALUES (?, ?, ?)
+                        """,
+                    arguments: [department, name, Int64(sequence), department, name, Int64(sequence)])
+            }
+            return chosen
+        }
+    }
+
+    /// Events queued for redelivery to a subscription.
+    package func pendingRedrives(department: String, name: String) async throws -> [UInt64] {
+        try await pool.read { db in
+            try Int64.fetchAll(
+                db, sql: "SELECT sequence FROM redrives WHERE department = ? AND name = ? ORDER BY sequence",
+                arguments: [department, name]
+            ).map(UInt64.init)
+        }
+    }
+
+    /// A redriven event was acknowledged (or dead again).
+    package func finishRedrive(department: String, name: String, sequence: UInt64) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM redrives WHERE department = ? AND name = ? AND sequence = ?",
+                arguments: [department, name, Int64(sequence)])
+        }
+    }
+}

@@ -1,0 +1,376 @@
+import Foundation
+package import GRDB
+package import Logging
+package import SanlianWire
+import Synchronization
+
+/// Why the ledger refused or failed an operation.
+package struct LedgerError: Error, CustomStringConvertible, Equatable {
+    package enum Kind: Sendable, Equatable {
+        case invalid
+        case notFound
+        case failedPrecondition
+        case storage
+    }
+
+    package var kind: Kind
+    package var description: String
+
+    package init(_ kind: Kind, _ description: String) {
+        self.kind = kind
+        self.description = description
+    }
+}
+
+/// The result of publishing one alert.
+package struct PublishReceipt: Sendable, Equatable {
+    package var sequence: UInt64
+    package var duplicate: Bool
+}
+
+/// The broker's durable, ordered, deduplicated alert ledger, in its own SQLite file (WAL,
+/// synchronous=FULL: an acknowledged alert survives a crash of the broker or of the machine).
+///
+/// Every event gets the next sequence number inside the transaction that stores it, so
+/// sequences are gap-free and monotonic. Publishes are group-committed: everything waiting while
+/// one transaction commits goes into the next, so a burst costs one fsync per batch, not per alert.
+package final class AlertLedger: Sendable {
+    package let path: String
+    let pool: DatabasePool
+    let clock: any LedgerClock
+    let escalation: EscalationPolicy
+    let logger: Logger
+    /// The highest committed sequence; waiters hear each advance.
+    package let notifier: SequenceNotifier
+
+    private struct PendingPublish {
+        var alert: AlertV1.Alert
+        var continuation: CheckedContinuation<PublishReceipt, any Error>
+    }
+
+    private let pending = Mutex<[PendingPublish]>([])
+    private let wakeWriter: AsyncStream<Void>.Continuation
+    private let wakes: AsyncStream<Void>
+
+    /// Opens (creating if needed) the ledger at `path` and brings its schema up to date.
+    /// - Throws: `LedgerError` when the file cannot be opened or migrated.
+    package init(path: String, clock: any LedgerClock, escalation: EscalationPolicy, logger: Logger) throws(LedgerError) {
+        self.path = path
+        self.clock = clock
+        self.escalation = escalation
+        self.logger = logger
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // FULL: the WAL is fsynced at every commit, so an acknowledged alert is on disk.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o750])
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+            // Alerts name people and places: not for every local user to read.
+            chmod(path, 0o640)
+            let last = try pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM events") ?? 0 }
+            notifier = SequenceNotifier(UInt64(last))
+        } catch {
+            throw LedgerError(.storage, "cannot open the ledger \(path): \(error)")
+        }
+        (wakes, wakeWriter) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: events, alerts, aggregates, subscriptions") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE events (
+                        sequence INTEGER PRIMARY KEY,
+                        recorded_ms INTEGER NOT NULL,
+                        subject TEXT NOT NULL,
+                        body BLOB NOT NULL
+                    );
+                    CREATE INDEX events_by_time ON events(recorded_ms);
+                    CREATE TABLE alert_ids (
+                        sender TEXT NOT NULL,
+                        identifier TEXT NOT NULL,
+                        sequence INTEGER NOT NULL,
+                        PRIMARY KEY (sender, identifier)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE aggregates (
+                        key TEXT PRIMARY KEY,
+                        state INTEGER NOT NULL,
+                        firing_since_ms INTEGER NOT NULL,
+                        body BLOB NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX aggregates_by_state ON aggregates(state);
+                    CREATE TABLE subscriptions (
+                        department TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        pattern TEXT NOT NULL,
+                        acked_through INTEGER NOT NULL,
+                        PRIMARY KEY (department, name)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE dead_letters (
+                        department TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        sequence INTEGER NOT NULL,
+                        attempts INTEGER NOT NULL,
+                        dead_ms INTEGER NOT NULL,
+                        PRIMARY KEY (department, name, sequence)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE redrives (
+                        department TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        sequence INTEGER NOT NULL,
+                        PRIMARY KEY (department, name, sequence)
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
+        return migrator
+    }
+
+    // MARK: - Publishing
+
+    /// Records `alert` durably; returns once it is committed (or found to be a duplicate).
+    /// The alert must already carry its sender (stamped by the broker) and subject.
+    package func publish(_ alert: AlertV1.Alert) async throws -> PublishReceipt {
+        try await withCheckedThrowingContinuation { continuation in
+            pending.withLock { $0.append(PendingPublish(alert: alert, continuation: continuation)) }
+            wakeWriter.yield()
+        }
+    }
+
+    /// The group-commit writer: runs until cancelled; `publish` waits on it.
+    package func runWriter() async {
+        for await _ in wakes {
+            while true {
+                let batch = pending.withLock { pending in
+                    defer { pending = [] }
+                    return pending
+                }
+                if batch.isEmpty { break }
+                await commit(batch)
+            }
+        }
+        let abandoned = pending.withLock { pending in
+            defer { pending = [] }
+            return pending
+        }
+        for item in abandoned {
+            item.continuation.resume(throwing: LedgerError(.storage, "the ledger is shutting down"))
+        }
+    }
+
+    /// Stops the writer once what is queued has been committed.
+    package func stopWriter() {
+        wakeWriter.finish()
+    }
+
+    private func commit(_ batch: [PendingPublish]) async {
+        let now = clock.nowMilliseconds()
+        let alerts = batch.map(\.alert)
+        do {
+            let (receipts, last) = try await pool.write { db -> ([PublishReceipt], Int64) in
+                var receipts: [PublishReceipt] = []
+                receipts.reserveCapacity(alerts.count)
+                var sequence = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM events") ?? 0
+                for alert in alerts {
+                    if let original = try Int64.fetchOne(
+                        db, sql: "SELECT sequence FROM alert_ids WHERE sender = ? AND identifier = ?",
+                        arguments: [alert.senderDepartment, alert.identifier])
+                    {
+                        receipts.append(PublishReceipt(sequence: UInt64(original), duplicate: true))
+                        continue
+                    }
+                    sequence += 1
+                    let event = AlertV1.LedgerEvent(
+                        sequence: UInt64(sequence),
+                        recordedUnixMs: now,
+                        subject: alert.subject,
+                        body: .alert(alert),
+                        drill: AggregationRules.isDrill(alert)
+                    )
+                    try Self.insert(event, db)
+                    try db.execute(
+                        sql: "INSERT INTO alert_ids (sender, identifier, sequence) VALUES (?, ?, ?)",
+                        arguments: [alert.senderDepartment, alert.identifier, sequence])
+                    try Self.foldIntoAggregate(alert, now: now, db)
+                    receipts.append(PublishReceipt(sequence: UInt64(sequence), duplicate: false))
+                }
+                return (receipts, sequence)
+            }
+            notifier.advance(to: UInt64(last))
+            for (item, receipt) in zip(batch, receipts) { item.continuation.resume(returning: receipt) }
+        } catch {
+            logger.error("Ledger commit failed", metadata: ["db.path": "\(path)", "db.error": "\(error)"])
+            for item in batch {
+                item.continuation.resume(throwing: LedgerError(.storage, "the ledger could not store the alert"))
+            }
+        }
+    }
+
+    static func insert(_ event: AlertV1.LedgerEvent, _ db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO events (sequence, recorded_ms, subject, body) VALUES (?, ?, ?, ?)",
+            arguments: [Int64(event.sequence), event.recordedUnixMs, event.subject, Data(try event.serializedBytes())])
+    }
+
+    /// Appends a non-alert event (escalation, transition) with the next sequence.
+    static func append(subject: String, body: AlertV1.LedgerEvent.Body, drill: Bool, now: Int64, _ db: Database) throws
+        -> AlertV1.LedgerEvent
+    {
+        let sequence = (try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM events") ?? 0) + 1
+        let event = AlertV1.LedgerEvent(
+            sequence: UInt64(sequence), recordedUnixMs: now, subject: subject, body: body, drill: drill)
+        try insert(event, db)
+        return event
+    }
+
+    static func foldIntoAggregate(_ alert: AlertV1.Alert, now: Int64, _ db: Database) throws {
+        let key = AggregationRules.key(for: alert)
+        let row = try Row.fetchOne(db, sql: "SELECT body, firing_since_ms FROM aggregates WHERE key = ?", arguments: [key])
+        let existing = try row.map { try AlertV1.Aggregate(serializedBytes: $0["body"] as Data) }
+        let folded = AggregationRules.fold(alert, into: existing, now: now)
+        let refired = existing?.state == .resolved && folded.state == .firing
+        let firingSince: Int64 = (existing == nil || refired) ? now : (row?["firing_since_ms"] ?? now)
+        try saveAggregate(folded, key: key, firingSince: firingSince, db)
+    }
+
+    static func saveAggregate(_ aggregate: AlertV1.Aggregate, key: String, firingSince: Int64, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO aggregates (key, state, firing_since_ms, body) VALUES (?, ?, ?, ?)
+                ON CONFLICT(key) DO UPDATE SET state = excluded.state, firing_since_ms = excluded.firing_since_ms,
+                    body = excluded.body
+                """,
+            arguments: [key, aggregate.state.rawValue, firingSince, Data(try aggregate.serializedBytes())])
+    }
+
+    // MARK: - Reading
+
+    /// Events after `sequence`, in order, at most `limit`, optionally only those whose subject
+    /// passes `include`.
+    package func read(after sequence: UInt64, limit: Int, include: (@Sendable (String) -> Bool)? = nil) async throws
+        -> [AlertV1.LedgerEvent]
+    {
+        try await scan(after: sequence, limit: limit, include: include).events
+    }
+
+    /// Like `read`, and also how far the scan got: the sequence of the last event looked at,
+    /// matching or not, so a filtered reader need not look at skipped events again.
+    package func scan(after sequence: UInt64, limit: Int, include: (@Sendable (String) -> Bool)? = nil) async throws
+        -> (events: [AlertV1.LedgerEvent], scannedThrough: UInt64)
+    {
+        try await pool.read { db in
+            var events: [AlertV1.LedgerEvent] = []
+            var cursor = Int64(sequence)
+            // Filtered reads page through the table so a selective pattern does not read it whole at once.
+            while events.count < limit {
+                let rows = try Row.fetchAll(
+                    db, sql: "SELECT sequence, subject, body FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?",
+                    arguments: [cursor, max(limit, 64)])
+                if rows.isEmpty { break }
+                for row in rows {
+                    cursor = row["sequence"]
+                    let subject: String = row["subject"]
+                    if let include, !include(subject) { continue }
+                    events.append(try AlertV1.LedgerEvent(serializedBytes: row["body"] as Data))
+                    if events.count == limit { break }
+                }
+            }
+            return (events, UInt64(cursor))
+        }
+    }
+
+    /// Reads specific events (for redelivery).
+    package func events(_ sequences: [UInt64]) async throws -> [AlertV1.LedgerEvent] {
+        guard !sequences.isEmpty else { return [] }
+        return try await pool.read { db in
+            try sequences.compactMap { sequence in
+                try Data.fetchOne(db, sql: "SELECT body FROM events WHERE sequence = ?", arguments: [Int64(sequence)])
+                    .map { try AlertV1.LedgerEvent(serializedBytes: $0) }
+            }
+        }
+    }
+
+    /// The last sequence recorded before `unixMs` (so that reading after it starts at that time).
+    package func sequenceBefore(unixMs: Int64) async throws -> UInt64 {
+        try await pool.read { db in
+            UInt64(try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM events WHERE recorded_ms < ?", arguments: [unixMs]) ?? 0)
+        }
+    }
+
+    /// Every sequence of a stored alert, for checks: (sender, identifier) → sequence.
+    package func alertCount() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM alert_ids") ?? 0 }
+    }
+
+    package var lastSequence: UInt64 { notifier.current }
+}
+
+/// A monotonic counter that tasks can wait on.
+package final class SequenceNotifier: Sendable {
+    private struct State {
+        var value: UInt64
+        var waiters: [UInt64: (after: UInt64, continuation: CheckedContinuation<Void, Never>)] = [:]
+        var nextWaiter: UInt64 = 0
+        var observers: [UInt64: @Sendable () -> Void] = [:]
+    }
+
+    /// Calls `observer` after every advance until `removeObserver` is called with the returned id.
+    package func addObserver(_ observer: @escaping @Sendable () -> Void) -> UInt64 {
+        state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            state.observers[state.nextWaiter] = observer
+            return state.nextWaiter
+        }
+    }
+
+    package func removeObserver(_ id: UInt64) {
+        _ = state.withLock { $0.observers.removeValue(forKey: id) }
+    }
+
+    private let state: Mutex<State>
+
+    package init(_ value: UInt64) {
+        state = Mutex(State(value: value))
+    }
+
+    package var current: UInt64 { state.withLock { $0.value } }
+
+    package func advance(to value: UInt64) {
+        let (ready, observers) = state.withLock { state -> ([CheckedContinuation<Void, Never>], [@Sendable () -> Void]) in
+            guard value > state.value else { return ([], []) }
+            state.value = value
+            let ready = state.waiters.filter { $0.value.after < value }
+            for key in ready.keys { state.waiters.removeValue(forKey: key) }
+            return (ready.values.map(\.continuation), Array(state.observers.values))
+        }
+        for continuation in ready { continuation.resume() }
+        for observer in observers { observer() }
+    }
+
+    /// Returns once the value exceeds `after`, or the task is cancelled.
+    package func wait(after: UInt64) async {
+        let id = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state in
+                    if state.value > after || Task.isCancelled { return true }
+                    state.waiters[id] = (after, continuation)
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.continuation.resume()
+        }
+    }
+}

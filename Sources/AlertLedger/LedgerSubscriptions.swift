@@ -1,0 +1,307 @@
+import Foundation
+package import SanlianWire
+import Synchronization
+
+/// How a durable subscription delivers.
+package struct DeliverySettings: Sendable, Equatable {
+    /// An event unacknowledged this long is delivered again.
+    package var ackTimeout: Duration
+    /// Deliveries of one event before it goes to the dead letters.
+    package var maxDeliveries: UInt32
+    /// Unacknowledged events in flight at once.
+    package var maxInFlight: Int
+
+    package init(ackTimeout: Duration, maxDeliveries: UInt32, maxInFlight: Int) {
+        self.ackTimeout = ackTimeout
+        self.maxDeliveries = maxDeliveries
+        self.maxInFlight = maxInFlight
+    }
+}
+
+/// Where a subscription starts.
+package enum SubscriptionStart: Sendable, Equatable {
+    /// After the last acknowledged event (a new subscription: from the beginning).
+    case resume
+    /// From this sequence, inclusive.
+    case sequence(UInt64)
+    /// From the first event recorded at or after this time.
+    case time(unixMs: Int64)
+}
+
+/// Named durable subscriptions to the ledger: each resumes after its last acknowledged event,
+/// delivers at most `maxInFlight` unacknowledged events, redelivers after the ack timeout, and
+/// dead-letters an event after `maxDeliveries`. Each subscriber reads the ledger at its own pace,
+/// so a slow one never holds back publishers or other subscribers.
+package final class LedgerSubscriptions: Sendable {
+    let ledger: AlertLedger
+    private let sessions = Mutex<[String: Session]>([:])
+
+    package init(ledger: AlertLedger) {
+        self.ledger = ledger
+    }
+
+    static func key(_ department: String, _ name: String) -> String { department + "\u{0}" + name }
+
+    /// Delivers events to one subscriber until the task is cancelled, `send` throws, or a newer
+    /// subscriber takes the name over.
+    /// - Parameters:
+    ///   - include: which subjects this subscriber gets (its pattern and its read permissions).
+    ///   - send: hands one delivery to the subscriber; may suspend (flow control).
+    package func run(
+        department: String,
+        name: String,
+        pattern: String,
+        start: SubscriptionStart,
+        settings: DeliverySettings,
+        include: @escaping @Sendable (String) -> Bool,
+        send: @escaping @Sendable (BrokerV1.LedgerDelivery) async throws -> Void
+    ) async throws {
+        let acked = try await ledger.openSubscription(department: department, name: name, pattern: pattern, initial: 0)
+        let cursor: UInt64
+        switch start {
+        case .resume: cursor = acked
+        case .sequence(let sequence): cursor = sequence > 0 ? sequence - 1 : 0
+        case .time(let unixMs): cursor = try await ledger.sequenceBefore(unixMs: unixMs)
+        }
+        let session = Session(department: department, name: name, cursor: cursor)
+        let key = Self.key(department, name)
+        let replaced = sessions.withLock { sessions in
+            defer { sessions[key] = session }
+            return sessions[key]
+        }
+        replaced?.replace()
+        let observer = ledger.notifier.addObserver { session.doorbell.ring() }
+        defer {
+            ledger.notifier.removeObserver(observer)
+            sessions.withLock { sessions in
+                if sessions[key] === session { sessions.removeValue(forKey: key) }
+            }
+        }
+        try await deliver(session, settings: settings, include: include, send: send)
+    }
+
+    /// Acknowledges delivered events of the named subscription.
+    /// - Returns: the new resume point.
+    /// - Throws: FAILED_PRECONDITION when no subscriber of that name is connected.
+    package func acknowledge(department: String, name: String, sequences: [UInt64]) async throws -> UInt64 {
+        guard let session = sessions.withLock({ $0[Self.key(department, name)] }) else {
+            throw LedgerError(.failedPrecondition, "no subscriber named \(name) is connected")
+        }
+        let (redriven, position) = session.acknowledge(sequences)
+        for sequence in redriven {
+            try await ledger.finishRedrive(department: department, name: name, sequence: sequence)
+        }
+        if let position {
+            try await ledger.saveSubscriptionPosition(department: department, name: name, ackedThrough: position)
+        }
+        session.doorbell.ring()
+        return session.ackedThrough
+    }
+
+    /// Wakes the named subscription, e.g. after its dead letters were redriven.
+    package func wake(department: String, name: String) {
+        sessions.withLock { $0[Self.key(department, name)] }?.doorbell.ring()
+    }
+
+    private func deliver(
+        _ session: Session,
+        settings: DeliverySettings,
+        include: @escaping @Sendable (String) -> Bool,
+        send: @escaping @Sendable (BrokerV1.LedgerDelivery) async throws -> Void
+    ) async throws {
+        let clock = ContinuousClock()
+        while !Task.isCancelled {
+            if session.isReplaced {
+                throw LedgerError(.failedPrecondition, "a newer subscriber took over the subscription \(session.name)")
+            }
+            // 1. Unacknowledged past the timeout: deliver again, or give up into the dead letters.
+            for (sequence, attempt, redriven) in session.expired(now: clock.now) {
+                if attempt >= settings.maxDeliveries {
+                    try await ledger.recordDeadLetter(
+                        department: session.department, name: session.name, sequence: sequence, attempts: attempt)
+                    if let position = session.drop(sequence) {
+                        try await ledger.saveSubscriptionPosition(
+                            department: session.department, name: session.name, ackedThrough: position)
+                    }
+                } else {
+                    for event in try await ledger.events([sequence]) {
+                        session.track(sequence, attempt: attempt + 1, deadline: clock.now + settings.ackTimeout, redriven: redriven)
+                        try await send(BrokerV1.LedgerDelivery(event: event, attempt: attempt + 1))
+                    }
+                }
+            }
+            // 2. Redriven dead letters go first.
+            let redrives = try await ledger.pendingRedrives(department: session.department, name: session.name)
+                .filter { !session.isInFlight($0) }
+            for event in try await ledger.events(redrives) {
+                session.track(event.sequence, attempt: 1, deadline: clock.now + settings.ackTimeout, redriven: true)
+                try await send(BrokerV1.LedgerDelivery(event: event, attempt: 1))
+            }
+            // 3. New events, up to the in-flight limit.
+            let room = settings.maxInFlight - session.inFlightCount
+            if room > 0, session.cursor < ledger.lastSequence {
+                let (events, scanned) = try await ledger.scan(after: session.cursor, limit: room, include: include)
+                for event in events {
+                    session.track(event.sequence, attempt: 1, deadline: clock.now + settings.ackTimeout, redriven: false)
+                    session.advance(to: event.sequence)
+                    try await send(BrokerV1.LedgerDelivery(event: event, attempt: 1))
+                }
+                if events.count < room, let position = session.advance(to: scanned) {
+                    try await ledger.saveSubscriptionPosition(
+                        department: session.department, name: session.name, ackedThrough: position)
+                }
+                if !events.isEmpty || scanned > session.cursor { continue }
+            }
+            // 4. Sleep until something happens: a new event, an ack, or the next redelivery.
+            let wakeAt = session.nextDeadline ?? (clock.now + .seconds(3600))
+            await session.doorbell.wait(until: wakeAt)
+        }
+    }
+}
+
+/// One connected subscriber's delivery state.
+final class Session: Sendable {
+    let department: String
+    let name: String
+    let doorbell = Doorbell()
+
+    private struct Flight {
+        var attempt: UInt32
+        var deadline: ContinuousClock.Instant
+        var redriven: Bool
+    }
+
+    private struct State {
+        var cursor: UInt64
+        var ackedThrough: UInt64
+        var inFlight: [UInt64: Flight] = [:]
+        var replaced = false
+    }
+
+    private let state: Mutex<State>
+
+    init(department: String, name: String, cursor: UInt64) {
+        self.department = department
+        self.name = name
+        self.state = Mutex(State(cursor: cursor, ackedThrough: cursor))
+    }
+
+    var cursor: UInt64 { state.withLock { $0.cursor } }
+    var ackedThrough: UInt64 { state.withLock { $0.ackedThrough } }
+    var inFlightCount: Int { state.withLock { $0.inFlight.count } }
+    var isReplaced: Bool { state.withLock { $0.replaced } }
+    var nextDeadline: ContinuousClock.Instant? { state.withLock { $0.inFlight.values.map(\.deadline).min() } }
+
+    func isInFlight(_ sequence: UInt64) -> Bool { state.withLock { $0.inFlight[sequence] != nil } }
+
+    func replace() {
+        state.withLock { $0.replaced = true }
+        doorbell.ring()
+    }
+
+    func track(_ sequence: UInt64, attempt: UInt32, deadline: ContinuousClock.Instant, redriven: Bool) {
+        state.withLock { $0.inFlight[sequence] = Flight(attempt: attempt, deadline: deadline, redriven: redriven) }
+    }
+
+    /// Moves the read cursor; returns the new resume point if it moved.
+    @discardableResult
+    func advance(to sequence: UInt64) -> UInt64? {
+        state.withLock { state in
+            state.cursor = max(state.cursor, sequence)
+            return Self.updateLowWater(&state)
+        }
+    }
+
+    func expired(now: ContinuousClock.Instant) -> [(UInt64, UInt32, Bool)] {
+        state.withLock { state in
+            state.inFlight.filter { $0.value.deadline <= now }
+                .map { ($0.key, $0.value.attempt, $0.value.redriven) }
+                .sorted { $0.0 < $1.0 }
+        }
+    }
+
+    /// Forgets an event (dead-lettered); returns the new resume point if it moved.
+    func drop(_ sequence: UInt64) -> UInt64? {
+        state.withLock { state in
+            state.inFlight.removeValue(forKey: sequence)
+            return Self.updateLowWater(&state)
+        }
+    }
+
+    /// - Returns: the acknowledged redriven sequences, and the new resume point if it moved.
+    func acknowledge(_ sequences: [UInt64]) -> (redriven: [UInt64], position: UInt64?) {
+        state.withLock { state in
+            var redriven: [UInt64] = []
+            for sequence in sequences {
+                if let flight = state.inFlight.removeValue(forKey: sequence), flight.redriven {
+                    redriven.append(sequence)
+                }
+            }
+            return (redriven, Self.updateLowWater(&state))
+        }
+    }
+
+    /// The resume point is just below the oldest unacknowledged event read from the stream
+    /// (redriven events sit below it already and do not hold it back).
+    private static func updateLowWater(_ state: inout State) -> UInt64? {
+        let oldest = state.inFlight.filter { !$0.value.redriven }.keys.min()
+        let position = oldest.map { $0 - 1 } ?? state.cursor
+        guard position != state.ackedThrough else { return nil }
+        state.ackedThrough = position
+        return position
+    }
+}
+
+/// Wakes one waiting task; a ring while nobody waits is kept for the next wait.
+final class Doorbell: Sendable {
+    private struct State {
+        var rung = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func ring() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.rung = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    /// Returns on a ring, at `deadline`, or on cancellation.
+    func wait(until deadline: ContinuousClock.Instant) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitForRing() }
+            group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func waitForRing() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state in
+                    if state.rung || Task.isCancelled {
+                        state.rung = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
+    }
+}

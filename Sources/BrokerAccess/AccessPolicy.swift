@@ -1,0 +1,110 @@
+import Foundation
+import SanlianWire
+package import BrokerPubSub
+package import SanlianCompose
+package import SanlianRPC
+
+/// The broker's access decisions, from the compose file's ACLs: which methods a department may
+/// call, which services it may serve, which subjects it may publish and read, which grants it holds.
+package struct AccessPolicy: Sendable {
+    package struct Rules: Sendable {
+        var methods: [Glob]
+        var serve: [Glob]
+        var publish: [SubjectPattern]
+        var subscribe: [SubjectPattern]
+        var grants: Set<String>
+        var uid: UInt32?
+    }
+
+    package let departments: [String: Rules]
+
+    /// - Throws: `ComposeError` for a malformed subject pattern, naming the department and key.
+    package init(compose: ComposeFile) throws(ComposeError) {
+        var departments: [String: Rules] = [:]
+        for (code, department) in compose.departments {
+            func patterns(_ texts: [String], key: String) throws(ComposeError) -> [SubjectPattern] {
+                var result: [SubjectPattern] = []
+                for text in texts {
+                    do {
+                        result.append(try SubjectPattern(text))
+                    } catch {
+                        throw ComposeError("departments.\(code).\(key): \(error.description)")
+                    }
+                }
+                return result
+            }
+            departments[code] = Rules(
+                methods: department.methods.map(Glob.init),
+                serve: department.serve.map(Glob.init),
+                publish: try patterns(department.publish, key: "publish"),
+                subscribe: try patterns(department.subscribe, key: "subscribe"),
+                grants: Set(department.grants),
+                uid: department.uid
+            )
+        }
+        self.departments = departments
+    }
+
+    /// - Throws: PERMISSION_DENIED naming the department and the method.
+    package func authorizeCall(department: String, method: String) throws(RPCError) {
+        guard let rules = departments[department], rules.methods.contains(where: { $0.matches(method) }) else {
+            throw RPCError(.permissionDenied, "department \(department) may not call \(method)")
+        }
+    }
+
+    package func mayServe(department: String, service: String) -> Bool {
+        departments[department]?.serve.contains { $0.matches(service) } ?? false
+    }
+
+    package func mayPublish(department: String, subject: String) -> Bool {
+        departments[department]?.publish.contains { $0.matches(subject) } ?? false
+    }
+
+    /// Whether every subject `pattern` can match is readable by the department.
+    package func maySubscribe(department: String, pattern: SubjectPattern) -> Bool {
+        departments[department]?.subscribe.contains { $0.covers(pattern) } ?? false
+    }
+
+    /// Whether the department may read an event published on `subject`.
+    package func mayRead(department: String, subject: String) -> Bool {
+        departments[department]?.subscribe.contains { $0.matches(subject) } ?? false
+    }
+
+    package func holds(department: String, grant: String) -> Bool {
+        departments[department]?.grants.contains(grant) ?? false
+    }
+
+    package func boundUID(of department: String) -> UInt32? {
+        departments[department]?.uid
+    }
+}
+
+/// A `*` glob over method paths and service names: `*` matches any run of characters except `/`.
+struct Glob: Sendable {
+    private let parts: [Substring]
+    private let text: String
+
+    init(_ text: String) {
+        self.text = text
+        self.parts = text.split(separator: "*", omittingEmptySubsequences: false)
+    }
+
+    func matches(_ candidate: String) -> Bool {
+        guard parts.count > 1 else { return candidate == text }
+        var rest = candidate[...]
+        guard rest.hasPrefix(parts[0]) else { return false }
+        rest = rest.dropFirst(parts[0].count)
+        for (index, part) in parts.enumerated().dropFirst() {
+            let isLast = index == parts.count - 1
+            if isLast {
+                guard rest.hasSuffix(part) else { return false }
+                let wildcard = rest.dropLast(part.count)
+                return !wildcard.contains("/")
+            }
+            guard let range = rest.range(of: part) else { return false }
+            if rest[..<range.lowerBound].contains("/") { return false }
+            rest = rest[range.upperBound...]
+        }
+        return true
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+package import SanlianCompose
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why the broker cannot use a department's credential file.
+package struct CredentialError: Error, CustomStringConvertible, Equatable {
+    package var description: String
+}
+
+/// Department secrets, read from the files the compose file names.
+package struct CredentialStore: Sendable {
+    /// Department code → secret bytes.
+    package let secrets: [String: [UInt8]]
+
+    package init(secrets: [String: [UInt8]]) {
+        self.secrets = secrets
+    }
+
+    /// Loads every department's secret, creating missing files (mode 0600, in a 0700 directory).
+    /// - Throws: `CredentialError` when a file is readable by group or others, is empty, or cannot
+    ///   be read or created: the broker must not start with a secret others can read.
+    package static func load(compose: ComposeFile, stateDirectory: String, createMissing: Bool = true) throws(CredentialError)
+        -> CredentialStore
+    {
+        var secrets: [String: [UInt8]] = [:]
+        for (code, department) in compose.departments.sorted(by: { $0.key < $1.key }) {
+            let path = ComposeFile.resolve(department.credentialFile, stateDirectory: stateDirectory)
+            if !FileManager.default.fileExists(atPath: path) {
+                guard createMissing else {
+                    throw CredentialError(description: "departments.\(code): credential file \(path) does not exist")
+                }
+                try create(path)
+            }
+            secrets[code] = try read(path, department: code)
+        }
+        return CredentialStore(secrets: secrets)
+    }
+
+    /// Reads a secret file, refusing one that group or others can read.
+    package static func read(_ path: String, department: String) throws(CredentialError) -> [UInt8] {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw CredentialError(description: "cannot read credential file \(path) of \(department)")
+        }
+        let mode = info.st_mode & 0o777
+        guard mode & 0o077 == 0 else {
+            throw CredentialError(
+                description:
+                    "credential file \(path) of \(department) can be read by group or others (mode \(String(mode, radix: 8))); run chmod 600 \(path)"
+            )
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CredentialError(description: "cannot read credential file \(path) of \(department)")
+        }
+        let secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard secret.utf8.count >= 16 else {
+            throw CredentialError(description: "credential file \(path) of \(department) holds fewer than 16 characters")
+        }
+        return Array(secret.utf8)
+    }
+
+    /// Reads the secret a client presents for `department` (the same rules as the broker's).
+    package static func readClientSecret(_ path: String) throws(CredentialError) -> [UInt8] {
+        try read(path, department: "this client")
+    }
+
+    /// Writes a new random secret to `path` with mode 0600; never overwrites.
+    static func create(_ path: String) throws(CredentialError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw CredentialError(description: "cannot create \(directory): \(error)")
+        }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
+        let secret = bytes.map { String(format: "%02x", $0) }.joined() + "\n"
+        // O_EXCL: two brokers starting at once must not overwrite each other's secret.
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else {
+            if errno == EEXIST { return }
+            throw CredentialError(description: "cannot create credential file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        let written = secret.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+        guard written == secret.utf8.count else {
+            throw CredentialError(description: "cannot write credential file \(path)")
+        }
+    }
+}
+
+/// Compares secrets in time independent of where they differ.
+func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var difference: UInt8 = 0
+    for index in a.indices { difference |= a[index] ^ b[index] }
+    return difference == 0
+}

@@ -1,0 +1,104 @@
+/// Why a subject or a subject pattern is not acceptable.
+package struct SubjectError: Error, CustomStringConvertible, Equatable, Sendable {
+    package var description: String
+}
+
+/// A concrete, dot-separated subject such as `alert.hazards.traffic` (NATS rules: tokens are
+/// non-empty, no whitespace, no wildcards).
+package enum Subject {
+    /// Longest subject accepted, in bytes.
+    package static let maxLength = 256
+
+    /// - Throws: `SubjectError` naming what is wrong.
+    package static func validate(_ subject: String) throws(SubjectError) {
+        let tokens = try tokenize(subject, what: "subject")
+        if let wildcard = tokens.first(where: { $0 == "*" || $0 == ">" }) {
+            throw SubjectError(description: "subject \"\(subject)\" contains the wildcard \(wildcard); publish to a concrete subject")
+        }
+    }
+
+    static func tokenize(_ text: String, what: String) throws(SubjectError) -> [Substring] {
+        guard !text.isEmpty else { throw SubjectError(description: "\(what) is empty") }
+        guard text.utf8.count <= maxLength else {
+            throw SubjectError(description: "\(what) is longer than \(maxLength) bytes")
+        }
+        let tokens = text.split(separator: ".", omittingEmptySubsequences: false)
+        for token in tokens {
+            if token.isEmpty { throw SubjectError(description: "\(what) \"\(text)\" has an empty token") }
+            if token.contains(where: { $0.isWhitespace || $0.isNewline }) {
+                throw SubjectError(description: "\(what) \"\(text)\" contains whitespace")
+            }
+        }
+        return tokens
+    }
+}
+
+/// A subscriber's subject pattern: `*` matches exactly one token, a final `>` one or more.
+/// `alert.*.traffic` matches `alert.hazards.traffic`; `alert.>` matches every alert subject.
+package struct SubjectPattern: Sendable, Hashable, CustomStringConvertible {
+    private enum Token: Hashable {
+        case literal(String)
+        case one
+        case rest
+    }
+
+    private let tokens: [Token]
+    package let description: String
+
+    /// - Throws: `SubjectError` when the pattern is malformed (`>` not last, empty tokens, …).
+    package init(_ text: String) throws(SubjectError) {
+        let raw = try Subject.tokenize(text, what: "subject pattern")
+        var tokens: [Token] = []
+        for (index, token) in raw.enumerated() {
+            switch token {
+            case "*": tokens.append(.one)
+            case ">":
+                guard index == raw.count - 1 else {
+                    throw SubjectError(description: "subject pattern \"\(text)\": > may only be the last token")
+                }
+                tokens.append(.rest)
+            default:
+                if token.contains("*") || token.contains(">") {
+                    throw SubjectError(description: "subject pattern \"\(text)\": wildcards must be whole tokens")
+                }
+                tokens.append(.literal(String(token)))
+            }
+        }
+        self.tokens = tokens
+        self.description = text
+    }
+
+    /// Matches everything.
+    package static let all = try! SubjectPattern(">")
+
+    /// Whether the concrete `subject` matches.
+    package func matches(_ subject: String) -> Bool {
+        let parts = subject.split(separator: ".", omittingEmptySubsequences: false)
+        for (index, token) in tokens.enumerated() {
+            switch token {
+            case .rest:
+                return parts.count > index
+            case .one:
+                guard index < parts.count else { return false }
+            case .literal(let literal):
+                guard index < parts.count, parts[index] == literal else { return false }
+            }
+        }
+        return parts.count == tokens.count
+    }
+
+    /// Whether every subject `other` matches is also matched by this pattern (used to decide
+    /// whether a permission pattern allows a subscription).
+    package func covers(_ other: SubjectPattern) -> Bool {
+        for (index, mine) in tokens.enumerated() {
+            if case .rest = mine { return index < other.tokens.count }
+            guard index < other.tokens.count else { return false }
+            switch (mine, other.tokens[index]) {
+            case (.one, .literal), (.one, .one): continue
+            case (.literal(let a), .literal(let b)) where a == b: continue
+            default: return false
+            }
+        }
+        return tokens.count == other.tokens.count
+    }
+}

@@ -1,0 +1,52 @@
+package import SanlianRPC
+import SanlianWire
+
+/// Relays one call from the caller's connection to a service's connection and back, frame by
+/// frame, without decoding the payloads: the remaining deadline travels with it, a caller's
+/// cancellation or disconnect cancels it downstream, the caller's flow-control grants pass
+/// through, and a service that drops fails the call with UNAVAILABLE.
+package enum CallForwarder {
+    package static func forward(_ call: InboundCall, to instance: RouteTable.Instance, service: String, metadata: Metadata) {
+        let observer = ForwardingObserver(inbound: call, service: service, instance: instance.name)
+        let target = instance.connection
+        let id = target.startCall(
+            CallRequest(
+                method: call.method,
+                metadata: metadata,
+                deadline: call.deadline,
+                payload: call.payload,
+                halfClose: true,
+                window: call.initialWindow
+            ),
+            observer: observer
+        )
+        call.onCancel { reason in target.cancel(callID: id, reason: reason.message) }
+        call.onGrant { messages in target.grant(callID: id, messages: messages) }
+    }
+}
+
+final class ForwardingObserver: OutboundCallObserver {
+    let inbound: InboundCall
+    let service: String
+    let instance: String
+
+    init(inbound: InboundCall, service: String, instance: String) {
+        self.inbound = inbound
+        self.service = service
+        self.instance = instance
+    }
+
+    func received(message: [UInt8]) {
+        inbound.forward(message: message)
+    }
+
+    func ended(_ outcome: CallOutcome) {
+        var outcome = outcome
+        if outcome.status.code == .unavailable, !outcome.neverSent, outcome.status.message.contains("connection") {
+            outcome.status.message = "the service \(service) (\(instance)) went away during the call"
+        } else if outcome.neverSent {
+            outcome.status.message = "the service \(service) (\(instance)) is not accepting calls: \(outcome.status.message)"
+        }
+        inbound.finish(outcome)
+    }
+}

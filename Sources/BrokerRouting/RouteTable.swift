@@ -1,0 +1,112 @@
+import NIOCore
+package import SanlianRPC
+package import SanlianWire
+import Synchronization
+
+/// Which connected service process serves which service, for routing calls by method path.
+/// Instances of one service are used in turn (round-robin). An instance disappears with its
+/// connection.
+package final class RouteTable: Sendable {
+    package struct Instance: Sendable {
+        package var id: UInt64
+        package var name: String
+        package var department: String
+        package var connection: RPCConnection
+        package var services: [BrokerV1.ServiceDescriptor]
+    }
+
+    private struct State {
+        var instances: [UInt64: Instance] = [:]
+        /// Service name → instance ids, in registration order.
+        var byService: [String: [UInt64]] = [:]
+        var nextTurn: [String: Int] = [:]
+        var nextID: UInt64 = 1
+        var watchers: [UInt64: @Sendable () -> Void] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    package init() {}
+
+    /// Registers what `connection` serves, replacing an earlier registration on the same connection.
+    /// - Returns: the instance id.
+    package func register(
+        connection: RPCConnection,
+        name: String,
+        department: String,
+        services: [BrokerV1.ServiceDescriptor]
+    ) -> UInt64 {
+        let (id, isNew, watchers) = state.withLock { state -> (UInt64, Bool, [@Sendable () -> Void]) in
+            if let existing = state.instances.values.first(where: { $0.connection === connection }) {
+                Self.remove(existing.id, from: &state)
+            }
+            let id = state.nextID
+            state.nextID += 1
+            state.instances[id] = Instance(
+                id: id, name: name, department: department, connection: connection, services: services)
+            for service in services { state.byService[service.name, default: []].append(id) }
+            return (id, true, Array(state.watchers.values))
+        }
+        if isNew {
+            connection.closeFuture.whenComplete { [weak self] _ in self?.remove(instance: id) }
+        }
+        for watcher in watchers { watcher() }
+        return id
+    }
+
+    package func remove(instance id: UInt64) {
+        let watchers = state.withLock { state -> [@Sendable () -> Void] in
+            guard state.instances[id] != nil else { return [] }
+            Self.remove(id, from: &state)
+            return Array(state.watchers.values)
+        }
+        for watcher in watchers { watcher() }
+    }
+
+    private static func remove(_ id: UInt64, from state: inout State) {
+        guard let instance = state.instances.removeValue(forKey: id) else { return }
+        for service in instance.services {
+            state.byService[service.name]?.removeAll { $0 == id }
+            if state.byService[service.name]?.isEmpty == true { state.byService.removeValue(forKey: service.name) }
+        }
+    }
+
+    /// The next instance serving `service`, taking turns; nil when none is connected.
+    package func pick(service: String) -> Instance? {
+        state.withLock { state in
+            guard let ids = state.byService[service], !ids.isEmpty else { return nil }
+            let turn = state.nextTurn[service, default: 0] % ids.count
+            state.nextTurn[service] = turn + 1
+            return state.instances[ids[turn]]
+        }
+    }
+
+    package func instanceCount(service: String) -> Int {
+        state.withLock { $0.byService[service]?.count ?? 0 }
+    }
+
+    /// Every routed service with its methods and instances.
+    package func services() -> [BrokerV1.ServiceStatus] {
+        state.withLock { state in
+            state.byService.keys.sorted().map { name in
+                let instances = (state.byService[name] ?? []).compactMap { state.instances[$0] }
+                let descriptor = instances.first?.services.first { $0.name == name } ?? BrokerV1.ServiceDescriptor(name: name)
+                return BrokerV1.ServiceStatus(
+                    service: descriptor, instances: UInt32(instances.count), instanceNames: instances.map(\.name))
+            }
+        }
+    }
+
+    /// Calls `watcher` after every change; returns an id for `removeWatcher`.
+    package func addWatcher(_ watcher: @escaping @Sendable () -> Void) -> UInt64 {
+        state.withLock { state in
+            defer { state.nextID += 1 }
+            state.watchers[state.nextID] = watcher
+            return state.nextID
+        }
+    }
+
+    package func removeWatcher(_ id: UInt64) {
+        _ = state.withLock { $0.watchers.removeValue(forKey: id) }
+    }
+}

@@ -1,0 +1,241 @@
+import Foundation
+import Yams
+
+/// The township's compose file (compose/township.yaml): departments with their credentials and
+/// ACLs, escalation times, and where sockets and data live. Parsed once at startup.
+package struct ComposeFile: Sendable, Equatable {
+    package var version: Int
+    package var broker: BrokerSettings
+    package var escalation: EscalationSettings
+    /// Department code → department.
+    package var departments: [String: Department]
+    package var services: [String: ServiceSettings]
+
+    package struct BrokerSettings: Sendable, Equatable {
+        package var socket: String
+        package var ledger: String
+        package var maxFrameBytes: Int
+        package var ackTimeoutSeconds: Int
+        package var maxDeliveries: Int
+        package var maxInFlight: Int
+        package var escalationCheckSeconds: Int
+    }
+
+    /// Seconds an aggregate of each severity may stay unacknowledged before it escalates.
+    package struct EscalationSettings: Sendable, Equatable {
+        package var extreme: Int
+        package var severe: Int
+        package var moderate: Int
+        package var minor: Int
+        package var unknown: Int
+    }
+
+    package struct Department: Sendable, Equatable {
+        package var code: String
+        package var name: String
+        package var credentialFile: String
+        package var uid: UInt32?
+        package var methods: [String]
+        package var serve: [String]
+        package var publish: [String]
+        package var subscribe: [String]
+        package var grants: [String]
+    }
+
+    package struct ServiceSettings: Sendable, Equatable {
+        package var name: String
+        package var department: String
+        package var database: String
+    }
+}
+
+/// What is wrong with a compose file, naming the key.
+package struct ComposeError: Error, CustomStringConvertible, Equatable {
+    package var description: String
+
+    package init(_ description: String) {
+        self.description = description
+    }
+}
+
+extension ComposeFile {
+    /// Reads and validates a compose file.
+    /// - Throws: `ComposeError` naming the file and the key at fault.
+    package static func load(path: String) throws(ComposeError) -> ComposeFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ComposeError("cannot read compose file \(path)")
+        }
+        do {
+            return try parse(String(decoding: data, as: UTF8.self))
+        } catch {
+            throw ComposeError("\(path): \(error.description)")
+        }
+    }
+
+    /// Parses compose YAML text.
+    package static func parse(_ text: String) throws(ComposeError) -> ComposeFile {
+        let raw: RawCompose
+        do {
+            raw = try YAMLDecoder().decode(RawCompose.self, from: text)
+        } catch let error as DecodingError {
+            throw ComposeError(describe(error))
+        } catch {
+            throw ComposeError("not valid YAML: \(error)")
+        }
+        guard raw.version == 1 else {
+            throw ComposeError("version: \(raw.version) is not supported (expected 1)")
+        }
+        let broker = raw.broker
+        let escalation = raw.escalation ?? RawEscalation()
+        var departments: [String: Department] = [:]
+        for (code, department) in raw.departments ?? [:] {
+            guard code.range(of: "^[a-z][a-z0-9_]{0,31}$", options: .regularExpression) != nil else {
+                throw ComposeError("departments.\(code): codes are lower-case letters, digits and _")
+            }
+            guard !department.credentialFile.isEmpty else {
+                throw ComposeError("departments.\(code).credential_file: must not be empty")
+            }
+            for pattern in department.methods ?? [] where !pattern.hasPrefix("/") {
+                throw ComposeError("departments.\(code).methods: \"\(pattern)\" must start with /")
+            }
+            departments[code] = Department(
+                code: code,
+                name: department.name ?? code,
+                credentialFile: department.credentialFile,
+                uid: department.uid,
+                methods: department.methods ?? [],
+                serve: department.serve ?? [],
+                publish: department.publish ?? [],
+                subscribe: department.subscribe ?? [],
+                grants: department.grants ?? []
+            )
+        }
+        guard !departments.isEmpty else { throw ComposeError("departments: at least one department is needed") }
+        var services: [String: ServiceSettings] = [:]
+        for (name, service) in raw.services ?? [:] {
+            guard departments[service.department] != nil else {
+                throw ComposeError("services.\(name).department: unknown department \(service.department)")
+            }
+            services[name] = ServiceSettings(name: name, department: service.department, database: service.database ?? "")
+        }
+        return ComposeFile(
+            version: raw.version,
+            broker: BrokerSettings(
+                socket: broker?.socket ?? "run/broker.sock",
+                ledger: broker?.ledger ?? "data/broker-ledger.sqlite",
+                maxFrameBytes: try positive(broker?.maxFrameBytes, default: 1 << 20, key: "broker.max_frame_bytes"),
+                ackTimeoutSeconds: try positive(broker?.ackTimeoutSeconds, default: 30, key: "broker.ack_timeout_seconds"),
+                maxDeliveries: try positive(broker?.maxDeliveries, default: 5, key: "broker.max_deliveries"),
+                maxInFlight: try positive(broker?.maxInFlight, default: 256, key: "broker.max_in_flight"),
+                escalationCheckSeconds: try positive(
+                    broker?.escalationCheckSeconds, default: 10, key: "broker.escalation_check_seconds")
+            ),
+            escalation: EscalationSettings(
+                extreme: try duration(escalation.extreme, default: 300, key: "escalation.extreme"),
+                severe: try duration(escalation.severe, default: 900, key: "escalation.severe"),
+                moderate: try duration(escalation.moderate, default: 3600, key: "escalation.moderate"),
+                minor: try duration(escalation.minor, default: 14_400, key: "escalation.minor"),
+                unknown: try duration(escalation.unknown, default: 3600, key: "escalation.unknown")
+            ),
+            departments: departments,
+            services: services
+        )
+    }
+
+    /// Resolves `path` against the state directory unless it is absolute.
+    package static func resolve(_ path: String, stateDirectory: String) -> String {
+        path.hasPrefix("/") ? path : (stateDirectory as NSString).appendingPathComponent(path)
+    }
+
+    private static func positive(_ value: Int?, default fallback: Int, key: String) throws(ComposeError) -> Int {
+        guard let value else { return fallback }
+        guard value > 0 else { throw ComposeError("\(key): must be a positive number, got \(value)") }
+        return value
+    }
+
+    /// "90s", "15m", "4h" → seconds.
+    package static func duration(_ text: String?, default fallback: Int, key: String) throws(ComposeError) -> Int {
+        guard let text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return fallback }
+        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600]
+        guard let unit = text.last, let multiplier = units[unit], let number = Int(text.dropLast()), number > 0
+        else {
+            throw ComposeError("\(key): \"\(text)\" is not a duration like 90s, 15m or 4h")
+        }
+        return number * multiplier
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let prefix = path(context.codingPath)
+            return "\(prefix.isEmpty ? "" : prefix + ".")\(key.stringValue): missing"
+        case .typeMismatch(let type, let context):
+            return "\(path(context.codingPath)): expected \(type)"
+        case .valueNotFound(let type, let context):
+            return "\(path(context.codingPath)): expected \(type), found nothing"
+        case .dataCorrupted(let context):
+            return "\(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}
+
+private struct RawCompose: Decodable {
+    var version: Int
+    var broker: RawBroker?
+    var escalation: RawEscalation?
+    var departments: [String: RawDepartment]?
+    var services: [String: RawService]?
+}
+
+private struct RawBroker: Decodable {
+    var socket: String?
+    var ledger: String?
+    var maxFrameBytes: Int?
+    var ackTimeoutSeconds: Int?
+    var maxDeliveries: Int?
+    var maxInFlight: Int?
+    var escalationCheckSeconds: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case socket, ledger
+        case maxFrameBytes = "max_frame_bytes"
+        case ackTimeoutSeconds = "ack_timeout_seconds"
+        case maxDeliveries = "max_deliveries"
+        case maxInFlight = "max_in_flight"
+        case escalationCheckSeconds = "escalation_check_seconds"
+    }
+}
+
+private struct RawEscalation: Decodable {
+    var extreme: String?
+    var severe: String?
+    var moderate: String?
+    var minor: String?
+    var unknown: String?
+}
+
+private struct RawDepartment: Decodable {
+    var name: String?
+    var credentialFile: String
+    var uid: UInt32?
+    var methods: [String]?
+    var serve: [String]?
+    var publish: [String]?
+    var subscribe: [String]?
+    var grants: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case name, uid, methods, serve, publish, subscribe, grants
+        case credentialFile = "credential_file"
+    }
+}
+
+private struct RawService: Decodable {
+    var department: String
+    var database: String?
+}
