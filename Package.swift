@@ -68,13 +68,13 @@ let package = Package(
         ),
         .target(
             name: "SanlianEcho",
-            dependencies: ["SanlianRPC", "SanlianWire"],
+            dependencies: ["SanlianRPC", "SanlianWire", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "sanlian-echo",
             dependencies: [
-                "SanlianEcho", "SanlianRPC", "ServiceSupport",
+                "SanlianEcho", "SanlianRPC", "ServiceSupport", "BrokerClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -124,6 +124,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "BrokerClient",
+            dependencies: [
+                "SanlianRPC", "SanlianWire", "BrokerAccess",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "sanlian-broker",
             dependencies: [
@@ -149,6 +159,26 @@ let package = Package(
         .testTarget(
             name: "SanlianWireTests",
             dependencies: ["SanlianWire", .product(name: "NIOTestUtils", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SanlianTestHarness",
+            dependencies: [
+                "SanlianRPC", "SanlianWire", "BrokerClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            path: "Tests/SanlianTestHarness",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "SanlianTestHarness", "SanlianRPC", "SanlianWire", "sanlian-broker", "sanlian-echo",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -174,7 +174,7 @@ const ProtobufCMessageDescriptor sanlian__echo__v1__echo_request__descriptor =
   (ProtobufCMessageInit) sanlian__echo__v1__echo_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__echo__v1__echo_response__field_descriptors[5] =
+static const ProtobufCFieldDescriptor sanlian__echo__v1__echo_response__field_descriptors[7] =
 {
   {
     "payload",
@@ -236,18 +236,44 @@ static const ProtobufCFieldDescriptor sanlian__echo__v1__echo_response__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "instance",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Echo__V1__EchoResponse, instance),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "remaining_micros",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Echo__V1__EchoResponse, remaining_micros),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__echo__v1__echo_response__field_indices_by_name[] = {
   3,   /* field[3] = department */
   1,   /* field[1] = index */
+  5,   /* field[5] = instance */
   2,   /* field[2] = metadata */
   0,   /* field[0] = payload */
   4,   /* field[4] = peer_uid */
+  6,   /* field[6] = remaining_micros */
 };
 static const ProtobufCIntRange sanlian__echo__v1__echo_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor sanlian__echo__v1__echo_response__descriptor =
 {
@@ -257,19 +283,21 @@ const ProtobufCMessageDescriptor sanlian__echo__v1__echo_response__descriptor =
   "Sanlian__Echo__V1__EchoResponse",
   "sanlian.echo.v1",
   sizeof(Sanlian__Echo__V1__EchoResponse),
-  5,
+  7,
   sanlian__echo__v1__echo_response__field_descriptors,
   sanlian__echo__v1__echo_response__field_indices_by_name,
   1,  sanlian__echo__v1__echo_response__number_ranges,
   (ProtobufCMessageInit) sanlian__echo__v1__echo_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor sanlian__echo__v1__echo__method_descriptors[2] =
+static const ProtobufCMethodDescriptor sanlian__echo__v1__echo__method_descriptors[3] =
 {
   { "Echo", &sanlian__echo__v1__echo_request__descriptor, &sanlian__echo__v1__echo_response__descriptor },
   { "Stream", &sanlian__echo__v1__echo_request__descriptor, &sanlian__echo__v1__echo_response__descriptor },
+  { "Active", &sanlian__echo__v1__echo_request__descriptor, &sanlian__echo__v1__echo_response__descriptor },
 };
 const unsigned sanlian__echo__v1__echo__method_indices_by_name[] = {
+  2,        /* Active */
   0,        /* Echo */
   1         /* Stream */
 };
@@ -280,7 +308,7 @@ const ProtobufCServiceDescriptor sanlian__echo__v1__echo__descriptor =
   "Echo",
   "Sanlian__Echo__V1__Echo",
   "sanlian.echo.v1",
-  2,
+  3,
   sanlian__echo__v1__echo__method_descriptors,
   sanlian__echo__v1__echo__method_indices_by_name
 };
@@ -299,6 +327,14 @@ void sanlian__echo__v1__echo__stream(ProtobufCService *service,
 {
   assert(service->descriptor == &sanlian__echo__v1__echo__descriptor);
   service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sanlian__echo__v1__echo__active(ProtobufCService *service,
+                                     const Sanlian__Echo__V1__EchoRequest *input,
+                                     Sanlian__Echo__V1__EchoResponse_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &sanlian__echo__v1__echo__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__echo__v1__echo__init (Sanlian__Echo__V1__Echo_Service *service,
                                     Sanlian__Echo__V1__Echo_ServiceDestroy destroy)

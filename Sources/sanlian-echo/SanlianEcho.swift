@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import BrokerClient
 import SanlianEcho
 import SanlianRPC
 import ServiceLifecycle
@@ -7,17 +8,38 @@ import ServiceSupport
 import NIOCore
 import UnixSignals
 
-/// sanlian-echo: the echo service on its own Unix socket, for tests and benchmarks of the RPC
-/// runtime. SIGTERM drains calls in flight and exits 0.
+/// sanlian-echo: the echo service, either on its own Unix socket (`--socket`) or served through
+/// the broker (`--broker`), for tests and benchmarks. SIGTERM drains calls in flight and exits 0.
 @main
 struct SanlianEchoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sanlian-echo",
-        abstract: "Serve the echo service (proto/echo.proto) on a Unix socket."
+        abstract: "Serve the echo service (proto/echo.proto) on a Unix socket or through the broker."
     )
 
     @Option(name: .long, help: "Unix socket to listen on (at most 107 bytes).")
-    var socket: String
+    var socket: String?
+
+    @Option(name: .long, help: "Serve through the broker listening on this socket instead.")
+    var broker: String?
+
+    @Option(name: .long, help: "Department to connect to the broker as.")
+    var department: String = "traffic"
+
+    @Option(name: .long, help: "The department's credential file.")
+    var credentialFile: String?
+
+    @Option(name: .long, help: "Instance name shown by the broker.")
+    var instance: String = "sanlian-echo"
+
+    func validate() throws {
+        guard (socket == nil) != (broker == nil) else {
+            throw ValidationError("give exactly one of --socket and --broker")
+        }
+        if broker != nil, credentialFile == nil {
+            throw ValidationError("--broker needs --credential-file")
+        }
+    }
 
     @Option(name: .long, help: "Seconds SIGTERM lets calls in flight finish.")
     var drainSeconds: Int = 10
@@ -28,14 +50,22 @@ struct SanlianEchoCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = LoggingSetup.bootstrap(label: "sanlian-echo", level: logLevel)
         var router = RPCRouter(logger: logger)
-        EchoService.register(on: &router)
-        var configuration = ServerConfiguration(socketPath: socket)
-        configuration.drainTimeout = .seconds(Int64(drainSeconds))
-        configuration.connection.localName = "sanlian-echo"
-        let server = RPCServer(configuration: configuration, router: router, logger: logger)
+        EchoService.register(on: &router, instance: instance)
+        let service: any Service
+        if let socket {
+            var configuration = ServerConfiguration(socketPath: socket)
+            configuration.drainTimeout = .seconds(Int64(drainSeconds))
+            configuration.connection.localName = "sanlian-echo"
+            service = RPCServer(configuration: configuration, router: router, logger: logger)
+        } else {
+            let identity = try BrokerIdentity.load(
+                department: department, operatorID: instance, credentialFile: credentialFile!, clientName: "sanlian-echo")
+            service = ServiceHost(
+                brokerSocket: broker!, identity: identity, router: router, instanceName: instance, logger: logger)
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: server)],
+                services: [.init(service: service)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -58,10 +58,18 @@ struct  Sanlian__Echo__V1__EchoResponse
    */
   char *department;
   uint32_t peer_uid;
+  /*
+   * The instance that answered (for round-robin tests).
+   */
+  char *instance;
+  /*
+   * Time left before the call's deadline when the handler started, in microseconds.
+   */
+  uint64_t remaining_micros;
 };
 #define SANLIAN__ECHO__V1__ECHO_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__echo__v1__echo_response__descriptor) \
-    , {0,NULL}, 0, 0,NULL, (char *)protobuf_c_empty_string, 0 }
+    , {0,NULL}, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 /* Sanlian__Echo__V1__EchoRequest methods */
@@ -125,6 +133,10 @@ struct Sanlian__Echo__V1__Echo_Service
                  const Sanlian__Echo__V1__EchoRequest *input,
                  Sanlian__Echo__V1__EchoResponse_Closure closure,
                  void *closure_data);
+  void (*active)(Sanlian__Echo__V1__Echo_Service *service,
+                 const Sanlian__Echo__V1__EchoRequest *input,
+                 Sanlian__Echo__V1__EchoResponse_Closure closure,
+                 void *closure_data);
 };
 typedef void (*Sanlian__Echo__V1__Echo_ServiceDestroy)(Sanlian__Echo__V1__Echo_Service *);
 void sanlian__echo__v1__echo__init (Sanlian__Echo__V1__Echo_Service *service,
@@ -134,12 +146,17 @@ void sanlian__echo__v1__echo__init (Sanlian__Echo__V1__Echo_Service *service,
 #define SANLIAN__ECHO__V1__ECHO__INIT(function_prefix__) \
     { SANLIAN__ECHO__V1__ECHO__BASE_INIT,\
       function_prefix__ ## echo,\
-      function_prefix__ ## stream  }
+      function_prefix__ ## stream,\
+      function_prefix__ ## active  }
 void sanlian__echo__v1__echo__echo(ProtobufCService *service,
                                    const Sanlian__Echo__V1__EchoRequest *input,
                                    Sanlian__Echo__V1__EchoResponse_Closure closure,
                                    void *closure_data);
 void sanlian__echo__v1__echo__stream(ProtobufCService *service,
+                                     const Sanlian__Echo__V1__EchoRequest *input,
+                                     Sanlian__Echo__V1__EchoResponse_Closure closure,
+                                     void *closure_data);
+void sanlian__echo__v1__echo__active(ProtobufCService *service,
                                      const Sanlian__Echo__V1__EchoRequest *input,
                                      Sanlian__Echo__V1__EchoResponse_Closure closure,
                                      void *closure_data);

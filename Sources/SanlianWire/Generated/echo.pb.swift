@@ -92,6 +92,10 @@ extension EchoV1 {
         /// The caller's identity as the server saw it.
         package var department: String = ""
         package var peerUID: UInt32 = 0
+        /// The instance that answered (for round-robin tests).
+        package var instance: String = ""
+        /// Time left before the call's deadline when the handler started, in microseconds.
+        package var remainingMicros: UInt64 = 0
 
         package init() {}
 
@@ -100,13 +104,17 @@ extension EchoV1 {
             index: UInt32 = 0,
             metadata: [String] = [],
             department: String = "",
-            peerUID: UInt32 = 0
+            peerUID: UInt32 = 0,
+            instance: String = "",
+            remainingMicros: UInt64 = 0
         ) {
             self.payload = payload
             self.index = index
             self.metadata = metadata
             self.department = department
             self.peerUID = peerUID
+            self.instance = instance
+            self.remainingMicros = remainingMicros
         }
     }
 }
@@ -133,6 +141,8 @@ extension EchoV1.EchoResponse {
         }
         self.department = try wireString(c.department, message: "sanlian.echo.v1.EchoResponse", field: "department")
         self.peerUID = c.peer_uid
+        self.instance = try wireString(c.instance, message: "sanlian.echo.v1.EchoResponse", field: "instance")
+        self.remainingMicros = c.remaining_micros
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
@@ -170,6 +180,8 @@ extension EchoV1.EchoResponse {
         }
         c.department = try arena.string(self.department, message: "sanlian.echo.v1.EchoResponse", field: "department")
         c.peer_uid = self.peerUID
+        c.instance = try arena.string(self.instance, message: "sanlian.echo.v1.EchoResponse", field: "instance")
+        c.remaining_micros = self.remainingMicros
     }
 }
 
@@ -185,10 +197,15 @@ extension EchoV1 {
         package static let stream = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
             service: name, method: "Stream", kind: .serverStreaming)
 
+        /// Answers with the number of Echo and Stream calls this instance is running, in `index`.
+        package static let active = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
+            service: name, method: "Active", kind: .unary)
+
         /// Every method of the service, for registration and listing.
         package static let methods: [WireMethodDescription] = [
             echo.description,
             stream.description,
+            active.description,
         ]
     }
 }

@@ -659,6 +659,8 @@ extension EchoV1.EchoResponse: WireSampled {
         value.metadata = ["高兴派出所 metadata 联防巡逻 ✓🚓 #\(variant)", "高兴派出所 metadata 联防巡逻 ✓🚓 #\((variant + 1))"]
         value.department = "高兴派出所 department 联防巡逻 ✓🚓 #\(variant)"
         value.peerUID = (variant % 2 == 0 ? UInt32.max : 1)
+        value.instance = "高兴派出所 instance 联防巡逻 ✓🚓 #\(variant)"
+        value.remainingMicros = (variant % 2 == 0 ? UInt64.max : 1)
         return value
     }
 }

@@ -1,0 +1,156 @@
+import Foundation
+import NIOCore
+import SanlianRPC
+import SanlianTestHarness
+import SanlianWire
+import Synchronization
+import Subprocess
+import Testing
+
+@Suite("Broker routing over real processes", .timeLimit(.minutes(2)))
+struct BrokerRoutingTests {
+    @Test("calls reach a service through the broker, round-robin across instances, with the caller's identity stamped")
+    func routingAndRoundRobin() async throws {
+        let township = try Township()
+        let outcome = try await Harness.withBroker(township) { _ in
+            try await Harness.withEchoService(township, department: "traffic", instance: "echo-a") { _ in
+                try await Harness.withEchoService(township, department: "governance", instance: "echo-b") { _ in
+                    try await township.withClient("station", operatorID: "duty-0421") { client in
+                        var instances: [String] = []
+                        for index in 0..<6 {
+                            // A caller cannot claim another department: the broker replaces these.
+                            let response = try await client.unary(
+                                EchoV1.Echo.echo, EchoV1.EchoRequest(payload: [UInt8(index)]),
+                                options: CallOptions(metadata: [
+                                    "sanlian-department": "governance", "sanlian-operator": "impostor", "x-case": "\(index)",
+                                ]))
+                            #expect(response.payload == [UInt8(index)])
+                            #expect(response.department == "station")
+                            #expect(response.metadata.contains("sanlian-operator=duty-0421"))
+                            #expect(!response.metadata.contains("sanlian-operator=impostor"))
+                            #expect(response.metadata.contains("sanlian-peer-uid=\(getuid())"))
+                            #expect(response.metadata.contains("x-case=\(index)"))
+                            instances.append(response.instance)
+                        }
+                        #expect(instances == ["echo-a", "echo-b", "echo-a", "echo-b", "echo-a", "echo-b"])
+                    }
+                }
+            }
+        }
+        #expect(outcome.exitedCleanly, "broker stderr: \(outcome.standardError)")
+    }
+
+    @Test("no instance: UNAVAILABLE at once; the remaining deadline is forwarded; expired calls are refused")
+    func noResponderAndDeadlines() async throws {
+        let township = try Township()
+        _ = try await Harness.withBroker(township) { _ in
+            try await township.withClient("station") { client in
+                let clock = ContinuousClock()
+                let started = clock.now
+                await #expect {
+                    try await client.unary(
+                        HazardsV1.Hazards.get, HazardsV1.GetHazardRequest(id: "h-1"), options: CallOptions(timeout: .seconds(20)))
+                } throws: { error in
+                    let error = error as? RPCError
+                    return error?.code == .unavailable && error!.message.contains("sanlian.hazards.v1.Hazards")
+                }
+                #expect(clock.now - started < .seconds(2))
+            }
+            try await Harness.withEchoService(township, instance: "echo") { _ in
+                try await township.withClient("station") { client in
+                    let response = try await client.unary(
+                        EchoV1.Echo.echo, EchoV1.EchoRequest(), options: CallOptions(timeout: .seconds(5)))
+                    #expect(response.remainingMicros < 5_000_000, "the service sees the time remaining, not the original")
+                    #expect(response.remainingMicros > 3_000_000)
+                    await #expect {
+                        try await client.unary(
+                            EchoV1.Echo.echo, EchoV1.EchoRequest(delayMs: 3_000), options: CallOptions(timeout: .milliseconds(300)))
+                    } throws: { error in
+                        (error as? RPCError)?.code == .deadlineExceeded
+                    }
+                    // The service dropped the expired call too.
+                    try await eventually("the service to drop the expired call") {
+                        try await client.unary(EchoV1.Echo.active, EchoV1.EchoRequest()).index == 0
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a caller's cancellation and disconnect reach the service")
+    func cancellationPropagates() async throws {
+        let township = try Township()
+        _ = try await Harness.withBroker(township) { _ in
+            try await Harness.withEchoService(township, instance: "echo") { _ in
+                try await township.withClient("station") { observer in
+                    // Cancellation of a streaming call.
+                    try await township.withClient("station") { client in
+                        let responses = try await client.serverStream(
+                            EchoV1.Echo.stream, EchoV1.EchoRequest(delayMs: 50, count: 10_000),
+                            options: CallOptions(timeout: .seconds(60)))
+                        var iterator = responses.makeAsyncIterator()
+                        _ = try await iterator.next()
+                        #expect(try await observer.unary(EchoV1.Echo.active, EchoV1.EchoRequest()).index == 1)
+                        responses.cancel()
+                        try await eventually("the service to see the cancellation") {
+                            try await observer.unary(EchoV1.Echo.active, EchoV1.EchoRequest()).index == 0
+                        }
+                    }
+                    // A caller that disconnects mid-call.
+                    try await township.withClient("station") { client in
+                        let connection = try await client.connection(deadline: .now() + .seconds(5))
+                        let call = Task {
+                            await connection.call(
+                                method: EchoV1.Echo.echo.path, payload: try! EchoV1.EchoRequest(delayMs: 30_000).serializedBytes(),
+                                deadline: .now() + .seconds(60))
+                        }
+                        try await eventually("the call to reach the service") {
+                            try await observer.unary(EchoV1.Echo.active, EchoV1.EchoRequest()).index == 1
+                        }
+                        connection.close()
+                        #expect(await call.value.status.code == .unavailable)
+                    }
+                    try await eventually("the service to see the disconnect") {
+                        try await observer.unary(EchoV1.Echo.active, EchoV1.EchoRequest()).index == 0
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a service dropping mid-call fails the call with UNAVAILABLE naming the service")
+    func serviceDropsMidCall() async throws {
+        let township = try Township()
+        _ = try await Harness.withBroker(township) { _ in
+            try await township.withClient("station") { client in
+                let (started, starting) = AsyncStream.makeStream(of: Void.self)
+                async let result: Result<EchoV1.EchoResponse, RPCError> = {
+                    for await _ in started { break }
+                    do {
+                        return .success(
+                            try await client.unary(
+                                EchoV1.Echo.echo, EchoV1.EchoRequest(delayMs: 30_000), options: CallOptions(timeout: .seconds(60))))
+                    } catch let error as RPCError {
+                        return .failure(error)
+                    } catch {
+                        return .failure(RPCError(.unknown, "\(error)"))
+                    }
+                }()
+                let echo = try await Harness.withEchoService(township, instance: "doomed") { process in
+                    starting.yield()
+                    try await eventually("the call to be in flight") {
+                        try await client.unary(EchoV1.Echo.active, EchoV1.EchoRequest()).index == 1
+                    }
+                    try process.kill()
+                }
+                #expect(echo.status == .signaled(9))
+                guard case .failure(let error) = await result else {
+                    Issue.record("the call succeeded although its service died")
+                    return
+                }
+                #expect(error.code == .unavailable)
+                #expect(error.message.contains("sanlian.echo.v1.Echo"))
+            }
+        }
+    }
+}

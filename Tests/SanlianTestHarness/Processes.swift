@@ -1,0 +1,149 @@
+import Foundation
+import NIOCore
+package import SanlianRPC
+package import SanlianWire
+package import Subprocess
+
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// A process started by the harness, while its body runs.
+package struct RunningProcess: Sendable {
+    package let name: String
+    package let pid: Int32
+    private let sendSignal: @Sendable (Signal) throws -> Void
+
+    init(name: String, pid: Int32, sendSignal: @escaping @Sendable (Signal) throws -> Void) {
+        self.name = name
+        self.pid = pid
+        self.sendSignal = sendSignal
+    }
+
+    package func signal(_ signal: Signal) throws {
+        try sendSignal(signal)
+    }
+
+    /// SIGKILL: no cleanup, as in a crash.
+    package func kill() throws {
+        try sendSignal(.kill)
+    }
+}
+
+/// How a harness process ended.
+package struct ProcessOutcome<T: Sendable>: Sendable {
+    package var value: T
+    package var status: TerminationStatus
+    package var standardError: String
+
+    package var exitedCleanly: Bool { status == .exited(0) }
+}
+
+package enum Harness {
+    /// A built executable of this package, next to the test bundle.
+    package static func executable(_ name: String) throws -> String {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<3 {
+            let candidate = directory.appendingPathComponent(name).path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        throw HarnessError("\(name) is not built; run `swift build` first")
+    }
+
+    /// Starts `name`, waits until `ready` succeeds, runs `body`, then stops the process with
+    /// SIGTERM (unless `body` already ended it, e.g. with SIGKILL) and waits for it to exit.
+    package static func run<T: Sendable>(
+        _ name: String,
+        arguments: [String],
+        ready: @escaping @Sendable () async throws -> Void,
+        _ body: @escaping @Sendable (RunningProcess) async throws -> T
+    ) async throws -> ProcessOutcome<T> {
+        let binary = try executable(name)
+        let result = try await Subprocess.run(
+            .path(FilePath(binary)),
+            arguments: Arguments(arguments),
+            input: .none,
+            output: .discarded,
+            error: .string(limit: 8 << 20)
+        ) { execution -> T in
+            let process = RunningProcess(
+                name: name, pid: execution.processIdentifier.value,
+                sendSignal: { signal in try execution.send(signal: signal) })
+            do {
+                try await ready()
+                let value = try await body(process)
+                try? execution.send(signal: .terminate)
+                return value
+            } catch {
+                try? execution.send(signal: .kill)
+                throw error
+            }
+        }
+        return ProcessOutcome(value: result.closureResult, status: result.terminationStatus, standardError: result.standardError)
+    }
+
+    /// Runs `name` to completion (for processes expected to exit by themselves, e.g. on bad config).
+    package static func runToExit(_ name: String, arguments: [String]) async throws -> ProcessOutcome<Void> {
+        let result = try await Subprocess.run(
+            .path(FilePath(try executable(name))),
+            arguments: Arguments(arguments),
+            output: .discarded,
+            error: .string(limit: 8 << 20)
+        )
+        return ProcessOutcome(value: (), status: result.terminationStatus, standardError: result.standardError ?? "")
+    }
+
+    /// Runs the broker of `township` for the duration of `body`; ready once it answers a health
+    /// check from the station.
+    package static func withBroker<T: Sendable>(
+        _ township: Township,
+        _ body: @escaping @Sendable (RunningProcess) async throws -> T
+    ) async throws -> ProcessOutcome<T> {
+        try await run(
+            "sanlian-broker",
+            arguments: ["--compose", township.composePath, "--state-dir", township.stateDirectory, "--log-level", "info"],
+            ready: { try await waitForBroker(township) },
+            body
+        )
+    }
+
+    package static func waitForBroker(_ township: Township) async throws {
+        try await eventually("the broker's secrets") {
+            FileManager.default.fileExists(atPath: township.credentialFile("station"))
+        }
+        try await township.withClient("station") { client in
+            let health = try await client.unary(
+                HealthV1.Health.check, HealthV1.HealthCheckRequest(),
+                options: CallOptions(timeout: .seconds(20), waitForReady: true))
+            guard health.status == .serving else { throw HarnessError("the broker is \(health.status.protoName)") }
+        }
+    }
+
+    /// Runs an echo service registered with the township's broker as `department`.
+    package static func withEchoService<T: Sendable>(
+        _ township: Township,
+        department: String = "traffic",
+        instance: String,
+        _ body: @escaping @Sendable (RunningProcess) async throws -> T
+    ) async throws -> ProcessOutcome<T> {
+        try await run(
+            "sanlian-echo",
+            arguments: [
+                "--broker", township.brokerSocket, "--department", department,
+                "--credential-file", township.credentialFile(department), "--instance", instance,
+            ],
+            ready: {
+                try await township.withClient("station") { client in
+                    try await eventually("\(instance) to register") {
+                        let services = try await client.unary(BrokerV1.Broker.listServices, BrokerV1.ListServicesRequest())
+                        return services.services.contains { $0.instanceNames.contains(instance) }
+                    }
+                }
+            },
+            body
+        )
+    }
+}
