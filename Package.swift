@@ -182,6 +182,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "BrokerTests",
+            dependencies: [
+                "BrokerPubSub", "BrokerAccess", "AlertLedger", "SanlianCompose", "SanlianRPC", "SanlianWire",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SanlianRPCTests",
             dependencies: [
                 "SanlianRPC", "SanlianWire", "SanlianEcho", "sanlian-echo",
