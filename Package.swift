@@ -148,9 +148,10 @@ let package = Package(
         .executableTarget(
             name: "sanlian",
             dependencies: [
-                "SanlianWire", "SanlianRPC", "SanlianCompose",
+                "SanlianWire", "SanlianRPC", "SanlianCompose", "BrokerClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -175,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "SanlianTestHarness", "SanlianRPC", "SanlianWire", "sanlian-broker", "sanlian-echo",
+                "SanlianTestHarness", "SanlianRPC", "SanlianWire", "sanlian-broker", "sanlian-echo", "sanlian",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
