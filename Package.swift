@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "sanlian", targets: ["sanlian"]),
         .executable(name: "sanlian-protogen", targets: ["sanlian-protogen"]),
         .executable(name: "sanlian-echo", targets: ["sanlian-echo"]),
+        .executable(name: "sanlian-bench", targets: ["sanlian-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -75,12 +76,19 @@ let package = Package(
             name: "sanlian-echo",
             dependencies: [
                 "SanlianEcho", "SanlianRPC", "ServiceSupport", "BrokerClient",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "sanlian-bench",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
 
@@ -138,6 +146,8 @@ let package = Package(
             name: "sanlian-broker",
             dependencies: [
                 "AlertLedger", "BrokerCore", "SanlianCompose", "ServiceSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

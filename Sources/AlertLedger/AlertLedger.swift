@@ -177,9 +177,11 @@ package final class AlertLedger: Sendable {
                 var receipts: [PublishReceipt] = []
                 receipts.reserveCapacity(alerts.count)
                 var sequence = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM events") ?? 0
+                // Alerts of one fingerprint in a batch fold in memory and are written once.
+                var folding = AggregateBatch()
                 for alert in alerts {
                     if let original = try Int64.fetchOne(
-                        db, sql: "SELECT sequence FROM alert_ids WHERE sender = ? AND identifier = ?",
+                        db.cachedStatement(sql: "SELECT sequence FROM alert_ids WHERE sender = ? AND identifier = ?"),
                         arguments: [alert.senderDepartment, alert.identifier])
                     {
                         receipts.append(PublishReceipt(sequence: UInt64(original), duplicate: true))
@@ -194,12 +196,12 @@ package final class AlertLedger: Sendable {
                         drill: AggregationRules.isDrill(alert)
                     )
                     try Self.insert(event, db)
-                    try db.execute(
-                        sql: "INSERT INTO alert_ids (sender, identifier, sequence) VALUES (?, ?, ?)",
-                        arguments: [alert.senderDepartment, alert.identifier, sequence])
-                    try Self.foldIntoAggregate(alert, now: now, db)
+                    try db.cachedStatement(sql: "INSERT INTO alert_ids (sender, identifier, sequence) VALUES (?, ?, ?)")
+                        .execute(arguments: [alert.senderDepartment, alert.identifier, sequence])
+                    try folding.fold(alert, now: now, db)
                     receipts.append(PublishReceipt(sequence: UInt64(sequence), duplicate: false))
                 }
+                try folding.save(db)
                 return (receipts, sequence)
             }
             notifier.advance(to: UInt64(last))
@@ -213,9 +215,9 @@ package final class AlertLedger: Sendable {
     }
 
     static func insert(_ event: AlertV1.LedgerEvent, _ db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO events (sequence, recorded_ms, subject, body) VALUES (?, ?, ?, ?)",
-            arguments: [Int64(event.sequence), event.recordedUnixMs, event.subject, Data(try event.serializedBytes())])
+        // Cached statements: a burst runs these per alert, and compiling the SQL each time showed.
+        try db.cachedStatement(sql: "INSERT INTO events (sequence, recorded_ms, subject, body) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [Int64(event.sequence), event.recordedUnixMs, event.subject, Data(try event.serializedBytes())])
     }
 
     /// Appends a non-alert event (escalation, transition) with the next sequence.
@@ -229,24 +231,42 @@ package final class AlertLedger: Sendable {
         return event
     }
 
-    static func foldIntoAggregate(_ alert: AlertV1.Alert, now: Int64, _ db: Database) throws {
-        let key = AggregationRules.key(for: alert)
-        let row = try Row.fetchOne(db, sql: "SELECT body, firing_since_ms FROM aggregates WHERE key = ?", arguments: [key])
-        let existing = try row.map { try AlertV1.Aggregate(serializedBytes: $0["body"] as Data) }
-        let folded = AggregationRules.fold(alert, into: existing, now: now)
-        let refired = existing?.state == .resolved && folded.state == .firing
-        let firingSince: Int64 = (existing == nil || refired) ? now : (row?["firing_since_ms"] ?? now)
-        try saveAggregate(folded, key: key, firingSince: firingSince, db)
+    /// Aggregates touched by one committed batch: read once, folded in memory, written once.
+    struct AggregateBatch {
+        private var touched: [String: (aggregate: AlertV1.Aggregate, firingSince: Int64)] = [:]
+        private var order: [String] = []
+
+        mutating func fold(_ alert: AlertV1.Alert, now: Int64, _ db: Database) throws {
+            let key = AggregationRules.key(for: alert)
+            var existing = touched[key]
+            if existing == nil, let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT body, firing_since_ms FROM aggregates WHERE key = ?"), arguments: [key])
+            {
+                existing = (try AlertV1.Aggregate(serializedBytes: row["body"] as Data), row["firing_since_ms"])
+            }
+            let folded = AggregationRules.fold(alert, into: existing?.aggregate, now: now)
+            let refired = existing?.aggregate.state == .resolved && folded.state == .firing
+            let firingSince = (existing == nil || refired) ? now : existing!.firingSince
+            if touched[key] == nil { order.append(key) }
+            touched[key] = (folded, firingSince)
+        }
+
+        func save(_ db: Database) throws {
+            for key in order {
+                let entry = touched[key]!
+                try AlertLedger.saveAggregate(entry.aggregate, key: key, firingSince: entry.firingSince, db)
+            }
+        }
     }
 
     static func saveAggregate(_ aggregate: AlertV1.Aggregate, key: String, firingSince: Int64, _ db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO aggregates (key, state, firing_since_ms, body) VALUES (?, ?, ?, ?)
                 ON CONFLICT(key) DO UPDATE SET state = excluded.state, firing_since_ms = excluded.firing_since_ms,
                     body = excluded.body
-                """,
-            arguments: [key, aggregate.state.rawValue, firingSince, Data(try aggregate.serializedBytes())])
+                """
+        ).execute(arguments: [key, aggregate.state.rawValue, firingSince, Data(try aggregate.serializedBytes())])
     }
 
     // MARK: - Reading

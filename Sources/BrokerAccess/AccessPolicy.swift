@@ -1,5 +1,6 @@
 import Foundation
 import SanlianWire
+import Synchronization
 package import BrokerPubSub
 package import SanlianCompose
 package import SanlianRPC
@@ -17,6 +18,9 @@ package struct AccessPolicy: Sendable {
     }
 
     package let departments: [String: Rules]
+    /// Decisions already made, by department and method: the ACL is fixed for the broker's life,
+    /// and matching globs on every forwarded call showed in profiles.
+    private let decisions = DecisionCache()
 
     /// - Throws: `ComposeError` for a malformed subject pattern, naming the department and key.
     package init(compose: ComposeFile) throws(ComposeError) {
@@ -47,7 +51,15 @@ package struct AccessPolicy: Sendable {
 
     /// - Throws: PERMISSION_DENIED naming the department and the method.
     package func authorizeCall(department: String, method: String) throws(RPCError) {
-        guard let rules = departments[department], rules.methods.contains(where: { $0.matches(method) }) else {
+        let key = DecisionCache.Key(department: department, method: method)
+        let allowed: Bool
+        if let cached = decisions.lookup(key) {
+            allowed = cached
+        } else {
+            allowed = departments[department]?.methods.contains(where: { $0.matches(method) }) ?? false
+            decisions.store(key, allowed)
+        }
+        guard allowed else {
             throw RPCError(.permissionDenied, "department \(department) may not call \(method)")
         }
     }
@@ -106,5 +118,27 @@ struct Glob: Sendable {
             rest = rest[range.upperBound...]
         }
         return true
+    }
+}
+
+/// A bounded memo of call decisions. Bounded because method paths come from callers: a peer
+/// inventing paths must not grow it without limit.
+final class DecisionCache: Sendable {
+    struct Key: Hashable, Sendable {
+        var department: String
+        var method: String
+    }
+
+    private static let capacity = 4096
+    private let entries = Mutex<[Key: Bool]>([:])
+
+    func lookup(_ key: Key) -> Bool? {
+        entries.withLock { $0[key] }
+    }
+
+    func store(_ key: Key, _ allowed: Bool) {
+        entries.withLock { entries in
+            if entries.count < Self.capacity { entries[key] = allowed }
+        }
     }
 }

@@ -11,9 +11,31 @@ package enum Subject {
 
     /// - Throws: `SubjectError` naming what is wrong.
     package static func validate(_ subject: String) throws(SubjectError) {
-        let tokens = try tokenize(subject, what: "subject")
-        if let wildcard = tokens.first(where: { $0 == "*" || $0 == ">" }) {
-            throw SubjectError(description: "subject \"\(subject)\" contains the wildcard \(wildcard); publish to a concrete subject")
+        // One pass over the bytes: publishing validates every subject, so this is on the hot path.
+        let utf8 = subject.utf8
+        var valid = !utf8.isEmpty && utf8.count <= maxLength
+        var tokenStart = true
+        var wildcard = false
+        for byte in utf8 where valid {
+            switch byte {
+            case UInt8(ascii: "."):
+                valid = !tokenStart
+                tokenStart = true
+            case UInt8(ascii: "*"), UInt8(ascii: ">"):
+                wildcard = true
+                tokenStart = false
+            case 0...0x20, 0x7F:
+                valid = false
+            default:
+                tokenStart = false
+            }
+        }
+        if !valid || tokenStart {
+            _ = try tokenize(subject, what: "subject")  // says precisely what is wrong
+            throw SubjectError(description: "subject \"\(subject)\" contains a control character")
+        }
+        if wildcard {
+            throw SubjectError(description: "subject \"\(subject)\" contains a wildcard; publish to a concrete subject")
         }
     }
 

@@ -1,67 +1,25 @@
 import ArgumentParser
-import AlertLedger
-import BrokerCore
 import Foundation
-import Logging
-import SanlianCompose
-import ServiceLifecycle
-import ServiceSupport
-import UnixSignals
+import NIOCore
+import NIOPosix
 
-/// sanlian-broker: authenticates every department's processes, routes their calls, carries
-/// publish/subscribe and keeps the durable alert ledger. SIGTERM drains calls and exits 0.
-@main
-struct SanlianBrokerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "sanlian-broker",
-        abstract: "Run the Sanlian broker for the township described by a compose file.",
-        discussion: """
-            Relative paths in the compose file (socket, ledger, credential files) are resolved \
-            against --state-dir. Missing department secrets are created (mode 0600) on first start; \
-            the broker refuses to start if a secret can be read by group or others.
-            """
-    )
-
-    @Option(name: .long, help: "The township's compose file.")
-    var compose: String = "compose/township.yaml"
-
-    @Option(name: .long, help: "Directory for sockets, databases and secrets.")
-    var stateDir: String = "var"
-
-    @Option(name: .long, help: "Listen on this socket instead of the compose file's broker.socket.")
-    var socket: String?
-
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String?
-
-    func run() async throws {
-        let logger = LoggingSetup.bootstrap(label: "sanlian-broker", level: logLevel)
-        let broker: Broker
-        do {
-            let file = try ComposeFile.load(path: compose)
-            broker = try Broker(compose: file, stateDirectory: stateDir, socketOverride: socket, logger: logger)
-        } catch {
-            logger.error("Cannot start", metadata: ["error": "\(error)"])
-            FileHandle.standardError.write(Data("sanlian-broker: \(error)\n".utf8))
-            throw ExitCode(1)
-        }
-        logger.info(
-            "Starting",
-            metadata: ["socket.path": "\(broker.socketPath)", "db.path": "\(broker.ledger.path)", "compose": "\(compose)"])
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: broker.services.map { .init(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
-        do {
-            try await group.run()
-        } catch {
-            logger.error("Stopped with an error", metadata: ["error": "\(error)"])
-            FileHandle.standardError.write(Data("sanlian-broker: \(error)\n".utf8))
-            throw ExitCode(1)
-        }
-        logger.info("Exited cleanly")
+// Swift concurrency runs on NIO's event loops: a handler's task and its connection's I/O then
+// share threads instead of handing every call between two pools. Must happen on the main thread
+// before anything async starts, hence a top-level main.swift rather than @main.
+// One event loop unless SANLIAN_EVENT_LOOPS says otherwise: the township runs several processes
+// on a small machine, and within a process one thread avoids a hand-off between threads per call.
+NIOSingletons.groupLoopCountSuggestion = Int(ProcessInfo.processInfo.environment["SANLIAN_EVENT_LOOPS"] ?? "") ?? 1
+NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+// Parsed and run by hand, calling the concrete type's async `run()`: through the protocol, top-level
+// code reaches ParsableCommand's synchronous `run()`, which only prints the help.
+do {
+    let parsed = try SanlianBrokerCommand.parseAsRoot()
+    guard let command = parsed as? SanlianBrokerCommand else {
+        var other = parsed
+        try other.run()
+        SanlianBrokerCommand.exit()
     }
+    try await command.run()
+} catch {
+    SanlianBrokerCommand.exit(withError: error)
 }

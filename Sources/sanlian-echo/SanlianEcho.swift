@@ -10,7 +10,6 @@ import UnixSignals
 
 /// sanlian-echo: the echo service, either on its own Unix socket (`--socket`) or served through
 /// the broker (`--broker`), for tests and benchmarks. SIGTERM drains calls in flight and exits 0.
-@main
 struct SanlianEchoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sanlian-echo",

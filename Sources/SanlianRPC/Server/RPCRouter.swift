@@ -12,9 +12,18 @@ package struct ServerContext: Sendable {
     package let deadline: NIODeadline
     /// The connection's peer (for calls through the broker: the broker).
     package let peer: PeerIdentity
-    package let logger: Logger
+    let baseLogger: Logger
     let call: InboundCall
     let trailers: TrailerBox
+
+    /// A logger carrying the method and call id. Built on first use: most calls never log, and
+    /// setting metadata costs more than the rest of a small call.
+    package var logger: Logger {
+        var logger = baseLogger
+        logger[metadataKey: "rpc.method"] = "\(method)"
+        logger[metadataKey: "rpc.call_id"] = "\(call.id)"
+        return logger
+    }
 
     /// The connection the call arrived on (the broker routes later calls back over it).
     package var connection: RPCConnection { call.connection }
@@ -96,42 +105,35 @@ package struct RPCRouter: Sendable {
         }
     }
 
-    /// Runs one call to completion: decodes, invokes, answers. The handler runs in a child task
-    /// that is cancelled as soon as the call is (Cancel frame, deadline, lost connection).
+    /// Runs one call to completion: decodes, invokes, answers. The task running it is cancelled as
+    /// soon as the call is (Cancel frame, deadline, lost connection), so the handler sees
+    /// `Task.isCancelled` and cancellable waits end.
     package func handle(_ call: InboundCall) async {
         guard let entry = entries[call.method] else {
             call.finish(CallOutcome(error: RPCError(.unimplemented, "unknown method \(call.method)")))
             return
         }
-        var logger = self.logger
-        logger[metadataKey: "rpc.method"] = "\(call.method)"
-        logger[metadataKey: "rpc.call_id"] = "\(call.id)"
         let context = ServerContext(
             method: call.method,
             metadata: call.metadata,
             deadline: call.deadline,
             peer: call.peer,
-            logger: logger,
+            baseLogger: logger,
             call: call,
             trailers: TrailerBox()
         )
-        let handlerLogger = logger
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                do {
-                    let payload = try await entry.invoke(call, context)
-                    let trailers = context.trailers.metadata.withLock { $0 }
-                    call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: trailers, payload: payload))
-                } catch {
-                    let rpcError = RPCError(handlerError: error)
-                    if rpcError.code == .internal, !(error is RPCError) {
-                        handlerLogger.debug("Handler failed", metadata: ["rpc.error": "\(error)"])
-                    }
-                    call.finish(CallOutcome(error: rpcError))
+        await call.runCancellable {
+            do {
+                let payload = try await entry.invoke(call, context)
+                let trailers = context.trailers.metadata.withLock { $0 }
+                call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: trailers, payload: payload))
+            } catch {
+                let rpcError = RPCError(handlerError: error)
+                if rpcError.code == .internal, !(error is RPCError) {
+                    context.logger.debug("Handler failed", metadata: ["rpc.error": "\(error)"])
                 }
+                call.finish(CallOutcome(error: rpcError))
             }
-            await call.waitUntilDone()
-            group.cancelAll()
         }
     }
 }

@@ -1,0 +1,278 @@
+import ArgumentParser
+import Foundation
+
+/// sanlian-bench: measures, in one run, the C floor (an epoll echo server behind an epoll relay)
+/// and Sanlian's brokered call path with the same C load generator, plus durable alert
+/// publishing, delivery to a durable subscriber, and the peak memory of the broker and the echo
+/// service. Prints a table with the ratios to the floor and writes the figures as JSON.
+@main
+struct SanlianBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sanlian-bench",
+        abstract: "Benchmark the brokered call path and the alert ledger against a raw C Unix-socket floor."
+    )
+
+    @Option(help: "Directory with the release builds of sanlian-broker and sanlian-echo.")
+    var binDir: String = ".build/release"
+
+    @Option(help: "Directory with the C programs (echo_server, relay, bench_client).")
+    var cDir: String = ".build/bench"
+
+    @Option(help: "The compose file to start the broker with.")
+    var compose: String = "compose/township.yaml"
+
+    @Option(help: "Where to write the figures as JSON.")
+    var output: String = "bench-results.json"
+
+    @Option(help: "Seconds of each throughput measurement.")
+    var seconds: Int = 3
+
+    @Option(help: "Sequential round trips per latency measurement.")
+    var roundTrips: Int = 20_000
+
+    @Option(help: "Alerts to publish (and then deliver).")
+    var alerts: Int = 50_000
+
+    func run() throws {
+        let work = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        var results = BenchResults(machine: Machine.describe(), date: ISO8601DateFormatter().string(from: Date()))
+        let milliseconds = String(seconds * 1000)
+
+        // 1. The floor.
+        progress("floor: C echo server and C relay")
+        let echoServer = try Background(cDir + "/echo_server", [work + "/floor-echo.sock"])
+        defer { echoServer.stop() }
+        try waitForSocket(work + "/floor-echo.sock")
+        let relay = try Background(cDir + "/relay", [work + "/floor-relay.sock", work + "/floor-echo.sock"])
+        defer { relay.stop() }
+        try waitForSocket(work + "/floor-relay.sock")
+        for size in [64, 1024] {
+            progress("floor: \(size)-byte payloads through the relay")
+            results.floor[size] = try runClient(["raw", work + "/floor-relay.sock", String(size), String(roundTrips), "64", milliseconds])
+        }
+        relay.stop()
+        echoServer.stop()
+
+        // 2. Sanlian: the broker and an echo service behind it.
+        progress("sanlian: starting sanlian-broker and sanlian-echo")
+        let state = work + "/var"
+        let broker = try Background(
+            binDir + "/sanlian-broker", ["--compose", compose, "--state-dir", state, "--log-level", "warning"])
+        defer { broker.stop() }
+        let brokerSocket = state + "/run/broker.sock"
+        try waitForSocket(brokerSocket)
+        let echo = try Background(
+            binDir + "/sanlian-echo",
+            ["--broker", brokerSocket, "--department", "traffic", "--credential-file", state + "/secrets/traffic.secret",
+             "--log-level", "warning"])
+        defer { echo.stop() }
+        let station = ["station", state + "/secrets/station.secret"]
+        try waitUntil("the echo service to register") {
+            (try? runClient(["echo", brokerSocket, "8", "1", "1", "50"] + station)) != nil
+        }
+        for size in [64, 1024] {
+            progress("sanlian: \(size)-byte echo calls through the broker")
+            results.sanlian[size] = try runClient(
+                ["echo", brokerSocket, String(size), String(roundTrips), "64", milliseconds] + station)
+        }
+        progress("sanlian: publishing \(alerts) durable alerts")
+        results.publish = try runClient(
+            ["publish", brokerSocket, String(alerts), "512", "traffic", state + "/secrets/traffic.secret"])
+        progress("sanlian: delivering them to a durable subscriber")
+        results.deliver = try runClient(["subscribe", brokerSocket, String(alerts), "bench"] + station)
+        results.brokerPeakRSSKiB = peakRSS(pid: broker.pid)
+        results.echoPeakRSSKiB = peakRSS(pid: echo.pid)
+
+        let report = results.report()
+        print(report)
+        try results.json().write(toFile: output, atomically: true, encoding: .utf8)
+        print("figures written to \(output)")
+    }
+
+    func progress(_ line: String) {
+        FileHandle.standardError.write(Data("sanlian-bench: \(line)\n".utf8))
+    }
+
+    /// Runs the C load generator and parses the JSON object it prints.
+    func runClient(_ arguments: [String]) throws -> [String: Double] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: cDir + "/bench_client")
+        process.arguments = arguments
+        let pipe = Pipe()
+        let errors = Pipe()
+        process.standardOutput = pipe
+        process.standardError = errors
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        let message = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+            let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else {
+            throw BenchError("bench_client \(arguments.first ?? "") failed: \(String(decoding: message, as: UTF8.self))")
+        }
+        return object.compactMapValues { ($0 as? NSNumber)?.doubleValue }
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A process running while the benchmark needs it.
+final class Background {
+    let process = Process()
+    var pid: Int32 { process.processIdentifier }
+
+    init(_ executable: String, _ arguments: [String]) throws {
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw BenchError("\(executable) is not built; run `make bench`")
+        }
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+func makeTemporaryDirectory() throws -> String {
+    var template = Array("/tmp/sl-bench-XXXXXX".utf8CString)
+    guard let made = mkdtemp(&template) else { throw BenchError("cannot create a temporary directory") }
+    return String(cString: made)
+}
+
+/// Waits (up to 20 s) until something accepts connections on `path`.
+func waitForSocket(_ path: String) throws {
+    try waitUntil("\(path) to accept connections") {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        } == 0
+    }
+}
+
+func waitUntil(_ what: String, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(20)
+    while Date() < deadline {
+        if try condition() { return }
+        usleep(20_000)
+    }
+    throw BenchError("timed out waiting for \(what)")
+}
+
+/// VmHWM from /proc: the process's peak resident set, in KiB.
+func peakRSS(pid: Int32) -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
+    }
+    return 0
+}
+
+enum Machine {
+    static func describe() -> String {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        let memory = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("MemTotal") }?
+            .split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) } ?? 0
+        return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu), \(memory / 1_048_576) GiB"
+    }
+}
+
+/// Every figure of one run.
+struct BenchResults {
+    var machine: String
+    var date: String
+    var floor: [Int: [String: Double]] = [:]
+    var sanlian: [Int: [String: Double]] = [:]
+    var publish: [String: Double] = [:]
+    var deliver: [String: Double] = [:]
+    var brokerPeakRSSKiB = 0
+    var echoPeakRSSKiB = 0
+
+    struct Target {
+        var name: String
+        var value: Double
+        var limit: Double
+        var atMost: Bool
+        var met: Bool { atMost ? value <= limit : value >= limit }
+    }
+
+    var targets: [Target] {
+        let p50 = (sanlian[64]?["p50_us"] ?? 0) / max(floor[64]?["p50_us"] ?? 1, 0.001)
+        let throughput = (sanlian[64]?["calls_per_second"] ?? 0) / max(floor[64]?["calls_per_second"] ?? 1, 1)
+        return [
+            Target(name: "sequential p50 / C relay (64 B)", value: p50, limit: 1.5, atMost: true),
+            Target(name: "throughput, 64 in flight / C relay (64 B)", value: throughput, limit: 0.3, atMost: false),
+            Target(name: "durable alerts published per second", value: publish["alerts_per_second"] ?? 0, limit: 50_000, atMost: false),
+            Target(name: "broker peak RSS (MiB)", value: Double(brokerPeakRSSKiB) / 1024, limit: 20, atMost: true),
+        ]
+    }
+
+    func report() -> String {
+        var lines = ["", "Sanlian benchmark — \(date)", machine, ""]
+        func row(_ cells: [String]) -> String {
+            zip(cells, [34, 14, 14, 16]).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined()
+        }
+        lines.append(row(["", "p50 (µs)", "p99 (µs)", "calls/s (64 in flight)"]))
+        for size in [64, 1024] {
+            for (name, figures) in [("C relay floor", floor[size]), ("Sanlian via broker", sanlian[size])] {
+                guard let figures else { continue }
+                lines.append(row([
+                    "\(name), \(size) B", String(format: "%.1f", figures["p50_us"] ?? 0),
+                    String(format: "%.1f", figures["p99_us"] ?? 0), String(format: "%.0f", figures["calls_per_second"] ?? 0),
+                ]))
+            }
+            if let s = sanlian[size], let f = floor[size] {
+                lines.append(row([
+                    "  ratio Sanlian / floor", String(format: "%.2f×", (s["p50_us"] ?? 0) / max(f["p50_us"] ?? 1, 0.001)),
+                    String(format: "%.2f×", (s["p99_us"] ?? 0) / max(f["p99_us"] ?? 1, 0.001)),
+                    String(format: "%.3f×", (s["calls_per_second"] ?? 0) / max(f["calls_per_second"] ?? 1, 1)),
+                ]))
+            }
+        }
+        lines.append("")
+        lines.append(String(format: "durable alert publishing: %.0f alerts/s (each acknowledged once on disk)", publish["alerts_per_second"] ?? 0))
+        lines.append(String(format: "delivery to a durable subscriber: %.0f events/s", deliver["events_per_second"] ?? 0))
+        lines.append("peak RSS: broker \(brokerPeakRSSKiB / 1024) MiB, echo service \(echoPeakRSSKiB / 1024) MiB")
+        lines.append("")
+        lines.append("targets:")
+        for target in targets {
+            let comparison = target.atMost ? "≤" : "≥"
+            lines.append(String(format: "  %@ %@: %.3g (target %@ %.3g)", target.met ? "met    " : "NOT met", target.name, target.value, comparison, target.limit))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    func json() throws -> String {
+        func sized(_ figures: [Int: [String: Double]]) -> [String: Any] {
+            Dictionary(uniqueKeysWithValues: figures.map { ("\($0.key)B", $0.value) })
+        }
+        let object: [String: Any] = [
+            "date": date,
+            "machine": machine,
+            "floor_c_relay": sized(floor),
+            "sanlian_brokered_echo": sized(sanlian),
+            "durable_publish": publish,
+            "durable_delivery": deliver,
+            "peak_rss_kib": ["broker": brokerPeakRSSKiB, "echo": echoPeakRSSKiB],
+            "targets": targets.map { ["name": $0.name, "value": $0.value, "limit": $0.limit, "met": $0.met] as [String: Any] },
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}
