@@ -48,9 +48,14 @@ struct BrokerDispatcher: InboundCallDispatcher {
 
     /// "/sanlian.patrol.v1.Roster/GetVolunteer" → "sanlian.patrol.v1.Roster".
     static func serviceName(of method: String) -> String? {
-        let parts = method.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else { return nil }
-        return String(parts[1])
+        let utf8 = method.utf8
+        guard utf8.first == UInt8(ascii: "/") else { return nil }
+        let afterSlash = utf8.index(after: utf8.startIndex)
+        guard let slash = utf8[afterSlash...].firstIndex(of: UInt8(ascii: "/")), slash != afterSlash,
+            utf8.index(after: slash) != utf8.endIndex,
+            !utf8[utf8.index(after: slash)...].contains(UInt8(ascii: "/"))
+        else { return nil }
+        return String(method[afterSlash..<slash])
     }
 
     /// The caller's metadata with the reserved keys replaced by what the broker authenticated.

@@ -26,18 +26,21 @@ package final class InboundCall: Sendable {
         var doneWaiter: CheckedContinuation<Void, Never>?
         var cancelHandlers: [@Sendable (RPCError) -> Void] = []
         var grantHandler: (@Sendable (UInt32) -> Void)?
-        var runningTask: RunningTask?
     }
 
     /// The task running the call's handler, so that cancelling the call cancels it.
     ///
     /// `@unchecked Sendable` because `UnsafeCurrentTask` is not Sendable: it must not be used after
-    /// its task ends. Here it is only touched under the call's lock, and `runCancellable` removes
-    /// it under that lock before the task leaves the handler, so no use can outlive the task.
-    /// Cancelling a task is thread-safe. This saves a second task and a task group per call.
+    /// its task ends. Here it is only touched under `runningTask`'s lock, and `runCancellable`
+    /// removes it under that lock before the task leaves the handler, so no use can outlive the
+    /// task. Cancelling a task is thread-safe. This saves a second task and a task group per call.
     private struct RunningTask: @unchecked Sendable {
         let task: UnsafeCurrentTask
     }
+
+    /// Its own lock, not `state`'s: cancelling runs the task's cancellation handlers at once, and
+    /// those take `state`'s lock. Lock order: `runningTask`, then `state`.
+    private let runningTask = Mutex<RunningTask?>(nil)
 
     private let state: Mutex<State>
 
@@ -137,15 +140,15 @@ package final class InboundCall: Sendable {
     /// while `body` runs.
     package func runCancellable(_ body: () async -> Void) async {
         let cancelledBefore = withUnsafeCurrentTask { task -> Bool in
-            state.withLock { state in
-                if state.cancellation != nil { return true }
-                if let task { state.runningTask = RunningTask(task: task) }
+            runningTask.withLock { running in
+                if state.withLock({ $0.cancellation != nil }) { return true }
+                if let task { running = RunningTask(task: task) }
                 return false
             }
         }
         if cancelledBefore { return }
         await body()
-        state.withLock { $0.runningTask = nil }
+        runningTask.withLock { $0 = nil }
     }
 
     /// Runs `handler` once the call is cancelled (at once if it already is).
@@ -179,9 +182,6 @@ package final class InboundCall: Sendable {
             }
             state.cancellation = reason
             state.ended = true
-            // Cancelled under the lock: `runCancellable` clears the handle under it before its task ends.
-            state.runningTask?.task.cancel()
-            state.runningTask = nil
             defer {
                 state.cancelHandlers = []
                 state.creditWaiter = nil
@@ -190,6 +190,11 @@ package final class InboundCall: Sendable {
             return (true, state.cancelHandlers, state.creditWaiter, state.doneWaiter)
         }
         guard wasLive else { return }
+        // Under the handle's lock: `runCancellable` clears it there before its task ends.
+        runningTask.withLock { running in
+            running?.task.cancel()
+            running = nil
+        }
         if answer { connection.endInboundCall(callID: id, outcome: CallOutcome(error: reason)) }
         creditWaiter?.resume(throwing: reason)
         doneWaiter?.resume()

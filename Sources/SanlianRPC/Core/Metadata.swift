@@ -12,7 +12,12 @@ package struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLi
     }
 
     package init(_ wire: [RPCV1.MetadataEntry]) {
-        entries = wire.map { (key: $0.key.lowercased(), value: $0.value) }
+        // Keys are lower-case on the wire already; only repair those that are not (lowercased()
+        // allocates, and this runs for every call).
+        entries = wire.map { entry in
+            let key = entry.key.utf8.contains(where: { (65...90).contains($0) }) ? entry.key.lowercased() : entry.key
+            return (key: key, value: entry.value)
+        }
     }
 
     package var wire: [RPCV1.MetadataEntry] {
@@ -20,7 +25,8 @@ package struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLi
     }
 
     package mutating func add(_ key: String, _ value: String) {
-        entries.append((key: key.lowercased(), value: value))
+        let key = key.utf8.contains(where: { (65...90).contains($0) }) ? key.lowercased() : key
+        entries.append((key: key, value: value))
     }
 
     /// Replaces every value of `key` with `value`.
@@ -36,7 +42,8 @@ package struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLi
 
     /// Removes every reserved `sanlian-` key.
     package mutating func removeReserved() {
-        entries.removeAll { $0.key.hasPrefix(MetadataKey.reservedPrefix) }
+        guard entries.contains(where: { $0.key.utf8.starts(with: MetadataKey.reservedPrefix.utf8) }) else { return }
+        entries.removeAll { $0.key.utf8.starts(with: MetadataKey.reservedPrefix.utf8) }
     }
 
     /// The first value of `key`.
