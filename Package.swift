@@ -203,7 +203,7 @@ let package = Package(
         .testTarget(
             name: "SanlianRPCTests",
             dependencies: [
-                "SanlianRPC", "SanlianWire", "SanlianEcho", "sanlian-echo",
+                "SanlianRPC", "SanlianWire", "SanlianEcho", "SanlianTestHarness", "sanlian-echo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

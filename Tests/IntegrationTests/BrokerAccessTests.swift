@@ -13,7 +13,7 @@ struct BrokerAccessTests {
         var configuration = ClientConfiguration(socketPath: township.brokerSocket, identity: identity)
         configuration.initialBackoff = .seconds(60)
         let client = RPCClient(configuration: configuration, logger: harnessLogger("client"))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        return await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await client.run() }
             defer {
                 client.stop()
@@ -99,7 +99,7 @@ struct BrokerAccessTests {
                     (error as? RPCError)?.code == .permissionDenied
                 }
             }
-            try await township.withClient("traffic") { client in
+            _ = try await township.withClient("traffic") { client in
                 await #expect {
                     try await client.unary(
                         BrokerV1.Broker.registerServices,
@@ -119,7 +119,7 @@ struct BrokerAccessTests {
         let township = try Township()
         try FileManager.default.createDirectory(
             atPath: township.stateDirectory + "/secrets", withIntermediateDirectories: true)
-        FileManager.default.createFile(
+        _ = FileManager.default.createFile(
             atPath: township.credentialFile("traffic"), contents: Data("0123456789abcdef0123456789".utf8),
             attributes: [.posixPermissions: 0o644])
         let outcome = try await Harness.runToExit(

@@ -56,7 +56,7 @@ struct BrokerRoutingTests {
                 }
                 #expect(clock.now - started < .seconds(2))
             }
-            try await Harness.withEchoService(township, instance: "echo") { _ in
+            _ = try await Harness.withEchoService(township, instance: "echo") { _ in
                 try await township.withClient("station") { client in
                     let response = try await client.unary(
                         EchoV1.Echo.echo, EchoV1.EchoRequest(), options: CallOptions(timeout: .seconds(5)))

@@ -18,7 +18,7 @@ struct CLITests {
             output: .string(limit: 1 << 20),
             error: .string(limit: 1 << 20)
         )
-        return (result.terminationStatus, result.standardOutput ?? "", result.standardError ?? "")
+        return (result.terminationStatus, result.standardOutput, result.standardError)
     }
 
     @Test("publish an alert, see it aggregated, acknowledge it, and watch the feed")

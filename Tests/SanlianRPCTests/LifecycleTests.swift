@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import SanlianRPC
 import SanlianWire
+import SanlianTestHarness
 import Subprocess
 import Testing
 
@@ -64,7 +65,7 @@ struct LifecycleTests {
         }
         let directory = try TemporaryDirectory()
         let file = directory.socket("not-a-socket")
-        FileManager.default.createFile(atPath: file, contents: Data("keep me".utf8))
+        _ = FileManager.default.createFile(atPath: file, contents: Data("keep me".utf8))
         await #expect {
             try await RPCServer(configuration: ServerConfiguration(socketPath: file), router: echoRouter(), logger: testLogger()).run()
         } throws: { error in
@@ -144,7 +145,7 @@ struct LifecycleTests {
     func sigtermDrainsRealProcess() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.socket()
-        let binary = try #require(Self.executable("sanlian-echo"))
+        let binary = try Harness.executable("sanlian-echo")
         let result = try await Subprocess.run(
             .path(FilePath(binary)),
             arguments: ["--socket", path, "--log-level", "info"],
@@ -187,16 +188,5 @@ struct LifecycleTests {
         #expect(result.terminationStatus == TerminationStatus.exited(0))
         #expect(result.standardError.contains("Exited cleanly"))
         #expect(!FileManager.default.fileExists(atPath: path))
-    }
-
-    /// A product built next to the test bundle.
-    static func executable(_ name: String) -> String? {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<3 {
-            let candidate = directory.appendingPathComponent(name).path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        return nil
     }
 }

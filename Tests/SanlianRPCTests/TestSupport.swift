@@ -4,34 +4,12 @@ import NIOCore
 import SanlianEcho
 import SanlianRPC
 import SanlianWire
+import SanlianTestHarness
 import ServiceLifecycle
 
-/// A logger that drops everything unless SANLIAN_TEST_LOGS is set.
+/// Quiet unless SANLIAN_TEST_LOGS is set.
 func testLogger(_ label: String = "test") -> Logger {
-    if ProcessInfo.processInfo.environment["SANLIAN_TEST_LOGS"] != nil {
-        var logger = Logger(label: label, factory: { StreamLogHandler.standardError(label: $0) })
-        logger.logLevel = .debug
-        return logger
-    }
-    return Logger(label: label, factory: { _ in SwiftLogNoOpLogHandler() })
-}
-
-/// A fresh directory under /tmp with a short name, so socket paths stay far below 108 bytes;
-/// removed when the test ends.
-final class TemporaryDirectory: Sendable {
-    let path: String
-
-    init() throws {
-        var template = Array("/tmp/sl-XXXXXX".utf8CString)
-        guard let result = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
-        path = String(cString: result)
-    }
-
-    func socket(_ name: String = "s.sock") -> String { path + "/" + name }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
+    harnessLogger(label)
 }
 
 func echoRouter() -> RPCRouter {
@@ -95,25 +73,13 @@ func withClient<T: Sendable>(
     }
 }
 
-/// Polls `condition` until it holds or `timeout` passes: a readiness wait with a deadline, for
-/// state that has no event to wait on.
+/// Waits for state that has no event to wait on, with a deadline (the harness's `eventually`).
 func waitUntil(
     timeout: Duration = .seconds(10),
     _ what: String,
     _ condition: @Sendable () async throws -> Bool
 ) async throws {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while clock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(2))
-    }
-    throw TestTimeout(what: what)
-}
-
-struct TestTimeout: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
+    try await eventually(what, timeout: timeout, condition)
 }
 
 let echo = EchoV1.Echo.echo

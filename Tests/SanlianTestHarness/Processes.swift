@@ -1,7 +1,7 @@
 import Foundation
 import NIOCore
-package import SanlianRPC
-package import SanlianWire
+import SanlianRPC
+import SanlianWire
 package import Subprocess
 
 #if canImport(System)
@@ -93,7 +93,7 @@ package enum Harness {
             output: .discarded,
             error: .string(limit: 8 << 20)
         )
-        return ProcessOutcome(value: (), status: result.terminationStatus, standardError: result.standardError ?? "")
+        return ProcessOutcome(value: (), status: result.terminationStatus, standardError: result.standardError)
     }
 
     /// Runs the broker of `township` for the duration of `body`; ready once it answers a health

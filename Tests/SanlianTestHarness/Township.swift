@@ -10,7 +10,8 @@ package import SanlianWire
 /// bytes; tests run in parallel without sharing anything) holding a copy of the compose file,
 /// the state directory, and the processes' logs.
 package final class Township: Sendable {
-    package let root: String
+    private let directory: TemporaryDirectory
+    package var root: String { directory.path }
     package let composePath: String
     package var stateDirectory: String { root + "/var" }
     package var brokerSocket: String { stateDirectory + "/run/broker.sock" }
@@ -18,16 +19,10 @@ package final class Township: Sendable {
 
     /// - Parameter edit: changes to the default compose file's text (e.g. shorter escalation times).
     package init(compose edit: (String) -> String = { $0 }) throws {
-        var template = Array("/tmp/sl-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw HarnessError("cannot create a temporary directory") }
-        root = String(cString: made)
-        composePath = root + "/township.yaml"
+        directory = try TemporaryDirectory()
+        composePath = directory.path + "/township.yaml"
         let original = try String(contentsOfFile: Self.repositoryRoot + "/compose/township.yaml", encoding: .utf8)
         try edit(original).write(toFile: composePath, atomically: true, encoding: .utf8)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: root)
     }
 
     /// The repository this test run was built from.
@@ -119,4 +114,22 @@ package final class Locked<Value: Sendable>: Sendable {
     }
 
     package var value: Value { storage.withLock { $0 } }
+}
+
+/// A fresh directory under /tmp with a short name, so socket paths stay far below 108 bytes and
+/// tests running in parallel share nothing; removed when released.
+package final class TemporaryDirectory: Sendable {
+    package let path: String
+
+    package init() throws {
+        var template = Array("/tmp/sl-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw HarnessError("cannot create a temporary directory") }
+        path = String(cString: made)
+    }
+
+    package func socket(_ name: String = "s.sock") -> String { path + "/" + name }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
 }
