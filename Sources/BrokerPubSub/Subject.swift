@@ -93,20 +93,27 @@ package struct SubjectPattern: Sendable, Hashable, CustomStringConvertible {
     /// Matches everything.
     package static let all = try! SubjectPattern(">")
 
-    /// Whether the concrete `subject` matches.
+    /// Whether the concrete `subject` matches. Walks the subject's bytes once without splitting:
+    /// the broker checks a pattern on every publish and every delivery.
     package func matches(_ subject: String) -> Bool {
-        let parts = subject.split(separator: ".", omittingEmptySubsequences: false)
-        for (index, token) in tokens.enumerated() {
-            switch token {
+        let bytes = subject.utf8
+        var start = bytes.startIndex
+        var index = 0
+        while true {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: ".")) ?? bytes.endIndex
+            guard index < tokens.count else { return false }
+            switch tokens[index] {
             case .rest:
-                return parts.count > index
+                return true
             case .one:
-                guard index < parts.count else { return false }
+                break
             case .literal(let literal):
-                guard index < parts.count, parts[index] == literal else { return false }
+                guard bytes[start..<end].elementsEqual(literal.utf8) else { return false }
             }
+            index += 1
+            if end == bytes.endIndex { return index == tokens.count }
+            start = bytes.index(after: end)
         }
-        return parts.count == tokens.count
     }
 
     /// Whether every subject `other` matches is also matched by this pattern (used to decide

@@ -21,6 +21,24 @@ package protocol WireMessage: Sendable, Hashable {
 
 extension WireMessage {
     /// Decodes one message from exactly `bytes`.
+    @inlinable
+    package init(serializedBytes bytes: [UInt8]) throws(WireError) {
+        // Inlinable and without generic wrappers: this runs for every frame, and unspecialised
+        // generic code across modules showed up as runtime metadata lookups in profiles.
+        var decoded: Self?
+        var failure: WireError?
+        bytes.withUnsafeBytes { raw in
+            do throws(WireError) {
+                decoded = try Self(decoding: raw)
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        self = decoded!
+    }
+
+    /// Decodes one message from exactly `bytes`.
     package init(serializedBytes bytes: some Collection<UInt8>) throws(WireError) {
         let result: Result<Self, WireError>? = bytes.withContiguousStorageIfAvailable { storage in
             Result { () throws(WireError) in try Self(decoding: UnsafeRawBufferPointer(storage)) }
@@ -36,14 +54,23 @@ extension WireMessage {
     }
 
     /// Decodes one message from the readable bytes of `buffer`, without consuming them.
+    @inlinable
     package init(buffer: ByteBuffer) throws(WireError) {
-        let result = buffer.withUnsafeReadableBytes { raw in
-            Result { () throws(WireError) in try Self(decoding: raw) }
+        var decoded: Self?
+        var failure: WireError?
+        buffer.withUnsafeReadableBytes { raw in
+            do throws(WireError) {
+                decoded = try Self(decoding: raw)
+            } catch {
+                failure = error
+            }
         }
-        self = try result.get()
+        if let failure { throw failure }
+        self = decoded!
     }
 
     /// The message's encoding.
+    @inlinable
     package func serializedBytes() throws(WireError) -> [UInt8] {
         var buffer = ByteBuffer()
         try encode(into: &buffer)
