@@ -50,11 +50,6 @@ package enum AggregationRules {
         }
         return aggregate
     }
-
-    /// When the current firing began: first seen, or the last re-fire.
-    package static func firingSince(_ aggregate: AlertV1.Aggregate, previous: Int64?) -> Int64 {
-        previous ?? aggregate.firstSeenUnixMs
-    }
 }
 
 /// Escalation deadlines per severity, from the compose file.

@@ -43,15 +43,6 @@ extension AlertLedger {
         }
     }
 
-    package func subscriptionPosition(department: String, name: String) async throws -> UInt64? {
-        try await pool.read { db in
-            try Int64.fetchOne(
-                db, sql: "SELECT acked_through FROM subscriptions WHERE department = ? AND name = ?",
-                arguments: [department, name]
-            ).map(UInt64.init)
-        }
-    }
-
     /// Records an event that exhausted its deliveries.
     package func recordDeadLetter(department: String, name: String, sequence: UInt64, attempts: UInt32) async throws {
         let now = clock.nowMilliseconds()

@@ -23,7 +23,6 @@ package final class InboundCall: Sendable {
         var cancellation: RPCError?
         var credit: UInt32
         var creditWaiter: CheckedContinuation<Void, any Error>?
-        var doneWaiter: CheckedContinuation<Void, Never>?
         var cancelHandlers: [@Sendable (RPCError) -> Void] = []
         var grantHandler: (@Sendable (UInt32) -> Void)?
     }
@@ -121,19 +120,15 @@ package final class InboundCall: Sendable {
 
     /// Ends the call with `outcome`. Only the first end (or cancellation) counts.
     package func finish(_ outcome: CallOutcome) {
-        let (first, waiter, creditWaiter) = state.withLock { state in
-            guard !state.ended else { return (false, nil as CheckedContinuation<Void, Never>?, nil as CheckedContinuation<Void, any Error>?) }
+        let (first, creditWaiter) = state.withLock { state in
+            guard !state.ended else { return (false, nil as CheckedContinuation<Void, any Error>?) }
             state.ended = true
-            defer {
-                state.doneWaiter = nil
-                state.creditWaiter = nil
-            }
-            return (true, state.doneWaiter, state.creditWaiter)
+            defer { state.creditWaiter = nil }
+            return (true, state.creditWaiter)
         }
         guard first else { return }
         connection.endInboundCall(callID: id, outcome: outcome)
         creditWaiter?.resume()
-        waiter?.resume()
     }
 
     /// Runs `body` (the handler) in the current task, cancelling the task if the call is cancelled
@@ -161,33 +156,20 @@ package final class InboundCall: Sendable {
         if let reason { handler(reason) }
     }
 
-    /// Suspends until the call has ended or been cancelled.
-    package func waitUntilDone() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = state.withLock { state in
-                if state.ended || state.cancellation != nil { return true }
-                state.doneWaiter = continuation
-                return false
-            }
-            if done { continuation.resume() }
-        }
-    }
-
     /// Marks the call cancelled and answers the caller with `reason` (unless it already ended).
     /// Called by the connection for Cancel frames, expired deadlines and lost connections.
     func cancel(_ reason: RPCError, answer: Bool) {
-        let (wasLive, handlers, creditWaiter, doneWaiter) = state.withLock { state in
+        let (wasLive, handlers, creditWaiter) = state.withLock { state in
             guard state.cancellation == nil, !state.ended else {
-                return (false, [@Sendable (RPCError) -> Void](), nil as CheckedContinuation<Void, any Error>?, nil as CheckedContinuation<Void, Never>?)
+                return (false, [@Sendable (RPCError) -> Void](), nil as CheckedContinuation<Void, any Error>?)
             }
             state.cancellation = reason
             state.ended = true
             defer {
                 state.cancelHandlers = []
                 state.creditWaiter = nil
-                state.doneWaiter = nil
             }
-            return (true, state.cancelHandlers, state.creditWaiter, state.doneWaiter)
+            return (true, state.cancelHandlers, state.creditWaiter)
         }
         guard wasLive else { return }
         // Under the handle's lock: `runCancellable` clears it there before its task ends.
@@ -197,7 +179,6 @@ package final class InboundCall: Sendable {
         }
         if answer { connection.endInboundCall(callID: id, outcome: CallOutcome(error: reason)) }
         creditWaiter?.resume(throwing: reason)
-        doneWaiter?.resume()
         for handler in handlers { handler(reason) }
     }
 
