@@ -79,17 +79,24 @@ package struct CredentialStore: Sendable {
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
-        let secret = bytes.map { String(format: "%02x", $0) }.joined() + "\n"
-        // O_EXCL: two brokers starting at once must not overwrite each other's secret.
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        let hex = Array("0123456789abcdef".utf8)
+        let secret = String(decoding: bytes.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0xF)]] } + [UInt8(ascii: "\n")], as: UTF8.self)
+        // Written whole to a private temporary file, then linked into place: a reader never sees
+        // a half-written secret, and link() refuses to replace one another broker made first.
+        let temporary = path + ".\(getpid()).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else {
-            if errno == EEXIST { return }
-            throw CredentialError(description: "cannot create credential file \(path): \(String(cString: strerror(errno)))")
+            throw CredentialError(description: "cannot create credential file \(temporary): \(String(cString: strerror(errno)))")
         }
-        defer { close(fd) }
+        defer { unlink(temporary) }
         let written = secret.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
-        guard written == secret.utf8.count else {
-            throw CredentialError(description: "cannot write credential file \(path)")
+        let synced = fsync(fd)
+        close(fd)
+        guard written == secret.utf8.count, synced == 0 else {
+            throw CredentialError(description: "cannot write credential file \(temporary)")
+        }
+        if link(temporary, path) != 0, errno != EEXIST {
+            throw CredentialError(description: "cannot create credential file \(path): \(String(cString: strerror(errno)))")
         }
     }
 }
