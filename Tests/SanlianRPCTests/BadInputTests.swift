@@ -100,6 +100,21 @@ struct BadInputTests {
             }
             #expect(goAway.status?.code == .unauthenticated)
             #expect(goAway.status?.message.contains("impostor") == true)
+
+            // A client told no does not wait out its deadline: the refusal comes back at once.
+            try await withClient(
+                path: path, identity: IdentityClaim(department: "impostor"), waitForConnection: false
+            ) { client in
+                let clock = ContinuousClock()
+                let started = clock.now
+                await #expect {
+                    try await client.unary(echo, EchoV1.EchoRequest(), options: CallOptions(timeout: .seconds(30), waitForReady: true))
+                } throws: { error in
+                    let error = error as? RPCError
+                    return error?.code == .unauthenticated && error!.message.contains("impostor")
+                }
+                #expect(clock.now - started < .seconds(10))
+            }
         }
     }
 

@@ -41,6 +41,9 @@ package final class RPCClient: Service, Sendable {
         var waiters: [UInt64: CheckedContinuation<RPCConnection?, Never>] = [:]
         var nextWaiter: UInt64 = 0
         var stopped = false
+        /// The peer refused our handshake (wrong credential, unsupported version): calls fail at
+        /// once with this until a handshake succeeds, instead of waiting out their deadlines.
+        var refusal: RPCError?
     }
 
     private let state = Mutex(State())
@@ -66,8 +69,9 @@ package final class RPCClient: Service, Sendable {
     package func connection(waitForReady: Bool = false, deadline: NIODeadline) async throws(RPCError)
         -> RPCConnection
     {
-        let (current, lastError, stopped) = state.withLock { ($0.current, $0.lastError, $0.stopped) }
+        let (current, lastError, stopped, refusal) = state.withLock { ($0.current, $0.lastError, $0.stopped, $0.refusal) }
         if let current, current.isAcceptingCalls { return current }
+        if let refusal { throw refusal }
         guard waitForReady, !stopped else {
             throw RPCError(.unavailable, "not connected to \(configuration.socketPath): \(lastError)")
         }
@@ -90,7 +94,8 @@ package final class RPCClient: Service, Sendable {
             if let ready { continuation.resume(returning: ready) }
         }
         guard let connection else {
-            let lastError = state.withLock { $0.lastError }
+            let (lastError, refusal) = state.withLock { ($0.lastError, $0.refusal) }
+            if let refusal { throw refusal }
             throw RPCError(.deadlineExceeded, "no connection to \(configuration.socketPath) before the deadline: \(lastError)")
         }
         return connection
@@ -126,7 +131,9 @@ package final class RPCClient: Service, Sendable {
         var attempts = 0
         while true {
             attempts += 1
-            let connection = try await connection(waitForReady: waitForReady || attempts > 1, deadline: deadline)
+            // A retry without wait-for-ready takes a connection only if one is up: it must not turn a
+            // fail-fast call into one that waits out its deadline.
+            let connection = try await connection(waitForReady: waitForReady, deadline: deadline)
             let outcome = await connection.call(method: method, payload: payload, metadata: metadata, deadline: deadline)
             let retry = outcome.neverSent && (waitForReady || attempts == 1) && NIODeadline.now() < deadline
             if !retry || Task.isCancelled { return outcome }
@@ -175,7 +182,14 @@ package final class RPCClient: Service, Sendable {
                 try await connectAndServe()
                 backoff = configuration.initialBackoff
             } catch {
-                state.withLock { $0.lastError = "\(error)" }
+                let refused = (error as? RPCError).flatMap { [.unauthenticated, .failedPrecondition].contains($0.code) ? $0 : nil }
+                let waiters = state.withLock { state in
+                    state.lastError = "\(error)"
+                    state.refusal = refused
+                    defer { if refused != nil { state.waiters = [:] } }
+                    return refused != nil ? Array(state.waiters.values) : []
+                }
+                for waiter in waiters { waiter.resume(returning: nil) }
                 logger.debug(
                     "Connection attempt failed",
                     metadata: ["socket.path": "\(configuration.socketPath)", "rpc.error": "\(error)"]
@@ -252,6 +266,7 @@ package final class RPCClient: Service, Sendable {
         await onConnected?(connection)
         let waiters = state.withLock { state in
             state.current = connection
+            state.refusal = nil
             defer { state.waiters = [:] }
             return Array(state.waiters.values)
         }
