@@ -89,15 +89,13 @@ package final class AlertLedger: Sendable {
                         sequence INTEGER PRIMARY KEY,
                         recorded_ms INTEGER NOT NULL,
                         subject TEXT NOT NULL,
+                        -- for alerts: who sent it and its identifier, unique together (deduplication)
+                        sender TEXT,
+                        identifier TEXT,
                         body BLOB NOT NULL
                     );
                     CREATE INDEX events_by_time ON events(recorded_ms);
-                    CREATE TABLE alert_ids (
-                        sender TEXT NOT NULL,
-                        identifier TEXT NOT NULL,
-                        sequence INTEGER NOT NULL,
-                        PRIMARY KEY (sender, identifier)
-                    ) WITHOUT ROWID;
+                    CREATE UNIQUE INDEX events_by_alert ON events(sender, identifier) WHERE identifier IS NOT NULL;
                     CREATE TABLE aggregates (
                         key TEXT PRIMARY KEY,
                         state INTEGER NOT NULL,
@@ -180,24 +178,23 @@ package final class AlertLedger: Sendable {
                 // Alerts of one fingerprint in a batch fold in memory and are written once.
                 var folding = AggregateBatch()
                 for alert in alerts {
-                    if let original = try Int64.fetchOne(
-                        db.cachedStatement(sql: "SELECT sequence FROM alert_ids WHERE sender = ? AND identifier = ?"),
-                        arguments: [alert.senderDepartment, alert.identifier])
-                    {
-                        receipts.append(PublishReceipt(sequence: UInt64(original), duplicate: true))
-                        continue
-                    }
-                    sequence += 1
                     let event = AlertV1.LedgerEvent(
-                        sequence: UInt64(sequence),
+                        sequence: UInt64(sequence + 1),
                         recordedUnixMs: now,
                         subject: alert.subject,
                         body: .alert(alert),
                         drill: AggregationRules.isDrill(alert)
                     )
-                    try Self.insert(event, db)
-                    try db.cachedStatement(sql: "INSERT INTO alert_ids (sender, identifier, sequence) VALUES (?, ?, ?)")
-                        .execute(arguments: [alert.senderDepartment, alert.identifier, sequence])
+                    // One statement for the usual case: the unique (sender, identifier) index
+                    // turns a repeat into an ignored insert, and only then is the original looked up.
+                    guard try Self.insert(event, sender: alert.senderDepartment, identifier: alert.identifier, db) else {
+                        let original = try Int64.fetchOne(
+                            db.cachedStatement(sql: "SELECT sequence FROM events WHERE sender = ? AND identifier = ?"),
+                            arguments: [alert.senderDepartment, alert.identifier]) ?? 0
+                        receipts.append(PublishReceipt(sequence: UInt64(original), duplicate: true))
+                        continue
+                    }
+                    sequence += 1
                     try folding.fold(alert, now: now, db)
                     receipts.append(PublishReceipt(sequence: UInt64(sequence), duplicate: false))
                 }
@@ -214,10 +211,20 @@ package final class AlertLedger: Sendable {
         }
     }
 
-    static func insert(_ event: AlertV1.LedgerEvent, _ db: Database) throws {
-        // Cached statements: a burst runs these per alert, and compiling the SQL each time showed.
-        try db.cachedStatement(sql: "INSERT INTO events (sequence, recorded_ms, subject, body) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [Int64(event.sequence), event.recordedUnixMs, event.subject, Data(try event.serializedBytes())])
+    /// Stores `event`; for an alert, `sender` and `identifier` make it unique.
+    /// - Returns: false when an alert with the same sender and identifier is already stored.
+    @discardableResult
+    static func insert(_ event: AlertV1.LedgerEvent, sender: String? = nil, identifier: String? = nil, _ db: Database)
+        throws -> Bool
+    {
+        // Cached statement: a burst runs this per alert, and compiling the SQL each time showed.
+        try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO events (sequence, recorded_ms, subject, sender, identifier, body) VALUES (?, ?, ?, ?, ?, ?)"
+        ).execute(arguments: [
+            Int64(event.sequence), event.recordedUnixMs, event.subject, sender, identifier,
+            Data(try event.serializedBytes()),
+        ])
+        return db.changesCount > 0
     }
 
     /// Appends a non-alert event (escalation, transition) with the next sequence.
@@ -325,7 +332,7 @@ package final class AlertLedger: Sendable {
 
     /// Every sequence of a stored alert, for checks: (sender, identifier) → sequence.
     package func alertCount() async throws -> Int {
-        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM alert_ids") ?? 0 }
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE identifier IS NOT NULL") ?? 0 }
     }
 
     package var lastSequence: UInt64 { notifier.current }
