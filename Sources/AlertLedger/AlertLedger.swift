@@ -45,7 +45,7 @@ package final class AlertLedger: Sendable {
 
     private struct PendingPublish {
         var alert: AlertV1.Alert
-        var continuation: CheckedContinuation<PublishReceipt, any Error>
+        var done: @Sendable (Result<PublishReceipt, LedgerError>) -> Void
     }
 
     private let pending = Mutex<[PendingPublish]>([])
@@ -136,9 +136,15 @@ package final class AlertLedger: Sendable {
     /// The alert must already carry its sender (stamped by the broker) and subject.
     package func publish(_ alert: AlertV1.Alert) async throws -> PublishReceipt {
         try await withCheckedThrowingContinuation { continuation in
-            pending.withLock { $0.append(PendingPublish(alert: alert, continuation: continuation)) }
-            wakeWriter.yield()
+            publish(alert) { result in continuation.resume(with: result) }
         }
+    }
+
+    /// Records `alert` durably and calls `done` (on the writer's thread) once it is committed or
+    /// found to be a duplicate; for callers that must not wait in a task.
+    package func publish(_ alert: AlertV1.Alert, done: @escaping @Sendable (Result<PublishReceipt, LedgerError>) -> Void) {
+        pending.withLock { $0.append(PendingPublish(alert: alert, done: done)) }
+        wakeWriter.yield()
     }
 
     /// The group-commit writer: runs until cancelled; `publish` waits on it.
@@ -158,7 +164,7 @@ package final class AlertLedger: Sendable {
             return pending
         }
         for item in abandoned {
-            item.continuation.resume(throwing: LedgerError(.storage, "the ledger is shutting down"))
+            item.done(.failure(LedgerError(.storage, "the ledger is shutting down")))
         }
     }
 
@@ -202,11 +208,11 @@ package final class AlertLedger: Sendable {
                 return (receipts, sequence)
             }
             notifier.advance(to: UInt64(last))
-            for (item, receipt) in zip(batch, receipts) { item.continuation.resume(returning: receipt) }
+            for (item, receipt) in zip(batch, receipts) { item.done(.success(receipt)) }
         } catch {
             logger.error("Ledger commit failed", metadata: ["db.path": "\(path)", "db.error": "\(error)"])
             for item in batch {
-                item.continuation.resume(throwing: LedgerError(.storage, "the ledger could not store the alert"))
+                item.done(.failure(LedgerError(.storage, "the ledger could not store the alert")))
             }
         }
     }

@@ -45,8 +45,10 @@ struct BrokerHandlers: Sendable {
         router.register(BrokerV1.Broker.subscribe) { request, writer, context in
             try await subscribe(request, writer, context)
         }
-        router.register(BrokerV1.Broker.publishAlert) { request, context in
-            try await publishAlert(request, context)
+        // Immediate: validated on the event loop and answered from the ledger's commit, with no
+        // task per alert (the publishing hot path).
+        router.register(BrokerV1.Broker.publishAlert) { request, context, respond in
+            publishAlert(request, context, respond: respond)
         }
         router.register(BrokerV1.Broker.subscribeLedger) { request, writer, context in
             try await subscribeLedger(request, writer, context)
@@ -231,17 +233,29 @@ struct BrokerHandlers: Sendable {
 
     // MARK: The alert ledger
 
-    private func publishAlert(_ request: BrokerV1.PublishAlertRequest, _ context: ServerContext) async throws
-        -> BrokerV1.PublishAlertResponse
-    {
+    private func publishAlert(
+        _ request: BrokerV1.PublishAlertRequest,
+        _ context: ServerContext,
+        respond: @escaping @Sendable (Result<BrokerV1.PublishAlertResponse, any Error>) -> Void
+    ) {
         let department = context.peer.department
-        let alert = try AlertValidation.validated(
-            request.alert, department: department, operatorID: context.peer.operatorID, now: clock.nowMilliseconds())
-        guard policy.mayPublish(department: department, subject: alert.subject) else {
-            throw RPCError(.permissionDenied, "department \(department) may not publish alerts on \(alert.subject)")
+        let alert: AlertV1.Alert
+        do {
+            alert = try AlertValidation.validated(
+                request.alert, department: department, operatorID: context.peer.operatorID, now: clock.nowMilliseconds())
+        } catch {
+            respond(.failure(error))
+            return
         }
-        let receipt = try await ledger.publish(alert)
-        return BrokerV1.PublishAlertResponse(sequence: receipt.sequence, duplicate: receipt.duplicate)
+        guard policy.mayPublish(department: department, subject: alert.subject) else {
+            respond(.failure(RPCError(.permissionDenied, "department \(department) may not publish alerts on \(alert.subject)")))
+            return
+        }
+        ledger.publish(alert) { result in
+            respond(
+                result.map { BrokerV1.PublishAlertResponse(sequence: $0.sequence, duplicate: $0.duplicate) }
+                    .mapError { $0 as any Error })
+        }
     }
 
     private func subscribeLedger(

@@ -52,6 +52,8 @@ package struct RPCRouter: Sendable {
     struct Entry: Sendable {
         var description: WireMethodDescription
         var invoke: @Sendable (InboundCall, ServerContext) async throws -> [UInt8]?
+        /// For handlers that answer through a callback: run on the event loop, without a task.
+        var immediate: (@Sendable (InboundCall) -> Void)?
     }
 
     private(set) var entries: [String: Entry] = [:]
@@ -79,6 +81,48 @@ package struct RPCRouter: Sendable {
             let response = try await handler(request, context)
             return try response.serializedBytes()
         }
+    }
+
+    /// Serves a unary method whose handler does not suspend but answers later through `respond`
+    /// (e.g. once a batched write commits). It runs on the connection's event loop as the call
+    /// arrives, without a task: it must not block, and must call `respond` exactly once.
+    package mutating func register<Request, Response>(
+        _ method: WireMethod<Request, Response>,
+        immediate handler: @escaping @Sendable (
+            Request, ServerContext, _ respond: @escaping @Sendable (Result<Response, any Error>) -> Void
+        ) -> Void
+    ) {
+        let logger = self.logger
+        entries[method.path] = Entry(
+            description: method.description,
+            invoke: { _, _ in nil },
+            immediate: { call in
+                let context = ServerContext(
+                    method: call.method, metadata: call.metadata, deadline: call.deadline, peer: call.peer,
+                    baseLogger: logger, call: call, trailers: TrailerBox())
+                let request: Request
+                do {
+                    request = try Self.decodeRequest(Request.self, call)
+                } catch {
+                    call.finish(CallOutcome(error: RPCError(handlerError: error)))
+                    return
+                }
+                handler(request, context) { result in
+                    do {
+                        let payload = try result.get().serializedBytes()
+                        let trailers = context.trailers.metadata.withLock { $0 }
+                        call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: trailers, payload: payload))
+                    } catch {
+                        call.finish(CallOutcome(error: RPCError(handlerError: error)))
+                    }
+                }
+            }
+        )
+    }
+
+    /// The immediate handler of `path`, if it has one.
+    func immediateHandler(_ path: String) -> (@Sendable (InboundCall) -> Void)? {
+        entries[path]?.immediate
     }
 
     /// Serves a server-streaming method: the handler sends responses through the writer and
@@ -153,6 +197,10 @@ package struct CallInbox: InboundCallDispatcher {
         // Unknown methods are answered here, on the event loop, without a task.
         guard router.serves(call.method) else {
             call.finish(CallOutcome(error: RPCError(.unimplemented, "unknown method \(call.method)")))
+            return
+        }
+        if let immediate = router.immediateHandler(call.method) {
+            immediate(call)
             return
         }
         if case .terminated = continuation.yield(call) {
