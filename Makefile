@@ -51,6 +51,8 @@ check-generated: deps ## Fail when generated code does not match proto/
 	echo "check-generated: generated code matches proto/"
 
 run: build ## Start the township (the broker now) on $(COMPOSE) with state under ./$(STATE_DIR)
+	@echo "Starting sanlian-broker: socket $(STATE_DIR)/run/broker.sock, ledger $(STATE_DIR)/data, secrets $(STATE_DIR)/secrets."
+	@echo "From another terminal: $$($(SWIFT) build --show-bin-path)/sanlian health   (README: more to try). Ctrl-C stops it."
 	"$$($(SWIFT) build --show-bin-path)/sanlian-broker" --compose $(COMPOSE) --state-dir $(STATE_DIR)
 
 BENCH_C := .build/bench

@@ -62,6 +62,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // C calls the Swift Glibc module does not expose (mallopt).
+        .target(name: "CSanlianSystem"),
         .target(
             name: "ServiceSupport",
             dependencies: [.product(name: "Logging", package: "swift-log")],
@@ -145,7 +147,7 @@ let package = Package(
         .executableTarget(
             name: "sanlian-broker",
             dependencies: [
-                "AlertLedger", "BrokerCore", "SanlianCompose", "ServiceSupport",
+                "AlertLedger", "BrokerCore", "SanlianCompose", "ServiceSupport", "CSanlianSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -60,9 +60,13 @@ package final class AlertLedger: Sendable {
         self.escalation = escalation
         self.logger = logger
         var configuration = Configuration()
+        // Two readers are plenty for subscriptions and listings, and each connection has its own
+        // page cache: fewer, smaller caches keep the broker's memory down.
+        configuration.maximumReaderCount = 2
         configuration.prepareDatabase { db in
             // FULL: the WAL is fsynced at every commit, so an acknowledged alert is on disk.
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA cache_size = -1024")
         }
         do {
             try FileManager.default.createDirectory(

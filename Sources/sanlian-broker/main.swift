@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSanlianSystem
 import Foundation
 import NIOCore
 import NIOPosix
@@ -10,6 +11,9 @@ import NIOPosix
 // on a small machine, and within a process one thread avoids a hand-off between threads per call.
 NIOSingletons.groupLoopCountSuggestion = Int(ProcessInfo.processInfo.environment["SANLIAN_EVENT_LOOPS"] ?? "") ?? 1
 NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+// glibc gives every thread that allocates its own malloc arena; with the event loop, the ledger's
+// writer and readers that multiplied the broker's peak memory for no speed it could measure.
+_ = CSanlianSystem_limitMallocArenas(2)
 // Parsed and run by hand, calling the concrete type's async `run()`: through the protocol, top-level
 // code reaches ParsableCommand's synchronous `run()`, which only prints the help.
 do {

@@ -1,0 +1,1 @@
+// Intentionally empty: CSanlianSystem is header-only.
