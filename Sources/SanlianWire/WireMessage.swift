@@ -23,19 +23,15 @@ extension WireMessage {
     /// Decodes one message from exactly `bytes`.
     @inlinable
     package init(serializedBytes bytes: [UInt8]) throws(WireError) {
-        // Inlinable and without generic wrappers: this runs for every frame, and unspecialised
-        // generic code across modules showed up as runtime metadata lookups in profiles.
-        var decoded: Self?
-        var failure: WireError?
-        bytes.withUnsafeBytes { raw in
-            do throws(WireError) {
-                decoded = try Self(decoding: raw)
-            } catch {
-                failure = error
-            }
-        }
-        if let failure { throw failure }
-        self = decoded!
+        // Inlinable: this runs for every frame, and unspecialised generic code across modules
+        // showed up as runtime metadata lookups in profiles.
+        self = try bytes.withUnsafeBytes(Self.decodingResult).get()
+    }
+
+    /// Decoding as a value, for the non-throwing closures of `withUnsafe…Bytes`.
+    @inlinable
+    static func decodingResult(_ raw: UnsafeRawBufferPointer) -> Result<Self, WireError> {
+        Result { () throws(WireError) in try Self(decoding: raw) }
     }
 
     /// Decodes one message from exactly `bytes`.
@@ -56,17 +52,7 @@ extension WireMessage {
     /// Decodes one message from the readable bytes of `buffer`, without consuming them.
     @inlinable
     package init(buffer: ByteBuffer) throws(WireError) {
-        var decoded: Self?
-        var failure: WireError?
-        buffer.withUnsafeReadableBytes { raw in
-            do throws(WireError) {
-                decoded = try Self(decoding: raw)
-            } catch {
-                failure = error
-            }
-        }
-        if let failure { throw failure }
-        self = decoded!
+        self = try buffer.withUnsafeReadableBytes(Self.decodingResult).get()
     }
 
     /// The message's encoding.
