@@ -157,6 +157,10 @@ package struct RPCRouter: Sendable {
             call.finish(CallOutcome(error: RPCError(.unimplemented, "unknown method \(call.method)")))
             return
         }
+        if let immediate = entry.immediate {
+            immediate(call)
+            return
+        }
         let context = ServerContext(
             method: call.method,
             metadata: call.metadata,
