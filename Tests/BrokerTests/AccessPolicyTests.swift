@@ -6,7 +6,7 @@ import SanlianRPC
 import SanlianWire
 import Testing
 
-@Suite("ACL decisions from the default compose file")
+@Suite("ACL decisions from the default compose file", .timeLimit(.minutes(1)))
 struct AccessPolicyTests {
     static let compose: ComposeFile = {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

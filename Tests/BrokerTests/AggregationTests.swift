@@ -11,7 +11,7 @@ func makeAlert(_ identifier: String, fingerprint: String = "road:G318", severity
         subject: "alert.hazards.traffic", severity: severity, fingerprint: fingerprint)
 }
 
-@Suite("Aggregation and escalation rules")
+@Suite("Aggregation and escalation rules", .timeLimit(.minutes(1)))
 struct AggregationRulesTests {
     @Test("alerts with one fingerprint fold into one aggregate with a count and first/last seen")
     func folding() {
@@ -61,7 +61,7 @@ struct AggregationRulesTests {
     }
 }
 
-@Suite("The ledger with a controlled clock")
+@Suite("The ledger with a controlled clock", .timeLimit(.minutes(1)))
 struct LedgerClockTests {
     static func withLedger(_ body: (AlertLedger, ManualLedgerClock) async throws -> Void) async throws {
         let directory = NSTemporaryDirectory() + "sl-ledger-\(UUID().uuidString.prefix(8))"

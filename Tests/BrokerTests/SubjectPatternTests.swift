@@ -2,7 +2,7 @@ import BrokerPubSub
 import SanlianWire
 import Testing
 
-@Suite("Subjects and subject patterns")
+@Suite("Subjects and subject patterns", .timeLimit(.minutes(1)))
 struct SubjectPatternTests {
     @Test(
         "matching",

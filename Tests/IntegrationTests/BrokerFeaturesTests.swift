@@ -80,6 +80,43 @@ struct BrokerFeaturesTests {
         }
     }
 
+    @Test("an unacknowledged aggregate escalates on the broker's timer, per the compose file's severity times")
+    func escalationOverRealBroker() async throws {
+        let township = try Township(compose: {
+            $0.replacingOccurrences(of: "  extreme: 5m", with: "  extreme: 1s")
+                .replacingOccurrences(of: "  escalation_check_seconds: 10", with: "  escalation_check_seconds: 1")
+        })
+        _ = try await Harness.withBroker(township) { _ in
+            try await township.withClient("traffic") { traffic in
+                _ = try await traffic.unary(
+                    BrokerV1.Broker.publishAlert,
+                    BrokerV1.PublishAlertRequest(
+                        alert: AlertV1.Alert(
+                            identifier: "fire-1", status: .actual, subject: "alert.hazards.fire", severity: .extreme,
+                            headline: "厂房起火", fingerprint: "fire:plant-3")))
+            }
+            try await township.withClient("station") { station in
+                let stream = try await station.serverStream(
+                    BrokerV1.Broker.subscribeLedger, BrokerV1.SubscribeLedgerRequest(name: "escalations", subjectPattern: "escalation.>"),
+                    options: CallOptions(timeout: .seconds(30)))
+                var events = stream.makeAsyncIterator()
+                let first = try #require(try await events.next()?.event)
+                guard case .escalation(let escalation)? = first.body else {
+                    Issue.record("expected an escalation, got \(first)")
+                    return
+                }
+                #expect(escalation.fingerprint == "fire:plant-3")
+                #expect(escalation.level >= 1)
+                #expect(first.subject == "escalation.hazards.fire")
+                // Acknowledged, it escalates no further.
+                _ = try await station.unary(
+                    BrokerV1.Broker.acknowledgeAggregate, BrokerV1.AggregateActionRequest(fingerprint: "fire:plant-3"))
+                let aggregates = try await station.unary(BrokerV1.Broker.listAggregates, BrokerV1.ListAggregatesRequest())
+                #expect(aggregates.aggregates.first { $0.fingerprint == "fire:plant-3" }?.state == .acknowledged)
+            }
+        }
+    }
+
     @Test("health: the broker serves, a known service is NOT_SERVING until an instance registers, Watch follows it")
     func health() async throws {
         let township = try Township()

@@ -3,7 +3,7 @@ import NIOTestUtils
 import SanlianWire
 import Testing
 
-@Suite("Frame codec")
+@Suite("Frame codec", .timeLimit(.minutes(1)))
 struct FrameDecoderTests {
     static func frame(_ body: [UInt8]) -> ByteBuffer {
         var buffer = ByteBuffer()

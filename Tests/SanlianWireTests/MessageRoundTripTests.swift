@@ -2,7 +2,7 @@ import NIOCore
 import SanlianWire
 import Testing
 
-@Suite("Generated messages")
+@Suite("Generated messages", .timeLimit(.minutes(1)))
 struct MessageRoundTripTests {
     @Test("round trip: empty, maximal values, Chinese text, every oneof case, unknown enum values",
           arguments: generatedSampleCases)

@@ -4,7 +4,7 @@ import Testing
 
 /// Checks the Swift layer against an independent protobuf implementation: protoc (the C++
 /// library) decodes what Swift encodes, and Swift decodes what protoc encodes.
-@Suite("Interoperability with protoc")
+@Suite("Interoperability with protoc", .timeLimit(.minutes(1)))
 struct ProtocInteropTests {
     struct Case: Sendable, CustomTestStringConvertible {
         let typeName: String
