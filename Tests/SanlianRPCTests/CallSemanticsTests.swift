@@ -1,4 +1,5 @@
 import Foundation
+import SanlianTestHarness
 import NIOCore
 import SanlianRPC
 import SanlianWire
