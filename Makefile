@@ -12,7 +12,10 @@ STATE_DIR ?= var
 # Generated trees compared by check-generated (module.modulemap in CProtoDescriptor is hand-written).
 GENERATED_DIRS := Sources/CSanlianProto Sources/CProtoDescriptor Sources/SanlianWire/Generated Tests/SanlianWireTests/Generated
 
-.PHONY: help deps build test proto check-generated run bench clean
+.PHONY: help deps build test proto check-generated lint format run bench clean
+
+# Hand-written Swift (generated files follow the generator, not the formatter).
+SWIFT_SOURCES = $$(git ls-files 'Sources/*.swift' 'Tests/*.swift' | grep -v /Generated/)
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -49,6 +52,12 @@ check-generated: deps ## Fail when generated code does not match proto/
 	done; \
 	if [ $$status -ne 0 ]; then echo "check-generated: generated code is stale; run 'make proto' and commit"; exit 1; fi; \
 	echo "check-generated: generated code matches proto/"
+
+lint: ## Check formatting of hand-written Swift (swift format, .swift-format)
+	$(SWIFT) format lint --strict $(SWIFT_SOURCES)
+
+format: ## Format hand-written Swift in place
+	$(SWIFT) format --in-place $(SWIFT_SOURCES)
 
 run: build ## Start the township (the broker now) on $(COMPOSE) with state under ./$(STATE_DIR)
 	@echo "Starting sanlian-broker: socket $(STATE_DIR)/run/broker.sock, ledger $(STATE_DIR)/data, secrets $(STATE_DIR)/secrets."

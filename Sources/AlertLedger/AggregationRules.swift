@@ -6,7 +6,8 @@ package enum AggregationRules {
     /// The aggregate key: drills never fold into real aggregates, and an alert without a
     /// fingerprint is its own aggregate.
     package static func key(for alert: AlertV1.Alert) -> String {
-        let fingerprint = alert.fingerprint.isEmpty ? "\(alert.senderDepartment):\(alert.identifier)" : alert.fingerprint
+        let fingerprint =
+            alert.fingerprint.isEmpty ? "\(alert.senderDepartment):\(alert.identifier)" : alert.fingerprint
         return isDrill(alert) ? "drill:\(fingerprint)" : fingerprint
     }
 
@@ -21,13 +22,15 @@ package enum AggregationRules {
     package static func fold(_ alert: AlertV1.Alert, into existing: AlertV1.Aggregate?, now: Int64)
         -> AlertV1.Aggregate
     {
-        var aggregate = existing ?? AlertV1.Aggregate(
-            fingerprint: key(for: alert),
-            state: .firing,
-            count: 0,
-            firstSeenUnixMs: now,
-            drill: isDrill(alert)
-        )
+        var aggregate =
+            existing
+            ?? AlertV1.Aggregate(
+                fingerprint: key(for: alert),
+                state: .firing,
+                count: 0,
+                firstSeenUnixMs: now,
+                drill: isDrill(alert)
+            )
         aggregate.count += 1
         aggregate.lastSeenUnixMs = now
         aggregate.latest = alert

@@ -10,7 +10,9 @@ extension AlertLedger {
         try await transition(fingerprint: fingerprint) { aggregate, now throws(LedgerError) in
             guard aggregate.state == .firing else {
                 throw LedgerError(
-                    .failedPrecondition, "aggregate \(fingerprint) is \(aggregate.state.protoName), not firing")
+                    .failedPrecondition,
+                    "aggregate \(fingerprint) is \(aggregate.state.protoName), not firing"
+                )
             }
             aggregate.state = .acknowledged
             aggregate.acknowledgedBy = by
@@ -38,14 +40,21 @@ extension AlertLedger {
         let (aggregate, sequence) = try await pool.write { db -> (AlertV1.Aggregate, UInt64) in
             guard
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT body, firing_since_ms FROM aggregates WHERE key = ?", arguments: [fingerprint])
+                    db,
+                    sql: "SELECT body, firing_since_ms FROM aggregates WHERE key = ?",
+                    arguments: [fingerprint]
+                )
             else { throw LedgerError(.notFound, "no aggregate with fingerprint \(fingerprint)") }
             var aggregate = try AlertV1.Aggregate(serializedBytes: row["body"] as Data)
             try change(&aggregate, now)
             try Self.saveAggregate(aggregate, key: fingerprint, firingSince: row["firing_since_ms"], db)
             let event = try Self.append(
                 subject: Self.derivedSubject("aggregate", aggregate.latest?.subject),
-                body: .transition(aggregate), drill: aggregate.drill, now: now, db)
+                body: .transition(aggregate),
+                drill: aggregate.drill,
+                now: now,
+                db
+            )
             return (aggregate, event.sequence)
         }
         notifier.advance(to: sequence)
@@ -60,9 +69,11 @@ extension AlertLedger {
     }
 
     /// Aggregates in the given states (all when empty), most recently seen first.
-    package func aggregates(states: [AlertV1.AggregateState] = [], limit: Int = 500) async throws -> [AlertV1.Aggregate] {
+    package func aggregates(states: [AlertV1.AggregateState] = [], limit: Int = 500) async throws -> [AlertV1.Aggregate]
+    {
         try await pool.read { db in
-            let filter = states.isEmpty ? "" : "WHERE state IN (\(states.map { String($0.rawValue) }.joined(separator: ",")))"
+            let filter =
+                states.isEmpty ? "" : "WHERE state IN (\(states.map { String($0.rawValue) }.joined(separator: ",")))"
             return try Data.fetchAll(db, sql: "SELECT body FROM aggregates \(filter)")
                 .map { try AlertV1.Aggregate(serializedBytes: $0) }
                 .sorted { $0.lastSeenUnixMs > $1.lastSeenUnixMs }
@@ -81,8 +92,10 @@ extension AlertLedger {
         let events = try await pool.write { db -> [AlertV1.LedgerEvent] in
             var events: [AlertV1.LedgerEvent] = []
             let rows = try Row.fetchAll(
-                db, sql: "SELECT key, body, firing_since_ms FROM aggregates WHERE state = ?",
-                arguments: [AlertV1.AggregateState.firing.rawValue])
+                db,
+                sql: "SELECT key, body, firing_since_ms FROM aggregates WHERE state = ?",
+                arguments: [AlertV1.AggregateState.firing.rawValue]
+            )
             for row in rows {
                 var aggregate = try AlertV1.Aggregate(serializedBytes: row["body"] as Data)
                 let firingSince: Int64 = row["firing_since_ms"]
@@ -91,12 +104,21 @@ extension AlertLedger {
                 aggregate.escalationLevel = due
                 try Self.saveAggregate(aggregate, key: row["key"], firingSince: firingSince, db)
                 let escalation = AlertV1.Escalation(
-                    fingerprint: aggregate.fingerprint, level: due, firingSinceUnixMs: firingSince,
-                    escalatedUnixMs: now, aggregate: aggregate)
+                    fingerprint: aggregate.fingerprint,
+                    level: due,
+                    firingSinceUnixMs: firingSince,
+                    escalatedUnixMs: now,
+                    aggregate: aggregate
+                )
                 events.append(
                     try Self.append(
                         subject: Self.derivedSubject("escalation", aggregate.latest?.subject),
-                        body: .escalation(escalation), drill: aggregate.drill, now: now, db))
+                        body: .escalation(escalation),
+                        drill: aggregate.drill,
+                        now: now,
+                        db
+                    )
+                )
             }
             return events
         }

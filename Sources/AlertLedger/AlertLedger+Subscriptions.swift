@@ -19,27 +19,32 @@ extension AlertLedger {
     {
         try await pool.write { db in
             if let position = try Int64.fetchOne(
-                db, sql: "SELECT acked_through FROM subscriptions WHERE department = ? AND name = ?",
-                arguments: [department, name])
-            {
+                db,
+                sql: "SELECT acked_through FROM subscriptions WHERE department = ? AND name = ?",
+                arguments: [department, name]
+            ) {
                 try db.execute(
                     sql: "UPDATE subscriptions SET pattern = ? WHERE department = ? AND name = ?",
-                    arguments: [pattern, department, name])
+                    arguments: [pattern, department, name]
+                )
                 return UInt64(position)
             }
             try db.execute(
                 sql: "INSERT INTO subscriptions (department, name, pattern, acked_through) VALUES (?, ?, ?, ?)",
-                arguments: [department, name, pattern, Int64(initial)])
+                arguments: [department, name, pattern, Int64(initial)]
+            )
             return initial
         }
     }
 
     /// Persists the subscription's resume point: every event up to `sequence` is handled.
-    package func saveSubscriptionPosition(department: String, name: String, ackedThrough sequence: UInt64) async throws {
+    package func saveSubscriptionPosition(department: String, name: String, ackedThrough sequence: UInt64) async throws
+    {
         try await pool.write { db in
             try db.execute(
                 sql: "UPDATE subscriptions SET acked_through = ? WHERE department = ? AND name = ?",
-                arguments: [Int64(sequence), department, name])
+                arguments: [Int64(sequence), department, name]
+            )
         }
     }
 
@@ -52,7 +57,8 @@ extension AlertLedger {
                     INSERT OR REPLACE INTO dead_letters (department, name, sequence, attempts, dead_ms) VALUES (?, ?, ?, ?, ?);
                     DELETE FROM redrives WHERE department = ? AND name = ? AND sequence = ?
                     """,
-                arguments: [department, name, Int64(sequence), Int64(attempts), now, department, name, Int64(sequence)])
+                arguments: [department, name, Int64(sequence), Int64(attempts), now, department, name, Int64(sequence)]
+            )
         }
     }
 
@@ -71,12 +77,17 @@ extension AlertLedger {
             }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             return try Row.fetchAll(
-                db, sql: "SELECT * FROM dead_letters \(filter) ORDER BY sequence",
+                db,
+                sql: "SELECT * FROM dead_letters \(filter) ORDER BY sequence",
                 arguments: StatementArguments(arguments)
             ).map { row in
                 DeadLetterRecord(
-                    department: row["department"], subscription: row["name"], sequence: UInt64(row["sequence"] as Int64),
-                    attempts: UInt32(row["attempts"] as Int64), deadUnixMs: row["dead_ms"])
+                    department: row["department"],
+                    subscription: row["name"],
+                    sequence: UInt64(row["sequence"] as Int64),
+                    attempts: UInt32(row["attempts"] as Int64),
+                    deadUnixMs: row["dead_ms"]
+                )
             }
         }
     }
@@ -86,7 +97,8 @@ extension AlertLedger {
     package func redrive(department: String, name: String, sequences: [UInt64]) async throws -> [UInt64] {
         try await pool.write { db in
             let dead = try Int64.fetchAll(
-                db, sql: "SELECT sequence FROM dead_letters WHERE department = ? AND name = ? ORDER BY sequence",
+                db,
+                sql: "SELECT sequence FROM dead_letters WHERE department = ? AND name = ? ORDER BY sequence",
                 arguments: [department, name]
             ).map(UInt64.init)
             let chosen = sequences.isEmpty ? dead : dead.filter(Set(sequences).contains)
@@ -96,7 +108,8 @@ extension AlertLedger {
                         DELETE FROM dead_letters WHERE department = ? AND name = ? AND sequence = ?;
                         INSERT OR IGNORE INTO redrives (department, name, sequence) VALUES (?, ?, ?)
                         """,
-                    arguments: [department, name, Int64(sequence), department, name, Int64(sequence)])
+                    arguments: [department, name, Int64(sequence), department, name, Int64(sequence)]
+                )
             }
             return chosen
         }
@@ -106,7 +119,8 @@ extension AlertLedger {
     package func pendingRedrives(department: String, name: String) async throws -> [UInt64] {
         try await pool.read { db in
             try Int64.fetchAll(
-                db, sql: "SELECT sequence FROM redrives WHERE department = ? AND name = ? ORDER BY sequence",
+                db,
+                sql: "SELECT sequence FROM redrives WHERE department = ? AND name = ? ORDER BY sequence",
                 arguments: [department, name]
             ).map(UInt64.init)
         }
@@ -117,7 +131,8 @@ extension AlertLedger {
         try await pool.write { db in
             try db.execute(
                 sql: "DELETE FROM redrives WHERE department = ? AND name = ? AND sequence = ?",
-                arguments: [department, name, Int64(sequence)])
+                arguments: [department, name, Int64(sequence)]
+            )
         }
     }
 }

@@ -54,7 +54,8 @@ package final class AlertLedger: Sendable {
 
     /// Opens (creating if needed) the ledger at `path` and brings its schema up to date.
     /// - Throws: `LedgerError` when the file cannot be opened or migrated.
-    package init(path: String, clock: any LedgerClock, escalation: EscalationPolicy, logger: Logger) throws(LedgerError) {
+    package init(path: String, clock: any LedgerClock, escalation: EscalationPolicy, logger: Logger) throws(LedgerError)
+    {
         self.path = path
         self.clock = clock
         self.escalation = escalation
@@ -70,8 +71,10 @@ package final class AlertLedger: Sendable {
         }
         do {
             try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o750])
+                atPath: (path as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o750]
+            )
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
             // Alerts name people and places: not for every local user to read.
@@ -146,7 +149,10 @@ package final class AlertLedger: Sendable {
 
     /// Records `alert` durably and calls `done` (on the writer's thread) once it is committed or
     /// found to be a duplicate; for callers that must not wait in a task.
-    package func publish(_ alert: AlertV1.Alert, done: @escaping @Sendable (Result<PublishReceipt, LedgerError>) -> Void) {
+    package func publish(
+        _ alert: AlertV1.Alert,
+        done: @escaping @Sendable (Result<PublishReceipt, LedgerError>) -> Void
+    ) {
         pending.withLock { $0.append(PendingPublish(alert: alert, done: done)) }
         wakeWriter.yield()
     }
@@ -197,10 +203,15 @@ package final class AlertLedger: Sendable {
                     )
                     // One statement for the usual case: the unique (sender, identifier) index
                     // turns a repeat into an ignored insert, and only then is the original looked up.
-                    guard try Self.insert(event, sender: alert.senderDepartment, identifier: alert.identifier, db) else {
-                        let original = try Int64.fetchOne(
-                            db.cachedStatement(sql: "SELECT sequence FROM events WHERE sender = ? AND identifier = ?"),
-                            arguments: [alert.senderDepartment, alert.identifier]) ?? 0
+                    guard try Self.insert(event, sender: alert.senderDepartment, identifier: alert.identifier, db)
+                    else {
+                        let original =
+                            try Int64.fetchOne(
+                                db.cachedStatement(
+                                    sql: "SELECT sequence FROM events WHERE sender = ? AND identifier = ?"
+                                ),
+                                arguments: [alert.senderDepartment, alert.identifier]
+                            ) ?? 0
                         receipts.append(PublishReceipt(sequence: UInt64(original), duplicate: true))
                         continue
                     }
@@ -229,7 +240,8 @@ package final class AlertLedger: Sendable {
     {
         // Cached statement: a burst runs this per alert, and compiling the SQL each time showed.
         try db.cachedStatement(
-            sql: "INSERT OR IGNORE INTO events (sequence, recorded_ms, subject, sender, identifier, body) VALUES (?, ?, ?, ?, ?, ?)"
+            sql:
+                "INSERT OR IGNORE INTO events (sequence, recorded_ms, subject, sender, identifier, body) VALUES (?, ?, ?, ?, ?, ?)"
         ).execute(arguments: [
             Int64(event.sequence), event.recordedUnixMs, event.subject, sender, identifier,
             Data(try event.serializedBytes()),
@@ -243,7 +255,12 @@ package final class AlertLedger: Sendable {
     {
         let sequence = (try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM events") ?? 0) + 1
         let event = AlertV1.LedgerEvent(
-            sequence: UInt64(sequence), recordedUnixMs: now, subject: subject, body: body, drill: drill)
+            sequence: UInt64(sequence),
+            recordedUnixMs: now,
+            subject: subject,
+            body: body,
+            drill: drill
+        )
         try insert(event, db)
         return event
     }
@@ -256,8 +273,11 @@ package final class AlertLedger: Sendable {
         mutating func fold(_ alert: AlertV1.Alert, now: Int64, _ db: Database) throws {
             let key = AggregationRules.key(for: alert)
             var existing = touched[key]
-            if existing == nil, let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT body, firing_since_ms FROM aggregates WHERE key = ?"), arguments: [key])
+            if existing == nil,
+                let row = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT body, firing_since_ms FROM aggregates WHERE key = ?"),
+                    arguments: [key]
+                )
             {
                 existing = (try AlertV1.Aggregate(serializedBytes: row["body"] as Data), row["firing_since_ms"])
             }
@@ -307,8 +327,10 @@ package final class AlertLedger: Sendable {
             // Filtered reads page through the table so a selective pattern does not read it whole at once.
             while events.count < limit {
                 let rows = try Row.fetchAll(
-                    db, sql: "SELECT sequence, subject, body FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?",
-                    arguments: [cursor, max(limit, 64)])
+                    db,
+                    sql: "SELECT sequence, subject, body FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?",
+                    arguments: [cursor, max(limit, 64)]
+                )
                 if rows.isEmpty { break }
                 for row in rows {
                     cursor = row["sequence"]
@@ -336,13 +358,21 @@ package final class AlertLedger: Sendable {
     /// The last sequence recorded before `unixMs` (so that reading after it starts at that time).
     package func sequenceBefore(unixMs: Int64) async throws -> UInt64 {
         try await pool.read { db in
-            UInt64(try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM events WHERE recorded_ms < ?", arguments: [unixMs]) ?? 0)
+            UInt64(
+                try Int64.fetchOne(
+                    db,
+                    sql: "SELECT MAX(sequence) FROM events WHERE recorded_ms < ?",
+                    arguments: [unixMs]
+                ) ?? 0
+            )
         }
     }
 
     /// Every sequence of a stored alert, for checks: (sender, identifier) → sequence.
     package func alertCount() async throws -> Int {
-        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE identifier IS NOT NULL") ?? 0 }
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE identifier IS NOT NULL") ?? 0
+        }
     }
 
     package var lastSequence: UInt64 { notifier.current }
@@ -379,7 +409,8 @@ package final class SequenceNotifier: Sendable {
     package var current: UInt64 { state.withLock { $0.value } }
 
     package func advance(to value: UInt64) {
-        let (ready, observers) = state.withLock { state -> ([CheckedContinuation<Void, Never>], [@Sendable () -> Void]) in
+        let (ready, observers) = state.withLock {
+            state -> ([CheckedContinuation<Void, Never>], [@Sendable () -> Void]) in
             guard value > state.value else { return ([], []) }
             state.value = value
             let ready = state.waiters.filter { $0.value.after < value }

@@ -118,14 +118,26 @@ package final class LedgerSubscriptions: Sendable {
             for (sequence, attempt, redriven) in session.expired(now: clock.now) {
                 if attempt >= settings.maxDeliveries {
                     try await ledger.recordDeadLetter(
-                        department: session.department, name: session.name, sequence: sequence, attempts: attempt)
+                        department: session.department,
+                        name: session.name,
+                        sequence: sequence,
+                        attempts: attempt
+                    )
                     if let position = session.drop(sequence) {
                         try await ledger.saveSubscriptionPosition(
-                            department: session.department, name: session.name, ackedThrough: position)
+                            department: session.department,
+                            name: session.name,
+                            ackedThrough: position
+                        )
                     }
                 } else {
                     for event in try await ledger.events([sequence]) {
-                        session.track(sequence, attempt: attempt + 1, deadline: clock.now + settings.ackTimeout, redriven: redriven)
+                        session.track(
+                            sequence,
+                            attempt: attempt + 1,
+                            deadline: clock.now + settings.ackTimeout,
+                            redriven: redriven
+                        )
                         try await send(BrokerV1.LedgerDelivery(event: event, attempt: attempt + 1))
                     }
                 }
@@ -142,13 +154,21 @@ package final class LedgerSubscriptions: Sendable {
             if room > 0, session.cursor < ledger.lastSequence {
                 let (events, scanned) = try await ledger.scan(after: session.cursor, limit: room, include: include)
                 for event in events {
-                    session.track(event.sequence, attempt: 1, deadline: clock.now + settings.ackTimeout, redriven: false)
+                    session.track(
+                        event.sequence,
+                        attempt: 1,
+                        deadline: clock.now + settings.ackTimeout,
+                        redriven: false
+                    )
                     session.advance(to: event.sequence)
                     try await send(BrokerV1.LedgerDelivery(event: event, attempt: 1))
                 }
                 if events.count < room, let position = session.advance(to: scanned) {
                     try await ledger.saveSubscriptionPosition(
-                        department: session.department, name: session.name, ackedThrough: position)
+                        department: session.department,
+                        name: session.name,
+                        ackedThrough: position
+                    )
                 }
                 if !events.isEmpty || scanned > session.cursor { continue }
             }

@@ -1,9 +1,9 @@
-import Foundation
-import SanlianWire
-import Synchronization
 package import BrokerPubSub
+import Foundation
 package import SanlianCompose
 package import SanlianRPC
+import SanlianWire
+import Synchronization
 
 /// The broker's access decisions, from the compose file's ACLs: which methods a department may
 /// call, which services it may serve, which subjects it may publish and read, which grants it holds.

@@ -1,5 +1,5 @@
-import SanlianWire
 package import SanlianRPC
+import SanlianWire
 
 /// Authenticates a Hello against the departments' secrets and uid bindings.
 package struct BrokerAuthenticator: Authenticator {

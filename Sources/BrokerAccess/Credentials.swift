@@ -2,7 +2,7 @@ import Foundation
 package import SanlianCompose
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Why the broker cannot use a department's credential file.
@@ -22,7 +22,8 @@ package struct CredentialStore: Sendable {
     /// Loads every department's secret, creating missing files (mode 0600, in a 0700 directory).
     /// - Throws: `CredentialError` when a file is readable by group or others, is empty, or cannot
     ///   be read or created: the broker must not start with a secret others can read.
-    package static func load(compose: ComposeFile, stateDirectory: String, createMissing: Bool = true) throws(CredentialError)
+    package static func load(compose: ComposeFile, stateDirectory: String, createMissing: Bool = true)
+        throws(CredentialError)
         -> CredentialStore
     {
         var secrets: [String: [UInt8]] = [:]
@@ -57,7 +58,9 @@ package struct CredentialStore: Sendable {
         }
         let secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard secret.utf8.count >= 16 else {
-            throw CredentialError(description: "credential file \(path) of \(department) holds fewer than 16 characters")
+            throw CredentialError(
+                description: "credential file \(path) of \(department) holds fewer than 16 characters"
+            )
         }
         return Array(secret.utf8)
     }
@@ -72,7 +75,10 @@ package struct CredentialStore: Sendable {
         let directory = (path as NSString).deletingLastPathComponent
         do {
             try FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                atPath: directory,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
         } catch {
             throw CredentialError(description: "cannot create \(directory): \(error)")
         }
@@ -80,13 +86,18 @@ package struct CredentialStore: Sendable {
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
         let hex = Array("0123456789abcdef".utf8)
-        let secret = String(decoding: bytes.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0xF)]] } + [UInt8(ascii: "\n")], as: UTF8.self)
+        let secret = String(
+            decoding: bytes.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0xF)]] } + [UInt8(ascii: "\n")],
+            as: UTF8.self
+        )
         // Written whole to a private temporary file, then linked into place: a reader never sees
         // a half-written secret, and link() refuses to replace one another broker made first.
         let temporary = path + ".\(getpid()).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else {
-            throw CredentialError(description: "cannot create credential file \(temporary): \(String(cString: strerror(errno)))")
+            throw CredentialError(
+                description: "cannot create credential file \(temporary): \(String(cString: strerror(errno)))"
+            )
         }
         defer { unlink(temporary) }
         let written = secret.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
@@ -96,7 +107,9 @@ package struct CredentialStore: Sendable {
             throw CredentialError(description: "cannot write credential file \(temporary)")
         }
         if link(temporary, path) != 0, errno != EEXIST {
-            throw CredentialError(description: "cannot create credential file \(path): \(String(cString: strerror(errno)))")
+            throw CredentialError(
+                description: "cannot create credential file \(path): \(String(cString: strerror(errno)))"
+            )
         }
     }
 }

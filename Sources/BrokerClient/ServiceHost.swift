@@ -22,14 +22,19 @@ package enum BrokerIdentity {
 package struct ServiceHost: Service {
     package let client: RPCClient
 
-    package init(brokerSocket: String, identity: IdentityClaim, router: RPCRouter, instanceName: String, logger: Logger) {
+    package init(brokerSocket: String, identity: IdentityClaim, router: RPCRouter, instanceName: String, logger: Logger)
+    {
         let services = router.services.sorted { $0.key < $1.key }.map { name, methods in
             BrokerV1.ServiceDescriptor(
                 name: name,
                 methods: methods.map {
                     BrokerV1.MethodDescriptor(
-                        name: $0.method, serverStreaming: $0.kind.serverStreams, clientStreaming: $0.kind.clientStreams)
-                })
+                        name: $0.method,
+                        serverStreaming: $0.kind.serverStreams,
+                        clientStreaming: $0.kind.clientStreams
+                    )
+                }
+            )
         }
         client = RPCClient(
             configuration: ClientConfiguration(socketPath: brokerSocket, identity: identity),
@@ -39,7 +44,8 @@ package struct ServiceHost: Service {
                 let outcome = try? await connection.unary(
                     BrokerV1.Broker.registerServices,
                     BrokerV1.RegisterRequest(services: services, instance: instanceName),
-                    options: CallOptions(timeout: .seconds(10)))
+                    options: CallOptions(timeout: .seconds(10))
+                )
                 if outcome == nil {
                     logger.error("Registration with the broker failed", metadata: ["socket.path": "\(brokerSocket)"])
                     connection.close()

@@ -36,9 +36,12 @@ package struct Broker: Sendable {
             path: ComposeFile.resolve(compose.broker.ledger, stateDirectory: stateDirectory),
             clock: clock,
             escalation: EscalationPolicy(
-                extreme: Int64(escalation.extreme), severe: Int64(escalation.severe),
-                moderate: Int64(escalation.moderate), minor: Int64(escalation.minor),
-                unknown: Int64(escalation.unknown)),
+                extreme: Int64(escalation.extreme),
+                severe: Int64(escalation.severe),
+                moderate: Int64(escalation.moderate),
+                minor: Int64(escalation.minor),
+                unknown: Int64(escalation.unknown)
+            ),
             logger: logger
         )
         let routes = RouteTable()
@@ -51,7 +54,8 @@ package struct Broker: Sendable {
             delivery: DeliverySettings(
                 ackTimeout: .seconds(compose.broker.ackTimeoutSeconds),
                 maxDeliveries: UInt32(compose.broker.maxDeliveries),
-                maxInFlight: compose.broker.maxInFlight),
+                maxInFlight: compose.broker.maxInFlight
+            ),
             clock: clock,
             knownServices: Self.knownServices(compose),
             logger: logger
@@ -72,8 +76,12 @@ package struct Broker: Sendable {
             dispatcherFactory: { router in
                 let (inbox, calls) = CallInbox.make(router: router)
                 let dispatcher = BrokerDispatcher(
-                    inbox: inbox, policy: policy, routes: routes, localServices: BrokerHandlers.localServices,
-                    logger: dispatcherLogger)
+                    inbox: inbox,
+                    policy: policy,
+                    routes: routes,
+                    localServices: BrokerHandlers.localServices,
+                    logger: dispatcherLogger
+                )
                 return (dispatcher, calls)
             }
         )
@@ -86,14 +94,19 @@ package struct Broker: Sendable {
         let contracts: [String: [String]] = [
             "sanlian-patrol": [PatrolV1.Roster.name, PatrolV1.Patrols.name, PatrolV1.Publicity.name],
             "sanlian-hazards": [HazardsV1.Hazards.name, HazardsV1.Disputes.name],
-            "sanlian-residents": [ResidentsV1.Population.name, ResidentsV1.Transfers.name, ResidentsV1.WindowServices.name],
+            "sanlian-residents": [
+                ResidentsV1.Population.name, ResidentsV1.Transfers.name, ResidentsV1.WindowServices.name,
+            ],
         ]
         return Set(compose.services.keys.flatMap { contracts[$0] ?? [] })
     }
 
     /// In start order.
     package var services: [any Service] {
-        [LedgerWriterService(ledger: ledger), EscalationService(ledger: ledger, interval: escalationInterval, logger: logger), server]
+        [
+            LedgerWriterService(ledger: ledger),
+            EscalationService(ledger: ledger, interval: escalationInterval, logger: logger), server,
+        ]
     }
 }
 

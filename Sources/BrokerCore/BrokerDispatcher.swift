@@ -21,7 +21,9 @@ struct BrokerDispatcher: InboundCallDispatcher {
         } catch {
             logger.info(
                 "Call refused",
-                metadata: ["rpc.department": "\(department)", "rpc.method": "\(call.method)", "rpc.code": "PERMISSION_DENIED"]
+                metadata: [
+                    "rpc.department": "\(department)", "rpc.method": "\(call.method)", "rpc.code": "PERMISSION_DENIED",
+                ]
             )
             call.finish(CallOutcome(error: error))
             return
@@ -36,7 +38,8 @@ struct BrokerDispatcher: InboundCallDispatcher {
         }
         guard let instance = routes.pick(service: service) else {
             call.finish(
-                CallOutcome(error: RPCError(.unavailable, "no instance of \(service) is connected to the broker")))
+                CallOutcome(error: RPCError(.unavailable, "no instance of \(service) is connected to the broker"))
+            )
             return
         }
         CallForwarder.forward(call, to: instance, service: service, metadata: Self.stamped(call))

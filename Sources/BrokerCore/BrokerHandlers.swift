@@ -1,8 +1,8 @@
 package import AlertLedger
-import Foundation
 import BrokerAccess
 import BrokerPubSub
 import BrokerRouting
+import Foundation
 import Logging
 package import SanlianRPC
 import SanlianWire
@@ -55,7 +55,10 @@ struct BrokerHandlers: Sendable {
         }
         router.register(BrokerV1.Broker.ackLedger) { request, context in
             let through = try await subscriptions.acknowledge(
-                department: context.peer.department, name: request.name, sequences: request.sequences)
+                department: context.peer.department,
+                name: request.name,
+                sequences: request.sequences
+            )
             return BrokerV1.AckLedgerResponse(acknowledgedThrough: through)
         }
         router.register(BrokerV1.Broker.readLedger) { request, context in
@@ -63,34 +66,54 @@ struct BrokerHandlers: Sendable {
         }
         router.register(BrokerV1.Broker.acknowledgeAggregate) { request, context in
             let aggregate = try await ledger.acknowledge(
-                fingerprint: request.fingerprint, by: actor(context), note: request.note)
+                fingerprint: request.fingerprint,
+                by: actor(context),
+                note: request.note
+            )
             return BrokerV1.AggregateActionResponse(aggregate: aggregate)
         }
         router.register(BrokerV1.Broker.resolveAggregate) { request, context in
-            let aggregate = try await ledger.resolve(fingerprint: request.fingerprint, by: actor(context), note: request.note)
+            let aggregate = try await ledger.resolve(
+                fingerprint: request.fingerprint,
+                by: actor(context),
+                note: request.note
+            )
             return BrokerV1.AggregateActionResponse(aggregate: aggregate)
         }
         router.register(BrokerV1.Broker.listAggregates) { request, _ in
             let limit = Int(request.page?.pageSize ?? 0)
-            let aggregates = try await ledger.aggregates(states: request.states, limit: limit == 0 ? 500 : min(limit, 5000))
+            let aggregates = try await ledger.aggregates(
+                states: request.states,
+                limit: limit == 0 ? 500 : min(limit, 5000)
+            )
             return BrokerV1.ListAggregatesResponse(aggregates: aggregates)
         }
         router.register(BrokerV1.Broker.listDeadLetters) { request, context in
             let records = try await ledger.deadLetters(
-                department: context.peer.department, name: request.subscription.isEmpty ? nil : request.subscription)
+                department: context.peer.department,
+                name: request.subscription.isEmpty ? nil : request.subscription
+            )
             return BrokerV1.ListDeadLettersResponse(
                 deadLetters: records.map {
                     BrokerV1.DeadLetter(
-                        subscription: $0.subscription, department: $0.department, sequence: $0.sequence,
-                        attempts: $0.attempts, deadUnixMs: $0.deadUnixMs)
-                })
+                        subscription: $0.subscription,
+                        department: $0.department,
+                        sequence: $0.sequence,
+                        attempts: $0.attempts,
+                        deadUnixMs: $0.deadUnixMs
+                    )
+                }
+            )
         }
         router.register(BrokerV1.Broker.redriveDeadLetters) { request, context in
             guard !request.subscription.isEmpty else {
                 throw RPCError(.invalidArgument, "subscription: must name the subscription to redrive")
             }
             let redriven = try await ledger.redrive(
-                department: context.peer.department, name: request.subscription, sequences: request.sequences)
+                department: context.peer.department,
+                name: request.subscription,
+                sequences: request.sequences
+            )
             subscriptions.wake(department: context.peer.department, name: request.subscription)
             return BrokerV1.RedriveDeadLettersResponse(redriven: UInt32(redriven.count))
         }
@@ -100,7 +123,9 @@ struct BrokerHandlers: Sendable {
                 .map { name, methods in
                     BrokerV1.ServiceStatus(
                         service: BrokerV1.ServiceDescriptor(name: name, methods: methods.map(Self.describe)),
-                        instances: 1, instanceNames: ["sanlian-broker"])
+                        instances: 1,
+                        instanceNames: ["sanlian-broker"]
+                    )
                 }
             return BrokerV1.ListServicesResponse(services: local + routes.services())
         }
@@ -114,11 +139,15 @@ struct BrokerHandlers: Sendable {
 
     static func describe(_ method: WireMethodDescription) -> BrokerV1.MethodDescriptor {
         BrokerV1.MethodDescriptor(
-            name: method.method, serverStreaming: method.kind.serverStreams, clientStreaming: method.kind.clientStreams)
+            name: method.method,
+            serverStreaming: method.kind.serverStreams,
+            clientStreaming: method.kind.clientStreams
+        )
     }
 
     private func actor(_ context: ServerContext) -> String {
-        context.peer.operatorID.isEmpty ? context.peer.department : "\(context.peer.department)/\(context.peer.operatorID)"
+        context.peer.operatorID.isEmpty
+            ? context.peer.department : "\(context.peer.department)/\(context.peer.operatorID)"
     }
 
     // MARK: Registration and health
@@ -138,19 +167,25 @@ struct BrokerHandlers: Sendable {
             guard policy.mayServe(department: department, service: service.name) else {
                 logger.info(
                     "Registration refused",
-                    metadata: ["rpc.department": "\(department)", "broker.service": "\(service.name)"])
+                    metadata: ["rpc.department": "\(department)", "broker.service": "\(service.name)"]
+                )
                 throw RPCError(.permissionDenied, "department \(department) may not serve \(service.name)")
             }
         }
         let name = request.instance.isEmpty ? "\(department)#\(context.peer.connectionID)" : request.instance
         let id = routes.register(
-            connection: context.connection, name: name, department: department, services: request.services)
+            connection: context.connection,
+            name: name,
+            department: department,
+            services: request.services
+        )
         logger.info(
             "Services registered",
             metadata: [
                 "rpc.department": "\(department)", "broker.instance": "\(name)",
                 "broker.services": "\(request.services.map(\.name).joined(separator: ","))",
-            ])
+            ]
+        )
         return BrokerV1.RegisterResponse(instanceID: id)
     }
 
@@ -183,7 +218,9 @@ struct BrokerHandlers: Sendable {
 
     // MARK: Publish/subscribe
 
-    private func publish(_ request: BrokerV1.PublishRequest, _ context: ServerContext) throws -> BrokerV1.PublishResponse {
+    private func publish(_ request: BrokerV1.PublishRequest, _ context: ServerContext) throws
+        -> BrokerV1.PublishResponse
+    {
         let department = context.peer.department
         do {
             try Subject.validate(request.subject)
@@ -195,8 +232,12 @@ struct BrokerHandlers: Sendable {
         }
         let delivered = topics.publish(
             BrokerV1.Delivery(
-                subject: request.subject, payload: request.payload, headers: request.headers,
-                publisherDepartment: department))
+                subject: request.subject,
+                payload: request.payload,
+                headers: request.headers,
+                publisherDepartment: department
+            )
+        )
         return BrokerV1.PublishResponse(deliveredTo: UInt32(delivered))
     }
 
@@ -242,19 +283,28 @@ struct BrokerHandlers: Sendable {
         let alert: AlertV1.Alert
         do {
             alert = try AlertValidation.validated(
-                request.alert, department: department, operatorID: context.peer.operatorID, now: clock.nowMilliseconds())
+                request.alert,
+                department: department,
+                operatorID: context.peer.operatorID,
+                now: clock.nowMilliseconds()
+            )
         } catch {
             respond(.failure(error))
             return
         }
         guard policy.mayPublish(department: department, subject: alert.subject) else {
-            respond(.failure(RPCError(.permissionDenied, "department \(department) may not publish alerts on \(alert.subject)")))
+            respond(
+                .failure(
+                    RPCError(.permissionDenied, "department \(department) may not publish alerts on \(alert.subject)")
+                )
+            )
             return
         }
         ledger.publish(alert) { result in
             respond(
                 result.map { BrokerV1.PublishAlertResponse(sequence: $0.sequence, duplicate: $0.duplicate) }
-                    .mapError { $0 as any Error })
+                    .mapError { $0 as any Error }
+            )
         }
     }
 
@@ -285,7 +335,8 @@ struct BrokerHandlers: Sendable {
             pattern: pattern.description,
             start: start,
             settings: settings,
-            include: { subject in pattern.matches(subject) && policy.mayRead(department: department, subject: subject) },
+            include: { subject in pattern.matches(subject) && policy.mayRead(department: department, subject: subject)
+            },
             send: { delivery in try await writer.send(delivery) }
         )
     }
@@ -298,8 +349,10 @@ struct BrokerHandlers: Sendable {
         let policy = self.policy
         let limit = request.limit == 0 ? 100 : Int(min(request.limit, 1000))
         let events = try await ledger.read(
-            after: request.fromSequence > 0 ? request.fromSequence - 1 : 0, limit: limit,
-            include: { pattern.matches($0) && policy.mayRead(department: department, subject: $0) })
+            after: request.fromSequence > 0 ? request.fromSequence - 1 : 0,
+            limit: limit,
+            include: { pattern.matches($0) && policy.mayRead(department: department, subject: $0) }
+        )
         return BrokerV1.ReadLedgerResponse(events: events, lastSequence: ledger.lastSequence)
     }
 }

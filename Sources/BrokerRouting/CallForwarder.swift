@@ -6,7 +6,12 @@ import SanlianWire
 /// cancellation or disconnect cancels it downstream, the caller's flow-control grants pass
 /// through, and a service that drops fails the call with UNAVAILABLE.
 package enum CallForwarder {
-    package static func forward(_ call: InboundCall, to instance: RouteTable.Instance, service: String, metadata: Metadata) {
+    package static func forward(
+        _ call: InboundCall,
+        to instance: RouteTable.Instance,
+        service: String,
+        metadata: Metadata
+    ) {
         let observer = ForwardingObserver(inbound: call, service: service, instance: instance.name)
         let target = instance.connection
         let id = target.startCall(
@@ -45,7 +50,8 @@ final class ForwardingObserver: OutboundCallObserver {
         if outcome.status.code == .unavailable, !outcome.neverSent, outcome.status.message.contains("connection") {
             outcome.status.message = "the service \(service) (\(instance)) went away during the call"
         } else if outcome.neverSent {
-            outcome.status.message = "the service \(service) (\(instance)) is not accepting calls: \(outcome.status.message)"
+            outcome.status.message =
+                "the service \(service) (\(instance)) is not accepting calls: \(outcome.status.message)"
         }
         inbound.finish(outcome)
     }

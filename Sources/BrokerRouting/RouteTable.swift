@@ -43,7 +43,12 @@ package final class RouteTable: Sendable {
             let id = state.nextID
             state.nextID += 1
             state.instances[id] = Instance(
-                id: id, name: name, department: department, connection: connection, services: services)
+                id: id,
+                name: name,
+                department: department,
+                connection: connection,
+                services: services
+            )
             for service in services { state.byService[service.name, default: []].append(id) }
             return (id, true, Array(state.watchers.values))
         }
@@ -90,9 +95,13 @@ package final class RouteTable: Sendable {
         state.withLock { state in
             state.byService.keys.sorted().map { name in
                 let instances = (state.byService[name] ?? []).compactMap { state.instances[$0] }
-                let descriptor = instances.first?.services.first { $0.name == name } ?? BrokerV1.ServiceDescriptor(name: name)
+                let descriptor =
+                    instances.first?.services.first { $0.name == name } ?? BrokerV1.ServiceDescriptor(name: name)
                 return BrokerV1.ServiceStatus(
-                    service: descriptor, instances: UInt32(instances.count), instanceNames: instances.map(\.name))
+                    service: descriptor,
+                    instances: UInt32(instances.count),
+                    instanceNames: instances.map(\.name)
+                )
             }
         }
     }

@@ -116,7 +116,11 @@ extension ComposeFile {
             guard departments[service.department] != nil else {
                 throw ComposeError("services.\(name).department: unknown department \(service.department)")
             }
-            services[name] = ServiceSettings(name: name, department: service.department, database: service.database ?? "")
+            services[name] = ServiceSettings(
+                name: name,
+                department: service.department,
+                database: service.database ?? ""
+            )
         }
         return ComposeFile(
             version: raw.version,
@@ -124,11 +128,18 @@ extension ComposeFile {
                 socket: broker?.socket ?? "run/broker.sock",
                 ledger: broker?.ledger ?? "data/broker-ledger.sqlite",
                 maxFrameBytes: try positive(broker?.maxFrameBytes, default: 1 << 20, key: "broker.max_frame_bytes"),
-                ackTimeoutSeconds: try positive(broker?.ackTimeoutSeconds, default: 30, key: "broker.ack_timeout_seconds"),
+                ackTimeoutSeconds: try positive(
+                    broker?.ackTimeoutSeconds,
+                    default: 30,
+                    key: "broker.ack_timeout_seconds"
+                ),
                 maxDeliveries: try positive(broker?.maxDeliveries, default: 5, key: "broker.max_deliveries"),
                 maxInFlight: try positive(broker?.maxInFlight, default: 256, key: "broker.max_in_flight"),
                 escalationCheckSeconds: try positive(
-                    broker?.escalationCheckSeconds, default: 10, key: "broker.escalation_check_seconds")
+                    broker?.escalationCheckSeconds,
+                    default: 10,
+                    key: "broker.escalation_check_seconds"
+                )
             ),
             escalation: EscalationSettings(
                 extreme: try duration(escalation.extreme, default: 300, key: "escalation.extreme"),

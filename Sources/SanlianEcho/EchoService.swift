@@ -24,7 +24,8 @@ package enum EchoService {
             try await active.counting {
                 for index in 0..<request.count {
                     try await writer.send(
-                        response(for: request, index: index, context: context, instance: instance, remaining: remaining))
+                        response(for: request, index: index, context: context, instance: instance, remaining: remaining)
+                    )
                     try await pause(request.delayMs)
                 }
             }

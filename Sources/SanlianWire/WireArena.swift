@@ -1,9 +1,9 @@
 import CProtobufC
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Owns the C memory a message's C struct points at while it is being packed: strings, bytes,

@@ -49,7 +49,9 @@ struct SanlianBench: ParsableCommand {
         try waitForSocket(work + "/floor-relay.sock")
         for size in [64, 1024] {
             progress("floor: \(size)-byte payloads through the relay")
-            results.floor[size] = try runClient(["raw", work + "/floor-relay.sock", String(size), String(roundTrips), "64", milliseconds])
+            results.floor[size] = try runClient([
+                "raw", work + "/floor-relay.sock", String(size), String(roundTrips), "64", milliseconds,
+            ])
         }
         relay.stop()
         echoServer.stop()
@@ -58,14 +60,20 @@ struct SanlianBench: ParsableCommand {
         progress("sanlian: starting sanlian-broker and sanlian-echo")
         let state = work + "/var"
         let broker = try Background(
-            binDir + "/sanlian-broker", ["--compose", compose, "--state-dir", state, "--log-level", "warning"])
+            binDir + "/sanlian-broker",
+            ["--compose", compose, "--state-dir", state, "--log-level", "warning"]
+        )
         defer { broker.stop() }
         let brokerSocket = state + "/run/broker.sock"
         try waitForSocket(brokerSocket)
         let echo = try Background(
             binDir + "/sanlian-echo",
-            ["--broker", brokerSocket, "--department", "traffic", "--credential-file", state + "/secrets/traffic.secret",
-             "--log-level", "warning"])
+            [
+                "--broker", brokerSocket, "--department", "traffic", "--credential-file",
+                state + "/secrets/traffic.secret",
+                "--log-level", "warning",
+            ]
+        )
         defer { echo.stop() }
         let station = ["station", state + "/secrets/station.secret"]
         try waitUntil("the echo service to register") {
@@ -74,7 +82,8 @@ struct SanlianBench: ParsableCommand {
         for size in [64, 1024] {
             progress("sanlian: \(size)-byte echo calls through the broker")
             results.sanlian[size] = try runClient(
-                ["echo", brokerSocket, String(size), String(roundTrips), "64", milliseconds] + station)
+                ["echo", brokerSocket, String(size), String(roundTrips), "64", milliseconds] + station
+            )
         }
         // Group commit trades each alert's wait for throughput: measured at two depths.
         progress("sanlian: publishing \(alerts) durable alerts, 512 in flight")
@@ -114,7 +123,9 @@ struct SanlianBench: ParsableCommand {
         guard process.terminationStatus == 0,
             let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
         else {
-            throw BenchError("bench_client \(arguments.first ?? "") failed: \(String(decoding: message, as: UTF8.self))")
+            throw BenchError(
+                "bench_client \(arguments.first ?? "") failed: \(String(decoding: message, as: UTF8.self))"
+            )
         }
         return object.compactMapValues { ($0 as? NSNumber)?.doubleValue }
     }
@@ -162,7 +173,9 @@ func waitForSocket(_ path: String) throws {
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         } == 0
     }
 }
@@ -187,10 +200,12 @@ func peakRSS(pid: Int32) -> Int {
 
 enum Machine {
     static func describe() -> String {
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        let cpu =
+            (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-        let memory = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8))?
+        let memory =
+            (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("MemTotal") }?
             .split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) } ?? 0
         return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu), \(memory / 1_048_576) GiB"
@@ -225,7 +240,10 @@ struct BenchResults {
             Target(name: "throughput, 64 in flight / C relay (64 B)", value: throughput, limit: 0.3, atMost: false),
             Target(
                 name: "durable alerts published per second (4096 in flight)",
-                value: publishDeep["alerts_per_second"] ?? 0, limit: 50_000, atMost: false),
+                value: publishDeep["alerts_per_second"] ?? 0,
+                limit: 50_000,
+                atMost: false
+            ),
             Target(name: "broker peak RSS (MiB)", value: Double(brokerPeakRSSKiB) / 1024, limit: 20, atMost: true),
         ]
     }
@@ -239,31 +257,52 @@ struct BenchResults {
         for size in [64, 1024] {
             for (name, figures) in [("C relay floor", floor[size]), ("Sanlian via broker", sanlian[size])] {
                 guard let figures else { continue }
-                lines.append(row([
-                    "\(name), \(size) B", String(format: "%.1f", figures["p50_us"] ?? 0),
-                    String(format: "%.1f", figures["p99_us"] ?? 0), String(format: "%.0f", figures["calls_per_second"] ?? 0),
-                ]))
+                lines.append(
+                    row([
+                        "\(name), \(size) B", String(format: "%.1f", figures["p50_us"] ?? 0),
+                        String(format: "%.1f", figures["p99_us"] ?? 0),
+                        String(format: "%.0f", figures["calls_per_second"] ?? 0),
+                    ])
+                )
             }
             if let s = sanlian[size], let f = floor[size] {
-                lines.append(row([
-                    "  ratio Sanlian / floor", String(format: "%.2f×", (s["p50_us"] ?? 0) / max(f["p50_us"] ?? 1, 0.001)),
-                    String(format: "%.2f×", (s["p99_us"] ?? 0) / max(f["p99_us"] ?? 1, 0.001)),
-                    String(format: "%.3f×", (s["calls_per_second"] ?? 0) / max(f["calls_per_second"] ?? 1, 1)),
-                ]))
+                lines.append(
+                    row([
+                        "  ratio Sanlian / floor",
+                        String(format: "%.2f×", (s["p50_us"] ?? 0) / max(f["p50_us"] ?? 1, 0.001)),
+                        String(format: "%.2f×", (s["p99_us"] ?? 0) / max(f["p99_us"] ?? 1, 0.001)),
+                        String(format: "%.3f×", (s["calls_per_second"] ?? 0) / max(f["calls_per_second"] ?? 1, 1)),
+                    ])
+                )
             }
         }
         lines.append("")
         lines.append(
             String(
-                format: "durable alert publishing (each acknowledged once on disk): %.0f alerts/s with 512 in flight, %.0f with 4096",
-                publish["alerts_per_second"] ?? 0, publishDeep["alerts_per_second"] ?? 0))
-        lines.append(String(format: "delivery to a durable subscriber: %.0f events/s", deliver["events_per_second"] ?? 0))
+                format:
+                    "durable alert publishing (each acknowledged once on disk): %.0f alerts/s with 512 in flight, %.0f with 4096",
+                publish["alerts_per_second"] ?? 0,
+                publishDeep["alerts_per_second"] ?? 0
+            )
+        )
+        lines.append(
+            String(format: "delivery to a durable subscriber: %.0f events/s", deliver["events_per_second"] ?? 0)
+        )
         lines.append("peak RSS: broker \(brokerPeakRSSKiB / 1024) MiB, echo service \(echoPeakRSSKiB / 1024) MiB")
         lines.append("")
         lines.append("targets:")
         for target in targets {
             let comparison = target.atMost ? "≤" : "≥"
-            lines.append(String(format: "  %@ %@: %.3g (target %@ %.3g)", target.met ? "met    " : "NOT met", target.name, target.value, comparison, target.limit))
+            lines.append(
+                String(
+                    format: "  %@ %@: %.3g (target %@ %.3g)",
+                    target.met ? "met    " : "NOT met",
+                    target.name,
+                    target.value,
+                    comparison,
+                    target.limit
+                )
+            )
         }
         return lines.joined(separator: "\n")
     }
@@ -281,7 +320,9 @@ struct BenchResults {
             "durable_publish_4096_in_flight": publishDeep,
             "durable_delivery": deliver,
             "peak_rss_kib": ["broker": brokerPeakRSSKiB, "echo": echoPeakRSSKiB],
-            "targets": targets.map { ["name": $0.name, "value": $0.value, "limit": $0.limit, "met": $0.met] as [String: Any] },
+            "targets": targets.map {
+                ["name": $0.name, "value": $0.value, "limit": $0.limit, "met": $0.met] as [String: Any]
+            },
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self) + "\n"

@@ -1,5 +1,5 @@
-import ArgumentParser
 import AlertLedger
+import ArgumentParser
 import BrokerCore
 import Foundation
 import Logging
@@ -46,7 +46,10 @@ struct SanlianBrokerCommand: AsyncParsableCommand {
         }
         logger.info(
             "Starting",
-            metadata: ["socket.path": "\(broker.socketPath)", "db.path": "\(broker.ledger.path)", "compose": "\(compose)"])
+            metadata: [
+                "socket.path": "\(broker.socketPath)", "db.path": "\(broker.ledger.path)", "compose": "\(compose)",
+            ]
+        )
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: broker.services.map { .init(service: $0) },

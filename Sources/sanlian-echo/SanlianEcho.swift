@@ -1,11 +1,11 @@
 import ArgumentParser
-import Logging
 import BrokerClient
+import Logging
+import NIOCore
 import SanlianEcho
 import SanlianRPC
 import ServiceLifecycle
 import ServiceSupport
-import NIOCore
 import UnixSignals
 
 /// sanlian-echo: the echo service, either on its own Unix socket (`--socket`) or served through
@@ -58,9 +58,18 @@ struct SanlianEchoCommand: AsyncParsableCommand {
             service = RPCServer(configuration: configuration, router: router, logger: logger)
         } else {
             let identity = try BrokerIdentity.load(
-                department: department, operatorID: instance, credentialFile: credentialFile!, clientName: "sanlian-echo")
+                department: department,
+                operatorID: instance,
+                credentialFile: credentialFile!,
+                clientName: "sanlian-echo"
+            )
             service = ServiceHost(
-                brokerSocket: broker!, identity: identity, router: router, instanceName: instance, logger: logger)
+                brokerSocket: broker!,
+                identity: identity,
+                router: router,
+                instanceName: instance,
+                logger: logger
+            )
         }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

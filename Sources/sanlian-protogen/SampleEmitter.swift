@@ -61,7 +61,8 @@ struct SampleEmitter {
                 for (position, member) in members.enumerated() {
                     let value = sampleValue(member.kind, field: member, variant: "variant")
                     let wrapped = member.repeated ? "[\(value)]" : value
-                    out += "        case \(position): value.\(Naming.property(message.oneofs[index])) = .\(Naming.property(member.name))(\(wrapped))\n"
+                    out +=
+                        "        case \(position): value.\(Naming.property(message.oneofs[index])) = .\(Naming.property(member.name))(\(wrapped))\n"
                 }
                 out += "        default: break\n        }\n"
                 continue

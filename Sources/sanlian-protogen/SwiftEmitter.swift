@@ -173,7 +173,8 @@ struct SwiftEmitter {
             out += docComment(value.comment, indent: "        ")
             out += "        case \(Naming.enumCase(value.name, prefix: prefix))\n"
         }
-        out += "        /// A value this version of the contract does not know; kept so that it survives a round trip.\n"
+        out +=
+            "        /// A value this version of the contract does not know; kept so that it survives a round trip.\n"
         out += "        case unrecognized(Int32)\n\n"
         out += "        package init(rawValue: Int32) {\n            switch rawValue {\n"
         for value in enumeration.values {
@@ -287,7 +288,8 @@ struct SwiftEmitter {
                 out += "        switch c.\(oneofName)_case.rawValue {\n"
                 for member in oneofMembers(message, index) {
                     let value = decodeExpression(member.kind, "c.\(member.name)", message: message, field: member)
-                    out += "        case \(member.number): self.\(Naming.property(oneofName)) = .\(Naming.property(member.name))(\(value))\n"
+                    out +=
+                        "        case \(member.number): self.\(Naming.property(oneofName)) = .\(Naming.property(member.name))(\(value))\n"
                 }
                 out += "        default: self.\(Naming.property(oneofName)) = nil\n        }\n"
                 continue
@@ -299,10 +301,12 @@ struct SwiftEmitter {
                 out += "            self.\(property).append(\(element))\n        }\n"
             } else if isMessage(field.kind) {
                 out += "        if c.\(cField) != nil {\n"
-                out += "            self.\(property) = \(decodeExpression(field.kind, "c.\(cField)", message: message, field: field))\n"
+                out +=
+                    "            self.\(property) = \(decodeExpression(field.kind, "c.\(cField)", message: message, field: field))\n"
                 out += "        }\n"
             } else {
-                out += "        self.\(property) = \(decodeExpression(field.kind, "c.\(cField)", message: message, field: field))\n"
+                out +=
+                    "        self.\(property) = \(decodeExpression(field.kind, "c.\(cField)", message: message, field: field))\n"
             }
         }
         out += "    }\n\n"
@@ -334,7 +338,8 @@ struct SwiftEmitter {
                 if isPresenceOneof(message, index) {
                     out += "        if let value = self.\(property) {\n"
                     out += "            c.\(oneofName)_case = .init(rawValue: \(field.number))\n"
-                    out += "            c.\(cField) = \(encodeExpression(field.kind, "value", message: message, field: field))\n"
+                    out +=
+                        "            c.\(cField) = \(encodeExpression(field.kind, "value", message: message, field: field))\n"
                     out += "        }\n"
                     continue
                 }
@@ -344,25 +349,30 @@ struct SwiftEmitter {
                 for member in oneofMembers(message, index) {
                     out += "        case .\(Naming.property(member.name))(let value)?:\n"
                     out += "            c.\(oneofName)_case = .init(rawValue: \(member.number))\n"
-                    out += "            c.\(member.name) = \(encodeExpression(member.kind, "value", message: message, field: member))\n"
+                    out +=
+                        "            c.\(member.name) = \(encodeExpression(member.kind, "value", message: message, field: member))\n"
                 }
                 out += "        case nil:\n            break\n        }\n"
                 continue
             }
             if field.repeated {
                 out += "        if !self.\(property).isEmpty {\n"
-                out += "            let array = arena.allocate(\(cElementType(field.kind)).self, count: self.\(property).count)\n"
+                out +=
+                    "            let array = arena.allocate(\(cElementType(field.kind)).self, count: self.\(property).count)\n"
                 out += "            for (index, element) in self.\(property).enumerated() {\n"
-                out += "                array[index] = \(encodeExpression(field.kind, "element", message: message, field: field))\n"
+                out +=
+                    "                array[index] = \(encodeExpression(field.kind, "element", message: message, field: field))\n"
                 out += "            }\n"
                 out += "            c.n_\(cField) = self.\(property).count\n"
                 out += "            c.\(cField) = array\n        }\n"
             } else if isMessage(field.kind) {
                 out += "        if let value = self.\(property) {\n"
-                out += "            c.\(cField) = \(encodeExpression(field.kind, "value", message: message, field: field))\n"
+                out +=
+                    "            c.\(cField) = \(encodeExpression(field.kind, "value", message: message, field: field))\n"
                 out += "        }\n"
             } else {
-                out += "        c.\(cField) = \(encodeExpression(field.kind, "self.\(property)", message: message, field: field))\n"
+                out +=
+                    "        c.\(cField) = \(encodeExpression(field.kind, "self.\(property)", message: message, field: field))\n"
             }
         }
         out += "    }\n}\n"

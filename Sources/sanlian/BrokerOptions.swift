@@ -43,20 +43,29 @@ struct BrokerOptions: ParsableArguments {
         }
         let socketPath = socket ?? ComposeFile.resolve(compose.broker.socket, stateDirectory: stateDir)
         guard let departmentSettings = compose.departments[department] else {
-            throw CLIError("unknown department \(department); the compose file has \(compose.departments.keys.sorted().joined(separator: ", "))")
+            throw CLIError(
+                "unknown department \(department); the compose file has \(compose.departments.keys.sorted().joined(separator: ", "))"
+            )
         }
-        let credentialPath = credentialFile ?? ComposeFile.resolve(departmentSettings.credentialFile, stateDirectory: stateDir)
+        let credentialPath =
+            credentialFile ?? ComposeFile.resolve(departmentSettings.credentialFile, stateDirectory: stateDir)
         let identity: IdentityClaim
         do {
             identity = try BrokerIdentity.load(
-                department: department, operatorID: `operator`, credentialFile: credentialPath, clientName: "sanlian-cli")
+                department: department,
+                operatorID: `operator`,
+                credentialFile: credentialPath,
+                clientName: "sanlian-cli"
+            )
         } catch {
             throw CLIError("\(error) (has the broker been started once? `make run`)")
         }
         var configuration = ClientConfiguration(socketPath: socketPath, identity: identity)
         configuration.maxBackoff = .milliseconds(500)
         let client = RPCClient(
-            configuration: configuration, logger: Logger(label: "sanlian", factory: { _ in SwiftLogNoOpLogHandler() }))
+            configuration: configuration,
+            logger: Logger(label: "sanlian", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
         let options = CallOptions(timeout: .seconds(Int64(timeout)), waitForReady: true)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await client.run() }
@@ -86,7 +95,8 @@ func printTable(_ header: [String], _ rows: [[String]]) {
     }
     func line(_ cells: [String]) -> String {
         cells.enumerated().map { index, cell in
-            index == cells.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - displayWidth(cell) + 2)
+            index == cells.count - 1
+                ? cell : cell + String(repeating: " ", count: widths[index] - displayWidth(cell) + 2)
         }.joined()
     }
     print(line(header))
@@ -96,9 +106,10 @@ func printTable(_ header: [String], _ rows: [[String]]) {
 /// Terminal columns: CJK characters take two.
 func displayWidth(_ text: String) -> Int {
     text.unicodeScalars.reduce(0) { width, scalar in
-        width + ((0x1100...0x115F).contains(scalar.value) || (0x2E80...0xA4CF).contains(scalar.value)
-            || (0xAC00...0xD7A3).contains(scalar.value) || (0xF900...0xFAFF).contains(scalar.value)
-            || (0xFF00...0xFF60).contains(scalar.value) ? 2 : 1)
+        width
+            + ((0x1100...0x115F).contains(scalar.value) || (0x2E80...0xA4CF).contains(scalar.value)
+                || (0xAC00...0xD7A3).contains(scalar.value) || (0xF900...0xFAFF).contains(scalar.value)
+                || (0xFF00...0xFF60).contains(scalar.value) ? 2 : 1)
     }
 }
 

@@ -57,7 +57,8 @@ struct AccessPolicyTests {
               a:
                 credential_file: a.secret
                 methods: ["/sanlian.patrol.v1.*"]
-            """)
+            """
+        )
         let policy = try AccessPolicy(compose: compose)
         #expect((try? policy.authorizeCall(department: "a", method: "/sanlian.patrol.v1.Roster/Get")) == nil)
     }
@@ -90,15 +91,23 @@ struct AccessPolicyTests {
               safety:
                 credential_file: a.secret
                 uid: 1234
-            """)
+            """
+        )
         let secret = Array("0123456789abcdef0123456789abcdef".utf8)
         let authenticator = BrokerAuthenticator(
             credentials: CredentialStore(secrets: ["station": secret, "safety": secret]),
-            policy: try AccessPolicy(compose: compose))
+            policy: try AccessPolicy(compose: compose)
+        )
         let peer = PeerCredentials(pid: 1, uid: 1000, gid: 1000)
-        #expect(try authenticator.authenticate(claim: .init(department: "station", credential: secret), credentials: peer).department == "station")
+        #expect(
+            try authenticator.authenticate(claim: .init(department: "station", credential: secret), credentials: peer)
+                .department == "station"
+        )
         #expect(throws: RPCError.self) {
-            try authenticator.authenticate(claim: .init(department: "station", credential: Array(secret.dropLast())), credentials: peer)
+            try authenticator.authenticate(
+                claim: .init(department: "station", credential: Array(secret.dropLast())),
+                credentials: peer
+            )
         }
         #expect(throws: RPCError.self) {
             try authenticator.authenticate(claim: .init(department: "ministry", credential: secret), credentials: peer)
@@ -107,7 +116,10 @@ struct AccessPolicyTests {
             try authenticator.authenticate(claim: .init(department: "safety", credential: secret), credentials: peer)
         }
         let bound = PeerCredentials(pid: 1, uid: 1234, gid: 1000)
-        #expect(try authenticator.authenticate(claim: .init(department: "safety", credential: secret), credentials: bound).department == "safety")
+        #expect(
+            try authenticator.authenticate(claim: .init(department: "safety", credential: secret), credentials: bound)
+                .department == "safety"
+        )
     }
 
     @Test("compose errors name the key")
@@ -121,7 +133,10 @@ struct AccessPolicyTests {
         } throws: { "\($0)".contains("escalation.severe") }
         #expect {
             try AccessPolicy(
-                compose: ComposeFile.parse("version: 1\ndepartments:\n  a:\n    credential_file: a\n    publish: [\"alert.>.x\"]"))
+                compose: ComposeFile.parse(
+                    "version: 1\ndepartments:\n  a:\n    credential_file: a\n    publish: [\"alert.>.x\"]"
+                )
+            )
         } throws: { "\($0)".contains("departments.a.publish") }
     }
 
@@ -129,7 +144,9 @@ struct AccessPolicyTests {
     func secretFiles() throws {
         let directory = NSTemporaryDirectory() + "sl-secrets-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let compose = try ComposeFile.parse("version: 1\ndepartments:\n  station:\n    credential_file: secrets/station.secret")
+        let compose = try ComposeFile.parse(
+            "version: 1\ndepartments:\n  station:\n    credential_file: secrets/station.secret"
+        )
         let store = try CredentialStore.load(compose: compose, stateDirectory: directory)
         #expect(store.secrets["station"]?.count == 64)
         let path = directory + "/secrets/station.secret"

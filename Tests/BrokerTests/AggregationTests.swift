@@ -4,11 +4,22 @@ import Logging
 import SanlianWire
 import Testing
 
-func makeAlert(_ identifier: String, fingerprint: String = "road:G318", severity: AlertV1.Severity = .severe,
-               type: AlertV1.MessageType = .alert, drill: Bool = false) -> AlertV1.Alert {
+func makeAlert(
+    _ identifier: String,
+    fingerprint: String = "road:G318",
+    severity: AlertV1.Severity = .severe,
+    type: AlertV1.MessageType = .alert,
+    drill: Bool = false
+) -> AlertV1.Alert {
     AlertV1.Alert(
-        identifier: identifier, senderDepartment: "traffic", status: drill ? .exercise : .actual, msgType: type,
-        subject: "alert.hazards.traffic", severity: severity, fingerprint: fingerprint)
+        identifier: identifier,
+        senderDepartment: "traffic",
+        status: drill ? .exercise : .actual,
+        msgType: type,
+        subject: "alert.hazards.traffic",
+        severity: severity,
+        fingerprint: fingerprint
+    )
 }
 
 @Suite("Aggregation and escalation rules", .timeLimit(.minutes(1)))
@@ -68,9 +79,11 @@ struct LedgerClockTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let clock = ManualLedgerClock(1_800_000_000_000)
         let ledger = try AlertLedger(
-            path: directory + "/ledger.sqlite", clock: clock,
+            path: directory + "/ledger.sqlite",
+            clock: clock,
             escalation: EscalationPolicy(extreme: 60, severe: 300, moderate: 3600, minor: 14_400, unknown: 3600),
-            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await ledger.runWriter() }
             defer { ledger.stopWriter() }
@@ -78,7 +91,9 @@ struct LedgerClockTests {
         }
     }
 
-    @Test("an unacknowledged aggregate escalates when its time passes, and again at each multiple; acknowledging stops it")
+    @Test(
+        "an unacknowledged aggregate escalates when its time passes, and again at each multiple; acknowledging stops it"
+    )
     func escalation() async throws {
         try await Self.withLedger { ledger, clock in
             _ = try await ledger.publish(makeAlert("a"))
@@ -122,7 +137,9 @@ struct LedgerClockTests {
         try await Self.withLedger { ledger, _ in
             _ = try await ledger.publish(makeAlert("x"))
             _ = try await ledger.resolve(fingerprint: "road:G318", by: "station")
-            await #expect(throws: LedgerError.self) { try await ledger.acknowledge(fingerprint: "road:G318", by: "station") }
+            await #expect(throws: LedgerError.self) {
+                try await ledger.acknowledge(fingerprint: "road:G318", by: "station")
+            }
             await #expect(throws: LedgerError.self) { try await ledger.resolve(fingerprint: "nope", by: "station") }
         }
     }

@@ -41,7 +41,10 @@ struct SubjectPatternTests {
         #expect(try SubjectPattern(permission).covers(SubjectPattern(request)) == expected)
     }
 
-    @Test("malformed patterns and subjects are rejected with a reason", arguments: ["", "alert..x", "alert.>.x", "a b", "al*rt.x"])
+    @Test(
+        "malformed patterns and subjects are rejected with a reason",
+        arguments: ["", "alert..x", "alert.>.x", "a b", "al*rt.x"]
+    )
     func malformedPatterns(_ text: String) {
         #expect(throws: SubjectError.self) { try SubjectPattern(text) }
     }

@@ -3,11 +3,16 @@ import NIOCore
 import SanlianRPC
 import SanlianTestHarness
 import SanlianWire
-import Synchronization
 import Subprocess
+import Synchronization
 import Testing
 
-func alert(_ identifier: String, subject: String = "alert.hazards.traffic", fingerprint: String = "", drill: Bool = false)
+func alert(
+    _ identifier: String,
+    subject: String = "alert.hazards.traffic",
+    fingerprint: String = "",
+    drill: Bool = false
+)
     -> AlertV1.Alert
 {
     AlertV1.Alert(
@@ -25,34 +30,48 @@ func alert(_ identifier: String, subject: String = "alert.hazards.traffic", fing
 
 @Suite("The alert ledger over real processes", .timeLimit(.minutes(3)))
 struct AlertLedgerTests {
-    @Test("alerts are acknowledged once durable, duplicates stored once, aggregated, and delivered to durable subscribers")
+    @Test(
+        "alerts are acknowledged once durable, duplicates stored once, aggregated, and delivered to durable subscribers"
+    )
     func publishAggregateSubscribe() async throws {
         let township = try Township()
         _ = try await Harness.withBroker(township) { _ in
             try await township.withClient("traffic") { traffic in
                 let first = try await traffic.unary(
-                    BrokerV1.Broker.publishAlert, BrokerV1.PublishAlertRequest(alert: alert("a-1", fingerprint: "road:G318")))
+                    BrokerV1.Broker.publishAlert,
+                    BrokerV1.PublishAlertRequest(alert: alert("a-1", fingerprint: "road:G318"))
+                )
                 #expect(!first.duplicate)
                 let again = try await traffic.unary(
-                    BrokerV1.Broker.publishAlert, BrokerV1.PublishAlertRequest(alert: alert("a-1", fingerprint: "road:G318")))
+                    BrokerV1.Broker.publishAlert,
+                    BrokerV1.PublishAlertRequest(alert: alert("a-1", fingerprint: "road:G318"))
+                )
                 #expect(again.duplicate)
                 #expect(again.sequence == first.sequence)
                 let second = try await traffic.unary(
-                    BrokerV1.Broker.publishAlert, BrokerV1.PublishAlertRequest(alert: alert("a-2", fingerprint: "road:G318")))
+                    BrokerV1.Broker.publishAlert,
+                    BrokerV1.PublishAlertRequest(alert: alert("a-2", fingerprint: "road:G318"))
+                )
                 #expect(second.sequence == first.sequence + 1)
                 let drill = try await traffic.unary(
                     BrokerV1.Broker.publishAlert,
-                    BrokerV1.PublishAlertRequest(alert: alert("d-1", fingerprint: "road:G318", drill: true)))
+                    BrokerV1.PublishAlertRequest(alert: alert("d-1", fingerprint: "road:G318", drill: true))
+                )
                 #expect(drill.sequence == second.sequence + 1)
                 await #expect {
                     try await traffic.unary(
-                        BrokerV1.Broker.publishAlert, BrokerV1.PublishAlertRequest(alert: AlertV1.Alert(identifier: "", subject: "alert.hazards.x")))
+                        BrokerV1.Broker.publishAlert,
+                        BrokerV1.PublishAlertRequest(alert: AlertV1.Alert(identifier: "", subject: "alert.hazards.x"))
+                    )
                 } throws: { error in
                     (error as? RPCError)?.code == .invalidArgument && "\(error)".contains("alert.identifier")
                 }
             }
             try await township.withClient("station", operatorID: "duty-7") { station in
-                let aggregates = try await station.unary(BrokerV1.Broker.listAggregates, BrokerV1.ListAggregatesRequest())
+                let aggregates = try await station.unary(
+                    BrokerV1.Broker.listAggregates,
+                    BrokerV1.ListAggregatesRequest()
+                )
                 let real = try #require(aggregates.aggregates.first { $0.fingerprint == "road:G318" })
                 #expect(real.count == 2)
                 #expect(real.state == .firing)
@@ -62,14 +81,18 @@ struct AlertLedgerTests {
                 #expect(exercise.count == 1)
 
                 let acknowledged = try await station.unary(
-                    BrokerV1.Broker.acknowledgeAggregate, BrokerV1.AggregateActionRequest(fingerprint: "road:G318"))
+                    BrokerV1.Broker.acknowledgeAggregate,
+                    BrokerV1.AggregateActionRequest(fingerprint: "road:G318")
+                )
                 #expect(acknowledged.aggregate?.state == .acknowledged)
                 #expect(acknowledged.aggregate?.acknowledgedBy == "station/duty-7")
 
                 // The command room's durable subscription sees every event in order.
                 let stream = try await station.serverStream(
-                    BrokerV1.Broker.subscribeLedger, BrokerV1.SubscribeLedgerRequest(name: "command-room"),
-                    options: CallOptions(timeout: .seconds(60)))
+                    BrokerV1.Broker.subscribeLedger,
+                    BrokerV1.SubscribeLedgerRequest(name: "command-room"),
+                    options: CallOptions(timeout: .seconds(60))
+                )
                 var events: [AlertV1.LedgerEvent] = []
                 for try await delivery in stream {
                     events.append(try #require(delivery.event))
@@ -92,13 +115,17 @@ struct AlertLedgerTests {
         let township = try Township()
         _ = try await Harness.withBroker(township) { _ in
             try await township.withClient("traffic") { traffic in
-                _ = try await traffic.unary(BrokerV1.Broker.publishAlert, BrokerV1.PublishAlertRequest(alert: alert("r-1")))
+                _ = try await traffic.unary(
+                    BrokerV1.Broker.publishAlert,
+                    BrokerV1.PublishAlertRequest(alert: alert("r-1"))
+                )
             }
             try await township.withClient("station") { station in
                 let stream = try await station.serverStream(
                     BrokerV1.Broker.subscribeLedger,
                     BrokerV1.SubscribeLedgerRequest(name: "flaky", ackTimeoutSeconds: 1, maxDeliveries: 2),
-                    options: CallOptions(timeout: .seconds(60)))
+                    options: CallOptions(timeout: .seconds(60))
+                )
                 var iterator = stream.makeAsyncIterator()
                 let first = try #require(try await iterator.next())
                 #expect(first.attempt == 1)
@@ -107,26 +134,36 @@ struct AlertLedgerTests {
                 #expect(second.attempt == 2)
                 try await eventually("the event to be dead-lettered") {
                     let dead = try await station.unary(
-                        BrokerV1.Broker.listDeadLetters, BrokerV1.ListDeadLettersRequest(subscription: "flaky"))
+                        BrokerV1.Broker.listDeadLetters,
+                        BrokerV1.ListDeadLettersRequest(subscription: "flaky")
+                    )
                     return dead.deadLetters.map(\.sequence) == [1]
                 }
                 let redriven = try await station.unary(
-                    BrokerV1.Broker.redriveDeadLetters, BrokerV1.RedriveDeadLettersRequest(subscription: "flaky"))
+                    BrokerV1.Broker.redriveDeadLetters,
+                    BrokerV1.RedriveDeadLettersRequest(subscription: "flaky")
+                )
                 #expect(redriven.redriven == 1)
                 let third = try #require(try await iterator.next())
                 #expect(third.event?.sequence == 1)
                 #expect(third.attempt == 1)
                 let ack = try await station.unary(
-                    BrokerV1.Broker.ackLedger, BrokerV1.AckLedgerRequest(name: "flaky", sequences: [1]))
+                    BrokerV1.Broker.ackLedger,
+                    BrokerV1.AckLedgerRequest(name: "flaky", sequences: [1])
+                )
                 #expect(ack.acknowledgedThrough >= 1)
                 let dead = try await station.unary(
-                    BrokerV1.Broker.listDeadLetters, BrokerV1.ListDeadLettersRequest(subscription: "flaky"))
+                    BrokerV1.Broker.listDeadLetters,
+                    BrokerV1.ListDeadLettersRequest(subscription: "flaky")
+                )
                 #expect(dead.deadLetters.isEmpty)
             }
         }
     }
 
-    @Test("SIGKILL the broker mid-burst, restart: every acknowledged alert is stored exactly once, the subscriber resumes without gap or duplicate")
+    @Test(
+        "SIGKILL the broker mid-burst, restart: every acknowledged alert is stored exactly once, the subscriber resumes without gap or duplicate"
+    )
     func durabilityAcrossCrashes() async throws {
         let township = try Township()
         let acknowledged = Locked<[String: UInt64]>([:])
@@ -146,8 +183,11 @@ struct AlertLedgerTests {
                                     do {
                                         let receipt = try await traffic.unary(
                                             BrokerV1.Broker.publishAlert,
-                                            BrokerV1.PublishAlertRequest(alert: alert(identifier, fingerprint: "f-\(index % 7)")),
-                                            options: CallOptions(timeout: .seconds(5)))
+                                            BrokerV1.PublishAlertRequest(
+                                                alert: alert(identifier, fingerprint: "f-\(index % 7)")
+                                            ),
+                                            options: CallOptions(timeout: .seconds(5))
+                                        )
                                         acknowledged.withLock { $0[identifier] = receipt.sequence }
                                     } catch {
                                         return  // the broker is gone
@@ -175,18 +215,23 @@ struct AlertLedgerTests {
                 try await township.withClient("station") { station in
                     // Alerts committed just before a kill are in the ledger although never acknowledged.
                     let last = try await station.unary(
-                        BrokerV1.Broker.readLedger, BrokerV1.ReadLedgerRequest(fromSequence: 1, limit: 1)
+                        BrokerV1.Broker.readLedger,
+                        BrokerV1.ReadLedgerRequest(fromSequence: 1, limit: 1)
                     ).lastSequence
                     #expect(last >= UInt64(stored.count))
                     let stream = try await station.serverStream(
-                        BrokerV1.Broker.subscribeLedger, BrokerV1.SubscribeLedgerRequest(name: "command-room"),
-                        options: CallOptions(timeout: .seconds(60)))
+                        BrokerV1.Broker.subscribeLedger,
+                        BrokerV1.SubscribeLedgerRequest(name: "command-room"),
+                        options: CallOptions(timeout: .seconds(60))
+                    )
                     var count = 0
                     for try await delivery in stream {
                         let event = try #require(delivery.event)
                         // A consumer records an event once its acknowledgement is confirmed.
                         _ = try await station.unary(
-                            BrokerV1.Broker.ackLedger, BrokerV1.AckLedgerRequest(name: "command-room", sequences: [event.sequence]))
+                            BrokerV1.Broker.ackLedger,
+                            BrokerV1.AckLedgerRequest(name: "command-room", sequences: [event.sequence])
+                        )
                         seen.withLock { $0.append(event.sequence) }
                         if case .alert(let alert)? = event.body { received.withLock { $0.append(alert.identifier) } }
                         count += 1

@@ -22,7 +22,10 @@ struct BrokerAccessTests {
             let failure: RPCError?
             do {
                 _ = try await client.unary(
-                    HealthV1.Health.check, HealthV1.HealthCheckRequest(), options: CallOptions(timeout: .seconds(2), waitForReady: true))
+                    HealthV1.Health.check,
+                    HealthV1.HealthCheckRequest(),
+                    options: CallOptions(timeout: .seconds(2), waitForReady: true)
+                )
                 failure = nil
             } catch {
                 failure = error as? RPCError ?? RPCError(.unknown, "\(error)")
@@ -38,11 +41,14 @@ struct BrokerAccessTests {
         let township = try Township(compose: {
             $0.replacingOccurrences(
                 of: "    credential_file: secrets/safety.secret\n",
-                with: "    credential_file: secrets/safety.secret\n    uid: \(otherUID)\n")
+                with: "    credential_file: secrets/safety.secret\n    uid: \(otherUID)\n"
+            )
         })
         let outcome = try await Harness.withBroker(township) { _ in
             let unknown = try await Self.handshakeError(
-                township, IdentityClaim(department: "ministry", credential: Array("0123456789abcdef0123".utf8)))
+                township,
+                IdentityClaim(department: "ministry", credential: Array("0123456789abcdef0123".utf8))
+            )
             #expect(unknown?.message.contains("ministry") == true, "\(String(describing: unknown))")
 
             var wrong = try township.identity("traffic")
@@ -74,7 +80,10 @@ struct BrokerAccessTests {
                 await #expect {
                     try await client.unary(
                         BrokerV1.Broker.publishAlert,
-                        BrokerV1.PublishAlertRequest(alert: AlertV1.Alert(identifier: "x", status: .actual, subject: "alert.x")))
+                        BrokerV1.PublishAlertRequest(
+                            alert: AlertV1.Alert(identifier: "x", status: .actual, subject: "alert.x")
+                        )
+                    )
                 } throws: { error in
                     (error as? RPCError)?.code == .permissionDenied
                 }
@@ -85,14 +94,18 @@ struct BrokerAccessTests {
                     try await client.unary(
                         BrokerV1.Broker.publishAlert,
                         BrokerV1.PublishAlertRequest(
-                            alert: AlertV1.Alert(identifier: "s-1", status: .actual, subject: "alert.hazards.fire")))
+                            alert: AlertV1.Alert(identifier: "s-1", status: .actual, subject: "alert.hazards.fire")
+                        )
+                    )
                 } throws: { error in
                     let error = error as? RPCError
                     return error?.code == .permissionDenied && error!.message.contains("alert.hazards.fire")
                 }
                 // …and may not read the whole ledger.
                 let stream = try await client.serverStream(
-                    BrokerV1.Broker.subscribeLedger, BrokerV1.SubscribeLedgerRequest(name: "all", subjectPattern: ">"))
+                    BrokerV1.Broker.subscribeLedger,
+                    BrokerV1.SubscribeLedgerRequest(name: "all", subjectPattern: ">")
+                )
                 await #expect {
                     for try await _ in stream {}
                 } throws: { error in
@@ -103,10 +116,14 @@ struct BrokerAccessTests {
                 await #expect {
                     try await client.unary(
                         BrokerV1.Broker.registerServices,
-                        BrokerV1.RegisterRequest(services: [BrokerV1.ServiceDescriptor(name: ResidentsV1.Population.name)]))
+                        BrokerV1.RegisterRequest(services: [
+                            BrokerV1.ServiceDescriptor(name: ResidentsV1.Population.name)
+                        ])
+                    )
                 } throws: { error in
                     let error = error as? RPCError
-                    return error?.code == .permissionDenied && error!.message.contains("sanlian.residents.v1.Population")
+                    return error?.code == .permissionDenied
+                        && error!.message.contains("sanlian.residents.v1.Population")
                 }
             }
         }
@@ -118,12 +135,18 @@ struct BrokerAccessTests {
     func looseSecretStopsStartup() async throws {
         let township = try Township()
         try FileManager.default.createDirectory(
-            atPath: township.stateDirectory + "/secrets", withIntermediateDirectories: true)
+            atPath: township.stateDirectory + "/secrets",
+            withIntermediateDirectories: true
+        )
         _ = FileManager.default.createFile(
-            atPath: township.credentialFile("traffic"), contents: Data("0123456789abcdef0123456789".utf8),
-            attributes: [.posixPermissions: 0o644])
+            atPath: township.credentialFile("traffic"),
+            contents: Data("0123456789abcdef0123456789".utf8),
+            attributes: [.posixPermissions: 0o644]
+        )
         let outcome = try await Harness.runToExit(
-            "sanlian-broker", arguments: ["--compose", township.composePath, "--state-dir", township.stateDirectory])
+            "sanlian-broker",
+            arguments: ["--compose", township.composePath, "--state-dir", township.stateDirectory]
+        )
         #expect(outcome.status == .exited(1))
         #expect(outcome.standardError.contains("traffic.secret"))
         #expect(outcome.standardError.contains("chmod 600"))

@@ -13,18 +13,26 @@ struct BrokerFeaturesTests {
         _ = try await Harness.withBroker(township) { _ in
             try await township.withClient("station") { station in
                 let everything = try await station.serverStream(
-                    BrokerV1.Broker.subscribe, BrokerV1.SubscribeRequest(subjectPattern: "notice.>"),
-                    options: CallOptions(timeout: .seconds(30)))
+                    BrokerV1.Broker.subscribe,
+                    BrokerV1.SubscribeRequest(subjectPattern: "notice.>"),
+                    options: CallOptions(timeout: .seconds(30))
+                )
                 let oneLevel = try await station.serverStream(
-                    BrokerV1.Broker.subscribe, BrokerV1.SubscribeRequest(subjectPattern: "notice.*.loudspeaker"),
-                    options: CallOptions(timeout: .seconds(30)))
+                    BrokerV1.Broker.subscribe,
+                    BrokerV1.SubscribeRequest(subjectPattern: "notice.*.loudspeaker"),
+                    options: CallOptions(timeout: .seconds(30))
+                )
                 try await eventually("both subscriptions to be registered") {
                     let probe = try await station.unary(
-                        BrokerV1.Broker.publish, BrokerV1.PublishRequest(subject: "notice.probe.loudspeaker", payload: [0]))
+                        BrokerV1.Broker.publish,
+                        BrokerV1.PublishRequest(subject: "notice.probe.loudspeaker", payload: [0])
+                    )
                     return probe.deliveredTo == 2
                 }
                 let sent = try await station.unary(
-                    BrokerV1.Broker.publish, BrokerV1.PublishRequest(subject: "notice.village.sms", payload: Array("停水通知".utf8)))
+                    BrokerV1.Broker.publish,
+                    BrokerV1.PublishRequest(subject: "notice.village.sms", payload: Array("停水通知".utf8))
+                )
                 #expect(sent.deliveredTo == 1)
                 var all = everything.makeAsyncIterator()
                 var deliveries: [BrokerV1.Delivery] = []
@@ -54,14 +62,22 @@ struct BrokerFeaturesTests {
                     _ = try await traffic.unary(
                         BrokerV1.Broker.publishAlert,
                         BrokerV1.PublishAlertRequest(
-                            alert: AlertV1.Alert(identifier: "r-\(index)", status: .actual, subject: "alert.hazards.traffic")))
+                            alert: AlertV1.Alert(
+                                identifier: "r-\(index)",
+                                status: .actual,
+                                subject: "alert.hazards.traffic"
+                            )
+                        )
+                    )
                 }
             }
             try await township.withClient("station") { station in
                 func firstSequences(_ start: BrokerV1.StartPosition, name: String) async throws -> [UInt64] {
                     let stream = try await station.serverStream(
-                        BrokerV1.Broker.subscribeLedger, BrokerV1.SubscribeLedgerRequest(name: name, start: start),
-                        options: CallOptions(timeout: .seconds(30)))
+                        BrokerV1.Broker.subscribeLedger,
+                        BrokerV1.SubscribeLedgerRequest(name: name, start: start),
+                        options: CallOptions(timeout: .seconds(30))
+                    )
                     var sequences: [UInt64] = []
                     for try await delivery in stream {
                         sequences.append(delivery.event?.sequence ?? 0)
@@ -69,11 +85,20 @@ struct BrokerFeaturesTests {
                     }
                     return sequences
                 }
-                #expect(try await firstSequences(BrokerV1.StartPosition(position: .fromSequence(3)), name: "from-3") == [3, 4, 5])
-                let all = try await station.unary(BrokerV1.Broker.readLedger, BrokerV1.ReadLedgerRequest(fromSequence: 1, limit: 10))
+                #expect(
+                    try await firstSequences(BrokerV1.StartPosition(position: .fromSequence(3)), name: "from-3") == [
+                        3, 4, 5,
+                    ]
+                )
+                let all = try await station.unary(
+                    BrokerV1.Broker.readLedger,
+                    BrokerV1.ReadLedgerRequest(fromSequence: 1, limit: 10)
+                )
                 let fourth = try #require(all.events.first { $0.sequence == 4 })
                 let fromTime = try await firstSequences(
-                    BrokerV1.StartPosition(position: .fromUnixMs(fourth.recordedUnixMs)), name: "from-time")
+                    BrokerV1.StartPosition(position: .fromUnixMs(fourth.recordedUnixMs)),
+                    name: "from-time"
+                )
                 #expect(fromTime.first! <= 4)
                 #expect(fromTime.last == 5)
             }
@@ -92,13 +117,22 @@ struct BrokerFeaturesTests {
                     BrokerV1.Broker.publishAlert,
                     BrokerV1.PublishAlertRequest(
                         alert: AlertV1.Alert(
-                            identifier: "fire-1", status: .actual, subject: "alert.hazards.fire", severity: .extreme,
-                            headline: "厂房起火", fingerprint: "fire:plant-3")))
+                            identifier: "fire-1",
+                            status: .actual,
+                            subject: "alert.hazards.fire",
+                            severity: .extreme,
+                            headline: "厂房起火",
+                            fingerprint: "fire:plant-3"
+                        )
+                    )
+                )
             }
             try await township.withClient("station") { station in
                 let stream = try await station.serverStream(
-                    BrokerV1.Broker.subscribeLedger, BrokerV1.SubscribeLedgerRequest(name: "escalations", subjectPattern: "escalation.>"),
-                    options: CallOptions(timeout: .seconds(30)))
+                    BrokerV1.Broker.subscribeLedger,
+                    BrokerV1.SubscribeLedgerRequest(name: "escalations", subjectPattern: "escalation.>"),
+                    options: CallOptions(timeout: .seconds(30))
+                )
                 var events = stream.makeAsyncIterator()
                 let first = try #require(try await events.next()?.event)
                 guard case .escalation(let escalation)? = first.body else {
@@ -110,8 +144,13 @@ struct BrokerFeaturesTests {
                 #expect(first.subject == "escalation.hazards.fire")
                 // Acknowledged, it escalates no further.
                 _ = try await station.unary(
-                    BrokerV1.Broker.acknowledgeAggregate, BrokerV1.AggregateActionRequest(fingerprint: "fire:plant-3"))
-                let aggregates = try await station.unary(BrokerV1.Broker.listAggregates, BrokerV1.ListAggregatesRequest())
+                    BrokerV1.Broker.acknowledgeAggregate,
+                    BrokerV1.AggregateActionRequest(fingerprint: "fire:plant-3")
+                )
+                let aggregates = try await station.unary(
+                    BrokerV1.Broker.listAggregates,
+                    BrokerV1.ListAggregatesRequest()
+                )
                 #expect(aggregates.aggregates.first { $0.fingerprint == "fire:plant-3" }?.state == .acknowledged)
             }
         }
@@ -123,16 +162,23 @@ struct BrokerFeaturesTests {
         _ = try await Harness.withBroker(township) { _ in
             try await township.withClient("station") { station in
                 let hazards = try await station.unary(
-                    HealthV1.Health.check, HealthV1.HealthCheckRequest(service: HazardsV1.Hazards.name))
+                    HealthV1.Health.check,
+                    HealthV1.HealthCheckRequest(service: HazardsV1.Hazards.name)
+                )
                 #expect(hazards.status == .notServing)
                 await #expect {
-                    try await station.unary(HealthV1.Health.check, HealthV1.HealthCheckRequest(service: "no.such.Service"))
+                    try await station.unary(
+                        HealthV1.Health.check,
+                        HealthV1.HealthCheckRequest(service: "no.such.Service")
+                    )
                 } throws: { error in
                     (error as? RPCError)?.code == .notFound
                 }
                 let watch = try await station.serverStream(
-                    HealthV1.Health.watch, HealthV1.HealthCheckRequest(service: EchoV1.Echo.name),
-                    options: CallOptions(timeout: .seconds(60)))
+                    HealthV1.Health.watch,
+                    HealthV1.HealthCheckRequest(service: EchoV1.Echo.name),
+                    options: CallOptions(timeout: .seconds(60))
+                )
                 let seen = Locked<[HealthV1.ServingStatus]>([])
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {

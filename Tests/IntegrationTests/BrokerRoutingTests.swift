@@ -3,8 +3,8 @@ import NIOCore
 import SanlianRPC
 import SanlianTestHarness
 import SanlianWire
-import Synchronization
 import Subprocess
+import Synchronization
 import Testing
 
 @Suite("Broker routing over real processes", .timeLimit(.minutes(2)))
@@ -20,10 +20,13 @@ struct BrokerRoutingTests {
                         for index in 0..<6 {
                             // A caller cannot claim another department: the broker replaces these.
                             let response = try await client.unary(
-                                EchoV1.Echo.echo, EchoV1.EchoRequest(payload: [UInt8(index)]),
+                                EchoV1.Echo.echo,
+                                EchoV1.EchoRequest(payload: [UInt8(index)]),
                                 options: CallOptions(metadata: [
-                                    "sanlian-department": "governance", "sanlian-operator": "impostor", "x-case": "\(index)",
-                                ]))
+                                    "sanlian-department": "governance", "sanlian-operator": "impostor",
+                                    "x-case": "\(index)",
+                                ])
+                            )
                             #expect(response.payload == [UInt8(index)])
                             #expect(response.department == "station")
                             #expect(response.metadata.contains("sanlian-operator=duty-0421"))
@@ -49,7 +52,10 @@ struct BrokerRoutingTests {
                 let started = clock.now
                 await #expect {
                     try await client.unary(
-                        HazardsV1.Hazards.get, HazardsV1.GetHazardRequest(id: "h-1"), options: CallOptions(timeout: .seconds(20)))
+                        HazardsV1.Hazards.get,
+                        HazardsV1.GetHazardRequest(id: "h-1"),
+                        options: CallOptions(timeout: .seconds(20))
+                    )
                 } throws: { error in
                     let error = error as? RPCError
                     return error?.code == .unavailable && error!.message.contains("sanlian.hazards.v1.Hazards")
@@ -59,12 +65,21 @@ struct BrokerRoutingTests {
             _ = try await Harness.withEchoService(township, instance: "echo") { _ in
                 try await township.withClient("station") { client in
                     let response = try await client.unary(
-                        EchoV1.Echo.echo, EchoV1.EchoRequest(), options: CallOptions(timeout: .seconds(5)))
-                    #expect(response.remainingMicros < 5_000_000, "the service sees the time remaining, not the original")
+                        EchoV1.Echo.echo,
+                        EchoV1.EchoRequest(),
+                        options: CallOptions(timeout: .seconds(5))
+                    )
+                    #expect(
+                        response.remainingMicros < 5_000_000,
+                        "the service sees the time remaining, not the original"
+                    )
                     #expect(response.remainingMicros > 3_000_000)
                     await #expect {
                         try await client.unary(
-                            EchoV1.Echo.echo, EchoV1.EchoRequest(delayMs: 3_000), options: CallOptions(timeout: .milliseconds(300)))
+                            EchoV1.Echo.echo,
+                            EchoV1.EchoRequest(delayMs: 3_000),
+                            options: CallOptions(timeout: .milliseconds(300))
+                        )
                     } throws: { error in
                         (error as? RPCError)?.code == .deadlineExceeded
                     }
@@ -86,8 +101,10 @@ struct BrokerRoutingTests {
                     // Cancellation of a streaming call.
                     try await township.withClient("station") { client in
                         let responses = try await client.serverStream(
-                            EchoV1.Echo.stream, EchoV1.EchoRequest(delayMs: 50, count: 10_000),
-                            options: CallOptions(timeout: .seconds(60)))
+                            EchoV1.Echo.stream,
+                            EchoV1.EchoRequest(delayMs: 50, count: 10_000),
+                            options: CallOptions(timeout: .seconds(60))
+                        )
                         var iterator = responses.makeAsyncIterator()
                         _ = try await iterator.next()
                         #expect(try await observer.unary(EchoV1.Echo.active, EchoV1.EchoRequest()).index == 1)
@@ -101,8 +118,10 @@ struct BrokerRoutingTests {
                         let connection = try await client.connection(deadline: .now() + .seconds(5))
                         let call = Task {
                             await connection.call(
-                                method: EchoV1.Echo.echo.path, payload: try! EchoV1.EchoRequest(delayMs: 30_000).serializedBytes(),
-                                deadline: .now() + .seconds(60))
+                                method: EchoV1.Echo.echo.path,
+                                payload: try! EchoV1.EchoRequest(delayMs: 30_000).serializedBytes(),
+                                deadline: .now() + .seconds(60)
+                            )
                         }
                         try await eventually("the call to reach the service") {
                             try await observer.unary(EchoV1.Echo.active, EchoV1.EchoRequest()).index == 1
@@ -129,7 +148,11 @@ struct BrokerRoutingTests {
                     do {
                         return .success(
                             try await client.unary(
-                                EchoV1.Echo.echo, EchoV1.EchoRequest(delayMs: 30_000), options: CallOptions(timeout: .seconds(60))))
+                                EchoV1.Echo.echo,
+                                EchoV1.EchoRequest(delayMs: 30_000),
+                                options: CallOptions(timeout: .seconds(60))
+                            )
+                        )
                     } catch let error as RPCError {
                         return .failure(error)
                     } catch {

@@ -4,17 +4,21 @@ import Subprocess
 import Testing
 
 #if canImport(System)
-import System
+    import System
 #else
-import SystemPackage
+    import SystemPackage
 #endif
 
 @Suite("The sanlian CLI against a real broker", .timeLimit(.minutes(2)))
 struct CLITests {
-    static func sanlian(_ township: Township, _ arguments: [String]) async throws -> (status: TerminationStatus, output: String, error: String) {
+    static func sanlian(_ township: Township, _ arguments: [String]) async throws -> (
+        status: TerminationStatus, output: String, error: String
+    ) {
         let result = try await Subprocess.run(
             .path(FilePath(try Harness.executable("sanlian"))),
-            arguments: Arguments(arguments + ["--compose", township.composePath, "--state-dir", township.stateDirectory]),
+            arguments: Arguments(
+                arguments + ["--compose", township.composePath, "--state-dir", township.stateDirectory]
+            ),
             output: .string(limit: 1 << 20),
             error: .string(limit: 1 << 20)
         )
@@ -25,10 +29,14 @@ struct CLITests {
     func alertWorkflow() async throws {
         let township = try Township()
         _ = try await Harness.withBroker(township) { _ in
-            let published = try await Self.sanlian(township, [
-                "alert", "publish", "--department", "traffic", "--id", "t-1", "--subject", "alert.hazards.traffic",
-                "--headline", "G318 道路塌方", "--severity", "severe", "--village", "511681104201", "--fingerprint", "road:G318",
-            ])
+            let published = try await Self.sanlian(
+                township,
+                [
+                    "alert", "publish", "--department", "traffic", "--id", "t-1", "--subject", "alert.hazards.traffic",
+                    "--headline", "G318 道路塌方", "--severity", "severe", "--village", "511681104201", "--fingerprint",
+                    "road:G318",
+                ]
+            )
             #expect(published.status == .exited(0), "\(published.error)")
             #expect(published.output.contains("stored as #1"))
 
@@ -54,14 +62,22 @@ struct CLITests {
     func errors() async throws {
         let township = try Township()
         _ = try await Harness.withBroker(township) { _ in
-            let refused = try await Self.sanlian(township, [
-                "alert", "publish", "--department", "safety", "--id", "x", "--subject", "alert.hazards.fire", "--headline", "h",
-            ])
+            let refused = try await Self.sanlian(
+                township,
+                [
+                    "alert", "publish", "--department", "safety", "--id", "x", "--subject", "alert.hazards.fire",
+                    "--headline", "h",
+                ]
+            )
             #expect(refused.status != .exited(0))
             #expect(refused.error.contains("PERMISSION_DENIED"))
-            let badSeverity = try await Self.sanlian(township, [
-                "alert", "publish", "--id", "x", "--subject", "alert.station.x", "--headline", "h", "--severity", "apocalyptic",
-            ])
+            let badSeverity = try await Self.sanlian(
+                township,
+                [
+                    "alert", "publish", "--id", "x", "--subject", "alert.station.x", "--headline", "h", "--severity",
+                    "apocalyptic",
+                ]
+            )
             #expect(badSeverity.error.contains("--severity"))
             let unknown = try await Self.sanlian(township, ["health", "--department", "ministry"])
             #expect(unknown.error.contains("unknown department ministry"))

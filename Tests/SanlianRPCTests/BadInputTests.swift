@@ -65,7 +65,9 @@ struct BadInputTests {
     func handshakeRules() async throws {
         try await withServer { path, _ in
             var early = try await RawPeer.connect(path)
-            try await early.send(RPCV1.Frame(callID: 1, kind: .start(RPCV1.CallStart(method: echo.path, timeoutMicros: 1_000_000))))
+            try await early.send(
+                RPCV1.Frame(callID: 1, kind: .start(RPCV1.CallStart(method: echo.path, timeoutMicros: 1_000_000)))
+            )
             #expect(Self.goAway(in: await early.receiveUntilClosed())?.code == .unauthenticated)
 
             var future = try await RawPeer.connect(path)
@@ -103,12 +105,18 @@ struct BadInputTests {
 
             // A client told no does not wait out its deadline: the refusal comes back at once.
             try await withClient(
-                path: path, identity: IdentityClaim(department: "impostor"), waitForConnection: false
+                path: path,
+                identity: IdentityClaim(department: "impostor"),
+                waitForConnection: false
             ) { client in
                 let clock = ContinuousClock()
                 let started = clock.now
                 await #expect {
-                    try await client.unary(echo, EchoV1.EchoRequest(), options: CallOptions(timeout: .seconds(30), waitForReady: true))
+                    try await client.unary(
+                        echo,
+                        EchoV1.EchoRequest(),
+                        options: CallOptions(timeout: .seconds(30), waitForReady: true)
+                    )
                 } throws: { error in
                     let error = error as? RPCError
                     return error?.code == .unauthenticated && error!.message.contains("impostor")
@@ -139,9 +147,12 @@ struct BadInputTests {
             $0.connection.pingInterval = .milliseconds(50)
             $0.connection.pingTimeout = .milliseconds(500)
         }) { path, _ in
-            try await withClient(path: path, configure: {
-                $0.connection.pingInterval = .milliseconds(50)
-            }) { client in
+            try await withClient(
+                path: path,
+                configure: {
+                    $0.connection.pingInterval = .milliseconds(50)
+                }
+            ) { client in
                 let first = try await client.connection(deadline: .now() + .seconds(5))
                 // Several ping rounds pass while the client answers.
                 for _ in 0..<5 {

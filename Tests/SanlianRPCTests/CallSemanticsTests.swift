@@ -1,7 +1,7 @@
 import Foundation
-import SanlianTestHarness
 import NIOCore
 import SanlianRPC
+import SanlianTestHarness
 import SanlianWire
 import Synchronization
 import Testing
@@ -36,7 +36,10 @@ struct CallSemanticsTests {
         let progress = Locked(Progress())
         var router = echoRouter()
         let slow = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
-            service: "sanlian.test.v1.Slow", method: "Wait", kind: .unary)
+            service: "sanlian.test.v1.Slow",
+            method: "Wait",
+            kind: .unary
+        )
         router.register(slow) { _, _ in
             progress.withLock { $0.started = true }
             do {
@@ -50,7 +53,11 @@ struct CallSemanticsTests {
         try await withServer(router: router) { path, _ in
             try await withClient(path: path) { client in
                 await #expect {
-                    try await client.unary(slow, EchoV1.EchoRequest(), options: CallOptions(timeout: .milliseconds(200)))
+                    try await client.unary(
+                        slow,
+                        EchoV1.EchoRequest(),
+                        options: CallOptions(timeout: .milliseconds(200))
+                    )
                 } throws: { error in
                     (error as? RPCError)?.code == .deadlineExceeded
                 }
@@ -71,7 +78,10 @@ struct CallSemanticsTests {
         let invocations = Atomic<Int>(0)
         var router = echoRouter()
         let counted = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
-            service: "sanlian.test.v1.Counted", method: "Count", kind: .unary)
+            service: "sanlian.test.v1.Counted",
+            method: "Count",
+            kind: .unary
+        )
         router.register(counted) { _, _ in
             invocations.add(1, ordering: .relaxed)
             return EchoV1.EchoResponse()
@@ -80,8 +90,18 @@ struct CallSemanticsTests {
             // A raw peer can send timeout 0, which a well-behaved client never does.
             var peer = try await RawPeer.connect(path)
             _ = try await peer.handshake()
-            try await peer.send(RPCV1.Frame(callID: 1, kind: .start(RPCV1.CallStart(
-                method: counted.path, timeoutMicros: 0, halfClose: true))))
+            try await peer.send(
+                RPCV1.Frame(
+                    callID: 1,
+                    kind: .start(
+                        RPCV1.CallStart(
+                            method: counted.path,
+                            timeoutMicros: 0,
+                            halfClose: true
+                        )
+                    )
+                )
+            )
             let answer = try await peer.receive()
             guard case .end(let end)? = answer.kind else {
                 Issue.record("expected CallEnd, got \(answer)")
@@ -92,7 +112,11 @@ struct CallSemanticsTests {
             // The client library refuses to send an already-expired call at all.
             try await withClient(path: path) { client in
                 await #expect(throws: RPCError.self) {
-                    try await client.unary(counted, EchoV1.EchoRequest(), options: CallOptions(deadline: .now() - .seconds(1)))
+                    try await client.unary(
+                        counted,
+                        EchoV1.EchoRequest(),
+                        options: CallOptions(deadline: .now() - .seconds(1))
+                    )
                 }
             }
             #expect(invocations.load(ordering: .relaxed) == 0)
@@ -103,7 +127,10 @@ struct CallSemanticsTests {
     func cancellationReachesHandler() async throws {
         var router = echoRouter()
         let method = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
-            service: "sanlian.test.v1.Slow", method: "Wait", kind: .unary)
+            service: "sanlian.test.v1.Slow",
+            method: "Wait",
+            kind: .unary
+        )
         let (events, continuation) = AsyncStream.makeStream(of: String.self)
         router.register(method) { _, _ in
             continuation.yield("started")
@@ -138,7 +165,10 @@ struct CallSemanticsTests {
         var router = echoRouter()
         struct Boom: Error {}
         let failing = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
-            service: "sanlian.test.v1.Boom", method: "Fail", kind: .unary)
+            service: "sanlian.test.v1.Boom",
+            method: "Fail",
+            kind: .unary
+        )
         router.register(failing) { _, context in
             context.addTrailer("x-trailer", "seen")
             throw Boom()
@@ -147,13 +177,19 @@ struct CallSemanticsTests {
             try await withClient(path: path) { client in
                 let connection = try await client.connection(deadline: .now() + .seconds(5))
                 let response = try await connection.unary(
-                    echo, EchoV1.EchoRequest(), options: CallOptions(metadata: ["x-village": "511681104201"]))
+                    echo,
+                    EchoV1.EchoRequest(),
+                    options: CallOptions(metadata: ["x-village": "511681104201"])
+                )
                 #expect(response.metadata.contains("x-village=511681104201"))
                 #expect(response.department == "station")
                 #expect(response.peerUID == getuid())
 
                 let unknown = await connection.call(
-                    method: "/sanlian.nothing.v1.Nope/Missing", payload: [], deadline: .now() + .seconds(5))
+                    method: "/sanlian.nothing.v1.Nope/Missing",
+                    payload: [],
+                    deadline: .now() + .seconds(5)
+                )
                 #expect(unknown.status.code == .unimplemented)
                 #expect(unknown.status.message.contains("/sanlian.nothing.v1.Nope/Missing"))
 
@@ -168,7 +204,11 @@ struct CallSemanticsTests {
                     (error as? RPCError)?.code == .notFound
                 }
 
-                let malformed = await connection.call(method: echo.path, payload: [0xFF, 0xFF], deadline: .now() + .seconds(5))
+                let malformed = await connection.call(
+                    method: echo.path,
+                    payload: [0xFF, 0xFF],
+                    deadline: .now() + .seconds(5)
+                )
                 #expect(malformed.status.code == .invalidArgument)
                 #expect(malformed.status.message.contains("sanlian.echo.v1.EchoRequest"))
             }
@@ -180,7 +220,10 @@ struct CallSemanticsTests {
         let sent = Atomic<Int>(0)
         var router = echoRouter()
         let stream = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
-            service: "sanlian.test.v1.Flood", method: "Flood", kind: .serverStreaming)
+            service: "sanlian.test.v1.Flood",
+            method: "Flood",
+            kind: .serverStreaming
+        )
         router.register(stream) { request, writer, _ in
             for index in 0..<request.count {
                 try await writer.send(EchoV1.EchoResponse(payload: request.payload, index: index))
@@ -215,7 +258,10 @@ struct CallSemanticsTests {
         let (events, continuation) = AsyncStream.makeStream(of: String.self)
         var router = echoRouter()
         let stream = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
-            service: "sanlian.test.v1.Flood", method: "Forever", kind: .serverStreaming)
+            service: "sanlian.test.v1.Flood",
+            method: "Forever",
+            kind: .serverStreaming
+        )
         router.register(stream) { _, writer, _ in
             do {
                 var index: UInt32 = 0

@@ -1,15 +1,15 @@
 import Foundation
 import NIOCore
 import SanlianRPC
-import SanlianWire
 import SanlianTestHarness
+import SanlianWire
 import Subprocess
 import Testing
 
 #if canImport(System)
-import System
+    import System
 #else
-import SystemPackage
+    import SystemPackage
 #endif
 
 @Suite("Socket lifecycle, reconnects and graceful shutdown", .timeLimit(.minutes(1)))
@@ -18,7 +18,10 @@ struct LifecycleTests {
     func liveSocketNeverStolen() async throws {
         try await withServer { path, _ in
             let intruder = RPCServer(
-                configuration: ServerConfiguration(socketPath: path), router: echoRouter(), logger: testLogger())
+                configuration: ServerConfiguration(socketPath: path),
+                router: echoRouter(),
+                logger: testLogger()
+            )
             await #expect {
                 try await intruder.run()
             } throws: { error in
@@ -42,7 +45,9 @@ struct LifecycleTests {
             raw.copyBytes(from: Array(path.utf8) + [0])
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         #expect(bound == 0)
         close(fd)
@@ -59,7 +64,11 @@ struct LifecycleTests {
     func pathChecks() async throws {
         let long = "/tmp/" + String(repeating: "x", count: 120) + ".sock"
         await #expect {
-            try await RPCServer(configuration: ServerConfiguration(socketPath: long), router: echoRouter(), logger: testLogger()).run()
+            try await RPCServer(
+                configuration: ServerConfiguration(socketPath: long),
+                router: echoRouter(),
+                logger: testLogger()
+            ).run()
         } throws: { error in
             "\(error)".contains("at most 107")
         }
@@ -67,7 +76,11 @@ struct LifecycleTests {
         let file = directory.socket("not-a-socket")
         _ = FileManager.default.createFile(atPath: file, contents: Data("keep me".utf8))
         await #expect {
-            try await RPCServer(configuration: ServerConfiguration(socketPath: file), router: echoRouter(), logger: testLogger()).run()
+            try await RPCServer(
+                configuration: ServerConfiguration(socketPath: file),
+                router: echoRouter(),
+                logger: testLogger()
+            ).run()
         } throws: { error in
             "\(error)".contains("not a socket")
         }
@@ -80,7 +93,8 @@ struct LifecycleTests {
         let path = directory.path + "/run/sub/s.sock"
         try await withServer(path: path) { path, _ in
             let socketMode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
-            let directoryMode = try FileManager.default.attributesOfItem(atPath: directory.path + "/run/sub")[.posixPermissions] as? Int
+            let directoryMode =
+                try FileManager.default.attributesOfItem(atPath: directory.path + "/run/sub")[.posixPermissions] as? Int
             #expect(socketMode == 0o660)
             #expect(directoryMode == 0o750)
         }
@@ -90,10 +104,14 @@ struct LifecycleTests {
     func reconnectWithBackoff() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.socket()
-        try await withClient(path: path, configure: {
-            $0.initialBackoff = .milliseconds(10)
-            $0.maxBackoff = .milliseconds(50)
-        }, waitForConnection: false) { client in
+        try await withClient(
+            path: path,
+            configure: {
+                $0.initialBackoff = .milliseconds(10)
+                $0.maxBackoff = .milliseconds(50)
+            },
+            waitForConnection: false
+        ) { client in
             let clock = ContinuousClock()
             let started = clock.now
             await #expect {
@@ -108,7 +126,10 @@ struct LifecycleTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     let response = try await client.unary(
-                        echo, EchoV1.EchoRequest(payload: [4]), options: CallOptions(timeout: .seconds(20), waitForReady: true))
+                        echo,
+                        EchoV1.EchoRequest(payload: [4]),
+                        options: CallOptions(timeout: .seconds(20), waitForReady: true)
+                    )
                     #expect(response.payload == [4])
                     answer.finish()
                 }
@@ -122,7 +143,10 @@ struct LifecycleTests {
             // The server went away; a new one on the same path is found again.
             try await withServer(path: path) { _, _ in
                 let response = try await client.unary(
-                    echo, EchoV1.EchoRequest(payload: [5]), options: CallOptions(timeout: .seconds(10), waitForReady: true))
+                    echo,
+                    EchoV1.EchoRequest(payload: [5]),
+                    options: CallOptions(timeout: .seconds(10), waitForReady: true)
+                )
                 #expect(response.payload == [5])
             }
         }
@@ -153,7 +177,11 @@ struct LifecycleTests {
             output: .discarded,
             error: .string(limit: 1 << 20)
         ) { execution in
-            try await withClient(path: path, configure: { $0.initialBackoff = .milliseconds(10) }, waitForConnection: false) {
+            try await withClient(
+                path: path,
+                configure: { $0.initialBackoff = .milliseconds(10) },
+                waitForConnection: false
+            ) {
                 client in
                 _ = try await client.connection(waitForReady: true, deadline: .now() + .seconds(20))
                 // Ten streaming calls, each proven in flight by its first message before the signal.
@@ -163,8 +191,10 @@ struct LifecycleTests {
                     for _ in 0..<calls {
                         group.addTask {
                             let responses = try await client.serverStream(
-                                EchoV1.Echo.stream, EchoV1.EchoRequest(payload: [1], delayMs: 200, count: 3),
-                                options: CallOptions(timeout: .seconds(20)))
+                                EchoV1.Echo.stream,
+                                EchoV1.EchoRequest(payload: [1], delayMs: 200, count: 3),
+                                options: CallOptions(timeout: .seconds(20))
+                            )
                             var indices: [UInt32] = []
                             for try await response in responses {
                                 if indices.isEmpty { firstMessage.yield() }

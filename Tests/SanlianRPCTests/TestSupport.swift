@@ -3,8 +3,8 @@ import Logging
 import NIOCore
 import SanlianEcho
 import SanlianRPC
-import SanlianWire
 import SanlianTestHarness
+import SanlianWire
 import ServiceLifecycle
 
 /// Quiet unless SANLIAN_TEST_LOGS is set.

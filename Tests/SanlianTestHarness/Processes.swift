@@ -5,9 +5,9 @@ import SanlianWire
 package import Subprocess
 
 #if canImport(System)
-import System
+    import System
 #else
-import SystemPackage
+    import SystemPackage
 #endif
 
 /// A process started by the harness, while its body runs.
@@ -70,8 +70,10 @@ package enum Harness {
             error: .string(limit: 8 << 20)
         ) { execution -> T in
             let process = RunningProcess(
-                name: name, pid: execution.processIdentifier.value,
-                sendSignal: { signal in try execution.send(signal: signal) })
+                name: name,
+                pid: execution.processIdentifier.value,
+                sendSignal: { signal in try execution.send(signal: signal) }
+            )
             do {
                 try await ready()
                 let value = try await body(process)
@@ -82,7 +84,11 @@ package enum Harness {
                 throw error
             }
         }
-        return ProcessOutcome(value: result.closureResult, status: result.terminationStatus, standardError: result.standardError)
+        return ProcessOutcome(
+            value: result.closureResult,
+            status: result.terminationStatus,
+            standardError: result.standardError
+        )
     }
 
     /// Runs `name` to completion (for processes expected to exit by themselves, e.g. on bad config).
@@ -104,7 +110,9 @@ package enum Harness {
     ) async throws -> ProcessOutcome<T> {
         try await run(
             "sanlian-broker",
-            arguments: ["--compose", township.composePath, "--state-dir", township.stateDirectory, "--log-level", "info"],
+            arguments: [
+                "--compose", township.composePath, "--state-dir", township.stateDirectory, "--log-level", "info",
+            ],
             ready: { try await waitForBroker(township) },
             body
         )
@@ -116,8 +124,10 @@ package enum Harness {
         }
         try await township.withClient("station") { client in
             let health = try await client.unary(
-                HealthV1.Health.check, HealthV1.HealthCheckRequest(),
-                options: CallOptions(timeout: .seconds(20), waitForReady: true))
+                HealthV1.Health.check,
+                HealthV1.HealthCheckRequest(),
+                options: CallOptions(timeout: .seconds(20), waitForReady: true)
+            )
             guard health.status == .serving else { throw HarnessError("the broker is \(health.status.protoName)") }
         }
     }
@@ -138,7 +148,10 @@ package enum Harness {
             ready: {
                 try await township.withClient("station") { client in
                     try await eventually("\(instance) to register") {
-                        let services = try await client.unary(BrokerV1.Broker.listServices, BrokerV1.ListServicesRequest())
+                        let services = try await client.unary(
+                            BrokerV1.Broker.listServices,
+                            BrokerV1.ListServicesRequest()
+                        )
                         return services.services.contains { $0.instanceNames.contains(instance) }
                     }
                 }

@@ -1,10 +1,10 @@
 import BrokerClient
 import Foundation
-import Synchronization
 package import Logging
 package import NIOCore
 package import SanlianRPC
 package import SanlianWire
+import Synchronization
 
 /// A township under test: its own short temporary directory (socket paths stay far below 108
 /// bytes; tests run in parallel without sharing anything) holding a copy of the compose file,
@@ -39,8 +39,11 @@ package final class Township: Sendable {
     /// The claim a process of `department` presents (the broker must have created the secrets).
     package func identity(_ department: String, operatorID: String = "tester") throws -> IdentityClaim {
         try BrokerIdentity.load(
-            department: department, operatorID: operatorID, credentialFile: credentialFile(department),
-            clientName: "integration-test")
+            department: department,
+            operatorID: operatorID,
+            credentialFile: credentialFile(department),
+            clientName: "integration-test"
+        )
     }
 
     /// Runs a client of the broker as `department` for the duration of `body`, connected first.

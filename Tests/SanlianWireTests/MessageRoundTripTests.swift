@@ -4,8 +4,10 @@ import Testing
 
 @Suite("Generated messages", .timeLimit(.minutes(1)))
 struct MessageRoundTripTests {
-    @Test("round trip: empty, maximal values, Chinese text, every oneof case, unknown enum values",
-          arguments: generatedSampleCases)
+    @Test(
+        "round trip: empty, maximal values, Chinese text, every oneof case, unknown enum values",
+        arguments: generatedSampleCases
+    )
     func roundTrip(_ sampleCase: WireSampleCase) throws {
         try sampleCase.roundTripAll()
     }
@@ -22,13 +24,16 @@ struct MessageRoundTripTests {
         #expect(Set(generatedSampleCases.map(\.testDescription)).count == generatedSampleCases.count)
     }
 
-    @Test("garbage is rejected with a typed error that names the message", arguments: [
-        [0xFF, 0xFF, 0xFF],
-        [0x0A, 0x05, 0x41],  // field 1, length 5, one byte present
-        [0x08],  // varint tag with no value
-        [0x0F],  // wire type 7 does not exist
-        Array(repeating: 0xFF, count: 11),
-    ] as [[UInt8]])
+    @Test(
+        "garbage is rejected with a typed error that names the message",
+        arguments: [
+            [0xFF, 0xFF, 0xFF],
+            [0x0A, 0x05, 0x41],  // field 1, length 5, one byte present
+            [0x08],  // varint tag with no value
+            [0x0F],  // wire type 7 does not exist
+            Array(repeating: 0xFF, count: 11),
+        ] as [[UInt8]]
+    )
     func garbage(_ bytes: [UInt8]) {
         #expect {
             try AlertV1.Alert(serializedBytes: bytes)

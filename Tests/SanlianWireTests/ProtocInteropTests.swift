@@ -195,7 +195,10 @@ struct ProtocInteropTests {
 
     @Test("Swift decodes what protoc --encode writes", arguments: cases)
     func swiftDecodesProtoc(_ testCase: Case) throws {
-        let bytes = try Self.protoc(["--encode=\(testCase.typeName)", testCase.protoFile], input: Array(testCase.text.utf8))
+        let bytes = try Self.protoc(
+            ["--encode=\(testCase.typeName)", testCase.protoFile],
+            input: Array(testCase.text.utf8)
+        )
         #expect(try testCase.decodeAndCompare(bytes))
     }
 
@@ -237,7 +240,8 @@ struct ProtocInteropTests {
             if bytes[index] == 0x5C, index + 3 < bytes.count, isOctal(bytes[index + 1]), isOctal(bytes[index + 2]),
                 isOctal(bytes[index + 3])
             {
-                let value = (Int(bytes[index + 1]) - 0x30) * 64 + (Int(bytes[index + 2]) - 0x30) * 8
+                let value =
+                    (Int(bytes[index + 1]) - 0x30) * 64 + (Int(bytes[index + 2]) - 0x30) * 8
                     + (Int(bytes[index + 3]) - 0x30)
                 if value >= 0x80 {
                     out.append(UInt8(value))

@@ -69,7 +69,9 @@ package final class RPCClient: Service, Sendable {
     package func connection(waitForReady: Bool = false, deadline: NIODeadline) async throws(RPCError)
         -> RPCConnection
     {
-        let (current, lastError, stopped, refusal) = state.withLock { ($0.current, $0.lastError, $0.stopped, $0.refusal) }
+        let (current, lastError, stopped, refusal) = state.withLock {
+            ($0.current, $0.lastError, $0.stopped, $0.refusal)
+        }
         if let current, current.isAcceptingCalls { return current }
         if let refusal { throw refusal }
         guard waitForReady, !stopped else {
@@ -96,7 +98,10 @@ package final class RPCClient: Service, Sendable {
         guard let connection else {
             let (lastError, refusal) = state.withLock { ($0.lastError, $0.refusal) }
             if let refusal { throw refusal }
-            throw RPCError(.deadlineExceeded, "no connection to \(configuration.socketPath) before the deadline: \(lastError)")
+            throw RPCError(
+                .deadlineExceeded,
+                "no connection to \(configuration.socketPath) before the deadline: \(lastError)"
+            )
         }
         return connection
     }
@@ -134,7 +139,12 @@ package final class RPCClient: Service, Sendable {
             // A retry without wait-for-ready takes a connection only if one is up: it must not turn a
             // fail-fast call into one that waits out its deadline.
             let connection = try await connection(waitForReady: waitForReady, deadline: deadline)
-            let outcome = await connection.call(method: method, payload: payload, metadata: metadata, deadline: deadline)
+            let outcome = await connection.call(
+                method: method,
+                payload: payload,
+                metadata: metadata,
+                deadline: deadline
+            )
             let retry = outcome.neverSent && (waitForReady || attempts == 1) && NIODeadline.now() < deadline
             if !retry || Task.isCancelled { return outcome }
         }
@@ -182,7 +192,9 @@ package final class RPCClient: Service, Sendable {
                 try await connectAndServe()
                 backoff = configuration.initialBackoff
             } catch {
-                let refused = (error as? RPCError).flatMap { [.unauthenticated, .failedPrecondition].contains($0.code) ? $0 : nil }
+                let refused = (error as? RPCError).flatMap {
+                    [.unauthenticated, .failedPrecondition].contains($0.code) ? $0 : nil
+                }
                 let waiters = state.withLock { state in
                     state.lastError = "\(error)"
                     state.refusal = refused

@@ -4,7 +4,7 @@ import SanlianWire
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Installs the frame decoder and the connection handler on a channel and returns its handle.
@@ -48,26 +48,26 @@ enum ConnectionPipeline {
     /// Reads SO_PEERCRED: the pid, uid and gid of the process at the other end of a Unix socket.
     static func peerCredentials(of channel: any Channel) -> EventLoopFuture<PeerCredentials?> {
         #if os(Linux)
-        guard let provider = channel as? any SocketOptionProvider else {
-            return channel.eventLoop.makeSucceededFuture(nil)
-        }
-        // struct ucred from <sys/socket.h>, which Glibc's module only exposes under _GNU_SOURCE.
-        struct UnixCredentials: Sendable {
-            var pid: Int32
-            var uid: UInt32
-            var gid: UInt32
-        }
-        let peerCredentialsOption: Int32 = 17  // SO_PEERCRED on Linux
-        return provider.unsafeGetSocketOption(
-            level: SocketOptionLevel(SOL_SOCKET),
-            name: SocketOptionName(peerCredentialsOption)
-        )
+            guard let provider = channel as? any SocketOptionProvider else {
+                return channel.eventLoop.makeSucceededFuture(nil)
+            }
+            // struct ucred from <sys/socket.h>, which Glibc's module only exposes under _GNU_SOURCE.
+            struct UnixCredentials: Sendable {
+                var pid: Int32
+                var uid: UInt32
+                var gid: UInt32
+            }
+            let peerCredentialsOption: Int32 = 17  // SO_PEERCRED on Linux
+            return provider.unsafeGetSocketOption(
+                level: SocketOptionLevel(SOL_SOCKET),
+                name: SocketOptionName(peerCredentialsOption)
+            )
             .map { (credentials: UnixCredentials) -> PeerCredentials? in
                 PeerCredentials(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
             }
             .flatMapError { _ in channel.eventLoop.makeSucceededFuture(nil) }
         #else
-        return channel.eventLoop.makeSucceededFuture(nil)
+            return channel.eventLoop.makeSucceededFuture(nil)
         #endif
     }
 }

@@ -263,7 +263,8 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             logger.info(
                 "Handshake refused",
                 metadata: [
-                    "rpc.department": "\(hello.department)", "rpc.peer": "\(peerCredentials.map { "\($0)" } ?? "unknown")",
+                    "rpc.department": "\(hello.department)",
+                    "rpc.peer": "\(peerCredentials.map { "\($0)" } ?? "unknown")",
                     "rpc.error": "\(error.message)",
                 ]
             )
@@ -334,7 +335,10 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         for id in outbound.keys where id > goAway.lastCallID {
             if let entry = outbound.removeValue(forKey: id) {
                 entry.observer.ended(
-                    CallOutcome(error: RPCError(.unavailable, "the peer is going away: \(status.message)"), neverSent: true)
+                    CallOutcome(
+                        error: RPCError(.unavailable, "the peer is going away: \(status.message)"),
+                        neverSent: true
+                    )
                 )
             }
         }
@@ -390,7 +394,9 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         }
         let remaining = request.deadline - .now()
         guard remaining > .zero else {
-            observer.ended(CallOutcome(error: RPCError(.deadlineExceeded, "the deadline passed before the call started")))
+            observer.ended(
+                CallOutcome(error: RPCError(.deadlineExceeded, "the deadline passed before the call started"))
+            )
             return
         }
         let start = RPCV1.CallStart(
@@ -466,7 +472,8 @@ final class RPCConnectionHandler: ChannelInboundHandler {
                 send(RPCV1.Frame(callID: id, kind: .cancel(RPCV1.Cancel(reason: "deadline exceeded"))))
                 let milliseconds = entry.timeout.nanoseconds / 1_000_000
                 entry.observer.ended(
-                    CallOutcome(error: RPCError(.deadlineExceeded, "deadline of \(milliseconds) ms exceeded")))
+                    CallOutcome(error: RPCError(.deadlineExceeded, "deadline of \(milliseconds) ms exceeded"))
+                )
             } else {
                 next = min(next ?? entry.deadline, entry.deadline)
             }
@@ -534,7 +541,12 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         nextPingNonce += 1
         let timeout = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.pingTimeout) { [self] in
             logger.info("Peer did not answer a ping; closing", metadata: [:])
-            fail(RPCError(.unavailable, "the peer did not answer a ping within \(configuration.pingTimeout.milliseconds) ms"))
+            fail(
+                RPCError(
+                    .unavailable,
+                    "the peer did not answer a ping within \(configuration.pingTimeout.milliseconds) ms"
+                )
+            )
         }
         outstandingPing = (nonce, timeout)
         send(RPCV1.Frame(kind: .ping(RPCV1.Ping(nonce: nonce))))

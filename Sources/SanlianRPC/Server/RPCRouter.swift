@@ -88,9 +88,10 @@ package struct RPCRouter: Sendable {
     /// arrives, without a task: it must not block, and must call `respond` exactly once.
     package mutating func register<Request, Response>(
         _ method: WireMethod<Request, Response>,
-        immediate handler: @escaping @Sendable (
-            Request, ServerContext, _ respond: @escaping @Sendable (Result<Response, any Error>) -> Void
-        ) -> Void
+        immediate handler:
+            @escaping @Sendable (
+                Request, ServerContext, _ respond: @escaping @Sendable (Result<Response, any Error>) -> Void
+            ) -> Void
     ) {
         let logger = self.logger
         entries[method.path] = Entry(
@@ -98,8 +99,14 @@ package struct RPCRouter: Sendable {
             invoke: { _, _ in nil },
             immediate: { call in
                 let context = ServerContext(
-                    method: call.method, metadata: call.metadata, deadline: call.deadline, peer: call.peer,
-                    baseLogger: logger, call: call, trailers: TrailerBox())
+                    method: call.method,
+                    metadata: call.metadata,
+                    deadline: call.deadline,
+                    peer: call.peer,
+                    baseLogger: logger,
+                    call: call,
+                    trailers: TrailerBox()
+                )
                 let request: Request
                 do {
                     request = try Self.decodeRequest(Request.self, call)
@@ -129,7 +136,8 @@ package struct RPCRouter: Sendable {
     /// returns to end the call with OK.
     package mutating func register<Request, Response>(
         _ method: WireMethod<Request, Response>,
-        streaming handler: @escaping @Sendable (Request, ResponseStreamWriter<Response>, ServerContext) async throws ->
+        streaming handler:
+            @escaping @Sendable (Request, ResponseStreamWriter<Response>, ServerContext) async throws ->
             Void
     ) {
         entries[method.path] = Entry(description: method.description) { call, context in

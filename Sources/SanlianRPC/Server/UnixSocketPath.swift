@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Why a server could not take its socket path.
@@ -53,9 +53,9 @@ package enum UnixSocketPath {
     /// Tries to connect to `path`: a refusal means no process is listening.
     static func probe(_ path: String) -> ProbeResult {
         #if os(Linux)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         #else
-        let fd = socket(AF_UNIX, SOCK_STREAM, 0)
+            let fd = socket(AF_UNIX, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else { return .live }  // cannot tell; never remove what might be live
         defer { close(fd) }
