@@ -33,12 +33,7 @@ extension RPCConnection {
         _ request: Request,
         options: CallOptions = CallOptions()
     ) async throws(RPCError) -> Response {
-        let payload: [UInt8]
-        do {
-            payload = try request.serializedBytes()
-        } catch {
-            throw RPCError(.invalidArgument, "the request cannot be encoded: \(error.message)")
-        }
+        let payload = try encodeRequest(request)
         let outcome = await call(
             method: method.path,
             payload: payload,
@@ -55,12 +50,7 @@ extension RPCConnection {
         _ request: Request,
         options: CallOptions = CallOptions()
     ) throws(RPCError) -> ResponseStream<Response> {
-        let payload: [UInt8]
-        do {
-            payload = try request.serializedBytes()
-        } catch {
-            throw RPCError(.invalidArgument, "the request cannot be encoded: \(error.message)")
-        }
+        let payload = try encodeRequest(request)
         let state = StreamObserver(window: max(1, options.window))
         let id = startCall(
             CallRequest(

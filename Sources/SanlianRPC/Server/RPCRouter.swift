@@ -50,10 +50,15 @@ package struct ResponseStreamWriter<Response: WireMessage>: Sendable {
 /// The methods a process serves: method path → handler. Built before serving, then read-only.
 package struct RPCRouter: Sendable {
     struct Entry: Sendable {
+        enum Body: Sendable {
+            /// Runs in a task per call; returns the unary response, or nil for a stream.
+            case task(@Sendable (InboundCall, ServerContext) async throws -> [UInt8]?)
+            /// Answers through a callback: runs on the event loop as the call arrives, without a task.
+            case immediate(@Sendable (InboundCall) -> Void)
+        }
+
         var description: WireMethodDescription
-        var invoke: @Sendable (InboundCall, ServerContext) async throws -> [UInt8]?
-        /// For handlers that answer through a callback: run on the event loop, without a task.
-        var immediate: (@Sendable (InboundCall) -> Void)?
+        var body: Body
     }
 
     private(set) var entries: [String: Entry] = [:]
@@ -76,11 +81,14 @@ package struct RPCRouter: Sendable {
         _ method: WireMethod<Request, Response>,
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
-        entries[method.path] = Entry(description: method.description) { call, context in
-            let request = try Self.decodeRequest(Request.self, call)
-            let response = try await handler(request, context)
-            return try response.serializedBytes()
-        }
+        entries[method.path] = Entry(
+            description: method.description,
+            body: .task { call, context in
+                let request = try Self.decodeRequest(Request.self, call)
+                let response = try await handler(request, context)
+                return try response.serializedBytes()
+            }
+        )
     }
 
     /// Serves a unary method whose handler does not suspend but answers later through `respond`
@@ -96,8 +104,7 @@ package struct RPCRouter: Sendable {
         let logger = self.logger
         entries[method.path] = Entry(
             description: method.description,
-            invoke: { _, _ in nil },
-            immediate: { call in
+            body: .immediate { call in
                 let context = ServerContext(
                     method: call.method,
                     metadata: call.metadata,
@@ -129,7 +136,8 @@ package struct RPCRouter: Sendable {
 
     /// The immediate handler of `path`, if it has one.
     func immediateHandler(_ path: String) -> (@Sendable (InboundCall) -> Void)? {
-        entries[path]?.immediate
+        guard case .immediate(let handler)? = entries[path]?.body else { return nil }
+        return handler
     }
 
     /// Serves a server-streaming method: the handler sends responses through the writer and
@@ -140,11 +148,14 @@ package struct RPCRouter: Sendable {
             @escaping @Sendable (Request, ResponseStreamWriter<Response>, ServerContext) async throws ->
             Void
     ) {
-        entries[method.path] = Entry(description: method.description) { call, context in
-            let request = try Self.decodeRequest(Request.self, call)
-            try await handler(request, ResponseStreamWriter(call: call), context)
-            return nil
-        }
+        entries[method.path] = Entry(
+            description: method.description,
+            body: .task { call, context in
+                let request = try Self.decodeRequest(Request.self, call)
+                try await handler(request, ResponseStreamWriter(call: call), context)
+                return nil
+            }
+        )
     }
 
     private static func decodeRequest<Request: WireMessage>(_ type: Request.Type, _ call: InboundCall) throws
@@ -165,9 +176,13 @@ package struct RPCRouter: Sendable {
             call.finish(CallOutcome(error: RPCError(.unimplemented, "unknown method \(call.method)")))
             return
         }
-        if let immediate = entry.immediate {
-            immediate(call)
+        let invoke: @Sendable (InboundCall, ServerContext) async throws -> [UInt8]?
+        switch entry.body {
+        case .immediate(let handler):
+            handler(call)
             return
+        case .task(let body):
+            invoke = body
         }
         let context = ServerContext(
             method: call.method,
@@ -180,7 +195,7 @@ package struct RPCRouter: Sendable {
         )
         await call.runCancellable {
             do {
-                let payload = try await entry.invoke(call, context)
+                let payload = try await invoke(call, context)
                 let trailers = context.trailers.metadata.withLock { $0 }
                 call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: trailers, payload: payload))
             } catch {
