@@ -181,13 +181,7 @@ struct AlertCommand: AsyncParsableCommand {
         @Argument(help: "The aggregate's fingerprint.") var fingerprint: String
 
         func run() async throws {
-            let aggregate = try await broker.withClient { client, options in
-                try await client.unary(
-                    BrokerV1.Broker.acknowledgeAggregate,
-                    BrokerV1.AggregateActionRequest(fingerprint: fingerprint),
-                    options: options
-                )
-            }.aggregate
+            let aggregate = try await AlertCommand.act(BrokerV1.Broker.acknowledgeAggregate, on: fingerprint, broker)
             print("\(fingerprint): acknowledged by \(aggregate?.acknowledgedBy ?? "?")")
         }
     }
@@ -198,15 +192,20 @@ struct AlertCommand: AsyncParsableCommand {
         @Argument(help: "The aggregate's fingerprint.") var fingerprint: String
 
         func run() async throws {
-            let aggregate = try await broker.withClient { client, options in
-                try await client.unary(
-                    BrokerV1.Broker.resolveAggregate,
-                    BrokerV1.AggregateActionRequest(fingerprint: fingerprint),
-                    options: options
-                )
-            }.aggregate
+            let aggregate = try await AlertCommand.act(BrokerV1.Broker.resolveAggregate, on: fingerprint, broker)
             print("\(fingerprint): resolved by \(aggregate?.resolvedBy ?? "?")")
         }
+    }
+
+    /// Acknowledges or resolves the aggregate `fingerprint`; returns it as the broker left it.
+    static func act(
+        _ method: WireMethod<BrokerV1.AggregateActionRequest, BrokerV1.AggregateActionResponse>,
+        on fingerprint: String,
+        _ broker: BrokerOptions
+    ) async throws -> AlertV1.Aggregate? {
+        try await broker.withClient { client, options in
+            try await client.unary(method, BrokerV1.AggregateActionRequest(fingerprint: fingerprint), options: options)
+        }.aggregate
     }
 }
 
