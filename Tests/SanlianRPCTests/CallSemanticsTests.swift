@@ -35,11 +35,7 @@ struct CallSemanticsTests {
         }
         let progress = Locked(Progress())
         var router = echoRouter()
-        let slow = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
-            service: "sanlian.test.v1.Slow",
-            method: "Wait",
-            kind: .unary
-        )
+        let slow = testMethod("Slow", "Wait")
         router.register(slow) { _, _ in
             progress.withLock { $0.started = true }
             do {
@@ -77,11 +73,7 @@ struct CallSemanticsTests {
     func expiredCallNeverStarts() async throws {
         let invocations = Atomic<Int>(0)
         var router = echoRouter()
-        let counted = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
-            service: "sanlian.test.v1.Counted",
-            method: "Count",
-            kind: .unary
-        )
+        let counted = testMethod("Counted", "Count")
         router.register(counted) { _, _ in
             invocations.add(1, ordering: .relaxed)
             return EchoV1.EchoResponse()
@@ -126,11 +118,7 @@ struct CallSemanticsTests {
     @Test("cancelling the caller's task reaches the handler")
     func cancellationReachesHandler() async throws {
         var router = echoRouter()
-        let method = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
-            service: "sanlian.test.v1.Slow",
-            method: "Wait",
-            kind: .unary
-        )
+        let method = testMethod("Slow", "Wait")
         let (events, continuation) = AsyncStream.makeStream(of: String.self)
         router.register(method) { _, _ in
             continuation.yield("started")
@@ -164,11 +152,7 @@ struct CallSemanticsTests {
     func metadataAndErrors() async throws {
         var router = echoRouter()
         struct Boom: Error {}
-        let failing = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
-            service: "sanlian.test.v1.Boom",
-            method: "Fail",
-            kind: .unary
-        )
+        let failing = testMethod("Boom", "Fail")
         router.register(failing) { _, context in
             context.addTrailer("x-trailer", "seen")
             throw Boom()
@@ -219,11 +203,7 @@ struct CallSemanticsTests {
     func streamingBackPressure() async throws {
         let sent = Atomic<Int>(0)
         var router = echoRouter()
-        let stream = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
-            service: "sanlian.test.v1.Flood",
-            method: "Flood",
-            kind: .serverStreaming
-        )
+        let stream = testMethod("Flood", "Flood", kind: .serverStreaming)
         router.register(stream) { request, writer, _ in
             for index in 0..<request.count {
                 try await writer.send(EchoV1.EchoResponse(payload: request.payload, index: index))
@@ -257,11 +237,7 @@ struct CallSemanticsTests {
     func droppedStreamCancels() async throws {
         let (events, continuation) = AsyncStream.makeStream(of: String.self)
         var router = echoRouter()
-        let stream = WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>(
-            service: "sanlian.test.v1.Flood",
-            method: "Forever",
-            kind: .serverStreaming
-        )
+        let stream = testMethod("Flood", "Forever", kind: .serverStreaming)
         router.register(stream) { _, writer, _ in
             do {
                 var index: UInt32 = 0

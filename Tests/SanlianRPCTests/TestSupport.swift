@@ -83,3 +83,10 @@ func waitUntil(
 }
 
 let echo = EchoV1.Echo.echo
+
+/// A method of a test-only service `sanlian.test.v1.<service>` taking and returning echo messages.
+func testMethod(_ service: String, _ method: String, kind: WireMethodKind = .unary)
+    -> WireMethod<EchoV1.EchoRequest, EchoV1.EchoResponse>
+{
+    WireMethod(service: "sanlian.test.v1.\(service)", method: method, kind: kind)
+}
