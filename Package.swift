@@ -66,7 +66,11 @@ let package = Package(
         .target(name: "CSanlianSystem"),
         .target(
             name: "ServiceSupport",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -78,7 +82,6 @@ let package = Package(
             name: "sanlian-echo",
             dependencies: [
                 "SanlianEcho", "SanlianRPC", "ServiceSupport", "BrokerClient",
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -148,8 +151,6 @@ let package = Package(
             name: "sanlian-broker",
             dependencies: [
                 "AlertLedger", "BrokerCore", "SanlianCompose", "ServiceSupport", "CSanlianSystem",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,15 +1,7 @@
 import ArgumentParser
-import Foundation
-import NIOCore
-import NIOPosix
+import ServiceSupport
 
-// Swift concurrency runs on NIO's event loops: a handler's task and its connection's I/O then
-// share threads instead of handing every call between two pools. Must happen on the main thread
-// before anything async starts, hence a top-level main.swift rather than @main.
-// One event loop unless SANLIAN_EVENT_LOOPS says otherwise: the township runs several processes
-// on a small machine, and within a process one thread avoids a hand-off between threads per call.
-NIOSingletons.groupLoopCountSuggestion = Int(ProcessInfo.processInfo.environment["SANLIAN_EVENT_LOOPS"] ?? "") ?? 1
-NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+EventLoopSetup.adopt()
 // Parsed and run by hand, calling the concrete type's async `run()`: through the protocol, top-level
 // code reaches ParsableCommand's synchronous `run()`, which only prints the help.
 do {
