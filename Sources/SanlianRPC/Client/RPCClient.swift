@@ -174,13 +174,29 @@ package final class RPCClient: Service, Sendable {
 
     /// Stops reconnecting and tells the current connection to go away.
     package func stop() {
-        let (current, waiters) = state.withLock { state in
+        let current = updateAndWake(with: nil) { state in
             state.stopped = true
-            defer { state.waiters = [:] }
-            return (state.current, Array(state.waiters.values))
+            return state.current
         }
-        for waiter in waiters { waiter.resume(returning: nil) }
         current?.goAway(RPCV1.Status(code: .unavailable, message: "the client is shutting down"))
+    }
+
+    /// Applies `change` to the state, then wakes every caller waiting for a connection with
+    /// `connection` (nil: none is coming), unless `change` says not to.
+    @discardableResult
+    private func updateAndWake<R>(
+        with connection: RPCConnection?,
+        wake: Bool = true,
+        _ change: (inout State) -> R
+    ) -> R {
+        let (result, waiters) = state.withLock { state in
+            let result = change(&state)
+            guard wake else { return (result, [CheckedContinuation<RPCConnection?, Never>]()) }
+            defer { state.waiters = [:] }
+            return (result, Array(state.waiters.values))
+        }
+        for waiter in waiters { waiter.resume(returning: connection) }
+        return result
     }
 
     private var isStopped: Bool { state.withLock { $0.stopped } }
@@ -195,13 +211,11 @@ package final class RPCClient: Service, Sendable {
                 let refused = (error as? RPCError).flatMap {
                     [.unauthenticated, .failedPrecondition].contains($0.code) ? $0 : nil
                 }
-                let waiters = state.withLock { state in
+                // A refusal is final for whoever waits now: they hear it at once.
+                updateAndWake(with: nil, wake: refused != nil) { state in
                     state.lastError = "\(error)"
                     state.refusal = refused
-                    defer { if refused != nil { state.waiters = [:] } }
-                    return refused != nil ? Array(state.waiters.values) : []
                 }
-                for waiter in waiters { waiter.resume(returning: nil) }
                 logger.debug(
                     "Connection attempt failed",
                     metadata: ["socket.path": "\(configuration.socketPath)", "rpc.error": "\(error)"]
@@ -217,17 +231,12 @@ package final class RPCClient: Service, Sendable {
             }
             backoff = min(backoff * 2, configuration.maxBackoff)
         }
-        let current = state.withLock { state in
+        let current = updateAndWake(with: nil) { state in
             state.stopped = true
             defer { state.current = nil }
             return state.current
         }
         current?.close()
-        let waiters = state.withLock { state in
-            defer { state.waiters = [:] }
-            return Array(state.waiters.values)
-        }
-        for waiter in waiters { waiter.resume(returning: nil) }
     }
 
     private struct Dialled: Sendable {
@@ -276,14 +285,11 @@ package final class RPCClient: Service, Sendable {
             throw error
         }
         await onConnected?(connection)
-        let waiters = state.withLock { state in
+        updateAndWake(with: connection) { state in
             state.current = connection
             state.refusal = nil
-            defer { state.waiters = [:] }
-            return Array(state.waiters.values)
         }
         logger.debug("Connected", metadata: ["socket.path": "\(configuration.socketPath)"])
-        for waiter in waiters { waiter.resume(returning: connection) }
         if isStopped { connection.goAway(RPCV1.Status(code: .unavailable, message: "the client is shutting down")) }
 
         if let calls = dialled.calls, let router {
