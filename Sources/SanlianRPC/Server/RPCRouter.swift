@@ -16,6 +16,16 @@ package struct ServerContext: Sendable {
     let call: InboundCall
     let trailers: TrailerBox
 
+    init(call: InboundCall, logger: Logger) {
+        self.method = call.method
+        self.metadata = call.metadata
+        self.deadline = call.deadline
+        self.peer = call.peer
+        self.baseLogger = logger
+        self.call = call
+        self.trailers = TrailerBox()
+    }
+
     /// A logger carrying the method and call id. Built on first use: most calls never log, and
     /// setting metadata costs more than the rest of a small call.
     package var logger: Logger {
@@ -105,15 +115,7 @@ package struct RPCRouter: Sendable {
         entries[method.path] = Entry(
             description: method.description,
             body: .immediate { call in
-                let context = ServerContext(
-                    method: call.method,
-                    metadata: call.metadata,
-                    deadline: call.deadline,
-                    peer: call.peer,
-                    baseLogger: logger,
-                    call: call,
-                    trailers: TrailerBox()
-                )
+                let context = ServerContext(call: call, logger: logger)
                 let request: Request
                 do {
                     request = try Self.decodeRequest(Request.self, call)
@@ -184,15 +186,7 @@ package struct RPCRouter: Sendable {
         case .task(let body):
             invoke = body
         }
-        let context = ServerContext(
-            method: call.method,
-            metadata: call.metadata,
-            deadline: call.deadline,
-            peer: call.peer,
-            baseLogger: logger,
-            call: call,
-            trailers: TrailerBox()
-        )
+        let context = ServerContext(call: call, logger: logger)
         await call.runCancellable {
             do {
                 let payload = try await invoke(call, context)
