@@ -62,11 +62,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // C calls the Swift Glibc module does not expose (mallopt).
+        // C calls the Swift Glibc module does not expose (mallopt), and the concurrency runtime's
+        // global-executor hook.
         .target(name: "CSanlianSystem"),
         .target(
             name: "ServiceSupport",
             dependencies: [
+                "CSanlianSystem",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -150,7 +153,7 @@ let package = Package(
         .executableTarget(
             name: "sanlian-broker",
             dependencies: [
-                "AlertLedger", "BrokerCore", "SanlianCompose", "ServiceSupport", "CSanlianSystem",
+                "AlertLedger", "BrokerCore", "SanlianCompose", "ServiceSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,17 +1,43 @@
+import CSanlianSystem
 import NIOCore
 import NIOPosix
 
-/// How a Sanlian daemon runs Swift concurrency: on NIO's event loops.
+/// Where a daemon's Swift tasks run.
+package enum TaskExecutor: String, Sendable {
+    /// On NIO's event loops, beside the connections' I/O: no hand-off between threads when a
+    /// handler's task answers a call. For processes whose calls are served by tasks.
+    case eventLoop = "event-loop"
+    /// On Swift's own thread pool: tasks run beside the event loop, on the other cores. For a
+    /// process whose hot path runs on the event loop without tasks and whose tasks do heavier
+    /// work of their own (the broker: forwarding needs no task, ledger delivery does).
+    case pool
+}
+
+/// How a Sanlian daemon runs Swift concurrency and its event loops.
 package enum EventLoopSetup {
-    /// Runs Swift concurrency on NIO's event loops, so a handler's task and its connection's I/O
-    /// share threads instead of handing every call between two pools. One loop unless
-    /// `SANLIAN_EVENT_LOOPS` says otherwise: the township runs several processes on a small
-    /// machine, and within a process one thread avoids a hand-off between threads per call.
+    /// Sets the number of event loops (one unless `SANLIAN_EVENT_LOOPS` says otherwise: the
+    /// township runs several processes on a small machine, and within a process one loop avoids
+    /// hand-offs between threads) and where tasks run: `preferred`, unless `SANLIAN_EXECUTOR`
+    /// (`event-loop` or `pool`) says otherwise.
+    ///
+    /// NIO's own `unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor` finds
+    /// the runtime's hook with `dlsym`, which fails silently when the Swift runtime is linked
+    /// statically (as release builds are): the hook is then a local symbol. The hook is set from C
+    /// instead (`CSanlianSystem`), which links to it in both kinds of build.
     ///
     /// Call first thing on the main thread, before anything async starts (hence the daemons'
     /// top-level `main.swift` rather than `@main`).
-    package static func adopt() {
+    /// - Returns: where tasks run now (`.pool` if another hook was already installed).
+    package static func setUp(tasksOn preferred: TaskExecutor) -> TaskExecutor {
         NIOSingletons.groupLoopCountSuggestion = Int(ProcessEnvironment.value("SANLIAN_EVENT_LOOPS") ?? "") ?? 1
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        let wanted = ProcessEnvironment.value("SANLIAN_EXECUTOR").flatMap(TaskExecutor.init(rawValue:)) ?? preferred
+        guard wanted == .eventLoop else { return .pool }
+        let installed = CSanlianSystem_installGlobalEnqueueHook { job in
+            // The runtime passes the job pointer an `UnownedJob` wraps.
+            let job = unsafeBitCast(job, to: UnownedJob.self)
+            // `any()` is the current loop when called on one, so a task stays on its thread.
+            MultiThreadedEventLoopGroup.singleton.any().enqueue(ExecutorJob(job))
+        }
+        return installed == 1 ? .eventLoop : .pool
     }
 }

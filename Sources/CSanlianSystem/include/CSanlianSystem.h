@@ -1,4 +1,5 @@
-// C calls Swift's Glibc module does not expose (malloc.h is not part of it).
+// C calls Swift's Glibc module does not expose (malloc.h is not part of it), and the Swift
+// concurrency runtime's global-executor hook.
 #ifndef SANLIAN_CSANLIANSYSTEM_H
 #define SANLIAN_CSANLIANSYSTEM_H
 
@@ -15,5 +16,15 @@ static inline int CSanlianSystem_limitMallocArenas(int arenas) {
     return 0;
 #endif
 }
+
+/// Where the Swift concurrency runtime hands every job meant for its global executor: `job` is
+/// the runtime's job pointer (an `UnownedJob`).
+typedef void (*CSanlianSystem_JobEnqueue)(void *job);
+
+/// Routes every job for Swift's global executor to `enqueue` by setting the runtime's
+/// `swift_task_enqueueGlobal_hook`. Linked directly rather than looked up with dlsym, so it also
+/// works when the Swift runtime is linked statically (its symbols are then not exported).
+/// Returns 1 when installed, 0 when a hook was already set (nothing is changed then).
+int CSanlianSystem_installGlobalEnqueueHook(CSanlianSystem_JobEnqueue enqueue);
 
 #endif

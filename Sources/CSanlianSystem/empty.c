@@ -1,1 +1,0 @@
-// Intentionally empty: CSanlianSystem is header-only.
