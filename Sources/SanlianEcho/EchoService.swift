@@ -5,20 +5,39 @@ import Synchronization
 
 /// The echo service (proto/echo.proto): a stand-in department service for tests and benchmarks
 /// of the RPC runtime and the broker.
+///
+/// `Echo` and `Active` never suspend, so they are immediate handlers: answered on the event loop
+/// as the call arrives, a delay being a timer on that loop. `Stream` runs in a task per call.
 package enum EchoService {
     /// Registers Echo, Stream and Active on `router`; responses name `instance`.
     package static func register(on router: inout RPCRouter, instance: String = "sanlian-echo") {
         let active = ActiveCalls()
-        router.register(EchoV1.Echo.echo) { request, context in
+        router.register(EchoV1.Echo.echo, immediate: { request, context, respond in
             let remaining = context.deadline - .now()
-            return try await active.counting {
-                try await pause(request.delayMs)
+            let answer: @Sendable () -> Void = {
                 if request.failWithCode != 0 {
-                    throw RPCError(StatusCode(rawValue: Int32(request.failWithCode)), "failing as asked")
+                    respond(.failure(RPCError(StatusCode(rawValue: Int32(clamping: request.failWithCode)), "failing as asked")))
+                } else {
+                    respond(
+                        .success(
+                            response(for: request, index: 0, context: context, instance: instance, remaining: remaining)
+                        )
+                    )
                 }
-                return response(for: request, index: 0, context: context, instance: instance, remaining: remaining)
             }
-        }
+            guard request.delayMs > 0 else {
+                answer()
+                return
+            }
+            // The timer and a cancellation race; whichever comes first ends the wait.
+            let waiting = active.begin()
+            let timer = context.connection.eventLoop.scheduleTask(in: .milliseconds(Int64(request.delayMs))) {
+                if waiting.end() { answer() }
+            }
+            context.onCancel { _ in
+                if waiting.end() { timer.cancel() }
+            }
+        })
         router.register(EchoV1.Echo.stream) { request, writer, context in
             let remaining = context.deadline - .now()
             try await active.counting {
@@ -30,12 +49,12 @@ package enum EchoService {
                 }
             }
         }
-        router.register(EchoV1.Echo.active) { _, _ in
+        router.register(EchoV1.Echo.active, sync: { _, _ in
             EchoV1.EchoResponse(index: UInt32(active.count), instance: instance)
-        }
+        })
     }
 
-    /// Counts handlers running, so tests can see a cancellation reach the service.
+    /// Counts Echo and Stream calls in progress, so tests can see a cancellation reach the service.
     final class ActiveCalls: Sendable {
         private let running = Atomic<Int>(0)
 
@@ -45,6 +64,29 @@ package enum EchoService {
             running.add(1, ordering: .relaxed)
             defer { running.subtract(1, ordering: .relaxed) }
             return try await body()
+        }
+
+        /// Counts a call until the returned wait's `end()`.
+        func begin() -> Wait {
+            running.add(1, ordering: .relaxed)
+            return Wait(calls: self)
+        }
+
+        /// One delayed Echo call, ended exactly once by its timer or its cancellation.
+        final class Wait: Sendable {
+            private let calls: ActiveCalls
+            private let ended = Atomic<Bool>(false)
+
+            init(calls: ActiveCalls) { self.calls = calls }
+
+            /// Stops counting the call. Returns true for the first caller only.
+            func end() -> Bool {
+                guard ended.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else {
+                    return false
+                }
+                calls.running.subtract(1, ordering: .relaxed)
+                return true
+            }
         }
     }
 

@@ -41,6 +41,13 @@ package struct ServerContext: Sendable {
     /// Why the call was cancelled, or nil while it is live.
     package var cancellation: RPCError? { call.cancellation }
 
+    /// Runs `handler` once the call is cancelled (deadline, Cancel frame, lost connection), at
+    /// once if it already is. Immediate handlers use it to stop work they scheduled; task
+    /// handlers see their task cancelled instead.
+    package func onCancel(_ handler: @escaping @Sendable (RPCError) -> Void) {
+        call.onCancel(handler)
+    }
+
     /// Adds trailing metadata to the response.
     package func addTrailer(_ key: String, _ value: String) {
         trailers.metadata.withLock { $0.add(key, value) }
@@ -134,6 +141,19 @@ package struct RPCRouter: Sendable {
                 }
             }
         )
+    }
+
+    /// Serves a unary method whose handler never suspends: it runs on the connection's event loop
+    /// as the call arrives, without a task, and its return value is the response. For handlers
+    /// that compute an answer from the request and memory alone; anything that waits belongs in a
+    /// task handler (or an immediate one that answers later).
+    package mutating func register<Request, Response>(
+        _ method: WireMethod<Request, Response>,
+        sync handler: @escaping @Sendable (Request, ServerContext) throws -> Response
+    ) {
+        register(method, immediate: { request, context, respond in
+            respond(Result { try handler(request, context) })
+        })
     }
 
     /// The immediate handler of `path`, if it has one.
