@@ -6,25 +6,57 @@ import CProtobufC
     import Darwin
 #endif
 
+/// Bytes of stack each encode and decode starts with before falling back to malloc: enough for
+/// a call frame with its metadata and a 1 KiB payload.
+@usableFromInline
+let wireStackBytes = 4096
+
 /// Owns the C memory a message's C struct points at while it is being packed: strings, bytes,
-/// arrays and sub-messages are allocated here and all freed together when the arena goes away.
+/// arrays and sub-messages are carved out of a stack buffer (malloc once it is full) and all
+/// released together when `with` returns.
 ///
 /// protobuf-c packs from a tree of C pointers; Swift storage can only be borrowed inside nested
 /// closures, which generated code for arbitrary messages cannot nest, so encoding copies into the
 /// arena instead. Never pass arena-built messages to `free_unpacked` (protobuf-c issue #222).
 final class WireArena {
-    private var allocations: [UnsafeMutableRawPointer] = []
+    private let base: UnsafeMutableRawPointer
+    private let capacity: Int
+    private var used = 0
+    private var overflow: [UnsafeMutableRawPointer] = []
 
-    init() {}
-
-    deinit {
-        for allocation in allocations { free(allocation) }
+    private init(base: UnsafeMutableRawPointer, capacity: Int) {
+        self.base = base
+        self.capacity = capacity
     }
 
-    /// Uninitialized, zero-filled memory for `count` values of `type`, freed with the arena.
+    deinit {
+        for allocation in overflow { free(allocation) }
+    }
+
+    /// Runs `body` with an arena. The arena must not outlive `body`: its first bytes are on the
+    /// stack of this call.
+    static func with<Result>(_ body: (WireArena) throws(WireError) -> Result) throws(WireError) -> Result {
+        try withUnsafeTemporaryAllocation(byteCount: wireStackBytes, alignment: 16) {
+            (stack: UnsafeMutableRawBufferPointer) throws(WireError) -> Result in
+            let arena = WireArena(base: stack.baseAddress!, capacity: stack.count)
+            return try withExtendedLifetime(arena) { () throws(WireError) -> Result in try body(arena) }
+        }
+    }
+
+    /// Zero-filled memory for `count` values of `type`, valid until the arena is released.
     func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
-        let raw = calloc(max(count, 1), MemoryLayout<T>.stride)!
-        allocations.append(raw)
+        let byteCount = max(count, 1) * MemoryLayout<T>.stride
+        let raw: UnsafeMutableRawPointer
+        // 16-byte steps keep every C type aligned.
+        let start = (used + 15) & ~15
+        if start + byteCount <= capacity {
+            raw = base + start
+            used = start + byteCount
+        } else {
+            raw = malloc(byteCount)!
+            overflow.append(raw)
+        }
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
         return raw.bindMemory(to: T.self, capacity: max(count, 1))
     }
 
@@ -51,6 +83,22 @@ final class WireArena {
         let copy = allocate(UInt8.self, count: bytes.count)
         bytes.withUnsafeBufferPointer { copy.update(from: $0.baseAddress!, count: bytes.count) }
         return ProtobufCBinaryData(len: bytes.count, data: copy)
+    }
+}
+
+/// Runs `body` with a protobuf-c allocator for `unpack` and `free_unpacked` whose memory comes
+/// from this call's stack (malloc once that is full). Everything unpacked must be copied out
+/// before `body` returns.
+func withWireDecodingAllocator<Result>(
+    _ body: (UnsafeMutablePointer<ProtobufCAllocator>) throws(WireError) -> Result
+) throws(WireError) -> Result {
+    try withUnsafeTemporaryAllocation(byteCount: wireStackBytes, alignment: 16) {
+        (stack: UnsafeMutableRawBufferPointer) throws(WireError) -> Result in
+        var allocator = CProtobufC_bumpAllocator(stack.baseAddress!, stack.count)
+        return try withUnsafeMutablePointer(to: &allocator) {
+            (pointer: UnsafeMutablePointer<ProtobufCAllocator>) throws(WireError) -> Result in
+            try body(pointer)
+        }
     }
 }
 

@@ -30,13 +30,16 @@ extension BrokerV1 {
 extension BrokerV1.MethodDescriptor {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__method_descriptor__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__method_descriptor__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__method_descriptor__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__method_descriptor__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__MethodDescriptor) throws(WireError) {
@@ -47,17 +50,17 @@ extension BrokerV1.MethodDescriptor {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__MethodDescriptor()
-        sanlian__broker__v1__method_descriptor__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__method_descriptor__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__method_descriptor__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__MethodDescriptor()
+            sanlian__broker__v1__method_descriptor__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__method_descriptor__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__method_descriptor__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__MethodDescriptor> {
@@ -98,13 +101,16 @@ extension BrokerV1 {
 extension BrokerV1.ServiceDescriptor {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__service_descriptor__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__service_descriptor__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__service_descriptor__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__service_descriptor__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__ServiceDescriptor) throws(WireError) {
@@ -117,17 +123,17 @@ extension BrokerV1.ServiceDescriptor {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__ServiceDescriptor()
-        sanlian__broker__v1__service_descriptor__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__service_descriptor__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__service_descriptor__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__ServiceDescriptor()
+            sanlian__broker__v1__service_descriptor__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__service_descriptor__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__service_descriptor__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ServiceDescriptor> {
@@ -174,13 +180,16 @@ extension BrokerV1 {
 extension BrokerV1.RegisterRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__register_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__register_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__register_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__register_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__RegisterRequest) throws(WireError) {
@@ -193,17 +202,17 @@ extension BrokerV1.RegisterRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__RegisterRequest()
-        sanlian__broker__v1__register_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__register_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__register_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__RegisterRequest()
+            sanlian__broker__v1__register_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__register_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__register_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__RegisterRequest> {
@@ -246,13 +255,16 @@ extension BrokerV1 {
 extension BrokerV1.RegisterResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__register_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__register_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__register_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__register_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__RegisterResponse) throws(WireError) {
@@ -261,17 +273,17 @@ extension BrokerV1.RegisterResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__RegisterResponse()
-        sanlian__broker__v1__register_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__register_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__register_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__RegisterResponse()
+            sanlian__broker__v1__register_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__register_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__register_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__RegisterResponse> {
@@ -313,13 +325,16 @@ extension BrokerV1 {
 extension BrokerV1.PublishRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__publish_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__publish_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__publish_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__publish_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__PublishRequest) throws(WireError) {
@@ -333,17 +348,17 @@ extension BrokerV1.PublishRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__PublishRequest()
-        sanlian__broker__v1__publish_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__publish_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__publish_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__PublishRequest()
+            sanlian__broker__v1__publish_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__publish_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__publish_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__PublishRequest> {
@@ -388,13 +403,16 @@ extension BrokerV1 {
 extension BrokerV1.PublishResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__publish_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__publish_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__publish_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__publish_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__PublishResponse) throws(WireError) {
@@ -403,17 +421,17 @@ extension BrokerV1.PublishResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__PublishResponse()
-        sanlian__broker__v1__publish_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__publish_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__publish_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__PublishResponse()
+            sanlian__broker__v1__publish_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__publish_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__publish_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__PublishResponse> {
@@ -449,13 +467,16 @@ extension BrokerV1 {
 extension BrokerV1.SubscribeRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__subscribe_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__subscribe_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__subscribe_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__subscribe_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__SubscribeRequest) throws(WireError) {
@@ -464,17 +485,17 @@ extension BrokerV1.SubscribeRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__SubscribeRequest()
-        sanlian__broker__v1__subscribe_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__subscribe_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__subscribe_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__SubscribeRequest()
+            sanlian__broker__v1__subscribe_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__subscribe_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__subscribe_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__SubscribeRequest> {
@@ -519,13 +540,16 @@ extension BrokerV1 {
 extension BrokerV1.Delivery {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__delivery__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__delivery__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__delivery__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__delivery__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__Delivery) throws(WireError) {
@@ -540,17 +564,17 @@ extension BrokerV1.Delivery {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__Delivery()
-        sanlian__broker__v1__delivery__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__delivery__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__delivery__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__Delivery()
+            sanlian__broker__v1__delivery__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__delivery__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__delivery__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__Delivery> {
@@ -595,13 +619,16 @@ extension BrokerV1 {
 extension BrokerV1.PublishAlertRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__publish_alert_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__publish_alert_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__publish_alert_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__publish_alert_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__PublishAlertRequest) throws(WireError) {
@@ -612,17 +639,17 @@ extension BrokerV1.PublishAlertRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__PublishAlertRequest()
-        sanlian__broker__v1__publish_alert_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__publish_alert_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__publish_alert_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__PublishAlertRequest()
+            sanlian__broker__v1__publish_alert_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__publish_alert_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__publish_alert_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__PublishAlertRequest> {
@@ -663,13 +690,16 @@ extension BrokerV1 {
 extension BrokerV1.PublishAlertResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__publish_alert_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__publish_alert_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__publish_alert_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__publish_alert_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__PublishAlertResponse) throws(WireError) {
@@ -679,17 +709,17 @@ extension BrokerV1.PublishAlertResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__PublishAlertResponse()
-        sanlian__broker__v1__publish_alert_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__publish_alert_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__publish_alert_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__PublishAlertResponse()
+            sanlian__broker__v1__publish_alert_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__publish_alert_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__publish_alert_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__PublishAlertResponse> {
@@ -737,13 +767,16 @@ extension BrokerV1 {
 extension BrokerV1.StartPosition {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__start_position__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__start_position__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__start_position__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__start_position__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__StartPosition) throws(WireError) {
@@ -757,17 +790,17 @@ extension BrokerV1.StartPosition {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__StartPosition()
-        sanlian__broker__v1__start_position__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__start_position__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__start_position__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__StartPosition()
+            sanlian__broker__v1__start_position__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__start_position__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__start_position__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__StartPosition> {
@@ -834,13 +867,16 @@ extension BrokerV1 {
 extension BrokerV1.SubscribeLedgerRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__subscribe_ledger_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__subscribe_ledger_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__subscribe_ledger_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__subscribe_ledger_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__SubscribeLedgerRequest) throws(WireError) {
@@ -856,17 +892,17 @@ extension BrokerV1.SubscribeLedgerRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__SubscribeLedgerRequest()
-        sanlian__broker__v1__subscribe_ledger_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__subscribe_ledger_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__subscribe_ledger_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__SubscribeLedgerRequest()
+            sanlian__broker__v1__subscribe_ledger_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__subscribe_ledger_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__subscribe_ledger_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__SubscribeLedgerRequest> {
@@ -912,13 +948,16 @@ extension BrokerV1 {
 extension BrokerV1.LedgerDelivery {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__ledger_delivery__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__ledger_delivery__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__ledger_delivery__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__ledger_delivery__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__LedgerDelivery) throws(WireError) {
@@ -930,17 +969,17 @@ extension BrokerV1.LedgerDelivery {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__LedgerDelivery()
-        sanlian__broker__v1__ledger_delivery__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__ledger_delivery__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__ledger_delivery__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__LedgerDelivery()
+            sanlian__broker__v1__ledger_delivery__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__ledger_delivery__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__ledger_delivery__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__LedgerDelivery> {
@@ -981,13 +1020,16 @@ extension BrokerV1 {
 extension BrokerV1.AckLedgerRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__ack_ledger_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__ack_ledger_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__ack_ledger_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__ack_ledger_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__AckLedgerRequest) throws(WireError) {
@@ -1000,17 +1042,17 @@ extension BrokerV1.AckLedgerRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__AckLedgerRequest()
-        sanlian__broker__v1__ack_ledger_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__ack_ledger_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__ack_ledger_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__AckLedgerRequest()
+            sanlian__broker__v1__ack_ledger_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__ack_ledger_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__ack_ledger_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__AckLedgerRequest> {
@@ -1054,13 +1096,16 @@ extension BrokerV1 {
 extension BrokerV1.AckLedgerResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__ack_ledger_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__ack_ledger_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__ack_ledger_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__ack_ledger_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__AckLedgerResponse) throws(WireError) {
@@ -1069,17 +1114,17 @@ extension BrokerV1.AckLedgerResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__AckLedgerResponse()
-        sanlian__broker__v1__ack_ledger_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__ack_ledger_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__ack_ledger_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__AckLedgerResponse()
+            sanlian__broker__v1__ack_ledger_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__ack_ledger_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__ack_ledger_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__AckLedgerResponse> {
@@ -1120,13 +1165,16 @@ extension BrokerV1 {
 extension BrokerV1.ReadLedgerRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__read_ledger_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__read_ledger_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__read_ledger_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__read_ledger_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__ReadLedgerRequest) throws(WireError) {
@@ -1137,17 +1185,17 @@ extension BrokerV1.ReadLedgerRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__ReadLedgerRequest()
-        sanlian__broker__v1__read_ledger_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__read_ledger_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__read_ledger_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__ReadLedgerRequest()
+            sanlian__broker__v1__read_ledger_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__read_ledger_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__read_ledger_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ReadLedgerRequest> {
@@ -1187,13 +1235,16 @@ extension BrokerV1 {
 extension BrokerV1.ReadLedgerResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__read_ledger_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__read_ledger_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__read_ledger_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__read_ledger_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__ReadLedgerResponse) throws(WireError) {
@@ -1206,17 +1257,17 @@ extension BrokerV1.ReadLedgerResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__ReadLedgerResponse()
-        sanlian__broker__v1__read_ledger_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__read_ledger_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__read_ledger_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__ReadLedgerResponse()
+            sanlian__broker__v1__read_ledger_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__read_ledger_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__read_ledger_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ReadLedgerResponse> {
@@ -1262,13 +1313,16 @@ extension BrokerV1 {
 extension BrokerV1.AggregateActionRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__aggregate_action_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__aggregate_action_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__aggregate_action_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__aggregate_action_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__AggregateActionRequest) throws(WireError) {
@@ -1278,17 +1332,17 @@ extension BrokerV1.AggregateActionRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__AggregateActionRequest()
-        sanlian__broker__v1__aggregate_action_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__aggregate_action_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__aggregate_action_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__AggregateActionRequest()
+            sanlian__broker__v1__aggregate_action_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__aggregate_action_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__aggregate_action_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__AggregateActionRequest> {
@@ -1324,13 +1378,16 @@ extension BrokerV1 {
 extension BrokerV1.AggregateActionResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__aggregate_action_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__aggregate_action_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__aggregate_action_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__aggregate_action_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__AggregateActionResponse) throws(WireError) {
@@ -1341,17 +1398,17 @@ extension BrokerV1.AggregateActionResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__AggregateActionResponse()
-        sanlian__broker__v1__aggregate_action_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__aggregate_action_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__aggregate_action_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__AggregateActionResponse()
+            sanlian__broker__v1__aggregate_action_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__aggregate_action_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__aggregate_action_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__AggregateActionResponse> {
@@ -1392,13 +1449,16 @@ extension BrokerV1 {
 extension BrokerV1.ListAggregatesRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__list_aggregates_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__list_aggregates_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__list_aggregates_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__list_aggregates_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__ListAggregatesRequest) throws(WireError) {
@@ -1413,17 +1473,17 @@ extension BrokerV1.ListAggregatesRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__ListAggregatesRequest()
-        sanlian__broker__v1__list_aggregates_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__list_aggregates_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__list_aggregates_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__ListAggregatesRequest()
+            sanlian__broker__v1__list_aggregates_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__list_aggregates_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__list_aggregates_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListAggregatesRequest> {
@@ -1471,13 +1531,16 @@ extension BrokerV1 {
 extension BrokerV1.ListAggregatesResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__list_aggregates_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__list_aggregates_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__list_aggregates_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__list_aggregates_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__ListAggregatesResponse) throws(WireError) {
@@ -1492,17 +1555,17 @@ extension BrokerV1.ListAggregatesResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__ListAggregatesResponse()
-        sanlian__broker__v1__list_aggregates_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__list_aggregates_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__list_aggregates_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__ListAggregatesResponse()
+            sanlian__broker__v1__list_aggregates_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__list_aggregates_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__list_aggregates_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListAggregatesResponse> {
@@ -1559,13 +1622,16 @@ extension BrokerV1 {
 extension BrokerV1.DeadLetter {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__dead_letter__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__dead_letter__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__dead_letter__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__dead_letter__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__DeadLetter) throws(WireError) {
@@ -1578,17 +1644,17 @@ extension BrokerV1.DeadLetter {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__DeadLetter()
-        sanlian__broker__v1__dead_letter__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__dead_letter__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__dead_letter__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__DeadLetter()
+            sanlian__broker__v1__dead_letter__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__dead_letter__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__dead_letter__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__DeadLetter> {
@@ -1628,13 +1694,16 @@ extension BrokerV1 {
 extension BrokerV1.ListDeadLettersRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__list_dead_letters_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__list_dead_letters_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__list_dead_letters_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__list_dead_letters_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__ListDeadLettersRequest) throws(WireError) {
@@ -1643,17 +1712,17 @@ extension BrokerV1.ListDeadLettersRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__ListDeadLettersRequest()
-        sanlian__broker__v1__list_dead_letters_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__list_dead_letters_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__list_dead_letters_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__ListDeadLettersRequest()
+            sanlian__broker__v1__list_dead_letters_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__list_dead_letters_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__list_dead_letters_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListDeadLettersRequest> {
@@ -1688,13 +1757,16 @@ extension BrokerV1 {
 extension BrokerV1.ListDeadLettersResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__list_dead_letters_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__list_dead_letters_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__list_dead_letters_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__list_dead_letters_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__ListDeadLettersResponse) throws(WireError) {
@@ -1706,17 +1778,17 @@ extension BrokerV1.ListDeadLettersResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__ListDeadLettersResponse()
-        sanlian__broker__v1__list_dead_letters_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__list_dead_letters_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__list_dead_letters_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__ListDeadLettersResponse()
+            sanlian__broker__v1__list_dead_letters_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__list_dead_letters_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__list_dead_letters_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListDeadLettersResponse> {
@@ -1762,13 +1834,16 @@ extension BrokerV1 {
 extension BrokerV1.RedriveDeadLettersRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__redrive_dead_letters_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__redrive_dead_letters_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__redrive_dead_letters_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__redrive_dead_letters_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__RedriveDeadLettersRequest) throws(WireError) {
@@ -1781,17 +1856,17 @@ extension BrokerV1.RedriveDeadLettersRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__RedriveDeadLettersRequest()
-        sanlian__broker__v1__redrive_dead_letters_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__redrive_dead_letters_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__redrive_dead_letters_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__RedriveDeadLettersRequest()
+            sanlian__broker__v1__redrive_dead_letters_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__redrive_dead_letters_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__redrive_dead_letters_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__RedriveDeadLettersRequest> {
@@ -1834,13 +1909,16 @@ extension BrokerV1 {
 extension BrokerV1.RedriveDeadLettersResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__redrive_dead_letters_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__redrive_dead_letters_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__redrive_dead_letters_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__redrive_dead_letters_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__RedriveDeadLettersResponse) throws(WireError) {
@@ -1849,17 +1927,17 @@ extension BrokerV1.RedriveDeadLettersResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__RedriveDeadLettersResponse()
-        sanlian__broker__v1__redrive_dead_letters_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__redrive_dead_letters_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__redrive_dead_letters_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__RedriveDeadLettersResponse()
+            sanlian__broker__v1__redrive_dead_letters_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__redrive_dead_letters_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__redrive_dead_letters_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__RedriveDeadLettersResponse> {
@@ -1889,13 +1967,16 @@ extension BrokerV1 {
 extension BrokerV1.ListServicesRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__list_services_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__list_services_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__list_services_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__list_services_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__ListServicesRequest) throws(WireError) {
@@ -1903,17 +1984,17 @@ extension BrokerV1.ListServicesRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__ListServicesRequest()
-        sanlian__broker__v1__list_services_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__list_services_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__list_services_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__ListServicesRequest()
+            sanlian__broker__v1__list_services_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__list_services_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__list_services_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListServicesRequest> {
@@ -1954,13 +2035,16 @@ extension BrokerV1 {
 extension BrokerV1.ServiceStatus {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__service_status__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__service_status__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__service_status__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__service_status__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__ServiceStatus) throws(WireError) {
@@ -1976,17 +2060,17 @@ extension BrokerV1.ServiceStatus {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__ServiceStatus()
-        sanlian__broker__v1__service_status__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__service_status__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__service_status__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__ServiceStatus()
+            sanlian__broker__v1__service_status__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__service_status__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__service_status__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ServiceStatus> {
@@ -2032,13 +2116,16 @@ extension BrokerV1 {
 extension BrokerV1.ListServicesResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__broker__v1__list_services_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__broker__v1__list_services_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__list_services_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__broker__v1__list_services_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Broker__V1__ListServicesResponse) throws(WireError) {
@@ -2050,17 +2137,17 @@ extension BrokerV1.ListServicesResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Broker__V1__ListServicesResponse()
-        sanlian__broker__v1__list_services_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__broker__v1__list_services_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__broker__v1__list_services_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__ListServicesResponse()
+            sanlian__broker__v1__list_services_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__broker__v1__list_services_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__broker__v1__list_services_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListServicesResponse> {

@@ -27,13 +27,16 @@ extension CommonV1 {
 extension CommonV1.KeyValue {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__common__v1__key_value__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__common__v1__key_value__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__common__v1__key_value__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__common__v1__key_value__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Common__V1__KeyValue) throws(WireError) {
@@ -43,17 +46,17 @@ extension CommonV1.KeyValue {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Common__V1__KeyValue()
-        sanlian__common__v1__key_value__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__common__v1__key_value__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__common__v1__key_value__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Common__V1__KeyValue()
+            sanlian__common__v1__key_value__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__common__v1__key_value__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__common__v1__key_value__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__KeyValue> {
@@ -105,13 +108,16 @@ extension CommonV1 {
 extension CommonV1.Place {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__common__v1__place__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__common__v1__place__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__common__v1__place__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__common__v1__place__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Common__V1__Place) throws(WireError) {
@@ -124,17 +130,17 @@ extension CommonV1.Place {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Common__V1__Place()
-        sanlian__common__v1__place__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__common__v1__place__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__common__v1__place__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Common__V1__Place()
+            sanlian__common__v1__place__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__common__v1__place__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__common__v1__place__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__Place> {
@@ -177,13 +183,16 @@ extension CommonV1 {
 extension CommonV1.TimeRange {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__common__v1__time_range__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__common__v1__time_range__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__common__v1__time_range__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__common__v1__time_range__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Common__V1__TimeRange) throws(WireError) {
@@ -193,17 +202,17 @@ extension CommonV1.TimeRange {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Common__V1__TimeRange()
-        sanlian__common__v1__time_range__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__common__v1__time_range__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__common__v1__time_range__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Common__V1__TimeRange()
+            sanlian__common__v1__time_range__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__common__v1__time_range__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__common__v1__time_range__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__TimeRange> {
@@ -243,13 +252,16 @@ extension CommonV1 {
 extension CommonV1.PageRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__common__v1__page_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__common__v1__page_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__common__v1__page_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__common__v1__page_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Common__V1__PageRequest) throws(WireError) {
@@ -259,17 +271,17 @@ extension CommonV1.PageRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Common__V1__PageRequest()
-        sanlian__common__v1__page_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__common__v1__page_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__common__v1__page_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Common__V1__PageRequest()
+            sanlian__common__v1__page_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__common__v1__page_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__common__v1__page_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__PageRequest> {
@@ -308,13 +320,16 @@ extension CommonV1 {
 extension CommonV1.PageResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__common__v1__page_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__common__v1__page_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__common__v1__page_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__common__v1__page_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Common__V1__PageResponse) throws(WireError) {
@@ -324,17 +339,17 @@ extension CommonV1.PageResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Common__V1__PageResponse()
-        sanlian__common__v1__page_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__common__v1__page_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__common__v1__page_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Common__V1__PageResponse()
+            sanlian__common__v1__page_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__common__v1__page_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__common__v1__page_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__PageResponse> {
@@ -374,13 +389,16 @@ extension CommonV1 {
 extension CommonV1.Month {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__common__v1__month__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__common__v1__month__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__common__v1__month__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__common__v1__month__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Common__V1__Month) throws(WireError) {
@@ -390,17 +408,17 @@ extension CommonV1.Month {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Common__V1__Month()
-        sanlian__common__v1__month__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__common__v1__month__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__common__v1__month__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Common__V1__Month()
+            sanlian__common__v1__month__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__common__v1__month__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__common__v1__month__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__Month> {

@@ -34,13 +34,16 @@ extension EchoV1 {
 extension EchoV1.EchoRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__echo__v1__echo_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__echo__v1__echo_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__echo__v1__echo_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__echo__v1__echo_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Echo__V1__EchoRequest) throws(WireError) {
@@ -52,17 +55,17 @@ extension EchoV1.EchoRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Echo__V1__EchoRequest()
-        sanlian__echo__v1__echo_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__echo__v1__echo_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__echo__v1__echo_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Echo__V1__EchoRequest()
+            sanlian__echo__v1__echo_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__echo__v1__echo_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__echo__v1__echo_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Echo__V1__EchoRequest> {
@@ -122,13 +125,16 @@ extension EchoV1 {
 extension EchoV1.EchoResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__echo__v1__echo_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__echo__v1__echo_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__echo__v1__echo_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__echo__v1__echo_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Echo__V1__EchoResponse) throws(WireError) {
@@ -146,17 +152,17 @@ extension EchoV1.EchoResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Echo__V1__EchoResponse()
-        sanlian__echo__v1__echo_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__echo__v1__echo_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__echo__v1__echo_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Echo__V1__EchoResponse()
+            sanlian__echo__v1__echo_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__echo__v1__echo_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__echo__v1__echo_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Echo__V1__EchoResponse> {

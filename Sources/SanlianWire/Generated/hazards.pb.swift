@@ -429,13 +429,16 @@ extension HazardsV1 {
 extension HazardsV1.ReportHazardRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__report_hazard_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__report_hazard_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__report_hazard_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__report_hazard_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__ReportHazardRequest) throws(WireError) {
@@ -452,17 +455,17 @@ extension HazardsV1.ReportHazardRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__ReportHazardRequest()
-        sanlian__hazards__v1__report_hazard_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__report_hazard_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__report_hazard_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__ReportHazardRequest()
+            sanlian__hazards__v1__report_hazard_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__report_hazard_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__report_hazard_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__ReportHazardRequest> {
@@ -521,13 +524,16 @@ extension HazardsV1 {
 extension HazardsV1.HazardEvent {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__hazard_event__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__hazard_event__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__hazard_event__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__hazard_event__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__HazardEvent) throws(WireError) {
@@ -541,17 +547,17 @@ extension HazardsV1.HazardEvent {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__HazardEvent()
-        sanlian__hazards__v1__hazard_event__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__hazard_event__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__hazard_event__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__HazardEvent()
+            sanlian__hazards__v1__hazard_event__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__hazard_event__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__hazard_event__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__HazardEvent> {
@@ -630,13 +636,16 @@ extension HazardsV1 {
 extension HazardsV1.Hazard {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__hazard__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__hazard__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__hazard__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__hazard__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__Hazard) throws(WireError) {
@@ -663,17 +672,17 @@ extension HazardsV1.Hazard {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__Hazard()
-        sanlian__hazards__v1__hazard__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__hazard__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__hazard__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__Hazard()
+            sanlian__hazards__v1__hazard__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__hazard__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__hazard__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__Hazard> {
@@ -730,13 +739,16 @@ extension HazardsV1 {
 extension HazardsV1.GetHazardRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__get_hazard_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__get_hazard_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__get_hazard_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__get_hazard_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__GetHazardRequest) throws(WireError) {
@@ -745,17 +757,17 @@ extension HazardsV1.GetHazardRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__GetHazardRequest()
-        sanlian__hazards__v1__get_hazard_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__get_hazard_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__get_hazard_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__GetHazardRequest()
+            sanlian__hazards__v1__get_hazard_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__get_hazard_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__get_hazard_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__GetHazardRequest> {
@@ -799,13 +811,16 @@ extension HazardsV1 {
 extension HazardsV1.ListHazardsRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__list_hazards_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__list_hazards_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__list_hazards_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__list_hazards_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__ListHazardsRequest) throws(WireError) {
@@ -824,17 +839,17 @@ extension HazardsV1.ListHazardsRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__ListHazardsRequest()
-        sanlian__hazards__v1__list_hazards_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__list_hazards_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__list_hazards_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__ListHazardsRequest()
+            sanlian__hazards__v1__list_hazards_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__list_hazards_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__list_hazards_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__ListHazardsRequest> {
@@ -886,13 +901,16 @@ extension HazardsV1 {
 extension HazardsV1.ListHazardsResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__list_hazards_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__list_hazards_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__list_hazards_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__list_hazards_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__ListHazardsResponse) throws(WireError) {
@@ -907,17 +925,17 @@ extension HazardsV1.ListHazardsResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__ListHazardsResponse()
-        sanlian__hazards__v1__list_hazards_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__list_hazards_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__list_hazards_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__ListHazardsResponse()
+            sanlian__hazards__v1__list_hazards_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__list_hazards_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__list_hazards_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__ListHazardsResponse> {
@@ -976,13 +994,16 @@ extension HazardsV1 {
 extension HazardsV1.HazardTransitionRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__hazard_transition_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__hazard_transition_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__hazard_transition_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__hazard_transition_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__HazardTransitionRequest) throws(WireError) {
@@ -995,17 +1016,17 @@ extension HazardsV1.HazardTransitionRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__HazardTransitionRequest()
-        sanlian__hazards__v1__hazard_transition_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__hazard_transition_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__hazard_transition_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__HazardTransitionRequest()
+            sanlian__hazards__v1__hazard_transition_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__hazard_transition_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__hazard_transition_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__HazardTransitionRequest> {
@@ -1058,13 +1079,16 @@ extension HazardsV1 {
 extension HazardsV1.Party {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__party__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__party__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__party__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__party__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__Party) throws(WireError) {
@@ -1077,17 +1101,17 @@ extension HazardsV1.Party {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__Party()
-        sanlian__hazards__v1__party__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__party__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__party__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__Party()
+            sanlian__hazards__v1__party__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__party__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__party__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__Party> {
@@ -1132,13 +1156,16 @@ extension HazardsV1 {
 extension HazardsV1.MediationSession {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__mediation_session__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__mediation_session__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__mediation_session__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__mediation_session__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__MediationSession) throws(WireError) {
@@ -1149,17 +1176,17 @@ extension HazardsV1.MediationSession {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__MediationSession()
-        sanlian__hazards__v1__mediation_session__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__mediation_session__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__mediation_session__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__MediationSession()
+            sanlian__hazards__v1__mediation_session__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__mediation_session__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__mediation_session__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__MediationSession> {
@@ -1205,13 +1232,16 @@ extension HazardsV1 {
 extension HazardsV1.FollowUp {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__follow_up__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__follow_up__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__follow_up__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__follow_up__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__FollowUp) throws(WireError) {
@@ -1223,17 +1253,17 @@ extension HazardsV1.FollowUp {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__FollowUp()
-        sanlian__hazards__v1__follow_up__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__follow_up__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__follow_up__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__FollowUp()
+            sanlian__hazards__v1__follow_up__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__follow_up__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__follow_up__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__FollowUp> {
@@ -1321,13 +1351,16 @@ extension HazardsV1 {
 extension HazardsV1.Dispute {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__dispute__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__dispute__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__dispute__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__dispute__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__Dispute) throws(WireError) {
@@ -1363,17 +1396,17 @@ extension HazardsV1.Dispute {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__Dispute()
-        sanlian__hazards__v1__dispute__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__dispute__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__dispute__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__Dispute()
+            sanlian__hazards__v1__dispute__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__dispute__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__dispute__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__Dispute> {
@@ -1459,13 +1492,16 @@ extension HazardsV1 {
 extension HazardsV1.IntakeRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__intake_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__intake_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__intake_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__intake_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__IntakeRequest) throws(WireError) {
@@ -1483,17 +1519,17 @@ extension HazardsV1.IntakeRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__IntakeRequest()
-        sanlian__hazards__v1__intake_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__intake_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__intake_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__IntakeRequest()
+            sanlian__hazards__v1__intake_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__intake_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__intake_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__IntakeRequest> {
@@ -1547,13 +1583,16 @@ extension HazardsV1 {
 extension HazardsV1.AssessRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__assess_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__assess_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__assess_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__assess_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__AssessRequest) throws(WireError) {
@@ -1564,17 +1603,17 @@ extension HazardsV1.AssessRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__AssessRequest()
-        sanlian__hazards__v1__assess_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__assess_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__assess_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__AssessRequest()
+            sanlian__hazards__v1__assess_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__assess_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__assess_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__AssessRequest> {
@@ -1617,13 +1656,16 @@ extension HazardsV1 {
 extension HazardsV1.RouteRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__route_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__route_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__route_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__route_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__RouteRequest) throws(WireError) {
@@ -1634,17 +1676,17 @@ extension HazardsV1.RouteRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__RouteRequest()
-        sanlian__hazards__v1__route_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__route_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__route_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__RouteRequest()
+            sanlian__hazards__v1__route_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__route_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__route_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__RouteRequest> {
@@ -1684,13 +1726,16 @@ extension HazardsV1 {
 extension HazardsV1.MediationSessionRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__mediation_session_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__mediation_session_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__mediation_session_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__mediation_session_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__MediationSessionRequest) throws(WireError) {
@@ -1702,17 +1747,17 @@ extension HazardsV1.MediationSessionRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__MediationSessionRequest()
-        sanlian__hazards__v1__mediation_session_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__mediation_session_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__mediation_session_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__MediationSessionRequest()
+            sanlian__hazards__v1__mediation_session_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__mediation_session_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__mediation_session_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__MediationSessionRequest> {
@@ -1756,13 +1801,16 @@ extension HazardsV1 {
 extension HazardsV1.OutcomeRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__outcome_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__outcome_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__outcome_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__outcome_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__OutcomeRequest) throws(WireError) {
@@ -1773,17 +1821,17 @@ extension HazardsV1.OutcomeRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__OutcomeRequest()
-        sanlian__hazards__v1__outcome_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__outcome_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__outcome_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__OutcomeRequest()
+            sanlian__hazards__v1__outcome_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__outcome_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__outcome_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__OutcomeRequest> {
@@ -1823,13 +1871,16 @@ extension HazardsV1 {
 extension HazardsV1.FollowUpRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__follow_up_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__follow_up_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__follow_up_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__follow_up_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__FollowUpRequest) throws(WireError) {
@@ -1839,17 +1890,17 @@ extension HazardsV1.FollowUpRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__FollowUpRequest()
-        sanlian__hazards__v1__follow_up_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__follow_up_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__follow_up_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__FollowUpRequest()
+            sanlian__hazards__v1__follow_up_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__follow_up_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__follow_up_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__FollowUpRequest> {
@@ -1888,13 +1939,16 @@ extension HazardsV1 {
 extension HazardsV1.FollowUpRecord {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__follow_up_record__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__follow_up_record__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__follow_up_record__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__follow_up_record__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__FollowUpRecord) throws(WireError) {
@@ -1904,17 +1958,17 @@ extension HazardsV1.FollowUpRecord {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__FollowUpRecord()
-        sanlian__hazards__v1__follow_up_record__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__follow_up_record__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__follow_up_record__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__FollowUpRecord()
+            sanlian__hazards__v1__follow_up_record__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__follow_up_record__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__follow_up_record__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__FollowUpRecord> {
@@ -1954,13 +2008,16 @@ extension HazardsV1 {
 extension HazardsV1.CloseDisputeRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__close_dispute_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__close_dispute_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__close_dispute_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__close_dispute_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__CloseDisputeRequest) throws(WireError) {
@@ -1970,17 +2027,17 @@ extension HazardsV1.CloseDisputeRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__CloseDisputeRequest()
-        sanlian__hazards__v1__close_dispute_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__close_dispute_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__close_dispute_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__CloseDisputeRequest()
+            sanlian__hazards__v1__close_dispute_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__close_dispute_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__close_dispute_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__CloseDisputeRequest> {
@@ -2016,13 +2073,16 @@ extension HazardsV1 {
 extension HazardsV1.GetDisputeRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__get_dispute_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__get_dispute_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__get_dispute_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__get_dispute_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__GetDisputeRequest) throws(WireError) {
@@ -2031,17 +2091,17 @@ extension HazardsV1.GetDisputeRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__GetDisputeRequest()
-        sanlian__hazards__v1__get_dispute_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__get_dispute_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__get_dispute_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__GetDisputeRequest()
+            sanlian__hazards__v1__get_dispute_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__get_dispute_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__get_dispute_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__GetDisputeRequest> {
@@ -2082,13 +2142,16 @@ extension HazardsV1 {
 extension HazardsV1.ListDisputesRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__list_disputes_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__list_disputes_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__list_disputes_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__list_disputes_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__ListDisputesRequest) throws(WireError) {
@@ -2106,17 +2169,17 @@ extension HazardsV1.ListDisputesRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__ListDisputesRequest()
-        sanlian__hazards__v1__list_disputes_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__list_disputes_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__list_disputes_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__ListDisputesRequest()
+            sanlian__hazards__v1__list_disputes_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__list_disputes_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__list_disputes_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__ListDisputesRequest> {
@@ -2167,13 +2230,16 @@ extension HazardsV1 {
 extension HazardsV1.ListDisputesResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__list_disputes_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__list_disputes_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__list_disputes_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__list_disputes_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__ListDisputesResponse) throws(WireError) {
@@ -2188,17 +2254,17 @@ extension HazardsV1.ListDisputesResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__ListDisputesResponse()
-        sanlian__hazards__v1__list_disputes_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__list_disputes_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__list_disputes_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__ListDisputesResponse()
+            sanlian__hazards__v1__list_disputes_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__list_disputes_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__list_disputes_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__ListDisputesResponse> {
@@ -2243,13 +2309,16 @@ extension HazardsV1 {
 extension HazardsV1.MonthlyAnalysisRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__monthly_analysis_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__monthly_analysis_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__monthly_analysis_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__monthly_analysis_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__MonthlyAnalysisRequest) throws(WireError) {
@@ -2260,17 +2329,17 @@ extension HazardsV1.MonthlyAnalysisRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__MonthlyAnalysisRequest()
-        sanlian__hazards__v1__monthly_analysis_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__monthly_analysis_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__monthly_analysis_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__MonthlyAnalysisRequest()
+            sanlian__hazards__v1__monthly_analysis_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__monthly_analysis_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__monthly_analysis_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__MonthlyAnalysisRequest> {
@@ -2319,13 +2388,16 @@ extension HazardsV1 {
 extension HazardsV1.DisputeCount {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__dispute_count__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__dispute_count__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__dispute_count__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__dispute_count__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__DisputeCount) throws(WireError) {
@@ -2338,17 +2410,17 @@ extension HazardsV1.DisputeCount {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__DisputeCount()
-        sanlian__hazards__v1__dispute_count__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__dispute_count__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__dispute_count__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__DisputeCount()
+            sanlian__hazards__v1__dispute_count__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__dispute_count__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__dispute_count__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__DisputeCount> {
@@ -2397,13 +2469,16 @@ extension HazardsV1 {
 extension HazardsV1.HazardCount {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__hazard_count__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__hazard_count__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__hazard_count__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__hazard_count__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__HazardCount) throws(WireError) {
@@ -2415,17 +2490,17 @@ extension HazardsV1.HazardCount {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__HazardCount()
-        sanlian__hazards__v1__hazard_count__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__hazard_count__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__hazard_count__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__HazardCount()
+            sanlian__hazards__v1__hazard_count__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__hazard_count__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__hazard_count__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__HazardCount> {
@@ -2498,13 +2573,16 @@ extension HazardsV1 {
 extension HazardsV1.MonthlyAnalysisReport {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__hazards__v1__monthly_analysis_report__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__hazards__v1__monthly_analysis_report__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__monthly_analysis_report__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__hazards__v1__monthly_analysis_report__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Hazards__V1__MonthlyAnalysisReport) throws(WireError) {
@@ -2532,17 +2610,17 @@ extension HazardsV1.MonthlyAnalysisReport {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Hazards__V1__MonthlyAnalysisReport()
-        sanlian__hazards__v1__monthly_analysis_report__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__hazards__v1__monthly_analysis_report__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__hazards__v1__monthly_analysis_report__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__MonthlyAnalysisReport()
+            sanlian__hazards__v1__monthly_analysis_report__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__hazards__v1__monthly_analysis_report__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__hazards__v1__monthly_analysis_report__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__MonthlyAnalysisReport> {

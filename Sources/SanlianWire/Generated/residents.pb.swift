@@ -293,13 +293,16 @@ extension ResidentsV1 {
 extension ResidentsV1.Person {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__person__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__person__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__person__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__person__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__Person) throws(WireError) {
@@ -322,17 +325,17 @@ extension ResidentsV1.Person {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__Person()
-        sanlian__residents__v1__person__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__person__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__person__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__Person()
+            sanlian__residents__v1__person__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__person__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__person__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__Person> {
@@ -381,13 +384,16 @@ extension ResidentsV1 {
 extension ResidentsV1.UpsertPersonRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__upsert_person_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__upsert_person_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__upsert_person_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__upsert_person_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__UpsertPersonRequest) throws(WireError) {
@@ -398,17 +404,17 @@ extension ResidentsV1.UpsertPersonRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__UpsertPersonRequest()
-        sanlian__residents__v1__upsert_person_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__upsert_person_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__upsert_person_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__UpsertPersonRequest()
+            sanlian__residents__v1__upsert_person_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__upsert_person_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__upsert_person_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__UpsertPersonRequest> {
@@ -449,13 +455,16 @@ extension ResidentsV1 {
 extension ResidentsV1.GetPersonRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__get_person_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__get_person_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__get_person_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__get_person_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__GetPersonRequest) throws(WireError) {
@@ -465,17 +474,17 @@ extension ResidentsV1.GetPersonRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__GetPersonRequest()
-        sanlian__residents__v1__get_person_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__get_person_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__get_person_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__GetPersonRequest()
+            sanlian__residents__v1__get_person_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__get_person_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__get_person_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__GetPersonRequest> {
@@ -520,13 +529,16 @@ extension ResidentsV1 {
 extension ResidentsV1.SearchPeopleRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__search_people_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__search_people_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__search_people_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__search_people_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__SearchPeopleRequest) throws(WireError) {
@@ -540,17 +552,17 @@ extension ResidentsV1.SearchPeopleRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__SearchPeopleRequest()
-        sanlian__residents__v1__search_people_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__search_people_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__search_people_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__SearchPeopleRequest()
+            sanlian__residents__v1__search_people_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__search_people_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__search_people_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__SearchPeopleRequest> {
@@ -593,13 +605,16 @@ extension ResidentsV1 {
 extension ResidentsV1.SearchPeopleResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__search_people_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__search_people_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__search_people_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__search_people_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__SearchPeopleResponse) throws(WireError) {
@@ -614,17 +629,17 @@ extension ResidentsV1.SearchPeopleResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__SearchPeopleResponse()
-        sanlian__residents__v1__search_people_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__search_people_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__search_people_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__SearchPeopleResponse()
+            sanlian__residents__v1__search_people_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__search_people_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__search_people_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__SearchPeopleResponse> {
@@ -673,13 +688,16 @@ extension ResidentsV1 {
 extension ResidentsV1.HouseholdMember {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__household_member__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__household_member__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__household_member__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__household_member__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__HouseholdMember) throws(WireError) {
@@ -689,17 +707,17 @@ extension ResidentsV1.HouseholdMember {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__HouseholdMember()
-        sanlian__residents__v1__household_member__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__household_member__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__household_member__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__HouseholdMember()
+            sanlian__residents__v1__household_member__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__household_member__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__household_member__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__HouseholdMember> {
@@ -747,13 +765,16 @@ extension ResidentsV1 {
 extension ResidentsV1.Household {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__household__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__household__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__household__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__household__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__Household) throws(WireError) {
@@ -769,17 +790,17 @@ extension ResidentsV1.Household {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__Household()
-        sanlian__residents__v1__household__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__household__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__household__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__Household()
+            sanlian__residents__v1__household__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__household__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__household__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__Household> {
@@ -838,13 +859,16 @@ extension ResidentsV1 {
 extension ResidentsV1.MovementReport {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__movement_report__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__movement_report__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__movement_report__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__movement_report__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__MovementReport) throws(WireError) {
@@ -859,17 +883,17 @@ extension ResidentsV1.MovementReport {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__MovementReport()
-        sanlian__residents__v1__movement_report__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__movement_report__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__movement_report__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__MovementReport()
+            sanlian__residents__v1__movement_report__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__movement_report__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__movement_report__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__MovementReport> {
@@ -914,13 +938,16 @@ extension ResidentsV1 {
 extension ResidentsV1.MovementReceipt {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__movement_receipt__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__movement_receipt__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__movement_receipt__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__movement_receipt__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__MovementReceipt) throws(WireError) {
@@ -930,17 +957,17 @@ extension ResidentsV1.MovementReceipt {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__MovementReceipt()
-        sanlian__residents__v1__movement_receipt__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__movement_receipt__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__movement_receipt__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__MovementReceipt()
+            sanlian__residents__v1__movement_receipt__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__movement_receipt__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__movement_receipt__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__MovementReceipt> {
@@ -982,13 +1009,16 @@ extension ResidentsV1 {
 extension ResidentsV1.ListPresentRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__list_present_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__list_present_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__list_present_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__list_present_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__ListPresentRequest) throws(WireError) {
@@ -1001,17 +1031,17 @@ extension ResidentsV1.ListPresentRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__ListPresentRequest()
-        sanlian__residents__v1__list_present_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__list_present_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__list_present_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ListPresentRequest()
+            sanlian__residents__v1__list_present_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__list_present_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__list_present_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListPresentRequest> {
@@ -1053,13 +1083,16 @@ extension ResidentsV1 {
 extension ResidentsV1.ListLapsedRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__list_lapsed_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__list_lapsed_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__list_lapsed_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__list_lapsed_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__ListLapsedRequest) throws(WireError) {
@@ -1071,17 +1104,17 @@ extension ResidentsV1.ListLapsedRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__ListLapsedRequest()
-        sanlian__residents__v1__list_lapsed_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__list_lapsed_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__list_lapsed_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ListLapsedRequest()
+            sanlian__residents__v1__list_lapsed_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__list_lapsed_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__list_lapsed_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListLapsedRequest> {
@@ -1129,13 +1162,16 @@ extension ResidentsV1 {
 extension ResidentsV1.DuplicateCandidate {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__duplicate_candidate__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__duplicate_candidate__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__duplicate_candidate__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__duplicate_candidate__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__DuplicateCandidate) throws(WireError) {
@@ -1151,17 +1187,17 @@ extension ResidentsV1.DuplicateCandidate {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__DuplicateCandidate()
-        sanlian__residents__v1__duplicate_candidate__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__duplicate_candidate__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__duplicate_candidate__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__DuplicateCandidate()
+            sanlian__residents__v1__duplicate_candidate__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__duplicate_candidate__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__duplicate_candidate__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__DuplicateCandidate> {
@@ -1203,13 +1239,16 @@ extension ResidentsV1 {
 extension ResidentsV1.ListDuplicateCandidatesRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__list_duplicate_candidates_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__list_duplicate_candidates_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__list_duplicate_candidates_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__list_duplicate_candidates_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__ListDuplicateCandidatesRequest) throws(WireError) {
@@ -1220,17 +1259,17 @@ extension ResidentsV1.ListDuplicateCandidatesRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__ListDuplicateCandidatesRequest()
-        sanlian__residents__v1__list_duplicate_candidates_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__list_duplicate_candidates_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__list_duplicate_candidates_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ListDuplicateCandidatesRequest()
+            sanlian__residents__v1__list_duplicate_candidates_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__list_duplicate_candidates_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__list_duplicate_candidates_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListDuplicateCandidatesRequest> {
@@ -1270,13 +1309,16 @@ extension ResidentsV1 {
 extension ResidentsV1.ListDuplicateCandidatesResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__list_duplicate_candidates_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__list_duplicate_candidates_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__list_duplicate_candidates_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__list_duplicate_candidates_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__ListDuplicateCandidatesResponse) throws(WireError) {
@@ -1291,17 +1333,17 @@ extension ResidentsV1.ListDuplicateCandidatesResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__ListDuplicateCandidatesResponse()
-        sanlian__residents__v1__list_duplicate_candidates_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__list_duplicate_candidates_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__list_duplicate_candidates_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ListDuplicateCandidatesResponse()
+            sanlian__residents__v1__list_duplicate_candidates_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__list_duplicate_candidates_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__list_duplicate_candidates_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListDuplicateCandidatesResponse> {
@@ -1350,13 +1392,16 @@ extension ResidentsV1 {
 extension ResidentsV1.ResolveDuplicateRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__resolve_duplicate_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__resolve_duplicate_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__resolve_duplicate_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__resolve_duplicate_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__ResolveDuplicateRequest) throws(WireError) {
@@ -1366,17 +1411,17 @@ extension ResidentsV1.ResolveDuplicateRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__ResolveDuplicateRequest()
-        sanlian__residents__v1__resolve_duplicate_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__resolve_duplicate_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__resolve_duplicate_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ResolveDuplicateRequest()
+            sanlian__residents__v1__resolve_duplicate_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__resolve_duplicate_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__resolve_duplicate_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ResolveDuplicateRequest> {
@@ -1412,13 +1457,16 @@ extension ResidentsV1 {
 extension ResidentsV1.ResolveDuplicateResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__resolve_duplicate_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__resolve_duplicate_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__resolve_duplicate_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__resolve_duplicate_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__ResolveDuplicateResponse) throws(WireError) {
@@ -1427,17 +1475,17 @@ extension ResidentsV1.ResolveDuplicateResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__ResolveDuplicateResponse()
-        sanlian__residents__v1__resolve_duplicate_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__resolve_duplicate_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__resolve_duplicate_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ResolveDuplicateResponse()
+            sanlian__residents__v1__resolve_duplicate_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__resolve_duplicate_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__resolve_duplicate_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ResolveDuplicateResponse> {
@@ -1472,13 +1520,16 @@ extension ResidentsV1 {
 extension ResidentsV1.StatisticsRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__statistics_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__statistics_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__statistics_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__statistics_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__StatisticsRequest) throws(WireError) {
@@ -1489,17 +1540,17 @@ extension ResidentsV1.StatisticsRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__StatisticsRequest()
-        sanlian__residents__v1__statistics_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__statistics_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__statistics_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__StatisticsRequest()
+            sanlian__residents__v1__statistics_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__statistics_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__statistics_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__StatisticsRequest> {
@@ -1549,13 +1600,16 @@ extension ResidentsV1 {
 extension ResidentsV1.PopulationCount {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__population_count__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__population_count__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__population_count__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__population_count__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__PopulationCount) throws(WireError) {
@@ -1568,17 +1622,17 @@ extension ResidentsV1.PopulationCount {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__PopulationCount()
-        sanlian__residents__v1__population_count__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__population_count__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__population_count__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__PopulationCount()
+            sanlian__residents__v1__population_count__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__population_count__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__population_count__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__PopulationCount> {
@@ -1620,13 +1674,16 @@ extension ResidentsV1 {
 extension ResidentsV1.StatisticsResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__statistics_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__statistics_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__statistics_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__statistics_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__StatisticsResponse) throws(WireError) {
@@ -1642,17 +1699,17 @@ extension ResidentsV1.StatisticsResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__StatisticsResponse()
-        sanlian__residents__v1__statistics_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__statistics_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__statistics_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__StatisticsResponse()
+            sanlian__residents__v1__statistics_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__statistics_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__statistics_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__StatisticsResponse> {
@@ -1718,13 +1775,16 @@ extension ResidentsV1 {
 extension ResidentsV1.AuditEntry {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__audit_entry__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__audit_entry__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__audit_entry__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__audit_entry__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__AuditEntry) throws(WireError) {
@@ -1738,17 +1798,17 @@ extension ResidentsV1.AuditEntry {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__AuditEntry()
-        sanlian__residents__v1__audit_entry__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__audit_entry__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__audit_entry__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__AuditEntry()
+            sanlian__residents__v1__audit_entry__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__audit_entry__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__audit_entry__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__AuditEntry> {
@@ -1791,13 +1851,16 @@ extension ResidentsV1 {
 extension ResidentsV1.ListAuditRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__list_audit_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__list_audit_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__list_audit_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__list_audit_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__ListAuditRequest) throws(WireError) {
@@ -1811,17 +1874,17 @@ extension ResidentsV1.ListAuditRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__ListAuditRequest()
-        sanlian__residents__v1__list_audit_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__list_audit_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__list_audit_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ListAuditRequest()
+            sanlian__residents__v1__list_audit_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__list_audit_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__list_audit_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListAuditRequest> {
@@ -1864,13 +1927,16 @@ extension ResidentsV1 {
 extension ResidentsV1.ListAuditResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__list_audit_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__list_audit_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__list_audit_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__list_audit_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__ListAuditResponse) throws(WireError) {
@@ -1885,17 +1951,17 @@ extension ResidentsV1.ListAuditResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__ListAuditResponse()
-        sanlian__residents__v1__list_audit_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__list_audit_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__list_audit_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ListAuditResponse()
+            sanlian__residents__v1__list_audit_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__list_audit_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__list_audit_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListAuditResponse> {
@@ -1943,13 +2009,16 @@ extension ResidentsV1 {
 extension ResidentsV1.ListEnterpriseWorkersRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__list_enterprise_workers_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__list_enterprise_workers_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__list_enterprise_workers_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__list_enterprise_workers_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__ListEnterpriseWorkersRequest) throws(WireError) {
@@ -1961,17 +2030,17 @@ extension ResidentsV1.ListEnterpriseWorkersRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__ListEnterpriseWorkersRequest()
-        sanlian__residents__v1__list_enterprise_workers_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__list_enterprise_workers_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__list_enterprise_workers_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ListEnterpriseWorkersRequest()
+            sanlian__residents__v1__list_enterprise_workers_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__list_enterprise_workers_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__list_enterprise_workers_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListEnterpriseWorkersRequest> {
@@ -2012,13 +2081,16 @@ extension ResidentsV1 {
 extension ResidentsV1.DocumentItem {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__document_item__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__document_item__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__document_item__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__document_item__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__DocumentItem) throws(WireError) {
@@ -2028,17 +2100,17 @@ extension ResidentsV1.DocumentItem {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__DocumentItem()
-        sanlian__residents__v1__document_item__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__document_item__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__document_item__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__DocumentItem()
+            sanlian__residents__v1__document_item__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__document_item__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__document_item__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__DocumentItem> {
@@ -2101,13 +2173,16 @@ extension ResidentsV1 {
 extension ResidentsV1.Transfer {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__transfer__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__transfer__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__transfer__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__transfer__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__Transfer) throws(WireError) {
@@ -2128,17 +2203,17 @@ extension ResidentsV1.Transfer {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__Transfer()
-        sanlian__residents__v1__transfer__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__transfer__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__transfer__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__Transfer()
+            sanlian__residents__v1__transfer__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__transfer__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__transfer__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__Transfer> {
@@ -2198,13 +2273,16 @@ extension ResidentsV1 {
 extension ResidentsV1.TransferRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__transfer_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__transfer_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__transfer_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__transfer_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__TransferRequest) throws(WireError) {
@@ -2216,17 +2294,17 @@ extension ResidentsV1.TransferRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__TransferRequest()
-        sanlian__residents__v1__transfer_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__transfer_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__transfer_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__TransferRequest()
+            sanlian__residents__v1__transfer_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__transfer_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__transfer_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__TransferRequest> {
@@ -2267,13 +2345,16 @@ extension ResidentsV1 {
 extension ResidentsV1.UpdateDocumentsRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__update_documents_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__update_documents_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__update_documents_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__update_documents_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__UpdateDocumentsRequest) throws(WireError) {
@@ -2286,17 +2367,17 @@ extension ResidentsV1.UpdateDocumentsRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__UpdateDocumentsRequest()
-        sanlian__residents__v1__update_documents_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__update_documents_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__update_documents_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__UpdateDocumentsRequest()
+            sanlian__residents__v1__update_documents_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__update_documents_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__update_documents_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__UpdateDocumentsRequest> {
@@ -2345,13 +2426,16 @@ extension ResidentsV1 {
 extension ResidentsV1.DecideTransferRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__decide_transfer_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__decide_transfer_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__decide_transfer_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__decide_transfer_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__DecideTransferRequest) throws(WireError) {
@@ -2362,17 +2446,17 @@ extension ResidentsV1.DecideTransferRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__DecideTransferRequest()
-        sanlian__residents__v1__decide_transfer_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__decide_transfer_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__decide_transfer_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__DecideTransferRequest()
+            sanlian__residents__v1__decide_transfer_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__decide_transfer_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__decide_transfer_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__DecideTransferRequest> {
@@ -2409,13 +2493,16 @@ extension ResidentsV1 {
 extension ResidentsV1.CompleteTransferRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__complete_transfer_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__complete_transfer_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__complete_transfer_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__complete_transfer_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__CompleteTransferRequest) throws(WireError) {
@@ -2424,17 +2511,17 @@ extension ResidentsV1.CompleteTransferRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__CompleteTransferRequest()
-        sanlian__residents__v1__complete_transfer_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__complete_transfer_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__complete_transfer_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__CompleteTransferRequest()
+            sanlian__residents__v1__complete_transfer_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__complete_transfer_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__complete_transfer_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__CompleteTransferRequest> {
@@ -2469,13 +2556,16 @@ extension ResidentsV1 {
 extension ResidentsV1.ChecklistRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__checklist_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__checklist_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__checklist_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__checklist_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__ChecklistRequest) throws(WireError) {
@@ -2484,17 +2574,17 @@ extension ResidentsV1.ChecklistRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__ChecklistRequest()
-        sanlian__residents__v1__checklist_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__checklist_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__checklist_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ChecklistRequest()
+            sanlian__residents__v1__checklist_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__checklist_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__checklist_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ChecklistRequest> {
@@ -2529,13 +2619,16 @@ extension ResidentsV1 {
 extension ResidentsV1.ChecklistResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__checklist_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__checklist_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__checklist_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__checklist_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__ChecklistResponse) throws(WireError) {
@@ -2547,17 +2640,17 @@ extension ResidentsV1.ChecklistResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__ChecklistResponse()
-        sanlian__residents__v1__checklist_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__checklist_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__checklist_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ChecklistResponse()
+            sanlian__residents__v1__checklist_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__checklist_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__checklist_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ChecklistResponse> {
@@ -2613,13 +2706,16 @@ extension ResidentsV1 {
 extension ResidentsV1.WindowServiceRecord {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__window_service_record__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__window_service_record__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__window_service_record__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__window_service_record__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__WindowServiceRecord) throws(WireError) {
@@ -2632,17 +2728,17 @@ extension ResidentsV1.WindowServiceRecord {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__WindowServiceRecord()
-        sanlian__residents__v1__window_service_record__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__window_service_record__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__window_service_record__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__WindowServiceRecord()
+            sanlian__residents__v1__window_service_record__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__window_service_record__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__window_service_record__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__WindowServiceRecord> {
@@ -2681,13 +2777,16 @@ extension ResidentsV1 {
 extension ResidentsV1.WindowRatesRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__window_rates_request__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__window_rates_request__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__window_rates_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__window_rates_request__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__WindowRatesRequest) throws(WireError) {
@@ -2698,17 +2797,17 @@ extension ResidentsV1.WindowRatesRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__WindowRatesRequest()
-        sanlian__residents__v1__window_rates_request__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__window_rates_request__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__window_rates_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__WindowRatesRequest()
+            sanlian__residents__v1__window_rates_request__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__window_rates_request__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__window_rates_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__WindowRatesRequest> {
@@ -2753,13 +2852,16 @@ extension ResidentsV1 {
 extension ResidentsV1.WindowRatesResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // malloc'd tree released by free_unpacked, so every field is copied out first.
-        guard
-            let raw = sanlian__residents__v1__window_rates_response__unpack(
-                nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-        else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-        defer { sanlian__residents__v1__window_rates_response__free_unpacked(raw, nil) }
-        try self.init(cMessage: raw.pointee)
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__window_rates_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__residents__v1__window_rates_response__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
     }
 
     init(cMessage c: Sanlian__Residents__V1__WindowRatesResponse) throws(WireError) {
@@ -2770,17 +2872,17 @@ extension ResidentsV1.WindowRatesResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        let arena = WireArena()
-        // The INIT macro is not importable; the generated init function sets the descriptor.
-        var c = Sanlian__Residents__V1__WindowRatesResponse()
-        sanlian__residents__v1__window_rates_response__init(&c)
-        try fill(&c, arena)
-        let size = sanlian__residents__v1__window_rates_response__get_packed_size(&c)
-        guard size > 0 else { return }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-            sanlian__residents__v1__window_rates_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__WindowRatesResponse()
+            sanlian__residents__v1__window_rates_response__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__residents__v1__window_rates_response__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__residents__v1__window_rates_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
         }
-        withExtendedLifetime(arena) {}
     }
 
     func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__WindowRatesResponse> {
