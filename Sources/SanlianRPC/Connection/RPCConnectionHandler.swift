@@ -47,7 +47,9 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     private var highestInboundCallID: UInt32 = 0
     private var peerMaxFrameBytes = RPCDefaults.maxFrameBytes
     private var flushPending = false
-    private var unflushedWrites = false
+    /// Frames encoded since the last flush, written to the channel as one buffer: one allocation
+    /// and one pipeline write per event-loop tick instead of per frame.
+    private var pendingOutput: ByteBuffer?
     private var lastRead = NIODeadline.now()
     private var outstandingPing: (nonce: UInt64, timeout: Scheduled<Void>)?
     private var pingTimer: Scheduled<Void>?
@@ -561,21 +563,26 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     @discardableResult
     func send(_ frame: RPCV1.Frame, limit what: String = "frame") -> RPCError? {
         guard let context, phase != .closed || frame.kind.isGoAway else { return RPCError(.unavailable, "closed") }
-        var buffer = context.channel.allocator.buffer(capacity: 64)
+        var buffer = pendingOutput ?? context.channel.allocator.buffer(capacity: Self.outputBufferCapacity)
+        pendingOutput = nil
+        let frameStart = buffer.writerIndex
         do {
             try buffer.writeFrame(frame)
         } catch {
+            buffer.moveWriterIndex(to: frameStart)
+            pendingOutput = buffer
             return RPCError(.invalidArgument, "the \(what) cannot be encoded: \(error.message)")
         }
-        let size = buffer.readableBytes - FrameLimits.prefixBytes
+        let size = buffer.writerIndex - frameStart - FrameLimits.prefixBytes
         if size > peerMaxFrameBytes {
+            buffer.moveWriterIndex(to: frameStart)
+            pendingOutput = buffer
             return RPCError(
                 .resourceExhausted,
                 "the \(what) needs a frame of \(size) bytes, over the peer's maximum of \(peerMaxFrameBytes) bytes"
             )
         }
-        context.write(wrapOutboundOut(buffer), promise: nil)
-        unflushedWrites = true
+        pendingOutput = buffer
         if !flushPending {
             flushPending = true
             context.eventLoop.assumeIsolated().execute { [self] in
@@ -586,10 +593,14 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         return nil
     }
 
+    /// Room for a few small frames; a large one grows the buffer once.
+    private static let outputBufferCapacity = 1024
+
     private func flushNow() {
-        guard unflushedWrites, let context else { return }
-        unflushedWrites = false
-        context.flush()
+        guard let output = pendingOutput, let context else { return }
+        pendingOutput = nil
+        guard output.readableBytes > 0 else { return }
+        context.writeAndFlush(wrapOutboundOut(output), promise: nil)
     }
 }
 

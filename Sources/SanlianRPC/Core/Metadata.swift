@@ -15,8 +15,7 @@ package struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLi
         // Keys are lower-case on the wire already; only repair those that are not (lowercased()
         // allocates, and this runs for every call).
         entries = wire.map { entry in
-            let key = entry.key.utf8.contains(where: { (65...90).contains($0) }) ? entry.key.lowercased() : entry.key
-            return (key: key, value: entry.value)
+            (key: Self.hasUppercaseASCII(entry.key) ? entry.key.lowercased() : entry.key, value: entry.value)
         }
     }
 
@@ -25,8 +24,16 @@ package struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLi
     }
 
     package mutating func add(_ key: String, _ value: String) {
-        let key = key.utf8.contains(where: { (65...90).contains($0) }) ? key.lowercased() : key
-        entries.append((key: key, value: value))
+        entries.append((key: Self.hasUppercaseASCII(key) ? key.lowercased() : key, value: value))
+    }
+
+    /// Whether `key` needs lower-casing; over the contiguous UTF-8 of native strings, as this runs
+    /// for every key of every call.
+    @inline(__always)
+    static func hasUppercaseASCII(_ key: String) -> Bool {
+        key.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.contains { $0 &- UInt8(ascii: "A") < 26 }
+        } ?? key.utf8.contains { $0 &- UInt8(ascii: "A") < 26 }
     }
 
     /// Replaces every value of `key` with `value`.
