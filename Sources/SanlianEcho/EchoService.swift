@@ -105,7 +105,7 @@ package enum EchoService {
         EchoV1.EchoResponse(
             payload: request.payload,
             index: index,
-            metadata: context.metadata.map { "\($0.key)=\($0.value)" },
+            metadata: context.metadata.map { $0.key + "=" + $0.value },
             department: context.metadata[MetadataKey.department] ?? context.peer.department,
             peerUID: context.peer.credentials?.uid ?? UInt32.max,
             instance: instance,

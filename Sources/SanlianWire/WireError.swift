@@ -1,5 +1,5 @@
 /// Why bytes could not be decoded into a message, or a message could not be encoded.
-package struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
     package enum Kind: Hashable, Sendable {
         /// protobuf-c rejected the bytes.
         case malformed
@@ -16,7 +16,7 @@ package struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
     package var kind: Kind
     package var message: String
 
-    package var description: String { message }
+    public var description: String { message }
 
     package init(kind: Kind, message: String) {
         self.kind = kind

@@ -1,8 +1,12 @@
-package import NIOCore
+public import NIOCore
 
 /// A protobuf message of the Sanlian contracts, as a Swift value. Encoding and decoding go through
 /// protobuf-c; nothing of protobuf-c's C memory outlives a call.
-package protocol WireMessage: Sendable, Hashable {
+///
+/// `public` (like `WireError` and `WireMethod`), though nothing outside this package uses it:
+/// Swift 6.3 does not specialise `@inlinable` members of `package` types and protocols in other
+/// modules, so every generic encode and decode looked up type metadata at run time.
+public protocol WireMessage: Sendable, Hashable {
     /// The message's full proto name, e.g. "sanlian.rpc.v1.Frame".
     static var protoName: String { get }
 
@@ -85,7 +89,7 @@ package enum WireMethodKind: String, Sendable, Hashable {
 }
 
 /// A method's name and shape, without its message types.
-package struct WireMethodDescription: Sendable, Hashable {
+public struct WireMethodDescription: Sendable, Hashable {
     /// "sanlian.patrol.v1.Roster"
     package var service: String
     /// "UpsertVolunteer"
@@ -103,8 +107,8 @@ package struct WireMethodDescription: Sendable, Hashable {
 }
 
 /// A method with its request and response message types, as generated from a `service` block.
-package struct WireMethod<Request: WireMessage, Response: WireMessage>: Sendable, Hashable {
-    package var description: WireMethodDescription
+public struct WireMethod<Request: WireMessage, Response: WireMessage>: Sendable, Hashable {
+    public var description: WireMethodDescription
 
     package var path: String { description.path }
     package var kind: WireMethodKind { description.kind }

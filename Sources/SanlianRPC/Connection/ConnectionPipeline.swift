@@ -7,7 +7,7 @@ import Synchronization
     import Glibc
 #endif
 
-/// Installs the frame decoder and the connection handler on a channel and returns its handle.
+/// Installs the connection handler on a channel and returns its handle.
 enum ConnectionPipeline {
     private static let connectionIDs = Atomic<UInt64>(1)
 
@@ -40,7 +40,7 @@ enum ConnectionPipeline {
         let connection = RPCConnection(channel: channel, role: role, handler: handler, logger: logger)
         handler.connection = connection
         let sync = channel.pipeline.syncOperations
-        try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: configuration.maxFrameBytes)))
+        // The handler splits frames itself (see RPCConnectionHandler.channelRead).
         try sync.addHandler(handler)
         return (connection, handler.handshake.futureResult)
     }

@@ -6,13 +6,13 @@ import Synchronization
 ///
 /// Shared by the connection's event loop (which grants credit and cancels) and the task running
 /// the handler (which sends messages and finishes); its mutable state is behind a `Mutex`.
-package final class InboundCall: Sendable {
+public final class InboundCall: Sendable {
     package let id: UInt32
     package let method: String
     package let metadata: Metadata
     package let deadline: NIODeadline
     /// The first (for unary and server-streaming calls, the only) request message.
-    package let payload: [UInt8]
+    public let payload: [UInt8]
     package let peer: PeerIdentity
     /// Response messages the caller accepts before it grants more.
     package let initialWindow: UInt32

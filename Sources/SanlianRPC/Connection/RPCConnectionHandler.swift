@@ -46,6 +46,9 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     private var inbound: [UInt32: InboundEntry] = [:]
     private var highestInboundCallID: UInt32 = 0
     private var peerMaxFrameBytes = RPCDefaults.maxFrameBytes
+    private var frameDecoder: FrameDecoder
+    /// Bytes of an incomplete frame, kept until the rest arrives.
+    private var partialInput: ByteBuffer?
     private var flushPending = false
     /// Frames encoded since the last flush, written to the channel as one buffer: one allocation
     /// and one pipeline write per event-loop tick instead of per frame.
@@ -80,6 +83,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         self.dispatcher = dispatcher
         self.peerCredentials = peerCredentials
         self.connectionID = connectionID
+        self.frameDecoder = FrameDecoder(maxFrameBytes: configuration.maxFrameBytes)
         self.handshake = eventLoop.makePromise()
         var logger = logger
         logger[metadataKey: "rpc.connection_id"] = "\(connectionID)"
@@ -148,28 +152,45 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let error = error as? WireError {
-            let code: StatusCode = error.kind == .frameTooLarge ? .resourceExhausted : .invalidArgument
-            logger.debug("Rejected frame", metadata: ["rpc.error": "\(error)"])
-            fail(RPCError(code, error.message))
-        } else {
-            logger.debug("Connection error", metadata: ["rpc.error": "\(error)"])
-            context.close(promise: nil)
-        }
+        logger.debug("Connection error", metadata: ["rpc.error": "\(error)"])
+        context.close(promise: nil)
     }
 
+    /// Splits what the socket delivered into frames and handles each. Framing happens here rather
+    /// than in a `ByteToMessageHandler` in front: that handler's generic machinery and the extra
+    /// pipeline step cost ~4 k instructions per frame, a tenth of the broker's work per call.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard phase != .closed else { return }
         lastRead = .now()
-        let body = unwrapInboundIn(data)
-        let frame: RPCV1.Frame
-        do {
-            frame = try RPCV1.Frame(buffer: body)
-        } catch {
-            fail(RPCError(.invalidArgument, "malformed frame: \(error.message)"))
-            return
+        var input = unwrapInboundIn(data)
+        if var partial = partialInput {
+            partialInput = nil
+            partial.writeBuffer(&input)
+            input = partial
         }
-        handle(frame)
+        while phase != .closed {
+            let body: ByteBuffer?
+            do {
+                body = try frameDecoder.decode(buffer: &input)
+            } catch {
+                let error = error as? WireError ?? WireError.malformed(message: RPCV1.Frame.protoName, byteCount: 0)
+                let code: StatusCode = error.kind == .frameTooLarge ? .resourceExhausted : .invalidArgument
+                logger.debug("Rejected frame", metadata: ["rpc.error": "\(error)"])
+                fail(RPCError(code, error.message))
+                return
+            }
+            guard let body else { break }
+            let frame: RPCV1.Frame
+            do {
+                frame = try RPCV1.Frame(buffer: body)
+            } catch {
+                fail(RPCError(.invalidArgument, "malformed frame: \(error.message)"))
+                return
+            }
+            handle(frame)
+        }
+        // The start of a frame whose rest has not arrived yet.
+        if input.readableBytes > 0, phase != .closed { partialInput = input }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -1,10 +1,10 @@
 package import Logging
 package import NIOCore
-package import SanlianWire
+public import SanlianWire
 import Synchronization
 
 /// What a handler knows about the call it serves.
-package struct ServerContext: Sendable {
+public struct ServerContext: Sendable {
     package let method: String
     /// Request metadata (on calls forwarded by the broker, `sanlian-department` and
     /// `sanlian-operator` are what the broker authenticated).
@@ -56,8 +56,13 @@ package struct ServerContext: Sendable {
 
 /// Sends the response messages of a server-streaming call. `send` suspends while the caller has
 /// not granted credit, so a slow reader slows the handler rather than growing a buffer.
-package struct ResponseStreamWriter<Response: WireMessage>: Sendable {
+public struct ResponseStreamWriter<Response: WireMessage>: Sendable {
     let call: InboundCall
+
+    @usableFromInline
+    init(call: InboundCall) {
+        self.call = call
+    }
 
     package func send(_ response: Response) async throws {
         try await call.send(try response.serializedBytes())
@@ -65,17 +70,35 @@ package struct ResponseStreamWriter<Response: WireMessage>: Sendable {
 }
 
 /// The methods a process serves: method path → handler. Built before serving, then read-only.
-package struct RPCRouter: Sendable {
+///
+/// The `register` methods are `@inlinable` so that decoding, the handler and encoding are
+/// compiled for the concrete message types at the caller: compiled generically, every call
+/// looked up type metadata at run time (`Result<Response, …>` alone was 4 % of a call). The type
+/// is `public` for that alone: Swift 6.3 does not specialise members of `package` types in other
+/// modules.
+public struct RPCRouter: Sendable {
+    @usableFromInline
     struct Entry: Sendable {
+        @usableFromInline
         enum Body: Sendable {
             /// Runs in a task per call; returns the unary response, or nil for a stream.
             case task(@Sendable (InboundCall, ServerContext) async throws -> [UInt8]?)
-            /// Answers through a callback: runs on the event loop as the call arrives, without a task.
-            case immediate(@Sendable (InboundCall) -> Void)
+            /// Runs on the event loop as the call arrives, without a task, and answers through
+            /// the callback, with the encoded response or an error.
+            case immediate(
+                @Sendable (InboundCall, ServerContext, _ finish: @escaping @Sendable (Result<[UInt8], any Error>) -> Void)
+                    -> Void
+            )
         }
 
         var description: WireMethodDescription
         var body: Body
+
+        @usableFromInline
+        init(description: WireMethodDescription, body: Body) {
+            self.description = description
+            self.body = body
+        }
     }
 
     private(set) var entries: [String: Entry] = [:]
@@ -93,14 +116,20 @@ package struct RPCRouter: Sendable {
 
     package func serves(_ path: String) -> Bool { entries[path] != nil }
 
+    @usableFromInline
+    mutating func add(_ description: WireMethodDescription, _ body: Entry.Body) {
+        entries[description.path] = Entry(description: description, body: body)
+    }
+
     /// Serves a unary method.
+    @inlinable
     package mutating func register<Request, Response>(
         _ method: WireMethod<Request, Response>,
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
-        entries[method.path] = Entry(
-            description: method.description,
-            body: .task { call, context in
+        add(
+            method.description,
+            .task { call, context in
                 let request = try Self.decodeRequest(Request.self, call)
                 let response = try await handler(request, context)
                 return try response.serializedBytes()
@@ -111,6 +140,7 @@ package struct RPCRouter: Sendable {
     /// Serves a unary method whose handler does not suspend but answers later through `respond`
     /// (e.g. once a batched write commits). It runs on the connection's event loop as the call
     /// arrives, without a task: it must not block, and must call `respond` exactly once.
+    @inlinable
     package mutating func register<Request, Response>(
         _ method: WireMethod<Request, Response>,
         immediate handler:
@@ -118,25 +148,26 @@ package struct RPCRouter: Sendable {
                 Request, ServerContext, _ respond: @escaping @Sendable (Result<Response, any Error>) -> Void
             ) -> Void
     ) {
-        let logger = self.logger
-        entries[method.path] = Entry(
-            description: method.description,
-            body: .immediate { call in
-                let context = ServerContext(call: call, logger: logger)
+        add(
+            method.description,
+            .immediate { call, context, finish in
                 let request: Request
                 do {
                     request = try Self.decodeRequest(Request.self, call)
                 } catch {
-                    call.finish(CallOutcome(error: RPCError(handlerError: error)))
+                    finish(.failure(error))
                     return
                 }
                 handler(request, context) { result in
-                    do {
-                        let payload = try result.get().serializedBytes()
-                        let trailers = context.trailers.metadata.withLock { $0 }
-                        call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: trailers, payload: payload))
-                    } catch {
-                        call.finish(CallOutcome(error: RPCError(handlerError: error)))
+                    switch result {
+                    case .success(let response):
+                        do {
+                            finish(.success(try response.serializedBytes()))
+                        } catch {
+                            finish(.failure(error))
+                        }
+                    case .failure(let error):
+                        finish(.failure(error))
                     }
                 }
             }
@@ -147,32 +178,36 @@ package struct RPCRouter: Sendable {
     /// as the call arrives, without a task, and its return value is the response. For handlers
     /// that compute an answer from the request and memory alone; anything that waits belongs in a
     /// task handler (or an immediate one that answers later).
+    @inlinable
     package mutating func register<Request, Response>(
         _ method: WireMethod<Request, Response>,
         sync handler: @escaping @Sendable (Request, ServerContext) throws -> Response
     ) {
-        register(method, immediate: { request, context, respond in
-            respond(Result { try handler(request, context) })
-        })
-    }
-
-    /// The immediate handler of `path`, if it has one.
-    func immediateHandler(_ path: String) -> (@Sendable (InboundCall) -> Void)? {
-        guard case .immediate(let handler)? = entries[path]?.body else { return nil }
-        return handler
+        add(
+            method.description,
+            .immediate { call, context, finish in
+                do {
+                    let request = try Self.decodeRequest(Request.self, call)
+                    finish(.success(try handler(request, context).serializedBytes()))
+                } catch {
+                    finish(.failure(error))
+                }
+            }
+        )
     }
 
     /// Serves a server-streaming method: the handler sends responses through the writer and
     /// returns to end the call with OK.
+    @inlinable
     package mutating func register<Request, Response>(
         _ method: WireMethod<Request, Response>,
         streaming handler:
             @escaping @Sendable (Request, ResponseStreamWriter<Response>, ServerContext) async throws ->
             Void
     ) {
-        entries[method.path] = Entry(
-            description: method.description,
-            body: .task { call, context in
+        add(
+            method.description,
+            .task { call, context in
                 let request = try Self.decodeRequest(Request.self, call)
                 try await handler(request, ResponseStreamWriter(call: call), context)
                 return nil
@@ -180,14 +215,37 @@ package struct RPCRouter: Sendable {
         )
     }
 
-    private static func decodeRequest<Request: WireMessage>(_ type: Request.Type, _ call: InboundCall) throws
+    @inlinable
+    static func decodeRequest<Request: WireMessage>(_ type: Request.Type, _ call: InboundCall) throws
         -> Request
     {
         do {
             return try Request(serializedBytes: call.payload)
         } catch {
-            throw RPCError(.invalidArgument, "the request is not a valid \(Request.protoName): \(error.message)")
+            throw invalidRequest(Request.protoName, error)
         }
+    }
+
+    @usableFromInline
+    static func invalidRequest(_ messageName: String, _ error: WireError) -> any Error {
+        RPCError(.invalidArgument, "the request is not a valid \(messageName): \(error.message)")
+    }
+
+    /// Runs `path`'s handler at once if it is immediate (on the event loop, without a task).
+    /// - Returns: false when the method's handler needs a task.
+    func runImmediately(_ call: InboundCall) -> Bool {
+        guard case .immediate(let body)? = entries[call.method]?.body else { return false }
+        let context = ServerContext(call: call, logger: logger)
+        body(call, context) { result in
+            switch result {
+            case .success(let payload):
+                let trailers = context.trailers.metadata.withLock { $0 }
+                call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: trailers, payload: payload))
+            case .failure(let error):
+                call.finish(CallOutcome(error: RPCError(handlerError: error)))
+            }
+        }
+        return true
     }
 
     /// Runs one call to completion: decodes, invokes, answers. The task running it is cancelled as
@@ -200,8 +258,8 @@ package struct RPCRouter: Sendable {
         }
         let invoke: @Sendable (InboundCall, ServerContext) async throws -> [UInt8]?
         switch entry.body {
-        case .immediate(let handler):
-            handler(call)
+        case .immediate:
+            _ = runImmediately(call)
             return
         case .task(let body):
             invoke = body
@@ -240,10 +298,7 @@ package struct CallInbox: InboundCallDispatcher {
             call.finish(CallOutcome(error: RPCError(.unimplemented, "unknown method \(call.method)")))
             return
         }
-        if let immediate = router.immediateHandler(call.method) {
-            immediate(call)
-            return
-        }
+        if router.runImmediately(call) { return }
         if case .terminated = continuation.yield(call) {
             call.finish(CallOutcome(error: RPCError(.unavailable, "the connection is closing")))
         }
