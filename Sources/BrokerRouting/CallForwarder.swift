@@ -1,10 +1,12 @@
+import NIOCore
 package import SanlianRPC
 import SanlianWire
 
 /// Relays one call from the caller's connection to a service's connection and back, frame by
 /// frame, without decoding the payloads: the remaining deadline travels with it, a caller's
 /// cancellation or disconnect cancels it downstream, the caller's flow-control grants pass
-/// through, and a service that drops fails the call with UNAVAILABLE.
+/// through, and a service that drops fails the call with UNAVAILABLE. The service's Message and
+/// CallEnd frames are relayed undecoded under the caller's call id (`FrameRelay`).
 package enum CallForwarder {
     package static func forward(
         _ call: InboundCall,
@@ -39,6 +41,16 @@ final class ForwardingObserver: OutboundCallObserver {
         self.inbound = inbound
         self.service = service
         self.instance = instance
+    }
+
+    var relaysFrames: Bool { true }
+
+    func relay(_ frame: ByteBuffer, final: Bool) {
+        if final {
+            inbound.finish(relaying: frame)
+        } else {
+            inbound.forward(relaying: frame)
+        }
     }
 
     func received(message: [UInt8]) {

@@ -547,6 +547,51 @@ void   sanlian__rpc__v1__frame__free_unpacked
   assert(message->base.descriptor == &sanlian__rpc__v1__frame__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sanlian__rpc__v1__frame_header__init
+                     (Sanlian__Rpc__V1__FrameHeader         *message)
+{
+  static const Sanlian__Rpc__V1__FrameHeader init_value = SANLIAN__RPC__V1__FRAME_HEADER__INIT;
+  *message = init_value;
+}
+size_t sanlian__rpc__v1__frame_header__get_packed_size
+                     (const Sanlian__Rpc__V1__FrameHeader *message)
+{
+  assert(message->base.descriptor == &sanlian__rpc__v1__frame_header__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__rpc__v1__frame_header__pack
+                     (const Sanlian__Rpc__V1__FrameHeader *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__rpc__v1__frame_header__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__rpc__v1__frame_header__pack_to_buffer
+                     (const Sanlian__Rpc__V1__FrameHeader *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__rpc__v1__frame_header__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Rpc__V1__FrameHeader *
+       sanlian__rpc__v1__frame_header__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Rpc__V1__FrameHeader *)
+     protobuf_c_message_unpack (&sanlian__rpc__v1__frame_header__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__rpc__v1__frame_header__free_unpacked
+                     (Sanlian__Rpc__V1__FrameHeader *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__rpc__v1__frame_header__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor sanlian__rpc__v1__status__field_descriptors[2] =
 {
   {
@@ -1404,6 +1449,44 @@ const ProtobufCMessageDescriptor sanlian__rpc__v1__frame__descriptor =
   sanlian__rpc__v1__frame__field_indices_by_name,
   1,  sanlian__rpc__v1__frame__number_ranges,
   (ProtobufCMessageInit) sanlian__rpc__v1__frame__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__rpc__v1__frame_header__field_descriptors[1] =
+{
+  {
+    "call_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Rpc__V1__FrameHeader, call_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__rpc__v1__frame_header__field_indices_by_name[] = {
+  0,   /* field[0] = call_id */
+};
+static const ProtobufCIntRange sanlian__rpc__v1__frame_header__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor sanlian__rpc__v1__frame_header__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.rpc.v1.FrameHeader",
+  "FrameHeader",
+  "Sanlian__Rpc__V1__FrameHeader",
+  "sanlian.rpc.v1",
+  sizeof(Sanlian__Rpc__V1__FrameHeader),
+  1,
+  sanlian__rpc__v1__frame_header__field_descriptors,
+  sanlian__rpc__v1__frame_header__field_indices_by_name,
+  1,  sanlian__rpc__v1__frame_header__number_ranges,
+  (ProtobufCMessageInit) sanlian__rpc__v1__frame_header__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue sanlian__rpc__v1__status_code__enum_values_by_number[17] =

@@ -27,6 +27,7 @@ typedef struct Sanlian__Rpc__V1__WindowUpdate Sanlian__Rpc__V1__WindowUpdate;
 typedef struct Sanlian__Rpc__V1__Ping Sanlian__Rpc__V1__Ping;
 typedef struct Sanlian__Rpc__V1__GoAway Sanlian__Rpc__V1__GoAway;
 typedef struct Sanlian__Rpc__V1__Frame Sanlian__Rpc__V1__Frame;
+typedef struct Sanlian__Rpc__V1__FrameHeader Sanlian__Rpc__V1__FrameHeader;
 
 
 /* --- enums --- */
@@ -320,6 +321,21 @@ struct  Sanlian__Rpc__V1__Frame
     , 0, SANLIAN__RPC__V1__FRAME__KIND__NOT_SET, {0} }
 
 
+/*
+ * A Frame's call_id alone. The broker relays the frames a service answers with (Message, CallEnd)
+ * by reading them as a FrameHeader: protobuf-c keeps the other fields as unknown fields, byte for
+ * byte, and writes them back after the new call_id, so the body is never decoded or re-encoded.
+ */
+struct  Sanlian__Rpc__V1__FrameHeader
+{
+  ProtobufCMessage base;
+  uint32_t call_id;
+};
+#define SANLIAN__RPC__V1__FRAME_HEADER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__rpc__v1__frame_header__descriptor) \
+    , 0 }
+
+
 /* Sanlian__Rpc__V1__Status methods */
 void   sanlian__rpc__v1__status__init
                      (Sanlian__Rpc__V1__Status         *message);
@@ -548,6 +564,25 @@ Sanlian__Rpc__V1__Frame *
 void   sanlian__rpc__v1__frame__free_unpacked
                      (Sanlian__Rpc__V1__Frame *message,
                       ProtobufCAllocator *allocator);
+/* Sanlian__Rpc__V1__FrameHeader methods */
+void   sanlian__rpc__v1__frame_header__init
+                     (Sanlian__Rpc__V1__FrameHeader         *message);
+size_t sanlian__rpc__v1__frame_header__get_packed_size
+                     (const Sanlian__Rpc__V1__FrameHeader   *message);
+size_t sanlian__rpc__v1__frame_header__pack
+                     (const Sanlian__Rpc__V1__FrameHeader   *message,
+                      uint8_t             *out);
+size_t sanlian__rpc__v1__frame_header__pack_to_buffer
+                     (const Sanlian__Rpc__V1__FrameHeader   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Rpc__V1__FrameHeader *
+       sanlian__rpc__v1__frame_header__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__rpc__v1__frame_header__free_unpacked
+                     (Sanlian__Rpc__V1__FrameHeader *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Sanlian__Rpc__V1__Status_Closure)
@@ -586,6 +621,9 @@ typedef void (*Sanlian__Rpc__V1__GoAway_Closure)
 typedef void (*Sanlian__Rpc__V1__Frame_Closure)
                  (const Sanlian__Rpc__V1__Frame *message,
                   void *closure_data);
+typedef void (*Sanlian__Rpc__V1__FrameHeader_Closure)
+                 (const Sanlian__Rpc__V1__FrameHeader *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -605,6 +643,7 @@ extern const ProtobufCMessageDescriptor sanlian__rpc__v1__window_update__descrip
 extern const ProtobufCMessageDescriptor sanlian__rpc__v1__ping__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__rpc__v1__go_away__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__rpc__v1__frame__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__rpc__v1__frame_header__descriptor;
 
 PROTOBUF_C__END_DECLS
 

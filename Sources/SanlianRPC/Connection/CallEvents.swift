@@ -33,6 +33,20 @@ package struct CallOutcome: Sendable {
 package protocol OutboundCallObserver: AnyObject, Sendable {
     func received(message: [UInt8])
     func ended(_ outcome: CallOutcome)
+
+    /// Whether the callee's Message and CallEnd frames go to `relay(_:final:)` as received,
+    /// undecoded, instead of to `received` and `ended`. Read once, when the call starts.
+    var relaysFrames: Bool { get }
+
+    /// A Message (`final` false) or CallEnd (`final` true, then nothing follows) frame of the
+    /// call, as the callee encoded it; only for observers that relay frames.
+    func relay(_ frame: ByteBuffer, final: Bool)
+}
+
+extension OutboundCallObserver {
+    package var relaysFrames: Bool { false }
+
+    package func relay(_ frame: ByteBuffer, final: Bool) {}
 }
 
 /// What a caller asks for when it starts a call.

@@ -131,6 +131,20 @@ public final class InboundCall: Sendable {
         creditWaiter?.resume()
     }
 
+    /// Ends the call with a CallEnd frame another connection's callee encoded, passed on under
+    /// this call's id without decoding it (see `FrameRelay`). Only the first end counts.
+    package func finish(relaying frame: ByteBuffer) {
+        let (first, creditWaiter) = state.withLock { state in
+            guard !state.ended else { return (false, nil as CheckedContinuation<Void, any Error>?) }
+            state.ended = true
+            defer { state.creditWaiter = nil }
+            return (true, state.creditWaiter)
+        }
+        guard first else { return }
+        connection.endInboundCall(callID: id, relaying: frame)
+        creditWaiter?.resume()
+    }
+
     /// Runs `body` (the handler) in the current task, cancelling the task if the call is cancelled
     /// while `body` runs.
     package func runCancellable(_ body: () async -> Void) async {
@@ -204,5 +218,11 @@ public final class InboundCall: Sendable {
     package func forward(message: [UInt8]) {
         guard !hasEnded else { return }
         connection.sendMessage(callID: id, payload: message)
+    }
+
+    /// `forward(message:)` for a Message frame as another connection's callee encoded it.
+    package func forward(relaying frame: ByteBuffer) {
+        guard !hasEnded else { return }
+        connection.relay(frame, callID: id)
     }
 }

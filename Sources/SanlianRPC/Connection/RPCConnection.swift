@@ -82,6 +82,14 @@ package final class RPCConnection: Sendable {
         onLoop { $0.endInbound(id: callID, outcome: outcome) }
     }
 
+    func endInboundCall(callID: UInt32, relaying frame: ByteBuffer) {
+        onLoop { $0.endInbound(id: callID, relaying: frame) }
+    }
+
+    func relay(_ frame: ByteBuffer, callID: UInt32) {
+        onLoop { $0.relay(frame, callID: callID) }
+    }
+
     /// Tells the peer no new calls are accepted, lets calls in flight finish, then closes.
     /// - Returns: a future that completes when the connection has closed.
     @discardableResult

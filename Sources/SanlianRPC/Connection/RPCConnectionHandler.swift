@@ -20,6 +20,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         var observer: any OutboundCallObserver
         var deadline: NIODeadline
         var timeout: TimeAmount
+        var relaysFrames: Bool
     }
 
     private struct InboundEntry {
@@ -180,6 +181,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
                 return
             }
             guard let body else { break }
+            if !outbound.isEmpty, relayed(body) { continue }
             let frame: RPCV1.Frame
             do {
                 frame = try RPCV1.Frame(buffer: body)
@@ -191,6 +193,26 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         }
         // The start of a frame whose rest has not arrived yet.
         if input.readableBytes > 0, phase != .closed { partialInput = input }
+    }
+
+    /// Passes a Message or CallEnd frame of an outbound call whose observer relays frames on
+    /// undecoded (the broker's forwarded calls).
+    /// - Returns: false when the frame is not one of those (then it is decoded as usual).
+    private func relayed(_ body: ByteBuffer) -> Bool {
+        guard let id = FrameRelay.leadingCallID(body), let entry = outbound[id], entry.relaysFrames,
+            let kind = try? FrameRelay.kind(of: body)
+        else { return false }
+        switch kind {
+        case .message:
+            entry.observer.relay(body, final: false)
+        case .end:
+            outbound.removeValue(forKey: id)
+            entry.observer.relay(body, final: true)
+            closeIfDrained()
+        case .other:
+            return false
+        }
+        return true
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -434,7 +456,12 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             observer.ended(CallOutcome(error: error))
             return
         }
-        outbound[id] = OutboundEntry(observer: observer, deadline: request.deadline, timeout: remaining)
+        outbound[id] = OutboundEntry(
+            observer: observer,
+            deadline: request.deadline,
+            timeout: remaining,
+            relaysFrames: observer.relaysFrames
+        )
         watchDeadline(request.deadline)
     }
 
@@ -454,6 +481,15 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             hasPayload: outcome.payload != nil
         )
         if let error = send(RPCV1.Frame(callID: id, kind: .end(end)), limit: "response") {
+            send(RPCV1.Frame(callID: id, kind: .end(RPCV1.CallEnd(status: error.status))))
+        }
+        closeIfDrained()
+    }
+
+    /// Ends an inbound call with a CallEnd frame relayed from another connection.
+    func endInbound(id: UInt32, relaying frame: ByteBuffer) {
+        guard inbound.removeValue(forKey: id) != nil else { return }
+        if let error = relay(frame, callID: id, limit: "response") {
             send(RPCV1.Frame(callID: id, kind: .end(RPCV1.CallEnd(status: error.status))))
         }
         closeIfDrained()
@@ -583,12 +619,29 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     ///   (then nothing was written).
     @discardableResult
     func send(_ frame: RPCV1.Frame, limit what: String = "frame") -> RPCError? {
-        guard let context, phase != .closed || frame.kind.isGoAway else { return RPCError(.unavailable, "closed") }
+        guard phase != .closed || frame.kind.isGoAway else { return RPCError(.unavailable, "closed") }
+        return appendFrame(what) { buffer throws(WireError) in try buffer.writeFrame(frame) }
+    }
+
+    /// Writes a Message or CallEnd frame another connection's callee encoded, as call `callID`
+    /// of this connection (see `FrameRelay`).
+    @discardableResult
+    func relay(_ frame: ByteBuffer, callID: UInt32, limit what: String = "message") -> RPCError? {
+        guard phase != .closed else { return RPCError(.unavailable, "closed") }
+        return appendFrame(what) { buffer throws(WireError) in
+            try FrameRelay.write(frame, callID: callID, into: &buffer)
+        }
+    }
+
+    /// Appends one length-prefixed frame written by `write` to the output of this tick and makes
+    /// sure a flush follows; leaves the output as it was when the frame cannot be written.
+    private func appendFrame(_ what: String, _ write: (inout ByteBuffer) throws(WireError) -> Void) -> RPCError? {
+        guard let context else { return RPCError(.unavailable, "closed") }
         var buffer = pendingOutput ?? context.channel.allocator.buffer(capacity: Self.outputBufferCapacity)
         pendingOutput = nil
         let frameStart = buffer.writerIndex
         do {
-            try buffer.writeFrame(frame)
+            try write(&buffer)
         } catch {
             buffer.moveWriterIndex(to: frameStart)
             pendingOutput = buffer

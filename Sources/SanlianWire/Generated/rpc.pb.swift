@@ -1089,3 +1089,69 @@ extension RPCV1.Frame {
         }
     }
 }
+
+extension RPCV1 {
+    /// A Frame's call_id alone. The broker relays the frames a service answers with (Message, CallEnd)
+    /// by reading them as a FrameHeader: protobuf-c keeps the other fields as unknown fields, byte for
+    /// byte, and writes them back after the new call_id, so the body is never decoded or re-encoded.
+    package struct FrameHeader: WireMessage {
+        package static let protoName = "sanlian.rpc.v1.FrameHeader"
+
+        package var callID: UInt32 = 0
+
+        package init() {}
+
+        package init(
+            callID: UInt32 = 0
+        ) {
+            self.callID = callID
+        }
+    }
+}
+
+extension RPCV1.FrameHeader {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
+        // out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__rpc__v1__frame_header__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { sanlian__rpc__v1__frame_header__free_unpacked(raw, allocator) }
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    init(cMessage c: Sanlian__Rpc__V1__FrameHeader) throws(WireError) {
+        self.init()
+        self.callID = c.call_id
+    }
+
+    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Rpc__V1__FrameHeader()
+            sanlian__rpc__v1__frame_header__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__rpc__v1__frame_header__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__rpc__v1__frame_header__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
+        }
+    }
+
+    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__FrameHeader> {
+        let pointer = arena.allocate(Sanlian__Rpc__V1__FrameHeader.self, count: 1)
+        sanlian__rpc__v1__frame_header__init(pointer)
+        try fill(&pointer.pointee, arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    func fill(_ c: inout Sanlian__Rpc__V1__FrameHeader, _ arena: WireArena) throws(WireError) {
+        c.call_id = self.callID
+    }
+}

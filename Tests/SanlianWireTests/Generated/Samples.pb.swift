@@ -157,6 +157,7 @@ let generatedSampleCases: [WireSampleCase] = [
     WireSampleCase(RPCV1.Ping.self),
     WireSampleCase(RPCV1.GoAway.self),
     WireSampleCase(RPCV1.Frame.self),
+    WireSampleCase(RPCV1.FrameHeader.self),
 ]
 
 extension CommonV1.KeyValue: WireSampled {
@@ -2052,6 +2053,16 @@ extension RPCV1.Frame: WireSampled {
         case 9: value.kind = .goAway(RPCV1.GoAway.sample(variant: variant))
         default: break
         }
+        return value
+    }
+}
+
+extension RPCV1.FrameHeader: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.callID = (variant % 2 == 0 ? UInt32.max : 1)
         return value
     }
 }
