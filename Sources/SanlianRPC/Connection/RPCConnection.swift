@@ -29,6 +29,15 @@ package final class RPCConnection: Sendable {
     private let nextCallID: Atomic<UInt32>
     private let identity: Mutex<PeerIdentity?>
     private let acceptingCalls = Atomic<Bool>(true)
+    /// Work other threads hand the event loop, run in one hop however much piles up: the
+    /// ledger's writer answers a whole committed batch of publishes at once, and one `execute`
+    /// per answer cost a lock, a task and often a wake-up each.
+    private let mailbox = Mutex(Mailbox())
+
+    private struct Mailbox {
+        var work: [@Sendable (RPCConnectionHandler) -> Void] = []
+        var hopScheduled = false
+    }
 
     init(channel: any Channel, role: ConnectionRole, handler: RPCConnectionHandler, logger: Logger) {
         self.channel = channel
@@ -103,13 +112,29 @@ package final class RPCConnection: Sendable {
         channel.close(promise: nil)
     }
 
-    /// Runs `body` with the handler on the event loop, now if already there.
+    /// Runs `body` with the handler on the event loop: now if already there, otherwise in order
+    /// with everything else other threads hand over before the loop gets to it.
     func onLoop(_ body: @escaping @Sendable (RPCConnectionHandler) -> Void) {
         if channel.eventLoop.inEventLoop {
             body(handler.value)
-        } else {
-            let handler = self.handler
-            channel.eventLoop.execute { body(handler.value) }
+            return
+        }
+        let needsHop = mailbox.withLock { mailbox in
+            mailbox.work.append(body)
+            defer { mailbox.hopScheduled = true }
+            return !mailbox.hopScheduled
+        }
+        guard needsHop else { return }
+        channel.eventLoop.execute { [self] in
+            let work = mailbox.withLock { mailbox in
+                defer {
+                    mailbox.work = []
+                    mailbox.hopScheduled = false
+                }
+                return mailbox.work
+            }
+            let handler = self.handler.value
+            for body in work { body(handler) }
         }
     }
 }
