@@ -201,8 +201,8 @@ let package = Package(
         .testTarget(
             name: "BrokerTests",
             dependencies: [
-                "BrokerPubSub", "BrokerAccess", "AlertLedger", "SanlianCompose", "SanlianRPC", "SanlianWire",
-                .product(name: "Logging", package: "swift-log"),
+                "BrokerPubSub", "BrokerAccess", "BrokerRouting", "AlertLedger", "SanlianCompose", "SanlianRPC",
+                "SanlianWire", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

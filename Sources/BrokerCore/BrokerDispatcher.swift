@@ -28,7 +28,7 @@ struct BrokerDispatcher: InboundCallDispatcher {
             call.finish(CallOutcome(error: error))
             return
         }
-        guard let service = Self.serviceName(of: call.method) else {
+        guard let service = RouteTable.serviceName(of: call.method) else {
             call.finish(CallOutcome(error: RPCError(.unimplemented, "malformed method path \(call.method)")))
             return
         }
@@ -47,18 +47,6 @@ struct BrokerDispatcher: InboundCallDispatcher {
 
     func finish() {
         inbox.finish()
-    }
-
-    /// "/sanlian.patrol.v1.Roster/GetVolunteer" → "sanlian.patrol.v1.Roster".
-    static func serviceName(of method: String) -> String? {
-        let utf8 = method.utf8
-        guard utf8.first == UInt8(ascii: "/") else { return nil }
-        let afterSlash = utf8.index(after: utf8.startIndex)
-        guard let slash = utf8[afterSlash...].firstIndex(of: UInt8(ascii: "/")), slash != afterSlash,
-            utf8.index(after: slash) != utf8.endIndex,
-            !utf8[utf8.index(after: slash)...].contains(UInt8(ascii: "/"))
-        else { return nil }
-        return String(method[afterSlash..<slash])
     }
 
     /// The caller's metadata with the reserved keys replaced by what the broker authenticated.

@@ -27,8 +27,7 @@ package enum CallForwarder {
             ),
             observer: observer
         )
-        call.onCancel { reason in target.cancel(callID: id, reason: reason.message) }
-        call.onGrant { messages in target.grant(callID: id, messages: messages) }
+        call.relay(to: target, callID: id)
     }
 }
 

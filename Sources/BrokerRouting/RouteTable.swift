@@ -17,11 +17,15 @@ package final class RouteTable: Sendable {
 
     private struct State {
         var instances: [UInt64: Instance] = [:]
-        /// Service name → instance ids, in registration order.
-        var byService: [String: [UInt64]] = [:]
-        var nextTurn: [String: Int] = [:]
+        /// Service name → instance ids, in registration order, and whose turn is next.
+        var byService: [String: ServiceInstances] = [:]
         var nextID: UInt64 = 1
         var watchers: [UInt64: @Sendable () -> Void] = [:]
+    }
+
+    private struct ServiceInstances {
+        var ids: [UInt64] = []
+        var nextTurn = 0
     }
 
     private let state = Mutex(State())
@@ -49,7 +53,7 @@ package final class RouteTable: Sendable {
                 connection: connection,
                 services: services
             )
-            for service in services { state.byService[service.name, default: []].append(id) }
+            for service in services { state.byService[service.name, default: ServiceInstances()].ids.append(id) }
             return (id, true, Array(state.watchers.values))
         }
         if isNew {
@@ -71,30 +75,50 @@ package final class RouteTable: Sendable {
     private static func remove(_ id: UInt64, from state: inout State) {
         guard let instance = state.instances.removeValue(forKey: id) else { return }
         for service in instance.services {
-            state.byService[service.name]?.removeAll { $0 == id }
-            if state.byService[service.name]?.isEmpty == true { state.byService.removeValue(forKey: service.name) }
+            state.byService[service.name]?.ids.removeAll { $0 == id }
+            if state.byService[service.name]?.ids.isEmpty == true { state.byService.removeValue(forKey: service.name) }
+        }
+    }
+
+    /// "/sanlian.patrol.v1.Roster/GetVolunteer" → "sanlian.patrol.v1.Roster". One pass over the
+    /// bytes: this runs for every forwarded call.
+    package static func serviceName(of method: String) -> String? {
+        var method = method
+        return method.withUTF8 { bytes -> String? in
+            let slash = UInt8(ascii: "/")
+            guard bytes.count > 3, bytes[0] == slash else { return nil }
+            var second: Int?
+            for index in 1..<bytes.count where bytes[index] == slash {
+                guard second == nil else { return nil }
+                second = index
+            }
+            guard let second, second > 1, second < bytes.count - 1 else { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[1..<second]), as: UTF8.self)
         }
     }
 
     /// The next instance serving `service`, taking turns; nil when none is connected.
     package func pick(service: String) -> Instance? {
         state.withLock { state in
-            guard let ids = state.byService[service], !ids.isEmpty else { return nil }
-            let turn = state.nextTurn[service, default: 0] % ids.count
-            state.nextTurn[service] = turn + 1
+            // One hash of the name per call: the index serves the read and the update.
+            guard let index = state.byService.index(forKey: service) else { return nil }
+            let ids = state.byService.values[index].ids
+            guard !ids.isEmpty else { return nil }
+            let turn = state.byService.values[index].nextTurn % ids.count
+            state.byService.values[index].nextTurn = turn + 1
             return state.instances[ids[turn]]
         }
     }
 
     package func instanceCount(service: String) -> Int {
-        state.withLock { $0.byService[service]?.count ?? 0 }
+        state.withLock { $0.byService[service]?.ids.count ?? 0 }
     }
 
     /// Every routed service with its methods and instances.
     package func services() -> [BrokerV1.ServiceStatus] {
         state.withLock { state in
             state.byService.keys.sorted().map { name in
-                let instances = (state.byService[name] ?? []).compactMap { state.instances[$0] }
+                let instances = (state.byService[name]?.ids ?? []).compactMap { state.instances[$0] }
                 let descriptor =
                     instances.first?.services.first { $0.name == name } ?? BrokerV1.ServiceDescriptor(name: name)
                 return BrokerV1.ServiceStatus(

@@ -24,7 +24,13 @@ public final class InboundCall: Sendable {
         var credit: UInt32
         var creditWaiter: CheckedContinuation<Void, any Error>?
         var cancelHandlers: [@Sendable (RPCError) -> Void] = []
-        var grantHandler: (@Sendable (UInt32) -> Void)?
+        /// The call on another connection this one is relayed to (see `relay(to:callID:)`).
+        var relayTarget: RelayTarget?
+    }
+
+    private struct RelayTarget {
+        let connection: RPCConnection
+        let callID: UInt32
     }
 
     /// The task running the call's handler, so that cancelling the call cancels it.
@@ -173,9 +179,12 @@ public final class InboundCall: Sendable {
     /// Marks the call cancelled and answers the caller with `reason` (unless it already ended).
     /// Called by the connection for Cancel frames, expired deadlines and lost connections.
     func cancel(_ reason: RPCError, answer: Bool) {
-        let (wasLive, handlers, creditWaiter) = state.withLock { state in
+        let (wasLive, handlers, creditWaiter, target) = state.withLock { state in
             guard state.cancellation == nil, !state.ended else {
-                return (false, [@Sendable (RPCError) -> Void](), nil as CheckedContinuation<Void, any Error>?)
+                return (
+                    false, [@Sendable (RPCError) -> Void](), nil as CheckedContinuation<Void, any Error>?,
+                    nil as RelayTarget?
+                )
             }
             state.cancellation = reason
             state.ended = true
@@ -183,7 +192,7 @@ public final class InboundCall: Sendable {
                 state.cancelHandlers = []
                 state.creditWaiter = nil
             }
-            return (true, state.cancelHandlers, state.creditWaiter)
+            return (true, state.cancelHandlers, state.creditWaiter, state.relayTarget)
         }
         guard wasLive else { return }
         // Under the handle's lock: `runCancellable` clears it there before its task ends.
@@ -194,23 +203,30 @@ public final class InboundCall: Sendable {
         if answer { connection.endInboundCall(callID: id, outcome: CallOutcome(error: reason)) }
         creditWaiter?.resume(throwing: reason)
         for handler in handlers { handler(reason) }
+        if let target { target.connection.cancel(callID: target.callID, reason: reason.message) }
     }
 
     /// The caller granted `messages` more response messages.
     func grant(_ messages: UInt32) {
-        let (waiter, handler) = state.withLock { state in
+        let (waiter, target) = state.withLock { state in
             state.credit &+= messages
             defer { state.creditWaiter = nil }
-            return (state.creditWaiter, state.grantHandler)
+            return (state.creditWaiter, state.relayTarget)
         }
         waiter?.resume()
-        handler?(messages)
+        if let target { target.connection.grant(callID: target.callID, messages: messages) }
     }
 
-    /// Runs `handler` whenever the caller grants more response messages (a forwarder passes the
-    /// grant on to the process that produces the messages).
-    package func onGrant(_ handler: @escaping @Sendable (UInt32) -> Void) {
-        state.withLock { $0.grantHandler = handler }
+    /// Relays the call to call `callID` on `connection` (the broker's forwarding): a cancellation
+    /// of this call cancels that one (at once if this one is already cancelled), and the
+    /// caller's grants of more response messages pass on to it.
+    package func relay(to connection: RPCConnection, callID: UInt32) {
+        let reason: RPCError? = state.withLock { state in
+            if let cancellation = state.cancellation { return cancellation }
+            state.relayTarget = RelayTarget(connection: connection, callID: callID)
+            return nil
+        }
+        if let reason { connection.cancel(callID: callID, reason: reason.message) }
     }
 
     /// Sends a response message without counting credit: for a forwarder relaying messages that

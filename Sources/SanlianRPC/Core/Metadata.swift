@@ -3,7 +3,9 @@ package import SanlianWire
 /// Call metadata: ordered string pairs, keys lower-case. Keys starting with `sanlian-` are
 /// reserved; the broker overwrites them with what it authenticated.
 package struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
-    package private(set) var entries: [(key: String, value: String)] = []
+    /// Stored as the wire's entries, so that a call's metadata goes from the decoded frame to the
+    /// next encoded one without being converted (and allocated) on the way.
+    package private(set) var wire: [RPCV1.MetadataEntry] = []
 
     package init() {}
 
@@ -12,28 +14,16 @@ package struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLi
     }
 
     package init(_ wire: [RPCV1.MetadataEntry]) {
+        self.wire = wire
         // Keys are lower-case on the wire already; only repair those that are not (lowercased()
         // allocates, and this runs for every call).
-        entries = wire.map { entry in
-            (key: Self.hasUppercaseASCII(entry.key) ? entry.key.lowercased() : entry.key, value: entry.value)
+        for index in self.wire.indices where Self.hasUppercaseASCII(self.wire[index].key) {
+            self.wire[index].key = self.wire[index].key.lowercased()
         }
     }
 
-    package var wire: [RPCV1.MetadataEntry] {
-        entries.map { RPCV1.MetadataEntry(key: $0.key, value: $0.value) }
-    }
-
     package mutating func add(_ key: String, _ value: String) {
-        entries.append((key: Self.hasUppercaseASCII(key) ? key.lowercased() : key, value: value))
-    }
-
-    /// Whether `key` needs lower-casing; over the contiguous UTF-8 of native strings, as this runs
-    /// for every key of every call.
-    @inline(__always)
-    static func hasUppercaseASCII(_ key: String) -> Bool {
-        key.utf8.withContiguousStorageIfAvailable { bytes in
-            bytes.contains { $0 &- UInt8(ascii: "A") < 26 }
-        } ?? key.utf8.contains { $0 &- UInt8(ascii: "A") < 26 }
+        wire.append(RPCV1.MetadataEntry(key: Self.hasUppercaseASCII(key) ? key.lowercased() : key, value: value))
     }
 
     /// Replaces every value of `key` with `value`.
@@ -44,36 +34,36 @@ package struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLi
 
     package mutating func remove(_ key: String) {
         let key = key.lowercased()
-        entries.removeAll { $0.key == key }
+        wire.removeAll { $0.key == key }
     }
 
     /// Removes every reserved `sanlian-` key.
     package mutating func removeReserved() {
-        guard entries.contains(where: { $0.key.utf8.starts(with: MetadataKey.reservedPrefix.utf8) }) else { return }
-        entries.removeAll { $0.key.utf8.starts(with: MetadataKey.reservedPrefix.utf8) }
+        guard wire.contains(where: { $0.key.utf8.starts(with: MetadataKey.reservedPrefix.utf8) }) else { return }
+        wire.removeAll { $0.key.utf8.starts(with: MetadataKey.reservedPrefix.utf8) }
     }
 
     /// The first value of `key`.
     package subscript(key: String) -> String? {
-        let key = key.lowercased()
-        return entries.first { $0.key == key }?.value
+        let key = Self.hasUppercaseASCII(key) ? key.lowercased() : key
+        return wire.first { $0.key == key }?.value
     }
 
-    package var isEmpty: Bool { entries.isEmpty }
+    package var isEmpty: Bool { wire.isEmpty }
+
+    package var count: Int { wire.count }
 
     package func makeIterator() -> some IteratorProtocol<(key: String, value: String)> {
-        entries.makeIterator()
+        wire.lazy.map { (key: $0.key, value: $0.value) }.makeIterator()
     }
 
-    package static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.entries.elementsEqual(rhs.entries) { $0.key == $1.key && $0.value == $1.value }
-    }
-
-    package func hash(into hasher: inout Hasher) {
-        for entry in entries {
-            hasher.combine(entry.key)
-            hasher.combine(entry.value)
-        }
+    /// Whether `key` needs lower-casing; over the contiguous UTF-8 of native strings, as this runs
+    /// for every key of every call.
+    @inline(__always)
+    static func hasUppercaseASCII(_ key: String) -> Bool {
+        key.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.contains { $0 &- UInt8(ascii: "A") < 26 }
+        } ?? key.utf8.contains { $0 &- UInt8(ascii: "A") < 26 }
     }
 }
 
