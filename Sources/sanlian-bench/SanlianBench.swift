@@ -251,7 +251,7 @@ struct BenchResults {
     func report() -> String {
         var lines = ["", "Sanlian benchmark — \(date)", machine, ""]
         func row(_ cells: [String]) -> String {
-            zip(cells, [34, 14, 14, 16]).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined()
+            zip(cells, [34, 14, 14, 24]).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined()
         }
         lines.append(row(["", "p50 (µs)", "p99 (µs)", "calls/s (64 in flight)"]))
         for size in [64, 1024] {
