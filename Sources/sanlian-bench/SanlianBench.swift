@@ -25,10 +25,19 @@ struct SanlianBench: ParsableCommand {
     var output: String = "bench-results.json"
 
     @Option(help: "Seconds of each throughput measurement.")
-    var seconds: Int = 3
+    var seconds: Int = 2
 
     @Option(help: "Sequential round trips per latency measurement.")
-    var roundTrips: Int = 20_000
+    var roundTrips: Int = 10_000
+
+    @Option(help: "Rounds of call measurements, floor and Sanlian taking turns; medians are reported.")
+    var rounds: Int = 3
+
+    func validate() throws {
+        guard seconds > 0, roundTrips > 0, rounds > 0, alerts > 0 else {
+            throw ValidationError("--seconds, --round-trips, --rounds and --alerts must be positive")
+        }
+    }
 
     @Option(help: "Alerts to publish (and then deliver).")
     var alerts: Int = 50_000
@@ -39,25 +48,17 @@ struct SanlianBench: ParsableCommand {
         var results = BenchResults(machine: Machine.describe(), date: ISO8601DateFormatter().string(from: Date()))
         let milliseconds = String(seconds * 1000)
 
-        // 1. The floor.
-        progress("floor: C echo server and C relay")
+        // The floor and Sanlian run side by side and take turns, round after round: this shared
+        // machine's speed drifts by tens of per cent within a minute, and a ratio of medians of
+        // interleaved measurements is far steadier than one of two measurements a minute apart.
+        progress("starting the floor (C echo server, C relay), sanlian-broker and sanlian-echo")
         let echoServer = try Background(cDir + "/echo_server", [work + "/floor-echo.sock"])
         defer { echoServer.stop() }
         try waitForSocket(work + "/floor-echo.sock")
         let relay = try Background(cDir + "/relay", [work + "/floor-relay.sock", work + "/floor-echo.sock"])
         defer { relay.stop() }
         try waitForSocket(work + "/floor-relay.sock")
-        for size in [64, 1024] {
-            progress("floor: \(size)-byte payloads through the relay")
-            results.floor[size] = try runClient([
-                "raw", work + "/floor-relay.sock", String(size), String(roundTrips), "64", milliseconds,
-            ])
-        }
-        relay.stop()
-        echoServer.stop()
 
-        // 2. Sanlian: the broker and an echo service behind it.
-        progress("sanlian: starting sanlian-broker and sanlian-echo")
         let state = work + "/var"
         let broker = try Background(
             binDir + "/sanlian-broker",
@@ -79,12 +80,29 @@ struct SanlianBench: ParsableCommand {
         try waitUntil("the echo service to register") {
             (try? runClient(["echo", brokerSocket, "8", "1", "1", "50"] + station)) != nil
         }
-        for size in [64, 1024] {
-            progress("sanlian: \(size)-byte echo calls through the broker")
-            results.sanlian[size] = try runClient(
-                ["echo", brokerSocket, String(size), String(roundTrips), "64", milliseconds] + station
-            )
+
+        var floorRounds: [Int: [[String: Double]]] = [:]
+        var sanlianRounds: [Int: [[String: Double]]] = [:]
+        for round in 1...rounds {
+            for size in [64, 1024] {
+                progress("round \(round) of \(rounds): \(size)-byte calls, floor then Sanlian")
+                floorRounds[size, default: []].append(
+                    try runClient([
+                        "raw", work + "/floor-relay.sock", String(size), String(roundTrips), "64", milliseconds,
+                    ])
+                )
+                sanlianRounds[size, default: []].append(
+                    try runClient(
+                        ["echo", brokerSocket, String(size), String(roundTrips), "64", milliseconds] + station
+                    )
+                )
+            }
         }
+        results.floorRounds = floorRounds
+        results.sanlianRounds = sanlianRounds
+        relay.stop()
+        echoServer.stop()
+
         // Group commit trades each alert's wait for throughput: measured at two depths.
         progress("sanlian: publishing \(alerts) durable alerts, 512 in flight")
         results.publish = try runClient(
@@ -216,13 +234,29 @@ enum Machine {
 struct BenchResults {
     var machine: String
     var date: String
-    var floor: [Int: [String: Double]] = [:]
-    var sanlian: [Int: [String: Double]] = [:]
+    /// Every round's figures per payload size.
+    var floorRounds: [Int: [[String: Double]]] = [:]
+    var sanlianRounds: [Int: [[String: Double]]] = [:]
+    /// The median of each figure over the rounds.
+    var floor: [Int: [String: Double]] { floorRounds.mapValues(Self.medians) }
+    var sanlian: [Int: [String: Double]] { sanlianRounds.mapValues(Self.medians) }
     var publish: [String: Double] = [:]
     var publishDeep: [String: Double] = [:]
     var deliver: [String: Double] = [:]
     var brokerPeakRSSKiB = 0
     var echoPeakRSSKiB = 0
+
+    static func medians(_ rounds: [[String: Double]]) -> [String: Double] {
+        var medians: [String: Double] = [:]
+        for key in Set(rounds.flatMap(\.keys)) {
+            let values = rounds.compactMap { $0[key] }.sorted()
+            guard !values.isEmpty else { continue }
+            medians[key] =
+                values.count % 2 == 1
+                ? values[values.count / 2] : (values[values.count / 2 - 1] + values[values.count / 2]) / 2
+        }
+        return medians
+    }
 
     struct Target {
         var name: String
@@ -249,7 +283,8 @@ struct BenchResults {
     }
 
     func report() -> String {
-        var lines = ["", "Sanlian benchmark — \(date)", machine, ""]
+        let rounds = floorRounds.values.map(\.count).max() ?? 0
+        var lines = ["", "Sanlian benchmark — \(date)", machine, "medians of \(rounds) interleaved rounds", ""]
         func row(_ cells: [String]) -> String {
             zip(cells, [34, 14, 14, 24]).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined()
         }
@@ -316,6 +351,12 @@ struct BenchResults {
             "machine": machine,
             "floor_c_relay": sized(floor),
             "sanlian_brokered_echo": sized(sanlian),
+            "rounds": [
+                "floor_c_relay": Dictionary(uniqueKeysWithValues: floorRounds.map { ("\($0.key)B", $0.value) }),
+                "sanlian_brokered_echo": Dictionary(
+                    uniqueKeysWithValues: sanlianRounds.map { ("\($0.key)B", $0.value) }
+                ),
+            ],
             "durable_publish_512_in_flight": publish,
             "durable_publish_4096_in_flight": publishDeep,
             "durable_delivery": deliver,
