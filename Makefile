@@ -34,7 +34,7 @@ deps: ## Install missing system packages (apt-get; through sudo when not root)
 build: deps ## Build every target
 	$(SWIFT) build
 
-test: deps check-generated ## Build and run every test (unit and integration)
+test: deps check-generated lint ## Check generated code and formatting, build, run every test (unit and integration)
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel
 

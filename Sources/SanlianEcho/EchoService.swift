@@ -12,32 +12,48 @@ package enum EchoService {
     /// Registers Echo, Stream and Active on `router`; responses name `instance`.
     package static func register(on router: inout RPCRouter, instance: String = "sanlian-echo") {
         let active = ActiveCalls()
-        router.register(EchoV1.Echo.echo, immediate: { request, context, respond in
-            let remaining = context.deadline - .now()
-            let answer: @Sendable () -> Void = {
-                if request.failWithCode != 0 {
-                    respond(.failure(RPCError(StatusCode(rawValue: Int32(clamping: request.failWithCode)), "failing as asked")))
-                } else {
-                    respond(
-                        .success(
-                            response(for: request, index: 0, context: context, instance: instance, remaining: remaining)
+        router.register(
+            EchoV1.Echo.echo,
+            immediate: { request, context, respond in
+                let remaining = context.deadline - .now()
+                let answer: @Sendable () -> Void = {
+                    if request.failWithCode != 0 {
+                        respond(
+                            .failure(
+                                RPCError(
+                                    StatusCode(rawValue: Int32(clamping: request.failWithCode)),
+                                    "failing as asked"
+                                )
+                            )
                         )
-                    )
+                    } else {
+                        respond(
+                            .success(
+                                response(
+                                    for: request,
+                                    index: 0,
+                                    context: context,
+                                    instance: instance,
+                                    remaining: remaining
+                                )
+                            )
+                        )
+                    }
+                }
+                guard request.delayMs > 0 else {
+                    answer()
+                    return
+                }
+                // The timer and a cancellation race; whichever comes first ends the wait.
+                let waiting = active.begin()
+                let timer = context.connection.eventLoop.scheduleTask(in: .milliseconds(Int64(request.delayMs))) {
+                    if waiting.end() { answer() }
+                }
+                context.onCancel { _ in
+                    if waiting.end() { timer.cancel() }
                 }
             }
-            guard request.delayMs > 0 else {
-                answer()
-                return
-            }
-            // The timer and a cancellation race; whichever comes first ends the wait.
-            let waiting = active.begin()
-            let timer = context.connection.eventLoop.scheduleTask(in: .milliseconds(Int64(request.delayMs))) {
-                if waiting.end() { answer() }
-            }
-            context.onCancel { _ in
-                if waiting.end() { timer.cancel() }
-            }
-        })
+        )
         router.register(EchoV1.Echo.stream) { request, writer, context in
             let remaining = context.deadline - .now()
             try await active.counting {
@@ -49,9 +65,12 @@ package enum EchoService {
                 }
             }
         }
-        router.register(EchoV1.Echo.active, sync: { _, _ in
-            EchoV1.EchoResponse(index: UInt32(active.count), instance: instance)
-        })
+        router.register(
+            EchoV1.Echo.active,
+            sync: { _, _ in
+                EchoV1.EchoResponse(index: UInt32(active.count), instance: instance)
+            }
+        )
     }
 
     /// Counts Echo and Stream calls in progress, so tests can see a cancellation reach the service.

@@ -82,7 +82,10 @@ package enum FrameRelay {
         try withWireDecodingAllocator { allocator throws(WireError) in
             let header = frame.withUnsafeReadableBytes { bytes in
                 sanlian__rpc__v1__frame_header__unpack(
-                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+                    allocator,
+                    bytes.count,
+                    bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+                )
             }
             guard let header else {
                 throw WireError.malformed(message: "sanlian.rpc.v1.Frame", byteCount: frame.readableBytes)

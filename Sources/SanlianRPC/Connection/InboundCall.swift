@@ -126,20 +126,18 @@ public final class InboundCall: Sendable {
 
     /// Ends the call with `outcome`. Only the first end (or cancellation) counts.
     package func finish(_ outcome: CallOutcome) {
-        let (first, creditWaiter) = state.withLock { state in
-            guard !state.ended else { return (false, nil as CheckedContinuation<Void, any Error>?) }
-            state.ended = true
-            defer { state.creditWaiter = nil }
-            return (true, state.creditWaiter)
-        }
-        guard first else { return }
-        connection.endInboundCall(callID: id, outcome: outcome)
-        creditWaiter?.resume()
+        end { connection.endInboundCall(callID: id, outcome: outcome) }
     }
 
     /// Ends the call with a CallEnd frame another connection's callee encoded, passed on under
     /// this call's id without decoding it (see `FrameRelay`). Only the first end counts.
     package func finish(relaying frame: ByteBuffer) {
+        end { connection.endInboundCall(callID: id, relaying: frame) }
+    }
+
+    /// Marks the call ended and runs `answer` if it had not ended already; a sender waiting for
+    /// credit then wakes to find the call over.
+    private func end(_ answer: () -> Void) {
         let (first, creditWaiter) = state.withLock { state in
             guard !state.ended else { return (false, nil as CheckedContinuation<Void, any Error>?) }
             state.ended = true
@@ -147,7 +145,7 @@ public final class InboundCall: Sendable {
             return (true, state.creditWaiter)
         }
         guard first else { return }
-        connection.endInboundCall(callID: id, relaying: frame)
+        answer()
         creditWaiter?.resume()
     }
 

@@ -86,7 +86,9 @@ public struct RPCRouter: Sendable {
             /// Runs on the event loop as the call arrives, without a task, and answers through
             /// the callback, with the encoded response or an error.
             case immediate(
-                @Sendable (InboundCall, ServerContext, _ finish: @escaping @Sendable (Result<[UInt8], any Error>) -> Void)
+                @Sendable (
+                    InboundCall, ServerContext, _ finish: @escaping @Sendable (Result<[UInt8], any Error>) -> Void
+                )
                     -> Void
             )
         }
