@@ -102,10 +102,21 @@ func withWireDecodingAllocator<Result>(
     }
 }
 
+/// Strings that arrive with every forwarded call: the metadata keys the broker stamps
+/// (proto/rpc.proto). Decoded as these constants they cost no allocation.
+private let wellKnownStrings: [String] = ["sanlian-department", "sanlian-operator", "sanlian-peer-uid"]
+
 /// Reads a proto3 string field. protobuf-c leaves strings non-NULL after init and unpack, but a NULL
 /// is read as "" rather than trusted.
 func wireString(_ pointer: UnsafeMutablePointer<CChar>?, message: String, field: String) throws(WireError) -> String {
     guard let pointer else { return "" }
+    // Cheap to rule out: every well-known string starts with "s" and is 16 to 18 bytes long.
+    if pointer[0] == 0x73, case let length = strlen(pointer), (16...18).contains(length) {
+        for known in wellKnownStrings where known.utf8.count == length {
+            let matches = known.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, pointer, length) == 0 }
+            if matches == true { return known }
+        }
+    }
     guard let string = String(validatingCString: pointer) else {
         throw WireError.invalidUTF8(message: message, field: field)
     }

@@ -26,6 +26,8 @@ public final class InboundCall: Sendable {
         var cancelHandlers: [@Sendable (RPCError) -> Void] = []
         /// The call on another connection this one is relayed to (see `relay(to:callID:)`).
         var relayTarget: RelayTarget?
+        /// Trailing metadata the handler added.
+        var trailers = Metadata()
     }
 
     private struct RelayTarget {
@@ -66,6 +68,14 @@ public final class InboundCall: Sendable {
         self.connection = connection
         self.state = Mutex(State(credit: start.initialWindow == 0 ? RPCDefaults.streamWindow : start.initialWindow))
     }
+
+    /// Adds trailing metadata, sent with the call's end.
+    func addTrailer(_ key: String, _ value: String) {
+        state.withLock { $0.trailers.add(key, value) }
+    }
+
+    /// The trailing metadata added so far.
+    var trailers: Metadata { state.withLock { $0.trailers } }
 
     /// Why the call was cancelled (CANCELLED, DEADLINE_EXCEEDED or UNAVAILABLE), or nil.
     package var cancellation: RPCError? { state.withLock { $0.cancellation } }

@@ -14,7 +14,6 @@ public struct ServerContext: Sendable {
     package let peer: PeerIdentity
     let baseLogger: Logger
     let call: InboundCall
-    let trailers: TrailerBox
 
     init(call: InboundCall, logger: Logger) {
         self.method = call.method
@@ -23,7 +22,6 @@ public struct ServerContext: Sendable {
         self.peer = call.peer
         self.baseLogger = logger
         self.call = call
-        self.trailers = TrailerBox()
     }
 
     /// A logger carrying the method and call id. Built on first use: most calls never log, and
@@ -50,7 +48,7 @@ public struct ServerContext: Sendable {
 
     /// Adds trailing metadata to the response.
     package func addTrailer(_ key: String, _ value: String) {
-        trailers.metadata.withLock { $0.add(key, value) }
+        call.addTrailer(key, value)
     }
 }
 
@@ -241,8 +239,7 @@ public struct RPCRouter: Sendable {
         body(call, context) { result in
             switch result {
             case .success(let payload):
-                let trailers = context.trailers.metadata.withLock { $0 }
-                call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: trailers, payload: payload))
+                call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: call.trailers, payload: payload))
             case .failure(let error):
                 call.finish(CallOutcome(error: RPCError(handlerError: error)))
             }
@@ -270,8 +267,7 @@ public struct RPCRouter: Sendable {
         await call.runCancellable {
             do {
                 let payload = try await invoke(call, context)
-                let trailers = context.trailers.metadata.withLock { $0 }
-                call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: trailers, payload: payload))
+                call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: call.trailers, payload: payload))
             } catch {
                 let rpcError = RPCError(handlerError: error)
                 if rpcError.code == .internal, !(error is RPCError) {
@@ -316,9 +312,4 @@ package struct CallInbox: InboundCallDispatcher {
             }
         }
     }
-}
-
-/// The trailing metadata a handler adds, shared by the copies of its `ServerContext`.
-final class TrailerBox: Sendable {
-    let metadata = Mutex(Metadata())
 }
