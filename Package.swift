@@ -106,9 +106,14 @@ let package = Package(
             dependencies: ["Yams"],
             swiftSettings: swiftSettings
         ),
+        // A department's credential file, read by the broker and every client alike.
+        .target(name: "SanlianCredentials", swiftSettings: swiftSettings),
         .target(
             name: "BrokerAccess",
-            dependencies: ["SanlianCompose", "SanlianRPC", "SanlianWire", "BrokerPubSub", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SanlianCompose", "SanlianCredentials", "SanlianRPC", "SanlianWire", "BrokerPubSub",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -143,7 +148,7 @@ let package = Package(
         .target(
             name: "BrokerClient",
             dependencies: [
-                "SanlianRPC", "SanlianWire", "BrokerAccess",
+                "SanlianRPC", "SanlianWire", "SanlianCredentials",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -201,8 +206,8 @@ let package = Package(
         .testTarget(
             name: "BrokerTests",
             dependencies: [
-                "BrokerPubSub", "BrokerAccess", "BrokerRouting", "AlertLedger", "SanlianCompose", "SanlianRPC",
-                "SanlianWire", .product(name: "Logging", package: "swift-log"),
+                "BrokerPubSub", "BrokerAccess", "BrokerRouting", "AlertLedger", "SanlianCompose", "SanlianCredentials",
+                "SanlianRPC", "SanlianWire", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

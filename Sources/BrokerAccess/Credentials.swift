@@ -1,14 +1,10 @@
 import Foundation
 package import SanlianCompose
+package import SanlianCredentials
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// Why the broker cannot use a department's credential file.
-package struct CredentialError: Error, CustomStringConvertible, Equatable {
-    package var description: String
-}
 
 /// Department secrets, read from the files the compose file names.
 package struct CredentialStore: Sendable {
@@ -40,34 +36,9 @@ package struct CredentialStore: Sendable {
         return CredentialStore(secrets: secrets)
     }
 
-    /// Reads a secret file, refusing one that group or others can read.
+    /// Reads a secret file by the rules every reader follows (`CredentialFile`).
     package static func read(_ path: String, department: String) throws(CredentialError) -> [UInt8] {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw CredentialError(description: "cannot read credential file \(path) of \(department)")
-        }
-        let mode = info.st_mode & 0o777
-        guard mode & 0o077 == 0 else {
-            throw CredentialError(
-                description:
-                    "credential file \(path) of \(department) can be read by group or others (mode \(String(mode, radix: 8))); run chmod 600 \(path)"
-            )
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CredentialError(description: "cannot read credential file \(path) of \(department)")
-        }
-        let secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard secret.utf8.count >= 16 else {
-            throw CredentialError(
-                description: "credential file \(path) of \(department) holds fewer than 16 characters"
-            )
-        }
-        return Array(secret.utf8)
-    }
-
-    /// Reads the secret a client presents for `department` (the same rules as the broker's).
-    package static func readClientSecret(_ path: String) throws(CredentialError) -> [UInt8] {
-        try read(path, department: "this client")
+        try CredentialFile.read(path, owner: department)
     }
 
     /// Writes a new random secret to `path` with mode 0600; never overwrites.

@@ -1,6 +1,6 @@
-import BrokerAccess
 package import Logging
 import NIOCore
+import SanlianCredentials
 package import SanlianRPC
 import SanlianWire
 package import ServiceLifecycle
@@ -12,7 +12,7 @@ package enum BrokerIdentity {
     package static func load(department: String, operatorID: String, credentialFile: String, clientName: String) throws
         -> IdentityClaim
     {
-        let secret = try CredentialStore.readClientSecret(credentialFile)
+        let secret = try CredentialFile.read(credentialFile, owner: "this client")
         return IdentityClaim(department: department, operatorID: operatorID, credential: secret, clientName: clientName)
     }
 }
