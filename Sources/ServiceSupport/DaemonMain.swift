@@ -1,12 +1,6 @@
 package import ArgumentParser
 import CSanlianSystem
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// The entry point every Sanlian daemon shares (`sanlian-broker`, `sanlian-echo`, the department
 /// services): set up the process, parse the command line, run.
 package enum DaemonMain {
@@ -21,10 +15,7 @@ package enum DaemonMain {
         tasksOn executor: TaskExecutor,
         mallocArenas: Int32? = nil
     ) async -> Never {
-        if EventLoopSetup.setUp(tasksOn: executor) != executor, executor == .eventLoop {
-            var warning = "warning: another global executor is installed; tasks will hop between threads\n"
-            warning.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
-        }
+        EventLoopSetup.setUp(tasksOn: executor)
         if let mallocArenas {
             _ = CSanlianSystem_limitMallocArenas(mallocArenas)
         }

@@ -2,6 +2,12 @@ import CSanlianSystem
 import NIOCore
 import NIOPosix
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Where a daemon's Swift tasks run.
 package enum TaskExecutor: String, Sendable {
     /// On NIO's event loops, beside the connections' I/O: no hand-off between threads when a
@@ -27,7 +33,9 @@ package enum EventLoopSetup {
     ///
     /// Call first thing on the main thread, before anything async starts (hence the daemons'
     /// top-level `main.swift` rather than `@main`).
-    /// - Returns: where tasks run now (`.pool` if another hook was already installed).
+    /// - Returns: where tasks run now (`.pool`, with a warning on standard error, if another hook
+    ///   was already installed).
+    @discardableResult
     package static func setUp(tasksOn preferred: TaskExecutor) -> TaskExecutor {
         NIOSingletons.groupLoopCountSuggestion = Int(ProcessEnvironment.value("SANLIAN_EVENT_LOOPS") ?? "") ?? 1
         let wanted = ProcessEnvironment.value("SANLIAN_EXECUTOR").flatMap(TaskExecutor.init(rawValue:)) ?? preferred
@@ -38,6 +46,12 @@ package enum EventLoopSetup {
             // `any()` is the current loop when called on one, so a task stays on its thread.
             MultiThreadedEventLoopGroup.singleton.any().enqueue(ExecutorJob(job))
         }
-        return installed == 1 ? .eventLoop : .pool
+        guard installed == 1 else {
+            // Logging is not set up yet this early.
+            var warning = "warning: another global executor is installed; tasks will hop between threads\n"
+            warning.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+            return .pool
+        }
+        return .eventLoop
     }
 }
