@@ -1,5 +1,6 @@
 import Foundation
 package import GRDB
+import GRDBSQLite
 package import Logging
 package import SanlianWire
 import Synchronization
@@ -239,13 +240,19 @@ package final class AlertLedger: Sendable {
         throws -> Bool
     {
         // Cached statement: a burst runs this per alert, and compiling the SQL each time showed.
-        try db.cachedStatement(
+        let statement = try db.cachedStatement(
             sql:
                 "INSERT OR IGNORE INTO events (sequence, recorded_ms, subject, sender, identifier, body) VALUES (?, ?, ?, ?, ?, ?)"
-        ).execute(arguments: [
-            Int64(event.sequence), event.recordedUnixMs, event.subject, sender, identifier,
-            Data(try event.serializedBytes()),
-        ])
+        )
+        try HotStatement.run(
+            statement,
+            [
+                .integer(Int64(event.sequence)), .integer(event.recordedUnixMs), .text(event.subject),
+                sender.map(HotStatement.Value.text) ?? .null, identifier.map(HotStatement.Value.text) ?? .null,
+                .blob(try event.serializedBytes()),
+            ],
+            db
+        )
         return db.changesCount > 0
     }
 
@@ -273,13 +280,14 @@ package final class AlertLedger: Sendable {
         mutating func fold(_ alert: AlertV1.Alert, now: Int64, _ db: Database) throws {
             let key = AggregationRules.key(for: alert)
             var existing = touched[key]
-            if existing == nil,
-                let row = try Row.fetchOne(
+            if existing == nil {
+                existing = try HotStatement.firstRow(
                     db.cachedStatement(sql: "SELECT body, firing_since_ms FROM aggregates WHERE key = ?"),
-                    arguments: [key]
-                )
-            {
-                existing = (try AlertV1.Aggregate(serializedBytes: row["body"] as Data), row["firing_since_ms"])
+                    [.text(key)],
+                    db
+                ) { columns in
+                    (try AlertV1.Aggregate(decoding: HotStatement.blob(columns, 0)), sqlite3_column_int64(columns, 1))
+                }
             }
             let folded = AggregationRules.fold(alert, into: existing?.aggregate, now: now)
             let refired = existing?.aggregate.state == .resolved && folded.state == .firing
@@ -297,13 +305,21 @@ package final class AlertLedger: Sendable {
     }
 
     static func saveAggregate(_ aggregate: AlertV1.Aggregate, key: String, firingSince: Int64, _ db: Database) throws {
-        try db.cachedStatement(
+        let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO aggregates (key, state, firing_since_ms, body) VALUES (?, ?, ?, ?)
                 ON CONFLICT(key) DO UPDATE SET state = excluded.state, firing_since_ms = excluded.firing_since_ms,
                     body = excluded.body
                 """
-        ).execute(arguments: [key, aggregate.state.rawValue, firingSince, Data(try aggregate.serializedBytes())])
+        )
+        try HotStatement.run(
+            statement,
+            [
+                .text(key), .integer(Int64(aggregate.state.rawValue)), .integer(firingSince),
+                .blob(try aggregate.serializedBytes()),
+            ],
+            db
+        )
     }
 
     // MARK: - Reading
