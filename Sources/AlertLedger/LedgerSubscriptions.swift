@@ -180,7 +180,7 @@ package final class LedgerSubscriptions: Sendable {
 }
 
 /// One connected subscriber's delivery state.
-final class Session: Sendable {
+package final class Session: Sendable {
     let department: String
     let name: String
     let doorbell = Doorbell()
@@ -195,19 +195,24 @@ final class Session: Sendable {
         var cursor: UInt64
         var ackedThrough: UInt64
         var inFlight: [UInt64: Flight] = [:]
+        /// The sequences delivered from the stream (not redriven), ascending from `streamHead`;
+        /// acknowledged ones leave the front lazily. The resume point is found at the front
+        /// instead of by searching every event in flight for each one delivered.
+        var streamOrder: [UInt64] = []
+        var streamHead = 0
         var replaced = false
     }
 
     private let state: Mutex<State>
 
-    init(department: String, name: String, cursor: UInt64) {
+    package init(department: String, name: String, cursor: UInt64) {
         self.department = department
         self.name = name
         self.state = Mutex(State(cursor: cursor, ackedThrough: cursor))
     }
 
     var cursor: UInt64 { state.withLock { $0.cursor } }
-    var ackedThrough: UInt64 { state.withLock { $0.ackedThrough } }
+    package var ackedThrough: UInt64 { state.withLock { $0.ackedThrough } }
     var inFlightCount: Int { state.withLock { $0.inFlight.count } }
     var isReplaced: Bool { state.withLock { $0.replaced } }
     var nextDeadline: ContinuousClock.Instant? { state.withLock { $0.inFlight.values.map(\.deadline).min() } }
@@ -219,13 +224,32 @@ final class Session: Sendable {
         doorbell.ring()
     }
 
-    func track(_ sequence: UInt64, attempt: UInt32, deadline: ContinuousClock.Instant, redriven: Bool) {
-        state.withLock { $0.inFlight[sequence] = Flight(attempt: attempt, deadline: deadline, redriven: redriven) }
+    package func track(_ sequence: UInt64, attempt: UInt32, deadline: ContinuousClock.Instant, redriven: Bool) {
+        state.withLock { state in
+            if !redriven, state.inFlight[sequence] == nil { Self.addToStream(sequence, &state) }
+            state.inFlight[sequence] = Flight(attempt: attempt, deadline: deadline, redriven: redriven)
+        }
+    }
+
+    /// Keeps `streamOrder` ascending: new events arrive in order, so this is an append but for
+    /// an out-of-order sequence, which goes where it belongs.
+    private static func addToStream(_ sequence: UInt64, _ state: inout State) {
+        guard let last = state.streamOrder.last, sequence < last else {
+            state.streamOrder.append(sequence)
+            return
+        }
+        var low = state.streamHead
+        var high = state.streamOrder.count
+        while low < high {
+            let middle = (low + high) / 2
+            if state.streamOrder[middle] < sequence { low = middle + 1 } else { high = middle }
+        }
+        state.streamOrder.insert(sequence, at: low)
     }
 
     /// Moves the read cursor; returns the new resume point if it moved.
     @discardableResult
-    func advance(to sequence: UInt64) -> UInt64? {
+    package func advance(to sequence: UInt64) -> UInt64? {
         state.withLock { state in
             state.cursor = max(state.cursor, sequence)
             return Self.updateLowWater(&state)
@@ -241,7 +265,7 @@ final class Session: Sendable {
     }
 
     /// Forgets an event (dead-lettered); returns the new resume point if it moved.
-    func drop(_ sequence: UInt64) -> UInt64? {
+    package func drop(_ sequence: UInt64) -> UInt64? {
         state.withLock { state in
             state.inFlight.removeValue(forKey: sequence)
             return Self.updateLowWater(&state)
@@ -249,7 +273,7 @@ final class Session: Sendable {
     }
 
     /// - Returns: the acknowledged redriven sequences, and the new resume point if it moved.
-    func acknowledge(_ sequences: [UInt64]) -> (redriven: [UInt64], position: UInt64?) {
+    package func acknowledge(_ sequences: [UInt64]) -> (redriven: [UInt64], position: UInt64?) {
         state.withLock { state in
             var redriven: [UInt64] = []
             for sequence in sequences {
@@ -264,7 +288,17 @@ final class Session: Sendable {
     /// The resume point is just below the oldest unacknowledged event read from the stream
     /// (redriven events sit below it already and do not hold it back).
     private static func updateLowWater(_ state: inout State) -> UInt64? {
-        let oldest = state.inFlight.filter { !$0.value.redriven }.keys.min()
+        while state.streamHead < state.streamOrder.count {
+            let front = state.streamOrder[state.streamHead]
+            if let flight = state.inFlight[front], !flight.redriven { break }
+            state.streamHead += 1
+        }
+        // Drop what was passed once it is the larger part, so the array stays as big as the window.
+        if state.streamHead > 64, state.streamHead * 2 > state.streamOrder.count {
+            state.streamOrder.removeFirst(state.streamHead)
+            state.streamHead = 0
+        }
+        let oldest = state.streamHead < state.streamOrder.count ? state.streamOrder[state.streamHead] : nil
         let position = oldest.map { $0 - 1 } ?? state.cursor
         guard position != state.ackedThrough else { return nil }
         state.ackedThrough = position
