@@ -360,6 +360,64 @@ package final class AlertLedger: Sendable {
         }
     }
 
+    /// An event as stored: its sequence, its subject and its encoding (an `alert.v1.LedgerEvent`).
+    package struct StoredEvent: Sendable {
+        package var sequence: UInt64
+        package var subject: String
+        package var encoded: [UInt8]
+    }
+
+    /// Like `scan`, with the events as stored, not decoded: for deliveries, which pass them on
+    /// as bytes (`BrokerV1.LedgerDelivery.encoded(event:attempt:)`).
+    package func scanStored(after sequence: UInt64, limit: Int, include: (@Sendable (String) -> Bool)? = nil)
+        async throws -> (events: [StoredEvent], scannedThrough: UInt64)
+    {
+        try await pool.read { db in
+            var events: [StoredEvent] = []
+            var cursor = Int64(sequence)
+            // Filtered reads page through the table so a selective pattern does not read it whole at once.
+            while events.count < limit {
+                let page = try db.cachedStatement(
+                    sql: "SELECT sequence, subject, body FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?"
+                )
+                var rows = 0
+                try HotStatement.eachRow(page, [.integer(cursor), .integer(Int64(max(limit, 64)))], db) { columns in
+                    rows += 1
+                    cursor = sqlite3_column_int64(columns, 0)
+                    let subject = HotStatement.text(columns, 1)
+                    if let include, !include(subject) { return true }
+                    events.append(
+                        StoredEvent(
+                            sequence: UInt64(cursor),
+                            subject: subject,
+                            encoded: Array(HotStatement.blob(columns, 2))
+                        )
+                    )
+                    return events.count < limit
+                }
+                if rows == 0 { break }
+            }
+            return (events, UInt64(cursor))
+        }
+    }
+
+    /// Specific events as stored (for redelivery).
+    package func storedEvents(_ sequences: [UInt64]) async throws -> [StoredEvent] {
+        guard !sequences.isEmpty else { return [] }
+        return try await pool.read { db in
+            let statement = try db.cachedStatement(sql: "SELECT subject, body FROM events WHERE sequence = ?")
+            return try sequences.compactMap { sequence in
+                try HotStatement.firstRow(statement, [.integer(Int64(sequence))], db) { columns in
+                    StoredEvent(
+                        sequence: sequence,
+                        subject: HotStatement.text(columns, 0),
+                        encoded: Array(HotStatement.blob(columns, 1))
+                    )
+                }
+            }
+        }
+    }
+
     /// Reads specific events (for redelivery).
     package func events(_ sequences: [UInt64]) async throws -> [AlertV1.LedgerEvent] {
         guard !sequences.isEmpty else { return [] }

@@ -1,8 +1,8 @@
 import GRDB
 import GRDBSQLite
 
-/// Runs the ledger's per-alert statements (the event insert, the aggregate lookup and upsert)
-/// through the SQLite C API on GRDB's cached statements: GRDB's argument binding cost ~7 k
+/// Runs the ledger's per-alert statements (the event insert, the aggregate lookup and upsert,
+/// and the reads that feed deliveries) through the SQLite C API on GRDB's cached statements: GRDB's argument binding cost ~7 k
 /// instructions per statement (a `DatabaseValue` per argument, C-string conversions, a reset and a
 /// clear-bindings), more than SQLite's own work for the insert. Everything else stays GRDB.
 ///
@@ -45,6 +45,34 @@ enum HotStatement {
         case SQLITE_DONE: return nil
         case let code: throw error(code, statement, db)
         }
+    }
+
+    /// Binds `values` and hands each row to `read` until it returns false or the rows end; `read`
+    /// must copy out what it needs.
+    static func eachRow(
+        _ statement: Statement,
+        _ values: [Value],
+        _ db: Database,
+        read: (_ columns: OpaquePointer) throws -> Bool
+    ) throws {
+        let raw = statement.sqliteStatement
+        sqlite3_reset(raw)
+        defer { sqlite3_reset(raw) }
+        try bind(values, to: statement, db)
+        while true {
+            switch sqlite3_step(raw) {
+            case SQLITE_ROW: if try !read(raw) { return }
+            case SQLITE_DONE: return
+            case let code: throw error(code, statement, db)
+            }
+        }
+    }
+
+    /// Text column `index` of the current row ("" for NULL).
+    static func text(_ columns: OpaquePointer, _ index: Int32) -> String {
+        guard let text = sqlite3_column_text(columns, index) else { return "" }
+        let count = Int(sqlite3_column_bytes(columns, index))
+        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
     /// The bytes of blob column `index` of the current row, valid until the statement moves on.

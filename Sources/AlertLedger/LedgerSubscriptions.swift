@@ -54,7 +54,7 @@ package final class LedgerSubscriptions: Sendable {
         start: SubscriptionStart,
         settings: DeliverySettings,
         include: @escaping @Sendable (String) -> Bool,
-        send: @escaping @Sendable (BrokerV1.LedgerDelivery) async throws -> Void
+        send: @escaping @Sendable (_ encodedDelivery: [UInt8]) async throws -> Void
     ) async throws {
         let acked = try await ledger.openSubscription(department: department, name: name, pattern: pattern, initial: 0)
         let cursor: UInt64
@@ -107,7 +107,7 @@ package final class LedgerSubscriptions: Sendable {
         _ session: Session,
         settings: DeliverySettings,
         include: @escaping @Sendable (String) -> Bool,
-        send: @escaping @Sendable (BrokerV1.LedgerDelivery) async throws -> Void
+        send: @escaping @Sendable (_ encodedDelivery: [UInt8]) async throws -> Void
     ) async throws {
         let clock = ContinuousClock()
         while !Task.isCancelled {
@@ -131,28 +131,32 @@ package final class LedgerSubscriptions: Sendable {
                         )
                     }
                 } else {
-                    for event in try await ledger.events([sequence]) {
+                    for event in try await ledger.storedEvents([sequence]) {
                         session.track(
                             sequence,
                             attempt: attempt + 1,
                             deadline: clock.now + settings.ackTimeout,
                             redriven: redriven
                         )
-                        try await send(BrokerV1.LedgerDelivery(event: event, attempt: attempt + 1))
+                        try await send(BrokerV1.LedgerDelivery.encoded(event: event.encoded, attempt: attempt + 1))
                     }
                 }
             }
             // 2. Redriven dead letters go first.
             let redrives = try await ledger.pendingRedrives(department: session.department, name: session.name)
                 .filter { !session.isInFlight($0) }
-            for event in try await ledger.events(redrives) {
+            for event in try await ledger.storedEvents(redrives) {
                 session.track(event.sequence, attempt: 1, deadline: clock.now + settings.ackTimeout, redriven: true)
-                try await send(BrokerV1.LedgerDelivery(event: event, attempt: 1))
+                try await send(BrokerV1.LedgerDelivery.encoded(event: event.encoded, attempt: 1))
             }
             // 3. New events, up to the in-flight limit.
             let room = settings.maxInFlight - session.inFlightCount
             if room > 0, session.cursor < ledger.lastSequence {
-                let (events, scanned) = try await ledger.scan(after: session.cursor, limit: room, include: include)
+                let (events, scanned) = try await ledger.scanStored(
+                    after: session.cursor,
+                    limit: room,
+                    include: include
+                )
                 for event in events {
                     session.track(
                         event.sequence,
@@ -161,7 +165,7 @@ package final class LedgerSubscriptions: Sendable {
                         redriven: false
                     )
                     session.advance(to: event.sequence)
-                    try await send(BrokerV1.LedgerDelivery(event: event, attempt: 1))
+                    try await send(BrokerV1.LedgerDelivery.encoded(event: event.encoded, attempt: 1))
                 }
                 if events.count < room, let position = session.advance(to: scanned) {
                     try await ledger.saveSubscriptionPosition(

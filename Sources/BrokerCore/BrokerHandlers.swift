@@ -337,7 +337,7 @@ struct BrokerHandlers: Sendable {
             settings: settings,
             include: { subject in pattern.matches(subject) && policy.mayRead(department: department, subject: subject)
             },
-            send: { delivery in try await writer.send(delivery) }
+            send: { delivery in try await writer.send(encoded: delivery) }
         )
     }
 

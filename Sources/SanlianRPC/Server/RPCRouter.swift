@@ -65,6 +65,12 @@ public struct ResponseStreamWriter<Response: WireMessage>: Sendable {
     package func send(_ response: Response) async throws {
         try await call.send(try response.serializedBytes())
     }
+
+    /// Sends a response already encoded as a `Response` (e.g. spliced together from stored
+    /// bytes); the caller vouches for the encoding.
+    package func send(encoded response: [UInt8]) async throws {
+        try await call.send(response)
+    }
 }
 
 /// The methods a process serves: method path → handler. Built before serving, then read-only.
