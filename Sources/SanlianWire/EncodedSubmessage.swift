@@ -10,7 +10,8 @@ extension BrokerV1.LedgerDelivery {
     package static func encoded(event: [UInt8], attempt: UInt32) -> [UInt8] {
         guard !event.isEmpty else {
             // An event of all defaults encodes to nothing; the generated path says "present".
-            return (try? BrokerV1.LedgerDelivery(event: AlertV1.LedgerEvent(), attempt: attempt).serializedBytes()) ?? []
+            return (try? BrokerV1.LedgerDelivery(event: AlertV1.LedgerEvent(), attempt: attempt).serializedBytes())
+                ?? []
         }
         var delivery = Sanlian__Broker__V1__LedgerDelivery()
         sanlian__broker__v1__ledger_delivery__init(&delivery)

@@ -10,7 +10,10 @@ struct EncodedSubmessageTests {
     func sameDelivery(variant: Int, attempt: UInt32) throws {
         let event = AlertV1.LedgerEvent.sample(variant: variant)
         let spliced = BrokerV1.LedgerDelivery.encoded(event: try event.serializedBytes(), attempt: attempt)
-        #expect(try BrokerV1.LedgerDelivery(serializedBytes: spliced) == BrokerV1.LedgerDelivery(event: event, attempt: attempt))
+        #expect(
+            try BrokerV1.LedgerDelivery(serializedBytes: spliced)
+                == BrokerV1.LedgerDelivery(event: event, attempt: attempt)
+        )
     }
 
     @Test("an event of all defaults is still present in the delivery")
