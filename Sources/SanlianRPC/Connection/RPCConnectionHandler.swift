@@ -51,6 +51,9 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     /// Bytes of an incomplete frame, kept until the rest arrives.
     private var partialInput: ByteBuffer?
     private var flushPending = false
+    /// Between a read and its `channelReadComplete`, which flushes: frames written then need no
+    /// flush task of their own.
+    private var reading = false
     /// Frames encoded since the last flush, written to the channel as one buffer: one allocation
     /// and one pipeline write per event-loop tick instead of per frame.
     private var pendingOutput: ByteBuffer?
@@ -163,6 +166,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard phase != .closed else { return }
         lastRead = .now()
+        reading = true
         var input = unwrapInboundIn(data)
         if var partial = partialInput {
             partialInput = nil
@@ -216,6 +220,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        reading = false
         flushNow()
         context.fireChannelReadComplete()
     }
@@ -657,7 +662,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             )
         }
         pendingOutput = buffer
-        if !flushPending {
+        if !flushPending, !reading {
             flushPending = true
             context.eventLoop.assumeIsolated().execute { [self] in
                 flushPending = false
