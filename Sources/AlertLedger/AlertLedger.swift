@@ -329,34 +329,8 @@ package final class AlertLedger: Sendable {
     package func read(after sequence: UInt64, limit: Int, include: (@Sendable (String) -> Bool)? = nil) async throws
         -> [AlertV1.LedgerEvent]
     {
-        try await scan(after: sequence, limit: limit, include: include).events
-    }
-
-    /// Like `read`, and also how far the scan got: the sequence of the last event looked at,
-    /// matching or not, so a filtered reader need not look at skipped events again.
-    package func scan(after sequence: UInt64, limit: Int, include: (@Sendable (String) -> Bool)? = nil) async throws
-        -> (events: [AlertV1.LedgerEvent], scannedThrough: UInt64)
-    {
-        try await pool.read { db in
-            var events: [AlertV1.LedgerEvent] = []
-            var cursor = Int64(sequence)
-            // Filtered reads page through the table so a selective pattern does not read it whole at once.
-            while events.count < limit {
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: "SELECT sequence, subject, body FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?",
-                    arguments: [cursor, max(limit, 64)]
-                )
-                if rows.isEmpty { break }
-                for row in rows {
-                    cursor = row["sequence"]
-                    let subject: String = row["subject"]
-                    if let include, !include(subject) { continue }
-                    events.append(try AlertV1.LedgerEvent(serializedBytes: row["body"] as Data))
-                    if events.count == limit { break }
-                }
-            }
-            return (events, UInt64(cursor))
+        try await scanStored(after: sequence, limit: limit, include: include).events.map { stored in
+            try AlertV1.LedgerEvent(serializedBytes: stored.encoded)
         }
     }
 
@@ -367,8 +341,10 @@ package final class AlertLedger: Sendable {
         package var encoded: [UInt8]
     }
 
-    /// Like `scan`, with the events as stored, not decoded: for deliveries, which pass them on
-    /// as bytes (`BrokerV1.LedgerDelivery.encoded(event:attempt:)`).
+    /// Events after `sequence` as stored, not decoded (deliveries pass them on as bytes:
+    /// `BrokerV1.LedgerDelivery.encoded(event:attempt:)`), and how far the scan got: the sequence
+    /// of the last event looked at, matching or not, so a filtered reader need not look at
+    /// skipped events again.
     package func scanStored(after sequence: UInt64, limit: Int, include: (@Sendable (String) -> Bool)? = nil)
         async throws -> (events: [StoredEvent], scannedThrough: UInt64)
     {
@@ -414,17 +390,6 @@ package final class AlertLedger: Sendable {
                         encoded: Array(HotStatement.blob(columns, 1))
                     )
                 }
-            }
-        }
-    }
-
-    /// Reads specific events (for redelivery).
-    package func events(_ sequences: [UInt64]) async throws -> [AlertV1.LedgerEvent] {
-        guard !sequences.isEmpty else { return [] }
-        return try await pool.read { db in
-            try sequences.compactMap { sequence in
-                try Data.fetchOne(db, sql: "SELECT body FROM events WHERE sequence = ?", arguments: [Int64(sequence)])
-                    .map { try AlertV1.LedgerEvent(serializedBytes: $0) }
             }
         }
     }

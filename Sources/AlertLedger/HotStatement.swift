@@ -37,15 +37,12 @@ enum HotStatement {
         _ db: Database,
         read: (_ columns: OpaquePointer) throws -> Row
     ) throws -> Row? {
-        let raw = statement.sqliteStatement
-        sqlite3_reset(raw)
-        defer { sqlite3_reset(raw) }
-        try bind(values, to: statement, db)
-        switch sqlite3_step(raw) {
-        case SQLITE_ROW: return try read(raw)
-        case SQLITE_DONE: return nil
-        case let code: throw error(code, statement, db)
+        var row: Row?
+        try eachRow(statement, values, db) { columns in
+            row = try read(columns)
+            return false
         }
+        return row
     }
 
     /// Binds `values` and hands each row to `read` until it returns false or the rows end; `read`
