@@ -642,26 +642,25 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     /// sure a flush follows; leaves the output as it was when the frame cannot be written.
     private func appendFrame(_ what: String, _ write: (inout ByteBuffer) throws(WireError) -> Void) -> RPCError? {
         guard let context else { return RPCError(.unavailable, "closed") }
+        // Taken out while it is written to, so that it is not shared (and copied) meanwhile.
         var buffer = pendingOutput ?? context.channel.allocator.buffer(capacity: Self.outputBufferCapacity)
         pendingOutput = nil
+        defer { pendingOutput = buffer }
         let frameStart = buffer.writerIndex
         do {
             try write(&buffer)
         } catch {
             buffer.moveWriterIndex(to: frameStart)
-            pendingOutput = buffer
             return RPCError(.invalidArgument, "the \(what) cannot be encoded: \(error.message)")
         }
         let size = buffer.writerIndex - frameStart - FrameLimits.prefixBytes
         if size > peerMaxFrameBytes {
             buffer.moveWriterIndex(to: frameStart)
-            pendingOutput = buffer
             return RPCError(
                 .resourceExhausted,
                 "the \(what) needs a frame of \(size) bytes, over the peer's maximum of \(peerMaxFrameBytes) bytes"
             )
         }
-        pendingOutput = buffer
         if !flushPending, !reading {
             flushPending = true
             context.eventLoop.assumeIsolated().execute { [self] in
