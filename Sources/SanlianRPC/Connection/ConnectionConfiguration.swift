@@ -9,6 +9,14 @@ package struct ConnectionConfiguration: Sendable {
     package var pingInterval = RPCDefaults.pingInterval
     package var pingTimeout = RPCDefaults.pingTimeout
     package var handshakeTimeout = RPCDefaults.handshakeTimeout
+    /// Frames written while a read is handled go out together when the read ends, unless this
+    /// many pile up first. With many calls in flight a whole read's answers held to its end move
+    /// down the chain of processes (caller, broker, service) as one convoy, and each process
+    /// waits for the one before it to finish the lot: on two cores that halved the brokered
+    /// throughput (docs/PERFORMANCE.md, "Write batches").
+    package var maxBatchedFrames = 16
+    /// The same limit in bytes, for large frames.
+    package var maxBatchedBytes = 16 * 1024
     /// Name sent in Hello / Welcome, for the peer's logs.
     package var localName = "sanlian"
 

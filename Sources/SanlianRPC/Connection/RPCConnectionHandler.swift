@@ -55,8 +55,10 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     /// flush task of their own.
     private var reading = false
     /// Frames encoded since the last flush, written to the channel as one buffer: one allocation
-    /// and one pipeline write per event-loop tick instead of per frame.
+    /// and one pipeline write per event-loop tick (or per full batch) instead of per frame.
     private var pendingOutput: ByteBuffer?
+    /// Frames in `pendingOutput`.
+    private var pendingFrames = 0
     private var lastRead = NIODeadline.now()
     private var outstandingPing: (nonce: UInt64, timeout: Scheduled<Void>)?
     private var pingTimer: Scheduled<Void>?
@@ -619,7 +621,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
 
     // MARK: - Writing
 
-    /// Encodes and writes `frame`, flushing once per event-loop tick however many frames are written.
+    /// Encodes and writes `frame`, flushing once per event-loop tick or full batch of frames.
     /// - Returns: an error when the frame could not be encoded or exceeds the peer's frame limit
     ///   (then nothing was written).
     @discardableResult
@@ -639,29 +641,19 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     }
 
     /// Appends one length-prefixed frame written by `write` to the output of this tick and makes
-    /// sure a flush follows; leaves the output as it was when the frame cannot be written.
+    /// sure a flush follows, at once when the batch is full (`ConnectionConfiguration.maxBatchedFrames`).
     private func appendFrame(_ what: String, _ write: (inout ByteBuffer) throws(WireError) -> Void) -> RPCError? {
         guard let context else { return RPCError(.unavailable, "closed") }
         // Taken out while it is written to, so that it is not shared (and copied) meanwhile.
         var buffer = pendingOutput ?? context.channel.allocator.buffer(capacity: Self.outputBufferCapacity)
         pendingOutput = nil
-        defer { pendingOutput = buffer }
-        let frameStart = buffer.writerIndex
-        do {
-            try write(&buffer)
-        } catch {
-            buffer.moveWriterIndex(to: frameStart)
-            return RPCError(.invalidArgument, "the \(what) cannot be encoded: \(error.message)")
-        }
-        let size = buffer.writerIndex - frameStart - FrameLimits.prefixBytes
-        if size > peerMaxFrameBytes {
-            buffer.moveWriterIndex(to: frameStart)
-            return RPCError(
-                .resourceExhausted,
-                "the \(what) needs a frame of \(size) bytes, over the peer's maximum of \(peerMaxFrameBytes) bytes"
-            )
-        }
-        if !flushPending, !reading {
+        let refusal = Self.encodeFrame(what, into: &buffer, peerMaxFrameBytes: peerMaxFrameBytes, write)
+        pendingOutput = buffer
+        guard refusal == nil else { return refusal }
+        pendingFrames += 1
+        if pendingFrames >= configuration.maxBatchedFrames || buffer.readableBytes >= configuration.maxBatchedBytes {
+            flushNow()
+        } else if !flushPending, !reading {
             flushPending = true
             context.eventLoop.assumeIsolated().execute { [self] in
                 flushPending = false
@@ -671,12 +663,37 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         return nil
     }
 
+    /// Writes one frame at the end of `buffer`.
+    /// - Returns: why the frame cannot be sent (then `buffer` is as it was).
+    private static func encodeFrame(
+        _ what: String,
+        into buffer: inout ByteBuffer,
+        peerMaxFrameBytes: Int,
+        _ write: (inout ByteBuffer) throws(WireError) -> Void
+    ) -> RPCError? {
+        let frameStart = buffer.writerIndex
+        do {
+            try write(&buffer)
+        } catch {
+            buffer.moveWriterIndex(to: frameStart)
+            return RPCError(.invalidArgument, "the \(what) cannot be encoded: \(error.message)")
+        }
+        let size = buffer.writerIndex - frameStart - FrameLimits.prefixBytes
+        guard size > peerMaxFrameBytes else { return nil }
+        buffer.moveWriterIndex(to: frameStart)
+        return RPCError(
+            .resourceExhausted,
+            "the \(what) needs a frame of \(size) bytes, over the peer's maximum of \(peerMaxFrameBytes) bytes"
+        )
+    }
+
     /// Room for a few small frames; a large one grows the buffer once.
     private static let outputBufferCapacity = 1024
 
     private func flushNow() {
         guard let output = pendingOutput, let context else { return }
         pendingOutput = nil
+        pendingFrames = 0
         guard output.readableBytes > 0 else { return }
         context.writeAndFlush(wrapOutboundOut(output), promise: nil)
     }
