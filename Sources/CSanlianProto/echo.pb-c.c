@@ -97,7 +97,7 @@ void   sanlian__echo__v1__echo_response__free_unpacked
   assert(message->base.descriptor == &sanlian__echo__v1__echo_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor sanlian__echo__v1__echo_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor sanlian__echo__v1__echo_request__field_descriptors[5] =
 {
   {
     "payload",
@@ -147,17 +147,30 @@ static const ProtobufCFieldDescriptor sanlian__echo__v1__echo_request__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "include_metadata",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Echo__V1__EchoRequest, include_metadata),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__echo__v1__echo_request__field_indices_by_name[] = {
   2,   /* field[2] = count */
   1,   /* field[1] = delay_ms */
   3,   /* field[3] = fail_with_code */
+  4,   /* field[4] = include_metadata */
   0,   /* field[0] = payload */
 };
 static const ProtobufCIntRange sanlian__echo__v1__echo_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor sanlian__echo__v1__echo_request__descriptor =
 {
@@ -167,7 +180,7 @@ const ProtobufCMessageDescriptor sanlian__echo__v1__echo_request__descriptor =
   "Sanlian__Echo__V1__EchoRequest",
   "sanlian.echo.v1",
   sizeof(Sanlian__Echo__V1__EchoRequest),
-  4,
+  5,
   sanlian__echo__v1__echo_request__field_descriptors,
   sanlian__echo__v1__echo_request__field_indices_by_name,
   1,  sanlian__echo__v1__echo_request__number_ranges,

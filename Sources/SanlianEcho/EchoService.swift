@@ -134,7 +134,7 @@ package enum EchoService {
         EchoV1.EchoResponse(
             payload: request.payload,
             index: index,
-            metadata: context.metadata.wire.map(keyEqualsValue),
+            metadata: request.includeMetadata ? context.metadata.wire.map(keyEqualsValue) : [],
             department: context.metadata[MetadataKey.department] ?? context.peer.department,
             peerUID: context.peer.credentials?.uid ?? UInt32.max,
             instance: instance,

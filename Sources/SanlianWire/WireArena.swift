@@ -7,9 +7,11 @@ import CProtobufC
 #endif
 
 /// Bytes of stack each encode and decode starts with before falling back to malloc: enough for
-/// a call frame with its metadata and a 1 KiB payload.
+/// a call frame with its metadata and a small payload. No more: `withUnsafeTemporaryAllocation`
+/// takes over 1024 bytes from the heap (an aligned malloc) on Linux, where the standard library
+/// cannot tell how much stack is left.
 @usableFromInline
-let wireStackBytes = 4096
+let wireStackBytes = 1024
 
 /// Owns the C memory a message's C struct points at while it is being packed: strings, bytes,
 /// arrays and sub-messages are carved out of a stack buffer (malloc once it is full) and all

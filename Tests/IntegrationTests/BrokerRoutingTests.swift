@@ -21,7 +21,7 @@ struct BrokerRoutingTests {
                             // A caller cannot claim another department: the broker replaces these.
                             let response = try await client.unary(
                                 EchoV1.Echo.echo,
-                                EchoV1.EchoRequest(payload: [UInt8(index)]),
+                                EchoV1.EchoRequest(payload: [UInt8(index)], includeMetadata: true),
                                 options: CallOptions(metadata: [
                                     "sanlian-department": "governance", "sanlian-operator": "impostor",
                                     "x-case": "\(index)",

@@ -162,7 +162,7 @@ struct CallSemanticsTests {
                 let connection = try await client.connection(deadline: .now() + .seconds(5))
                 let response = try await connection.unary(
                     echo,
-                    EchoV1.EchoRequest(),
+                    EchoV1.EchoRequest(includeMetadata: true),
                     options: CallOptions(metadata: ["x-village": "511681104201"])
                 )
                 #expect(response.metadata.contains("x-village=511681104201"))

@@ -14,6 +14,9 @@ extension EchoV1 {
         package var count: UInt32 = 0
         /// Fail with this status code instead of answering (0: answer).
         package var failWithCode: UInt32 = 0
+        /// Also answer with the request metadata the server saw (EchoResponse.metadata). Off by default:
+        /// building those strings is not the RPC path's cost, and benchmarks echo the payload alone.
+        package var includeMetadata: Bool = false
 
         package init() {}
 
@@ -21,12 +24,14 @@ extension EchoV1 {
             payload: [UInt8] = [],
             delayMs: UInt32 = 0,
             count: UInt32 = 0,
-            failWithCode: UInt32 = 0
+            failWithCode: UInt32 = 0,
+            includeMetadata: Bool = false
         ) {
             self.payload = payload
             self.delayMs = delayMs
             self.count = count
             self.failWithCode = failWithCode
+            self.includeMetadata = includeMetadata
         }
     }
 }
@@ -52,6 +57,7 @@ extension EchoV1.EchoRequest {
         self.delayMs = c.delay_ms
         self.count = c.count
         self.failWithCode = c.fail_with_code
+        self.includeMetadata = c.include_metadata != 0
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
@@ -81,6 +87,7 @@ extension EchoV1.EchoRequest {
         c.delay_ms = self.delayMs
         c.count = self.count
         c.fail_with_code = self.failWithCode
+        c.include_metadata = self.includeMetadata ? 1 : 0
     }
 }
 
@@ -90,7 +97,7 @@ extension EchoV1 {
 
         package var payload: [UInt8] = []
         package var index: UInt32 = 0
-        /// Request metadata the server saw, "key=value" each (for metadata tests).
+        /// Request metadata the server saw, "key=value" each, when the request asked for it.
         package var metadata: [String] = []
         /// The caller's identity as the server saw it.
         package var department: String = ""

@@ -646,6 +646,7 @@ extension EchoV1.EchoRequest: WireSampled {
         value.delayMs = (variant % 2 == 0 ? UInt32.max : 1)
         value.count = (variant % 2 == 0 ? UInt32.max : 1)
         value.failWithCode = (variant % 2 == 0 ? UInt32.max : 1)
+        value.includeMetadata = true
         return value
     }
 }
