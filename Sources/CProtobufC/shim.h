@@ -11,6 +11,8 @@
 typedef struct {
     size_t used;
     size_t capacity;
+    // Allocations that came from malloc: while there are none, free_unpacked has nothing to do.
+    size_t mallocs;
 } CProtobufC_BumpHeader;
 
 static void *CProtobufC_bumpAlloc(void *data, size_t size) {
@@ -22,6 +24,7 @@ static void *CProtobufC_bumpAlloc(void *data, size_t size) {
         header->used += rounded;
         return pointer;
     }
+    header->mallocs += 1;
     return malloc(size ? size : 1);
 }
 
@@ -37,7 +40,15 @@ static inline ProtobufCAllocator CProtobufC_bumpAllocator(void *buffer, size_t c
     CProtobufC_BumpHeader *header = (CProtobufC_BumpHeader *)buffer;
     header->capacity = capacity;
     header->used = (sizeof(CProtobufC_BumpHeader) + 15) & ~(size_t)15;
+    header->mallocs = 0;
     ProtobufCAllocator allocator = {CProtobufC_bumpAlloc, CProtobufC_bumpFree, buffer};
     return allocator;
+}
+
+/// Whether anything unpacked through the bump `allocator` came from malloc, so that the tree
+/// must go through free_unpacked; otherwise it goes away with the buffer, and walking it to free
+/// nothing can be skipped.
+static inline _Bool CProtobufC_bumpNeedsFree(const ProtobufCAllocator *allocator) {
+    return ((const CProtobufC_BumpHeader *)allocator->allocator_data)->mallocs != 0;
 }
 #endif

@@ -13,18 +13,17 @@ package enum FrameRelay {
     package enum Kind: Sendable, Equatable {
         case message
         case end
-        /// Anything else (decoded the ordinary way).
-        case other
     }
 
-    /// The call id at the start of `body`, read without protobuf-c: every mainstream encoder,
-    /// protobuf-c included, writes field 1 first. nil when the frame starts otherwise (then it
-    /// simply takes the ordinary path); never a wrong id, since a frame whose first field is
-    /// `call_id` carries exactly that id.
+    /// The call id and kind at the start of `body`, read without protobuf-c: every mainstream
+    /// encoder, protobuf-c included, writes `call_id` (field 1) first and the `kind` after it.
+    /// nil when the frame starts otherwise or is neither a Message nor a CallEnd: then it takes
+    /// the ordinary path. Never a wrong id or kind for a frame that starts this way; the rest of
+    /// the frame is checked by `write` when it is relayed.
     @inlinable
-    package static func leadingCallID(_ body: ByteBuffer) -> UInt32? {
+    package static func leadingHeader(_ body: ByteBuffer) -> (callID: UInt32, kind: Kind)? {
         // Tag of field 1 as a varint: (1 << 3) | 0.
-        guard body.readableBytes >= 2, body.getInteger(at: body.readerIndex, as: UInt8.self) == 0x08 else {
+        guard body.readableBytes >= 3, body.getInteger(at: body.readerIndex, as: UInt8.self) == 0x08 else {
             return nil
         }
         var value: UInt64 = 0
@@ -32,38 +31,36 @@ package enum FrameRelay {
         var index = body.readerIndex + 1
         while shift < 35, let byte = body.getInteger(at: index, as: UInt8.self) {
             value |= UInt64(byte & 0x7f) << shift
-            if byte & 0x80 == 0 { return UInt32(truncatingIfNeeded: value) }
-            shift += 7
             index += 1
+            if byte & 0x80 == 0 {
+                // Tags of Frame.message (field 5) and Frame.end (field 6), length-delimited.
+                switch body.getInteger(at: index, as: UInt8.self) {
+                case 0x2A: return (UInt32(truncatingIfNeeded: value), .message)
+                case 0x32: return (UInt32(truncatingIfNeeded: value), .end)
+                default: return nil
+                }
+            }
+            shift += 7
         }
         return nil
-    }
-
-    /// The kind of `body` (a whole encoded `Frame`).
-    /// - Throws: `WireError.malformed` when protobuf-c cannot read it.
-    package static func kind(of body: ByteBuffer) throws(WireError) -> Kind {
-        try withHeader(body) { header in
-            guard header.pointee.base.n_unknown_fields == 1, let field = header.pointee.base.unknown_fields else {
-                return .other
-            }
-            // Field numbers of Frame.kind in proto/rpc.proto.
-            switch field.pointee.tag {
-            case 5: return .message
-            case 6: return .end
-            default: return .other
-            }
-        }
     }
 
     /// Appends `body` (a whole encoded `Frame`) to `buffer` as a length-prefixed frame whose
     /// call id is `callID`.
     /// - Returns: the size of the frame written, without its length prefix.
-    /// - Throws: `WireError.malformed` when protobuf-c cannot read it.
+    /// - Throws: `WireError.malformed` when protobuf-c cannot read it or it carries anything but
+    ///   one Message or one CallEnd besides its call id.
     @discardableResult
     package static func write(_ body: ByteBuffer, callID: UInt32, into buffer: inout ByteBuffer) throws(WireError)
         -> Int
     {
-        try withHeader(body) { header in
+        try withHeader(body) { header throws(WireError) in
+            guard header.pointee.base.n_unknown_fields == 1, let field = header.pointee.base.unknown_fields,
+                field.pointee.tag == 5 || field.pointee.tag == 6,
+                field.pointee.wire_type == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED
+            else {
+                throw WireError.malformed(message: "sanlian.rpc.v1.Frame", byteCount: body.readableBytes)
+            }
             header.pointee.call_id = callID
             let size = sanlian__rpc__v1__frame_header__get_packed_size(header)
             buffer.writeInteger(UInt32(size))
@@ -77,7 +74,7 @@ package enum FrameRelay {
     /// Runs `body` with `frame` unpacked as a FrameHeader, on a stack-backed allocator.
     private static func withHeader<Result>(
         _ frame: ByteBuffer,
-        _ body: (UnsafeMutablePointer<Sanlian__Rpc__V1__FrameHeader>) -> Result
+        _ body: (UnsafeMutablePointer<Sanlian__Rpc__V1__FrameHeader>) throws(WireError) -> Result
     ) throws(WireError) -> Result {
         try withWireDecodingAllocator { allocator throws(WireError) in
             let header = frame.withUnsafeReadableBytes { bytes in
@@ -90,8 +87,12 @@ package enum FrameRelay {
             guard let header else {
                 throw WireError.malformed(message: "sanlian.rpc.v1.Frame", byteCount: frame.readableBytes)
             }
-            defer { sanlian__rpc__v1__frame_header__free_unpacked(header, allocator) }
-            return body(header)
+            defer {
+                if CProtobufC_bumpNeedsFree(allocator) {
+                    sanlian__rpc__v1__frame_header__free_unpacked(header, allocator)
+                }
+            }
+            return try body(header)
         }
     }
 }

@@ -48,18 +48,22 @@ final class WireArena {
     /// Zero-filled memory for `count` values of `type`, valid until the arena is released.
     func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
         let byteCount = max(count, 1) * MemoryLayout<T>.stride
-        let raw: UnsafeMutableRawPointer
-        // 16-byte steps keep every C type aligned.
-        let start = (used + 15) & ~15
-        if start + byteCount <= capacity {
-            raw = base + start
-            used = start + byteCount
-        } else {
-            raw = malloc(byteCount)!
-            overflow.append(raw)
-        }
+        let raw = allocateBytes(byteCount)
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
         return raw.bindMemory(to: T.self, capacity: max(count, 1))
+    }
+
+    /// `byteCount` bytes, uninitialised, valid until the arena is released.
+    private func allocateBytes(_ byteCount: Int) -> UnsafeMutableRawPointer {
+        // 16-byte steps keep every C type aligned.
+        let start = (used + 15) & ~15
+        guard start + byteCount <= capacity else {
+            let raw = malloc(byteCount)!
+            overflow.append(raw)
+            return raw
+        }
+        used = start + byteCount
+        return base + start
     }
 
     /// A NUL-terminated copy of `string`.
@@ -67,24 +71,23 @@ final class WireArena {
     func string(_ string: String, message: String, field: String) throws(WireError) -> UnsafeMutablePointer<CChar> {
         var string = string
         let count = string.utf8.count
-        let copy = allocate(CChar.self, count: count + 1)
+        let copy = allocateBytes(count + 1)
         let containsNUL = string.withUTF8 { utf8 in
-            utf8.withMemoryRebound(to: CChar.self) { source in
-                copy.update(from: source.baseAddress!, count: count)
-            }
-            return utf8.contains(0)
+            guard let source = utf8.baseAddress else { return false }
+            copy.copyMemory(from: source, byteCount: count)
+            return memchr(source, 0, count) != nil
         }
-        copy[count] = 0
+        copy.storeBytes(of: 0, toByteOffset: count, as: UInt8.self)
         if containsNUL { throw WireError.embeddedNUL(message: message, field: field) }
-        return copy
+        return copy.bindMemory(to: CChar.self, capacity: count + 1)
     }
 
     /// A copy of `bytes` as protobuf-c's binary data.
     func bytes(_ bytes: [UInt8]) -> ProtobufCBinaryData {
         guard !bytes.isEmpty else { return ProtobufCBinaryData(len: 0, data: nil) }
-        let copy = allocate(UInt8.self, count: bytes.count)
-        bytes.withUnsafeBufferPointer { copy.update(from: $0.baseAddress!, count: bytes.count) }
-        return ProtobufCBinaryData(len: bytes.count, data: copy)
+        let copy = allocateBytes(bytes.count)
+        bytes.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        return ProtobufCBinaryData(len: bytes.count, data: copy.bindMemory(to: UInt8.self, capacity: bytes.count))
     }
 }
 

@@ -262,13 +262,14 @@ struct SwiftEmitter {
         // Decoding.
         out += "    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {\n"
         out += "        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one\n"
-        out += "        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied\n"
-        out += "        // out first.\n"
+        out += "        // tree (from a stack-backed allocator) released by free_unpacked when part of it came\n"
+        out += "        // from malloc, so every field is copied out first.\n"
         out += "        self = try withWireDecodingAllocator { allocator throws(WireError) in\n"
         out += "            guard\n                let raw = \(prefix)__unpack(\n"
         out += "                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))\n"
         out += "            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }\n"
-        out += "            defer { \(prefix)__free_unpacked(raw, allocator) }\n"
+        out +=
+            "            defer { if CProtobufC_bumpNeedsFree(allocator) { \(prefix)__free_unpacked(raw, allocator) } }\n"
         out += "            return try Self(cMessage: raw.pointee)\n        }\n    }\n\n"
         out += "    init(cMessage c: \(cType)) throws(WireError) {\n"
         out += "        self.init()\n"

@@ -42,24 +42,42 @@ struct FrameRelayTests {
         #expect(try RPCV1.Frame(buffer: relayed) == renumbered)
     }
 
-    @Test("the kind and the leading call id are read without decoding the body")
-    func kindAndCallID() throws {
-        #expect(try FrameRelay.kind(of: Self.body(Self.end)) == .end)
-        #expect(try FrameRelay.kind(of: Self.body(Self.message)) == .message)
+    @Test("the leading call id and kind are read without decoding the body")
+    func leadingHeader() throws {
+        #expect(try FrameRelay.leadingHeader(Self.body(Self.end))?.callID == 7)
+        #expect(try FrameRelay.leadingHeader(Self.body(Self.end))?.kind == .end)
+        #expect(try FrameRelay.leadingHeader(Self.body(Self.message))?.callID == 300_001)
+        #expect(try FrameRelay.leadingHeader(Self.body(Self.message))?.kind == .message)
         let start = RPCV1.Frame(callID: 9, kind: .start(RPCV1.CallStart(method: "/a.B/C", timeoutMicros: 5)))
-        #expect(try FrameRelay.kind(of: Self.body(start)) == .other)
-        #expect(try FrameRelay.leadingCallID(Self.body(Self.end)) == 7)
-        #expect(try FrameRelay.leadingCallID(Self.body(Self.message)) == 300_001)
+        #expect(try FrameRelay.leadingHeader(Self.body(start)) == nil)
         // Connection-level frames have call id 0, which protobuf does not write.
-        #expect(try FrameRelay.leadingCallID(Self.body(RPCV1.Frame(kind: .ping(RPCV1.Ping(nonce: 1))))) == nil)
+        #expect(try FrameRelay.leadingHeader(Self.body(RPCV1.Frame(kind: .ping(RPCV1.Ping(nonce: 1))))) == nil)
+        // A call id whose varint runs past the end of the frame.
+        #expect(FrameRelay.leadingHeader(ByteBuffer(bytes: [0x08, 0x80, 0x80])) == nil)
+    }
+
+    @Test("relaying refuses what is not exactly one Message or CallEnd besides the call id")
+    func writeChecksTheKind() throws {
+        var output = ByteBuffer()
+        let start = RPCV1.Frame(callID: 9, kind: .start(RPCV1.CallStart(method: "/a.B/C", timeoutMicros: 5)))
+        #expect(throws: WireError.self) { try FrameRelay.write(Self.body(start), callID: 1, into: &output) }
+        // A Message followed by a CallEnd in one frame.
+        var both = try Self.body(Self.message)
+        var end = try Self.body(RPCV1.Frame(kind: .end(RPCV1.CallEnd(status: RPCV1.Status(code: .ok)))))
+        both.writeBuffer(&end)
+        #expect(throws: WireError.self) { try FrameRelay.write(both, callID: 1, into: &output) }
+        // Field 5 as a varint instead of a message.
+        #expect(throws: WireError.self) {
+            try FrameRelay.write(ByteBuffer(bytes: [0x08, 0x01, 0x28, 0x01]), callID: 1, into: &output)
+        }
+        #expect(output.readableBytes == 0)
     }
 
     @Test("a frame whose call id comes after its kind is still read correctly by protobuf-c")
     func fieldOrder() throws {
         // kind (field 5, Message{payload=[9]}) first, then call_id = 3: legal protobuf.
         let body = ByteBuffer(bytes: [0x2A, 0x03, 0x0A, 0x01, 0x09, 0x08, 0x03])
-        #expect(FrameRelay.leadingCallID(body) == nil)
-        #expect(try FrameRelay.kind(of: body) == .message)
+        #expect(FrameRelay.leadingHeader(body) == nil)
         var relayed = ByteBuffer()
         try FrameRelay.write(body, callID: 4, into: &relayed)
         relayed.moveReaderIndex(forwardBy: FrameLimits.prefixBytes)
@@ -72,6 +90,5 @@ struct FrameRelayTests {
         var output = ByteBuffer()
         #expect(throws: WireError.self) { try FrameRelay.write(body, callID: 1, into: &output) }
         #expect(output.readableBytes == 0)
-        #expect(throws: WireError.self) { try FrameRelay.kind(of: ByteBuffer(bytes: [0x2A, 0x50])) }
     }
 }

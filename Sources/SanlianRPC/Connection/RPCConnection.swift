@@ -96,7 +96,7 @@ package final class RPCConnection: Sendable {
     }
 
     func relay(_ frame: ByteBuffer, callID: UInt32) {
-        onLoop { $0.relay(frame, callID: callID) }
+        onLoop { $0.relayMessage(frame, callID: callID) }
     }
 
     /// Tells the peer no new calls are accepted, lets calls in flight finish, then closes.

@@ -205,9 +205,9 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     /// undecoded (the broker's forwarded calls).
     /// - Returns: false when the frame is not one of those (then it is decoded as usual).
     private func relayed(_ body: ByteBuffer) -> Bool {
-        guard let id = FrameRelay.leadingCallID(body), let entry = outbound[id], entry.relaysFrames,
-            let kind = try? FrameRelay.kind(of: body)
-        else { return false }
+        guard let (id, kind) = FrameRelay.leadingHeader(body), let entry = outbound[id], entry.relaysFrames else {
+            return false
+        }
         switch kind {
         case .message:
             entry.observer.relay(body, final: false)
@@ -215,8 +215,6 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             outbound.removeValue(forKey: id)
             entry.observer.relay(body, final: true)
             closeIfDrained()
-        case .other:
-            return false
         }
         return true
     }
@@ -494,6 +492,16 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     }
 
     /// Ends an inbound call with a CallEnd frame relayed from another connection.
+    /// Relays a response message another connection's callee sent; one that cannot be relayed
+    /// (malformed, or over the peer's frame limit) ends the call with the reason, as its CallEnd would.
+    func relayMessage(_ frame: ByteBuffer, callID id: UInt32) {
+        guard let error = relay(frame, callID: id, limit: "message"), inbound.removeValue(forKey: id) != nil else {
+            return
+        }
+        send(RPCV1.Frame(callID: id, kind: .end(RPCV1.CallEnd(status: error.status))))
+        closeIfDrained()
+    }
+
     func endInbound(id: UInt32, relaying frame: ByteBuffer) {
         guard inbound.removeValue(forKey: id) != nil else { return }
         if let error = relay(frame, callID: id, limit: "response") {

@@ -30,14 +30,14 @@ extension BrokerV1 {
 extension BrokerV1.MethodDescriptor {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__method_descriptor__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__method_descriptor__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__method_descriptor__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -101,14 +101,14 @@ extension BrokerV1 {
 extension BrokerV1.ServiceDescriptor {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__service_descriptor__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__service_descriptor__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__service_descriptor__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -180,14 +180,14 @@ extension BrokerV1 {
 extension BrokerV1.RegisterRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__register_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__register_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__register_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -255,14 +255,14 @@ extension BrokerV1 {
 extension BrokerV1.RegisterResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__register_response__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__register_response__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__register_response__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -325,14 +325,14 @@ extension BrokerV1 {
 extension BrokerV1.PublishRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__publish_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__publish_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__publish_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -403,14 +403,14 @@ extension BrokerV1 {
 extension BrokerV1.PublishResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__publish_response__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__publish_response__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__publish_response__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -467,14 +467,14 @@ extension BrokerV1 {
 extension BrokerV1.SubscribeRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__subscribe_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__subscribe_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__subscribe_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -540,14 +540,14 @@ extension BrokerV1 {
 extension BrokerV1.Delivery {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__delivery__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__delivery__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__delivery__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -619,14 +619,14 @@ extension BrokerV1 {
 extension BrokerV1.PublishAlertRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__publish_alert_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__publish_alert_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__publish_alert_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -690,14 +690,14 @@ extension BrokerV1 {
 extension BrokerV1.PublishAlertResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__publish_alert_response__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__publish_alert_response__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__publish_alert_response__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -767,14 +767,14 @@ extension BrokerV1 {
 extension BrokerV1.StartPosition {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__start_position__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__start_position__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__start_position__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -867,14 +867,14 @@ extension BrokerV1 {
 extension BrokerV1.SubscribeLedgerRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__subscribe_ledger_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__subscribe_ledger_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__subscribe_ledger_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -948,14 +948,14 @@ extension BrokerV1 {
 extension BrokerV1.LedgerDelivery {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__ledger_delivery__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__ledger_delivery__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__ledger_delivery__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1020,14 +1020,14 @@ extension BrokerV1 {
 extension BrokerV1.AckLedgerRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__ack_ledger_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__ack_ledger_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__ack_ledger_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1096,14 +1096,14 @@ extension BrokerV1 {
 extension BrokerV1.AckLedgerResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__ack_ledger_response__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__ack_ledger_response__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__ack_ledger_response__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1165,14 +1165,14 @@ extension BrokerV1 {
 extension BrokerV1.ReadLedgerRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__read_ledger_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__read_ledger_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__read_ledger_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1235,14 +1235,14 @@ extension BrokerV1 {
 extension BrokerV1.ReadLedgerResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__read_ledger_response__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__read_ledger_response__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__read_ledger_response__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1313,14 +1313,14 @@ extension BrokerV1 {
 extension BrokerV1.AggregateActionRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__aggregate_action_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__aggregate_action_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__aggregate_action_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1378,14 +1378,14 @@ extension BrokerV1 {
 extension BrokerV1.AggregateActionResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__aggregate_action_response__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__aggregate_action_response__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__aggregate_action_response__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1449,14 +1449,14 @@ extension BrokerV1 {
 extension BrokerV1.ListAggregatesRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__list_aggregates_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__list_aggregates_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__list_aggregates_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1531,14 +1531,14 @@ extension BrokerV1 {
 extension BrokerV1.ListAggregatesResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__list_aggregates_response__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__list_aggregates_response__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__list_aggregates_response__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1622,14 +1622,14 @@ extension BrokerV1 {
 extension BrokerV1.DeadLetter {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__dead_letter__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__dead_letter__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__dead_letter__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1694,14 +1694,14 @@ extension BrokerV1 {
 extension BrokerV1.ListDeadLettersRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__list_dead_letters_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__list_dead_letters_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__list_dead_letters_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1757,14 +1757,14 @@ extension BrokerV1 {
 extension BrokerV1.ListDeadLettersResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__list_dead_letters_response__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__list_dead_letters_response__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__list_dead_letters_response__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1834,14 +1834,14 @@ extension BrokerV1 {
 extension BrokerV1.RedriveDeadLettersRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__redrive_dead_letters_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__redrive_dead_letters_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__redrive_dead_letters_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1909,14 +1909,14 @@ extension BrokerV1 {
 extension BrokerV1.RedriveDeadLettersResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__redrive_dead_letters_response__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__redrive_dead_letters_response__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__redrive_dead_letters_response__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1967,14 +1967,14 @@ extension BrokerV1 {
 extension BrokerV1.ListServicesRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__list_services_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__list_services_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__list_services_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -2035,14 +2035,14 @@ extension BrokerV1 {
 extension BrokerV1.ServiceStatus {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__service_status__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__service_status__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__service_status__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -2116,14 +2116,14 @@ extension BrokerV1 {
 extension BrokerV1.ListServicesResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__broker__v1__list_services_response__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__broker__v1__list_services_response__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__list_services_response__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }

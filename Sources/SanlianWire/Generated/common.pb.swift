@@ -27,14 +27,14 @@ extension CommonV1 {
 extension CommonV1.KeyValue {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__common__v1__key_value__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__common__v1__key_value__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__common__v1__key_value__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -108,14 +108,14 @@ extension CommonV1 {
 extension CommonV1.Place {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__common__v1__place__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__common__v1__place__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__common__v1__place__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -183,14 +183,14 @@ extension CommonV1 {
 extension CommonV1.TimeRange {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__common__v1__time_range__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__common__v1__time_range__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__common__v1__time_range__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -252,14 +252,14 @@ extension CommonV1 {
 extension CommonV1.PageRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__common__v1__page_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__common__v1__page_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__common__v1__page_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -320,14 +320,14 @@ extension CommonV1 {
 extension CommonV1.PageResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__common__v1__page_response__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__common__v1__page_response__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__common__v1__page_response__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -389,14 +389,14 @@ extension CommonV1 {
 extension CommonV1.Month {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__common__v1__month__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__common__v1__month__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__common__v1__month__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }

@@ -39,14 +39,14 @@ extension EchoV1 {
 extension EchoV1.EchoRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__echo__v1__echo_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__echo__v1__echo_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__echo__v1__echo_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -132,14 +132,14 @@ extension EchoV1 {
 extension EchoV1.EchoResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__echo__v1__echo_response__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__echo__v1__echo_response__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__echo__v1__echo_response__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }

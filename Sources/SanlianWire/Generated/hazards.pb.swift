@@ -429,14 +429,14 @@ extension HazardsV1 {
 extension HazardsV1.ReportHazardRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__report_hazard_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__report_hazard_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__report_hazard_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -524,14 +524,14 @@ extension HazardsV1 {
 extension HazardsV1.HazardEvent {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__hazard_event__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__hazard_event__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__hazard_event__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -636,14 +636,14 @@ extension HazardsV1 {
 extension HazardsV1.Hazard {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__hazard__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__hazard__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__hazard__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -739,14 +739,14 @@ extension HazardsV1 {
 extension HazardsV1.GetHazardRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__get_hazard_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__get_hazard_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__get_hazard_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -811,14 +811,14 @@ extension HazardsV1 {
 extension HazardsV1.ListHazardsRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__list_hazards_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__list_hazards_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__list_hazards_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -901,14 +901,14 @@ extension HazardsV1 {
 extension HazardsV1.ListHazardsResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__list_hazards_response__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__list_hazards_response__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__list_hazards_response__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -994,14 +994,14 @@ extension HazardsV1 {
 extension HazardsV1.HazardTransitionRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__hazard_transition_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__hazard_transition_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__hazard_transition_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1079,14 +1079,14 @@ extension HazardsV1 {
 extension HazardsV1.Party {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__party__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__party__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__party__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1156,14 +1156,14 @@ extension HazardsV1 {
 extension HazardsV1.MediationSession {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__mediation_session__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__mediation_session__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__mediation_session__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1232,14 +1232,14 @@ extension HazardsV1 {
 extension HazardsV1.FollowUp {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__follow_up__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__follow_up__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__follow_up__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1351,14 +1351,14 @@ extension HazardsV1 {
 extension HazardsV1.Dispute {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__dispute__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__dispute__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__dispute__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1492,14 +1492,14 @@ extension HazardsV1 {
 extension HazardsV1.IntakeRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__intake_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__intake_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__intake_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1583,14 +1583,14 @@ extension HazardsV1 {
 extension HazardsV1.AssessRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__assess_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__assess_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__assess_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1656,14 +1656,14 @@ extension HazardsV1 {
 extension HazardsV1.RouteRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__route_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__route_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__route_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1726,14 +1726,14 @@ extension HazardsV1 {
 extension HazardsV1.MediationSessionRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__mediation_session_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__mediation_session_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__mediation_session_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1801,14 +1801,14 @@ extension HazardsV1 {
 extension HazardsV1.OutcomeRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__outcome_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__outcome_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__outcome_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1871,14 +1871,14 @@ extension HazardsV1 {
 extension HazardsV1.FollowUpRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__follow_up_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__follow_up_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__follow_up_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1939,14 +1939,14 @@ extension HazardsV1 {
 extension HazardsV1.FollowUpRecord {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__follow_up_record__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__follow_up_record__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__follow_up_record__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -2008,14 +2008,14 @@ extension HazardsV1 {
 extension HazardsV1.CloseDisputeRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__close_dispute_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__close_dispute_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__close_dispute_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -2073,14 +2073,14 @@ extension HazardsV1 {
 extension HazardsV1.GetDisputeRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__get_dispute_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__get_dispute_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__get_dispute_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -2142,14 +2142,14 @@ extension HazardsV1 {
 extension HazardsV1.ListDisputesRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__list_disputes_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__list_disputes_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__list_disputes_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -2230,14 +2230,14 @@ extension HazardsV1 {
 extension HazardsV1.ListDisputesResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__list_disputes_response__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__list_disputes_response__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__list_disputes_response__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -2309,14 +2309,14 @@ extension HazardsV1 {
 extension HazardsV1.MonthlyAnalysisRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__monthly_analysis_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__monthly_analysis_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__monthly_analysis_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -2388,14 +2388,14 @@ extension HazardsV1 {
 extension HazardsV1.DisputeCount {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__dispute_count__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__dispute_count__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__dispute_count__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -2469,14 +2469,14 @@ extension HazardsV1 {
 extension HazardsV1.HazardCount {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__hazard_count__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__hazard_count__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__hazard_count__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -2573,14 +2573,14 @@ extension HazardsV1 {
 extension HazardsV1.MonthlyAnalysisReport {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__hazards__v1__monthly_analysis_report__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__hazards__v1__monthly_analysis_report__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__monthly_analysis_report__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }

@@ -67,14 +67,14 @@ extension HealthV1 {
 extension HealthV1.HealthCheckRequest {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__health__v1__health_check_request__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__health__v1__health_check_request__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__health__v1__health_check_request__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -130,14 +130,14 @@ extension HealthV1 {
 extension HealthV1.HealthCheckResponse {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
-        // tree (from a stack-backed allocator) released by free_unpacked, so every field is copied
-        // out first.
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
                 let raw = sanlian__health__v1__health_check_response__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { sanlian__health__v1__health_check_response__free_unpacked(raw, allocator) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__health__v1__health_check_response__free_unpacked(raw, allocator) } }
             return try Self(cMessage: raw.pointee)
         }
     }
