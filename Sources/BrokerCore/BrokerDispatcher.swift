@@ -14,6 +14,10 @@ struct BrokerDispatcher: InboundCallDispatcher {
     let localServices: Set<String>
     let logger: Logger
 
+    /// Forwarded requests stay undecoded (`CallForwarder`); the broker's own services read theirs
+    /// out of the frame.
+    var readsCallsUndecoded: Bool { true }
+
     func dispatch(_ call: InboundCall) {
         let department = call.peer.department
         do {

@@ -3,7 +3,8 @@ package import SanlianRPC
 import SanlianWire
 
 /// Relays one call from the caller's connection to a service's connection and back, frame by
-/// frame, without decoding the payloads: the remaining deadline travels with it, a caller's
+/// frame, without decoding the payloads (the request's CallStart is rewritten in place, see
+/// `FrameRelay.writeStart`): the remaining deadline travels with it, a caller's
 /// cancellation or disconnect cancels it downstream, the caller's flow-control grants pass
 /// through, and a service that drops fails the call with UNAVAILABLE. The service's Message and
 /// CallEnd frames are relayed undecoded under the caller's call id (`FrameRelay`).
@@ -16,17 +17,21 @@ package enum CallForwarder {
     ) {
         let observer = ForwardingObserver(inbound: call, service: service, instance: instance.name)
         let target = instance.connection
-        let id = target.startCall(
-            CallRequest(
-                method: call.method,
-                metadata: metadata,
-                deadline: call.deadline,
-                payload: call.payload,
-                halfClose: true,
-                window: call.initialWindow
-            ),
-            observer: observer
+        var request = CallRequest(
+            method: call.method,
+            metadata: metadata,
+            deadline: call.deadline,
+            payload: [],
+            halfClose: true,
+            window: call.initialWindow
         )
+        // The caller's frame goes on as is when it was read without its payload.
+        if let frame = call.undecodedStart {
+            request.undecodedStart = frame
+        } else {
+            request.payload = call.payload
+        }
+        let id = target.startCall(request, observer: observer)
         call.relay(to: target, callID: id)
     }
 }

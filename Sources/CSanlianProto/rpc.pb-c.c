@@ -592,6 +592,96 @@ void   sanlian__rpc__v1__frame_header__free_unpacked
   assert(message->base.descriptor == &sanlian__rpc__v1__frame_header__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sanlian__rpc__v1__start_frame_header__init
+                     (Sanlian__Rpc__V1__StartFrameHeader         *message)
+{
+  static const Sanlian__Rpc__V1__StartFrameHeader init_value = SANLIAN__RPC__V1__START_FRAME_HEADER__INIT;
+  *message = init_value;
+}
+size_t sanlian__rpc__v1__start_frame_header__get_packed_size
+                     (const Sanlian__Rpc__V1__StartFrameHeader *message)
+{
+  assert(message->base.descriptor == &sanlian__rpc__v1__start_frame_header__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__rpc__v1__start_frame_header__pack
+                     (const Sanlian__Rpc__V1__StartFrameHeader *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__rpc__v1__start_frame_header__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__rpc__v1__start_frame_header__pack_to_buffer
+                     (const Sanlian__Rpc__V1__StartFrameHeader *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__rpc__v1__start_frame_header__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Rpc__V1__StartFrameHeader *
+       sanlian__rpc__v1__start_frame_header__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Rpc__V1__StartFrameHeader *)
+     protobuf_c_message_unpack (&sanlian__rpc__v1__start_frame_header__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__rpc__v1__start_frame_header__free_unpacked
+                     (Sanlian__Rpc__V1__StartFrameHeader *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__rpc__v1__start_frame_header__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__rpc__v1__call_start_header__init
+                     (Sanlian__Rpc__V1__CallStartHeader         *message)
+{
+  static const Sanlian__Rpc__V1__CallStartHeader init_value = SANLIAN__RPC__V1__CALL_START_HEADER__INIT;
+  *message = init_value;
+}
+size_t sanlian__rpc__v1__call_start_header__get_packed_size
+                     (const Sanlian__Rpc__V1__CallStartHeader *message)
+{
+  assert(message->base.descriptor == &sanlian__rpc__v1__call_start_header__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__rpc__v1__call_start_header__pack
+                     (const Sanlian__Rpc__V1__CallStartHeader *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__rpc__v1__call_start_header__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__rpc__v1__call_start_header__pack_to_buffer
+                     (const Sanlian__Rpc__V1__CallStartHeader *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__rpc__v1__call_start_header__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Rpc__V1__CallStartHeader *
+       sanlian__rpc__v1__call_start_header__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Rpc__V1__CallStartHeader *)
+     protobuf_c_message_unpack (&sanlian__rpc__v1__call_start_header__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__rpc__v1__call_start_header__free_unpacked
+                     (Sanlian__Rpc__V1__CallStartHeader *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__rpc__v1__call_start_header__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor sanlian__rpc__v1__status__field_descriptors[2] =
 {
   {
@@ -1487,6 +1577,149 @@ const ProtobufCMessageDescriptor sanlian__rpc__v1__frame_header__descriptor =
   sanlian__rpc__v1__frame_header__field_indices_by_name,
   1,  sanlian__rpc__v1__frame_header__number_ranges,
   (ProtobufCMessageInit) sanlian__rpc__v1__frame_header__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__rpc__v1__start_frame_header__field_descriptors[2] =
+{
+  {
+    "call_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Rpc__V1__StartFrameHeader, call_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "start",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Rpc__V1__StartFrameHeader, start),
+    &sanlian__rpc__v1__call_start_header__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__rpc__v1__start_frame_header__field_indices_by_name[] = {
+  0,   /* field[0] = call_id */
+  1,   /* field[1] = start */
+};
+static const ProtobufCIntRange sanlian__rpc__v1__start_frame_header__number_ranges[2 + 1] =
+{
+  { 1, 0 },
+  { 4, 1 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__rpc__v1__start_frame_header__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.rpc.v1.StartFrameHeader",
+  "StartFrameHeader",
+  "Sanlian__Rpc__V1__StartFrameHeader",
+  "sanlian.rpc.v1",
+  sizeof(Sanlian__Rpc__V1__StartFrameHeader),
+  2,
+  sanlian__rpc__v1__start_frame_header__field_descriptors,
+  sanlian__rpc__v1__start_frame_header__field_indices_by_name,
+  2,  sanlian__rpc__v1__start_frame_header__number_ranges,
+  (ProtobufCMessageInit) sanlian__rpc__v1__start_frame_header__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__rpc__v1__call_start_header__field_descriptors[5] =
+{
+  {
+    "method",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Rpc__V1__CallStartHeader, method),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "timeout_micros",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Rpc__V1__CallStartHeader, timeout_micros),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "metadata",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Rpc__V1__CallStartHeader, n_metadata),
+    offsetof(Sanlian__Rpc__V1__CallStartHeader, metadata),
+    &sanlian__rpc__v1__metadata_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "half_close",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Rpc__V1__CallStartHeader, half_close),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "initial_window",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Rpc__V1__CallStartHeader, initial_window),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__rpc__v1__call_start_header__field_indices_by_name[] = {
+  3,   /* field[3] = half_close */
+  4,   /* field[4] = initial_window */
+  2,   /* field[2] = metadata */
+  0,   /* field[0] = method */
+  1,   /* field[1] = timeout_micros */
+};
+static const ProtobufCIntRange sanlian__rpc__v1__call_start_header__number_ranges[2 + 1] =
+{
+  { 1, 0 },
+  { 5, 3 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor sanlian__rpc__v1__call_start_header__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.rpc.v1.CallStartHeader",
+  "CallStartHeader",
+  "Sanlian__Rpc__V1__CallStartHeader",
+  "sanlian.rpc.v1",
+  sizeof(Sanlian__Rpc__V1__CallStartHeader),
+  5,
+  sanlian__rpc__v1__call_start_header__field_descriptors,
+  sanlian__rpc__v1__call_start_header__field_indices_by_name,
+  2,  sanlian__rpc__v1__call_start_header__number_ranges,
+  (ProtobufCMessageInit) sanlian__rpc__v1__call_start_header__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue sanlian__rpc__v1__status_code__enum_values_by_number[17] =

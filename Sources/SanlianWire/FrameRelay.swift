@@ -3,23 +3,27 @@ import CSanlianProto
 package import NIOCore
 
 /// Relays a frame to another connection under a new call id without decoding its body: the
-/// broker passes a service's `Message` and `CallEnd` frames to the caller this way.
+/// broker passes a service's `Message` and `CallEnd` frames to the caller this way, and a
+/// caller's `CallStart` to the service.
 ///
-/// The frame is read through protobuf-c as an `rpc.v1.FrameHeader` (only `call_id`): its `kind`
-/// stays an unknown field, copied as is, and protobuf-c writes it back after the new `call_id` —
-/// the same bytes as encoding the decoded `Frame` with the new id, for a fraction of the work.
+/// A Message or CallEnd frame is read through protobuf-c as an `rpc.v1.FrameHeader` (only
+/// `call_id`): its `kind` stays an unknown field, copied as is, and protobuf-c writes it back after
+/// the new `call_id` — the same bytes as encoding the decoded `Frame` with the new id, for a
+/// fraction of the work. A CallStart frame is read as an `rpc.v1.StartFrameHeader` the same way:
+/// everything but the request payload is decoded, and the payload travels as an unknown field.
 package enum FrameRelay {
     /// What a relayed frame carries.
     package enum Kind: Sendable, Equatable {
+        case start
         case message
         case end
     }
 
     /// The call id and kind at the start of `body`, read without protobuf-c: every mainstream
     /// encoder, protobuf-c included, writes `call_id` (field 1) first and the `kind` after it.
-    /// nil when the frame starts otherwise or is neither a Message nor a CallEnd: then it takes
-    /// the ordinary path. Never a wrong id or kind for a frame that starts this way; the rest of
-    /// the frame is checked by `write` when it is relayed.
+    /// nil when the frame starts otherwise or is none of those kinds: then it takes the ordinary
+    /// path. Never a wrong id or kind for a frame that starts this way; the rest of the frame is
+    /// checked by `write` and `readStart`.
     @inlinable
     package static func leadingHeader(_ body: ByteBuffer) -> (callID: UInt32, kind: Kind)? {
         // Tag of field 1 as a varint: (1 << 3) | 0.
@@ -33,8 +37,9 @@ package enum FrameRelay {
             value |= UInt64(byte & 0x7f) << shift
             index += 1
             if byte & 0x80 == 0 {
-                // Tags of Frame.message (field 5) and Frame.end (field 6), length-delimited.
+                // Tags of Frame.start (field 4), Frame.message (5) and Frame.end (6), length-delimited.
                 switch body.getInteger(at: index, as: UInt8.self) {
+                case 0x22: return (UInt32(truncatingIfNeeded: value), .start)
                 case 0x2A: return (UInt32(truncatingIfNeeded: value), .message)
                 case 0x32: return (UInt32(truncatingIfNeeded: value), .end)
                 default: return nil
@@ -69,6 +74,135 @@ package enum FrameRelay {
             }
             return size
         }
+    }
+
+    /// A CallStart frame read without its request payload.
+    package struct Start: Sendable {
+        package var callID: UInt32
+        /// The method, deadline, metadata, half-close and window; the payload stays in the frame.
+        package var header: RPCV1.CallStartHeader
+    }
+
+    /// Reads a CallStart frame (a whole encoded `Frame`) but for its request payload.
+    /// - Throws: `WireError.malformed` when protobuf-c cannot read it, or when it carries anything
+    ///   but a call id and a CallStart, or the CallStart a field CallStartHeader does not name but
+    ///   the payload (field 4, length-delimited).
+    package static func readStart(_ body: ByteBuffer) throws(WireError) -> Start {
+        try withStartHeader(body) { frame throws(WireError) in
+            Start(
+                callID: frame.pointee.call_id,
+                header: try RPCV1.CallStartHeader(cMessage: frame.pointee.start.pointee)
+            )
+        }
+    }
+
+    /// The request payload of a CallStart frame `readStart` accepted.
+    package static func startPayload(_ body: ByteBuffer) throws(WireError) -> [UInt8] {
+        try withStartHeader(body) { frame throws(WireError) in
+            let start = frame.pointee.start.pointee
+            // Like any field that is not repeated, the last occurrence counts.
+            guard start.base.n_unknown_fields > 0, let fields = start.base.unknown_fields else { return [] }
+            let field = fields[Int(start.base.n_unknown_fields) - 1]
+            // protobuf-c keeps a length-delimited field's length prefix in its data.
+            let data = UnsafeRawBufferPointer(start: field.data, count: field.len)
+            guard let (length, prefix) = varint(data), prefix + Int(length) == data.count else {
+                throw WireError.malformed(message: "sanlian.rpc.v1.CallStart", byteCount: body.readableBytes)
+            }
+            return Array(data[prefix...])
+        }
+    }
+
+    /// Appends `body` (a CallStart frame `readStart` accepted) to `buffer` as a length-prefixed
+    /// frame of call `callID` with the given deadline, metadata, half-close and window in place of
+    /// the frame's own; the method and the payload are the frame's.
+    /// - Returns: the size of the frame written, without its length prefix.
+    @discardableResult
+    package static func writeStart(
+        _ body: ByteBuffer,
+        callID: UInt32,
+        timeoutMicros: UInt64,
+        metadata: [RPCV1.MetadataEntry],
+        halfClose: Bool,
+        initialWindow: UInt32,
+        into buffer: inout ByteBuffer
+    ) throws(WireError) -> Int {
+        try withStartHeader(body) { frame throws(WireError) in
+            try WireArena.with { arena throws(WireError) in
+                guard let start = frame.pointee.start else {
+                    throw WireError.malformed(message: "sanlian.rpc.v1.Frame", byteCount: body.readableBytes)
+                }
+                let unpackedMetadata = (count: start.pointee.n_metadata, entries: start.pointee.metadata)
+                // free_unpacked must find the unpacked entries, not the arena's.
+                defer {
+                    start.pointee.n_metadata = unpackedMetadata.count
+                    start.pointee.metadata = unpackedMetadata.entries
+                }
+                let entries = arena.allocate(
+                    UnsafeMutablePointer<Sanlian__Rpc__V1__MetadataEntry>?.self,
+                    count: metadata.count
+                )
+                for (index, entry) in metadata.enumerated() { entries[index] = try entry.cPointer(arena) }
+                start.pointee.n_metadata = metadata.count
+                start.pointee.metadata = metadata.isEmpty ? nil : entries
+                start.pointee.timeout_micros = timeoutMicros
+                start.pointee.half_close = halfClose ? 1 : 0
+                start.pointee.initial_window = initialWindow
+                frame.pointee.call_id = callID
+                let size = sanlian__rpc__v1__start_frame_header__get_packed_size(frame)
+                buffer.writeInteger(UInt32(size))
+                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                    sanlian__rpc__v1__start_frame_header__pack(
+                        frame,
+                        target.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                    )
+                }
+                return size
+            }
+        }
+    }
+
+    /// Runs `body` with `frame` unpacked as a StartFrameHeader, on a stack-backed allocator, once
+    /// it is known to hold nothing a CallStart cannot.
+    private static func withStartHeader<Result>(
+        _ frame: ByteBuffer,
+        _ body: (UnsafeMutablePointer<Sanlian__Rpc__V1__StartFrameHeader>) throws(WireError) -> Result
+    ) throws(WireError) -> Result {
+        try withWireDecodingAllocator { allocator throws(WireError) in
+            let header = frame.withUnsafeReadableBytes { bytes in
+                sanlian__rpc__v1__start_frame_header__unpack(
+                    allocator,
+                    bytes.count,
+                    bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+                )
+            }
+            guard let header else {
+                throw WireError.malformed(message: "sanlian.rpc.v1.Frame", byteCount: frame.readableBytes)
+            }
+            defer {
+                if CProtobufC_bumpNeedsFree(allocator) {
+                    sanlian__rpc__v1__start_frame_header__free_unpacked(header, allocator)
+                }
+            }
+            guard header.pointee.base.n_unknown_fields == 0, let start = header.pointee.start,
+                (0..<Int(start.pointee.base.n_unknown_fields)).allSatisfy({ index in
+                    let field = start.pointee.base.unknown_fields[index]
+                    return field.tag == 4 && field.wire_type == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED
+                })
+            else {
+                throw WireError.malformed(message: "sanlian.rpc.v1.CallStart", byteCount: frame.readableBytes)
+            }
+            return try body(header)
+        }
+    }
+
+    /// A varint at the start of `bytes`: its value and how many bytes it takes.
+    private static func varint(_ bytes: UnsafeRawBufferPointer) -> (UInt64, Int)? {
+        var value: UInt64 = 0
+        for (index, byte) in bytes.prefix(10).enumerated() {
+            value |= UInt64(byte & 0x7f) << (7 * UInt64(index))
+            if byte & 0x80 == 0 { return (value, index + 1) }
+        }
+        return nil
     }
 
     /// Runs `body` with `frame` unpacked as a FrameHeader, on a stack-backed allocator.

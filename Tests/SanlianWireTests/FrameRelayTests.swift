@@ -49,7 +49,8 @@ struct FrameRelayTests {
         #expect(try FrameRelay.leadingHeader(Self.body(Self.message))?.callID == 300_001)
         #expect(try FrameRelay.leadingHeader(Self.body(Self.message))?.kind == .message)
         let start = RPCV1.Frame(callID: 9, kind: .start(RPCV1.CallStart(method: "/a.B/C", timeoutMicros: 5)))
-        #expect(try FrameRelay.leadingHeader(Self.body(start)) == nil)
+        #expect(try FrameRelay.leadingHeader(Self.body(start))?.callID == 9)
+        #expect(try FrameRelay.leadingHeader(Self.body(start))?.kind == .start)
         // Connection-level frames have call id 0, which protobuf does not write.
         #expect(try FrameRelay.leadingHeader(Self.body(RPCV1.Frame(kind: .ping(RPCV1.Ping(nonce: 1))))) == nil)
         // A call id whose varint runs past the end of the frame.
@@ -90,5 +91,100 @@ struct FrameRelayTests {
         var output = ByteBuffer()
         #expect(throws: WireError.self) { try FrameRelay.write(body, callID: 1, into: &output) }
         #expect(output.readableBytes == 0)
+    }
+    @Test(
+        "a forwarded CallStart keeps its method and payload and takes the new call id, deadline, metadata, half-close and window",
+        arguments: [0, 64, 4096]
+    )
+    func forwardedStart(payloadSize: Int) throws {
+        let payload = (0..<payloadSize).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        let original = RPCV1.Frame(
+            callID: 5,
+            kind: .start(
+                RPCV1.CallStart(
+                    method: "/sanlian.echo.v1.Echo/Echo",
+                    timeoutMicros: 5_000_000,
+                    metadata: [
+                        RPCV1.MetadataEntry(key: "x-case", value: "7"),
+                        RPCV1.MetadataEntry(key: "sanlian-department", value: "forged"),
+                    ],
+                    payload: payload,
+                    halfClose: false,
+                    initialWindow: 3
+                )
+            )
+        )
+        let body = try Self.body(original)
+        let start = try FrameRelay.readStart(body)
+        #expect(start.callID == 5)
+        #expect(
+            start.header
+                == RPCV1.CallStartHeader(
+                    method: "/sanlian.echo.v1.Echo/Echo",
+                    timeoutMicros: 5_000_000,
+                    metadata: [
+                        RPCV1.MetadataEntry(key: "x-case", value: "7"),
+                        RPCV1.MetadataEntry(key: "sanlian-department", value: "forged"),
+                    ],
+                    halfClose: false,
+                    initialWindow: 3
+                )
+        )
+        #expect(try FrameRelay.startPayload(body) == payload)
+
+        // Many metadata entries: the arena outgrows its stack buffer too.
+        let stamped =
+            [
+                RPCV1.MetadataEntry(key: "x-case", value: "7"),
+                RPCV1.MetadataEntry(key: "sanlian-department", value: "station"),
+            ]
+            + (0..<40).map { RPCV1.MetadataEntry(key: "x-filler-\($0)", value: String(repeating: "v", count: 20)) }
+        var relayed = ByteBuffer()
+        let size = try FrameRelay.writeStart(
+            body,
+            callID: 42,
+            timeoutMicros: 123,
+            metadata: stamped,
+            halfClose: true,
+            initialWindow: 7,
+            into: &relayed
+        )
+        #expect(relayed.readInteger(as: UInt32.self) == UInt32(size))
+        let forwarded = try RPCV1.Frame(buffer: relayed)
+        #expect(
+            forwarded
+                == RPCV1.Frame(
+                    callID: 42,
+                    kind: .start(
+                        RPCV1.CallStart(
+                            method: "/sanlian.echo.v1.Echo/Echo",
+                            timeoutMicros: 123,
+                            metadata: stamped,
+                            payload: payload,
+                            halfClose: true,
+                            initialWindow: 7
+                        )
+                    )
+                )
+        )
+    }
+
+    @Test("a CallStart carrying a field it does not have, or a payload of the wrong type, is refused")
+    func strangeStarts() throws {
+        let start = try RPCV1.CallStart(method: "/a.B/C", timeoutMicros: 5).serializedBytes()
+        func frame(start extra: [UInt8], after: [UInt8] = []) -> ByteBuffer {
+            let inner = start + extra
+            return ByteBuffer(bytes: [0x08, 0x01, 0x22, UInt8(inner.count)] + inner + after)
+        }
+        #expect(try FrameRelay.readStart(frame(start: [])).header.method == "/a.B/C")
+        #expect(try FrameRelay.startPayload(frame(start: [])) == [])
+        // Field 9 inside the CallStart.
+        #expect(throws: WireError.self) { try FrameRelay.readStart(frame(start: [0x48, 0x01])) }
+        // The payload (field 4) as a varint.
+        #expect(throws: WireError.self) { try FrameRelay.readStart(frame(start: [0x20, 0x01])) }
+        // Field 15 of the Frame after the CallStart.
+        #expect(throws: WireError.self) { try FrameRelay.readStart(frame(start: [], after: [0x78, 0x01])) }
+        // A CallStart cut short.
+        #expect(throws: WireError.self) { try FrameRelay.readStart(ByteBuffer(bytes: [0x08, 0x01, 0x22, 0x09, 0x0A])) }
     }
 }

@@ -28,6 +28,8 @@ typedef struct Sanlian__Rpc__V1__Ping Sanlian__Rpc__V1__Ping;
 typedef struct Sanlian__Rpc__V1__GoAway Sanlian__Rpc__V1__GoAway;
 typedef struct Sanlian__Rpc__V1__Frame Sanlian__Rpc__V1__Frame;
 typedef struct Sanlian__Rpc__V1__FrameHeader Sanlian__Rpc__V1__FrameHeader;
+typedef struct Sanlian__Rpc__V1__StartFrameHeader Sanlian__Rpc__V1__StartFrameHeader;
+typedef struct Sanlian__Rpc__V1__CallStartHeader Sanlian__Rpc__V1__CallStartHeader;
 
 
 /* --- enums --- */
@@ -336,6 +338,41 @@ struct  Sanlian__Rpc__V1__FrameHeader
     , 0 }
 
 
+/*
+ * A CallStart frame as the broker reads it to forward the call: the frame's call_id and the
+ * start's fields it checks or rewrites. The request payload (CallStart field 4) is not among them:
+ * protobuf-c keeps it as an unknown field, byte for byte, and writes it back after the fields
+ * below, so a forwarded request is neither decoded nor copied into Swift.
+ */
+struct  Sanlian__Rpc__V1__StartFrameHeader
+{
+  ProtobufCMessage base;
+  uint32_t call_id;
+  Sanlian__Rpc__V1__CallStartHeader *start;
+};
+#define SANLIAN__RPC__V1__START_FRAME_HEADER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__rpc__v1__start_frame_header__descriptor) \
+    , 0, NULL }
+
+
+/*
+ * A CallStart without its payload (see StartFrameHeader); the field numbers are CallStart's.
+ */
+struct  Sanlian__Rpc__V1__CallStartHeader
+{
+  ProtobufCMessage base;
+  char *method;
+  uint64_t timeout_micros;
+  size_t n_metadata;
+  Sanlian__Rpc__V1__MetadataEntry **metadata;
+  protobuf_c_boolean half_close;
+  uint32_t initial_window;
+};
+#define SANLIAN__RPC__V1__CALL_START_HEADER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__rpc__v1__call_start_header__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0,NULL, 0, 0 }
+
+
 /* Sanlian__Rpc__V1__Status methods */
 void   sanlian__rpc__v1__status__init
                      (Sanlian__Rpc__V1__Status         *message);
@@ -583,6 +620,44 @@ Sanlian__Rpc__V1__FrameHeader *
 void   sanlian__rpc__v1__frame_header__free_unpacked
                      (Sanlian__Rpc__V1__FrameHeader *message,
                       ProtobufCAllocator *allocator);
+/* Sanlian__Rpc__V1__StartFrameHeader methods */
+void   sanlian__rpc__v1__start_frame_header__init
+                     (Sanlian__Rpc__V1__StartFrameHeader         *message);
+size_t sanlian__rpc__v1__start_frame_header__get_packed_size
+                     (const Sanlian__Rpc__V1__StartFrameHeader   *message);
+size_t sanlian__rpc__v1__start_frame_header__pack
+                     (const Sanlian__Rpc__V1__StartFrameHeader   *message,
+                      uint8_t             *out);
+size_t sanlian__rpc__v1__start_frame_header__pack_to_buffer
+                     (const Sanlian__Rpc__V1__StartFrameHeader   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Rpc__V1__StartFrameHeader *
+       sanlian__rpc__v1__start_frame_header__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__rpc__v1__start_frame_header__free_unpacked
+                     (Sanlian__Rpc__V1__StartFrameHeader *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Rpc__V1__CallStartHeader methods */
+void   sanlian__rpc__v1__call_start_header__init
+                     (Sanlian__Rpc__V1__CallStartHeader         *message);
+size_t sanlian__rpc__v1__call_start_header__get_packed_size
+                     (const Sanlian__Rpc__V1__CallStartHeader   *message);
+size_t sanlian__rpc__v1__call_start_header__pack
+                     (const Sanlian__Rpc__V1__CallStartHeader   *message,
+                      uint8_t             *out);
+size_t sanlian__rpc__v1__call_start_header__pack_to_buffer
+                     (const Sanlian__Rpc__V1__CallStartHeader   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Rpc__V1__CallStartHeader *
+       sanlian__rpc__v1__call_start_header__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__rpc__v1__call_start_header__free_unpacked
+                     (Sanlian__Rpc__V1__CallStartHeader *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Sanlian__Rpc__V1__Status_Closure)
@@ -624,6 +699,12 @@ typedef void (*Sanlian__Rpc__V1__Frame_Closure)
 typedef void (*Sanlian__Rpc__V1__FrameHeader_Closure)
                  (const Sanlian__Rpc__V1__FrameHeader *message,
                   void *closure_data);
+typedef void (*Sanlian__Rpc__V1__StartFrameHeader_Closure)
+                 (const Sanlian__Rpc__V1__StartFrameHeader *message,
+                  void *closure_data);
+typedef void (*Sanlian__Rpc__V1__CallStartHeader_Closure)
+                 (const Sanlian__Rpc__V1__CallStartHeader *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -644,6 +725,8 @@ extern const ProtobufCMessageDescriptor sanlian__rpc__v1__ping__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__rpc__v1__go_away__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__rpc__v1__frame__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__rpc__v1__frame_header__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__rpc__v1__start_frame_header__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__rpc__v1__call_start_header__descriptor;
 
 PROTOBUF_C__END_DECLS
 

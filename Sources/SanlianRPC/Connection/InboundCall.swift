@@ -12,7 +12,16 @@ public final class InboundCall: Sendable {
     package let metadata: Metadata
     package let deadline: NIODeadline
     /// The first (for unary and server-streaming calls, the only) request message.
-    public let payload: [UInt8]
+    public var payload: [UInt8] {
+        guard let undecodedStart else { return decodedPayload }
+        // The frame was checked when the call arrived; only a call served here after all (the
+        // broker's own services) reads its payload out of it.
+        return (try? FrameRelay.startPayload(undecodedStart)) ?? []
+    }
+    private let decodedPayload: [UInt8]
+    /// The CallStart frame as it arrived, when the connection's dispatcher reads calls without
+    /// their payload (`InboundCallDispatcher.readsCallsUndecoded`): forwarded as is.
+    package let undecodedStart: ByteBuffer?
     package let peer: PeerIdentity
     /// Response messages the caller accepts before it grants more.
     package let initialWindow: UInt32
@@ -51,22 +60,70 @@ public final class InboundCall: Sendable {
 
     private let state: Mutex<State>
 
-    init(
+    convenience init(
         id: UInt32,
         start: RPCV1.CallStart,
         deadline: NIODeadline,
         peer: PeerIdentity,
         connection: RPCConnection
     ) {
+        self.init(
+            id: id,
+            method: start.method,
+            metadata: start.metadata,
+            initialWindow: start.initialWindow,
+            payload: start.payload,
+            undecodedStart: nil,
+            deadline: deadline,
+            peer: peer,
+            connection: connection
+        )
+    }
+
+    /// A call read without its payload, which stays in `frame`.
+    convenience init(
+        id: UInt32,
+        header: RPCV1.CallStartHeader,
+        undecodedStart frame: ByteBuffer,
+        deadline: NIODeadline,
+        peer: PeerIdentity,
+        connection: RPCConnection
+    ) {
+        self.init(
+            id: id,
+            method: header.method,
+            metadata: header.metadata,
+            initialWindow: header.initialWindow,
+            payload: [],
+            undecodedStart: frame,
+            deadline: deadline,
+            peer: peer,
+            connection: connection
+        )
+    }
+
+    private init(
+        id: UInt32,
+        method: String,
+        metadata: [RPCV1.MetadataEntry],
+        initialWindow: UInt32,
+        payload: [UInt8],
+        undecodedStart: ByteBuffer?,
+        deadline: NIODeadline,
+        peer: PeerIdentity,
+        connection: RPCConnection
+    ) {
+        let window = initialWindow == 0 ? RPCDefaults.streamWindow : initialWindow
         self.id = id
-        self.method = start.method
-        self.metadata = Metadata(start.metadata)
+        self.method = method
+        self.metadata = Metadata(metadata)
         self.deadline = deadline
-        self.payload = start.payload
+        self.decodedPayload = payload
+        self.undecodedStart = undecodedStart
         self.peer = peer
-        self.initialWindow = start.initialWindow == 0 ? RPCDefaults.streamWindow : start.initialWindow
+        self.initialWindow = window
         self.connection = connection
-        self.state = Mutex(State(credit: start.initialWindow == 0 ? RPCDefaults.streamWindow : start.initialWindow))
+        self.state = Mutex(State(credit: window))
     }
 
     /// Adds trailing metadata, sent with the call's end.

@@ -13,9 +13,16 @@ package enum ConnectionRole: Sendable {
 /// Decides what to do with the calls a peer starts. Called on the connection's event loop, once
 /// per accepted CallStart; must not block.
 package protocol InboundCallDispatcher: Sendable {
+    /// Whether calls are read without their request payload, which stays in the CallStart frame
+    /// (`InboundCall.undecodedStart`) to be forwarded as is: the broker's dispatcher. Default false.
+    var readsCallsUndecoded: Bool { get }
     func dispatch(_ call: InboundCall)
     /// The connection closed: no more calls will be dispatched.
     func finish()
+}
+
+extension InboundCallDispatcher {
+    package var readsCallsUndecoded: Bool { false }
 }
 
 /// One RPC connection over a Unix socket, usable from any thread: start calls, send frames,

@@ -34,6 +34,8 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     private let authenticator: (any Authenticator)?
     private let claim: IdentityClaim?
     private let dispatcher: (any InboundCallDispatcher)?
+    /// `dispatcher.readsCallsUndecoded`, asked once.
+    private let readsCallsUndecoded: Bool
     private let peerCredentials: PeerCredentials?
     private let connectionID: UInt64
     /// Completed when the handshake succeeds (with the peer's identity) or fails.
@@ -87,6 +89,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         self.authenticator = authenticator
         self.claim = claim
         self.dispatcher = dispatcher
+        self.readsCallsUndecoded = dispatcher?.readsCallsUndecoded ?? false
         self.peerCredentials = peerCredentials
         self.connectionID = connectionID
         self.frameDecoder = FrameDecoder(maxFrameBytes: configuration.maxFrameBytes)
@@ -187,7 +190,16 @@ final class RPCConnectionHandler: ChannelInboundHandler {
                 return
             }
             guard let body else { break }
-            if !outbound.isEmpty, relayed(body) { continue }
+            if let leading = FrameRelay.leadingHeader(body) {
+                if leading.kind == .start {
+                    if readsCallsUndecoded {
+                        startUndecoded(body)
+                        continue
+                    }
+                } else if relayed(body, callID: leading.callID, kind: leading.kind) {
+                    continue
+                }
+            }
             let frame: RPCV1.Frame
             do {
                 frame = try RPCV1.Frame(buffer: body)
@@ -204,10 +216,8 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     /// Passes a Message or CallEnd frame of an outbound call whose observer relays frames on
     /// undecoded (the broker's forwarded calls).
     /// - Returns: false when the frame is not one of those (then it is decoded as usual).
-    private func relayed(_ body: ByteBuffer) -> Bool {
-        guard let (id, kind) = FrameRelay.leadingHeader(body), let entry = outbound[id], entry.relaysFrames else {
-            return false
-        }
+    private func relayed(_ body: ByteBuffer, callID id: UInt32, kind: FrameRelay.Kind) -> Bool {
+        guard let entry = outbound[id], entry.relaysFrames else { return false }
         switch kind {
         case .message:
             entry.observer.relay(body, final: false)
@@ -215,8 +225,27 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             outbound.removeValue(forKey: id)
             entry.observer.relay(body, final: true)
             closeIfDrained()
+        case .start:
+            return false
         }
         return true
+    }
+
+    /// Starts an inbound call from a CallStart frame read without its payload, for a dispatcher
+    /// that forwards it as is (`InboundCallDispatcher.readsCallsUndecoded`).
+    private func startUndecoded(_ body: ByteBuffer) {
+        let start: FrameRelay.Start
+        do {
+            start = try FrameRelay.readStart(body)
+        } catch {
+            fail(RPCError(.invalidArgument, "malformed frame: \(error.message)"))
+            return
+        }
+        guard phase == .ready || phase == .goingAway else {
+            fail(RPCError(.unauthenticated, "a call was started before the handshake completed"))
+            return
+        }
+        handleStart(id: start.callID, .undecoded(start.header, frame: body))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -254,7 +283,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
                 fail(RPCError(.unauthenticated, "a call was started before the handshake completed"))
                 return
             }
-            handleStart(id: frame.callID, start)
+            handleStart(id: frame.callID, .decoded(start))
         case .message(let message):
             if let entry = outbound[frame.callID] {
                 entry.observer.received(message: message.payload)
@@ -395,7 +424,27 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         closeIfDrained()
     }
 
-    private func handleStart(id: UInt32, _ start: RPCV1.CallStart) {
+    /// A CallStart as it was read: whole, or without its payload (`startUndecoded`).
+    private enum StartRead {
+        case decoded(RPCV1.CallStart)
+        case undecoded(RPCV1.CallStartHeader, frame: ByteBuffer)
+
+        var method: String {
+            switch self {
+            case .decoded(let start): start.method
+            case .undecoded(let header, _): header.method
+            }
+        }
+
+        var timeoutMicros: UInt64 {
+            switch self {
+            case .decoded(let start): start.timeoutMicros
+            case .undecoded(let header, _): header.timeoutMicros
+            }
+        }
+    }
+
+    private func handleStart(id: UInt32, _ start: StartRead) {
         let peerParity: UInt32 = role == .acceptor ? 1 : 0
         guard id % 2 == peerParity, inbound[id] == nil else {
             fail(RPCError(.invalidArgument, "call id \(id) is invalid or already in use"))
@@ -428,7 +477,20 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         }
         let timeout = TimeAmount.microseconds(Int64(clamping: start.timeoutMicros))
         let deadline = NIODeadline.now() + timeout
-        let call = InboundCall(id: id, start: start, deadline: deadline, peer: peer, connection: connection)
+        let call: InboundCall
+        switch start {
+        case .decoded(let start):
+            call = InboundCall(id: id, start: start, deadline: deadline, peer: peer, connection: connection)
+        case .undecoded(let header, let frame):
+            call = InboundCall(
+                id: id,
+                header: header,
+                undecodedStart: frame,
+                deadline: deadline,
+                peer: peer,
+                connection: connection
+            )
+        }
         inbound[id] = InboundEntry(call: call, timeout: timeout)
         watchDeadline(deadline)
         dispatcher.dispatch(call)
@@ -449,16 +511,33 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             )
             return
         }
-        let start = RPCV1.CallStart(
-            method: request.method,
-            timeoutMicros: UInt64(max(1, remaining.nanoseconds / 1_000)),
-            metadata: request.metadata.wire,
-            payload: request.payload,
-            halfClose: request.halfClose,
-            initialWindow: request.window
-        )
-        if let error = send(RPCV1.Frame(callID: id, kind: .start(start)), limit: "request") {
-            observer.ended(CallOutcome(error: error))
+        let timeoutMicros = UInt64(max(1, remaining.nanoseconds / 1_000))
+        let refusal: RPCError?
+        if let frame = request.undecodedStart {
+            refusal = appendFrame("request") { buffer throws(WireError) in
+                try FrameRelay.writeStart(
+                    frame,
+                    callID: id,
+                    timeoutMicros: timeoutMicros,
+                    metadata: request.metadata.wire,
+                    halfClose: request.halfClose,
+                    initialWindow: request.window,
+                    into: &buffer
+                )
+            }
+        } else {
+            let start = RPCV1.CallStart(
+                method: request.method,
+                timeoutMicros: timeoutMicros,
+                metadata: request.metadata.wire,
+                payload: request.payload,
+                halfClose: request.halfClose,
+                initialWindow: request.window
+            )
+            refusal = send(RPCV1.Frame(callID: id, kind: .start(start)), limit: "request")
+        }
+        if let refusal {
+            observer.ended(CallOutcome(error: refusal))
             return
         }
         outbound[id] = OutboundEntry(
@@ -491,7 +570,6 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         closeIfDrained()
     }
 
-    /// Ends an inbound call with a CallEnd frame relayed from another connection.
     /// Relays a response message another connection's callee sent; one that cannot be relayed
     /// (malformed, or over the peer's frame limit) ends the call with the reason, as its CallEnd would.
     func relayMessage(_ frame: ByteBuffer, callID id: UInt32) {
@@ -502,6 +580,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         closeIfDrained()
     }
 
+    /// Ends an inbound call with a CallEnd frame relayed from another connection.
     func endInbound(id: UInt32, relaying frame: ByteBuffer) {
         guard inbound.removeValue(forKey: id) != nil else { return }
         if let error = relay(frame, callID: id, limit: "response") {

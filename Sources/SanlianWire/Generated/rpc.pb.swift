@@ -1155,3 +1155,173 @@ extension RPCV1.FrameHeader {
         c.call_id = self.callID
     }
 }
+
+extension RPCV1 {
+    /// A CallStart frame as the broker reads it to forward the call: the frame's call_id and the
+    /// start's fields it checks or rewrites. The request payload (CallStart field 4) is not among them:
+    /// protobuf-c keeps it as an unknown field, byte for byte, and writes it back after the fields
+    /// below, so a forwarded request is neither decoded nor copied into Swift.
+    package struct StartFrameHeader: WireMessage {
+        package static let protoName = "sanlian.rpc.v1.StartFrameHeader"
+
+        package var callID: UInt32 = 0
+        package var start: RPCV1.CallStartHeader? = nil
+
+        package init() {}
+
+        package init(
+            callID: UInt32 = 0,
+            start: RPCV1.CallStartHeader? = nil
+        ) {
+            self.callID = callID
+            self.start = start
+        }
+    }
+}
+
+extension RPCV1.StartFrameHeader {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__rpc__v1__start_frame_header__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__rpc__v1__start_frame_header__free_unpacked(raw, allocator) } }
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    init(cMessage c: Sanlian__Rpc__V1__StartFrameHeader) throws(WireError) {
+        self.init()
+        self.callID = c.call_id
+        if c.start != nil {
+            self.start = try RPCV1.CallStartHeader(cMessage: wirePointee(c.start, message: "sanlian.rpc.v1.StartFrameHeader", field: "start"))
+        }
+    }
+
+    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Rpc__V1__StartFrameHeader()
+            sanlian__rpc__v1__start_frame_header__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__rpc__v1__start_frame_header__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__rpc__v1__start_frame_header__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
+        }
+    }
+
+    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__StartFrameHeader> {
+        let pointer = arena.allocate(Sanlian__Rpc__V1__StartFrameHeader.self, count: 1)
+        sanlian__rpc__v1__start_frame_header__init(pointer)
+        try fill(&pointer.pointee, arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    func fill(_ c: inout Sanlian__Rpc__V1__StartFrameHeader, _ arena: WireArena) throws(WireError) {
+        c.call_id = self.callID
+        if let value = self.start {
+            c.start = try value.cPointer(arena)
+        }
+    }
+}
+
+extension RPCV1 {
+    /// A CallStart without its payload (see StartFrameHeader); the field numbers are CallStart's.
+    package struct CallStartHeader: WireMessage {
+        package static let protoName = "sanlian.rpc.v1.CallStartHeader"
+
+        package var method: String = ""
+        package var timeoutMicros: UInt64 = 0
+        package var metadata: [RPCV1.MetadataEntry] = []
+        package var halfClose: Bool = false
+        package var initialWindow: UInt32 = 0
+
+        package init() {}
+
+        package init(
+            method: String = "",
+            timeoutMicros: UInt64 = 0,
+            metadata: [RPCV1.MetadataEntry] = [],
+            halfClose: Bool = false,
+            initialWindow: UInt32 = 0
+        ) {
+            self.method = method
+            self.timeoutMicros = timeoutMicros
+            self.metadata = metadata
+            self.halfClose = halfClose
+            self.initialWindow = initialWindow
+        }
+    }
+}
+
+extension RPCV1.CallStartHeader {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__rpc__v1__call_start_header__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__rpc__v1__call_start_header__free_unpacked(raw, allocator) } }
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    init(cMessage c: Sanlian__Rpc__V1__CallStartHeader) throws(WireError) {
+        self.init()
+        self.method = try wireString(c.method, message: "sanlian.rpc.v1.CallStartHeader", field: "method")
+        self.timeoutMicros = c.timeout_micros
+        self.metadata.reserveCapacity(c.n_metadata)
+        for index in 0..<c.n_metadata {
+            self.metadata.append(try RPCV1.MetadataEntry(cMessage: wirePointee(c.metadata[index], message: "sanlian.rpc.v1.CallStartHeader", field: "metadata")))
+        }
+        self.halfClose = c.half_close != 0
+        self.initialWindow = c.initial_window
+    }
+
+    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+        try WireArena.with { arena throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Rpc__V1__CallStartHeader()
+            sanlian__rpc__v1__call_start_header__init(&c)
+            try fill(&c, arena)
+            let size = sanlian__rpc__v1__call_start_header__get_packed_size(&c)
+            guard size > 0 else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                sanlian__rpc__v1__call_start_header__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
+        }
+    }
+
+    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__CallStartHeader> {
+        let pointer = arena.allocate(Sanlian__Rpc__V1__CallStartHeader.self, count: 1)
+        sanlian__rpc__v1__call_start_header__init(pointer)
+        try fill(&pointer.pointee, arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    func fill(_ c: inout Sanlian__Rpc__V1__CallStartHeader, _ arena: WireArena) throws(WireError) {
+        c.method = try arena.string(self.method, message: "sanlian.rpc.v1.CallStartHeader", field: "method")
+        c.timeout_micros = self.timeoutMicros
+        if !self.metadata.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Rpc__V1__MetadataEntry>?.self, count: self.metadata.count)
+            for (index, element) in self.metadata.enumerated() {
+                array[index] = try element.cPointer(arena)
+            }
+            c.n_metadata = self.metadata.count
+            c.metadata = array
+        }
+        c.half_close = self.halfClose ? 1 : 0
+        c.initial_window = self.initialWindow
+    }
+}

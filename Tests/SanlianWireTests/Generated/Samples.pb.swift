@@ -158,6 +158,8 @@ let generatedSampleCases: [WireSampleCase] = [
     WireSampleCase(RPCV1.GoAway.self),
     WireSampleCase(RPCV1.Frame.self),
     WireSampleCase(RPCV1.FrameHeader.self),
+    WireSampleCase(RPCV1.StartFrameHeader.self),
+    WireSampleCase(RPCV1.CallStartHeader.self),
 ]
 
 extension CommonV1.KeyValue: WireSampled {
@@ -2064,6 +2066,31 @@ extension RPCV1.FrameHeader: WireSampled {
     static func sample(variant: Int) -> Self {
         var value = Self()
         value.callID = (variant % 2 == 0 ? UInt32.max : 1)
+        return value
+    }
+}
+
+extension RPCV1.StartFrameHeader: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.callID = (variant % 2 == 0 ? UInt32.max : 1)
+        value.start = RPCV1.CallStartHeader.sample(variant: variant)
+        return value
+    }
+}
+
+extension RPCV1.CallStartHeader: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.method = "高兴派出所 method 联防巡逻 ✓🚓 #\(variant)"
+        value.timeoutMicros = (variant % 2 == 0 ? UInt64.max : 1)
+        value.metadata = [RPCV1.MetadataEntry.sample(variant: variant), RPCV1.MetadataEntry.sample(variant: (variant + 1))]
+        value.halfClose = true
+        value.initialWindow = (variant % 2 == 0 ? UInt32.max : 1)
         return value
     }
 }
