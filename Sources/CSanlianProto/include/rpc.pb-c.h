@@ -154,7 +154,8 @@ struct  Sanlian__Rpc__V1__Welcome
 
 /*
  * Starts a call. The caller picks a call_id not in use on this connection: odd numbers by the
- * side that dialled, even numbers by the side that accepted.
+ * side that dialled, even numbers by the side that accepted. A field added here must be added to
+ * CallStartHeader (below) too: the broker forwards only the fields that names, and the payload.
  */
 struct  Sanlian__Rpc__V1__CallStart
 {

@@ -425,7 +425,8 @@ extension RPCV1.Welcome {
 
 extension RPCV1 {
     /// Starts a call. The caller picks a call_id not in use on this connection: odd numbers by the
-    /// side that dialled, even numbers by the side that accepted.
+    /// side that dialled, even numbers by the side that accepted. A field added here must be added to
+    /// CallStartHeader (below) too: the broker forwards only the fields that names, and the payload.
     package struct CallStart: WireMessage {
         package static let protoName = "sanlian.rpc.v1.CallStart"
 
