@@ -1,3 +1,5 @@
+import CProtobufC
+import CSanlianProto
 import NIOCore
 import SanlianWire
 import Testing
@@ -186,5 +188,23 @@ struct FrameRelayTests {
         #expect(throws: WireError.self) { try FrameRelay.readStart(frame(start: [], after: [0x78, 0x01])) }
         // A CallStart cut short.
         #expect(throws: WireError.self) { try FrameRelay.readStart(ByteBuffer(bytes: [0x08, 0x01, 0x22, 0x09, 0x0A])) }
+    }
+    @Test("CallStartHeader names every field of CallStart but the payload, with the same numbers and types")
+    func headerFollowsCallStart() {
+        func fields(_ descriptor: ProtobufCMessageDescriptor) -> [UInt32: (String, ProtobufCType, ProtobufCLabel)] {
+            var fields: [UInt32: (String, ProtobufCType, ProtobufCLabel)] = [:]
+            for index in 0..<Int(descriptor.n_fields) {
+                let field = descriptor.fields[index]
+                fields[field.id] = (String(cString: field.name), field.type, field.label)
+            }
+            return fields
+        }
+        var expected = fields(sanlian__rpc__v1__call_start__descriptor)
+        #expect(expected.removeValue(forKey: 4)?.0 == "payload")
+        let header = fields(sanlian__rpc__v1__call_start_header__descriptor)
+        #expect(header.keys.sorted() == expected.keys.sorted())
+        for (number, field) in expected {
+            #expect(header[number]?.0 == field.0 && header[number]?.1 == field.1 && header[number]?.2 == field.2)
+        }
     }
 }
