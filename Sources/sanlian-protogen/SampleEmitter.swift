@@ -49,7 +49,8 @@ struct SampleEmitter {
         var out = "extension \(emitter.swiftType(message.fullName)): WireSampled {\n"
         out += "    static let sampleVariants = \(variantCount(message))\n\n"
         out += "    static func sample(variant: Int) -> Self {\n"
-        out += "        var value = Self()\n"
+        // A message without fields is never changed after it is made.
+        out += message.fields.isEmpty ? "        let value = Self()\n" : "        var value = Self()\n"
         var emittedOneofs: Set<Int> = []
         for field in message.fields {
             let property = Naming.property(field.name)

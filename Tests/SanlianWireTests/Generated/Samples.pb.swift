@@ -612,7 +612,7 @@ extension BrokerV1.ListServicesRequest: WireSampled {
     static let sampleVariants = 2
 
     static func sample(variant: Int) -> Self {
-        var value = Self()
+        let value = Self()
         return value
     }
 }
@@ -1129,7 +1129,7 @@ extension PatrolV1.ListAreasRequest: WireSampled {
     static let sampleVariants = 2
 
     static func sample(variant: Int) -> Self {
-        var value = Self()
+        let value = Self()
         return value
     }
 }
