@@ -68,10 +68,7 @@ package enum FrameRelay {
             }
             header.pointee.call_id = callID
             let size = sanlian__rpc__v1__frame_header__get_packed_size(header)
-            buffer.writeInteger(UInt32(size))
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__rpc__v1__frame_header__pack(header, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
+            appendFrame(size: size, to: &buffer) { sanlian__rpc__v1__frame_header__pack(header, $0) }
             return size
         }
     }
@@ -149,40 +146,23 @@ package enum FrameRelay {
                 start.pointee.initial_window = initialWindow
                 frame.pointee.call_id = callID
                 let size = sanlian__rpc__v1__start_frame_header__get_packed_size(frame)
-                buffer.writeInteger(UInt32(size))
-                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                    sanlian__rpc__v1__start_frame_header__pack(
-                        frame,
-                        target.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                    )
-                }
+                appendFrame(size: size, to: &buffer) { sanlian__rpc__v1__start_frame_header__pack(frame, $0) }
                 return size
             }
         }
     }
 
-    /// Runs `body` with `frame` unpacked as a StartFrameHeader, on a stack-backed allocator, once
-    /// it is known to hold nothing a CallStart cannot.
+    /// Runs `body` with `frame` unpacked as a StartFrameHeader, once it is known to hold nothing a
+    /// CallStart cannot.
     private static func withStartHeader<Result>(
         _ frame: ByteBuffer,
         _ body: (UnsafeMutablePointer<Sanlian__Rpc__V1__StartFrameHeader>) throws(WireError) -> Result
     ) throws(WireError) -> Result {
-        try withWireDecodingAllocator { allocator throws(WireError) in
-            let header = frame.withUnsafeReadableBytes { bytes in
-                sanlian__rpc__v1__start_frame_header__unpack(
-                    allocator,
-                    bytes.count,
-                    bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
-                )
-            }
-            guard let header else {
-                throw WireError.malformed(message: "sanlian.rpc.v1.Frame", byteCount: frame.readableBytes)
-            }
-            defer {
-                if CProtobufC_bumpNeedsFree(allocator) {
-                    sanlian__rpc__v1__start_frame_header__free_unpacked(header, allocator)
-                }
-            }
+        try withUnpacked(
+            frame,
+            unpack: { sanlian__rpc__v1__start_frame_header__unpack($0, $1, $2) },
+            free: { sanlian__rpc__v1__start_frame_header__free_unpacked($0, $1) }
+        ) { header throws(WireError) in
             guard header.pointee.base.n_unknown_fields == 0, let start = header.pointee.start,
                 (0..<Int(start.pointee.base.n_unknown_fields)).allSatisfy({ index in
                     let field = start.pointee.base.unknown_fields[index]
@@ -205,28 +185,50 @@ package enum FrameRelay {
         return nil
     }
 
-    /// Runs `body` with `frame` unpacked as a FrameHeader, on a stack-backed allocator.
+    /// Runs `body` with `frame` unpacked as a FrameHeader.
     private static func withHeader<Result>(
         _ frame: ByteBuffer,
         _ body: (UnsafeMutablePointer<Sanlian__Rpc__V1__FrameHeader>) throws(WireError) -> Result
     ) throws(WireError) -> Result {
+        try withUnpacked(
+            frame,
+            unpack: { sanlian__rpc__v1__frame_header__unpack($0, $1, $2) },
+            free: { sanlian__rpc__v1__frame_header__free_unpacked($0, $1) },
+            body
+        )
+    }
+
+    /// Runs `body` with `frame` unpacked by protobuf-c's `unpack`, on a stack-backed allocator.
+    private static func withUnpacked<Message, Result>(
+        _ frame: ByteBuffer,
+        unpack: (UnsafeMutablePointer<ProtobufCAllocator>, Int, UnsafePointer<UInt8>?) -> UnsafeMutablePointer<
+            Message
+        >?,
+        free: (UnsafeMutablePointer<Message>, UnsafeMutablePointer<ProtobufCAllocator>) -> Void,
+        _ body: (UnsafeMutablePointer<Message>) throws(WireError) -> Result
+    ) throws(WireError) -> Result {
         try withWireDecodingAllocator { allocator throws(WireError) in
-            let header = frame.withUnsafeReadableBytes { bytes in
-                sanlian__rpc__v1__frame_header__unpack(
-                    allocator,
-                    bytes.count,
-                    bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
-                )
+            let message = frame.withUnsafeReadableBytes { bytes in
+                unpack(allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             }
-            guard let header else {
+            guard let message else {
                 throw WireError.malformed(message: "sanlian.rpc.v1.Frame", byteCount: frame.readableBytes)
             }
-            defer {
-                if CProtobufC_bumpNeedsFree(allocator) {
-                    sanlian__rpc__v1__frame_header__free_unpacked(header, allocator)
-                }
-            }
-            return try body(header)
+            defer { if CProtobufC_bumpNeedsFree(allocator) { free(message, allocator) } }
+            return try body(message)
+        }
+    }
+
+    /// Appends a frame of `size` bytes behind its length prefix; `pack` writes it and returns how
+    /// many bytes it wrote (protobuf-c's pack: `size`, from its get_packed_size).
+    private static func appendFrame(
+        size: Int,
+        to buffer: inout ByteBuffer,
+        _ pack: (UnsafeMutablePointer<UInt8>) -> Int
+    ) {
+        buffer.writeInteger(UInt32(size))
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+            pack(target.baseAddress!.assumingMemoryBound(to: UInt8.self))
         }
     }
 }
