@@ -92,6 +92,34 @@ struct BrokerRoutingTests {
         }
     }
 
+    @Test("a streamed response too large for the caller's frame limit ends the call with RESOURCE_EXHAUSTED")
+    func oversizeRelayedMessage() async throws {
+        let township = try Township()
+        _ = try await Harness.withBroker(township) { _ in
+            try await Harness.withEchoService(township, instance: "echo") { _ in
+                try await township.withClient("station", configure: { $0.connection.maxFrameBytes = 4096 }) { client in
+                    let responses = try await client.serverStream(
+                        EchoV1.Echo.stream,
+                        EchoV1.EchoRequest(payload: [UInt8](repeating: 7, count: 6000), count: 3),
+                        options: CallOptions(timeout: .seconds(20))
+                    )
+                    var received = 0
+                    do {
+                        for try await _ in responses { received += 1 }
+                        Issue.record("the stream ended normally after \(received) messages")
+                    } catch let error as RPCError {
+                        #expect(received == 0)
+                        #expect(error.code == .resourceExhausted)
+                        #expect(error.message.contains("4096"), "names the limit: \(error.message)")
+                    }
+                    // The connection and the service still serve.
+                    let echoed = try await client.unary(EchoV1.Echo.echo, EchoV1.EchoRequest(payload: [1, 2]))
+                    #expect(echoed.payload == [1, 2])
+                }
+            }
+        }
+    }
+
     @Test("a caller's cancellation and disconnect reach the service")
     func cancellationPropagates() async throws {
         let township = try Township()

@@ -51,12 +51,14 @@ package final class Township: Sendable {
         _ department: String,
         operatorID: String = "tester",
         identity: IdentityClaim? = nil,
+        configure: (inout ClientConfiguration) -> Void = { _ in },
         _ body: @Sendable (RPCClient) async throws -> T
     ) async throws -> T {
         let claim = try identity ?? self.identity(department, operatorID: operatorID)
         var configuration = ClientConfiguration(socketPath: brokerSocket, identity: claim)
         configuration.initialBackoff = .milliseconds(20)
         configuration.maxBackoff = .milliseconds(200)
+        configure(&configuration)
         let client = RPCClient(configuration: configuration, logger: harnessLogger("client"))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await client.run() }
