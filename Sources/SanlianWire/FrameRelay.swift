@@ -22,8 +22,9 @@ package enum FrameRelay {
     /// The call id and kind at the start of `body`, read without protobuf-c: every mainstream
     /// encoder, protobuf-c included, writes `call_id` (field 1) first and the `kind` after it.
     /// nil when the frame starts otherwise or is none of those kinds: then it takes the ordinary
-    /// path. Never a wrong id or kind for a frame that starts this way; the rest of the frame is
-    /// checked by `write` and `readStart`.
+    /// path. The id is the frame's first `call_id`: a frame repeating the field further on (which
+    /// no encoder writes) is routed by that one, though protobuf would take the last. The rest of
+    /// the frame is checked by `write` and `readStart` (which takes protobuf-c's id).
     @inlinable
     package static func leadingHeader(_ body: ByteBuffer) -> (callID: UInt32, kind: Kind)? {
         // Tag of field 1 as a varint: (1 << 3) | 0.
