@@ -207,7 +207,8 @@ let package = Package(
         .testTarget(
             name: "BrokerTests",
             dependencies: [
-                "BrokerPubSub", "BrokerAccess", "BrokerRouting", "AlertLedger", "SanlianCompose", "SanlianCredentials",
+                "BrokerCore", "BrokerPubSub", "BrokerAccess", "BrokerRouting", "AlertLedger", "SanlianCompose",
+                "SanlianCredentials",
                 "SanlianRPC", "SanlianWire", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

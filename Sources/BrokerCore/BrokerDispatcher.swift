@@ -18,35 +18,45 @@ struct BrokerDispatcher: InboundCallDispatcher {
     /// out of the frame.
     var readsCallsUndecoded: Bool { true }
 
+    /// Per connection: the dispatcher is made for each one the broker accepts.
+    let connectionRoutes = ConnectionRoutes()
+
     func dispatch(_ call: InboundCall) {
-        let department = call.peer.department
-        do {
-            try policy.authorizeCall(department: department, method: call.method)
-        } catch {
+        switch connectionRoutes.route(of: call.method, { route(of: call.method, department: call.peer.department) }) {
+        case .refused(let error):
             logger.info(
                 "Call refused",
                 metadata: [
-                    "rpc.department": "\(department)", "rpc.method": "\(call.method)", "rpc.code": "PERMISSION_DENIED",
+                    "rpc.department": "\(call.peer.department)", "rpc.method": "\(call.method)",
+                    "rpc.code": "PERMISSION_DENIED",
                 ]
             )
             call.finish(CallOutcome(error: error))
-            return
-        }
-        guard let service = RouteTable.serviceName(of: call.method) else {
+        case .malformed:
             call.finish(CallOutcome(error: RPCError(.unimplemented, "malformed method path \(call.method)")))
-            return
-        }
-        if localServices.contains(service) {
+        case .local:
             inbox.dispatch(call)
-            return
+        case .forward(let service):
+            guard let instance = routes.pick(service: service) else {
+                call.finish(
+                    CallOutcome(error: RPCError(.unavailable, "no instance of \(service) is connected to the broker"))
+                )
+                return
+            }
+            CallForwarder.forward(call, to: instance, service: service, metadata: stamped(call))
         }
-        guard let instance = routes.pick(service: service) else {
-            call.finish(
-                CallOutcome(error: RPCError(.unavailable, "no instance of \(service) is connected to the broker"))
-            )
-            return
+    }
+
+    /// Where calls of `method` from `department` go: the ACL first, then the broker's own
+    /// services, then the routed ones.
+    private func route(of method: String, department: String) -> ConnectionRoutes.Route {
+        do {
+            try policy.authorizeCall(department: department, method: method)
+        } catch {
+            return .refused(error)
         }
-        CallForwarder.forward(call, to: instance, service: service, metadata: Self.stamped(call))
+        guard let service = RouteTable.serviceName(of: method) else { return .malformed }
+        return localServices.contains(service) ? .local : .forward(service: service)
     }
 
     func finish() {
@@ -54,15 +64,10 @@ struct BrokerDispatcher: InboundCallDispatcher {
     }
 
     /// The caller's metadata with the reserved keys replaced by what the broker authenticated.
-    static func stamped(_ call: InboundCall) -> Metadata {
+    func stamped(_ call: InboundCall) -> Metadata {
         var metadata = call.metadata
         metadata.removeReserved()
-        let peer = call.peer
-        // Room for the three stamps at once rather than growing the array once per stamp.
-        metadata.reserveCapacity(metadata.count + 3)
-        metadata.add(MetadataKey.department, peer.department)
-        metadata.add(MetadataKey.operatorID, peer.operatorID)
-        if let uid = peer.credentials?.uid { metadata.add(MetadataKey.peerUID, String(uid)) }
+        metadata.append(contentsOf: connectionRoutes.stamps(of: call.peer))
         return metadata
     }
 }

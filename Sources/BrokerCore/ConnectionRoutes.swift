@@ -1,0 +1,47 @@
+import SanlianRPC
+import SanlianWire
+import Synchronization
+
+/// What one connection's calls come to, worked out once per method rather than per call: the
+/// ACL decision, the service a method belongs to and whether the broker serves it itself do not
+/// change while a connection lasts (its department is fixed by the handshake, the compose file
+/// is read at start), and neither do the identity stamps of its caller. Bounded, as method paths
+/// come from the caller.
+final class ConnectionRoutes: Sendable {
+    enum Route: Sendable {
+        case refused(RPCError)
+        case malformed
+        case local
+        case forward(service: String)
+    }
+
+    private struct State {
+        var routes: [String: Route] = [:]
+        var stamps: [RPCV1.MetadataEntry]?
+    }
+
+    /// Methods remembered per connection; a caller trying more gets each decided afresh.
+    static let capacity = 256
+    private let state = Mutex(State())
+
+    /// The route of `method`, decided by `decide` the first time.
+    func route(of method: String, _ decide: () -> Route) -> Route {
+        if let known = state.withLock({ $0.routes[method] }) { return known }
+        let route = decide()
+        state.withLock { state in
+            if state.routes.count < Self.capacity { state.routes[method] = route }
+        }
+        return route
+    }
+
+    /// The metadata the broker stamps on every call of `peer`, built the first time.
+    func stamps(of peer: PeerIdentity) -> [RPCV1.MetadataEntry] {
+        if let stamps = state.withLock({ $0.stamps }) { return stamps }
+        var metadata = Metadata()
+        metadata.add(MetadataKey.department, peer.department)
+        metadata.add(MetadataKey.operatorID, peer.operatorID)
+        if let uid = peer.credentials?.uid { metadata.add(MetadataKey.peerUID, String(uid)) }
+        state.withLock { $0.stamps = metadata.wire }
+        return metadata.wire
+    }
+}

@@ -1,0 +1,60 @@
+import SanlianRPC
+import SanlianWire
+import Testing
+
+@testable import BrokerCore
+
+@Suite("A connection's routes, decided once per method")
+struct ConnectionRoutesTests {
+    @Test("each method is decided once; past the capacity new methods are decided every time, not kept")
+    func decidedOncePerMethodAndBounded() {
+        let routes = ConnectionRoutes()
+        var decisions = 0
+        func route(_ method: String) -> ConnectionRoutes.Route {
+            routes.route(of: method) {
+                decisions += 1
+                return .forward(service: "svc")
+            }
+        }
+        for _ in 0..<3 { _ = route("/svc/A") }
+        #expect(decisions == 1)
+        for index in 0..<ConnectionRoutes.capacity { _ = route("/svc/M\(index)") }
+        #expect(decisions == 1 + ConnectionRoutes.capacity)
+        // Full: a method seen first now is decided on every call.
+        _ = route("/svc/late")
+        _ = route("/svc/late")
+        #expect(decisions == 3 + ConnectionRoutes.capacity)
+        // What it kept stays kept.
+        _ = route("/svc/A")
+        #expect(decisions == 3 + ConnectionRoutes.capacity)
+    }
+
+    @Test("a refusal is remembered as the refusal, with its message")
+    func refusalRemembered() {
+        let routes = ConnectionRoutes()
+        _ = routes.route(of: "/x.Y/Z") { .refused(RPCError(.permissionDenied, "department traffic may not call /x.Y/Z")) }
+        guard case .refused(let error) = routes.route(of: "/x.Y/Z", { .local }) else {
+            Issue.record("the refusal was not kept")
+            return
+        }
+        #expect(error.code == .permissionDenied)
+        #expect(error.message.contains("/x.Y/Z"))
+    }
+
+    @Test("the stamps name the caller's department, operator and uid, in that order")
+    func stamps() {
+        let routes = ConnectionRoutes()
+        let peer = PeerIdentity(
+            credentials: PeerCredentials(pid: 1, uid: 1042, gid: 1),
+            department: "station",
+            operatorID: "duty-0421"
+        )
+        let expected = [
+            RPCV1.MetadataEntry(key: "sanlian-department", value: "station"),
+            RPCV1.MetadataEntry(key: "sanlian-operator", value: "duty-0421"),
+            RPCV1.MetadataEntry(key: "sanlian-peer-uid", value: "1042"),
+        ]
+        #expect(routes.stamps(of: peer) == expected)
+        #expect(routes.stamps(of: peer) == expected)
+    }
+}
