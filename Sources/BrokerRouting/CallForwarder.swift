@@ -3,7 +3,7 @@ package import SanlianRPC
 import SanlianWire
 
 /// Relays one call from the caller's connection to a service's connection and back, frame by
-/// frame, without decoding the payloads (the request's CallStart is rewritten in place, see
+/// frame, without decoding the payloads (the request's payload field is passed on encoded, see
 /// `FrameRelay.writeStart`): the remaining deadline travels with it, a caller's
 /// cancellation or disconnect cancels it downstream, the caller's flow-control grants pass
 /// through, and a service that drops fails the call with UNAVAILABLE. The service's Message and
@@ -25,9 +25,9 @@ package enum CallForwarder {
             halfClose: true,
             window: call.initialWindow
         )
-        // The caller's frame goes on as is when it was read without its payload.
-        if let frame = call.undecodedStart {
-            request.undecodedStart = frame
+        // The caller's payload goes on as is when it was read without being decoded.
+        if let payloadField = call.payloadField {
+            request.payloadField = payloadField
         } else {
             request.payload = call.payload
         }

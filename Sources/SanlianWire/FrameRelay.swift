@@ -74,81 +74,85 @@ package enum FrameRelay {
         }
     }
 
-    /// A CallStart frame read without its request payload.
+    /// A CallStart frame read without decoding its request payload.
     package struct Start: Sendable {
         package var callID: UInt32
-        /// The method, deadline, metadata, half-close and window; the payload stays in the frame.
+        /// The method, deadline, metadata, half-close and window.
         package var header: RPCV1.CallStartHeader
+        /// The payload as the frame carried it: a length-delimited field's length prefix and bytes
+        /// (empty when the frame had none), to be sent on as is by `writeStart`.
+        package var payloadField: [UInt8]
     }
 
-    /// Reads a CallStart frame (a whole encoded `Frame`) but for its request payload.
+    /// Reads a CallStart frame (a whole encoded `Frame`), leaving its request payload encoded.
     /// - Throws: `WireError.malformed` when protobuf-c cannot read it, or when it carries anything
     ///   but a call id and a CallStart, or the CallStart a field CallStartHeader does not name but
     ///   the payload (field 4, length-delimited).
     package static func readStart(_ body: ByteBuffer) throws(WireError) -> Start {
         try withStartHeader(body) { frame throws(WireError) in
-            Start(
+            let start = frame.pointee.start.pointee
+            var payloadField: [UInt8] = []
+            // Like any field that is not repeated, the last occurrence counts. protobuf-c keeps a
+            // length-delimited field's length prefix in its data.
+            if start.base.n_unknown_fields > 0, let fields = start.base.unknown_fields {
+                let field = fields[Int(start.base.n_unknown_fields) - 1]
+                payloadField = Array(UnsafeRawBufferPointer(start: field.data, count: field.len))
+            }
+            return Start(
                 callID: frame.pointee.call_id,
-                header: try RPCV1.CallStartHeader(cMessage: frame.pointee.start.pointee)
+                header: try RPCV1.CallStartHeader(cMessage: start),
+                payloadField: payloadField
             )
         }
     }
 
-    /// The request payload of a CallStart frame `readStart` accepted.
-    package static func startPayload(_ body: ByteBuffer) throws(WireError) -> [UInt8] {
-        try withStartHeader(body) { frame throws(WireError) in
-            let start = frame.pointee.start.pointee
-            // Like any field that is not repeated, the last occurrence counts.
-            guard start.base.n_unknown_fields > 0, let fields = start.base.unknown_fields else { return [] }
-            let field = fields[Int(start.base.n_unknown_fields) - 1]
-            // protobuf-c keeps a length-delimited field's length prefix in its data.
-            let data = UnsafeRawBufferPointer(start: field.data, count: field.len)
-            guard let (length, prefix) = varint(data), prefix + Int(length) == data.count else {
-                throw WireError.malformed(message: "sanlian.rpc.v1.CallStart", byteCount: body.readableBytes)
-            }
+    /// The payload bytes of a `Start.payloadField`.
+    /// - Throws: `WireError.malformed` when its length prefix does not match its length.
+    package static func payload(ofField field: [UInt8]) throws(WireError) -> [UInt8] {
+        guard !field.isEmpty else { return [] }
+        let payload: [UInt8]? = field.withUnsafeBytes { data in
+            guard let (length, prefix) = varint(data), prefix + Int(length) == data.count else { return nil }
             return Array(data[prefix...])
         }
+        guard let payload else {
+            throw WireError.malformed(message: "sanlian.rpc.v1.CallStart", byteCount: field.count)
+        }
+        return payload
     }
 
-    /// Appends `body` (a CallStart frame `readStart` accepted) to `buffer` as a length-prefixed
-    /// frame of call `callID` with the given deadline, metadata, half-close and window in place of
-    /// the frame's own; the method and the payload are the frame's.
+    /// Appends a CallStart frame of call `callID` to `buffer`, length-prefixed: `header`'s fields
+    /// and, unchanged, the payload field `readStart` found in the caller's frame.
     /// - Returns: the size of the frame written, without its length prefix.
     @discardableResult
     package static func writeStart(
-        _ body: ByteBuffer,
         callID: UInt32,
-        timeoutMicros: UInt64,
-        metadata: [RPCV1.MetadataEntry],
-        halfClose: Bool,
-        initialWindow: UInt32,
+        header: RPCV1.CallStartHeader,
+        payloadField: [UInt8],
         into buffer: inout ByteBuffer
     ) throws(WireError) -> Int {
-        try withStartHeader(body) { frame throws(WireError) in
-            try WireArena.with { arena throws(WireError) in
-                guard let start = frame.pointee.start else {
-                    throw WireError.malformed(message: "sanlian.rpc.v1.Frame", byteCount: body.readableBytes)
-                }
-                let unpackedMetadata = (count: start.pointee.n_metadata, entries: start.pointee.metadata)
-                // free_unpacked must find the unpacked entries, not the arena's.
-                defer {
-                    start.pointee.n_metadata = unpackedMetadata.count
-                    start.pointee.metadata = unpackedMetadata.entries
-                }
-                let entries = arena.allocate(
-                    UnsafeMutablePointer<Sanlian__Rpc__V1__MetadataEntry>?.self,
-                    count: metadata.count
+        try WireArena.with { arena throws(WireError) in
+            let start = try header.cPointer(arena)
+            var frame = Sanlian__Rpc__V1__StartFrameHeader()
+            sanlian__rpc__v1__start_frame_header__init(&frame)
+            frame.call_id = callID
+            frame.start = start
+            return payloadField.withUnsafeBufferPointer { payload in
+                // protobuf-c packs an unknown field as its tag followed by its data, as is.
+                var field = ProtobufCMessageUnknownField(
+                    tag: 4,
+                    wire_type: PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
+                    len: payload.count,
+                    data: UnsafeMutablePointer(mutating: payload.baseAddress)
                 )
-                for (index, entry) in metadata.enumerated() { entries[index] = try entry.cPointer(arena) }
-                start.pointee.n_metadata = metadata.count
-                start.pointee.metadata = metadata.isEmpty ? nil : entries
-                start.pointee.timeout_micros = timeoutMicros
-                start.pointee.half_close = halfClose ? 1 : 0
-                start.pointee.initial_window = initialWindow
-                frame.pointee.call_id = callID
-                let size = sanlian__rpc__v1__start_frame_header__get_packed_size(frame)
-                appendFrame(size: size, to: &buffer) { sanlian__rpc__v1__start_frame_header__pack(frame, $0) }
-                return size
+                return withUnsafeMutablePointer(to: &field) { field in
+                    if !payload.isEmpty {
+                        start.pointee.base.n_unknown_fields = 1
+                        start.pointee.base.unknown_fields = field
+                    }
+                    let size = sanlian__rpc__v1__start_frame_header__get_packed_size(&frame)
+                    appendFrame(size: size, to: &buffer) { sanlian__rpc__v1__start_frame_header__pack(&frame, $0) }
+                    return size
+                }
             }
         }
     }

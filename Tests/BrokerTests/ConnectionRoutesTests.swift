@@ -32,7 +32,9 @@ struct ConnectionRoutesTests {
     @Test("a refusal is remembered as the refusal, with its message")
     func refusalRemembered() {
         let routes = ConnectionRoutes()
-        _ = routes.route(of: "/x.Y/Z") { .refused(RPCError(.permissionDenied, "department traffic may not call /x.Y/Z")) }
+        _ = routes.route(of: "/x.Y/Z") {
+            .refused(RPCError(.permissionDenied, "department traffic may not call /x.Y/Z"))
+        }
         guard case .refused(let error) = routes.route(of: "/x.Y/Z", { .local }) else {
             Issue.record("the refusal was not kept")
             return

@@ -132,7 +132,7 @@ struct FrameRelayTests {
                     initialWindow: 3
                 )
         )
-        #expect(try FrameRelay.startPayload(body) == payload)
+        #expect(try FrameRelay.payload(ofField: start.payloadField) == payload)
 
         // Many metadata entries: the arena outgrows its stack buffer too.
         let stamped =
@@ -143,12 +143,15 @@ struct FrameRelayTests {
             + (0..<40).map { RPCV1.MetadataEntry(key: "x-filler-\($0)", value: String(repeating: "v", count: 20)) }
         var relayed = ByteBuffer()
         let size = try FrameRelay.writeStart(
-            body,
             callID: 42,
-            timeoutMicros: 123,
-            metadata: stamped,
-            halfClose: true,
-            initialWindow: 7,
+            header: RPCV1.CallStartHeader(
+                method: start.header.method,
+                timeoutMicros: 123,
+                metadata: stamped,
+                halfClose: true,
+                initialWindow: 7
+            ),
+            payloadField: start.payloadField,
             into: &relayed
         )
         #expect(relayed.readInteger(as: UInt32.self) == UInt32(size))
@@ -178,8 +181,14 @@ struct FrameRelayTests {
             let inner = start + extra
             return ByteBuffer(bytes: [0x08, 0x01, 0x22, UInt8(inner.count)] + inner + after)
         }
-        #expect(try FrameRelay.readStart(frame(start: [])).header.method == "/a.B/C")
-        #expect(try FrameRelay.startPayload(frame(start: [])) == [])
+        let plain = try FrameRelay.readStart(frame(start: []))
+        #expect(plain.header.method == "/a.B/C")
+        #expect(plain.payloadField == [])
+        // Two payloads: the last counts, as protobuf has it.
+        let twice = try FrameRelay.readStart(frame(start: [0x22, 0x01, 0x0A, 0x22, 0x02, 0x0B, 0x0C]))
+        #expect(try FrameRelay.payload(ofField: twice.payloadField) == [0x0B, 0x0C])
+        // A payload field whose length prefix does not match its bytes.
+        #expect(throws: WireError.self) { try FrameRelay.payload(ofField: [0x05, 0x01]) }
         // Field 9 inside the CallStart.
         #expect(throws: WireError.self) { try FrameRelay.readStart(frame(start: [0x48, 0x01])) }
         // The payload (field 4) as a varint.
@@ -189,6 +198,7 @@ struct FrameRelayTests {
         // A CallStart cut short.
         #expect(throws: WireError.self) { try FrameRelay.readStart(ByteBuffer(bytes: [0x08, 0x01, 0x22, 0x09, 0x0A])) }
     }
+
     @Test("CallStartHeader names every field of CallStart but the payload, with the same numbers and types")
     func headerFollowsCallStart() {
         func fields(_ descriptor: ProtobufCMessageDescriptor) -> [UInt32: (String, ProtobufCType, ProtobufCLabel)] {

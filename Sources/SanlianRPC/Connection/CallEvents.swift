@@ -59,10 +59,10 @@ package struct CallRequest: Sendable {
     package var halfClose: Bool
     /// Response messages the caller accepts before it grants more.
     package var window: UInt32
-    /// Another connection's CallStart frame to send in place of `method` and `payload`, with this
-    /// request's deadline, metadata, half-close and window (`FrameRelay.writeStart`): the broker
-    /// forwards a caller's request this way without decoding it.
-    package var undecodedStart: ByteBuffer?
+    /// The payload still encoded as a caller's CallStart carried it (`InboundCall.payloadField`),
+    /// sent in place of `payload` as is (`FrameRelay.writeStart`): the broker forwards a caller's
+    /// request this way without decoding it.
+    package var payloadField: [UInt8]?
 
     package init(
         method: String,

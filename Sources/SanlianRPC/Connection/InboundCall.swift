@@ -13,15 +13,16 @@ public final class InboundCall: Sendable {
     package let deadline: NIODeadline
     /// The first (for unary and server-streaming calls, the only) request message.
     public var payload: [UInt8] {
-        guard let undecodedStart else { return decodedPayload }
-        // The frame was checked when the call arrived; only a call served here after all (the
-        // broker's own services) reads its payload out of it.
-        return (try? FrameRelay.startPayload(undecodedStart)) ?? []
+        guard let payloadField else { return decodedPayload }
+        // Checked as a field when the call arrived; only a call served here after all (the
+        // broker's own services) takes its payload out of it.
+        return (try? FrameRelay.payload(ofField: payloadField)) ?? []
     }
     private let decodedPayload: [UInt8]
-    /// The CallStart frame as it arrived, when the connection's dispatcher reads calls without
-    /// their payload (`InboundCallDispatcher.readsCallsUndecoded`): forwarded as is.
-    package let undecodedStart: ByteBuffer?
+    /// The request payload still encoded, as the caller's CallStart carried it (a length-delimited
+    /// field: length prefix and bytes), when the connection's dispatcher reads calls without
+    /// decoding their payload (`InboundCallDispatcher.readsCallsUndecoded`): forwarded as is.
+    package let payloadField: [UInt8]?
     package let peer: PeerIdentity
     /// Response messages the caller accepts before it grants more.
     package let initialWindow: UInt32
@@ -73,29 +74,28 @@ public final class InboundCall: Sendable {
             metadata: start.metadata,
             initialWindow: start.initialWindow,
             payload: start.payload,
-            undecodedStart: nil,
+            payloadField: nil,
             deadline: deadline,
             peer: peer,
             connection: connection
         )
     }
 
-    /// A call read without its payload, which stays in `frame`.
+    /// A call read without decoding its payload (`FrameRelay.readStart`).
     convenience init(
         id: UInt32,
-        header: RPCV1.CallStartHeader,
-        undecodedStart frame: ByteBuffer,
+        undecoded start: FrameRelay.Start,
         deadline: NIODeadline,
         peer: PeerIdentity,
         connection: RPCConnection
     ) {
         self.init(
             id: id,
-            method: header.method,
-            metadata: header.metadata,
-            initialWindow: header.initialWindow,
+            method: start.header.method,
+            metadata: start.header.metadata,
+            initialWindow: start.header.initialWindow,
             payload: [],
-            undecodedStart: frame,
+            payloadField: start.payloadField,
             deadline: deadline,
             peer: peer,
             connection: connection
@@ -108,7 +108,7 @@ public final class InboundCall: Sendable {
         metadata: [RPCV1.MetadataEntry],
         initialWindow: UInt32,
         payload: [UInt8],
-        undecodedStart: ByteBuffer?,
+        payloadField: [UInt8]?,
         deadline: NIODeadline,
         peer: PeerIdentity,
         connection: RPCConnection
@@ -119,7 +119,7 @@ public final class InboundCall: Sendable {
         self.metadata = Metadata(metadata)
         self.deadline = deadline
         self.decodedPayload = payload
-        self.undecodedStart = undecodedStart
+        self.payloadField = payloadField
         self.peer = peer
         self.initialWindow = window
         self.connection = connection

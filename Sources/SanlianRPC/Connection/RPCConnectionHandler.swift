@@ -245,7 +245,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             fail(RPCError(.unauthenticated, "a call was started before the handshake completed"))
             return
         }
-        handleStart(id: start.callID, .undecoded(start.header, frame: body))
+        handleStart(id: start.callID, .undecoded(start))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -424,22 +424,22 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         closeIfDrained()
     }
 
-    /// A CallStart as it was read: whole, or without its payload (`startUndecoded`).
+    /// A CallStart as it was read: whole, or without decoding its payload (`startUndecoded`).
     private enum StartRead {
         case decoded(RPCV1.CallStart)
-        case undecoded(RPCV1.CallStartHeader, frame: ByteBuffer)
+        case undecoded(FrameRelay.Start)
 
         var method: String {
             switch self {
             case .decoded(let start): start.method
-            case .undecoded(let header, _): header.method
+            case .undecoded(let start): start.header.method
             }
         }
 
         var timeoutMicros: UInt64 {
             switch self {
             case .decoded(let start): start.timeoutMicros
-            case .undecoded(let header, _): header.timeoutMicros
+            case .undecoded(let start): start.header.timeoutMicros
             }
         }
     }
@@ -481,15 +481,8 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         switch start {
         case .decoded(let start):
             call = InboundCall(id: id, start: start, deadline: deadline, peer: peer, connection: connection)
-        case .undecoded(let header, let frame):
-            call = InboundCall(
-                id: id,
-                header: header,
-                undecodedStart: frame,
-                deadline: deadline,
-                peer: peer,
-                connection: connection
-            )
+        case .undecoded(let start):
+            call = InboundCall(id: id, undecoded: start, deadline: deadline, peer: peer, connection: connection)
         }
         inbound[id] = InboundEntry(call: call, timeout: timeout)
         watchDeadline(deadline)
@@ -513,17 +506,16 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         }
         let timeoutMicros = UInt64(max(1, remaining.nanoseconds / 1_000))
         let refusal: RPCError?
-        if let frame = request.undecodedStart {
+        if let payloadField = request.payloadField {
+            let header = RPCV1.CallStartHeader(
+                method: request.method,
+                timeoutMicros: timeoutMicros,
+                metadata: request.metadata.wire,
+                halfClose: request.halfClose,
+                initialWindow: request.window
+            )
             refusal = appendFrame("request") { buffer throws(WireError) in
-                try FrameRelay.writeStart(
-                    frame,
-                    callID: id,
-                    timeoutMicros: timeoutMicros,
-                    metadata: request.metadata.wire,
-                    halfClose: request.halfClose,
-                    initialWindow: request.window,
-                    into: &buffer
-                )
+                try FrameRelay.writeStart(callID: id, header: header, payloadField: payloadField, into: &buffer)
             }
         } else {
             let start = RPCV1.CallStart(
