@@ -39,16 +39,7 @@ struct LifecycleTests {
         let path = directory.socket()
         // A socket file nobody listens on: bind, then close without unlinking.
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: Array(path.utf8) + [0])
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let bound = UnixSocketPath.withSocketAddress(path) { address, length in bind(fd, address, length) }
         #expect(bound == 0)
         close(fd)
         #expect(FileManager.default.fileExists(atPath: path))

@@ -1,7 +1,8 @@
+// `package`: `withSocketAddress` hands out a `sockaddr`.
 #if canImport(Glibc)
-    import Glibc
+    package import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+    package import Darwin
 #endif
 
 /// Why a server could not take its socket path.
@@ -104,7 +105,9 @@ package enum UnixSocketPath {
         chmod(directory, mode)
     }
 
-    private static func withSocketAddress<R>(
+    /// Runs `body` with `path` as a `sockaddr_un` (cut to `sun_path`'s size; `validate` first),
+    /// for `bind` or `connect`.
+    package static func withSocketAddress<R>(
         _ path: String,
         _ body: (UnsafePointer<sockaddr>, socklen_t) -> R
     ) -> R {
