@@ -27,22 +27,34 @@ extension BrokerV1.LedgerDelivery {
         }
         field1.append(UInt8(length))
         field1.append(contentsOf: event)
-        return field1.withUnsafeBufferPointer { bytes in
-            var field = ProtobufCMessageUnknownField(
-                tag: 1,
-                wire_type: PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
-                len: bytes.count,
-                // protobuf-c only reads it while packing.
-                data: UnsafeMutablePointer(mutating: bytes.baseAddress)
-            )
-            return withUnsafeMutablePointer(to: &field) { field in
-                delivery.base.n_unknown_fields = 1
-                delivery.base.unknown_fields = field
-                let size = sanlian__broker__v1__ledger_delivery__get_packed_size(&delivery)
-                return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-                    count = sanlian__broker__v1__ledger_delivery__pack(&delivery, buffer.baseAddress!)
-                }
+        return withUnknownLengthDelimitedField(tag: 1, data: field1) { field in
+            delivery.base.n_unknown_fields = 1
+            delivery.base.unknown_fields = field
+            let size = sanlian__broker__v1__ledger_delivery__get_packed_size(&delivery)
+            return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+                count = sanlian__broker__v1__ledger_delivery__pack(&delivery, buffer.baseAddress!)
             }
         }
+    }
+}
+
+/// Runs `body` with an unknown length-delimited field `tag` whose data is `data` — its length
+/// prefix, then its bytes, as protobuf-c keeps such a field when it unpacks one — for attaching to
+/// a message while it is packed: protobuf-c writes the tag followed by the data as is, and only
+/// reads the data while packing. nil when `data` is empty (no field to write).
+func withUnknownLengthDelimitedField<Result>(
+    tag: UInt32,
+    data: [UInt8],
+    _ body: (UnsafeMutablePointer<ProtobufCMessageUnknownField>?) -> Result
+) -> Result {
+    guard !data.isEmpty else { return body(nil) }
+    return data.withUnsafeBufferPointer { bytes in
+        var field = ProtobufCMessageUnknownField(
+            tag: tag,
+            wire_type: PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
+            len: bytes.count,
+            data: UnsafeMutablePointer(mutating: bytes.baseAddress)
+        )
+        return withUnsafeMutablePointer(to: &field, body)
     }
 }

@@ -136,23 +136,14 @@ package enum FrameRelay {
             sanlian__rpc__v1__start_frame_header__init(&frame)
             frame.call_id = callID
             frame.start = start
-            return payloadField.withUnsafeBufferPointer { payload in
-                // protobuf-c packs an unknown field as its tag followed by its data, as is.
-                var field = ProtobufCMessageUnknownField(
-                    tag: 4,
-                    wire_type: PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
-                    len: payload.count,
-                    data: UnsafeMutablePointer(mutating: payload.baseAddress)
-                )
-                return withUnsafeMutablePointer(to: &field) { field in
-                    if !payload.isEmpty {
-                        start.pointee.base.n_unknown_fields = 1
-                        start.pointee.base.unknown_fields = field
-                    }
-                    let size = sanlian__rpc__v1__start_frame_header__get_packed_size(&frame)
-                    appendFrame(size: size, to: &buffer) { sanlian__rpc__v1__start_frame_header__pack(&frame, $0) }
-                    return size
+            return withUnknownLengthDelimitedField(tag: 4, data: payloadField) { field in
+                if let field {
+                    start.pointee.base.n_unknown_fields = 1
+                    start.pointee.base.unknown_fields = field
                 }
+                let size = sanlian__rpc__v1__start_frame_header__get_packed_size(&frame)
+                appendFrame(size: size, to: &buffer) { sanlian__rpc__v1__start_frame_header__pack(&frame, $0) }
+                return size
             }
         }
     }
