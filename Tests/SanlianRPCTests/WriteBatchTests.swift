@@ -66,6 +66,67 @@ struct WriteBatchTests {
         #expect(ends.allSatisfy { $0.1.status?.code == .ok && $0.1.hasPayload })
     }
 
+    @Test(
+        "a frame written to a connection while another of its event loop reads leaves when that read ends, with no flush task"
+    )
+    func writesDuringAnotherReadLeaveWhenItEnds() throws {
+        let loop = EmbeddedEventLoop()
+        let reader = try Self.connection(on: loop)
+        let written = try Self.connection(on: loop)
+        defer {
+            _ = try? reader.channel.finish()
+            _ = try? written.channel.finish()
+        }
+        let flushes = LoopFlushList()
+        reader.handler.loopFlushes = flushes
+        written.handler.loopFlushes = flushes
+        let ping = RPCV1.Frame(kind: .ping(RPCV1.Ping(nonce: 7)))
+
+        // Outside any read, a write is flushed by a task of the loop.
+        written.handler.send(ping)
+        #expect(try written.channel.readOutbound(as: ByteBuffer.self) == nil)
+        loop.run()
+        #expect(try Self.drainOutbound(written.channel).map(\.count) == [1])
+
+        // The start of a frame: a read that leaves nothing to answer.
+        let partFrame = ByteBuffer(bytes: [0, 0, 0, 9])
+        reader.channel.pipeline.syncOperations.fireChannelRead(NIOAny(partFrame))
+        written.handler.send(ping)
+        written.handler.send(ping)
+        loop.run()
+        #expect(try written.channel.readOutbound(as: ByteBuffer.self) == nil, "no task flushed it")
+        reader.channel.pipeline.syncOperations.fireChannelReadComplete()
+        #expect(try Self.drainOutbound(written.channel).map(\.count) == [2], "the read's end flushed both")
+
+        // A read whose channel closes gets no channelReadComplete from NIO; its end is the close.
+        reader.channel.pipeline.syncOperations.fireChannelRead(NIOAny(partFrame))
+        written.handler.send(ping)
+        loop.run()
+        #expect(try written.channel.readOutbound(as: ByteBuffer.self) == nil)
+        try reader.channel.close().wait()
+        #expect(try Self.drainOutbound(written.channel).map(\.count) == [1], "the reader's close flushed it")
+        #expect(flushes.readers == 0)
+    }
+
+    /// A connected in-memory channel on `loop` with a connection handler (no handshake yet).
+    private static func connection(
+        on loop: EmbeddedEventLoop
+    ) throws -> (channel: EmbeddedChannel, handler: RPCConnectionHandler) {
+        let channel = EmbeddedChannel(loop: loop)
+        _ = try ConnectionPipeline.install(
+            on: channel,
+            role: .acceptor,
+            configuration: ConnectionConfiguration(),
+            authenticator: nil,
+            claim: nil,
+            dispatcher: nil,
+            peerCredentials: nil,
+            logger: testLogger()
+        )
+        try channel.connect(to: SocketAddress(unixDomainSocketPath: "/sanlian-loop-flush")).wait()
+        return (channel, try channel.pipeline.syncOperations.handler(type: RPCConnectionHandler.self))
+    }
+
     /// The frames, each behind its length prefix, in one buffer: what a single socket read holds.
     private static func framed(_ frames: [RPCV1.Frame]) throws -> ByteBuffer {
         var buffer = ByteBuffer()

@@ -56,6 +56,10 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     /// Between a read and its `channelReadComplete`, which flushes: frames written then need no
     /// flush task of their own.
     private var reading = false
+    /// This event loop's connections awaiting the end of another's read to flush (nil off the
+    /// process-wide event loops: then a write outside this connection's read schedules a flush).
+    /// Internal for tests, which share one between connections on one `EmbeddedEventLoop`.
+    var loopFlushes: LoopFlushList?
     /// Frames encoded since the last flush, written to the channel as one buffer: one allocation
     /// and one pipeline write per event-loop tick (or per full batch) instead of per frame.
     private var pendingOutput: ByteBuffer?
@@ -103,6 +107,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        loopFlushes = LoopFlushList.of(context.eventLoop)
         if context.channel.isActive { start(context: context) }
     }
 
@@ -152,11 +157,14 @@ final class RPCConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         tearDown(reason: RPCError(.unavailable, "the connection to the peer was lost"))
+        // A read that closed the channel gets no channelReadComplete; it has ended all the same.
+        endRead()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         tearDown(reason: RPCError(.unavailable, "the connection to the peer was lost"))
+        endRead()
         self.context = nil
     }
 
@@ -171,7 +179,10 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard phase != .closed else { return }
         lastRead = .now()
-        reading = true
+        if !reading {
+            reading = true
+            loopFlushes?.beginRead()
+        }
         var input = unwrapInboundIn(data)
         if var partial = partialInput {
             partialInput = nil
@@ -249,9 +260,16 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        endRead()
+        context.fireChannelReadComplete()
+    }
+
+    /// Flushes what this read wrote here and, through the loop's list, to other connections.
+    private func endRead() {
+        guard reading else { return }
         reading = false
         flushNow()
-        context.fireChannelReadComplete()
+        loopFlushes?.endRead()
     }
 
     /// Completes the handshake promise once; later outcomes are ignored.
@@ -734,12 +752,19 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             flushNow()
         } else if !flushPending, !reading {
             flushPending = true
-            context.eventLoop.assumeIsolated().execute { [self] in
-                flushPending = false
-                flushNow()
+            if let loopFlushes, loopFlushes.readers > 0 {
+                loopFlushes.flushAfterRead(self)
+            } else {
+                context.eventLoop.assumeIsolated().execute { [self] in flushDeferred() }
             }
         }
         return nil
+    }
+
+    /// The flush `appendFrame` put off to the end of the tick or of another connection's read.
+    func flushDeferred() {
+        flushPending = false
+        flushNow()
     }
 
     /// Writes one frame at the end of `buffer`.
