@@ -43,7 +43,18 @@ struct BrokerDispatcher: InboundCallDispatcher {
                 )
                 return
             }
-            CallForwarder.forward(call, to: instance, service: service, metadata: stamped(call))
+            let stamps: EncodedMetadataEntries
+            do {
+                stamps = try connectionRoutes.stamps(of: call.peer)
+            } catch {
+                logger.error("Caller identity not encodable", metadata: ["rpc.error": "\(error)"])
+                call.finish(CallOutcome(error: RPCError(.internal, "internal error")))
+                return
+            }
+            var metadata = call.metadata
+            // The reserved keys are the broker's to set: a caller's own are dropped.
+            metadata.removeReserved()
+            CallForwarder.forward(call, to: instance, service: service, metadata: metadata, stamps: stamps)
         }
     }
 
@@ -61,13 +72,5 @@ struct BrokerDispatcher: InboundCallDispatcher {
 
     func finish() {
         inbox.finish()
-    }
-
-    /// The caller's metadata with the reserved keys replaced by what the broker authenticated.
-    func stamped(_ call: InboundCall) -> Metadata {
-        var metadata = call.metadata
-        metadata.removeReserved()
-        metadata.append(contentsOf: connectionRoutes.stamps(of: call.peer))
-        return metadata
     }
 }

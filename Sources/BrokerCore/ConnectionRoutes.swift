@@ -17,7 +17,7 @@ final class ConnectionRoutes: Sendable {
 
     private struct State {
         var routes: [String: Route] = [:]
-        var stamps: [RPCV1.MetadataEntry]?
+        var stamps: EncodedMetadataEntries?
     }
 
     /// Methods remembered per connection; a caller trying more gets each decided afresh.
@@ -34,14 +34,22 @@ final class ConnectionRoutes: Sendable {
         return route
     }
 
-    /// The metadata the broker stamps on every call of `peer`, built the first time.
-    func stamps(of peer: PeerIdentity) -> [RPCV1.MetadataEntry] {
+    /// The metadata the broker stamps on every call of `peer`, encoded the first time.
+    /// - Throws: `WireError` when the identity cannot be encoded (never for one the handshake
+    ///   decoded, whose strings hold no NUL).
+    func stamps(of peer: PeerIdentity) throws(WireError) -> EncodedMetadataEntries {
         if let stamps = state.withLock({ $0.stamps }) { return stamps }
+        let stamps = try EncodedMetadataEntries(Self.stampEntries(of: peer))
+        state.withLock { $0.stamps = stamps }
+        return stamps
+    }
+
+    /// The entries of `stamps(of:)`: the caller's department, operator and uid.
+    static func stampEntries(of peer: PeerIdentity) -> [RPCV1.MetadataEntry] {
         var metadata = Metadata()
         metadata.add(MetadataKey.department, peer.department)
         metadata.add(MetadataKey.operatorID, peer.operatorID)
         if let uid = peer.credentials?.uid { metadata.add(MetadataKey.peerUID, String(uid)) }
-        state.withLock { $0.stamps = metadata.wire }
         return metadata.wire
     }
 }

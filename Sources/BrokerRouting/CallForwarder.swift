@@ -1,10 +1,11 @@
 import NIOCore
 package import SanlianRPC
-import SanlianWire
+package import SanlianWire
 
 /// Relays one call from the caller's connection to a service's connection and back, frame by
 /// frame, without decoding the payloads (the request's payload field is passed on encoded, see
-/// `FrameRelay.writeStart`): the remaining deadline travels with it, a caller's
+/// `FrameRelay.writeStart`), the broker's stamps after the caller's metadata: the remaining
+/// deadline travels with it, a caller's
 /// cancellation or disconnect cancels it downstream, the caller's flow-control grants pass
 /// through, and a service that drops fails the call with UNAVAILABLE. The service's Message and
 /// CallEnd frames are relayed undecoded under the caller's call id (`FrameRelay`).
@@ -13,7 +14,8 @@ package enum CallForwarder {
         _ call: InboundCall,
         to instance: RouteTable.Instance,
         service: String,
-        metadata: Metadata
+        metadata: Metadata,
+        stamps: EncodedMetadataEntries
     ) {
         let observer = ForwardingObserver(inbound: call, service: service, instance: instance.name)
         let target = instance.connection
@@ -25,6 +27,7 @@ package enum CallForwarder {
             halfClose: true,
             window: call.initialWindow
         )
+        request.encodedMetadata = stamps
         // The caller's payload goes on as is when it was read without being decoded.
         if let payloadField = call.payloadField {
             request.payloadField = payloadField

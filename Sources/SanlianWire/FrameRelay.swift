@@ -120,13 +120,15 @@ package enum FrameRelay {
         return payload
     }
 
-    /// Appends a CallStart frame of call `callID` to `buffer`, length-prefixed: `header`'s fields
-    /// and, unchanged, the payload field `readStart` found in the caller's frame.
+    /// Appends a CallStart frame of call `callID` to `buffer`, length-prefixed: `header`'s fields,
+    /// the metadata entries of `encodedMetadata` after `header.metadata`, and, unchanged, the
+    /// payload field `readStart` found in the caller's frame.
     /// - Returns: the size of the frame written, without its length prefix.
     @discardableResult
     package static func writeStart(
         callID: UInt32,
         header: RPCV1.CallStartHeader,
+        encodedMetadata: EncodedMetadataEntries? = nil,
         payloadField: [UInt8],
         into buffer: inout ByteBuffer
     ) throws(WireError) -> Int {
@@ -136,17 +138,53 @@ package enum FrameRelay {
             sanlian__rpc__v1__start_frame_header__init(&frame)
             frame.call_id = callID
             frame.start = start
-            return withUnknownLengthDelimitedField(tag: 4, data: payloadField) { field in
-                if let field {
-                    start.pointee.base.n_unknown_fields = 1
-                    start.pointee.base.unknown_fields = field
+            // protobuf-c writes unknown fields after the known ones: a repeated field may come in
+            // any number of pieces, so the entries join `metadata`, and the payload is where a
+            // CallStart has it.
+            let metadataCount = encodedMetadata?.count ?? 0
+            let payloadCount = payloadField.isEmpty ? 0 : 1
+            return withUnsafeTemporaryAllocation(
+                of: ProtobufCMessageUnknownField.self,
+                capacity: metadataCount + payloadCount
+            ) { fields in
+                func pack() -> Int {
+                    start.pointee.base.n_unknown_fields = UInt32(metadataCount + payloadCount)
+                    start.pointee.base.unknown_fields = fields.baseAddress
+                    let size = sanlian__rpc__v1__start_frame_header__get_packed_size(&frame)
+                    appendFrame(size: size, to: &buffer) { sanlian__rpc__v1__start_frame_header__pack(&frame, $0) }
+                    return size
                 }
-                let size = sanlian__rpc__v1__start_frame_header__get_packed_size(&frame)
-                appendFrame(size: size, to: &buffer) { sanlian__rpc__v1__start_frame_header__pack(&frame, $0) }
-                return size
+                return payloadField.withUnsafeBufferPointer { payload in
+                    if payloadCount > 0, let data = payload.baseAddress {
+                        fields[metadataCount] = ProtobufCMessageUnknownField(
+                            tag: Self.callStartPayloadTag,
+                            wire_type: PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
+                            len: payload.count,
+                            data: UnsafeMutablePointer(mutating: data)
+                        )
+                    }
+                    guard let encodedMetadata else { return pack() }
+                    return encodedMetadata.withUnknownFields(
+                        tag: Self.callStartMetadataTag,
+                        in: fields,
+                        pack
+                    )
+                }
             }
         }
     }
+
+    /// The payload field `writeStart` sends for `payload`, as a caller's CallStart would carry it.
+    package static func payloadField(for payload: [UInt8]) -> [UInt8] {
+        guard !payload.isEmpty else { return [] }
+        var field: [UInt8] = []
+        appendLengthDelimitedFieldData(payload, to: &field)
+        return field
+    }
+
+    /// Field numbers of CallStart (and CallStartHeader).
+    private static let callStartMetadataTag: UInt32 = 3
+    private static let callStartPayloadTag: UInt32 = 4
 
     /// Runs `body` with `frame` unpacked as a StartFrameHeader, once it is known to hold nothing a
     /// CallStart cannot.
@@ -162,7 +200,7 @@ package enum FrameRelay {
             guard header.pointee.base.n_unknown_fields == 0, let start = header.pointee.start,
                 (0..<Int(start.pointee.base.n_unknown_fields)).allSatisfy({ index in
                     let field = start.pointee.base.unknown_fields[index]
-                    return field.tag == 4 && field.wire_type == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED
+                    return field.tag == callStartPayloadTag && field.wire_type == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED
                 })
             else {
                 throw WireError.malformed(message: "sanlian.rpc.v1.CallStart", byteCount: frame.readableBytes)

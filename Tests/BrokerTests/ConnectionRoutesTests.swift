@@ -44,7 +44,7 @@ struct ConnectionRoutesTests {
     }
 
     @Test("the stamps name the caller's department, operator and uid, in that order")
-    func stamps() {
+    func stamps() throws {
         let routes = ConnectionRoutes()
         let peer = PeerIdentity(
             credentials: PeerCredentials(pid: 1, uid: 1042, gid: 1),
@@ -56,7 +56,8 @@ struct ConnectionRoutesTests {
             RPCV1.MetadataEntry(key: "sanlian-operator", value: "duty-0421"),
             RPCV1.MetadataEntry(key: "sanlian-peer-uid", value: "1042"),
         ]
-        #expect(routes.stamps(of: peer) == expected)
-        #expect(routes.stamps(of: peer) == expected)
+        #expect(ConnectionRoutes.stampEntries(of: peer) == expected)
+        #expect(try routes.stamps(of: peer) == EncodedMetadataEntries(expected))
+        #expect(try routes.stamps(of: peer) == EncodedMetadataEntries(expected), "and the same from the memo")
     }
 }

@@ -174,6 +174,46 @@ struct FrameRelayTests {
         )
     }
 
+    @Test(
+        "entries encoded once follow the header's metadata in a forwarded CallStart, with or without a payload",
+        arguments: [0, 300]
+    )
+    func encodedMetadataEntries(payloadSize: Int) throws {
+        let payload = (0..<payloadSize).map { UInt8(truncatingIfNeeded: $0) }
+        let callerMetadata = [RPCV1.MetadataEntry(key: "x-trace", value: "abc")]
+        let stamps = [
+            RPCV1.MetadataEntry(key: "sanlian-department", value: "station"),
+            RPCV1.MetadataEntry(key: "sanlian-operator", value: ""),
+            RPCV1.MetadataEntry(key: "sanlian-peer-uid", value: String(repeating: "9", count: 200)),
+        ]
+        var relayed = ByteBuffer()
+        let size = try FrameRelay.writeStart(
+            callID: 8,
+            header: RPCV1.CallStartHeader(method: "/a.B/C", timeoutMicros: 9, metadata: callerMetadata),
+            encodedMetadata: EncodedMetadataEntries(stamps),
+            payloadField: FrameRelay.payloadField(for: payload),
+            into: &relayed
+        )
+        #expect(relayed.readInteger(as: UInt32.self) == UInt32(size))
+        #expect(
+            try RPCV1.Frame(buffer: relayed)
+                == RPCV1.Frame(
+                    callID: 8,
+                    kind: .start(
+                        RPCV1.CallStart(
+                            method: "/a.B/C",
+                            timeoutMicros: 9,
+                            metadata: callerMetadata + stamps,
+                            payload: payload
+                        )
+                    )
+                )
+        )
+        #expect(throws: WireError.self, "a NUL cannot travel in a protobuf-c string") {
+            try EncodedMetadataEntries([RPCV1.MetadataEntry(key: "k", value: "a\u{0}b")])
+        }
+    }
+
     @Test("a CallStart carrying a field it does not have, or a payload of the wrong type, is refused")
     func strangeStarts() throws {
         let start = try RPCV1.CallStart(method: "/a.B/C", timeoutMicros: 5).serializedBytes()

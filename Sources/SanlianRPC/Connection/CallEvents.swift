@@ -63,6 +63,9 @@ package struct CallRequest: Sendable {
     /// sent in place of `payload` as is (`FrameRelay.writeStart`): the broker forwards a caller's
     /// request this way without decoding it.
     package var payloadField: [UInt8]?
+    /// Metadata entries already encoded, sent after `metadata`: the broker's identity stamps,
+    /// encoded once per connection (`EncodedMetadataEntries`).
+    package var encodedMetadata: EncodedMetadataEntries?
 
     package init(
         method: String,

@@ -524,7 +524,8 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         }
         let timeoutMicros = UInt64(max(1, remaining.nanoseconds / 1_000))
         let refusal: RPCError?
-        if let payloadField = request.payloadField {
+        if request.payloadField != nil || request.encodedMetadata != nil {
+            let payloadField = request.payloadField ?? FrameRelay.payloadField(for: request.payload)
             let header = RPCV1.CallStartHeader(
                 method: request.method,
                 timeoutMicros: timeoutMicros,
@@ -533,7 +534,13 @@ final class RPCConnectionHandler: ChannelInboundHandler {
                 initialWindow: request.window
             )
             refusal = appendFrame("request") { buffer throws(WireError) in
-                try FrameRelay.writeStart(callID: id, header: header, payloadField: payloadField, into: &buffer)
+                try FrameRelay.writeStart(
+                    callID: id,
+                    header: header,
+                    encodedMetadata: request.encodedMetadata,
+                    payloadField: payloadField,
+                    into: &buffer
+                )
             }
         } else {
             let start = RPCV1.CallStart(

@@ -26,11 +26,6 @@ package struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLi
         wire.append(RPCV1.MetadataEntry(key: Self.hasUppercaseASCII(key) ? key.lowercased() : key, value: value))
     }
 
-    /// Appends `entries`, whose keys are lower-case already (as another `Metadata`'s are).
-    package mutating func append(contentsOf entries: [RPCV1.MetadataEntry]) {
-        wire.append(contentsOf: entries)
-    }
-
     /// Replaces every value of `key` with `value`.
     package mutating func replace(_ key: String, with value: String) {
         remove(key)
