@@ -46,7 +46,6 @@ struct SanlianBench: ParsableCommand {
         let work = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: work) }
         var results = BenchResults(machine: Machine.describe(), date: ISO8601DateFormatter().string(from: Date()))
-        let milliseconds = String(seconds * 1000)
 
         // The floor and Sanlian run side by side and take turns, round after round: this shared
         // machine's speed drifts by tens of per cent within a minute, and a ratio of medians of
@@ -87,13 +86,19 @@ struct SanlianBench: ParsableCommand {
             for size in [64, 1024] {
                 progress("round \(round) of \(rounds): \(size)-byte calls, floor then Sanlian")
                 floorRounds[size, default: []].append(
-                    try runClient([
-                        "raw", work + "/floor-relay.sock", String(size), String(roundTrips), "64", milliseconds,
-                    ])
+                    try measureCalls(
+                        ["raw", work + "/floor-relay.sock", String(size)],
+                        [],
+                        relay: relay.pid,
+                        server: echoServer.pid
+                    )
                 )
                 sanlianRounds[size, default: []].append(
-                    try runClient(
-                        ["echo", brokerSocket, String(size), String(roundTrips), "64", milliseconds] + station
+                    try measureCalls(
+                        ["echo", brokerSocket, String(size)],
+                        station,
+                        relay: broker.pid,
+                        server: echo.pid
                     )
                 )
             }
@@ -119,6 +124,25 @@ struct SanlianBench: ParsableCommand {
         print(report)
         try results.json().write(toFile: output, atomically: true, encoding: .utf8)
         print("figures written to \(output)")
+    }
+
+    /// One round of call measurements: `roundTrips` sequential calls, with the CPU time each
+    /// process spent per call (the relay or broker, the echo server or service, the C client;
+    /// kernel time included), then throughput with 64 calls in flight.
+    /// - Parameters:
+    ///   - call: the load generator's mode, socket and payload size.
+    ///   - identity: what follows its numbers (a department and its credential file, or nothing).
+    func measureCalls(_ call: [String], _ identity: [String], relay: Int32, server: Int32) throws -> [String: Double] {
+        let before = (relay: cpuNanoseconds(pid: relay), server: cpuNanoseconds(pid: server))
+        // The client reports its own CPU per sequential call, and how many calls it made in all
+        // (warm-up included), which the others' CPU over its run is divided by.
+        var figures = try runClient(call + [String(roundTrips), "1", "0"] + identity)
+        let calls = max(figures.removeValue(forKey: "calls") ?? Double(roundTrips), 1)
+        figures["relay_cpu_us"] = Double(cpuNanoseconds(pid: relay) &- before.relay) / 1000 / calls
+        figures["server_cpu_us"] = Double(cpuNanoseconds(pid: server) &- before.server) / 1000 / calls
+        let throughput = try runClient(call + ["1", "64", String(seconds * 1000)] + identity)
+        figures["calls_per_second"] = throughput["calls_per_second"]
+        return figures
     }
 
     func progress(_ line: String) {
@@ -205,6 +229,17 @@ func waitUntil(_ what: String, _ condition: () throws -> Bool) throws {
         usleep(20_000)
     }
     throw BenchError("timed out waiting for \(what)")
+}
+
+/// CPU time `pid`'s threads have run so far, user and kernel, in nanoseconds (the first field of
+/// /proc/PID/task/TID/schedstat); 0 when the process is gone.
+func cpuNanoseconds(pid: Int32) -> UInt64 {
+    let tasks = "/proc/\(pid)/task"
+    guard let threads = try? FileManager.default.contentsOfDirectory(atPath: tasks) else { return 0 }
+    return threads.reduce(0) { total, thread in
+        let stat = try? String(contentsOfFile: "\(tasks)/\(thread)/schedstat", encoding: .utf8)
+        return total + (stat?.split(separator: " ").first.flatMap { UInt64($0) } ?? 0)
+    }
 }
 
 /// VmHWM from /proc: the process's peak resident set, in KiB.
@@ -310,6 +345,22 @@ struct BenchResults {
                     ])
                 )
             }
+        }
+        if let s = sanlian[64], let f = floor[64] {
+            lines.append("")
+            lines.append(
+                String(
+                    format:
+                        "CPU per sequential 64-byte call (µs, kernel time included): relay %.1f, echo server %.1f, "
+                        + "client %.1f (floor); broker %.1f, echo service %.1f, client %.1f (Sanlian)",
+                    f["relay_cpu_us"] ?? 0,
+                    f["server_cpu_us"] ?? 0,
+                    f["client_cpu_us"] ?? 0,
+                    s["relay_cpu_us"] ?? 0,
+                    s["server_cpu_us"] ?? 0,
+                    s["client_cpu_us"] ?? 0
+                )
+            )
         }
         lines.append("")
         lines.append(

@@ -219,12 +219,14 @@ static int round_trips(int sanlian, int argc, char **argv) {
         receive_one(&link);
     }
     uint64_t *latencies = malloc(sizeof(uint64_t) * (size_t)sequential);
+    uint64_t cpu_start = cpu_ns();
     for (int i = 0; i < sequential; i++) {
         uint64_t start = now_ns();
         send_one(&link);
         receive_one(&link);
         latencies[i] = now_ns() - start;
     }
+    double cpu_per_call = (cpu_ns() - cpu_start) / 1000.0 / sequential;
     qsort(latencies, (size_t)sequential, sizeof(uint64_t), compare_u64);
     double p50 = latencies[sequential / 2] / 1000.0;
     double p99 = latencies[(size_t)(sequential * 0.99)] / 1000.0;
@@ -241,7 +243,11 @@ static int round_trips(int sanlian, int argc, char **argv) {
     }
     double seconds = (now_ns() - start) / 1e9;
     for (int i = 0; i < inflight - 1; i++) receive_one(&link);
-    printf("{\"p50_us\": %.1f, \"p99_us\": %.1f, \"calls_per_second\": %.0f}\n", p50, p99, completed / seconds);
+    /* calls: every round trip made, warm-up included, for a caller dividing other processes' CPU. */
+    printf("{\"p50_us\": %.1f, \"p99_us\": %.1f, \"calls_per_second\": %.0f, \"client_cpu_us\": %.2f, "
+           "\"calls\": %llu}\n",
+           p50, p99, completed / seconds, cpu_per_call,
+           (unsigned long long)(200 + (uint64_t)sequential + completed + (uint64_t)inflight - 1));
     return 0;
 }
 
