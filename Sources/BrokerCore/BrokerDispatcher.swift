@@ -48,7 +48,7 @@ struct BrokerDispatcher: InboundCallDispatcher {
                 stamps = try connectionRoutes.stamps(of: call.peer)
             } catch {
                 logger.error("Caller identity not encodable", metadata: ["rpc.error": "\(error)"])
-                call.finish(CallOutcome(error: RPCError(.internal, "internal error")))
+                call.finish(CallOutcome(error: .internalError()))
                 return
             }
             var metadata = call.metadata
