@@ -186,15 +186,15 @@ package final class AlertLedger: Sendable {
 
     private func commit(_ batch: [PendingPublish]) async {
         let now = clock.nowMilliseconds()
-        let alerts = batch.map(\.alert)
         do {
             let (receipts, last) = try await pool.write { db -> ([PublishReceipt], Int64) in
                 var receipts: [PublishReceipt] = []
-                receipts.reserveCapacity(alerts.count)
+                receipts.reserveCapacity(batch.count)
                 var sequence = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM events") ?? 0
                 // Alerts of one fingerprint in a batch fold in memory and are written once.
                 var folding = AggregateBatch()
-                for alert in alerts {
+                for item in batch {
+                    let alert = item.alert
                     let event = AlertV1.LedgerEvent(
                         sequence: UInt64(sequence + 1),
                         recordedUnixMs: now,
