@@ -4,10 +4,10 @@ package import SanlianWire
 
 /// Relays one call from the caller's connection to a service's connection and back, frame by
 /// frame, without decoding the payloads (the request's payload field is passed on encoded, see
-/// `FrameRelay.writeStart`), the broker's stamps after the caller's metadata: the remaining
-/// deadline travels with it, a caller's
-/// cancellation or disconnect cancels it downstream, the caller's flow-control grants pass
-/// through, and a service that drops fails the call with UNAVAILABLE. The service's Message and
+/// `FrameRelay.writeStart`), with the broker's stamps after the caller's metadata: the remaining
+/// deadline travels with it, a caller's cancellation or disconnect cancels it downstream, the
+/// caller's flow-control grants pass through, and a service that drops fails the call with
+/// UNAVAILABLE. The service's Message and
 /// CallEnd frames are relayed undecoded under the caller's call id (`FrameRelay`).
 package enum CallForwarder {
     package static func forward(

@@ -53,7 +53,8 @@ func withUnknownLengthDelimitedField<Result>(
 /// Appends the data protobuf-c keeps for an unknown length-delimited field holding `bytes`: their
 /// length as a varint, then the bytes (protobuf-c writes such data back as is after the tag).
 func appendLengthDelimitedFieldData(_ bytes: [UInt8], to data: inout [UInt8]) {
-    data.reserveCapacity(data.count + bytes.count + 10)
+    // Only for a first field: an exact reservation per append would defeat the array's growth.
+    if data.isEmpty { data.reserveCapacity(bytes.count + 10) }
     var length = UInt64(bytes.count)
     while length >= 0x80 {
         data.append(UInt8(truncatingIfNeeded: length) | 0x80)
