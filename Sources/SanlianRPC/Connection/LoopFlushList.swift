@@ -23,7 +23,10 @@ final class LoopFlushList {
         readers -= 1
         guard !waiting.isEmpty else { return }
         // Swapped out first: a flush can close a channel, whose handler may write to others.
+        // `spare` is emptied as it is taken, so that `waiting` owns its buffer alone: shared,
+        // the next append would copy it.
         var flushing = spare
+        spare = []
         swap(&flushing, &waiting)
         for handler in flushing { handler.flushDeferred() }
         flushing.removeAll(keepingCapacity: true)
