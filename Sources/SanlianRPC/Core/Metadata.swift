@@ -53,10 +53,6 @@ package struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLi
 
     package var count: Int { wire.count }
 
-    package mutating func reserveCapacity(_ count: Int) {
-        wire.reserveCapacity(count)
-    }
-
     package func makeIterator() -> some IteratorProtocol<(key: String, value: String)> {
         wire.lazy.map { (key: $0.key, value: $0.value) }.makeIterator()
     }
