@@ -40,13 +40,21 @@ func withUnknownLengthDelimitedField<Result>(
 ) -> Result {
     guard !data.isEmpty else { return body(nil) }
     return data.withUnsafeBufferPointer { bytes in
-        var field = ProtobufCMessageUnknownField(
+        var field = ProtobufCMessageUnknownField(lengthDelimited: tag, bytes.baseAddress!, count: bytes.count)
+        return withUnsafeMutablePointer(to: &field, body)
+    }
+}
+
+extension ProtobufCMessageUnknownField {
+    /// A length-delimited field `tag` whose data — its length prefix, then its bytes — is the
+    /// `count` bytes at `data`; protobuf-c only reads them while packing.
+    init(lengthDelimited tag: UInt32, _ data: UnsafePointer<UInt8>, count: Int) {
+        self.init(
             tag: tag,
             wire_type: PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
-            len: bytes.count,
-            data: UnsafeMutablePointer(mutating: bytes.baseAddress)
+            len: count,
+            data: UnsafeMutablePointer(mutating: data)
         )
-        return withUnsafeMutablePointer(to: &field, body)
     }
 }
 
@@ -100,10 +108,9 @@ package struct EncodedMetadataEntries: Sendable, Equatable {
             var start = 0
             for (index, end) in ends.enumerated() {
                 fields[index] = ProtobufCMessageUnknownField(
-                    tag: tag,
-                    wire_type: PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
-                    len: end - start,
-                    data: UnsafeMutablePointer(mutating: data.baseAddress! + start)
+                    lengthDelimited: tag,
+                    data.baseAddress! + start,
+                    count: end - start
                 )
                 start = end
             }

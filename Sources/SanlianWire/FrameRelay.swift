@@ -157,10 +157,9 @@ package enum FrameRelay {
                 return payloadField.withUnsafeBufferPointer { payload in
                     if payloadCount > 0, let data = payload.baseAddress {
                         fields[metadataCount] = ProtobufCMessageUnknownField(
-                            tag: Self.callStartPayloadTag,
-                            wire_type: PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
-                            len: payload.count,
-                            data: UnsafeMutablePointer(mutating: data)
+                            lengthDelimited: Self.callStartPayloadTag,
+                            data,
+                            count: payload.count
                         )
                     }
                     guard let encodedMetadata else { return pack() }
