@@ -141,22 +141,23 @@ struct BadInputTests {
         }
     }
 
-    @Test("a peer that answers pings stays connected")
+    @Test("a peer that answers pings stays connected well past the ping timeout")
     func livePeerKept() async throws {
+        // The timeout is long enough to survive a loaded or sanitized run; the calls go on for
+        // more than twice as long, so a client that never answered would have been dropped.
+        let pingTimeout = TimeAmount.seconds(1)
         try await withServer(configure: {
             $0.connection.pingInterval = .milliseconds(50)
-            $0.connection.pingTimeout = .milliseconds(500)
+            $0.connection.pingTimeout = pingTimeout
         }) { path, _ in
-            try await withClient(
-                path: path,
-                configure: {
-                    $0.connection.pingInterval = .milliseconds(50)
-                }
-            ) { client in
+            try await withClient(path: path) { client in
                 let first = try await client.connection(deadline: .now() + .seconds(5))
-                // Several ping rounds pass while the client answers.
-                for _ in 0..<5 {
-                    _ = try await client.unary(echo, EchoV1.EchoRequest(delayMs: 60))
+                // Each 100 ms call leaves the server nothing to read for longer than the ping
+                // interval, so it pings during every one of them.
+                let clock = ContinuousClock()
+                let end = clock.now + .nanoseconds(pingTimeout.nanoseconds * 5 / 2)
+                while clock.now < end {
+                    _ = try await client.unary(echo, EchoV1.EchoRequest(delayMs: 100))
                 }
                 let current = try await client.connection(deadline: .now() + .seconds(5))
                 #expect(first === current)
