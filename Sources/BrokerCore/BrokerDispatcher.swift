@@ -21,7 +21,7 @@ struct BrokerDispatcher: InboundCallDispatcher {
     /// Per connection: the dispatcher is made for each one the broker accepts.
     let connectionRoutes = ConnectionRoutes()
 
-    func dispatch(_ call: InboundCall) {
+    func dispatch(_ call: InboundCall) -> DispatchedCall {
         switch connectionRoutes.route(of: call.method, { route(of: call.method, department: call.peer.department) }) {
         case .refused(let error):
             logger.info(
@@ -32,16 +32,18 @@ struct BrokerDispatcher: InboundCallDispatcher {
                 ]
             )
             call.finish(CallOutcome(error: error))
+            return .bounded
         case .malformed:
             call.finish(CallOutcome(error: RPCError(.unimplemented, "malformed method path \(call.method)")))
+            return .bounded
         case .local:
-            inbox.dispatch(call)
+            return inbox.dispatch(call)
         case .forward(let service):
             guard let instance = routes.pick(service: service) else {
                 call.finish(
                     CallOutcome(error: RPCError(.unavailable, "no instance of \(service) is connected to the broker"))
                 )
-                return
+                return .bounded
             }
             let stamps: EncodedMetadataEntries
             do {
@@ -49,12 +51,13 @@ struct BrokerDispatcher: InboundCallDispatcher {
             } catch {
                 logger.error("Caller identity not encodable", metadata: ["rpc.error": "\(error)"])
                 call.finish(CallOutcome(error: .internalError()))
-                return
+                return .bounded
             }
             var metadata = call.metadata
             // The reserved keys are the broker's to set: a caller's own are dropped.
             metadata.removeReserved()
             CallForwarder.forward(call, to: instance, service: service, metadata: metadata, stamps: stamps)
+            return instance.streams(call.method) ? .open : .bounded
         }
     }
 

@@ -13,6 +13,13 @@ package final class RouteTable: Sendable {
         package var department: String
         package var connection: RPCConnection
         package var services: [BrokerV1.ServiceDescriptor]
+        /// Paths of the methods it registered as server-streaming, worked out once.
+        package var streamingMethods: Set<String>
+
+        /// Whether the instance's method at `path` answers with a stream.
+        package func streams(_ path: String) -> Bool {
+            !streamingMethods.isEmpty && streamingMethods.contains(path)
+        }
     }
 
     private struct State {
@@ -51,7 +58,12 @@ package final class RouteTable: Sendable {
                 name: name,
                 department: department,
                 connection: connection,
-                services: services
+                services: services,
+                streamingMethods: Set(
+                    services.flatMap { service in
+                        service.methods.filter(\.serverStreaming).map { "/\(service.name)/\($0.name)" }
+                    }
+                )
             )
             for service in services { state.byService[service.name, default: ServiceInstances()].ids.append(id) }
             return (id, true, Array(state.watchers.values))

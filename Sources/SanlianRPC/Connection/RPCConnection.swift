@@ -16,13 +16,26 @@ package protocol InboundCallDispatcher: Sendable {
     /// Whether calls are read without their request payload, which stays in the CallStart frame
     /// (`InboundCall.undecodedStart`) to be forwarded as is: the broker's dispatcher. Default false.
     var readsCallsUndecoded: Bool { get }
-    func dispatch(_ call: InboundCall)
+    /// Starts serving `call` (or ends it at once), on the connection's event loop.
+    /// - Returns: whether it is a stream, which pausing reads must not wait for.
+    func dispatch(_ call: InboundCall) -> DispatchedCall
     /// The connection closed: no more calls will be dispatched.
     func finish()
 }
 
 extension InboundCallDispatcher {
     package var readsCallsUndecoded: Bool { false }
+}
+
+/// What a dispatched call holds of its connection, which decides whether it counts toward pausing
+/// the connection's reads (`ConnectionConfiguration.maxBoundedInboundCalls`).
+package enum DispatchedCall: Sendable {
+    /// Answered without further frames from the caller (a unary call, or one already ended):
+    /// counts. Its answer must not wait on the caller's other calls, which a pause holds back.
+    case bounded
+    /// Open until one side ends it (a stream): does not count, since a pause would also hold back
+    /// the frames that move or end it (window updates, Cancel).
+    case open
 }
 
 /// One RPC connection over a Unix socket, usable from any thread: start calls, send frames,

@@ -26,6 +26,8 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     private struct InboundEntry {
         var call: InboundCall
         var timeout: TimeAmount
+        /// Counted in `boundedInbound` (`DispatchedCall.bounded`).
+        var bounded = false
     }
 
     let role: ConnectionRole
@@ -47,6 +49,12 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     private(set) var phase = Phase.handshaking
     private var outbound: [UInt32: OutboundEntry] = [:]
     private var inbound: [UInt32: InboundEntry] = [:]
+    /// Inbound calls dispatched as `DispatchedCall.bounded` and not yet ended.
+    private var boundedInbound = 0
+    /// Set while reading is paused for too many bounded calls (`ConnectionConfiguration
+    /// .maxBoundedInboundCalls`): the channel reads nothing, and frames already read wait in
+    /// `partialInput`.
+    private var readsPaused = false
     private var highestInboundCallID: UInt32 = 0
     private var peerMaxFrameBytes = RPCDefaults.maxFrameBytes
     private var frameDecoder: FrameDecoder
@@ -189,7 +197,12 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             partial.writeBuffer(&input)
             input = partial
         }
-        while phase != .closed {
+        handleFrames(in: &input)
+    }
+
+    /// Handles every whole frame at the front of `input` until reads are paused; keeps the rest.
+    private func handleFrames(in input: inout ByteBuffer) {
+        while phase != .closed, !readsPaused {
             let body: ByteBuffer?
             do {
                 body = try frameDecoder.decode(buffer: &input)
@@ -220,8 +233,59 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             }
             handle(frame)
         }
-        // The start of a frame whose rest has not arrived yet.
+        // The start of a frame whose rest has not arrived yet, or frames a pause holds back.
         if input.readableBytes > 0, phase != .closed { partialInput = input }
+    }
+
+    // MARK: - Pausing reads
+
+    /// Stops reading the socket: the peer has `maxBoundedInboundCalls` calls waiting here.
+    private func pauseReads() {
+        guard !readsPaused, let context else { return }
+        readsPaused = true
+        logger.debug("Pausing reads", metadata: ["rpc.bounded_calls": "\(boundedInbound)"])
+        setAutoRead(false, context)
+    }
+
+    /// Reads again once half the bounded calls have been answered: first the frames held back,
+    /// then the socket. Done as a task of its own, since the answer that allows it can come in the
+    /// middle of any other work of this event loop.
+    private func resumeReadsLater() {
+        guard readsPaused, let context else { return }
+        readsPaused = false
+        context.eventLoop.assumeIsolated().execute { [self] in
+            guard phase != .closed, !readsPaused, let context = self.context else { return }
+            // The peer was not silent; this side was not listening.
+            lastRead = .now()
+            if var input = partialInput {
+                partialInput = nil
+                reading = true
+                loopFlushes?.beginRead()
+                handleFrames(in: &input)
+                endRead()
+            }
+            if !readsPaused { setAutoRead(true, context) }
+        }
+    }
+
+    private func setAutoRead(_ on: Bool, _ context: ChannelHandlerContext) {
+        do {
+            try context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: on)
+        } catch {
+            // Only a closed channel refuses, and then nothing is read either way.
+            logger.debug("Could not switch reading", metadata: ["rpc.error": "\(error)"])
+        }
+    }
+
+    /// Forgets inbound call `id`; reading resumes when enough bounded calls have ended.
+    @discardableResult
+    private func removeInbound(_ id: UInt32) -> InboundEntry? {
+        guard let entry = inbound.removeValue(forKey: id) else { return nil }
+        if entry.bounded {
+            boundedInbound -= 1
+            if readsPaused, boundedInbound <= configuration.maxBoundedInboundCalls / 2 { resumeReadsLater() }
+        }
+        return entry
     }
 
     /// Passes a Message or CallEnd frame of an outbound call whose observer relays frames on
@@ -504,7 +568,11 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         }
         inbound[id] = InboundEntry(call: call, timeout: timeout)
         watchDeadline(deadline)
-        dispatcher.dispatch(call)
+        // A call can end within dispatch (refused, or answered on the spot): then nothing counts.
+        guard dispatcher.dispatch(call) == .bounded, let index = inbound.index(forKey: id) else { return }
+        inbound.values[index].bounded = true
+        boundedInbound += 1
+        if boundedInbound >= configuration.maxBoundedInboundCalls { pauseReads() }
     }
 
     // MARK: - Calls this side starts
@@ -574,7 +642,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     }
 
     func endInbound(id: UInt32, outcome: CallOutcome) {
-        guard inbound.removeValue(forKey: id) != nil else { return }
+        guard removeInbound(id) != nil else { return }
         let end = RPCV1.CallEnd(
             status: outcome.status,
             metadata: outcome.metadata.wire,
@@ -590,7 +658,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     /// Relays a response message another connection's callee sent; one that cannot be relayed
     /// (malformed, or over the peer's frame limit) ends the call with the reason, as its CallEnd would.
     func relayMessage(_ frame: ByteBuffer, callID id: UInt32) {
-        guard let error = relay(frame, callID: id, limit: "message"), inbound.removeValue(forKey: id) != nil else {
+        guard let error = relay(frame, callID: id, limit: "message"), removeInbound(id) != nil else {
             return
         }
         send(RPCV1.Frame(callID: id, kind: .end(RPCV1.CallEnd(status: error.status))))
@@ -599,7 +667,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
 
     /// Ends an inbound call with a CallEnd frame relayed from another connection.
     func endInbound(id: UInt32, relaying frame: ByteBuffer) {
-        guard inbound.removeValue(forKey: id) != nil else { return }
+        guard removeInbound(id) != nil else { return }
         if let error = relay(frame, callID: id, limit: "response") {
             send(RPCV1.Frame(callID: id, kind: .end(RPCV1.CallEnd(status: error.status))))
         }
@@ -631,7 +699,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
                 let milliseconds = entry.timeout.nanoseconds / 1_000_000
                 entry.call.cancel(RPCError(.deadlineExceeded, "deadline of \(milliseconds) ms exceeded"), answer: true)
                 // cancel() ends the call through endInbound; make sure it is gone either way.
-                inbound.removeValue(forKey: id)
+                removeInbound(id)
             } else {
                 next = min(next ?? entry.call.deadline, entry.call.deadline)
             }
@@ -698,6 +766,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         }
         let served = inbound
         inbound = [:]
+        boundedInbound = 0
         for (_, entry) in served {
             entry.call.cancel(reason, answer: false)
         }
@@ -705,11 +774,18 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     }
 
     private func checkLiveness() {
-        guard phase == .ready || phase == .goingAway, outstandingPing == nil, let context else { return }
+        // While reads are paused the peer's answers are not read: its silence says nothing.
+        guard phase == .ready || phase == .goingAway, outstandingPing == nil, !readsPaused, let context else {
+            return
+        }
         guard NIODeadline.now() - lastRead >= configuration.pingInterval else { return }
         let nonce = nextPingNonce
         nextPingNonce += 1
         let timeout = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.pingTimeout) { [self] in
+            guard !readsPaused else {
+                outstandingPing = nil
+                return
+            }
             logger.info("Peer did not answer a ping; closing", metadata: [:])
             fail(
                 RPCError(

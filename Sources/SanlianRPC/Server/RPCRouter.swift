@@ -120,7 +120,8 @@ public struct RPCRouter: Sendable {
             .mapValues { $0.sorted { $0.method < $1.method } }
     }
 
-    package func serves(_ path: String) -> Bool { entries[path] != nil }
+    /// How the method at `path` answers; nil when it is not served here.
+    package func kind(of path: String) -> WireMethodKind? { entries[path]?.description.kind }
 
     @usableFromInline
     mutating func add(_ description: WireMethodDescription, _ body: Entry.Body) {
@@ -296,16 +297,17 @@ package struct CallInbox: InboundCallDispatcher {
         return (CallInbox(router: router, continuation: continuation), stream)
     }
 
-    package func dispatch(_ call: InboundCall) {
+    package func dispatch(_ call: InboundCall) -> DispatchedCall {
         // Unknown methods are answered here, on the event loop, without a task.
-        guard router.serves(call.method) else {
+        guard let kind = router.kind(of: call.method) else {
             call.finish(CallOutcome(error: RPCError(.unimplemented, "unknown method \(call.method)")))
-            return
+            return .bounded
         }
-        if router.runImmediately(call) { return }
+        if router.runImmediately(call) { return .bounded }
         if case .terminated = continuation.yield(call) {
             call.finish(CallOutcome(error: RPCError(.unavailable, "the connection is closing")))
         }
+        return kind.serverStreams ? .open : .bounded
     }
 
     package func finish() { continuation.finish() }

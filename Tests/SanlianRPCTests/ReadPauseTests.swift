@@ -1,0 +1,122 @@
+import NIOCore
+import NIOEmbedded
+import SanlianWire
+import Synchronization
+import Testing
+
+@testable import SanlianRPC
+
+/// A connection stops reading while the peer has `ConnectionConfiguration.maxBoundedInboundCalls`
+/// unary calls waiting for their answers, and reads on once half of them are answered.
+@Suite("Read pauses")
+struct ReadPauseTests {
+    @Test("calls past the limit wait unread until half the calls before them are answered; streams do not count")
+    func callsPastTheLimitWait() throws {
+        let loop = EmbeddedEventLoop()
+        let channel = EmbeddedChannel(loop: loop)
+        defer { _ = try? channel.finish() }
+        let dispatcher = HoldingDispatcher()
+        var configuration = ConnectionConfiguration()
+        configuration.maxBoundedInboundCalls = 4
+        _ = try ConnectionPipeline.install(
+            on: channel,
+            role: .acceptor,
+            configuration: configuration,
+            authenticator: nil,
+            claim: nil,
+            dispatcher: dispatcher,
+            peerCredentials: nil,
+            logger: testLogger()
+        )
+        try channel.connect(to: SocketAddress(unixDomainSocketPath: "/sanlian-read-pause")).wait()
+        try channel.writeInbound(Self.framed([RPCV1.Frame(kind: .hello(RPCV1.Hello(protocolVersion: 1)))]))
+
+        // Streams first: open calls, however many, never pause anything.
+        let streams = (0..<6).map { Self.start(id: UInt32(2 * $0 + 1), method: HoldingDispatcher.streamMethod) }
+        let unary = (6..<16).map { Self.start(id: UInt32(2 * $0 + 1), method: echo.path) }
+        try channel.writeInbound(Self.framed(streams + unary))
+        #expect(dispatcher.ids == (streams + unary.prefix(4)).map(\.callID), "4 unary calls, then the read pauses")
+
+        // 3 left of 4: still over half the limit.
+        try dispatcher.answer(streams.count)
+        loop.run()
+        #expect(dispatcher.ids.count == 10)
+        // 2 left: reading resumes (with the frames held back) until 4 wait again.
+        try dispatcher.answer(streams.count + 1)
+        loop.run()
+        #expect(dispatcher.ids == (streams + unary.prefix(6)).map(\.callID))
+
+        // Answered one by one, every call is dispatched in order, never more than 4 waiting.
+        var answered = streams.count + 2
+        while answered < dispatcher.ids.count {
+            try dispatcher.answer(answered)
+            answered += 1
+            loop.run()
+            #expect(dispatcher.ids.count - answered <= 4)
+        }
+        #expect(dispatcher.ids == (streams + unary).map(\.callID))
+    }
+
+    @Test("a caller with 64 calls in flight has them all answered, the server never running more than its limit")
+    func floodIsServedInTurns() async throws {
+        let running = Atomic<Int>(0)
+        let mostRunning = Atomic<Int>(0)
+        var router = echoRouter()
+        let slow = testMethod("Slow", "Count")
+        router.register(slow) { _, _ in
+            let now = running.add(1, ordering: .relaxed).newValue
+            mostRunning.max(now, ordering: .relaxed)
+            defer { running.subtract(1, ordering: .relaxed) }
+            try await Task.sleep(for: .milliseconds(20))
+            return EchoV1.EchoResponse()
+        }
+        try await withServer(router: router, configure: { $0.connection.maxBoundedInboundCalls = 8 }) { path, _ in
+            try await withClient(path: path) { client in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<64 {
+                        group.addTask { _ = try await client.unary(slow, EchoV1.EchoRequest()) }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+        }
+        #expect(mostRunning.load(ordering: .relaxed) <= 8)
+        #expect(mostRunning.load(ordering: .relaxed) > 0)
+    }
+
+    private static func start(id: UInt32, method: String) -> RPCV1.Frame {
+        RPCV1.Frame(
+            callID: id,
+            kind: .start(RPCV1.CallStart(method: method, timeoutMicros: 60_000_000, halfClose: true))
+        )
+    }
+
+    /// The frames, each behind its length prefix, in one buffer: what a single socket read holds.
+    private static func framed(_ frames: [RPCV1.Frame]) throws -> ByteBuffer {
+        var buffer = ByteBuffer()
+        for frame in frames { try buffer.writeFrame(frame) }
+        return buffer
+    }
+}
+
+/// Keeps every call it is given, unanswered until the test answers it; calls of `streamMethod`
+/// are streams, the rest unary.
+private final class HoldingDispatcher: InboundCallDispatcher {
+    static let streamMethod = "/sanlian.test.v1.Held/Stream"
+    private let calls = Mutex<[InboundCall]>([])
+
+    var ids: [UInt32] { calls.withLock { $0.map(\.id) } }
+
+    func dispatch(_ call: InboundCall) -> DispatchedCall {
+        calls.withLock { $0.append(call) }
+        return call.method == Self.streamMethod ? .open : .bounded
+    }
+
+    /// Answers the call dispatched `index`-th.
+    func answer(_ index: Int) throws {
+        let call = try #require(calls.withLock { $0.count > index ? $0[index] : nil })
+        call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: Metadata(), payload: nil))
+    }
+
+    func finish() {}
+}
