@@ -7,17 +7,17 @@ import Testing
 @testable import SanlianRPC
 
 /// A connection stops reading while the peer has `ConnectionConfiguration.maxBoundedInboundCalls`
-/// unary calls waiting for their answers, and reads on once half of them are answered.
+/// unary calls waiting for their answers, and reads on once a quarter of them are answered.
 @Suite("Read pauses")
 struct ReadPauseTests {
-    @Test("calls past the limit wait unread until half the calls before them are answered; streams do not count")
+    @Test("calls past the limit wait unread until a quarter of those before them are answered; streams do not count")
     func callsPastTheLimitWait() throws {
         let loop = EmbeddedEventLoop()
         let channel = EmbeddedChannel(loop: loop)
         defer { _ = try? channel.finish() }
         let dispatcher = HoldingDispatcher()
         var configuration = ConnectionConfiguration()
-        configuration.maxBoundedInboundCalls = 4
+        configuration.maxBoundedInboundCalls = 8
         _ = try ConnectionPipeline.install(
             on: channel,
             role: .acceptor,
@@ -33,26 +33,26 @@ struct ReadPauseTests {
 
         // Streams first: open calls, however many, never pause anything.
         let streams = (0..<6).map { Self.start(id: UInt32(2 * $0 + 1), method: HoldingDispatcher.streamMethod) }
-        let unary = (6..<16).map { Self.start(id: UInt32(2 * $0 + 1), method: echo.path) }
+        let unary = (6..<26).map { Self.start(id: UInt32(2 * $0 + 1), method: echo.path) }
         try channel.writeInbound(Self.framed(streams + unary))
-        #expect(dispatcher.ids == (streams + unary.prefix(4)).map(\.callID), "4 unary calls, then the read pauses")
+        #expect(dispatcher.ids == (streams + unary.prefix(8)).map(\.callID), "8 unary calls, then the read pauses")
 
-        // 3 left of 4: still over half the limit.
+        // 7 left of 8: not yet a quarter answered.
         try dispatcher.answer(streams.count)
         loop.run()
-        #expect(dispatcher.ids.count == 10)
-        // 2 left: reading resumes (with the frames held back) until 4 wait again.
+        #expect(dispatcher.ids.count == streams.count + 8)
+        // 6 left: reading resumes (with the frames held back) until 8 wait again.
         try dispatcher.answer(streams.count + 1)
         loop.run()
-        #expect(dispatcher.ids == (streams + unary.prefix(6)).map(\.callID))
+        #expect(dispatcher.ids == (streams + unary.prefix(10)).map(\.callID))
 
-        // Answered one by one, every call is dispatched in order, never more than 4 waiting.
+        // Answered one by one, every call is dispatched in order, never more than 8 waiting.
         var answered = streams.count + 2
         while answered < dispatcher.ids.count {
             try dispatcher.answer(answered)
             answered += 1
             loop.run()
-            #expect(dispatcher.ids.count - answered <= 4)
+            #expect(dispatcher.ids.count - answered <= 8)
         }
         #expect(dispatcher.ids == (streams + unary).map(\.callID))
     }

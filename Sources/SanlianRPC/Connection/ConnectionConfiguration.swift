@@ -7,10 +7,11 @@ package struct ConnectionConfiguration: Sendable {
     /// RESOURCE_EXHAUSTED.
     package var maxConcurrentInboundCalls = 10_000
     /// Bounded calls (`DispatchedCall.bounded`: unary) the peer may have waiting for their answers
-    /// before this side stops reading the connection, until half of them have been answered.
+    /// before this side stops reading the connection, until a quarter of them have been answered.
     /// The peer's further frames wait in the socket and then in the peer's own writes, instead of
     /// piling up here as calls: a caller with thousands in flight costs this process what this many
-    /// cost (docs/PERFORMANCE.md, "Fifth round").
+    /// cost. Resuming only at half left the broker's group-committing ledger idle while the next
+    /// group gathered (docs/PERFORMANCE.md, "Fifth round").
     package var maxBoundedInboundCalls = 1024
     package var pingInterval = RPCDefaults.pingInterval
     package var pingTimeout = RPCDefaults.pingTimeout

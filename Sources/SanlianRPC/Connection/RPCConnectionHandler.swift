@@ -247,7 +247,8 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         setAutoRead(false, context)
     }
 
-    /// Reads again once half the bounded calls have been answered: first the frames held back,
+    /// Reads again once a quarter of the bounded calls have been answered (see
+    /// `ConnectionConfiguration.maxBoundedInboundCalls`): first the frames held back,
     /// then the socket. Done as a task of its own, since the answer that allows it can come in the
     /// middle of any other work of this event loop.
     private func resumeReadsLater() {
@@ -283,7 +284,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         guard let entry = inbound.removeValue(forKey: id) else { return nil }
         if entry.bounded {
             boundedInbound -= 1
-            if readsPaused, boundedInbound <= configuration.maxBoundedInboundCalls / 2 { resumeReadsLater() }
+            if readsPaused, boundedInbound <= configuration.maxBoundedInboundCalls * 3 / 4 { resumeReadsLater() }
         }
         return entry
     }
