@@ -90,6 +90,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -229,6 +230,15 @@ let package = Package(
                 "BrokerCore", "BrokerPubSub", "BrokerAccess", "BrokerRouting", "AlertLedger", "SanlianCompose",
                 "SanlianCredentials",
                 "SanlianRPC", "SanlianWire", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ServiceSupportTests",
+            dependencies: [
+                "ServiceSupport", "CSanlianSystem",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

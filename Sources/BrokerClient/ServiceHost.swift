@@ -21,6 +21,7 @@ package enum BrokerIdentity {
 /// router serves after each (re)connect, and answers the calls the broker forwards.
 package struct ServiceHost: Service {
     package let client: RPCClient
+    private let registered = ReadinessSignal()
 
     package init(brokerSocket: String, identity: IdentityClaim, router: RPCRouter, instanceName: String, logger: Logger)
     {
@@ -36,6 +37,7 @@ package struct ServiceHost: Service {
                 }
             )
         }
+        let registered = registered
         client = RPCClient(
             configuration: ClientConfiguration(socketPath: brokerSocket, identity: identity),
             router: router,
@@ -51,6 +53,7 @@ package struct ServiceHost: Service {
                     connection.close()
                 } else {
                     logger.info("Registered with the broker", metadata: ["broker.instance": "\(instanceName)"])
+                    registered.succeed()
                 }
             }
         )
@@ -58,5 +61,10 @@ package struct ServiceHost: Service {
 
     package func run() async throws {
         try await client.run()
+    }
+
+    /// Returns once the first registration with the broker has succeeded.
+    package func waitUntilRegistered() async throws {
+        try await registered.wait()
     }
 }

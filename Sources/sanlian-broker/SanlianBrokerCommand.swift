@@ -4,6 +4,7 @@ import BrokerCore
 import Foundation
 import Logging
 import SanlianCompose
+import SanlianRPC
 import ServiceLifecycle
 import ServiceSupport
 import UnixSignals
@@ -52,7 +53,12 @@ struct SanlianBrokerCommand: AsyncParsableCommand {
         )
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: broker.services.map { .init(service: $0) },
+                services: broker.services.map { .init(service: $0) } + [
+                    StartupCodeRelease(
+                        after: { [server = broker.server] in try await server.waitUntilListening() },
+                        logger: logger
+                    ).groupEntry
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -51,11 +51,14 @@ struct SanlianEchoCommand: AsyncParsableCommand {
         var router = RPCRouter(logger: logger)
         EchoService.register(on: &router, instance: instance)
         let service: any Service
+        let ready: @Sendable () async throws -> Void
         if let socket {
             var configuration = ServerConfiguration(socketPath: socket)
             configuration.drainTimeout = .seconds(Int64(drainSeconds))
             configuration.connection.localName = "sanlian-echo"
-            service = RPCServer(configuration: configuration, router: router, logger: logger)
+            let server = RPCServer(configuration: configuration, router: router, logger: logger)
+            service = server
+            ready = { try await server.waitUntilListening() }
         } else {
             let identity = try BrokerIdentity.load(
                 department: department,
@@ -63,17 +66,19 @@ struct SanlianEchoCommand: AsyncParsableCommand {
                 credentialFile: credentialFile!,
                 clientName: "sanlian-echo"
             )
-            service = ServiceHost(
+            let host = ServiceHost(
                 brokerSocket: broker!,
                 identity: identity,
                 router: router,
                 instanceName: instance,
                 logger: logger
             )
+            service = host
+            ready = { try await host.waitUntilRegistered() }
         }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: service)],
+                services: [.init(service: service), StartupCodeRelease(after: ready, logger: logger).groupEntry],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -210,4 +210,14 @@ struct LifecycleTests {
         #expect(result.standardError.contains("Exited cleanly"))
         #expect(!FileManager.default.fileExists(atPath: path))
     }
+
+    @Test("a task waiting for readiness stops waiting when it is cancelled; later waiters still see the outcome")
+    func readinessWaitIsCancellable() async throws {
+        let signal = ReadinessSignal()
+        let waiter = Task { try await signal.wait() }
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        signal.succeed()
+        try await signal.wait()
+    }
 }

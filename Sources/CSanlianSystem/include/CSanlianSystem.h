@@ -27,4 +27,12 @@ typedef void (*CSanlianSystem_JobEnqueue)(void *job);
 /// Returns 1 when installed, 0 when a hook was already set (nothing is changed then).
 int CSanlianSystem_installGlobalEnqueueHook(CSanlianSystem_JobEnqueue enqueue);
 
+/// Drops the read-only pages of the program and of the shared libraries it loaded (their code
+/// and constants: the PT_LOAD segments without write permission) from the process's page tables
+/// with `MADV_DONTNEED`. They are file-backed and never modified, so whatever runs next maps its
+/// pages again from the page cache; what only start-up ran stops counting as the process's
+/// memory. Writable segments (RELRO included) are left alone. Returns the bytes of address space
+/// released, or minus the errno when madvise refused.
+long CSanlianSystem_releaseReadOnlyImagePages(void);
+
 #endif

@@ -167,43 +167,62 @@ package final class RPCServer: Service, Sendable {
     }
 }
 
-/// A one-shot readiness flag that tasks can wait on.
-final class ReadinessSignal: Sendable {
+/// A one-shot readiness flag that tasks can wait on; a waiting task that is cancelled stops
+/// waiting (with `CancellationError`).
+package final class ReadinessSignal: Sendable {
     private enum State {
-        case waiting([CheckedContinuation<Void, any Error>])
+        case waiting([UInt64: CheckedContinuation<Void, any Error>], nextID: UInt64)
         case ready
         case failed(any Error)
     }
 
-    private let state = Mutex(State.waiting([]))
+    private let state = Mutex(State.waiting([:], nextID: 0))
 
-    func succeed() { complete(nil) }
-    func fail(_ error: any Error) { complete(error) }
+    package init() {}
+
+    package func succeed() { complete(nil) }
+    package func fail(_ error: any Error) { complete(error) }
 
     private func complete(_ error: (any Error)?) {
         let waiters: [CheckedContinuation<Void, any Error>] = state.withLock { state in
-            guard case .waiting(let waiters) = state else { return [] }
+            guard case .waiting(let waiters, _) = state else { return [] }
             state = error.map { .failed($0) } ?? .ready
-            return waiters
+            return Array(waiters.values)
         }
         for waiter in waiters {
             if let error { waiter.resume(throwing: error) } else { waiter.resume() }
         }
     }
 
-    func wait() async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let outcome: Result<Void, any Error>? = state.withLock { state in
-                switch state {
-                case .waiting(var waiters):
-                    waiters.append(continuation)
-                    state = .waiting(waiters)
-                    return nil
-                case .ready: return .success(())
-                case .failed(let error): return .failure(error)
+    package func wait() async throws {
+        let id = state.withLock { state -> UInt64 in
+            guard case .waiting(let waiters, let nextID) = state else { return 0 }
+            state = .waiting(waiters, nextID: nextID + 1)
+            return nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let outcome: Result<Void, any Error>? = state.withLock { state in
+                    switch state {
+                    case .waiting(var waiters, let nextID):
+                        if Task.isCancelled { return .failure(CancellationError()) }
+                        waiters[id] = continuation
+                        state = .waiting(waiters, nextID: nextID)
+                        return nil
+                    case .ready: return .success(())
+                    case .failed(let error): return .failure(error)
+                    }
                 }
+                if let outcome { continuation.resume(with: outcome) }
             }
-            if let outcome { continuation.resume(with: outcome) }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                guard case .waiting(var waiters, let nextID) = state else { return nil }
+                let waiter = waiters.removeValue(forKey: id)
+                state = .waiting(waiters, nextID: nextID)
+                return waiter
+            }
+            waiter?.resume(throwing: CancellationError())
         }
     }
 }
