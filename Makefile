@@ -12,7 +12,7 @@ STATE_DIR ?= var
 # Generated trees compared by check-generated (module.modulemap in CProtoDescriptor is hand-written).
 GENERATED_DIRS := Sources/CSanlianProto Sources/CProtoDescriptor Sources/SanlianWire/Generated Tests/SanlianWireTests/Generated
 
-.PHONY: help deps build test proto check-generated lint format run bench clean
+.PHONY: help deps build test proto check-generated lint format run bench bench-tools symbol-order clean
 
 # Hand-written Swift (generated files follow the generator, not the formatter).
 SWIFT_SOURCES = $$(git ls-files 'Sources/*.swift' 'Tests/*.swift' | grep -v /Generated/)
@@ -66,9 +66,13 @@ run: build ## Start the township (the broker now) on $(COMPOSE) with state under
 
 BENCH_C := .build/bench
 # How a township is deployed: release, with the Swift runtime linked in (smaller, faster to start,
-# less resident memory than loading the shared Swift and Foundation libraries).
-RELEASE_FLAGS := -c release --static-swift-stdlib
-bench: deps ## Run the benchmarks: the C floor and the brokered path side by side (release build)
+# less resident memory than loading the shared Swift and Foundation libraries), every function in
+# a section of its own so that the linker can lay out the daemons' code in the order of
+# bench/daemons.order (Package.swift, `daemonLinkerSettings`).
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections
+RELEASE_BIN = "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"
+
+bench-tools: deps
 	@mkdir -p $(BENCH_C)
 	$(CC) -O2 -Wall -o $(BENCH_C)/echo_server bench/c/echo_server.c
 	$(CC) -O2 -Wall -o $(BENCH_C)/relay bench/c/relay.c
@@ -77,8 +81,22 @@ bench: deps ## Run the benchmarks: the C floor and the brokered path side by sid
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-broker
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-echo
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-bench
-	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/sanlian-bench" --bin-dir "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)" \
+
+bench: bench-tools ## Run the benchmarks: the C floor and the brokered path side by side (release build)
+	$(RELEASE_BIN)/sanlian-bench --bin-dir $(RELEASE_BIN) \
 		--c-dir $(BENCH_C) --compose compose/township.yaml --output bench-results.json
+
+# valgrind and python3 only regenerate the order; building with it needs neither.
+symbol-order: bench-tools ## Rewrite bench/daemons.order from a profile of the benchmark's workload (valgrind)
+	@for tool in valgrind python3 objcopy; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "symbol-order: installing valgrind python3 binutils"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends valgrind python3 binutils; \
+	fi
+	python3 bench/tools/symbol_order.py $(RELEASE_BIN) $(BENCH_C) bench/daemons.order
+	@# SwiftPM does not know the linker reads the file: the daemons are linked again on next build.
+	rm -f $(RELEASE_BIN)/sanlian-broker $(RELEASE_BIN)/sanlian-echo
 
 clean: ## Remove build products and local state
 	rm -rf .build $(STATE_DIR)

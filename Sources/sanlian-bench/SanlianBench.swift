@@ -42,6 +42,15 @@ struct SanlianBench: ParsableCommand {
     @Option(help: "Alerts to publish (and then deliver).")
     var alerts: Int = 50_000
 
+    @Option(
+        help: ArgumentHelp(
+            "Run sanlian-broker and sanlian-echo under this command, split at spaces (a profiler).",
+            discussion:
+                "Their figures then measure the wrapper too: for profiles (bench/tools/symbol_order.py), not results."
+        )
+    )
+    var daemonWrapper: String = ""
+
     func run() throws {
         let work = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: work) }
@@ -58,25 +67,30 @@ struct SanlianBench: ParsableCommand {
         defer { relay.stop() }
         try waitForSocket(work + "/floor-relay.sock")
 
+        // A profiler slows start-up tenfold and more.
+        let startup: TimeInterval = daemonWrapper.isEmpty ? 20 : 300
+        let wrapper = daemonWrapper.split(separator: " ").map(String.init)
         let state = work + "/var"
         let broker = try Background(
-            binDir + "/sanlian-broker",
-            ["--compose", compose, "--state-dir", state, "--log-level", "warning"]
+            wrapping: binDir + "/sanlian-broker",
+            ["--compose", compose, "--state-dir", state, "--log-level", "warning"],
+            under: wrapper
         )
         defer { broker.stop() }
         let brokerSocket = state + "/run/broker.sock"
-        try waitForSocket(brokerSocket)
+        try waitForSocket(brokerSocket, timeout: startup)
         let echo = try Background(
-            binDir + "/sanlian-echo",
+            wrapping: binDir + "/sanlian-echo",
             [
                 "--broker", brokerSocket, "--department", "traffic", "--credential-file",
                 state + "/secrets/traffic.secret",
                 "--log-level", "warning",
-            ]
+            ],
+            under: wrapper
         )
         defer { echo.stop() }
         let station = ["station", state + "/secrets/station.secret"]
-        try waitUntil("the echo service to register") {
+        try waitUntil("the echo service to register", timeout: startup) {
             (try? runClient(["echo", brokerSocket, "8", "1", "1", "50"] + station)) != nil
         }
 
@@ -183,12 +197,22 @@ final class Background {
     let process = Process()
     var pid: Int32 { process.processIdentifier }
 
-    init(_ executable: String, _ arguments: [String]) throws {
+    convenience init(_ executable: String, _ arguments: [String]) throws {
+        try self.init(wrapping: executable, arguments, under: [])
+    }
+
+    /// Starts `executable`, or `wrapper` (found on PATH) with `executable` after its own arguments.
+    init(wrapping executable: String, _ arguments: [String], under wrapper: [String]) throws {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw BenchError("\(executable) is not built; run `make bench`")
         }
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        if wrapper.isEmpty {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = wrapper + [executable] + arguments
+        }
         process.standardOutput = FileHandle.nullDevice
         try process.run()
     }
@@ -206,9 +230,9 @@ func makeTemporaryDirectory() throws -> String {
     return String(cString: made)
 }
 
-/// Waits (up to 20 s) until something accepts connections on `path`.
-func waitForSocket(_ path: String) throws {
-    try waitUntil("\(path) to accept connections") {
+/// Waits (up to `timeout` seconds) until something accepts connections on `path`.
+func waitForSocket(_ path: String, timeout: TimeInterval = 20) throws {
+    try waitUntil("\(path) to accept connections", timeout: timeout) {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_un()
@@ -222,8 +246,8 @@ func waitForSocket(_ path: String) throws {
     }
 }
 
-func waitUntil(_ what: String, _ condition: () throws -> Bool) throws {
-    let deadline = Date().addingTimeInterval(20)
+func waitUntil(_ what: String, timeout: TimeInterval = 20, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if try condition() { return }
         usleep(20_000)
