@@ -35,12 +35,28 @@ static int releaseSegments(struct dl_phdr_info *info, size_t size, void *data) {
     return 0;
 }
 
+/// Whether the loader wrote into the object's read-only segments (text relocations): those
+/// pages are private copies now, and dropping them would bring back the unrelocated file.
+static int hasTextRelocations(const struct dl_phdr_info *info) {
+    for (ElfW(Half) index = 0; index < info->dlpi_phnum; index++) {
+        const ElfW(Phdr) *header = &info->dlpi_phdr[index];
+        if (header->p_type != PT_DYNAMIC) continue;
+        for (const ElfW(Dyn) *entry = (const ElfW(Dyn) *)(info->dlpi_addr + header->p_vaddr); entry->d_tag != DT_NULL;
+             entry++) {
+            if (entry->d_tag == DT_TEXTREL) return 1;
+            if (entry->d_tag == DT_FLAGS && (entry->d_un.d_val & DF_TEXTREL) != 0) return 1;
+        }
+    }
+    return 0;
+}
+
 /// The program (the first object, with no name) and the shared libraries loaded from files; not
-/// the vDSO, the kernel's own mapping.
+/// the vDSO, the kernel's own mapping, nor an object with text relocations.
 static int releaseObjectSegments(struct dl_phdr_info *info, size_t size, void *data) {
     struct Release *release = data;
     const int isProgram = release->objects++ == 0;
     if (!isProgram && (info->dlpi_name == NULL || info->dlpi_name[0] != '/')) return 0;
+    if (hasTextRelocations(info)) return 0;
     return releaseSegments(info, size, data);
 }
 
