@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-package import SanlianWire
+import SanlianWire
 
 /// A dead-lettered event of a durable subscription.
 package struct DeadLetterRecord: Sendable, Equatable {

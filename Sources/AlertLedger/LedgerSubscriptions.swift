@@ -1,5 +1,5 @@
 import Foundation
-package import SanlianWire
+import SanlianWire
 import Synchronization
 
 /// How a durable subscription delivers.

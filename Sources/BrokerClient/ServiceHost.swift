@@ -3,7 +3,7 @@ import NIOCore
 import SanlianCredentials
 package import SanlianRPC
 import SanlianWire
-package import ServiceLifecycle
+import ServiceLifecycle
 
 /// A department's identity for connecting to the broker: the department code, the operator, and
 /// the secret read from the department's credential file.

@@ -102,7 +102,7 @@ struct CallSemanticsTests {
             #expect(end.status?.code == .deadlineExceeded)
             #expect(invocations.load(ordering: .relaxed) == 0)
             // The client library refuses to send an already-expired call at all.
-            try await withClient(path: path) { client in
+            _ = try await withClient(path: path) { client in
                 await #expect(throws: RPCError.self) {
                     try await client.unary(
                         counted,

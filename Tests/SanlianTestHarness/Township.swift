@@ -1,9 +1,9 @@
 import BrokerClient
 import Foundation
 package import Logging
-package import NIOCore
+import NIOCore
 package import SanlianRPC
-package import SanlianWire
+import SanlianWire
 import Synchronization
 
 /// A township under test: its own short temporary directory (socket paths stay far below 108
