@@ -13,28 +13,17 @@ struct ReadPauseTests {
     @Test("calls past the limit wait unread until a quarter of those before them are answered; streams do not count")
     func callsPastTheLimitWait() throws {
         let loop = EmbeddedEventLoop()
-        let channel = EmbeddedChannel(loop: loop)
-        defer { _ = try? channel.finish() }
         let dispatcher = HoldingDispatcher()
         var configuration = ConnectionConfiguration()
         configuration.maxBoundedInboundCalls = 8
-        _ = try ConnectionPipeline.install(
-            on: channel,
-            role: .acceptor,
-            configuration: configuration,
-            authenticator: nil,
-            claim: nil,
-            dispatcher: dispatcher,
-            peerCredentials: nil,
-            logger: testLogger()
-        )
-        try channel.connect(to: SocketAddress(unixDomainSocketPath: "/sanlian-read-pause")).wait()
-        try channel.writeInbound(Self.framed([RPCV1.Frame(kind: .hello(RPCV1.Hello(protocolVersion: 1)))]))
+        let channel = try embeddedConnection(on: loop, configuration: configuration, dispatcher: dispatcher).channel
+        defer { _ = try? channel.finish() }
+        try channel.writeInbound(framed([RPCV1.Frame(kind: .hello(RPCV1.Hello(protocolVersion: 1)))]))
 
         // Streams first: open calls, however many, never pause anything.
         let streams = (0..<6).map { Self.start(id: UInt32(2 * $0 + 1), method: HoldingDispatcher.streamMethod) }
         let unary = (6..<26).map { Self.start(id: UInt32(2 * $0 + 1), method: echo.path) }
-        try channel.writeInbound(Self.framed(streams + unary))
+        try channel.writeInbound(framed(streams + unary))
         #expect(dispatcher.ids == (streams + unary.prefix(8)).map(\.callID), "8 unary calls, then the read pauses")
 
         // 7 left of 8: not yet a quarter answered.
@@ -89,13 +78,6 @@ struct ReadPauseTests {
             callID: id,
             kind: .start(RPCV1.CallStart(method: method, timeoutMicros: 60_000_000, halfClose: true))
         )
-    }
-
-    /// The frames, each behind its length prefix, in one buffer: what a single socket read holds.
-    private static func framed(_ frames: [RPCV1.Frame]) throws -> ByteBuffer {
-        var buffer = ByteBuffer()
-        for frame in frames { try buffer.writeFrame(frame) }
-        return buffer
     }
 }
 

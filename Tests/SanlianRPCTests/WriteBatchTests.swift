@@ -11,25 +11,14 @@ import Testing
 struct WriteBatchTests {
     @Test("answers to one read of 40 calls leave 16 at a time while it is handled, the rest when it ends")
     func answersLeaveInBatches() throws {
-        let channel = EmbeddedChannel()
-        defer { _ = try? channel.finish() }
         var configuration = ConnectionConfiguration()
         configuration.maxBatchedFrames = 16
         let (inbox, _) = CallInbox.make(router: echoRouter())
-        _ = try ConnectionPipeline.install(
-            on: channel,
-            role: .acceptor,
-            configuration: configuration,
-            authenticator: nil,
-            claim: nil,
-            dispatcher: inbox,
-            peerCredentials: nil,
-            logger: testLogger()
-        )
-        try channel.connect(to: SocketAddress(unixDomainSocketPath: "/sanlian-write-batch")).wait()
+        let channel = try embeddedConnection(configuration: configuration, dispatcher: inbox).channel
+        defer { _ = try? channel.finish() }
 
         // writeInbound is a read and its end.
-        try channel.writeInbound(Self.framed([RPCV1.Frame(kind: .hello(RPCV1.Hello(protocolVersion: 1)))]))
+        try channel.writeInbound(framed([RPCV1.Frame(kind: .hello(RPCV1.Hello(protocolVersion: 1)))]))
         let welcome = try Self.frames(in: #require(try channel.readOutbound(as: ByteBuffer.self)))
         guard case .welcome? = welcome.first?.kind else {
             Issue.record("expected a Welcome, got \(welcome)")
@@ -50,7 +39,7 @@ struct WriteBatchTests {
             )
         }
         let pipeline = channel.pipeline.syncOperations
-        pipeline.fireChannelRead(NIOAny(try Self.framed(calls)))
+        pipeline.fireChannelRead(NIOAny(try framed(calls)))
         var written = try Self.drainOutbound(channel)
         #expect(written.map(\.count) == [16, 16], "full batches go out while the read is handled")
         pipeline.fireChannelReadComplete()
@@ -71,8 +60,8 @@ struct WriteBatchTests {
     )
     func writesDuringAnotherReadLeaveWhenItEnds() throws {
         let loop = EmbeddedEventLoop()
-        let reader = try Self.connection(on: loop)
-        let written = try Self.connection(on: loop)
+        let reader = try embeddedConnection(on: loop)
+        let written = try embeddedConnection(on: loop)
         defer {
             _ = try? reader.channel.finish()
             _ = try? written.channel.finish()
@@ -106,32 +95,6 @@ struct WriteBatchTests {
         try reader.channel.close().wait()
         #expect(try Self.drainOutbound(written.channel).map(\.count) == [1], "the reader's close flushed it")
         #expect(flushes.readers == 0)
-    }
-
-    /// A connected in-memory channel on `loop` with a connection handler (no handshake yet).
-    private static func connection(
-        on loop: EmbeddedEventLoop
-    ) throws -> (channel: EmbeddedChannel, handler: RPCConnectionHandler) {
-        let channel = EmbeddedChannel(loop: loop)
-        _ = try ConnectionPipeline.install(
-            on: channel,
-            role: .acceptor,
-            configuration: ConnectionConfiguration(),
-            authenticator: nil,
-            claim: nil,
-            dispatcher: nil,
-            peerCredentials: nil,
-            logger: testLogger()
-        )
-        try channel.connect(to: SocketAddress(unixDomainSocketPath: "/sanlian-loop-flush")).wait()
-        return (channel, try channel.pipeline.syncOperations.handler(type: RPCConnectionHandler.self))
-    }
-
-    /// The frames, each behind its length prefix, in one buffer: what a single socket read holds.
-    private static func framed(_ frames: [RPCV1.Frame]) throws -> ByteBuffer {
-        var buffer = ByteBuffer()
-        for frame in frames { try buffer.writeFrame(frame) }
-        return buffer
     }
 
     private static func frames(in buffer: ByteBuffer) throws -> [RPCV1.Frame] {
