@@ -72,7 +72,7 @@ BENCH_C := .build/bench
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections
 RELEASE_BIN = "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"
 
-bench-tools: deps
+bench-tools: deps ## Build what the benchmarks run: the release daemons, sanlian-bench and the C floor
 	@mkdir -p $(BENCH_C)
 	$(CC) -O2 -Wall -o $(BENCH_C)/echo_server bench/c/echo_server.c
 	$(CC) -O2 -Wall -o $(BENCH_C)/relay bench/c/relay.c
