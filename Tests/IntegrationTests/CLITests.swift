@@ -46,7 +46,7 @@ struct CLITests {
             #expect(list.output.contains("G318 道路塌方"))
 
             let ack = try await Self.sanlian(township, ["alert", "ack", "road:G318", "--operator", "duty-7"])
-            #expect(ack.output.contains("acknowledged by station/duty-7"))
+            #expect(ack.output.contains("acknowledged by station/duty-7"), "\(ack.error)")
 
             let watch = try await Self.sanlian(township, ["watch", "--count", "2", "--json"])
             #expect(watch.status == .exited(0), "\(watch.error)")

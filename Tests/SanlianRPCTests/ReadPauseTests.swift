@@ -17,7 +17,11 @@ struct ReadPauseTests {
         var configuration = ConnectionConfiguration()
         configuration.maxBoundedInboundCalls = 8
         let channel = try embeddedConnection(on: loop, configuration: configuration, dispatcher: dispatcher).channel
-        defer { _ = try? channel.finish() }
+        defer {
+            _ = try? channel.finish()
+            // The calls hold the connection, which holds the dispatcher.
+            dispatcher.forget()
+        }
         try channel.writeInbound(framed([RPCV1.Frame(kind: .hello(RPCV1.Hello(protocolVersion: 1)))]))
 
         // Streams first: open calls, however many, never pause anything.
@@ -99,6 +103,8 @@ private final class HoldingDispatcher: InboundCallDispatcher {
         let call = try #require(calls.withLock { $0.count > index ? $0[index] : nil })
         call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: Metadata(), payload: nil))
     }
+
+    func forget() { calls.withLock { $0 = [] } }
 
     func finish() {}
 }
