@@ -19,6 +19,7 @@ struct CLITests {
             arguments: Arguments(
                 arguments + ["--compose", township.composePath, "--state-dir", township.stateDirectory]
             ),
+            environment: Harness.processEnvironment,
             output: .string(limit: 1 << 20),
             error: .string(limit: 1 << 20)
         )

@@ -164,6 +164,7 @@ struct LifecycleTests {
         let result = try await Subprocess.run(
             .path(FilePath(binary)),
             arguments: ["--socket", path, "--log-level", "info"],
+            environment: Harness.processEnvironment,
             input: .none,
             output: .discarded,
             error: .string(limit: 1 << 20)

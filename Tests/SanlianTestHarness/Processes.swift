@@ -42,6 +42,18 @@ package struct ProcessOutcome<T: Sendable>: Sendable {
 }
 
 package enum Harness {
+    /// The environment for a process of this package a test starts: the test's own, plus
+    /// LeakSanitizer's suppressions of Swift's false leaks (`Tests/lsan-suppressions.txt`) unless
+    /// `LSAN_OPTIONS` is set. Only a build with `--sanitize=address` reads them; its processes
+    /// exit 1 on a reported leak.
+    package static var processEnvironment: Environment {
+        guard ProcessInfo.processInfo.environment["LSAN_OPTIONS"] == nil else { return .inherit }
+        let suppressions = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("lsan-suppressions.txt").path
+        return .inherit.updating(["LSAN_OPTIONS": "suppressions=\(suppressions)"])
+    }
+
     /// A built executable of this package, next to the test bundle.
     package static func executable(_ name: String) throws -> String {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -65,6 +77,7 @@ package enum Harness {
         let result = try await Subprocess.run(
             .path(FilePath(binary)),
             arguments: Arguments(arguments),
+            environment: processEnvironment,
             input: .none,
             output: .discarded,
             error: .string(limit: 8 << 20)
@@ -96,6 +109,7 @@ package enum Harness {
         let result = try await Subprocess.run(
             .path(FilePath(try executable(name))),
             arguments: Arguments(arguments),
+            environment: processEnvironment,
             output: .discarded,
             error: .string(limit: 8 << 20)
         )
