@@ -50,6 +50,33 @@ struct ReadPauseTests {
         #expect(dispatcher.ids == (streams + unary).map(\.callID))
     }
 
+    @Test("a side waiting for answers to its own calls keeps reading; starting one ends a pause")
+    func ownCallsKeepReading() throws {
+        let loop = EmbeddedEventLoop()
+        let dispatcher = HoldingDispatcher()
+        var configuration = ConnectionConfiguration()
+        configuration.maxBoundedInboundCalls = 4
+        let (channel, handler) = try embeddedConnection(on: loop, configuration: configuration, dispatcher: dispatcher)
+        defer {
+            _ = try? channel.finish()
+            dispatcher.forget()
+        }
+        try channel.writeInbound(framed([RPCV1.Frame(kind: .hello(RPCV1.Hello(protocolVersion: 1)))]))
+        let calls = (0..<12).map { Self.start(id: UInt32(2 * $0 + 1), method: echo.path) }
+
+        // Paused at 4; a handler then calls the peer, whose answer comes on this connection.
+        try channel.writeInbound(framed(Array(calls[0..<6])))
+        #expect(dispatcher.ids.count == 4)
+        let request = CallRequest(method: echo.path, deadline: .now() + .seconds(60), payload: [])
+        handler.startOutbound(id: 2, request: request, observer: IgnoringObserver())
+        loop.run()
+        #expect(dispatcher.ids == calls[0..<6].map(\.callID), "the frames held back are read")
+
+        // With that call unanswered, more calls than the limit are all read.
+        try channel.writeInbound(framed(Array(calls[6..<12])))
+        #expect(dispatcher.ids == calls.map(\.callID))
+    }
+
     @Test("a caller with 64 calls in flight has them all answered, the server never running more than its limit")
     func floodIsServedInTurns() async throws {
         let running = Atomic<Int>(0)
@@ -83,6 +110,13 @@ struct ReadPauseTests {
             kind: .start(RPCV1.CallStart(method: method, timeoutMicros: 60_000_000, halfClose: true))
         )
     }
+}
+
+/// An outbound call's observer that wants nothing from it.
+private final class IgnoringObserver: OutboundCallObserver {
+    func received(message: [UInt8]) {}
+    func ended(_ outcome: CallOutcome) {}
+    func relay(_ frame: ByteBuffer, final: Bool) {}
 }
 
 /// Keeps every call it is given, unanswered until the test answers it; calls of `streamMethod`

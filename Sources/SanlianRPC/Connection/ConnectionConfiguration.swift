@@ -7,7 +7,9 @@ package struct ConnectionConfiguration: Sendable {
     /// RESOURCE_EXHAUSTED.
     package var maxConcurrentInboundCalls = 10_000
     /// Bounded calls (`DispatchedCall.bounded`: unary) the peer may have waiting for their answers
-    /// before this side stops reading the connection, until a quarter of them have been answered.
+    /// before this side stops reading the connection, until a quarter of them have been answered;
+    /// never while this side waits for answers to calls of its own, which come on the same
+    /// connection (a service handler calling another service through the broker).
     /// The peer's further frames wait in the socket and then in the peer's own writes, instead of
     /// piling up here as calls: a caller with thousands in flight costs this process what this many
     /// cost. Resuming only at half left the broker's group-committing ledger idle while the next

@@ -239,7 +239,8 @@ final class RPCConnectionHandler: ChannelInboundHandler {
 
     // MARK: - Pausing reads
 
-    /// Stops reading the socket: the peer has `maxBoundedInboundCalls` calls waiting here.
+    /// Stops reading the socket: the peer has `maxBoundedInboundCalls` calls waiting here, and
+    /// this side waits for the answer to none of its own.
     private func pauseReads() {
         guard !readsPaused, let context else { return }
         readsPaused = true
@@ -573,7 +574,9 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         guard dispatcher.dispatch(call) == .bounded, let index = inbound.index(forKey: id) else { return }
         inbound.values[index].bounded = true
         boundedInbound += 1
-        if boundedInbound >= configuration.maxBoundedInboundCalls { pauseReads() }
+        // The answers to this side's own calls come on this connection: while it waits for any,
+        // it keeps reading, or a handler waiting on a call of its own would wait for ever.
+        if boundedInbound >= configuration.maxBoundedInboundCalls, outbound.isEmpty { pauseReads() }
     }
 
     // MARK: - Calls this side starts
@@ -633,6 +636,8 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             relaysFrames: observer.relaysFrames
         )
         watchDeadline(request.deadline)
+        // Its answer comes on this connection (see `handleStart`).
+        if readsPaused { resumeReadsLater() }
     }
 
     func cancelOutbound(id: UInt32, reason: String) {
