@@ -14,15 +14,8 @@ struct ReadPauseTests {
     func callsPastTheLimitWait() throws {
         let loop = EmbeddedEventLoop()
         let dispatcher = HoldingDispatcher()
-        var configuration = ConnectionConfiguration()
-        configuration.maxBoundedInboundCalls = 8
-        let channel = try embeddedConnection(on: loop, configuration: configuration, dispatcher: dispatcher).channel
-        defer {
-            _ = try? channel.finish()
-            // The calls hold the connection, which holds the dispatcher.
-            dispatcher.forget()
-        }
-        try channel.writeInbound(framed([RPCV1.Frame(kind: .hello(RPCV1.Hello(protocolVersion: 1)))]))
+        let channel = try Self.greeted(on: loop, pausingAt: 8, dispatcher: dispatcher).channel
+        defer { Self.finish(channel, dispatcher) }
 
         // Streams first: open calls, however many, never pause anything.
         let streams = (0..<6).map { Self.start(id: UInt32(2 * $0 + 1), method: HoldingDispatcher.streamMethod) }
@@ -54,14 +47,8 @@ struct ReadPauseTests {
     func ownCallsKeepReading() throws {
         let loop = EmbeddedEventLoop()
         let dispatcher = HoldingDispatcher()
-        var configuration = ConnectionConfiguration()
-        configuration.maxBoundedInboundCalls = 4
-        let (channel, handler) = try embeddedConnection(on: loop, configuration: configuration, dispatcher: dispatcher)
-        defer {
-            _ = try? channel.finish()
-            dispatcher.forget()
-        }
-        try channel.writeInbound(framed([RPCV1.Frame(kind: .hello(RPCV1.Hello(protocolVersion: 1)))]))
+        let (channel, handler) = try Self.greeted(on: loop, pausingAt: 4, dispatcher: dispatcher)
+        defer { Self.finish(channel, dispatcher) }
         let calls = (0..<12).map { Self.start(id: UInt32(2 * $0 + 1), method: echo.path) }
 
         // Paused at 4; a handler then calls the peer, whose answer comes on this connection.
@@ -102,6 +89,25 @@ struct ReadPauseTests {
         }
         #expect(mostRunning.load(ordering: .relaxed) <= 8)
         #expect(mostRunning.load(ordering: .relaxed) > 0)
+    }
+
+    /// A connection to `dispatcher` that pauses at `limit` bounded calls, after the peer's Hello.
+    private static func greeted(
+        on loop: EmbeddedEventLoop,
+        pausingAt limit: Int,
+        dispatcher: HoldingDispatcher
+    ) throws -> (channel: EmbeddedChannel, handler: RPCConnectionHandler) {
+        var configuration = ConnectionConfiguration()
+        configuration.maxBoundedInboundCalls = limit
+        let connection = try embeddedConnection(on: loop, configuration: configuration, dispatcher: dispatcher)
+        try connection.channel.writeInbound(framed([RPCV1.Frame(kind: .hello(RPCV1.Hello(protocolVersion: 1)))]))
+        return connection
+    }
+
+    private static func finish(_ channel: EmbeddedChannel, _ dispatcher: HoldingDispatcher) {
+        _ = try? channel.finish()
+        // The calls hold the connection, which holds the dispatcher.
+        dispatcher.forget()
     }
 
     private static func start(id: UInt32, method: String) -> RPCV1.Frame {
