@@ -187,10 +187,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard phase != .closed else { return }
         lastRead = .now()
-        if !reading {
-            reading = true
-            loopFlushes?.beginRead()
-        }
+        beginRead()
         var input = unwrapInboundIn(data)
         if var partial = partialInput {
             partialInput = nil
@@ -261,8 +258,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             lastRead = .now()
             if var input = partialInput {
                 partialInput = nil
-                reading = true
-                loopFlushes?.beginRead()
+                beginRead()
                 handleFrames(in: &input)
                 endRead()
             }
@@ -328,6 +324,13 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         endRead()
         context.fireChannelReadComplete()
+    }
+
+    /// Marks a read under way: what it writes is flushed when it ends (`endRead`).
+    private func beginRead() {
+        guard !reading else { return }
+        reading = true
+        loopFlushes?.beginRead()
     }
 
     /// Flushes what this read wrote here and, through the loop's list, to other connections.
