@@ -72,7 +72,7 @@ struct SanlianBench: ParsableCommand {
         let wrapper = daemonWrapper.split(separator: " ").map(String.init)
         let state = work + "/var"
         let broker = try Background(
-            wrapping: binDir + "/sanlian-broker",
+            binDir + "/sanlian-broker",
             ["--compose", compose, "--state-dir", state, "--log-level", "warning"],
             under: wrapper
         )
@@ -80,7 +80,7 @@ struct SanlianBench: ParsableCommand {
         let brokerSocket = state + "/run/broker.sock"
         try waitForSocket(brokerSocket, timeout: startup)
         let echo = try Background(
-            wrapping: binDir + "/sanlian-echo",
+            binDir + "/sanlian-echo",
             [
                 "--broker", brokerSocket, "--department", "traffic", "--credential-file",
                 state + "/secrets/traffic.secret",
@@ -197,12 +197,8 @@ final class Background {
     let process = Process()
     var pid: Int32 { process.processIdentifier }
 
-    convenience init(_ executable: String, _ arguments: [String]) throws {
-        try self.init(wrapping: executable, arguments, under: [])
-    }
-
     /// Starts `executable`, or `wrapper` (found on PATH) with `executable` after its own arguments.
-    init(wrapping executable: String, _ arguments: [String], under wrapper: [String]) throws {
+    init(_ executable: String, _ arguments: [String], under wrapper: [String] = []) throws {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw BenchError("\(executable) is not built; run `make bench`")
         }
