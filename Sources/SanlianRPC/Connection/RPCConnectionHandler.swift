@@ -71,6 +71,11 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     /// Frames encoded since the last flush, written to the channel as one buffer: one allocation
     /// and one pipeline write per event-loop tick (or per full batch) instead of per frame.
     private var pendingOutput: ByteBuffer?
+    /// The buffer of the last flush, written into again by the next frames: once the channel has
+    /// written it (at once, unless the socket was full) this is its only reference and `clear()`
+    /// keeps its memory; while the channel still holds it, `clear()` gives fresh memory. Saves an
+    /// allocation and a free per flush, twice per forwarded call in the broker.
+    private var spareOutput: ByteBuffer?
     /// Frames in `pendingOutput`.
     private var pendingFrames = 0
     private var lastRead = NIODeadline.now()
@@ -833,9 +838,17 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     /// sure a flush follows, at once when the batch is full (`ConnectionConfiguration.maxBatchedFrames`).
     private func appendFrame(_ what: String, _ write: (inout ByteBuffer) throws(WireError) -> Void) -> RPCError? {
         guard let context else { return RPCError(.unavailable, "closed") }
-        // Taken out while it is written to, so that it is not shared (and copied) meanwhile.
-        var buffer = pendingOutput ?? context.channel.allocator.buffer(capacity: Self.outputBufferCapacity)
-        pendingOutput = nil
+        // Taken out (moved, not copied) while it is written to, so that it is not shared and
+        // copied meanwhile, and so that `clear()` finds the spare unshared if the channel is done.
+        var buffer: ByteBuffer
+        if pendingOutput != nil {
+            buffer = pendingOutput.take()!
+        } else if spareOutput != nil {
+            buffer = spareOutput.take()!
+            buffer.clear()
+        } else {
+            buffer = context.channel.allocator.buffer(capacity: Self.outputBufferCapacity)
+        }
         let refusal = Self.encodeFrame(what, into: &buffer, peerMaxFrameBytes: peerMaxFrameBytes, write)
         pendingOutput = buffer
         guard refusal == nil else { return refusal }
@@ -885,12 +898,16 @@ final class RPCConnectionHandler: ChannelInboundHandler {
 
     /// Room for a few small frames; a large one grows the buffer once.
     private static let outputBufferCapacity = 1024
+    /// A buffer grown past this by large frames is not kept as `spareOutput`: an idle connection
+    /// should not hold on to it.
+    private static let spareOutputCapacity = 16 * 1024
 
     private func flushNow() {
         guard let output = pendingOutput, let context else { return }
         pendingOutput = nil
         pendingFrames = 0
         guard output.readableBytes > 0 else { return }
+        if output.capacity <= Self.spareOutputCapacity { spareOutput = output }
         context.writeAndFlush(wrapOutboundOut(output), promise: nil)
     }
 }
