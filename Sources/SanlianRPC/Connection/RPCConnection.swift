@@ -89,7 +89,11 @@ package final class RPCConnection: Sendable {
     @discardableResult
     package func startCall(_ request: CallRequest, observer: any OutboundCallObserver) -> UInt32 {
         let id = nextCallID.wrappingAdd(2, ordering: .relaxed).oldValue
-        onLoop { $0.startOutbound(id: id, request: request, observer: observer) }
+        if let handler = handlerHere {
+            handler.startOutbound(id: id, request: request, observer: observer)
+        } else {
+            onLoop { $0.startOutbound(id: id, request: request, observer: observer) }
+        }
         return id
     }
 
@@ -108,11 +112,19 @@ package final class RPCConnection: Sendable {
     }
 
     func endInboundCall(callID: UInt32, outcome: CallOutcome) {
-        onLoop { $0.endInbound(id: callID, outcome: outcome) }
+        if let handler = handlerHere {
+            handler.endInbound(id: callID, outcome: outcome)
+        } else {
+            onLoop { $0.endInbound(id: callID, outcome: outcome) }
+        }
     }
 
     func endInboundCall(callID: UInt32, relaying frame: ByteBuffer) {
-        onLoop { $0.endInbound(id: callID, relaying: frame) }
+        if let handler = handlerHere {
+            handler.endInbound(id: callID, relaying: frame)
+        } else {
+            onLoop { $0.endInbound(id: callID, relaying: frame) }
+        }
     }
 
     func relay(_ frame: ByteBuffer, callID: UInt32) {
@@ -130,6 +142,13 @@ package final class RPCConnection: Sendable {
     /// Closes at once; calls in flight fail with UNAVAILABLE.
     package func close() {
         channel.close(promise: nil)
+    }
+
+    /// The handler, when called on its event loop; nil elsewhere. The calls made once per call
+    /// use it before `onLoop`: the closure `onLoop` takes escapes, and so cost a heap allocation
+    /// even when it ran at once.
+    private var handlerHere: RPCConnectionHandler? {
+        channel.eventLoop.inEventLoop ? handler.value : nil
     }
 
     /// Runs `body` with the handler on the event loop: now if already there, otherwise in order
