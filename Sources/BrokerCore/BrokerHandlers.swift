@@ -277,7 +277,7 @@ struct BrokerHandlers: Sendable {
     private func publishAlert(
         _ request: BrokerV1.PublishAlertRequest,
         _ context: ServerContext,
-        respond: @escaping @Sendable (Result<BrokerV1.PublishAlertResponse, any Error>) -> Void
+        respond: ImmediateResponder<BrokerV1.PublishAlertResponse>
     ) {
         let department = context.peer.department
         let alert: AlertV1.Alert

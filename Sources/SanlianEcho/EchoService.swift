@@ -16,38 +16,16 @@ package enum EchoService {
             EchoV1.Echo.echo,
             immediate: { request, context, respond in
                 let remaining = context.deadline - .now()
-                let answer: @Sendable () -> Void = {
-                    if request.failWithCode != 0 {
-                        respond(
-                            .failure(
-                                RPCError(
-                                    StatusCode(rawValue: Int32(clamping: request.failWithCode)),
-                                    "failing as asked"
-                                )
-                            )
-                        )
-                    } else {
-                        respond(
-                            .success(
-                                response(
-                                    for: request,
-                                    index: 0,
-                                    context: context,
-                                    instance: instance,
-                                    remaining: remaining
-                                )
-                            )
-                        )
-                    }
-                }
                 guard request.delayMs > 0 else {
-                    answer()
+                    answer(request, context: context, instance: instance, remaining: remaining, respond)
                     return
                 }
                 // The timer and a cancellation race; whichever comes first ends the wait.
                 let waiting = active.begin()
                 let timer = context.connection.eventLoop.scheduleTask(in: .milliseconds(Int64(request.delayMs))) {
-                    if waiting.end() { answer() }
+                    if waiting.end() {
+                        answer(request, context: context, instance: instance, remaining: remaining, respond)
+                    }
                 }
                 context.onCancel { _ in
                     if waiting.end() { timer.cancel() }
@@ -71,6 +49,23 @@ package enum EchoService {
                 EchoV1.EchoResponse(index: UInt32(active.count), instance: instance)
             }
         )
+    }
+
+    /// Answers an Echo call: the failure it asks for, or its echo.
+    private static func answer(
+        _ request: EchoV1.EchoRequest,
+        context: ServerContext,
+        instance: String,
+        remaining: TimeAmount,
+        _ respond: ImmediateResponder<EchoV1.EchoResponse>
+    ) {
+        if request.failWithCode != 0 {
+            respond(.failure(RPCError(StatusCode(rawValue: Int32(clamping: request.failWithCode)), "failing as asked")))
+        } else {
+            respond(
+                .success(response(for: request, index: 0, context: context, instance: instance, remaining: remaining))
+            )
+        }
     }
 
     /// Counts Echo and Stream calls in progress, so tests can see a cancellation reach the service.

@@ -87,14 +87,9 @@ public struct RPCRouter: Sendable {
         enum Body: Sendable {
             /// Runs in a task per call; returns the unary response, or nil for a stream.
             case task(@Sendable (InboundCall, ServerContext) async throws -> [UInt8]?)
-            /// Runs on the event loop as the call arrives, without a task, and answers through
-            /// the callback, with the encoded response or an error.
-            case immediate(
-                @Sendable (
-                    InboundCall, ServerContext, _ finish: @escaping @Sendable (Result<[UInt8], any Error>) -> Void
-                )
-                    -> Void
-            )
+            /// Runs on the event loop as the call arrives, without a task, and answers the call
+            /// (`RPCRouter.answer`), then or later.
+            case immediate(@Sendable (InboundCall, ServerContext) -> Void)
         }
 
         var description: WireMethodDescription
@@ -150,33 +145,19 @@ public struct RPCRouter: Sendable {
     @inlinable
     package mutating func register<Request, Response>(
         _ method: WireMethod<Request, Response>,
-        immediate handler:
-            @escaping @Sendable (
-                Request, ServerContext, _ respond: @escaping @Sendable (Result<Response, any Error>) -> Void
-            ) -> Void
+        immediate handler: @escaping @Sendable (Request, ServerContext, _ respond: ImmediateResponder<Response>) -> Void
     ) {
         add(
             method.description,
-            .immediate { call, context, finish in
+            .immediate { call, context in
                 let request: Request
                 do {
                     request = try Self.decodeRequest(Request.self, call)
                 } catch {
-                    finish(.failure(error))
+                    Self.answer(call, error: error)
                     return
                 }
-                handler(request, context) { result in
-                    switch result {
-                    case .success(let response):
-                        do {
-                            finish(.success(try response.serializedBytes()))
-                        } catch {
-                            finish(.failure(error))
-                        }
-                    case .failure(let error):
-                        finish(.failure(error))
-                    }
-                }
+                handler(request, context, ImmediateResponder(call: call))
             }
         )
     }
@@ -192,12 +173,12 @@ public struct RPCRouter: Sendable {
     ) {
         add(
             method.description,
-            .immediate { call, context, finish in
+            .immediate { call, context in
                 do {
                     let request = try Self.decodeRequest(Request.self, call)
-                    finish(.success(try handler(request, context).serializedBytes()))
+                    Self.answer(call, payload: try handler(request, context).serializedBytes())
                 } catch {
-                    finish(.failure(error))
+                    Self.answer(call, error: error)
                 }
             }
         )
@@ -238,19 +219,23 @@ public struct RPCRouter: Sendable {
         RPCError(.invalidArgument, "the request is not a valid \(messageName): \(error.message)")
     }
 
+    /// Ends `call` with OK and the encoded response `payload`, and the trailers its handler added.
+    @usableFromInline
+    static func answer(_ call: InboundCall, payload: [UInt8]) {
+        call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: call.trailers, payload: payload))
+    }
+
+    /// Ends `call` with `error` (an `RPCError` as it is, anything else as INTERNAL).
+    @usableFromInline
+    static func answer(_ call: InboundCall, error: any Error) {
+        call.finish(CallOutcome(error: RPCError(handlerError: error)))
+    }
+
     /// Runs `path`'s handler at once if it is immediate (on the event loop, without a task).
     /// - Returns: false when the method's handler needs a task.
     func runImmediately(_ call: InboundCall) -> Bool {
         guard case .immediate(let body)? = entries[call.method]?.body else { return false }
-        let context = ServerContext(call: call, logger: logger)
-        body(call, context) { result in
-            switch result {
-            case .success(let payload):
-                call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: call.trailers, payload: payload))
-            case .failure(let error):
-                call.finish(CallOutcome(error: RPCError(handlerError: error)))
-            }
-        }
+        body(call, ServerContext(call: call, logger: logger))
         return true
     }
 
@@ -282,6 +267,33 @@ public struct RPCRouter: Sendable {
                 }
                 call.finish(CallOutcome(error: rpcError))
             }
+        }
+    }
+}
+
+/// How an immediate handler (`RPCRouter.register(_:immediate:)`) answers its call, exactly once:
+/// with the response or an error. A value holding the call rather than a closure, which cost a
+/// heap allocation per call.
+public struct ImmediateResponder<Response: WireMessage>: Sendable {
+    @usableFromInline
+    let call: InboundCall
+
+    @usableFromInline
+    init(call: InboundCall) {
+        self.call = call
+    }
+
+    @inlinable
+    package func callAsFunction(_ result: Result<Response, any Error>) {
+        switch result {
+        case .success(let response):
+            do {
+                RPCRouter.answer(call, payload: try response.serializedBytes())
+            } catch {
+                RPCRouter.answer(call, error: error)
+            }
+        case .failure(let error):
+            RPCRouter.answer(call, error: error)
         }
     }
 }
