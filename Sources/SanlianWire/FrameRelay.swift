@@ -60,6 +60,58 @@ package enum FrameRelay {
     package static func write(_ body: ByteBuffer, callID: UInt32, into buffer: inout ByteBuffer) throws(WireError)
         -> Int
     {
+        guard let kindOffset = soleKindOffset(body) else {
+            return try writeUnpacked(body, callID: callID, into: &buffer)
+        }
+        // The same bytes protobuf-c packs from a FrameHeader with the new id and the kind as its one
+        // unknown field: the id first (omitted when 0, as proto3 does), then the field as it came.
+        let kindBytes = body.readableBytes - kindOffset
+        let size = (callID == 0 ? 0 : 1 + varintSize(UInt64(callID))) + kindBytes
+        body.withUnsafeReadableBytes { source in
+            _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: FrameLimits.prefixBytes + size) { target in
+                let out = target.baseAddress!
+                out.storeBytes(of: UInt32(size).bigEndian, as: UInt32.self)
+                var index = FrameLimits.prefixBytes
+                if callID != 0 {
+                    out.storeBytes(of: 0x08, toByteOffset: index, as: UInt8.self)
+                    index += 1
+                    var value = callID
+                    while value >= 0x80 {
+                        out.storeBytes(of: UInt8(truncatingIfNeeded: value) | 0x80, toByteOffset: index, as: UInt8.self)
+                        index += 1
+                        value >>= 7
+                    }
+                    out.storeBytes(of: UInt8(value), toByteOffset: index, as: UInt8.self)
+                    index += 1
+                }
+                (out + index).copyMemory(from: source.baseAddress! + kindOffset, byteCount: kindBytes)
+                return index + kindBytes
+            }
+        }
+        return size
+    }
+
+    /// Where the kind field starts in `body` when it is laid out as every encoder here writes a
+    /// Message or CallEnd frame: the call id, then one Message or CallEnd field that runs to the
+    /// end. nil for anything else, which protobuf-c then reads (`writeUnpacked`).
+    private static func soleKindOffset(_ body: ByteBuffer) -> Int? {
+        body.withUnsafeReadableBytes { bytes -> Int? in
+            guard bytes.count >= 4, bytes[0] == 0x08, let (_, idEnd) = varint(in: bytes, at: 1, maxBytes: 5) else {
+                return nil
+            }
+            guard idEnd < bytes.count, bytes[idEnd] == 0x2A || bytes[idEnd] == 0x32,
+                let (length, lengthEnd) = varint(in: bytes, at: idEnd + 1, maxBytes: 5),
+                UInt64(bytes.count - lengthEnd) == length
+            else { return nil }
+            return idEnd
+        }
+    }
+
+    /// `write` through protobuf-c, for frames laid out otherwise.
+    package static func writeUnpacked(_ body: ByteBuffer, callID: UInt32, into buffer: inout ByteBuffer)
+        throws(WireError)
+        -> Int
+    {
         try withHeader(body) { header throws(WireError) in
             guard header.pointee.base.n_unknown_fields == 1, let field = header.pointee.base.unknown_fields,
                 field.pointee.tag == 5 || field.pointee.tag == 6,
@@ -111,7 +163,9 @@ package enum FrameRelay {
     package static func payload(ofField field: [UInt8]) throws(WireError) -> [UInt8] {
         guard !field.isEmpty else { return [] }
         let payload: [UInt8]? = field.withUnsafeBytes { data in
-            guard let (length, prefix) = varint(data), prefix + Int(length) == data.count else { return nil }
+            guard let (length, prefix) = varint(in: data, at: 0), UInt64(data.count - prefix) == length else {
+                return nil
+            }
             return Array(data[prefix...])
         }
         guard let payload else {
@@ -132,8 +186,8 @@ package enum FrameRelay {
         payloadField: [UInt8],
         into buffer: inout ByteBuffer
     ) throws(WireError) -> Int {
-        try WireArena.with { arena throws(WireError) in
-            let start = try header.cPointer(arena)
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            let start = try header.cPointer(&arena)
             var frame = Sanlian__Rpc__V1__StartFrameHeader()
             sanlian__rpc__v1__start_frame_header__init(&frame)
             frame.call_id = callID
@@ -208,14 +262,28 @@ package enum FrameRelay {
         }
     }
 
-    /// A varint at the start of `bytes`: its value and how many bytes it takes.
-    private static func varint(_ bytes: UnsafeRawBufferPointer) -> (UInt64, Int)? {
+    /// The varint at `start` in `bytes`, of at most `maxBytes` bytes: its value and the index
+    /// after it.
+    private static func varint(in bytes: UnsafeRawBufferPointer, at start: Int, maxBytes: Int = 10) -> (UInt64, Int)? {
         var value: UInt64 = 0
-        for (index, byte) in bytes.prefix(10).enumerated() {
-            value |= UInt64(byte & 0x7f) << (7 * UInt64(index))
-            if byte & 0x80 == 0 { return (value, index + 1) }
+        var index = start
+        while index < bytes.count, index - start < maxBytes {
+            let byte = bytes[index]
+            value |= UInt64(byte & 0x7f) << (7 * UInt64(index - start))
+            index += 1
+            if byte & 0x80 == 0 { return (value, index) }
         }
         return nil
+    }
+
+    private static func varintSize(_ value: UInt64) -> Int {
+        var size = 1
+        var rest = value >> 7
+        while rest != 0 {
+            size += 1
+            rest >>= 7
+        }
+        return size
     }
 
     /// Runs `body` with `frame` unpacked as a FrameHeader.

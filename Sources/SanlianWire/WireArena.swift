@@ -20,7 +20,11 @@ let wireStackBytes = 1024
 /// protobuf-c packs from a tree of C pointers; Swift storage can only be borrowed inside nested
 /// closures, which generated code for arbitrary messages cannot nest, so encoding copies into the
 /// arena instead. Never pass arena-built messages to `free_unpacked` (protobuf-c issue #222).
-final class WireArena {
+///
+/// A non-copyable struct passed `inout`, not a class: a class instance per encode was a heap
+/// allocation and its release, on every frame. Non-copyable because a copy would hand out the
+/// same bytes twice.
+struct WireArena: ~Copyable {
     private let base: UnsafeMutableRawPointer
     private let capacity: Int
     private var used = 0
@@ -37,16 +41,16 @@ final class WireArena {
 
     /// Runs `body` with an arena. The arena must not outlive `body`: its first bytes are on the
     /// stack of this call.
-    static func with<Result>(_ body: (WireArena) throws(WireError) -> Result) throws(WireError) -> Result {
+    static func with<Result>(_ body: (inout WireArena) throws(WireError) -> Result) throws(WireError) -> Result {
         try withUnsafeTemporaryAllocation(byteCount: wireStackBytes, alignment: 16) {
             (stack: UnsafeMutableRawBufferPointer) throws(WireError) -> Result in
-            let arena = WireArena(base: stack.baseAddress!, capacity: stack.count)
-            return try withExtendedLifetime(arena) { () throws(WireError) -> Result in try body(arena) }
+            var arena = WireArena(base: stack.baseAddress!, capacity: stack.count)
+            return try body(&arena)
         }
     }
 
     /// Zero-filled memory for `count` values of `type`, valid until the arena is released.
-    func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+    mutating func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
         let byteCount = max(count, 1) * MemoryLayout<T>.stride
         let raw = allocateBytes(byteCount)
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
@@ -54,7 +58,7 @@ final class WireArena {
     }
 
     /// `byteCount` bytes, uninitialised, valid until the arena is released.
-    private func allocateBytes(_ byteCount: Int) -> UnsafeMutableRawPointer {
+    private mutating func allocateBytes(_ byteCount: Int) -> UnsafeMutableRawPointer {
         // 16-byte steps keep every C type aligned.
         let start = (used + 15) & ~15
         guard start + byteCount <= capacity else {
@@ -68,7 +72,9 @@ final class WireArena {
 
     /// A NUL-terminated copy of `string`.
     /// - Throws: `WireError.embeddedNUL` when `string` holds a NUL, which C strings would silently cut.
-    func string(_ string: String, message: String, field: String) throws(WireError) -> UnsafeMutablePointer<CChar> {
+    mutating func string(_ string: String, message: String, field: String) throws(WireError) -> UnsafeMutablePointer<
+        CChar
+    > {
         var string = string
         let count = string.utf8.count
         let copy = allocateBytes(count + 1)
@@ -83,7 +89,7 @@ final class WireArena {
     }
 
     /// A copy of `bytes` as protobuf-c's binary data.
-    func bytes(_ bytes: [UInt8]) -> ProtobufCBinaryData {
+    mutating func bytes(_ bytes: [UInt8]) -> ProtobufCBinaryData {
         guard !bytes.isEmpty else { return ProtobufCBinaryData(len: 0, data: nil) }
         let copy = allocateBytes(bytes.count)
         bytes.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }

@@ -21,6 +21,11 @@ public protocol WireMessage: Sendable, Hashable {
     /// - Throws: `WireError` when a string field holds a NUL character, which protobuf-c's
     ///   NUL-terminated strings cannot carry.
     func encode(into buffer: inout ByteBuffer) throws(WireError)
+
+    /// The message's encoding as bytes, packed straight into the array (generated messages; the
+    /// default goes through a `ByteBuffer`).
+    /// - Throws: as `encode(into:)`.
+    func serializedBytes() throws(WireError) -> [UInt8]
 }
 
 extension WireMessage {

@@ -116,7 +116,7 @@ struct SwiftEmitter {
         case .enumeration(let name):
             let cType = Naming.cType(name)
             return "\(cType)(rawValue: \(cType).RawValue(truncatingIfNeeded: \(value).rawValue))"
-        case .message: return "try \(value).cPointer(arena)"
+        case .message: return "try \(value).cPointer(&arena)"
         default: return value
         }
     }
@@ -315,23 +315,32 @@ struct SwiftEmitter {
         out += "    }\n\n"
         // Encoding.
         out += "    package func encode(into buffer: inout ByteBuffer) throws(WireError) {\n"
-        out += "        try WireArena.with { arena throws(WireError) in\n"
+        out += "        try WireArena.with { (arena: inout WireArena) throws(WireError) in\n"
         out += "            // The INIT macro is not importable; the generated init function sets the descriptor.\n"
         out += "            var c = \(cType)()\n            \(prefix)__init(&c)\n"
-        out += "            try fill(&c, arena)\n"
+        out += "            try fill(&c, &arena)\n"
         out += "            let size = \(prefix)__get_packed_size(&c)\n"
         out += "            guard size > 0 else { return }\n"
         out += "            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in\n"
         out += "                \(prefix)__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))\n"
         out += "            }\n"
         out += "        }\n    }\n\n"
-        out += "    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<\(cType)> {\n"
+        out += "    package func serializedBytes() throws(WireError) -> [UInt8] {\n"
+        out += "        try WireArena.with { (arena: inout WireArena) throws(WireError) in\n"
+        out += "            var c = \(cType)()\n            \(prefix)__init(&c)\n"
+        out += "            try fill(&c, &arena)\n"
+        out += "            let size = \(prefix)__get_packed_size(&c)\n"
+        out += "            return [UInt8](unsafeUninitializedCapacity: size) { target, count in\n"
+        out += "                count = size == 0 ? 0 : \(prefix)__pack(&c, target.baseAddress!)\n"
+        out += "            }\n"
+        out += "        }\n    }\n\n"
+        out += "    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<\(cType)> {\n"
         out += "        let pointer = arena.allocate(\(cType).self, count: 1)\n"
         out += "        \(prefix)__init(pointer)\n"
-        out += "        try fill(&pointer.pointee, arena)\n"
+        out += "        try fill(&pointer.pointee, &arena)\n"
         out += "        return pointer\n    }\n\n"
         out += "    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.\n"
-        out += "    func fill(_ c: inout \(cType), _ arena: WireArena) throws(WireError) {\n"
+        out += "    func fill(_ c: inout \(cType), _ arena: inout WireArena) throws(WireError) {\n"
         emittedOneofs = []
         for field in message.fields {
             let property = Naming.property(field.name)

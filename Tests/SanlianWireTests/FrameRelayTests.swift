@@ -27,7 +27,9 @@ struct FrameRelayTests {
 
     @Test(
         "the relayed bytes are exactly the frame encoded with the new id",
-        arguments: [(end, UInt32(2)), (end, UInt32.max), (message, UInt32(1)), (message, UInt32(128))]
+        arguments: [
+            (end, UInt32(2)), (end, UInt32.max), (message, UInt32(0)), (message, UInt32(1)), (message, UInt32(128)),
+        ]
     )
     func sameBytesAsReencoding(frame: RPCV1.Frame, newID: UInt32) throws {
         var relayed = ByteBuffer()
@@ -72,6 +74,31 @@ struct FrameRelayTests {
         // Field 5 as a varint instead of a message.
         #expect(throws: WireError.self) {
             try FrameRelay.write(ByteBuffer(bytes: [0x08, 0x01, 0x28, 0x01]), callID: 1, into: &output)
+        }
+        #expect(output.readableBytes == 0)
+    }
+
+    @Test("frames laid out as encoders write them are relayed by hand, with protobuf-c's bytes")
+    func byHandAsProtobufC() throws {
+        for frame in [Self.end, Self.message] {
+            for newID: UInt32 in [0, 1, 127, 128, 16_383, 16_384, .max] {
+                var byHand = ByteBuffer()
+                var unpacked = ByteBuffer()
+                let handSize = try FrameRelay.write(Self.body(frame), callID: newID, into: &byHand)
+                let unpackedSize = try FrameRelay.writeUnpacked(Self.body(frame), callID: newID, into: &unpacked)
+                #expect(byHand == unpacked)
+                #expect(handSize == unpackedSize)
+            }
+        }
+        // A kind whose length runs past the end of the frame, or stops short of it, is not laid
+        // out so: protobuf-c reads it, and refuses both (the first is cut short, the second has a
+        // truncated field after it).
+        var output = ByteBuffer()
+        #expect(throws: WireError.self) {
+            try FrameRelay.write(ByteBuffer(bytes: [0x08, 0x01, 0x2A, 0x02, 0x0A]), callID: 1, into: &output)
+        }
+        #expect(throws: WireError.self) {
+            try FrameRelay.write(ByteBuffer(bytes: [0x08, 0x01, 0x2A, 0x00, 0x0A]), callID: 1, into: &output)
         }
         #expect(output.readableBytes == 0)
     }

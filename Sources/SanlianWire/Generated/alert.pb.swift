@@ -497,11 +497,11 @@ extension AlertV1.Alert {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Alert__V1__Alert()
             sanlian__alert__v1__alert__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__alert__v1__alert__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -510,15 +510,27 @@ extension AlertV1.Alert {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Alert__V1__Alert> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Alert__V1__Alert()
+            sanlian__alert__v1__alert__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__alert__v1__alert__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__alert__v1__alert__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Alert__V1__Alert> {
         let pointer = arena.allocate(Sanlian__Alert__V1__Alert.self, count: 1)
         sanlian__alert__v1__alert__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Alert__V1__Alert, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Alert__V1__Alert, _ arena: inout WireArena) throws(WireError) {
         c.identifier = try arena.string(self.identifier, message: "sanlian.alert.v1.Alert", field: "identifier")
         c.sender_department = try arena.string(self.senderDepartment, message: "sanlian.alert.v1.Alert", field: "sender_department")
         c.sender_operator = try arena.string(self.senderOperator, message: "sanlian.alert.v1.Alert", field: "sender_operator")
@@ -532,7 +544,7 @@ extension AlertV1.Alert {
         c.severity = Sanlian__Alert__V1__Severity(rawValue: Sanlian__Alert__V1__Severity.RawValue(truncatingIfNeeded: self.severity.rawValue))
         c.certainty = Sanlian__Alert__V1__Certainty(rawValue: Sanlian__Alert__V1__Certainty.RawValue(truncatingIfNeeded: self.certainty.rawValue))
         if let value = self.area {
-            c.area = try value.cPointer(arena)
+            c.area = try value.cPointer(&arena)
         }
         c.headline = try arena.string(self.headline, message: "sanlian.alert.v1.Alert", field: "headline")
         c.description = try arena.string(self.description, message: "sanlian.alert.v1.Alert", field: "description")
@@ -550,7 +562,7 @@ extension AlertV1.Alert {
         if !self.parameters.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Common__V1__KeyValue>?.self, count: self.parameters.count)
             for (index, element) in self.parameters.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_parameters = self.parameters.count
             c.parameters = array
@@ -648,11 +660,11 @@ extension AlertV1.Aggregate {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Alert__V1__Aggregate()
             sanlian__alert__v1__aggregate__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__alert__v1__aggregate__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -661,22 +673,34 @@ extension AlertV1.Aggregate {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Alert__V1__Aggregate> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Alert__V1__Aggregate()
+            sanlian__alert__v1__aggregate__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__alert__v1__aggregate__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__alert__v1__aggregate__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Alert__V1__Aggregate> {
         let pointer = arena.allocate(Sanlian__Alert__V1__Aggregate.self, count: 1)
         sanlian__alert__v1__aggregate__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Alert__V1__Aggregate, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Alert__V1__Aggregate, _ arena: inout WireArena) throws(WireError) {
         c.fingerprint = try arena.string(self.fingerprint, message: "sanlian.alert.v1.Aggregate", field: "fingerprint")
         c.state = Sanlian__Alert__V1__AggregateState(rawValue: Sanlian__Alert__V1__AggregateState.RawValue(truncatingIfNeeded: self.state.rawValue))
         c.count = self.count
         c.first_seen_unix_ms = self.firstSeenUnixMs
         c.last_seen_unix_ms = self.lastSeenUnixMs
         if let value = self.latest {
-            c.latest = try value.cPointer(arena)
+            c.latest = try value.cPointer(&arena)
         }
         c.acknowledged_by = try arena.string(self.acknowledgedBy, message: "sanlian.alert.v1.Aggregate", field: "acknowledged_by")
         c.acknowledged_unix_ms = self.acknowledgedUnixMs
@@ -744,11 +768,11 @@ extension AlertV1.Escalation {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Alert__V1__Escalation()
             sanlian__alert__v1__escalation__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__alert__v1__escalation__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -757,21 +781,33 @@ extension AlertV1.Escalation {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Alert__V1__Escalation> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Alert__V1__Escalation()
+            sanlian__alert__v1__escalation__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__alert__v1__escalation__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__alert__v1__escalation__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Alert__V1__Escalation> {
         let pointer = arena.allocate(Sanlian__Alert__V1__Escalation.self, count: 1)
         sanlian__alert__v1__escalation__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Alert__V1__Escalation, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Alert__V1__Escalation, _ arena: inout WireArena) throws(WireError) {
         c.fingerprint = try arena.string(self.fingerprint, message: "sanlian.alert.v1.Escalation", field: "fingerprint")
         c.level = self.level
         c.firing_since_unix_ms = self.firingSinceUnixMs
         c.escalated_unix_ms = self.escalatedUnixMs
         if let value = self.aggregate {
-            c.aggregate = try value.cPointer(arena)
+            c.aggregate = try value.cPointer(&arena)
         }
     }
 }
@@ -844,11 +880,11 @@ extension AlertV1.LedgerEvent {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Alert__V1__LedgerEvent()
             sanlian__alert__v1__ledger_event__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__alert__v1__ledger_event__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -857,28 +893,40 @@ extension AlertV1.LedgerEvent {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Alert__V1__LedgerEvent> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Alert__V1__LedgerEvent()
+            sanlian__alert__v1__ledger_event__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__alert__v1__ledger_event__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__alert__v1__ledger_event__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Alert__V1__LedgerEvent> {
         let pointer = arena.allocate(Sanlian__Alert__V1__LedgerEvent.self, count: 1)
         sanlian__alert__v1__ledger_event__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Alert__V1__LedgerEvent, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Alert__V1__LedgerEvent, _ arena: inout WireArena) throws(WireError) {
         c.sequence = self.sequence
         c.recorded_unix_ms = self.recordedUnixMs
         c.subject = try arena.string(self.subject, message: "sanlian.alert.v1.LedgerEvent", field: "subject")
         switch self.body {
         case .alert(let value)?:
             c.body_case = .init(rawValue: 4)
-            c.alert = try value.cPointer(arena)
+            c.alert = try value.cPointer(&arena)
         case .escalation(let value)?:
             c.body_case = .init(rawValue: 5)
-            c.escalation = try value.cPointer(arena)
+            c.escalation = try value.cPointer(&arena)
         case .transition(let value)?:
             c.body_case = .init(rawValue: 6)
-            c.transition = try value.cPointer(arena)
+            c.transition = try value.cPointer(&arena)
         case nil:
             break
         }

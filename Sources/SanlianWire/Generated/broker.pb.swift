@@ -50,11 +50,11 @@ extension BrokerV1.MethodDescriptor {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__MethodDescriptor()
             sanlian__broker__v1__method_descriptor__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__method_descriptor__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -63,15 +63,27 @@ extension BrokerV1.MethodDescriptor {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__MethodDescriptor> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__MethodDescriptor()
+            sanlian__broker__v1__method_descriptor__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__method_descriptor__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__method_descriptor__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__MethodDescriptor> {
         let pointer = arena.allocate(Sanlian__Broker__V1__MethodDescriptor.self, count: 1)
         sanlian__broker__v1__method_descriptor__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__MethodDescriptor, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__MethodDescriptor, _ arena: inout WireArena) throws(WireError) {
         c.name = try arena.string(self.name, message: "sanlian.broker.v1.MethodDescriptor", field: "name")
         c.server_streaming = self.serverStreaming ? 1 : 0
         c.client_streaming = self.clientStreaming ? 1 : 0
@@ -123,11 +135,11 @@ extension BrokerV1.ServiceDescriptor {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ServiceDescriptor()
             sanlian__broker__v1__service_descriptor__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__service_descriptor__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -136,20 +148,32 @@ extension BrokerV1.ServiceDescriptor {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ServiceDescriptor> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__ServiceDescriptor()
+            sanlian__broker__v1__service_descriptor__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__service_descriptor__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__service_descriptor__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ServiceDescriptor> {
         let pointer = arena.allocate(Sanlian__Broker__V1__ServiceDescriptor.self, count: 1)
         sanlian__broker__v1__service_descriptor__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__ServiceDescriptor, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__ServiceDescriptor, _ arena: inout WireArena) throws(WireError) {
         c.name = try arena.string(self.name, message: "sanlian.broker.v1.ServiceDescriptor", field: "name")
         if !self.methods.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Broker__V1__MethodDescriptor>?.self, count: self.methods.count)
             for (index, element) in self.methods.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_methods = self.methods.count
             c.methods = array
@@ -202,11 +226,11 @@ extension BrokerV1.RegisterRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__RegisterRequest()
             sanlian__broker__v1__register_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__register_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -215,19 +239,31 @@ extension BrokerV1.RegisterRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__RegisterRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__RegisterRequest()
+            sanlian__broker__v1__register_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__register_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__register_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__RegisterRequest> {
         let pointer = arena.allocate(Sanlian__Broker__V1__RegisterRequest.self, count: 1)
         sanlian__broker__v1__register_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__RegisterRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__RegisterRequest, _ arena: inout WireArena) throws(WireError) {
         if !self.services.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Broker__V1__ServiceDescriptor>?.self, count: self.services.count)
             for (index, element) in self.services.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_services = self.services.count
             c.services = array
@@ -273,11 +309,11 @@ extension BrokerV1.RegisterResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__RegisterResponse()
             sanlian__broker__v1__register_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__register_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -286,15 +322,27 @@ extension BrokerV1.RegisterResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__RegisterResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__RegisterResponse()
+            sanlian__broker__v1__register_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__register_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__register_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__RegisterResponse> {
         let pointer = arena.allocate(Sanlian__Broker__V1__RegisterResponse.self, count: 1)
         sanlian__broker__v1__register_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__RegisterResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__RegisterResponse, _ arena: inout WireArena) throws(WireError) {
         c.instance_id = self.instanceID
     }
 }
@@ -348,11 +396,11 @@ extension BrokerV1.PublishRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__PublishRequest()
             sanlian__broker__v1__publish_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__publish_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -361,21 +409,33 @@ extension BrokerV1.PublishRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__PublishRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__PublishRequest()
+            sanlian__broker__v1__publish_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__publish_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__publish_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__PublishRequest> {
         let pointer = arena.allocate(Sanlian__Broker__V1__PublishRequest.self, count: 1)
         sanlian__broker__v1__publish_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__PublishRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__PublishRequest, _ arena: inout WireArena) throws(WireError) {
         c.subject = try arena.string(self.subject, message: "sanlian.broker.v1.PublishRequest", field: "subject")
         c.payload = arena.bytes(self.payload)
         if !self.headers.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Common__V1__KeyValue>?.self, count: self.headers.count)
             for (index, element) in self.headers.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_headers = self.headers.count
             c.headers = array
@@ -421,11 +481,11 @@ extension BrokerV1.PublishResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__PublishResponse()
             sanlian__broker__v1__publish_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__publish_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -434,15 +494,27 @@ extension BrokerV1.PublishResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__PublishResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__PublishResponse()
+            sanlian__broker__v1__publish_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__publish_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__publish_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__PublishResponse> {
         let pointer = arena.allocate(Sanlian__Broker__V1__PublishResponse.self, count: 1)
         sanlian__broker__v1__publish_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__PublishResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__PublishResponse, _ arena: inout WireArena) throws(WireError) {
         c.delivered_to = self.deliveredTo
     }
 }
@@ -485,11 +557,11 @@ extension BrokerV1.SubscribeRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__SubscribeRequest()
             sanlian__broker__v1__subscribe_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__subscribe_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -498,15 +570,27 @@ extension BrokerV1.SubscribeRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__SubscribeRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__SubscribeRequest()
+            sanlian__broker__v1__subscribe_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__subscribe_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__subscribe_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__SubscribeRequest> {
         let pointer = arena.allocate(Sanlian__Broker__V1__SubscribeRequest.self, count: 1)
         sanlian__broker__v1__subscribe_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__SubscribeRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__SubscribeRequest, _ arena: inout WireArena) throws(WireError) {
         c.subject_pattern = try arena.string(self.subjectPattern, message: "sanlian.broker.v1.SubscribeRequest", field: "subject_pattern")
     }
 }
@@ -564,11 +648,11 @@ extension BrokerV1.Delivery {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__Delivery()
             sanlian__broker__v1__delivery__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__delivery__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -577,21 +661,33 @@ extension BrokerV1.Delivery {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__Delivery> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__Delivery()
+            sanlian__broker__v1__delivery__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__delivery__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__delivery__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__Delivery> {
         let pointer = arena.allocate(Sanlian__Broker__V1__Delivery.self, count: 1)
         sanlian__broker__v1__delivery__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__Delivery, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__Delivery, _ arena: inout WireArena) throws(WireError) {
         c.subject = try arena.string(self.subject, message: "sanlian.broker.v1.Delivery", field: "subject")
         c.payload = arena.bytes(self.payload)
         if !self.headers.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Common__V1__KeyValue>?.self, count: self.headers.count)
             for (index, element) in self.headers.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_headers = self.headers.count
             c.headers = array
@@ -639,11 +735,11 @@ extension BrokerV1.PublishAlertRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__PublishAlertRequest()
             sanlian__broker__v1__publish_alert_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__publish_alert_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -652,17 +748,29 @@ extension BrokerV1.PublishAlertRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__PublishAlertRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__PublishAlertRequest()
+            sanlian__broker__v1__publish_alert_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__publish_alert_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__publish_alert_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__PublishAlertRequest> {
         let pointer = arena.allocate(Sanlian__Broker__V1__PublishAlertRequest.self, count: 1)
         sanlian__broker__v1__publish_alert_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__PublishAlertRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__PublishAlertRequest, _ arena: inout WireArena) throws(WireError) {
         if let value = self.alert {
-            c.alert = try value.cPointer(arena)
+            c.alert = try value.cPointer(&arena)
         }
     }
 }
@@ -709,11 +817,11 @@ extension BrokerV1.PublishAlertResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__PublishAlertResponse()
             sanlian__broker__v1__publish_alert_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__publish_alert_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -722,15 +830,27 @@ extension BrokerV1.PublishAlertResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__PublishAlertResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__PublishAlertResponse()
+            sanlian__broker__v1__publish_alert_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__publish_alert_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__publish_alert_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__PublishAlertResponse> {
         let pointer = arena.allocate(Sanlian__Broker__V1__PublishAlertResponse.self, count: 1)
         sanlian__broker__v1__publish_alert_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__PublishAlertResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__PublishAlertResponse, _ arena: inout WireArena) throws(WireError) {
         c.sequence = self.sequence
         c.duplicate = self.duplicate ? 1 : 0
     }
@@ -790,11 +910,11 @@ extension BrokerV1.StartPosition {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__StartPosition()
             sanlian__broker__v1__start_position__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__start_position__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -803,15 +923,27 @@ extension BrokerV1.StartPosition {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__StartPosition> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__StartPosition()
+            sanlian__broker__v1__start_position__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__start_position__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__start_position__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__StartPosition> {
         let pointer = arena.allocate(Sanlian__Broker__V1__StartPosition.self, count: 1)
         sanlian__broker__v1__start_position__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__StartPosition, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__StartPosition, _ arena: inout WireArena) throws(WireError) {
         switch self.position {
         case .resume(let value)?:
             c.position_case = .init(rawValue: 1)
@@ -892,11 +1024,11 @@ extension BrokerV1.SubscribeLedgerRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__SubscribeLedgerRequest()
             sanlian__broker__v1__subscribe_ledger_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__subscribe_ledger_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -905,19 +1037,31 @@ extension BrokerV1.SubscribeLedgerRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__SubscribeLedgerRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__SubscribeLedgerRequest()
+            sanlian__broker__v1__subscribe_ledger_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__subscribe_ledger_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__subscribe_ledger_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__SubscribeLedgerRequest> {
         let pointer = arena.allocate(Sanlian__Broker__V1__SubscribeLedgerRequest.self, count: 1)
         sanlian__broker__v1__subscribe_ledger_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__SubscribeLedgerRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__SubscribeLedgerRequest, _ arena: inout WireArena) throws(WireError) {
         c.name = try arena.string(self.name, message: "sanlian.broker.v1.SubscribeLedgerRequest", field: "name")
         c.subject_pattern = try arena.string(self.subjectPattern, message: "sanlian.broker.v1.SubscribeLedgerRequest", field: "subject_pattern")
         if let value = self.start {
-            c.start = try value.cPointer(arena)
+            c.start = try value.cPointer(&arena)
         }
         c.max_in_flight = self.maxInFlight
         c.ack_timeout_seconds = self.ackTimeoutSeconds
@@ -969,11 +1113,11 @@ extension BrokerV1.LedgerDelivery {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__LedgerDelivery()
             sanlian__broker__v1__ledger_delivery__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__ledger_delivery__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -982,17 +1126,29 @@ extension BrokerV1.LedgerDelivery {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__LedgerDelivery> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__LedgerDelivery()
+            sanlian__broker__v1__ledger_delivery__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__ledger_delivery__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__ledger_delivery__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__LedgerDelivery> {
         let pointer = arena.allocate(Sanlian__Broker__V1__LedgerDelivery.self, count: 1)
         sanlian__broker__v1__ledger_delivery__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__LedgerDelivery, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__LedgerDelivery, _ arena: inout WireArena) throws(WireError) {
         if let value = self.event {
-            c.event = try value.cPointer(arena)
+            c.event = try value.cPointer(&arena)
         }
         c.attempt = self.attempt
     }
@@ -1042,11 +1198,11 @@ extension BrokerV1.AckLedgerRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__AckLedgerRequest()
             sanlian__broker__v1__ack_ledger_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__ack_ledger_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1055,15 +1211,27 @@ extension BrokerV1.AckLedgerRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__AckLedgerRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__AckLedgerRequest()
+            sanlian__broker__v1__ack_ledger_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__ack_ledger_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__ack_ledger_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__AckLedgerRequest> {
         let pointer = arena.allocate(Sanlian__Broker__V1__AckLedgerRequest.self, count: 1)
         sanlian__broker__v1__ack_ledger_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__AckLedgerRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__AckLedgerRequest, _ arena: inout WireArena) throws(WireError) {
         c.name = try arena.string(self.name, message: "sanlian.broker.v1.AckLedgerRequest", field: "name")
         if !self.sequences.isEmpty {
             let array = arena.allocate(UInt64.self, count: self.sequences.count)
@@ -1114,11 +1282,11 @@ extension BrokerV1.AckLedgerResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__AckLedgerResponse()
             sanlian__broker__v1__ack_ledger_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__ack_ledger_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1127,15 +1295,27 @@ extension BrokerV1.AckLedgerResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__AckLedgerResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__AckLedgerResponse()
+            sanlian__broker__v1__ack_ledger_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__ack_ledger_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__ack_ledger_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__AckLedgerResponse> {
         let pointer = arena.allocate(Sanlian__Broker__V1__AckLedgerResponse.self, count: 1)
         sanlian__broker__v1__ack_ledger_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__AckLedgerResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__AckLedgerResponse, _ arena: inout WireArena) throws(WireError) {
         c.acknowledged_through = self.acknowledgedThrough
     }
 }
@@ -1185,11 +1365,11 @@ extension BrokerV1.ReadLedgerRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ReadLedgerRequest()
             sanlian__broker__v1__read_ledger_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__read_ledger_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1198,15 +1378,27 @@ extension BrokerV1.ReadLedgerRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ReadLedgerRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__ReadLedgerRequest()
+            sanlian__broker__v1__read_ledger_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__read_ledger_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__read_ledger_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ReadLedgerRequest> {
         let pointer = arena.allocate(Sanlian__Broker__V1__ReadLedgerRequest.self, count: 1)
         sanlian__broker__v1__read_ledger_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__ReadLedgerRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__ReadLedgerRequest, _ arena: inout WireArena) throws(WireError) {
         c.from_sequence = self.fromSequence
         c.limit = self.limit
         c.subject_pattern = try arena.string(self.subjectPattern, message: "sanlian.broker.v1.ReadLedgerRequest", field: "subject_pattern")
@@ -1257,11 +1449,11 @@ extension BrokerV1.ReadLedgerResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ReadLedgerResponse()
             sanlian__broker__v1__read_ledger_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__read_ledger_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1270,19 +1462,31 @@ extension BrokerV1.ReadLedgerResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ReadLedgerResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__ReadLedgerResponse()
+            sanlian__broker__v1__read_ledger_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__read_ledger_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__read_ledger_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ReadLedgerResponse> {
         let pointer = arena.allocate(Sanlian__Broker__V1__ReadLedgerResponse.self, count: 1)
         sanlian__broker__v1__read_ledger_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__ReadLedgerResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__ReadLedgerResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.events.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Alert__V1__LedgerEvent>?.self, count: self.events.count)
             for (index, element) in self.events.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_events = self.events.count
             c.events = array
@@ -1332,11 +1536,11 @@ extension BrokerV1.AggregateActionRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__AggregateActionRequest()
             sanlian__broker__v1__aggregate_action_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__aggregate_action_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1345,15 +1549,27 @@ extension BrokerV1.AggregateActionRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__AggregateActionRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__AggregateActionRequest()
+            sanlian__broker__v1__aggregate_action_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__aggregate_action_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__aggregate_action_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__AggregateActionRequest> {
         let pointer = arena.allocate(Sanlian__Broker__V1__AggregateActionRequest.self, count: 1)
         sanlian__broker__v1__aggregate_action_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__AggregateActionRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__AggregateActionRequest, _ arena: inout WireArena) throws(WireError) {
         c.fingerprint = try arena.string(self.fingerprint, message: "sanlian.broker.v1.AggregateActionRequest", field: "fingerprint")
         c.note = try arena.string(self.note, message: "sanlian.broker.v1.AggregateActionRequest", field: "note")
     }
@@ -1398,11 +1614,11 @@ extension BrokerV1.AggregateActionResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__AggregateActionResponse()
             sanlian__broker__v1__aggregate_action_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__aggregate_action_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1411,17 +1627,29 @@ extension BrokerV1.AggregateActionResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__AggregateActionResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__AggregateActionResponse()
+            sanlian__broker__v1__aggregate_action_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__aggregate_action_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__aggregate_action_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__AggregateActionResponse> {
         let pointer = arena.allocate(Sanlian__Broker__V1__AggregateActionResponse.self, count: 1)
         sanlian__broker__v1__aggregate_action_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__AggregateActionResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__AggregateActionResponse, _ arena: inout WireArena) throws(WireError) {
         if let value = self.aggregate {
-            c.aggregate = try value.cPointer(arena)
+            c.aggregate = try value.cPointer(&arena)
         }
     }
 }
@@ -1473,11 +1701,11 @@ extension BrokerV1.ListAggregatesRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ListAggregatesRequest()
             sanlian__broker__v1__list_aggregates_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__list_aggregates_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1486,15 +1714,27 @@ extension BrokerV1.ListAggregatesRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListAggregatesRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__ListAggregatesRequest()
+            sanlian__broker__v1__list_aggregates_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__list_aggregates_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__list_aggregates_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListAggregatesRequest> {
         let pointer = arena.allocate(Sanlian__Broker__V1__ListAggregatesRequest.self, count: 1)
         sanlian__broker__v1__list_aggregates_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__ListAggregatesRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__ListAggregatesRequest, _ arena: inout WireArena) throws(WireError) {
         if !self.states.isEmpty {
             let array = arena.allocate(Sanlian__Alert__V1__AggregateState.self, count: self.states.count)
             for (index, element) in self.states.enumerated() {
@@ -1504,7 +1744,7 @@ extension BrokerV1.ListAggregatesRequest {
             c.states = array
         }
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -1555,11 +1795,11 @@ extension BrokerV1.ListAggregatesResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ListAggregatesResponse()
             sanlian__broker__v1__list_aggregates_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__list_aggregates_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1568,25 +1808,37 @@ extension BrokerV1.ListAggregatesResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListAggregatesResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__ListAggregatesResponse()
+            sanlian__broker__v1__list_aggregates_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__list_aggregates_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__list_aggregates_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListAggregatesResponse> {
         let pointer = arena.allocate(Sanlian__Broker__V1__ListAggregatesResponse.self, count: 1)
         sanlian__broker__v1__list_aggregates_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__ListAggregatesResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__ListAggregatesResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.aggregates.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Alert__V1__Aggregate>?.self, count: self.aggregates.count)
             for (index, element) in self.aggregates.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_aggregates = self.aggregates.count
             c.aggregates = array
         }
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -1644,11 +1896,11 @@ extension BrokerV1.DeadLetter {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__DeadLetter()
             sanlian__broker__v1__dead_letter__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__dead_letter__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1657,15 +1909,27 @@ extension BrokerV1.DeadLetter {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__DeadLetter> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__DeadLetter()
+            sanlian__broker__v1__dead_letter__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__dead_letter__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__dead_letter__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__DeadLetter> {
         let pointer = arena.allocate(Sanlian__Broker__V1__DeadLetter.self, count: 1)
         sanlian__broker__v1__dead_letter__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__DeadLetter, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__DeadLetter, _ arena: inout WireArena) throws(WireError) {
         c.subscription = try arena.string(self.subscription, message: "sanlian.broker.v1.DeadLetter", field: "subscription")
         c.department = try arena.string(self.department, message: "sanlian.broker.v1.DeadLetter", field: "department")
         c.sequence = self.sequence
@@ -1712,11 +1976,11 @@ extension BrokerV1.ListDeadLettersRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ListDeadLettersRequest()
             sanlian__broker__v1__list_dead_letters_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__list_dead_letters_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1725,15 +1989,27 @@ extension BrokerV1.ListDeadLettersRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListDeadLettersRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__ListDeadLettersRequest()
+            sanlian__broker__v1__list_dead_letters_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__list_dead_letters_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__list_dead_letters_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListDeadLettersRequest> {
         let pointer = arena.allocate(Sanlian__Broker__V1__ListDeadLettersRequest.self, count: 1)
         sanlian__broker__v1__list_dead_letters_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__ListDeadLettersRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__ListDeadLettersRequest, _ arena: inout WireArena) throws(WireError) {
         c.subscription = try arena.string(self.subscription, message: "sanlian.broker.v1.ListDeadLettersRequest", field: "subscription")
     }
 }
@@ -1778,11 +2054,11 @@ extension BrokerV1.ListDeadLettersResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ListDeadLettersResponse()
             sanlian__broker__v1__list_dead_letters_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__list_dead_letters_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1791,19 +2067,31 @@ extension BrokerV1.ListDeadLettersResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListDeadLettersResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__ListDeadLettersResponse()
+            sanlian__broker__v1__list_dead_letters_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__list_dead_letters_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__list_dead_letters_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListDeadLettersResponse> {
         let pointer = arena.allocate(Sanlian__Broker__V1__ListDeadLettersResponse.self, count: 1)
         sanlian__broker__v1__list_dead_letters_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__ListDeadLettersResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__ListDeadLettersResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.deadLetters.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Broker__V1__DeadLetter>?.self, count: self.deadLetters.count)
             for (index, element) in self.deadLetters.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_dead_letters = self.deadLetters.count
             c.dead_letters = array
@@ -1856,11 +2144,11 @@ extension BrokerV1.RedriveDeadLettersRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__RedriveDeadLettersRequest()
             sanlian__broker__v1__redrive_dead_letters_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__redrive_dead_letters_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1869,15 +2157,27 @@ extension BrokerV1.RedriveDeadLettersRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__RedriveDeadLettersRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__RedriveDeadLettersRequest()
+            sanlian__broker__v1__redrive_dead_letters_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__redrive_dead_letters_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__redrive_dead_letters_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__RedriveDeadLettersRequest> {
         let pointer = arena.allocate(Sanlian__Broker__V1__RedriveDeadLettersRequest.self, count: 1)
         sanlian__broker__v1__redrive_dead_letters_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__RedriveDeadLettersRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__RedriveDeadLettersRequest, _ arena: inout WireArena) throws(WireError) {
         c.subscription = try arena.string(self.subscription, message: "sanlian.broker.v1.RedriveDeadLettersRequest", field: "subscription")
         if !self.sequences.isEmpty {
             let array = arena.allocate(UInt64.self, count: self.sequences.count)
@@ -1927,11 +2227,11 @@ extension BrokerV1.RedriveDeadLettersResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__RedriveDeadLettersResponse()
             sanlian__broker__v1__redrive_dead_letters_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__redrive_dead_letters_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1940,15 +2240,27 @@ extension BrokerV1.RedriveDeadLettersResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__RedriveDeadLettersResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__RedriveDeadLettersResponse()
+            sanlian__broker__v1__redrive_dead_letters_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__redrive_dead_letters_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__redrive_dead_letters_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__RedriveDeadLettersResponse> {
         let pointer = arena.allocate(Sanlian__Broker__V1__RedriveDeadLettersResponse.self, count: 1)
         sanlian__broker__v1__redrive_dead_letters_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__RedriveDeadLettersResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__RedriveDeadLettersResponse, _ arena: inout WireArena) throws(WireError) {
         c.redriven = self.redriven
     }
 }
@@ -1984,11 +2296,11 @@ extension BrokerV1.ListServicesRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ListServicesRequest()
             sanlian__broker__v1__list_services_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__list_services_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1997,15 +2309,27 @@ extension BrokerV1.ListServicesRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListServicesRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__ListServicesRequest()
+            sanlian__broker__v1__list_services_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__list_services_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__list_services_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListServicesRequest> {
         let pointer = arena.allocate(Sanlian__Broker__V1__ListServicesRequest.self, count: 1)
         sanlian__broker__v1__list_services_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__ListServicesRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__ListServicesRequest, _ arena: inout WireArena) throws(WireError) {
     }
 }
 
@@ -2060,11 +2384,11 @@ extension BrokerV1.ServiceStatus {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ServiceStatus()
             sanlian__broker__v1__service_status__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__service_status__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2073,17 +2397,29 @@ extension BrokerV1.ServiceStatus {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ServiceStatus> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__ServiceStatus()
+            sanlian__broker__v1__service_status__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__service_status__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__service_status__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ServiceStatus> {
         let pointer = arena.allocate(Sanlian__Broker__V1__ServiceStatus.self, count: 1)
         sanlian__broker__v1__service_status__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__ServiceStatus, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__ServiceStatus, _ arena: inout WireArena) throws(WireError) {
         if let value = self.service {
-            c.service = try value.cPointer(arena)
+            c.service = try value.cPointer(&arena)
         }
         c.instances = self.instances
         if !self.instanceNames.isEmpty {
@@ -2137,11 +2473,11 @@ extension BrokerV1.ListServicesResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ListServicesResponse()
             sanlian__broker__v1__list_services_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__broker__v1__list_services_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2150,19 +2486,31 @@ extension BrokerV1.ListServicesResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListServicesResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Broker__V1__ListServicesResponse()
+            sanlian__broker__v1__list_services_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__broker__v1__list_services_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__broker__v1__list_services_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ListServicesResponse> {
         let pointer = arena.allocate(Sanlian__Broker__V1__ListServicesResponse.self, count: 1)
         sanlian__broker__v1__list_services_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Broker__V1__ListServicesResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Broker__V1__ListServicesResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.services.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Broker__V1__ServiceStatus>?.self, count: self.services.count)
             for (index, element) in self.services.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_services = self.services.count
             c.services = array

@@ -46,11 +46,11 @@ extension CommonV1.KeyValue {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Common__V1__KeyValue()
             sanlian__common__v1__key_value__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__common__v1__key_value__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -59,15 +59,27 @@ extension CommonV1.KeyValue {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__KeyValue> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Common__V1__KeyValue()
+            sanlian__common__v1__key_value__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__common__v1__key_value__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__common__v1__key_value__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__KeyValue> {
         let pointer = arena.allocate(Sanlian__Common__V1__KeyValue.self, count: 1)
         sanlian__common__v1__key_value__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Common__V1__KeyValue, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Common__V1__KeyValue, _ arena: inout WireArena) throws(WireError) {
         c.key = try arena.string(self.key, message: "sanlian.common.v1.KeyValue", field: "key")
         c.value = try arena.string(self.value, message: "sanlian.common.v1.KeyValue", field: "value")
     }
@@ -130,11 +142,11 @@ extension CommonV1.Place {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Common__V1__Place()
             sanlian__common__v1__place__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__common__v1__place__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -143,15 +155,27 @@ extension CommonV1.Place {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__Place> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Common__V1__Place()
+            sanlian__common__v1__place__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__common__v1__place__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__common__v1__place__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__Place> {
         let pointer = arena.allocate(Sanlian__Common__V1__Place.self, count: 1)
         sanlian__common__v1__place__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Common__V1__Place, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Common__V1__Place, _ arena: inout WireArena) throws(WireError) {
         c.village_code = try arena.string(self.villageCode, message: "sanlian.common.v1.Place", field: "village_code")
         c.village_group = try arena.string(self.villageGroup, message: "sanlian.common.v1.Place", field: "village_group")
         c.description = try arena.string(self.description, message: "sanlian.common.v1.Place", field: "description")
@@ -202,11 +226,11 @@ extension CommonV1.TimeRange {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Common__V1__TimeRange()
             sanlian__common__v1__time_range__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__common__v1__time_range__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -215,15 +239,27 @@ extension CommonV1.TimeRange {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__TimeRange> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Common__V1__TimeRange()
+            sanlian__common__v1__time_range__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__common__v1__time_range__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__common__v1__time_range__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__TimeRange> {
         let pointer = arena.allocate(Sanlian__Common__V1__TimeRange.self, count: 1)
         sanlian__common__v1__time_range__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Common__V1__TimeRange, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Common__V1__TimeRange, _ arena: inout WireArena) throws(WireError) {
         c.from_unix_ms = self.fromUnixMs
         c.to_unix_ms = self.toUnixMs
     }
@@ -271,11 +307,11 @@ extension CommonV1.PageRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Common__V1__PageRequest()
             sanlian__common__v1__page_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__common__v1__page_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -284,15 +320,27 @@ extension CommonV1.PageRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__PageRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Common__V1__PageRequest()
+            sanlian__common__v1__page_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__common__v1__page_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__common__v1__page_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__PageRequest> {
         let pointer = arena.allocate(Sanlian__Common__V1__PageRequest.self, count: 1)
         sanlian__common__v1__page_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Common__V1__PageRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Common__V1__PageRequest, _ arena: inout WireArena) throws(WireError) {
         c.page_size = self.pageSize
         c.page_token = try arena.string(self.pageToken, message: "sanlian.common.v1.PageRequest", field: "page_token")
     }
@@ -339,11 +387,11 @@ extension CommonV1.PageResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Common__V1__PageResponse()
             sanlian__common__v1__page_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__common__v1__page_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -352,15 +400,27 @@ extension CommonV1.PageResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__PageResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Common__V1__PageResponse()
+            sanlian__common__v1__page_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__common__v1__page_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__common__v1__page_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__PageResponse> {
         let pointer = arena.allocate(Sanlian__Common__V1__PageResponse.self, count: 1)
         sanlian__common__v1__page_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Common__V1__PageResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Common__V1__PageResponse, _ arena: inout WireArena) throws(WireError) {
         c.next_page_token = try arena.string(self.nextPageToken, message: "sanlian.common.v1.PageResponse", field: "next_page_token")
         c.total = self.total
     }
@@ -408,11 +468,11 @@ extension CommonV1.Month {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Common__V1__Month()
             sanlian__common__v1__month__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__common__v1__month__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -421,15 +481,27 @@ extension CommonV1.Month {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__Month> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Common__V1__Month()
+            sanlian__common__v1__month__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__common__v1__month__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__common__v1__month__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Common__V1__Month> {
         let pointer = arena.allocate(Sanlian__Common__V1__Month.self, count: 1)
         sanlian__common__v1__month__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Common__V1__Month, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Common__V1__Month, _ arena: inout WireArena) throws(WireError) {
         c.year = self.year
         c.month = self.month
     }

@@ -61,11 +61,11 @@ extension EchoV1.EchoRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Echo__V1__EchoRequest()
             sanlian__echo__v1__echo_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__echo__v1__echo_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -74,15 +74,27 @@ extension EchoV1.EchoRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Echo__V1__EchoRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Echo__V1__EchoRequest()
+            sanlian__echo__v1__echo_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__echo__v1__echo_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__echo__v1__echo_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Echo__V1__EchoRequest> {
         let pointer = arena.allocate(Sanlian__Echo__V1__EchoRequest.self, count: 1)
         sanlian__echo__v1__echo_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Echo__V1__EchoRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Echo__V1__EchoRequest, _ arena: inout WireArena) throws(WireError) {
         c.payload = arena.bytes(self.payload)
         c.delay_ms = self.delayMs
         c.count = self.count
@@ -159,11 +171,11 @@ extension EchoV1.EchoResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Echo__V1__EchoResponse()
             sanlian__echo__v1__echo_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__echo__v1__echo_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -172,15 +184,27 @@ extension EchoV1.EchoResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Echo__V1__EchoResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Echo__V1__EchoResponse()
+            sanlian__echo__v1__echo_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__echo__v1__echo_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__echo__v1__echo_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Echo__V1__EchoResponse> {
         let pointer = arena.allocate(Sanlian__Echo__V1__EchoResponse.self, count: 1)
         sanlian__echo__v1__echo_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Echo__V1__EchoResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Echo__V1__EchoResponse, _ arena: inout WireArena) throws(WireError) {
         c.payload = arena.bytes(self.payload)
         c.index = self.index
         if !self.metadata.isEmpty {

@@ -455,11 +455,11 @@ extension HazardsV1.ReportHazardRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__ReportHazardRequest()
             sanlian__hazards__v1__report_hazard_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__report_hazard_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -468,18 +468,30 @@ extension HazardsV1.ReportHazardRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__ReportHazardRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__ReportHazardRequest()
+            sanlian__hazards__v1__report_hazard_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__report_hazard_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__report_hazard_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__ReportHazardRequest> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__ReportHazardRequest.self, count: 1)
         sanlian__hazards__v1__report_hazard_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__ReportHazardRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__ReportHazardRequest, _ arena: inout WireArena) throws(WireError) {
         c.kind = Sanlian__Hazards__V1__HazardKind(rawValue: Sanlian__Hazards__V1__HazardKind.RawValue(truncatingIfNeeded: self.kind.rawValue))
         if let value = self.place {
-            c.place = try value.cPointer(arena)
+            c.place = try value.cPointer(&arena)
         }
         c.description = try arena.string(self.description, message: "sanlian.hazards.v1.ReportHazardRequest", field: "description")
         if let value = self.suggestedGrade {
@@ -547,11 +559,11 @@ extension HazardsV1.HazardEvent {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__HazardEvent()
             sanlian__hazards__v1__hazard_event__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__hazard_event__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -560,15 +572,27 @@ extension HazardsV1.HazardEvent {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__HazardEvent> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__HazardEvent()
+            sanlian__hazards__v1__hazard_event__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__hazard_event__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__hazard_event__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__HazardEvent> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__HazardEvent.self, count: 1)
         sanlian__hazards__v1__hazard_event__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__HazardEvent, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__HazardEvent, _ arena: inout WireArena) throws(WireError) {
         c.from = Sanlian__Hazards__V1__HazardState(rawValue: Sanlian__Hazards__V1__HazardState.RawValue(truncatingIfNeeded: self.from.rawValue))
         c.to = Sanlian__Hazards__V1__HazardState(rawValue: Sanlian__Hazards__V1__HazardState.RawValue(truncatingIfNeeded: self.to.rawValue))
         c.by_department = try arena.string(self.byDepartment, message: "sanlian.hazards.v1.HazardEvent", field: "by_department")
@@ -672,11 +696,11 @@ extension HazardsV1.Hazard {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__Hazard()
             sanlian__hazards__v1__hazard__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__hazard__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -685,21 +709,33 @@ extension HazardsV1.Hazard {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__Hazard> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__Hazard()
+            sanlian__hazards__v1__hazard__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__hazard__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__hazard__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__Hazard> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__Hazard.self, count: 1)
         sanlian__hazards__v1__hazard__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__Hazard, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__Hazard, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.Hazard", field: "id")
         c.kind = Sanlian__Hazards__V1__HazardKind(rawValue: Sanlian__Hazards__V1__HazardKind.RawValue(truncatingIfNeeded: self.kind.rawValue))
         c.grade = Sanlian__Hazards__V1__HazardGrade(rawValue: Sanlian__Hazards__V1__HazardGrade.RawValue(truncatingIfNeeded: self.grade.rawValue))
         c.state = Sanlian__Hazards__V1__HazardState(rawValue: Sanlian__Hazards__V1__HazardState.RawValue(truncatingIfNeeded: self.state.rawValue))
         if let value = self.place {
-            c.place = try value.cPointer(arena)
+            c.place = try value.cPointer(&arena)
         }
         c.description = try arena.string(self.description, message: "sanlian.hazards.v1.Hazard", field: "description")
         c.reporting_department = try arena.string(self.reportingDepartment, message: "sanlian.hazards.v1.Hazard", field: "reporting_department")
@@ -710,7 +746,7 @@ extension HazardsV1.Hazard {
         if !self.history.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Hazards__V1__HazardEvent>?.self, count: self.history.count)
             for (index, element) in self.history.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_history = self.history.count
             c.history = array
@@ -757,11 +793,11 @@ extension HazardsV1.GetHazardRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__GetHazardRequest()
             sanlian__hazards__v1__get_hazard_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__get_hazard_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -770,15 +806,27 @@ extension HazardsV1.GetHazardRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__GetHazardRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__GetHazardRequest()
+            sanlian__hazards__v1__get_hazard_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__get_hazard_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__get_hazard_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__GetHazardRequest> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__GetHazardRequest.self, count: 1)
         sanlian__hazards__v1__get_hazard_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__GetHazardRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__GetHazardRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.GetHazardRequest", field: "id")
     }
 }
@@ -839,11 +887,11 @@ extension HazardsV1.ListHazardsRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__ListHazardsRequest()
             sanlian__hazards__v1__list_hazards_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__list_hazards_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -852,15 +900,27 @@ extension HazardsV1.ListHazardsRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__ListHazardsRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__ListHazardsRequest()
+            sanlian__hazards__v1__list_hazards_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__list_hazards_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__list_hazards_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__ListHazardsRequest> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__ListHazardsRequest.self, count: 1)
         sanlian__hazards__v1__list_hazards_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__ListHazardsRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__ListHazardsRequest, _ arena: inout WireArena) throws(WireError) {
         if !self.states.isEmpty {
             let array = arena.allocate(Sanlian__Hazards__V1__HazardState.self, count: self.states.count)
             for (index, element) in self.states.enumerated() {
@@ -871,10 +931,10 @@ extension HazardsV1.ListHazardsRequest {
         }
         c.responsible_department = try arena.string(self.responsibleDepartment, message: "sanlian.hazards.v1.ListHazardsRequest", field: "responsible_department")
         if let value = self.range {
-            c.range = try value.cPointer(arena)
+            c.range = try value.cPointer(&arena)
         }
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -925,11 +985,11 @@ extension HazardsV1.ListHazardsResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__ListHazardsResponse()
             sanlian__hazards__v1__list_hazards_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__list_hazards_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -938,25 +998,37 @@ extension HazardsV1.ListHazardsResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__ListHazardsResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__ListHazardsResponse()
+            sanlian__hazards__v1__list_hazards_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__list_hazards_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__list_hazards_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__ListHazardsResponse> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__ListHazardsResponse.self, count: 1)
         sanlian__hazards__v1__list_hazards_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__ListHazardsResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__ListHazardsResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.hazards.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Hazards__V1__Hazard>?.self, count: self.hazards.count)
             for (index, element) in self.hazards.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_hazards = self.hazards.count
             c.hazards = array
         }
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -1016,11 +1088,11 @@ extension HazardsV1.HazardTransitionRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__HazardTransitionRequest()
             sanlian__hazards__v1__hazard_transition_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__hazard_transition_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1029,15 +1101,27 @@ extension HazardsV1.HazardTransitionRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__HazardTransitionRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__HazardTransitionRequest()
+            sanlian__hazards__v1__hazard_transition_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__hazard_transition_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__hazard_transition_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__HazardTransitionRequest> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__HazardTransitionRequest.self, count: 1)
         sanlian__hazards__v1__hazard_transition_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__HazardTransitionRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__HazardTransitionRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.HazardTransitionRequest", field: "id")
         c.to = Sanlian__Hazards__V1__HazardState(rawValue: Sanlian__Hazards__V1__HazardState.RawValue(truncatingIfNeeded: self.to.rawValue))
         c.note = try arena.string(self.note, message: "sanlian.hazards.v1.HazardTransitionRequest", field: "note")
@@ -1101,11 +1185,11 @@ extension HazardsV1.Party {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__Party()
             sanlian__hazards__v1__party__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__party__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1114,15 +1198,27 @@ extension HazardsV1.Party {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__Party> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__Party()
+            sanlian__hazards__v1__party__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__party__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__party__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__Party> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__Party.self, count: 1)
         sanlian__hazards__v1__party__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__Party, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__Party, _ arena: inout WireArena) throws(WireError) {
         c.name = try arena.string(self.name, message: "sanlian.hazards.v1.Party", field: "name")
         c.resident_id_number = try arena.string(self.residentIDNumber, message: "sanlian.hazards.v1.Party", field: "resident_id_number")
         c.role = try arena.string(self.role, message: "sanlian.hazards.v1.Party", field: "role")
@@ -1176,11 +1272,11 @@ extension HazardsV1.MediationSession {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__MediationSession()
             sanlian__hazards__v1__mediation_session__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__mediation_session__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1189,15 +1285,27 @@ extension HazardsV1.MediationSession {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__MediationSession> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__MediationSession()
+            sanlian__hazards__v1__mediation_session__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__mediation_session__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__mediation_session__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__MediationSession> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__MediationSession.self, count: 1)
         sanlian__hazards__v1__mediation_session__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__MediationSession, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__MediationSession, _ arena: inout WireArena) throws(WireError) {
         c.held_unix_ms = self.heldUnixMs
         c.mediator = try arena.string(self.mediator, message: "sanlian.hazards.v1.MediationSession", field: "mediator")
         c.summary = try arena.string(self.summary, message: "sanlian.hazards.v1.MediationSession", field: "summary")
@@ -1253,11 +1361,11 @@ extension HazardsV1.FollowUp {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__FollowUp()
             sanlian__hazards__v1__follow_up__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__follow_up__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1266,15 +1374,27 @@ extension HazardsV1.FollowUp {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__FollowUp> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__FollowUp()
+            sanlian__hazards__v1__follow_up__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__follow_up__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__follow_up__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__FollowUp> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__FollowUp.self, count: 1)
         sanlian__hazards__v1__follow_up__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__FollowUp, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__FollowUp, _ arena: inout WireArena) throws(WireError) {
         c.due_unix_ms = self.dueUnixMs
         c.done_unix_ms = self.doneUnixMs
         c.by = try arena.string(self.by, message: "sanlian.hazards.v1.FollowUp", field: "by")
@@ -1396,11 +1516,11 @@ extension HazardsV1.Dispute {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__Dispute()
             sanlian__hazards__v1__dispute__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__dispute__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1409,15 +1529,27 @@ extension HazardsV1.Dispute {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__Dispute> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__Dispute()
+            sanlian__hazards__v1__dispute__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__dispute__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__dispute__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__Dispute> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__Dispute.self, count: 1)
         sanlian__hazards__v1__dispute__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__Dispute, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__Dispute, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.Dispute", field: "id")
         c.category = Sanlian__Hazards__V1__DisputeCategory(rawValue: Sanlian__Hazards__V1__DisputeCategory.RawValue(truncatingIfNeeded: self.category.rawValue))
         c.grade = Sanlian__Hazards__V1__DisputeGrade(rawValue: Sanlian__Hazards__V1__DisputeGrade.RawValue(truncatingIfNeeded: self.grade.rawValue))
@@ -1427,20 +1559,20 @@ extension HazardsV1.Dispute {
         if !self.parties.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Hazards__V1__Party>?.self, count: self.parties.count)
             for (index, element) in self.parties.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_parties = self.parties.count
             c.parties = array
         }
         if let value = self.place {
-            c.place = try value.cPointer(arena)
+            c.place = try value.cPointer(&arena)
         }
         c.complaint = try arena.string(self.complaint, message: "sanlian.hazards.v1.Dispute", field: "complaint")
         c.accepted_unix_ms = self.acceptedUnixMs
         if !self.sessions.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Hazards__V1__MediationSession>?.self, count: self.sessions.count)
             for (index, element) in self.sessions.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_sessions = self.sessions.count
             c.sessions = array
@@ -1449,7 +1581,7 @@ extension HazardsV1.Dispute {
         if !self.followUps.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Hazards__V1__FollowUp>?.self, count: self.followUps.count)
             for (index, element) in self.followUps.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_follow_ups = self.followUps.count
             c.follow_ups = array
@@ -1519,11 +1651,11 @@ extension HazardsV1.IntakeRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__IntakeRequest()
             sanlian__hazards__v1__intake_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__intake_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1532,26 +1664,38 @@ extension HazardsV1.IntakeRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__IntakeRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__IntakeRequest()
+            sanlian__hazards__v1__intake_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__intake_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__intake_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__IntakeRequest> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__IntakeRequest.self, count: 1)
         sanlian__hazards__v1__intake_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__IntakeRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__IntakeRequest, _ arena: inout WireArena) throws(WireError) {
         c.category = Sanlian__Hazards__V1__DisputeCategory(rawValue: Sanlian__Hazards__V1__DisputeCategory.RawValue(truncatingIfNeeded: self.category.rawValue))
         if !self.parties.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Hazards__V1__Party>?.self, count: self.parties.count)
             for (index, element) in self.parties.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_parties = self.parties.count
             c.parties = array
         }
         if let value = self.place {
-            c.place = try value.cPointer(arena)
+            c.place = try value.cPointer(&arena)
         }
         c.complaint = try arena.string(self.complaint, message: "sanlian.hazards.v1.IntakeRequest", field: "complaint")
         c.drill = self.drill ? 1 : 0
@@ -1603,11 +1747,11 @@ extension HazardsV1.AssessRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__AssessRequest()
             sanlian__hazards__v1__assess_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__assess_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1616,15 +1760,27 @@ extension HazardsV1.AssessRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__AssessRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__AssessRequest()
+            sanlian__hazards__v1__assess_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__assess_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__assess_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__AssessRequest> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__AssessRequest.self, count: 1)
         sanlian__hazards__v1__assess_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__AssessRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__AssessRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.AssessRequest", field: "id")
         c.grade = Sanlian__Hazards__V1__DisputeGrade(rawValue: Sanlian__Hazards__V1__DisputeGrade.RawValue(truncatingIfNeeded: self.grade.rawValue))
         c.reason = try arena.string(self.reason, message: "sanlian.hazards.v1.AssessRequest", field: "reason")
@@ -1676,11 +1832,11 @@ extension HazardsV1.RouteRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__RouteRequest()
             sanlian__hazards__v1__route_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__route_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1689,15 +1845,27 @@ extension HazardsV1.RouteRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__RouteRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__RouteRequest()
+            sanlian__hazards__v1__route_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__route_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__route_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__RouteRequest> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__RouteRequest.self, count: 1)
         sanlian__hazards__v1__route_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__RouteRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__RouteRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.RouteRequest", field: "id")
         c.channel = Sanlian__Hazards__V1__MediationChannel(rawValue: Sanlian__Hazards__V1__MediationChannel.RawValue(truncatingIfNeeded: self.channel.rawValue))
         c.reason = try arena.string(self.reason, message: "sanlian.hazards.v1.RouteRequest", field: "reason")
@@ -1747,11 +1915,11 @@ extension HazardsV1.MediationSessionRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__MediationSessionRequest()
             sanlian__hazards__v1__mediation_session_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__mediation_session_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1760,18 +1928,30 @@ extension HazardsV1.MediationSessionRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__MediationSessionRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__MediationSessionRequest()
+            sanlian__hazards__v1__mediation_session_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__mediation_session_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__mediation_session_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__MediationSessionRequest> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__MediationSessionRequest.self, count: 1)
         sanlian__hazards__v1__mediation_session_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__MediationSessionRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__MediationSessionRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.MediationSessionRequest", field: "id")
         if let value = self.session {
-            c.session = try value.cPointer(arena)
+            c.session = try value.cPointer(&arena)
         }
     }
 }
@@ -1821,11 +2001,11 @@ extension HazardsV1.OutcomeRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__OutcomeRequest()
             sanlian__hazards__v1__outcome_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__outcome_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1834,15 +2014,27 @@ extension HazardsV1.OutcomeRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__OutcomeRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__OutcomeRequest()
+            sanlian__hazards__v1__outcome_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__outcome_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__outcome_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__OutcomeRequest> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__OutcomeRequest.self, count: 1)
         sanlian__hazards__v1__outcome_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__OutcomeRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__OutcomeRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.OutcomeRequest", field: "id")
         c.resolved = self.resolved ? 1 : 0
         c.agreement = try arena.string(self.agreement, message: "sanlian.hazards.v1.OutcomeRequest", field: "agreement")
@@ -1890,11 +2082,11 @@ extension HazardsV1.FollowUpRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__FollowUpRequest()
             sanlian__hazards__v1__follow_up_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__follow_up_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1903,15 +2095,27 @@ extension HazardsV1.FollowUpRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__FollowUpRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__FollowUpRequest()
+            sanlian__hazards__v1__follow_up_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__follow_up_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__follow_up_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__FollowUpRequest> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__FollowUpRequest.self, count: 1)
         sanlian__hazards__v1__follow_up_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__FollowUpRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__FollowUpRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.FollowUpRequest", field: "id")
         c.due_unix_ms = self.dueUnixMs
     }
@@ -1958,11 +2162,11 @@ extension HazardsV1.FollowUpRecord {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__FollowUpRecord()
             sanlian__hazards__v1__follow_up_record__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__follow_up_record__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1971,15 +2175,27 @@ extension HazardsV1.FollowUpRecord {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__FollowUpRecord> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__FollowUpRecord()
+            sanlian__hazards__v1__follow_up_record__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__follow_up_record__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__follow_up_record__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__FollowUpRecord> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__FollowUpRecord.self, count: 1)
         sanlian__hazards__v1__follow_up_record__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__FollowUpRecord, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__FollowUpRecord, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.FollowUpRecord", field: "id")
         c.note = try arena.string(self.note, message: "sanlian.hazards.v1.FollowUpRecord", field: "note")
     }
@@ -2027,11 +2243,11 @@ extension HazardsV1.CloseDisputeRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__CloseDisputeRequest()
             sanlian__hazards__v1__close_dispute_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__close_dispute_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2040,15 +2256,27 @@ extension HazardsV1.CloseDisputeRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__CloseDisputeRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__CloseDisputeRequest()
+            sanlian__hazards__v1__close_dispute_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__close_dispute_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__close_dispute_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__CloseDisputeRequest> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__CloseDisputeRequest.self, count: 1)
         sanlian__hazards__v1__close_dispute_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__CloseDisputeRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__CloseDisputeRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.CloseDisputeRequest", field: "id")
         c.approved_by = try arena.string(self.approvedBy, message: "sanlian.hazards.v1.CloseDisputeRequest", field: "approved_by")
     }
@@ -2091,11 +2319,11 @@ extension HazardsV1.GetDisputeRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__GetDisputeRequest()
             sanlian__hazards__v1__get_dispute_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__get_dispute_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2104,15 +2332,27 @@ extension HazardsV1.GetDisputeRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__GetDisputeRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__GetDisputeRequest()
+            sanlian__hazards__v1__get_dispute_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__get_dispute_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__get_dispute_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__GetDisputeRequest> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__GetDisputeRequest.self, count: 1)
         sanlian__hazards__v1__get_dispute_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__GetDisputeRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__GetDisputeRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.GetDisputeRequest", field: "id")
     }
 }
@@ -2169,11 +2409,11 @@ extension HazardsV1.ListDisputesRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__ListDisputesRequest()
             sanlian__hazards__v1__list_disputes_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__list_disputes_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2182,15 +2422,27 @@ extension HazardsV1.ListDisputesRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__ListDisputesRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__ListDisputesRequest()
+            sanlian__hazards__v1__list_disputes_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__list_disputes_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__list_disputes_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__ListDisputesRequest> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__ListDisputesRequest.self, count: 1)
         sanlian__hazards__v1__list_disputes_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__ListDisputesRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__ListDisputesRequest, _ arena: inout WireArena) throws(WireError) {
         if !self.states.isEmpty {
             let array = arena.allocate(Sanlian__Hazards__V1__DisputeState.self, count: self.states.count)
             for (index, element) in self.states.enumerated() {
@@ -2200,10 +2452,10 @@ extension HazardsV1.ListDisputesRequest {
             c.states = array
         }
         if let value = self.range {
-            c.range = try value.cPointer(arena)
+            c.range = try value.cPointer(&arena)
         }
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -2254,11 +2506,11 @@ extension HazardsV1.ListDisputesResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__ListDisputesResponse()
             sanlian__hazards__v1__list_disputes_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__list_disputes_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2267,25 +2519,37 @@ extension HazardsV1.ListDisputesResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__ListDisputesResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__ListDisputesResponse()
+            sanlian__hazards__v1__list_disputes_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__list_disputes_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__list_disputes_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__ListDisputesResponse> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__ListDisputesResponse.self, count: 1)
         sanlian__hazards__v1__list_disputes_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__ListDisputesResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__ListDisputesResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.disputes.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Hazards__V1__Dispute>?.self, count: self.disputes.count)
             for (index, element) in self.disputes.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_disputes = self.disputes.count
             c.disputes = array
         }
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -2329,11 +2593,11 @@ extension HazardsV1.MonthlyAnalysisRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__MonthlyAnalysisRequest()
             sanlian__hazards__v1__monthly_analysis_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__monthly_analysis_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2342,17 +2606,29 @@ extension HazardsV1.MonthlyAnalysisRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__MonthlyAnalysisRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__MonthlyAnalysisRequest()
+            sanlian__hazards__v1__monthly_analysis_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__monthly_analysis_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__monthly_analysis_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__MonthlyAnalysisRequest> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__MonthlyAnalysisRequest.self, count: 1)
         sanlian__hazards__v1__monthly_analysis_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__MonthlyAnalysisRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__MonthlyAnalysisRequest, _ arena: inout WireArena) throws(WireError) {
         if let value = self.month {
-            c.month = try value.cPointer(arena)
+            c.month = try value.cPointer(&arena)
         }
     }
 }
@@ -2410,11 +2686,11 @@ extension HazardsV1.DisputeCount {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__DisputeCount()
             sanlian__hazards__v1__dispute_count__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__dispute_count__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2423,15 +2699,27 @@ extension HazardsV1.DisputeCount {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__DisputeCount> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__DisputeCount()
+            sanlian__hazards__v1__dispute_count__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__dispute_count__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__dispute_count__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__DisputeCount> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__DisputeCount.self, count: 1)
         sanlian__hazards__v1__dispute_count__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__DisputeCount, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__DisputeCount, _ arena: inout WireArena) throws(WireError) {
         c.category = Sanlian__Hazards__V1__DisputeCategory(rawValue: Sanlian__Hazards__V1__DisputeCategory.RawValue(truncatingIfNeeded: self.category.rawValue))
         c.grade = Sanlian__Hazards__V1__DisputeGrade(rawValue: Sanlian__Hazards__V1__DisputeGrade.RawValue(truncatingIfNeeded: self.grade.rawValue))
         c.channel = Sanlian__Hazards__V1__MediationChannel(rawValue: Sanlian__Hazards__V1__MediationChannel.RawValue(truncatingIfNeeded: self.channel.rawValue))
@@ -2490,11 +2778,11 @@ extension HazardsV1.HazardCount {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__HazardCount()
             sanlian__hazards__v1__hazard_count__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__hazard_count__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2503,15 +2791,27 @@ extension HazardsV1.HazardCount {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__HazardCount> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__HazardCount()
+            sanlian__hazards__v1__hazard_count__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__hazard_count__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__hazard_count__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__HazardCount> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__HazardCount.self, count: 1)
         sanlian__hazards__v1__hazard_count__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__HazardCount, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__HazardCount, _ arena: inout WireArena) throws(WireError) {
         c.kind = Sanlian__Hazards__V1__HazardKind(rawValue: Sanlian__Hazards__V1__HazardKind.RawValue(truncatingIfNeeded: self.kind.rawValue))
         c.responsible_department = try arena.string(self.responsibleDepartment, message: "sanlian.hazards.v1.HazardCount", field: "responsible_department")
         c.count = self.count
@@ -2610,11 +2910,11 @@ extension HazardsV1.MonthlyAnalysisReport {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__MonthlyAnalysisReport()
             sanlian__hazards__v1__monthly_analysis_report__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__hazards__v1__monthly_analysis_report__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2623,22 +2923,34 @@ extension HazardsV1.MonthlyAnalysisReport {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__MonthlyAnalysisReport> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Hazards__V1__MonthlyAnalysisReport()
+            sanlian__hazards__v1__monthly_analysis_report__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__hazards__v1__monthly_analysis_report__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__hazards__v1__monthly_analysis_report__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__MonthlyAnalysisReport> {
         let pointer = arena.allocate(Sanlian__Hazards__V1__MonthlyAnalysisReport.self, count: 1)
         sanlian__hazards__v1__monthly_analysis_report__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Hazards__V1__MonthlyAnalysisReport, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Hazards__V1__MonthlyAnalysisReport, _ arena: inout WireArena) throws(WireError) {
         if let value = self.month {
-            c.month = try value.cPointer(arena)
+            c.month = try value.cPointer(&arena)
         }
         if !self.disputes.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Hazards__V1__DisputeCount>?.self, count: self.disputes.count)
             for (index, element) in self.disputes.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_disputes = self.disputes.count
             c.disputes = array
@@ -2655,7 +2967,7 @@ extension HazardsV1.MonthlyAnalysisReport {
         if !self.hazards.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Hazards__V1__HazardCount>?.self, count: self.hazards.count)
             for (index, element) in self.hazards.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_hazards = self.hazards.count
             c.hazards = array

@@ -85,11 +85,11 @@ extension HealthV1.HealthCheckRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Health__V1__HealthCheckRequest()
             sanlian__health__v1__health_check_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__health__v1__health_check_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -98,15 +98,27 @@ extension HealthV1.HealthCheckRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Health__V1__HealthCheckRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Health__V1__HealthCheckRequest()
+            sanlian__health__v1__health_check_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__health__v1__health_check_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__health__v1__health_check_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Health__V1__HealthCheckRequest> {
         let pointer = arena.allocate(Sanlian__Health__V1__HealthCheckRequest.self, count: 1)
         sanlian__health__v1__health_check_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Health__V1__HealthCheckRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Health__V1__HealthCheckRequest, _ arena: inout WireArena) throws(WireError) {
         c.service = try arena.string(self.service, message: "sanlian.health.v1.HealthCheckRequest", field: "service")
     }
 }
@@ -148,11 +160,11 @@ extension HealthV1.HealthCheckResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Health__V1__HealthCheckResponse()
             sanlian__health__v1__health_check_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__health__v1__health_check_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -161,15 +173,27 @@ extension HealthV1.HealthCheckResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Health__V1__HealthCheckResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Health__V1__HealthCheckResponse()
+            sanlian__health__v1__health_check_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__health__v1__health_check_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__health__v1__health_check_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Health__V1__HealthCheckResponse> {
         let pointer = arena.allocate(Sanlian__Health__V1__HealthCheckResponse.self, count: 1)
         sanlian__health__v1__health_check_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Health__V1__HealthCheckResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Health__V1__HealthCheckResponse, _ arena: inout WireArena) throws(WireError) {
         c.status = Sanlian__Health__V1__ServingStatus(rawValue: Sanlian__Health__V1__ServingStatus.RawValue(truncatingIfNeeded: self.status.rawValue))
     }
 }

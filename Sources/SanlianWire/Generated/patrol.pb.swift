@@ -284,11 +284,11 @@ extension PatrolV1.Volunteer {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__Volunteer()
             sanlian__patrol__v1__volunteer__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__volunteer__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -297,15 +297,27 @@ extension PatrolV1.Volunteer {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__Volunteer> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__Volunteer()
+            sanlian__patrol__v1__volunteer__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__volunteer__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__volunteer__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__Volunteer> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__Volunteer.self, count: 1)
         sanlian__patrol__v1__volunteer__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__Volunteer, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__Volunteer, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.patrol.v1.Volunteer", field: "id")
         c.name = try arena.string(self.name, message: "sanlian.patrol.v1.Volunteer", field: "name")
         c.phone = try arena.string(self.phone, message: "sanlian.patrol.v1.Volunteer", field: "phone")
@@ -371,11 +383,11 @@ extension PatrolV1.UpsertVolunteerRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__UpsertVolunteerRequest()
             sanlian__patrol__v1__upsert_volunteer_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__upsert_volunteer_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -384,17 +396,29 @@ extension PatrolV1.UpsertVolunteerRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__UpsertVolunteerRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__UpsertVolunteerRequest()
+            sanlian__patrol__v1__upsert_volunteer_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__upsert_volunteer_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__upsert_volunteer_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__UpsertVolunteerRequest> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__UpsertVolunteerRequest.self, count: 1)
         sanlian__patrol__v1__upsert_volunteer_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__UpsertVolunteerRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__UpsertVolunteerRequest, _ arena: inout WireArena) throws(WireError) {
         if let value = self.volunteer {
-            c.volunteer = try value.cPointer(arena)
+            c.volunteer = try value.cPointer(&arena)
         }
     }
 }
@@ -436,11 +460,11 @@ extension PatrolV1.GetVolunteerRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__GetVolunteerRequest()
             sanlian__patrol__v1__get_volunteer_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__get_volunteer_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -449,15 +473,27 @@ extension PatrolV1.GetVolunteerRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__GetVolunteerRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__GetVolunteerRequest()
+            sanlian__patrol__v1__get_volunteer_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__get_volunteer_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__get_volunteer_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__GetVolunteerRequest> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__GetVolunteerRequest.self, count: 1)
         sanlian__patrol__v1__get_volunteer_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__GetVolunteerRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__GetVolunteerRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.patrol.v1.GetVolunteerRequest", field: "id")
     }
 }
@@ -509,11 +545,11 @@ extension PatrolV1.ListVolunteersRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListVolunteersRequest()
             sanlian__patrol__v1__list_volunteers_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__list_volunteers_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -522,19 +558,31 @@ extension PatrolV1.ListVolunteersRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListVolunteersRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__ListVolunteersRequest()
+            sanlian__patrol__v1__list_volunteers_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__list_volunteers_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__list_volunteers_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListVolunteersRequest> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__ListVolunteersRequest.self, count: 1)
         sanlian__patrol__v1__list_volunteers_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__ListVolunteersRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__ListVolunteersRequest, _ arena: inout WireArena) throws(WireError) {
         c.village_code = try arena.string(self.villageCode, message: "sanlian.patrol.v1.ListVolunteersRequest", field: "village_code")
         c.include_inactive = self.includeInactive ? 1 : 0
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -585,11 +633,11 @@ extension PatrolV1.ListVolunteersResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListVolunteersResponse()
             sanlian__patrol__v1__list_volunteers_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__list_volunteers_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -598,25 +646,37 @@ extension PatrolV1.ListVolunteersResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListVolunteersResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__ListVolunteersResponse()
+            sanlian__patrol__v1__list_volunteers_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__list_volunteers_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__list_volunteers_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListVolunteersResponse> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__ListVolunteersResponse.self, count: 1)
         sanlian__patrol__v1__list_volunteers_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__ListVolunteersResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__ListVolunteersResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.volunteers.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__Volunteer>?.self, count: self.volunteers.count)
             for (index, element) in self.volunteers.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_volunteers = self.volunteers.count
             c.volunteers = array
         }
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -666,11 +726,11 @@ extension PatrolV1.Team {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__Team()
             sanlian__patrol__v1__team__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__team__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -679,15 +739,27 @@ extension PatrolV1.Team {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__Team> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__Team()
+            sanlian__patrol__v1__team__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__team__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__team__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__Team> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__Team.self, count: 1)
         sanlian__patrol__v1__team__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__Team, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__Team, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.patrol.v1.Team", field: "id")
         c.name = try arena.string(self.name, message: "sanlian.patrol.v1.Team", field: "name")
         c.leader_volunteer_id = try arena.string(self.leaderVolunteerID, message: "sanlian.patrol.v1.Team", field: "leader_volunteer_id")
@@ -745,11 +817,11 @@ extension PatrolV1.PatrolArea {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__PatrolArea()
             sanlian__patrol__v1__patrol_area__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__patrol_area__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -758,20 +830,32 @@ extension PatrolV1.PatrolArea {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__PatrolArea> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__PatrolArea()
+            sanlian__patrol__v1__patrol_area__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__patrol_area__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__patrol_area__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__PatrolArea> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__PatrolArea.self, count: 1)
         sanlian__patrol__v1__patrol_area__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__PatrolArea, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__PatrolArea, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.patrol.v1.PatrolArea", field: "id")
         c.name = try arena.string(self.name, message: "sanlian.patrol.v1.PatrolArea", field: "name")
         c.kind = Sanlian__Patrol__V1__AreaKind(rawValue: Sanlian__Patrol__V1__AreaKind.RawValue(truncatingIfNeeded: self.kind.rawValue))
         if let value = self.place {
-            c.place = try value.cPointer(arena)
+            c.place = try value.cPointer(&arena)
         }
     }
 }
@@ -807,11 +891,11 @@ extension PatrolV1.ListAreasRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListAreasRequest()
             sanlian__patrol__v1__list_areas_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__list_areas_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -820,15 +904,27 @@ extension PatrolV1.ListAreasRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListAreasRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__ListAreasRequest()
+            sanlian__patrol__v1__list_areas_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__list_areas_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__list_areas_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListAreasRequest> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__ListAreasRequest.self, count: 1)
         sanlian__patrol__v1__list_areas_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__ListAreasRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__ListAreasRequest, _ arena: inout WireArena) throws(WireError) {
     }
 }
 
@@ -872,11 +968,11 @@ extension PatrolV1.ListAreasResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListAreasResponse()
             sanlian__patrol__v1__list_areas_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__list_areas_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -885,19 +981,31 @@ extension PatrolV1.ListAreasResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListAreasResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__ListAreasResponse()
+            sanlian__patrol__v1__list_areas_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__list_areas_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__list_areas_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListAreasResponse> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__ListAreasResponse.self, count: 1)
         sanlian__patrol__v1__list_areas_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__ListAreasResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__ListAreasResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.areas.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__PatrolArea>?.self, count: self.areas.count)
             for (index, element) in self.areas.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_areas = self.areas.count
             c.areas = array
@@ -984,11 +1092,11 @@ extension PatrolV1.ShiftTemplate {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ShiftTemplate()
             sanlian__patrol__v1__shift_template__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__shift_template__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -997,15 +1105,27 @@ extension PatrolV1.ShiftTemplate {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ShiftTemplate> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__ShiftTemplate()
+            sanlian__patrol__v1__shift_template__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__shift_template__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__shift_template__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ShiftTemplate> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__ShiftTemplate.self, count: 1)
         sanlian__patrol__v1__shift_template__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__ShiftTemplate, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__ShiftTemplate, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.patrol.v1.ShiftTemplate", field: "id")
         c.name = try arena.string(self.name, message: "sanlian.patrol.v1.ShiftTemplate", field: "name")
         c.area_id = try arena.string(self.areaID, message: "sanlian.patrol.v1.ShiftTemplate", field: "area_id")
@@ -1076,11 +1196,11 @@ extension PatrolV1.AvailabilityWindow {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__AvailabilityWindow()
             sanlian__patrol__v1__availability_window__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__availability_window__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1089,17 +1209,29 @@ extension PatrolV1.AvailabilityWindow {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__AvailabilityWindow> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__AvailabilityWindow()
+            sanlian__patrol__v1__availability_window__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__availability_window__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__availability_window__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__AvailabilityWindow> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__AvailabilityWindow.self, count: 1)
         sanlian__patrol__v1__availability_window__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__AvailabilityWindow, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__AvailabilityWindow, _ arena: inout WireArena) throws(WireError) {
         if let value = self.range {
-            c.range = try value.cPointer(arena)
+            c.range = try value.cPointer(&arena)
         }
         c.available = self.available ? 1 : 0
     }
@@ -1149,11 +1281,11 @@ extension PatrolV1.SetAvailabilityRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__SetAvailabilityRequest()
             sanlian__patrol__v1__set_availability_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__set_availability_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1162,20 +1294,32 @@ extension PatrolV1.SetAvailabilityRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__SetAvailabilityRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__SetAvailabilityRequest()
+            sanlian__patrol__v1__set_availability_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__set_availability_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__set_availability_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__SetAvailabilityRequest> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__SetAvailabilityRequest.self, count: 1)
         sanlian__patrol__v1__set_availability_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__SetAvailabilityRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__SetAvailabilityRequest, _ arena: inout WireArena) throws(WireError) {
         c.volunteer_id = try arena.string(self.volunteerID, message: "sanlian.patrol.v1.SetAvailabilityRequest", field: "volunteer_id")
         if !self.windows.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__AvailabilityWindow>?.self, count: self.windows.count)
             for (index, element) in self.windows.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_windows = self.windows.count
             c.windows = array
@@ -1220,11 +1364,11 @@ extension PatrolV1.SetAvailabilityResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__SetAvailabilityResponse()
             sanlian__patrol__v1__set_availability_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__set_availability_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1233,15 +1377,27 @@ extension PatrolV1.SetAvailabilityResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__SetAvailabilityResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__SetAvailabilityResponse()
+            sanlian__patrol__v1__set_availability_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__set_availability_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__set_availability_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__SetAvailabilityResponse> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__SetAvailabilityResponse.self, count: 1)
         sanlian__patrol__v1__set_availability_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__SetAvailabilityResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__SetAvailabilityResponse, _ arena: inout WireArena) throws(WireError) {
         c.windows = self.windows
     }
 }
@@ -1292,11 +1448,11 @@ extension PatrolV1.RosterRules {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__RosterRules()
             sanlian__patrol__v1__roster_rules__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__roster_rules__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1305,15 +1461,27 @@ extension PatrolV1.RosterRules {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__RosterRules> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__RosterRules()
+            sanlian__patrol__v1__roster_rules__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__roster_rules__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__roster_rules__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__RosterRules> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__RosterRules.self, count: 1)
         sanlian__patrol__v1__roster_rules__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__RosterRules, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__RosterRules, _ arena: inout WireArena) throws(WireError) {
         c.min_rest_minutes = self.minRestMinutes
         c.max_shifts_per_week = self.maxShiftsPerWeek
         c.seed = self.seed
@@ -1373,11 +1541,11 @@ extension PatrolV1.GenerateRosterRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__GenerateRosterRequest()
             sanlian__patrol__v1__generate_roster_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__generate_roster_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1386,19 +1554,31 @@ extension PatrolV1.GenerateRosterRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__GenerateRosterRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__GenerateRosterRequest()
+            sanlian__patrol__v1__generate_roster_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__generate_roster_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__generate_roster_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__GenerateRosterRequest> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__GenerateRosterRequest.self, count: 1)
         sanlian__patrol__v1__generate_roster_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__GenerateRosterRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__GenerateRosterRequest, _ arena: inout WireArena) throws(WireError) {
         c.first_day = try arena.string(self.firstDay, message: "sanlian.patrol.v1.GenerateRosterRequest", field: "first_day")
         c.last_day = try arena.string(self.lastDay, message: "sanlian.patrol.v1.GenerateRosterRequest", field: "last_day")
         if let value = self.rules {
-            c.rules = try value.cPointer(arena)
+            c.rules = try value.cPointer(&arena)
         }
         c.dry_run = self.dryRun ? 1 : 0
     }
@@ -1454,11 +1634,11 @@ extension PatrolV1.UnfilledShift {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__UnfilledShift()
             sanlian__patrol__v1__unfilled_shift__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__unfilled_shift__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1467,15 +1647,27 @@ extension PatrolV1.UnfilledShift {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__UnfilledShift> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__UnfilledShift()
+            sanlian__patrol__v1__unfilled_shift__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__unfilled_shift__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__unfilled_shift__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__UnfilledShift> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__UnfilledShift.self, count: 1)
         sanlian__patrol__v1__unfilled_shift__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__UnfilledShift, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__UnfilledShift, _ arena: inout WireArena) throws(WireError) {
         c.shift_template_id = try arena.string(self.shiftTemplateID, message: "sanlian.patrol.v1.UnfilledShift", field: "shift_template_id")
         c.day = try arena.string(self.day, message: "sanlian.patrol.v1.UnfilledShift", field: "day")
         c.missing = self.missing
@@ -1535,11 +1727,11 @@ extension PatrolV1.GenerateRosterResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__GenerateRosterResponse()
             sanlian__patrol__v1__generate_roster_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__generate_roster_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1548,19 +1740,31 @@ extension PatrolV1.GenerateRosterResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__GenerateRosterResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__GenerateRosterResponse()
+            sanlian__patrol__v1__generate_roster_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__generate_roster_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__generate_roster_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__GenerateRosterResponse> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__GenerateRosterResponse.self, count: 1)
         sanlian__patrol__v1__generate_roster_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__GenerateRosterResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__GenerateRosterResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.assignments.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__Assignment>?.self, count: self.assignments.count)
             for (index, element) in self.assignments.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_assignments = self.assignments.count
             c.assignments = array
@@ -1568,7 +1772,7 @@ extension PatrolV1.GenerateRosterResponse {
         if !self.unfilled.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__UnfilledShift>?.self, count: self.unfilled.count)
             for (index, element) in self.unfilled.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_unfilled = self.unfilled.count
             c.unfilled = array
@@ -1643,11 +1847,11 @@ extension PatrolV1.Assignment {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__Assignment()
             sanlian__patrol__v1__assignment__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__assignment__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1656,15 +1860,27 @@ extension PatrolV1.Assignment {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__Assignment> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__Assignment()
+            sanlian__patrol__v1__assignment__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__assignment__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__assignment__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__Assignment> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__Assignment.self, count: 1)
         sanlian__patrol__v1__assignment__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__Assignment, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__Assignment, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.patrol.v1.Assignment", field: "id")
         c.shift_template_id = try arena.string(self.shiftTemplateID, message: "sanlian.patrol.v1.Assignment", field: "shift_template_id")
         c.day = try arena.string(self.day, message: "sanlian.patrol.v1.Assignment", field: "day")
@@ -1725,11 +1941,11 @@ extension PatrolV1.ListAssignmentsRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListAssignmentsRequest()
             sanlian__patrol__v1__list_assignments_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__list_assignments_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1738,21 +1954,33 @@ extension PatrolV1.ListAssignmentsRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListAssignmentsRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__ListAssignmentsRequest()
+            sanlian__patrol__v1__list_assignments_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__list_assignments_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__list_assignments_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListAssignmentsRequest> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__ListAssignmentsRequest.self, count: 1)
         sanlian__patrol__v1__list_assignments_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__ListAssignmentsRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__ListAssignmentsRequest, _ arena: inout WireArena) throws(WireError) {
         c.volunteer_id = try arena.string(self.volunteerID, message: "sanlian.patrol.v1.ListAssignmentsRequest", field: "volunteer_id")
         if let value = self.range {
-            c.range = try value.cPointer(arena)
+            c.range = try value.cPointer(&arena)
         }
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -1803,11 +2031,11 @@ extension PatrolV1.ListAssignmentsResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListAssignmentsResponse()
             sanlian__patrol__v1__list_assignments_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__list_assignments_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1816,25 +2044,37 @@ extension PatrolV1.ListAssignmentsResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListAssignmentsResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__ListAssignmentsResponse()
+            sanlian__patrol__v1__list_assignments_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__list_assignments_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__list_assignments_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListAssignmentsResponse> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__ListAssignmentsResponse.self, count: 1)
         sanlian__patrol__v1__list_assignments_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__ListAssignmentsResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__ListAssignmentsResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.assignments.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__Assignment>?.self, count: self.assignments.count)
             for (index, element) in self.assignments.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_assignments = self.assignments.count
             c.assignments = array
         }
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -1886,11 +2126,11 @@ extension PatrolV1.UpdateAssignmentRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__UpdateAssignmentRequest()
             sanlian__patrol__v1__update_assignment_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__update_assignment_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1899,15 +2139,27 @@ extension PatrolV1.UpdateAssignmentRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__UpdateAssignmentRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__UpdateAssignmentRequest()
+            sanlian__patrol__v1__update_assignment_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__update_assignment_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__update_assignment_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__UpdateAssignmentRequest> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__UpdateAssignmentRequest.self, count: 1)
         sanlian__patrol__v1__update_assignment_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__UpdateAssignmentRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__UpdateAssignmentRequest, _ arena: inout WireArena) throws(WireError) {
         c.assignment_id = try arena.string(self.assignmentID, message: "sanlian.patrol.v1.UpdateAssignmentRequest", field: "assignment_id")
         c.state = Sanlian__Patrol__V1__AssignmentState(rawValue: Sanlian__Patrol__V1__AssignmentState.RawValue(truncatingIfNeeded: self.state.rawValue))
         if let value = self.locked {
@@ -1962,11 +2214,11 @@ extension PatrolV1.SwapRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__SwapRequest()
             sanlian__patrol__v1__swap_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__swap_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1975,15 +2227,27 @@ extension PatrolV1.SwapRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__SwapRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__SwapRequest()
+            sanlian__patrol__v1__swap_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__swap_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__swap_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__SwapRequest> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__SwapRequest.self, count: 1)
         sanlian__patrol__v1__swap_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__SwapRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__SwapRequest, _ arena: inout WireArena) throws(WireError) {
         c.assignment_id = try arena.string(self.assignmentID, message: "sanlian.patrol.v1.SwapRequest", field: "assignment_id")
         c.to_volunteer_id = try arena.string(self.toVolunteerID, message: "sanlian.patrol.v1.SwapRequest", field: "to_volunteer_id")
         c.reason = try arena.string(self.reason, message: "sanlian.patrol.v1.SwapRequest", field: "reason")
@@ -2032,11 +2296,11 @@ extension PatrolV1.SwapResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__SwapResponse()
             sanlian__patrol__v1__swap_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__swap_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2045,15 +2309,27 @@ extension PatrolV1.SwapResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__SwapResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__SwapResponse()
+            sanlian__patrol__v1__swap_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__swap_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__swap_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__SwapResponse> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__SwapResponse.self, count: 1)
         sanlian__patrol__v1__swap_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__SwapResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__SwapResponse, _ arena: inout WireArena) throws(WireError) {
         c.swap_id = try arena.string(self.swapID, message: "sanlian.patrol.v1.SwapResponse", field: "swap_id")
         c.state = try arena.string(self.state, message: "sanlian.patrol.v1.SwapResponse", field: "state")
     }
@@ -2100,11 +2376,11 @@ extension PatrolV1.DecideSwapRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__DecideSwapRequest()
             sanlian__patrol__v1__decide_swap_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__decide_swap_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2113,15 +2389,27 @@ extension PatrolV1.DecideSwapRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__DecideSwapRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__DecideSwapRequest()
+            sanlian__patrol__v1__decide_swap_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__decide_swap_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__decide_swap_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__DecideSwapRequest> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__DecideSwapRequest.self, count: 1)
         sanlian__patrol__v1__decide_swap_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__DecideSwapRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__DecideSwapRequest, _ arena: inout WireArena) throws(WireError) {
         c.swap_id = try arena.string(self.swapID, message: "sanlian.patrol.v1.DecideSwapRequest", field: "swap_id")
         c.accept = self.accept ? 1 : 0
     }
@@ -2170,11 +2458,11 @@ extension PatrolV1.CheckInRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__CheckInRequest()
             sanlian__patrol__v1__check_in_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__check_in_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2183,18 +2471,30 @@ extension PatrolV1.CheckInRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__CheckInRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__CheckInRequest()
+            sanlian__patrol__v1__check_in_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__check_in_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__check_in_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__CheckInRequest> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__CheckInRequest.self, count: 1)
         sanlian__patrol__v1__check_in_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__CheckInRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__CheckInRequest, _ arena: inout WireArena) throws(WireError) {
         c.assignment_id = try arena.string(self.assignmentID, message: "sanlian.patrol.v1.CheckInRequest", field: "assignment_id")
         if let value = self.place {
-            c.place = try value.cPointer(arena)
+            c.place = try value.cPointer(&arena)
         }
     }
 }
@@ -2237,11 +2537,11 @@ extension PatrolV1.CheckInResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__CheckInResponse()
             sanlian__patrol__v1__check_in_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__check_in_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2250,15 +2550,27 @@ extension PatrolV1.CheckInResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__CheckInResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__CheckInResponse()
+            sanlian__patrol__v1__check_in_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__check_in_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__check_in_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__CheckInResponse> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__CheckInResponse.self, count: 1)
         sanlian__patrol__v1__check_in_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__CheckInResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__CheckInResponse, _ arena: inout WireArena) throws(WireError) {
         c.next_due_unix_ms = self.nextDueUnixMs
     }
 }
@@ -2300,11 +2612,11 @@ extension PatrolV1.CheckOutRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__CheckOutRequest()
             sanlian__patrol__v1__check_out_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__check_out_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2313,15 +2625,27 @@ extension PatrolV1.CheckOutRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__CheckOutRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__CheckOutRequest()
+            sanlian__patrol__v1__check_out_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__check_out_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__check_out_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__CheckOutRequest> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__CheckOutRequest.self, count: 1)
         sanlian__patrol__v1__check_out_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__CheckOutRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__CheckOutRequest, _ arena: inout WireArena) throws(WireError) {
         c.assignment_id = try arena.string(self.assignmentID, message: "sanlian.patrol.v1.CheckOutRequest", field: "assignment_id")
     }
 }
@@ -2363,11 +2687,11 @@ extension PatrolV1.CheckOutResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__CheckOutResponse()
             sanlian__patrol__v1__check_out_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__check_out_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2376,15 +2700,27 @@ extension PatrolV1.CheckOutResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__CheckOutResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__CheckOutResponse()
+            sanlian__patrol__v1__check_out_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__check_out_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__check_out_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__CheckOutResponse> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__CheckOutResponse.self, count: 1)
         sanlian__patrol__v1__check_out_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__CheckOutResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__CheckOutResponse, _ arena: inout WireArena) throws(WireError) {
         c.minutes_on_patrol = self.minutesOnPatrol
     }
 }
@@ -2445,11 +2781,11 @@ extension PatrolV1.ReportFindingRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ReportFindingRequest()
             sanlian__patrol__v1__report_finding_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__report_finding_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2458,19 +2794,31 @@ extension PatrolV1.ReportFindingRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ReportFindingRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__ReportFindingRequest()
+            sanlian__patrol__v1__report_finding_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__report_finding_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__report_finding_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ReportFindingRequest> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__ReportFindingRequest.self, count: 1)
         sanlian__patrol__v1__report_finding_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__ReportFindingRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__ReportFindingRequest, _ arena: inout WireArena) throws(WireError) {
         c.assignment_id = try arena.string(self.assignmentID, message: "sanlian.patrol.v1.ReportFindingRequest", field: "assignment_id")
         c.kind = Sanlian__Patrol__V1__FindingKind(rawValue: Sanlian__Patrol__V1__FindingKind.RawValue(truncatingIfNeeded: self.kind.rawValue))
         if let value = self.place {
-            c.place = try value.cPointer(arena)
+            c.place = try value.cPointer(&arena)
         }
         c.description = try arena.string(self.description, message: "sanlian.patrol.v1.ReportFindingRequest", field: "description")
         c.raise_hazard = self.raiseHazard ? 1 : 0
@@ -2541,11 +2889,11 @@ extension PatrolV1.Finding {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__Finding()
             sanlian__patrol__v1__finding__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__finding__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2554,20 +2902,32 @@ extension PatrolV1.Finding {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__Finding> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__Finding()
+            sanlian__patrol__v1__finding__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__finding__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__finding__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__Finding> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__Finding.self, count: 1)
         sanlian__patrol__v1__finding__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__Finding, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__Finding, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.patrol.v1.Finding", field: "id")
         c.assignment_id = try arena.string(self.assignmentID, message: "sanlian.patrol.v1.Finding", field: "assignment_id")
         c.kind = Sanlian__Patrol__V1__FindingKind(rawValue: Sanlian__Patrol__V1__FindingKind.RawValue(truncatingIfNeeded: self.kind.rawValue))
         if let value = self.place {
-            c.place = try value.cPointer(arena)
+            c.place = try value.cPointer(&arena)
         }
         c.description = try arena.string(self.description, message: "sanlian.patrol.v1.Finding", field: "description")
         c.found_unix_ms = self.foundUnixMs
@@ -2620,11 +2980,11 @@ extension PatrolV1.ListFindingsRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListFindingsRequest()
             sanlian__patrol__v1__list_findings_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__list_findings_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2633,20 +2993,32 @@ extension PatrolV1.ListFindingsRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListFindingsRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__ListFindingsRequest()
+            sanlian__patrol__v1__list_findings_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__list_findings_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__list_findings_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListFindingsRequest> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__ListFindingsRequest.self, count: 1)
         sanlian__patrol__v1__list_findings_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__ListFindingsRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__ListFindingsRequest, _ arena: inout WireArena) throws(WireError) {
         if let value = self.range {
-            c.range = try value.cPointer(arena)
+            c.range = try value.cPointer(&arena)
         }
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -2697,11 +3069,11 @@ extension PatrolV1.ListFindingsResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListFindingsResponse()
             sanlian__patrol__v1__list_findings_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__list_findings_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2710,25 +3082,37 @@ extension PatrolV1.ListFindingsResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListFindingsResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__ListFindingsResponse()
+            sanlian__patrol__v1__list_findings_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__list_findings_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__list_findings_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListFindingsResponse> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__ListFindingsResponse.self, count: 1)
         sanlian__patrol__v1__list_findings_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__ListFindingsResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__ListFindingsResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.findings.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__Finding>?.self, count: self.findings.count)
             for (index, element) in self.findings.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_findings = self.findings.count
             c.findings = array
         }
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -2803,11 +3187,11 @@ extension PatrolV1.PublicitySession {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__PublicitySession()
             sanlian__patrol__v1__publicity_session__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__publicity_session__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2816,18 +3200,30 @@ extension PatrolV1.PublicitySession {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__PublicitySession> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__PublicitySession()
+            sanlian__patrol__v1__publicity_session__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__publicity_session__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__publicity_session__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__PublicitySession> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__PublicitySession.self, count: 1)
         sanlian__patrol__v1__publicity_session__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__PublicitySession, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__PublicitySession, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.patrol.v1.PublicitySession", field: "id")
         if let value = self.place {
-            c.place = try value.cPointer(arena)
+            c.place = try value.cPointer(&arena)
         }
         c.topic = try arena.string(self.topic, message: "sanlian.patrol.v1.PublicitySession", field: "topic")
         c.audience = try arena.string(self.audience, message: "sanlian.patrol.v1.PublicitySession", field: "audience")
@@ -2884,11 +3280,11 @@ extension PatrolV1.ListSessionsRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListSessionsRequest()
             sanlian__patrol__v1__list_sessions_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__list_sessions_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2897,17 +3293,29 @@ extension PatrolV1.ListSessionsRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListSessionsRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__ListSessionsRequest()
+            sanlian__patrol__v1__list_sessions_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__list_sessions_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__list_sessions_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListSessionsRequest> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__ListSessionsRequest.self, count: 1)
         sanlian__patrol__v1__list_sessions_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__ListSessionsRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__ListSessionsRequest, _ arena: inout WireArena) throws(WireError) {
         if let value = self.range {
-            c.range = try value.cPointer(arena)
+            c.range = try value.cPointer(&arena)
         }
     }
 }
@@ -2952,11 +3360,11 @@ extension PatrolV1.ListSessionsResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListSessionsResponse()
             sanlian__patrol__v1__list_sessions_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__list_sessions_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2965,19 +3373,31 @@ extension PatrolV1.ListSessionsResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListSessionsResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__ListSessionsResponse()
+            sanlian__patrol__v1__list_sessions_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__list_sessions_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__list_sessions_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListSessionsResponse> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__ListSessionsResponse.self, count: 1)
         sanlian__patrol__v1__list_sessions_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__ListSessionsResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__ListSessionsResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.sessions.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__PublicitySession>?.self, count: self.sessions.count)
             for (index, element) in self.sessions.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_sessions = self.sessions.count
             c.sessions = array
@@ -3029,11 +3449,11 @@ extension PatrolV1.HoursSummaryRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__HoursSummaryRequest()
             sanlian__patrol__v1__hours_summary_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__hours_summary_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -3042,17 +3462,29 @@ extension PatrolV1.HoursSummaryRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__HoursSummaryRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__HoursSummaryRequest()
+            sanlian__patrol__v1__hours_summary_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__hours_summary_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__hours_summary_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__HoursSummaryRequest> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__HoursSummaryRequest.self, count: 1)
         sanlian__patrol__v1__hours_summary_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__HoursSummaryRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__HoursSummaryRequest, _ arena: inout WireArena) throws(WireError) {
         if let value = self.month {
-            c.month = try value.cPointer(arena)
+            c.month = try value.cPointer(&arena)
         }
         c.volunteer_id = try arena.string(self.volunteerID, message: "sanlian.patrol.v1.HoursSummaryRequest", field: "volunteer_id")
     }
@@ -3115,11 +3547,11 @@ extension PatrolV1.VolunteerHours {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__VolunteerHours()
             sanlian__patrol__v1__volunteer_hours__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__volunteer_hours__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -3128,15 +3560,27 @@ extension PatrolV1.VolunteerHours {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__VolunteerHours> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__VolunteerHours()
+            sanlian__patrol__v1__volunteer_hours__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__volunteer_hours__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__volunteer_hours__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__VolunteerHours> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__VolunteerHours.self, count: 1)
         sanlian__patrol__v1__volunteer_hours__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__VolunteerHours, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__VolunteerHours, _ arena: inout WireArena) throws(WireError) {
         c.volunteer_id = try arena.string(self.volunteerID, message: "sanlian.patrol.v1.VolunteerHours", field: "volunteer_id")
         c.name = try arena.string(self.name, message: "sanlian.patrol.v1.VolunteerHours", field: "name")
         c.patrol_minutes = self.patrolMinutes
@@ -3186,11 +3630,11 @@ extension PatrolV1.HoursSummaryResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__HoursSummaryResponse()
             sanlian__patrol__v1__hours_summary_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__patrol__v1__hours_summary_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -3199,19 +3643,31 @@ extension PatrolV1.HoursSummaryResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__HoursSummaryResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Patrol__V1__HoursSummaryResponse()
+            sanlian__patrol__v1__hours_summary_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__patrol__v1__hours_summary_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__patrol__v1__hours_summary_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__HoursSummaryResponse> {
         let pointer = arena.allocate(Sanlian__Patrol__V1__HoursSummaryResponse.self, count: 1)
         sanlian__patrol__v1__hours_summary_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Patrol__V1__HoursSummaryResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Patrol__V1__HoursSummaryResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.volunteers.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__VolunteerHours>?.self, count: self.volunteers.count)
             for (index, element) in self.volunteers.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_volunteers = self.volunteers.count
             c.volunteers = array

@@ -325,11 +325,11 @@ extension ResidentsV1.Person {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__Person()
             sanlian__residents__v1__person__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__person__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -338,15 +338,27 @@ extension ResidentsV1.Person {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__Person> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__Person()
+            sanlian__residents__v1__person__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__person__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__person__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__Person> {
         let pointer = arena.allocate(Sanlian__Residents__V1__Person.self, count: 1)
         sanlian__residents__v1__person__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__Person, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__Person, _ arena: inout WireArena) throws(WireError) {
         c.id_number = try arena.string(self.idNumber, message: "sanlian.residents.v1.Person", field: "id_number")
         c.name = try arena.string(self.name, message: "sanlian.residents.v1.Person", field: "name")
         c.sex = Sanlian__Residents__V1__Sex(rawValue: Sanlian__Residents__V1__Sex.RawValue(truncatingIfNeeded: self.sex.rawValue))
@@ -355,7 +367,7 @@ extension ResidentsV1.Person {
         c.registration_address = try arena.string(self.registrationAddress, message: "sanlian.residents.v1.Person", field: "registration_address")
         c.residence = Sanlian__Residents__V1__ResidenceKind(rawValue: Sanlian__Residents__V1__ResidenceKind.RawValue(truncatingIfNeeded: self.residence.rawValue))
         if let value = self.livesAt {
-            c.lives_at = try value.cPointer(arena)
+            c.lives_at = try value.cPointer(&arena)
         }
         c.enterprise = try arena.string(self.enterprise, message: "sanlian.residents.v1.Person", field: "enterprise")
         c.household_id = try arena.string(self.householdID, message: "sanlian.residents.v1.Person", field: "household_id")
@@ -404,11 +416,11 @@ extension ResidentsV1.UpsertPersonRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__UpsertPersonRequest()
             sanlian__residents__v1__upsert_person_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__upsert_person_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -417,17 +429,29 @@ extension ResidentsV1.UpsertPersonRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__UpsertPersonRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__UpsertPersonRequest()
+            sanlian__residents__v1__upsert_person_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__upsert_person_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__upsert_person_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__UpsertPersonRequest> {
         let pointer = arena.allocate(Sanlian__Residents__V1__UpsertPersonRequest.self, count: 1)
         sanlian__residents__v1__upsert_person_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__UpsertPersonRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__UpsertPersonRequest, _ arena: inout WireArena) throws(WireError) {
         if let value = self.person {
-            c.person = try value.cPointer(arena)
+            c.person = try value.cPointer(&arena)
         }
     }
 }
@@ -474,11 +498,11 @@ extension ResidentsV1.GetPersonRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__GetPersonRequest()
             sanlian__residents__v1__get_person_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__get_person_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -487,15 +511,27 @@ extension ResidentsV1.GetPersonRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__GetPersonRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__GetPersonRequest()
+            sanlian__residents__v1__get_person_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__get_person_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__get_person_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__GetPersonRequest> {
         let pointer = arena.allocate(Sanlian__Residents__V1__GetPersonRequest.self, count: 1)
         sanlian__residents__v1__get_person_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__GetPersonRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__GetPersonRequest, _ arena: inout WireArena) throws(WireError) {
         c.id_number = try arena.string(self.idNumber, message: "sanlian.residents.v1.GetPersonRequest", field: "id_number")
         c.purpose = try arena.string(self.purpose, message: "sanlian.residents.v1.GetPersonRequest", field: "purpose")
     }
@@ -552,11 +588,11 @@ extension ResidentsV1.SearchPeopleRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__SearchPeopleRequest()
             sanlian__residents__v1__search_people_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__search_people_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -565,20 +601,32 @@ extension ResidentsV1.SearchPeopleRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__SearchPeopleRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__SearchPeopleRequest()
+            sanlian__residents__v1__search_people_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__search_people_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__search_people_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__SearchPeopleRequest> {
         let pointer = arena.allocate(Sanlian__Residents__V1__SearchPeopleRequest.self, count: 1)
         sanlian__residents__v1__search_people_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__SearchPeopleRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__SearchPeopleRequest, _ arena: inout WireArena) throws(WireError) {
         c.name = try arena.string(self.name, message: "sanlian.residents.v1.SearchPeopleRequest", field: "name")
         c.village_code = try arena.string(self.villageCode, message: "sanlian.residents.v1.SearchPeopleRequest", field: "village_code")
         c.enterprise = try arena.string(self.enterprise, message: "sanlian.residents.v1.SearchPeopleRequest", field: "enterprise")
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -629,11 +677,11 @@ extension ResidentsV1.SearchPeopleResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__SearchPeopleResponse()
             sanlian__residents__v1__search_people_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__search_people_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -642,25 +690,37 @@ extension ResidentsV1.SearchPeopleResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__SearchPeopleResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__SearchPeopleResponse()
+            sanlian__residents__v1__search_people_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__search_people_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__search_people_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__SearchPeopleResponse> {
         let pointer = arena.allocate(Sanlian__Residents__V1__SearchPeopleResponse.self, count: 1)
         sanlian__residents__v1__search_people_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__SearchPeopleResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__SearchPeopleResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.people.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Residents__V1__Person>?.self, count: self.people.count)
             for (index, element) in self.people.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_people = self.people.count
             c.people = array
         }
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -707,11 +767,11 @@ extension ResidentsV1.HouseholdMember {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__HouseholdMember()
             sanlian__residents__v1__household_member__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__household_member__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -720,15 +780,27 @@ extension ResidentsV1.HouseholdMember {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__HouseholdMember> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__HouseholdMember()
+            sanlian__residents__v1__household_member__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__household_member__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__household_member__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__HouseholdMember> {
         let pointer = arena.allocate(Sanlian__Residents__V1__HouseholdMember.self, count: 1)
         sanlian__residents__v1__household_member__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__HouseholdMember, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__HouseholdMember, _ arena: inout WireArena) throws(WireError) {
         c.id_number = try arena.string(self.idNumber, message: "sanlian.residents.v1.HouseholdMember", field: "id_number")
         c.relationship = try arena.string(self.relationship, message: "sanlian.residents.v1.HouseholdMember", field: "relationship")
     }
@@ -790,11 +862,11 @@ extension ResidentsV1.Household {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__Household()
             sanlian__residents__v1__household__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__household__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -803,15 +875,27 @@ extension ResidentsV1.Household {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__Household> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__Household()
+            sanlian__residents__v1__household__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__household__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__household__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__Household> {
         let pointer = arena.allocate(Sanlian__Residents__V1__Household.self, count: 1)
         sanlian__residents__v1__household__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__Household, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__Household, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.residents.v1.Household", field: "id")
         c.head_id_number = try arena.string(self.headIDNumber, message: "sanlian.residents.v1.Household", field: "head_id_number")
         c.address = try arena.string(self.address, message: "sanlian.residents.v1.Household", field: "address")
@@ -819,7 +903,7 @@ extension ResidentsV1.Household {
         if !self.members.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Residents__V1__HouseholdMember>?.self, count: self.members.count)
             for (index, element) in self.members.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_members = self.members.count
             c.members = array
@@ -883,11 +967,11 @@ extension ResidentsV1.MovementReport {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__MovementReport()
             sanlian__residents__v1__movement_report__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__movement_report__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -896,18 +980,30 @@ extension ResidentsV1.MovementReport {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__MovementReport> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__MovementReport()
+            sanlian__residents__v1__movement_report__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__movement_report__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__movement_report__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__MovementReport> {
         let pointer = arena.allocate(Sanlian__Residents__V1__MovementReport.self, count: 1)
         sanlian__residents__v1__movement_report__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__MovementReport, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__MovementReport, _ arena: inout WireArena) throws(WireError) {
         c.kind = Sanlian__Residents__V1__MovementKind(rawValue: Sanlian__Residents__V1__MovementKind.RawValue(truncatingIfNeeded: self.kind.rawValue))
         if let value = self.person {
-            c.person = try value.cPointer(arena)
+            c.person = try value.cPointer(&arena)
         }
         c.village_code = try arena.string(self.villageCode, message: "sanlian.residents.v1.MovementReport", field: "village_code")
         c.enterprise = try arena.string(self.enterprise, message: "sanlian.residents.v1.MovementReport", field: "enterprise")
@@ -957,11 +1053,11 @@ extension ResidentsV1.MovementReceipt {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__MovementReceipt()
             sanlian__residents__v1__movement_receipt__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__movement_receipt__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -970,15 +1066,27 @@ extension ResidentsV1.MovementReceipt {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__MovementReceipt> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__MovementReceipt()
+            sanlian__residents__v1__movement_receipt__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__movement_receipt__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__movement_receipt__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__MovementReceipt> {
         let pointer = arena.allocate(Sanlian__Residents__V1__MovementReceipt.self, count: 1)
         sanlian__residents__v1__movement_receipt__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__MovementReceipt, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__MovementReceipt, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.residents.v1.MovementReceipt", field: "id")
         c.duplicate_candidate_id = try arena.string(self.duplicateCandidateID, message: "sanlian.residents.v1.MovementReceipt", field: "duplicate_candidate_id")
     }
@@ -1031,11 +1139,11 @@ extension ResidentsV1.ListPresentRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ListPresentRequest()
             sanlian__residents__v1__list_present_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__list_present_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1044,19 +1152,31 @@ extension ResidentsV1.ListPresentRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListPresentRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__ListPresentRequest()
+            sanlian__residents__v1__list_present_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__list_present_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__list_present_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListPresentRequest> {
         let pointer = arena.allocate(Sanlian__Residents__V1__ListPresentRequest.self, count: 1)
         sanlian__residents__v1__list_present_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__ListPresentRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__ListPresentRequest, _ arena: inout WireArena) throws(WireError) {
         c.village_code = try arena.string(self.villageCode, message: "sanlian.residents.v1.ListPresentRequest", field: "village_code")
         c.enterprise = try arena.string(self.enterprise, message: "sanlian.residents.v1.ListPresentRequest", field: "enterprise")
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -1104,11 +1224,11 @@ extension ResidentsV1.ListLapsedRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ListLapsedRequest()
             sanlian__residents__v1__list_lapsed_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__list_lapsed_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1117,18 +1237,30 @@ extension ResidentsV1.ListLapsedRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListLapsedRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__ListLapsedRequest()
+            sanlian__residents__v1__list_lapsed_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__list_lapsed_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__list_lapsed_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListLapsedRequest> {
         let pointer = arena.allocate(Sanlian__Residents__V1__ListLapsedRequest.self, count: 1)
         sanlian__residents__v1__list_lapsed_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__ListLapsedRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__ListLapsedRequest, _ arena: inout WireArena) throws(WireError) {
         c.months = self.months
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -1187,11 +1319,11 @@ extension ResidentsV1.DuplicateCandidate {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__DuplicateCandidate()
             sanlian__residents__v1__duplicate_candidate__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__duplicate_candidate__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1200,21 +1332,33 @@ extension ResidentsV1.DuplicateCandidate {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__DuplicateCandidate> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__DuplicateCandidate()
+            sanlian__residents__v1__duplicate_candidate__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__duplicate_candidate__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__duplicate_candidate__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__DuplicateCandidate> {
         let pointer = arena.allocate(Sanlian__Residents__V1__DuplicateCandidate.self, count: 1)
         sanlian__residents__v1__duplicate_candidate__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__DuplicateCandidate, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__DuplicateCandidate, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.residents.v1.DuplicateCandidate", field: "id")
         if let value = self.left {
-            c.left = try value.cPointer(arena)
+            c.left = try value.cPointer(&arena)
         }
         if let value = self.right {
-            c.right = try value.cPointer(arena)
+            c.right = try value.cPointer(&arena)
         }
         c.reason = try arena.string(self.reason, message: "sanlian.residents.v1.DuplicateCandidate", field: "reason")
     }
@@ -1259,11 +1403,11 @@ extension ResidentsV1.ListDuplicateCandidatesRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ListDuplicateCandidatesRequest()
             sanlian__residents__v1__list_duplicate_candidates_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__list_duplicate_candidates_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1272,17 +1416,29 @@ extension ResidentsV1.ListDuplicateCandidatesRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListDuplicateCandidatesRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__ListDuplicateCandidatesRequest()
+            sanlian__residents__v1__list_duplicate_candidates_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__list_duplicate_candidates_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__list_duplicate_candidates_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListDuplicateCandidatesRequest> {
         let pointer = arena.allocate(Sanlian__Residents__V1__ListDuplicateCandidatesRequest.self, count: 1)
         sanlian__residents__v1__list_duplicate_candidates_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__ListDuplicateCandidatesRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__ListDuplicateCandidatesRequest, _ arena: inout WireArena) throws(WireError) {
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -1333,11 +1489,11 @@ extension ResidentsV1.ListDuplicateCandidatesResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ListDuplicateCandidatesResponse()
             sanlian__residents__v1__list_duplicate_candidates_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__list_duplicate_candidates_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1346,25 +1502,37 @@ extension ResidentsV1.ListDuplicateCandidatesResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListDuplicateCandidatesResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__ListDuplicateCandidatesResponse()
+            sanlian__residents__v1__list_duplicate_candidates_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__list_duplicate_candidates_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__list_duplicate_candidates_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListDuplicateCandidatesResponse> {
         let pointer = arena.allocate(Sanlian__Residents__V1__ListDuplicateCandidatesResponse.self, count: 1)
         sanlian__residents__v1__list_duplicate_candidates_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__ListDuplicateCandidatesResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__ListDuplicateCandidatesResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.candidates.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Residents__V1__DuplicateCandidate>?.self, count: self.candidates.count)
             for (index, element) in self.candidates.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_candidates = self.candidates.count
             c.candidates = array
         }
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -1411,11 +1579,11 @@ extension ResidentsV1.ResolveDuplicateRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ResolveDuplicateRequest()
             sanlian__residents__v1__resolve_duplicate_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__resolve_duplicate_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1424,15 +1592,27 @@ extension ResidentsV1.ResolveDuplicateRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ResolveDuplicateRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__ResolveDuplicateRequest()
+            sanlian__residents__v1__resolve_duplicate_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__resolve_duplicate_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__resolve_duplicate_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ResolveDuplicateRequest> {
         let pointer = arena.allocate(Sanlian__Residents__V1__ResolveDuplicateRequest.self, count: 1)
         sanlian__residents__v1__resolve_duplicate_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__ResolveDuplicateRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__ResolveDuplicateRequest, _ arena: inout WireArena) throws(WireError) {
         c.candidate_id = try arena.string(self.candidateID, message: "sanlian.residents.v1.ResolveDuplicateRequest", field: "candidate_id")
         c.merge = self.merge ? 1 : 0
     }
@@ -1475,11 +1655,11 @@ extension ResidentsV1.ResolveDuplicateResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ResolveDuplicateResponse()
             sanlian__residents__v1__resolve_duplicate_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__resolve_duplicate_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1488,15 +1668,27 @@ extension ResidentsV1.ResolveDuplicateResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ResolveDuplicateResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__ResolveDuplicateResponse()
+            sanlian__residents__v1__resolve_duplicate_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__resolve_duplicate_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__resolve_duplicate_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ResolveDuplicateResponse> {
         let pointer = arena.allocate(Sanlian__Residents__V1__ResolveDuplicateResponse.self, count: 1)
         sanlian__residents__v1__resolve_duplicate_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__ResolveDuplicateResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__ResolveDuplicateResponse, _ arena: inout WireArena) throws(WireError) {
         c.kept_id_number = try arena.string(self.keptIDNumber, message: "sanlian.residents.v1.ResolveDuplicateResponse", field: "kept_id_number")
     }
 }
@@ -1540,11 +1732,11 @@ extension ResidentsV1.StatisticsRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__StatisticsRequest()
             sanlian__residents__v1__statistics_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__statistics_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1553,17 +1745,29 @@ extension ResidentsV1.StatisticsRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__StatisticsRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__StatisticsRequest()
+            sanlian__residents__v1__statistics_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__statistics_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__statistics_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__StatisticsRequest> {
         let pointer = arena.allocate(Sanlian__Residents__V1__StatisticsRequest.self, count: 1)
         sanlian__residents__v1__statistics_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__StatisticsRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__StatisticsRequest, _ arena: inout WireArena) throws(WireError) {
         if let value = self.month {
-            c.month = try value.cPointer(arena)
+            c.month = try value.cPointer(&arena)
         }
     }
 }
@@ -1622,11 +1826,11 @@ extension ResidentsV1.PopulationCount {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__PopulationCount()
             sanlian__residents__v1__population_count__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__population_count__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1635,15 +1839,27 @@ extension ResidentsV1.PopulationCount {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__PopulationCount> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__PopulationCount()
+            sanlian__residents__v1__population_count__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__population_count__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__population_count__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__PopulationCount> {
         let pointer = arena.allocate(Sanlian__Residents__V1__PopulationCount.self, count: 1)
         sanlian__residents__v1__population_count__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__PopulationCount, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__PopulationCount, _ arena: inout WireArena) throws(WireError) {
         c.key = try arena.string(self.key, message: "sanlian.residents.v1.PopulationCount", field: "key")
         c.registered = self.registered
         c.floating = self.floating
@@ -1699,11 +1915,11 @@ extension ResidentsV1.StatisticsResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__StatisticsResponse()
             sanlian__residents__v1__statistics_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__statistics_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1712,19 +1928,31 @@ extension ResidentsV1.StatisticsResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__StatisticsResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__StatisticsResponse()
+            sanlian__residents__v1__statistics_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__statistics_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__statistics_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__StatisticsResponse> {
         let pointer = arena.allocate(Sanlian__Residents__V1__StatisticsResponse.self, count: 1)
         sanlian__residents__v1__statistics_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__StatisticsResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__StatisticsResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.byVillage.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Residents__V1__PopulationCount>?.self, count: self.byVillage.count)
             for (index, element) in self.byVillage.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_by_village = self.byVillage.count
             c.by_village = array
@@ -1732,7 +1960,7 @@ extension ResidentsV1.StatisticsResponse {
         if !self.byEnterprise.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Residents__V1__PopulationCount>?.self, count: self.byEnterprise.count)
             for (index, element) in self.byEnterprise.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_by_enterprise = self.byEnterprise.count
             c.by_enterprise = array
@@ -1798,11 +2026,11 @@ extension ResidentsV1.AuditEntry {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__AuditEntry()
             sanlian__residents__v1__audit_entry__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__audit_entry__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1811,15 +2039,27 @@ extension ResidentsV1.AuditEntry {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__AuditEntry> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__AuditEntry()
+            sanlian__residents__v1__audit_entry__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__audit_entry__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__audit_entry__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__AuditEntry> {
         let pointer = arena.allocate(Sanlian__Residents__V1__AuditEntry.self, count: 1)
         sanlian__residents__v1__audit_entry__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__AuditEntry, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__AuditEntry, _ arena: inout WireArena) throws(WireError) {
         c.department = try arena.string(self.department, message: "sanlian.residents.v1.AuditEntry", field: "department")
         c.operator_id = try arena.string(self.operatorID, message: "sanlian.residents.v1.AuditEntry", field: "operator_id")
         c.method = try arena.string(self.method, message: "sanlian.residents.v1.AuditEntry", field: "method")
@@ -1874,11 +2114,11 @@ extension ResidentsV1.ListAuditRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ListAuditRequest()
             sanlian__residents__v1__list_audit_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__list_audit_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1887,20 +2127,32 @@ extension ResidentsV1.ListAuditRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListAuditRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__ListAuditRequest()
+            sanlian__residents__v1__list_audit_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__list_audit_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__list_audit_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListAuditRequest> {
         let pointer = arena.allocate(Sanlian__Residents__V1__ListAuditRequest.self, count: 1)
         sanlian__residents__v1__list_audit_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__ListAuditRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__ListAuditRequest, _ arena: inout WireArena) throws(WireError) {
         if let value = self.range {
-            c.range = try value.cPointer(arena)
+            c.range = try value.cPointer(&arena)
         }
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -1951,11 +2203,11 @@ extension ResidentsV1.ListAuditResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ListAuditResponse()
             sanlian__residents__v1__list_audit_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__list_audit_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1964,25 +2216,37 @@ extension ResidentsV1.ListAuditResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListAuditResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__ListAuditResponse()
+            sanlian__residents__v1__list_audit_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__list_audit_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__list_audit_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListAuditResponse> {
         let pointer = arena.allocate(Sanlian__Residents__V1__ListAuditResponse.self, count: 1)
         sanlian__residents__v1__list_audit_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__ListAuditResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__ListAuditResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.entries.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Residents__V1__AuditEntry>?.self, count: self.entries.count)
             for (index, element) in self.entries.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_entries = self.entries.count
             c.entries = array
         }
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -2030,11 +2294,11 @@ extension ResidentsV1.ListEnterpriseWorkersRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ListEnterpriseWorkersRequest()
             sanlian__residents__v1__list_enterprise_workers_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__list_enterprise_workers_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2043,18 +2307,30 @@ extension ResidentsV1.ListEnterpriseWorkersRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListEnterpriseWorkersRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__ListEnterpriseWorkersRequest()
+            sanlian__residents__v1__list_enterprise_workers_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__list_enterprise_workers_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__list_enterprise_workers_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListEnterpriseWorkersRequest> {
         let pointer = arena.allocate(Sanlian__Residents__V1__ListEnterpriseWorkersRequest.self, count: 1)
         sanlian__residents__v1__list_enterprise_workers_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__ListEnterpriseWorkersRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__ListEnterpriseWorkersRequest, _ arena: inout WireArena) throws(WireError) {
         c.enterprise = try arena.string(self.enterprise, message: "sanlian.residents.v1.ListEnterpriseWorkersRequest", field: "enterprise")
         if let value = self.page {
-            c.page = try value.cPointer(arena)
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -2100,11 +2376,11 @@ extension ResidentsV1.DocumentItem {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__DocumentItem()
             sanlian__residents__v1__document_item__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__document_item__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2113,15 +2389,27 @@ extension ResidentsV1.DocumentItem {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__DocumentItem> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__DocumentItem()
+            sanlian__residents__v1__document_item__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__document_item__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__document_item__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__DocumentItem> {
         let pointer = arena.allocate(Sanlian__Residents__V1__DocumentItem.self, count: 1)
         sanlian__residents__v1__document_item__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__DocumentItem, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__DocumentItem, _ arena: inout WireArena) throws(WireError) {
         c.name = try arena.string(self.name, message: "sanlian.residents.v1.DocumentItem", field: "name")
         c.received = self.received ? 1 : 0
     }
@@ -2203,11 +2491,11 @@ extension ResidentsV1.Transfer {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__Transfer()
             sanlian__residents__v1__transfer__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__transfer__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2216,15 +2504,27 @@ extension ResidentsV1.Transfer {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__Transfer> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__Transfer()
+            sanlian__residents__v1__transfer__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__transfer__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__transfer__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__Transfer> {
         let pointer = arena.allocate(Sanlian__Residents__V1__Transfer.self, count: 1)
         sanlian__residents__v1__transfer__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__Transfer, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__Transfer, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.residents.v1.Transfer", field: "id")
         c.kind = Sanlian__Residents__V1__TransferKind(rawValue: Sanlian__Residents__V1__TransferKind.RawValue(truncatingIfNeeded: self.kind.rawValue))
         c.id_number = try arena.string(self.idNumber, message: "sanlian.residents.v1.Transfer", field: "id_number")
@@ -2234,7 +2534,7 @@ extension ResidentsV1.Transfer {
         if !self.documents.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Residents__V1__DocumentItem>?.self, count: self.documents.count)
             for (index, element) in self.documents.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_documents = self.documents.count
             c.documents = array
@@ -2294,11 +2594,11 @@ extension ResidentsV1.TransferRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__TransferRequest()
             sanlian__residents__v1__transfer_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__transfer_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2307,15 +2607,27 @@ extension ResidentsV1.TransferRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__TransferRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__TransferRequest()
+            sanlian__residents__v1__transfer_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__transfer_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__transfer_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__TransferRequest> {
         let pointer = arena.allocate(Sanlian__Residents__V1__TransferRequest.self, count: 1)
         sanlian__residents__v1__transfer_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__TransferRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__TransferRequest, _ arena: inout WireArena) throws(WireError) {
         c.kind = Sanlian__Residents__V1__TransferKind(rawValue: Sanlian__Residents__V1__TransferKind.RawValue(truncatingIfNeeded: self.kind.rawValue))
         c.id_number = try arena.string(self.idNumber, message: "sanlian.residents.v1.TransferRequest", field: "id_number")
         c.from_address = try arena.string(self.fromAddress, message: "sanlian.residents.v1.TransferRequest", field: "from_address")
@@ -2367,11 +2679,11 @@ extension ResidentsV1.UpdateDocumentsRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__UpdateDocumentsRequest()
             sanlian__residents__v1__update_documents_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__update_documents_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2380,20 +2692,32 @@ extension ResidentsV1.UpdateDocumentsRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__UpdateDocumentsRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__UpdateDocumentsRequest()
+            sanlian__residents__v1__update_documents_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__update_documents_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__update_documents_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__UpdateDocumentsRequest> {
         let pointer = arena.allocate(Sanlian__Residents__V1__UpdateDocumentsRequest.self, count: 1)
         sanlian__residents__v1__update_documents_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__UpdateDocumentsRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__UpdateDocumentsRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.residents.v1.UpdateDocumentsRequest", field: "id")
         if !self.documents.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Residents__V1__DocumentItem>?.self, count: self.documents.count)
             for (index, element) in self.documents.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_documents = self.documents.count
             c.documents = array
@@ -2446,11 +2770,11 @@ extension ResidentsV1.DecideTransferRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__DecideTransferRequest()
             sanlian__residents__v1__decide_transfer_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__decide_transfer_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2459,15 +2783,27 @@ extension ResidentsV1.DecideTransferRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__DecideTransferRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__DecideTransferRequest()
+            sanlian__residents__v1__decide_transfer_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__decide_transfer_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__decide_transfer_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__DecideTransferRequest> {
         let pointer = arena.allocate(Sanlian__Residents__V1__DecideTransferRequest.self, count: 1)
         sanlian__residents__v1__decide_transfer_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__DecideTransferRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__DecideTransferRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.residents.v1.DecideTransferRequest", field: "id")
         c.approve = self.approve ? 1 : 0
         c.reason = try arena.string(self.reason, message: "sanlian.residents.v1.DecideTransferRequest", field: "reason")
@@ -2511,11 +2847,11 @@ extension ResidentsV1.CompleteTransferRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__CompleteTransferRequest()
             sanlian__residents__v1__complete_transfer_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__complete_transfer_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2524,15 +2860,27 @@ extension ResidentsV1.CompleteTransferRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__CompleteTransferRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__CompleteTransferRequest()
+            sanlian__residents__v1__complete_transfer_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__complete_transfer_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__complete_transfer_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__CompleteTransferRequest> {
         let pointer = arena.allocate(Sanlian__Residents__V1__CompleteTransferRequest.self, count: 1)
         sanlian__residents__v1__complete_transfer_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__CompleteTransferRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__CompleteTransferRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.residents.v1.CompleteTransferRequest", field: "id")
     }
 }
@@ -2574,11 +2922,11 @@ extension ResidentsV1.ChecklistRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ChecklistRequest()
             sanlian__residents__v1__checklist_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__checklist_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2587,15 +2935,27 @@ extension ResidentsV1.ChecklistRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ChecklistRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__ChecklistRequest()
+            sanlian__residents__v1__checklist_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__checklist_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__checklist_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ChecklistRequest> {
         let pointer = arena.allocate(Sanlian__Residents__V1__ChecklistRequest.self, count: 1)
         sanlian__residents__v1__checklist_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__ChecklistRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__ChecklistRequest, _ arena: inout WireArena) throws(WireError) {
         c.kind = Sanlian__Residents__V1__TransferKind(rawValue: Sanlian__Residents__V1__TransferKind.RawValue(truncatingIfNeeded: self.kind.rawValue))
     }
 }
@@ -2640,11 +3000,11 @@ extension ResidentsV1.ChecklistResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ChecklistResponse()
             sanlian__residents__v1__checklist_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__checklist_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2653,15 +3013,27 @@ extension ResidentsV1.ChecklistResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ChecklistResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__ChecklistResponse()
+            sanlian__residents__v1__checklist_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__checklist_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__checklist_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ChecklistResponse> {
         let pointer = arena.allocate(Sanlian__Residents__V1__ChecklistResponse.self, count: 1)
         sanlian__residents__v1__checklist_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__ChecklistResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__ChecklistResponse, _ arena: inout WireArena) throws(WireError) {
         if !self.documents.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<CChar>?.self, count: self.documents.count)
             for (index, element) in self.documents.enumerated() {
@@ -2728,11 +3100,11 @@ extension ResidentsV1.WindowServiceRecord {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__WindowServiceRecord()
             sanlian__residents__v1__window_service_record__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__window_service_record__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2741,15 +3113,27 @@ extension ResidentsV1.WindowServiceRecord {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__WindowServiceRecord> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__WindowServiceRecord()
+            sanlian__residents__v1__window_service_record__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__window_service_record__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__window_service_record__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__WindowServiceRecord> {
         let pointer = arena.allocate(Sanlian__Residents__V1__WindowServiceRecord.self, count: 1)
         sanlian__residents__v1__window_service_record__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__WindowServiceRecord, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__WindowServiceRecord, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.residents.v1.WindowServiceRecord", field: "id")
         c.business = try arena.string(self.business, message: "sanlian.residents.v1.WindowServiceRecord", field: "business")
         c.received_unix_ms = self.receivedUnixMs
@@ -2797,11 +3181,11 @@ extension ResidentsV1.WindowRatesRequest {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__WindowRatesRequest()
             sanlian__residents__v1__window_rates_request__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__window_rates_request__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2810,17 +3194,29 @@ extension ResidentsV1.WindowRatesRequest {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__WindowRatesRequest> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__WindowRatesRequest()
+            sanlian__residents__v1__window_rates_request__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__window_rates_request__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__window_rates_request__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__WindowRatesRequest> {
         let pointer = arena.allocate(Sanlian__Residents__V1__WindowRatesRequest.self, count: 1)
         sanlian__residents__v1__window_rates_request__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__WindowRatesRequest, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__WindowRatesRequest, _ arena: inout WireArena) throws(WireError) {
         if let value = self.month {
-            c.month = try value.cPointer(arena)
+            c.month = try value.cPointer(&arena)
         }
     }
 }
@@ -2872,11 +3268,11 @@ extension ResidentsV1.WindowRatesResponse {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__WindowRatesResponse()
             sanlian__residents__v1__window_rates_response__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__residents__v1__window_rates_response__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -2885,15 +3281,27 @@ extension ResidentsV1.WindowRatesResponse {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__WindowRatesResponse> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Residents__V1__WindowRatesResponse()
+            sanlian__residents__v1__window_rates_response__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__residents__v1__window_rates_response__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__residents__v1__window_rates_response__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__WindowRatesResponse> {
         let pointer = arena.allocate(Sanlian__Residents__V1__WindowRatesResponse.self, count: 1)
         sanlian__residents__v1__window_rates_response__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Residents__V1__WindowRatesResponse, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Residents__V1__WindowRatesResponse, _ arena: inout WireArena) throws(WireError) {
         c.total = self.total
         c.on_the_spot_permille = self.onTheSpotPermille
         c.same_day_permille = self.sameDayPermille

@@ -144,11 +144,11 @@ extension RPCV1.Status {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__Status()
             sanlian__rpc__v1__status__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__rpc__v1__status__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -157,15 +157,27 @@ extension RPCV1.Status {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__Status> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Rpc__V1__Status()
+            sanlian__rpc__v1__status__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__rpc__v1__status__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__rpc__v1__status__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__Status> {
         let pointer = arena.allocate(Sanlian__Rpc__V1__Status.self, count: 1)
         sanlian__rpc__v1__status__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Rpc__V1__Status, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Rpc__V1__Status, _ arena: inout WireArena) throws(WireError) {
         c.code = Sanlian__Rpc__V1__StatusCode(rawValue: Sanlian__Rpc__V1__StatusCode.RawValue(truncatingIfNeeded: self.code.rawValue))
         c.message = try arena.string(self.message, message: "sanlian.rpc.v1.Status", field: "message")
     }
@@ -214,11 +226,11 @@ extension RPCV1.MetadataEntry {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__MetadataEntry()
             sanlian__rpc__v1__metadata_entry__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__rpc__v1__metadata_entry__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -227,15 +239,27 @@ extension RPCV1.MetadataEntry {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__MetadataEntry> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Rpc__V1__MetadataEntry()
+            sanlian__rpc__v1__metadata_entry__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__rpc__v1__metadata_entry__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__rpc__v1__metadata_entry__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__MetadataEntry> {
         let pointer = arena.allocate(Sanlian__Rpc__V1__MetadataEntry.self, count: 1)
         sanlian__rpc__v1__metadata_entry__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Rpc__V1__MetadataEntry, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Rpc__V1__MetadataEntry, _ arena: inout WireArena) throws(WireError) {
         c.key = try arena.string(self.key, message: "sanlian.rpc.v1.MetadataEntry", field: "key")
         c.value = try arena.string(self.value, message: "sanlian.rpc.v1.MetadataEntry", field: "value")
     }
@@ -305,11 +329,11 @@ extension RPCV1.Hello {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__Hello()
             sanlian__rpc__v1__hello__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__rpc__v1__hello__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -318,15 +342,27 @@ extension RPCV1.Hello {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__Hello> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Rpc__V1__Hello()
+            sanlian__rpc__v1__hello__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__rpc__v1__hello__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__rpc__v1__hello__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__Hello> {
         let pointer = arena.allocate(Sanlian__Rpc__V1__Hello.self, count: 1)
         sanlian__rpc__v1__hello__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Rpc__V1__Hello, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Rpc__V1__Hello, _ arena: inout WireArena) throws(WireError) {
         c.protocol_version = self.protocolVersion
         c.department = try arena.string(self.department, message: "sanlian.rpc.v1.Hello", field: "department")
         c.operator_id = try arena.string(self.operatorID, message: "sanlian.rpc.v1.Hello", field: "operator_id")
@@ -393,11 +429,11 @@ extension RPCV1.Welcome {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__Welcome()
             sanlian__rpc__v1__welcome__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__rpc__v1__welcome__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -406,15 +442,27 @@ extension RPCV1.Welcome {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__Welcome> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Rpc__V1__Welcome()
+            sanlian__rpc__v1__welcome__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__rpc__v1__welcome__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__rpc__v1__welcome__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__Welcome> {
         let pointer = arena.allocate(Sanlian__Rpc__V1__Welcome.self, count: 1)
         sanlian__rpc__v1__welcome__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Rpc__V1__Welcome, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Rpc__V1__Welcome, _ arena: inout WireArena) throws(WireError) {
         c.protocol_version = self.protocolVersion
         c.server_name = try arena.string(self.serverName, message: "sanlian.rpc.v1.Welcome", field: "server_name")
         c.max_frame_bytes = self.maxFrameBytes
@@ -493,11 +541,11 @@ extension RPCV1.CallStart {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__CallStart()
             sanlian__rpc__v1__call_start__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__rpc__v1__call_start__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -506,21 +554,33 @@ extension RPCV1.CallStart {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__CallStart> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Rpc__V1__CallStart()
+            sanlian__rpc__v1__call_start__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__rpc__v1__call_start__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__rpc__v1__call_start__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__CallStart> {
         let pointer = arena.allocate(Sanlian__Rpc__V1__CallStart.self, count: 1)
         sanlian__rpc__v1__call_start__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Rpc__V1__CallStart, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Rpc__V1__CallStart, _ arena: inout WireArena) throws(WireError) {
         c.method = try arena.string(self.method, message: "sanlian.rpc.v1.CallStart", field: "method")
         c.timeout_micros = self.timeoutMicros
         if !self.metadata.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Rpc__V1__MetadataEntry>?.self, count: self.metadata.count)
             for (index, element) in self.metadata.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_metadata = self.metadata.count
             c.metadata = array
@@ -575,11 +635,11 @@ extension RPCV1.Message {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__Message()
             sanlian__rpc__v1__message__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__rpc__v1__message__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -588,15 +648,27 @@ extension RPCV1.Message {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__Message> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Rpc__V1__Message()
+            sanlian__rpc__v1__message__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__rpc__v1__message__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__rpc__v1__message__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__Message> {
         let pointer = arena.allocate(Sanlian__Rpc__V1__Message.self, count: 1)
         sanlian__rpc__v1__message__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Rpc__V1__Message, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Rpc__V1__Message, _ arena: inout WireArena) throws(WireError) {
         c.payload = arena.bytes(self.payload)
         c.half_close = self.halfClose ? 1 : 0
     }
@@ -658,11 +730,11 @@ extension RPCV1.CallEnd {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__CallEnd()
             sanlian__rpc__v1__call_end__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__rpc__v1__call_end__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -671,22 +743,34 @@ extension RPCV1.CallEnd {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__CallEnd> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Rpc__V1__CallEnd()
+            sanlian__rpc__v1__call_end__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__rpc__v1__call_end__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__rpc__v1__call_end__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__CallEnd> {
         let pointer = arena.allocate(Sanlian__Rpc__V1__CallEnd.self, count: 1)
         sanlian__rpc__v1__call_end__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Rpc__V1__CallEnd, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Rpc__V1__CallEnd, _ arena: inout WireArena) throws(WireError) {
         if let value = self.status {
-            c.status = try value.cPointer(arena)
+            c.status = try value.cPointer(&arena)
         }
         if !self.metadata.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Rpc__V1__MetadataEntry>?.self, count: self.metadata.count)
             for (index, element) in self.metadata.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_metadata = self.metadata.count
             c.metadata = array
@@ -735,11 +819,11 @@ extension RPCV1.Cancel {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__Cancel()
             sanlian__rpc__v1__cancel__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__rpc__v1__cancel__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -748,15 +832,27 @@ extension RPCV1.Cancel {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__Cancel> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Rpc__V1__Cancel()
+            sanlian__rpc__v1__cancel__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__rpc__v1__cancel__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__rpc__v1__cancel__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__Cancel> {
         let pointer = arena.allocate(Sanlian__Rpc__V1__Cancel.self, count: 1)
         sanlian__rpc__v1__cancel__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Rpc__V1__Cancel, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Rpc__V1__Cancel, _ arena: inout WireArena) throws(WireError) {
         c.reason = try arena.string(self.reason, message: "sanlian.rpc.v1.Cancel", field: "reason")
     }
 }
@@ -799,11 +895,11 @@ extension RPCV1.WindowUpdate {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__WindowUpdate()
             sanlian__rpc__v1__window_update__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__rpc__v1__window_update__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -812,15 +908,27 @@ extension RPCV1.WindowUpdate {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__WindowUpdate> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Rpc__V1__WindowUpdate()
+            sanlian__rpc__v1__window_update__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__rpc__v1__window_update__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__rpc__v1__window_update__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__WindowUpdate> {
         let pointer = arena.allocate(Sanlian__Rpc__V1__WindowUpdate.self, count: 1)
         sanlian__rpc__v1__window_update__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Rpc__V1__WindowUpdate, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Rpc__V1__WindowUpdate, _ arena: inout WireArena) throws(WireError) {
         c.messages = self.messages
     }
 }
@@ -863,11 +971,11 @@ extension RPCV1.Ping {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__Ping()
             sanlian__rpc__v1__ping__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__rpc__v1__ping__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -876,15 +984,27 @@ extension RPCV1.Ping {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__Ping> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Rpc__V1__Ping()
+            sanlian__rpc__v1__ping__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__rpc__v1__ping__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__rpc__v1__ping__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__Ping> {
         let pointer = arena.allocate(Sanlian__Rpc__V1__Ping.self, count: 1)
         sanlian__rpc__v1__ping__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Rpc__V1__Ping, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Rpc__V1__Ping, _ arena: inout WireArena) throws(WireError) {
         c.nonce = self.nonce
     }
 }
@@ -934,11 +1054,11 @@ extension RPCV1.GoAway {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__GoAway()
             sanlian__rpc__v1__go_away__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__rpc__v1__go_away__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -947,17 +1067,29 @@ extension RPCV1.GoAway {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__GoAway> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Rpc__V1__GoAway()
+            sanlian__rpc__v1__go_away__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__rpc__v1__go_away__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__rpc__v1__go_away__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__GoAway> {
         let pointer = arena.allocate(Sanlian__Rpc__V1__GoAway.self, count: 1)
         sanlian__rpc__v1__go_away__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Rpc__V1__GoAway, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Rpc__V1__GoAway, _ arena: inout WireArena) throws(WireError) {
         if let value = self.status {
-            c.status = try value.cPointer(arena)
+            c.status = try value.cPointer(&arena)
         }
         c.last_call_id = self.lastCallID
     }
@@ -1031,11 +1163,11 @@ extension RPCV1.Frame {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__Frame()
             sanlian__rpc__v1__frame__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__rpc__v1__frame__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1044,47 +1176,59 @@ extension RPCV1.Frame {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__Frame> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Rpc__V1__Frame()
+            sanlian__rpc__v1__frame__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__rpc__v1__frame__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__rpc__v1__frame__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__Frame> {
         let pointer = arena.allocate(Sanlian__Rpc__V1__Frame.self, count: 1)
         sanlian__rpc__v1__frame__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Rpc__V1__Frame, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Rpc__V1__Frame, _ arena: inout WireArena) throws(WireError) {
         c.call_id = self.callID
         switch self.kind {
         case .hello(let value)?:
             c.kind_case = .init(rawValue: 2)
-            c.hello = try value.cPointer(arena)
+            c.hello = try value.cPointer(&arena)
         case .welcome(let value)?:
             c.kind_case = .init(rawValue: 3)
-            c.welcome = try value.cPointer(arena)
+            c.welcome = try value.cPointer(&arena)
         case .start(let value)?:
             c.kind_case = .init(rawValue: 4)
-            c.start = try value.cPointer(arena)
+            c.start = try value.cPointer(&arena)
         case .message(let value)?:
             c.kind_case = .init(rawValue: 5)
-            c.message = try value.cPointer(arena)
+            c.message = try value.cPointer(&arena)
         case .end(let value)?:
             c.kind_case = .init(rawValue: 6)
-            c.end = try value.cPointer(arena)
+            c.end = try value.cPointer(&arena)
         case .cancel(let value)?:
             c.kind_case = .init(rawValue: 7)
-            c.cancel = try value.cPointer(arena)
+            c.cancel = try value.cPointer(&arena)
         case .windowUpdate(let value)?:
             c.kind_case = .init(rawValue: 8)
-            c.window_update = try value.cPointer(arena)
+            c.window_update = try value.cPointer(&arena)
         case .ping(let value)?:
             c.kind_case = .init(rawValue: 9)
-            c.ping = try value.cPointer(arena)
+            c.ping = try value.cPointer(&arena)
         case .pong(let value)?:
             c.kind_case = .init(rawValue: 10)
-            c.pong = try value.cPointer(arena)
+            c.pong = try value.cPointer(&arena)
         case .goAway(let value)?:
             c.kind_case = .init(rawValue: 11)
-            c.go_away = try value.cPointer(arena)
+            c.go_away = try value.cPointer(&arena)
         case nil:
             break
         }
@@ -1131,11 +1275,11 @@ extension RPCV1.FrameHeader {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__FrameHeader()
             sanlian__rpc__v1__frame_header__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__rpc__v1__frame_header__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1144,15 +1288,27 @@ extension RPCV1.FrameHeader {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__FrameHeader> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Rpc__V1__FrameHeader()
+            sanlian__rpc__v1__frame_header__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__rpc__v1__frame_header__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__rpc__v1__frame_header__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__FrameHeader> {
         let pointer = arena.allocate(Sanlian__Rpc__V1__FrameHeader.self, count: 1)
         sanlian__rpc__v1__frame_header__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Rpc__V1__FrameHeader, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Rpc__V1__FrameHeader, _ arena: inout WireArena) throws(WireError) {
         c.call_id = self.callID
     }
 }
@@ -1204,11 +1360,11 @@ extension RPCV1.StartFrameHeader {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__StartFrameHeader()
             sanlian__rpc__v1__start_frame_header__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__rpc__v1__start_frame_header__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1217,18 +1373,30 @@ extension RPCV1.StartFrameHeader {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__StartFrameHeader> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Rpc__V1__StartFrameHeader()
+            sanlian__rpc__v1__start_frame_header__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__rpc__v1__start_frame_header__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__rpc__v1__start_frame_header__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__StartFrameHeader> {
         let pointer = arena.allocate(Sanlian__Rpc__V1__StartFrameHeader.self, count: 1)
         sanlian__rpc__v1__start_frame_header__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Rpc__V1__StartFrameHeader, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Rpc__V1__StartFrameHeader, _ arena: inout WireArena) throws(WireError) {
         c.call_id = self.callID
         if let value = self.start {
-            c.start = try value.cPointer(arena)
+            c.start = try value.cPointer(&arena)
         }
     }
 }
@@ -1290,11 +1458,11 @@ extension RPCV1.CallStartHeader {
     }
 
     package func encode(into buffer: inout ByteBuffer) throws(WireError) {
-        try WireArena.with { arena throws(WireError) in
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__CallStartHeader()
             sanlian__rpc__v1__call_start_header__init(&c)
-            try fill(&c, arena)
+            try fill(&c, &arena)
             let size = sanlian__rpc__v1__call_start_header__get_packed_size(&c)
             guard size > 0 else { return }
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
@@ -1303,21 +1471,33 @@ extension RPCV1.CallStartHeader {
         }
     }
 
-    func cPointer(_ arena: WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__CallStartHeader> {
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            var c = Sanlian__Rpc__V1__CallStartHeader()
+            sanlian__rpc__v1__call_start_header__init(&c)
+            try fill(&c, &arena)
+            let size = sanlian__rpc__v1__call_start_header__get_packed_size(&c)
+            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : sanlian__rpc__v1__call_start_header__pack(&c, target.baseAddress!)
+            }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Rpc__V1__CallStartHeader> {
         let pointer = arena.allocate(Sanlian__Rpc__V1__CallStartHeader.self, count: 1)
         sanlian__rpc__v1__call_start_header__init(pointer)
-        try fill(&pointer.pointee, arena)
+        try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    func fill(_ c: inout Sanlian__Rpc__V1__CallStartHeader, _ arena: WireArena) throws(WireError) {
+    func fill(_ c: inout Sanlian__Rpc__V1__CallStartHeader, _ arena: inout WireArena) throws(WireError) {
         c.method = try arena.string(self.method, message: "sanlian.rpc.v1.CallStartHeader", field: "method")
         c.timeout_micros = self.timeoutMicros
         if !self.metadata.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Rpc__V1__MetadataEntry>?.self, count: self.metadata.count)
             for (index, element) in self.metadata.enumerated() {
-                array[index] = try element.cPointer(arena)
+                array[index] = try element.cPointer(&arena)
             }
             c.n_metadata = self.metadata.count
             c.metadata = array
