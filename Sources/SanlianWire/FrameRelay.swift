@@ -60,13 +60,17 @@ package enum FrameRelay {
     package static func write(_ body: ByteBuffer, callID: UInt32, into buffer: inout ByteBuffer) throws(WireError)
         -> Int
     {
-        guard let kindOffset = soleKindOffset(body) else {
-            return try writeUnpacked(body, callID: callID, into: &buffer)
+        let kindOffset: Int? = body.withUnsafeReadableBytes { bytes in
+            guard let kind = FrameLayout.soleKind(in: bytes),
+                kind.tag == FrameLayout.messageTag || kind.tag == FrameLayout.endTag
+            else { return nil }
+            return kind.fieldOffset
         }
+        guard let kindOffset else { return try writeUnpacked(body, callID: callID, into: &buffer) }
         // The same bytes protobuf-c packs from a FrameHeader with the new id and the kind as its one
         // unknown field: the id first (omitted when 0, as proto3 does), then the field as it came.
         let kindBytes = body.readableBytes - kindOffset
-        let size = (callID == 0 ? 0 : 1 + varintSize(UInt64(callID))) + kindBytes
+        let size = (callID == 0 ? 0 : 1 + FrameLayout.varintSize(UInt64(callID))) + kindBytes
         body.withUnsafeReadableBytes { source in
             _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: FrameLimits.prefixBytes + size) { target in
                 let out = target.baseAddress!
@@ -89,22 +93,6 @@ package enum FrameRelay {
             }
         }
         return size
-    }
-
-    /// Where the kind field starts in `body` when it is laid out as every encoder here writes a
-    /// Message or CallEnd frame: the call id, then one Message or CallEnd field that runs to the
-    /// end. nil for anything else, which protobuf-c then reads (`writeUnpacked`).
-    private static func soleKindOffset(_ body: ByteBuffer) -> Int? {
-        body.withUnsafeReadableBytes { bytes -> Int? in
-            guard bytes.count >= 4, bytes[0] == 0x08, let (_, idEnd) = varint(in: bytes, at: 1, maxBytes: 5) else {
-                return nil
-            }
-            guard idEnd < bytes.count, bytes[idEnd] == 0x2A || bytes[idEnd] == 0x32,
-                let (length, lengthEnd) = varint(in: bytes, at: idEnd + 1, maxBytes: 5),
-                UInt64(bytes.count - lengthEnd) == length
-            else { return nil }
-            return idEnd
-        }
     }
 
     /// `write` through protobuf-c, for frames laid out otherwise.
@@ -163,7 +151,8 @@ package enum FrameRelay {
     package static func payload(ofField field: [UInt8]) throws(WireError) -> [UInt8] {
         guard !field.isEmpty else { return [] }
         let payload: [UInt8]? = field.withUnsafeBytes { data in
-            guard let (length, prefix) = varint(in: data, at: 0), UInt64(data.count - prefix) == length else {
+            guard let (length, prefix) = FrameLayout.varint(in: data, at: 0), UInt64(data.count - prefix) == length
+            else {
                 return nil
             }
             return Array(data[prefix...])
@@ -260,30 +249,6 @@ package enum FrameRelay {
             }
             return try body(header)
         }
-    }
-
-    /// The varint at `start` in `bytes`, of at most `maxBytes` bytes: its value and the index
-    /// after it.
-    private static func varint(in bytes: UnsafeRawBufferPointer, at start: Int, maxBytes: Int = 10) -> (UInt64, Int)? {
-        var value: UInt64 = 0
-        var index = start
-        while index < bytes.count, index - start < maxBytes {
-            let byte = bytes[index]
-            value |= UInt64(byte & 0x7f) << (7 * UInt64(index - start))
-            index += 1
-            if byte & 0x80 == 0 { return (value, index) }
-        }
-        return nil
-    }
-
-    private static func varintSize(_ value: UInt64) -> Int {
-        var size = 1
-        var rest = value >> 7
-        while rest != 0 {
-            size += 1
-            rest >>= 7
-        }
-        return size
     }
 
     /// Runs `body` with `frame` unpacked as a FrameHeader.

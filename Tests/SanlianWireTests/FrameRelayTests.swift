@@ -103,6 +103,33 @@ struct FrameRelayTests {
         #expect(output.readableBytes == 0)
     }
 
+    @Test("a CallStart frame laid out as encoders write it is decoded from its CallStart alone")
+    func callStartFromFrame() throws {
+        let start = RPCV1.CallStart(
+            method: "/sanlian.echo.v1.Echo/Echo",
+            timeoutMicros: 30_000_000,
+            metadata: [RPCV1.MetadataEntry(key: "sanlian-department", value: "station")],
+            payload: Array(0..<64),
+            halfClose: true,
+            initialWindow: 16
+        )
+        let body = try Self.body(RPCV1.Frame(callID: 300_001, kind: .start(start)))
+        #expect(try RPCV1.CallStart.fromFrame(body) == start)
+        // Another kind, or another layout (the call id after the start), is left to the whole frame's decoding.
+        #expect(try RPCV1.CallStart.fromFrame(Self.body(Self.message)) == nil)
+        var startFirst = ByteBuffer(bytes: [0x22, 0x02, 0x10, 0x05])
+        startFirst.writeBytes([0x08, 0x03])
+        #expect(try RPCV1.CallStart.fromFrame(startFirst) == nil)
+        #expect(
+            try RPCV1.Frame(buffer: startFirst)
+                == RPCV1.Frame(callID: 3, kind: .start(RPCV1.CallStart(timeoutMicros: 5)))
+        )
+        // A start field that is no CallStart (field 1, the method, cut short) is refused.
+        #expect(throws: WireError.self) {
+            try RPCV1.CallStart.fromFrame(ByteBuffer(bytes: [0x08, 0x01, 0x22, 0x02, 0x0A, 0x05]))
+        }
+    }
+
     @Test("a frame whose call id comes after its kind is still read correctly by protobuf-c")
     func fieldOrder() throws {
         // kind (field 5, Message{payload=[9]}) first, then call_id = 3: legal protobuf.

@@ -222,6 +222,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
                         startUndecoded(body)
                         continue
                     }
+                    if startDecoded(body, callID: leading.callID) { continue }
                 } else if relayed(body, callID: leading.callID, kind: leading.kind) {
                     continue
                 }
@@ -319,11 +320,23 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             fail(RPCError(.invalidArgument, "malformed frame: \(error.message)"))
             return
         }
-        guard phase == .ready || phase == .goingAway else {
-            fail(RPCError(.unauthenticated, "a call was started before the handshake completed"))
-            return
-        }
         handleStart(id: start.callID, .undecoded(start))
+    }
+
+    /// Starts an inbound call from a CallStart frame laid out as encoders write it, decoding its
+    /// CallStart alone rather than the `Frame` around it (`RPCV1.CallStart.fromFrame`).
+    /// - Returns: false when the frame is laid out otherwise (then it is decoded as usual).
+    private func startDecoded(_ body: ByteBuffer, callID id: UInt32) -> Bool {
+        let start: RPCV1.CallStart
+        do {
+            guard let decoded = try RPCV1.CallStart.fromFrame(body) else { return false }
+            start = decoded
+        } catch {
+            fail(RPCError(.invalidArgument, "malformed frame: \(error.message)"))
+            return true
+        }
+        handleStart(id: id, .decoded(start))
+        return true
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -371,10 +384,6 @@ final class RPCConnectionHandler: ChannelInboundHandler {
                 outstandingPing = nil
             }
         case .start(let start):
-            guard phase == .ready || phase == .goingAway else {
-                fail(RPCError(.unauthenticated, "a call was started before the handshake completed"))
-                return
-            }
             handleStart(id: frame.callID, .decoded(start))
         case .message(let message):
             if let entry = outbound[frame.callID] {
@@ -537,6 +546,10 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     }
 
     private func handleStart(id: UInt32, _ start: StartRead) {
+        guard phase == .ready || phase == .goingAway else {
+            fail(RPCError(.unauthenticated, "a call was started before the handshake completed"))
+            return
+        }
         let peerParity: UInt32 = role == .acceptor ? 1 : 0
         guard id % 2 == peerParity, inbound[id] == nil else {
             fail(RPCError(.invalidArgument, "call id \(id) is invalid or already in use"))

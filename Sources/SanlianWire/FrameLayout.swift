@@ -1,0 +1,67 @@
+package import NIOCore
+
+/// The layout every encoder here (protobuf-c, and any mainstream one) gives a call's frame: its
+/// `call_id` (field 1) first, then its one `kind` field, running to the end. Read by hand, it lets
+/// a frame be relayed (`FrameRelay.write`) or a CallStart be decoded (`RPCV1.CallStart
+/// .fromFrame`) without protobuf-c unpacking the `Frame` around the kind; a frame laid out
+/// otherwise, legal protobuf too, takes protobuf-c's path.
+enum FrameLayout {
+    /// The kind field of `bytes` (a whole encoded `Frame`) when it is laid out so: its tag, where
+    /// the field starts and where its content starts. Call ids of up to 5 bytes (32 bits), kinds
+    /// of up to 4 GiB.
+    static func soleKind(in bytes: UnsafeRawBufferPointer) -> (tag: UInt8, fieldOffset: Int, contentOffset: Int)? {
+        guard bytes.count >= 4, bytes[0] == 0x08, let (_, idEnd) = varint(in: bytes, at: 1, maxBytes: 5),
+            idEnd < bytes.count,
+            let (length, contentOffset) = varint(in: bytes, at: idEnd + 1, maxBytes: 5),
+            UInt64(bytes.count - contentOffset) == length
+        else { return nil }
+        return (bytes[idEnd], idEnd, contentOffset)
+    }
+
+    /// Tags of Frame.start (field 4), Frame.message (5) and Frame.end (6), length-delimited.
+    static let startTag: UInt8 = 0x22
+    static let messageTag: UInt8 = 0x2A
+    static let endTag: UInt8 = 0x32
+
+    /// The varint at `start` in `bytes`, of at most `maxBytes` bytes: its value and the index
+    /// after it.
+    static func varint(in bytes: UnsafeRawBufferPointer, at start: Int, maxBytes: Int = 10) -> (UInt64, Int)? {
+        var value: UInt64 = 0
+        var index = start
+        while index < bytes.count, index - start < maxBytes {
+            let byte = bytes[index]
+            value |= UInt64(byte & 0x7f) << (7 * UInt64(index - start))
+            index += 1
+            if byte & 0x80 == 0 { return (value, index) }
+        }
+        return nil
+    }
+
+    /// How many bytes `value` takes as a varint.
+    static func varintSize(_ value: UInt64) -> Int {
+        var size = 1
+        var rest = value >> 7
+        while rest != 0 {
+            size += 1
+            rest >>= 7
+        }
+        return size
+    }
+}
+
+extension RPCV1.CallStart {
+    /// The CallStart of `frame` (a whole encoded `Frame`) when the frame is laid out as
+    /// `FrameLayout` describes, decoded from its CallStart field alone; nil for a frame of another
+    /// kind or laid out otherwise (then decode the whole `Frame`). Its call id is
+    /// `FrameRelay.leadingHeader`'s.
+    /// - Throws: `WireError` when the CallStart field is not a valid CallStart.
+    package static func fromFrame(_ frame: ByteBuffer) throws(WireError) -> RPCV1.CallStart? {
+        let result: Result<RPCV1.CallStart, WireError>? = frame.withUnsafeReadableBytes { bytes in
+            guard let kind = FrameLayout.soleKind(in: bytes), kind.tag == FrameLayout.startTag else { return nil }
+            return Result { () throws(WireError) in
+                try RPCV1.CallStart(decoding: UnsafeRawBufferPointer(rebasing: bytes[kind.contentOffset...]))
+            }
+        }
+        return try result?.get()
+    }
+}
