@@ -17,6 +17,9 @@ final class ConnectionRoutes: Sendable {
 
     private struct State {
         var routes: [String: Route] = [:]
+        /// The method asked last and its route: a connection mostly calls one method over and
+        /// over, and comparing the path costs less than hashing it.
+        var last: (method: String, route: Route)?
         var stamps: EncodedMetadataEntries?
     }
 
@@ -26,10 +29,19 @@ final class ConnectionRoutes: Sendable {
 
     /// The route of `method`, decided by `decide` the first time.
     func route(of method: String, _ decide: () -> Route) -> Route {
-        if let known = state.withLock({ $0.routes[method] }) { return known }
+        let known = state.withLock { state -> Route? in
+            if let last = state.last, last.method == method { return last.route }
+            guard let route = state.routes[method] else { return nil }
+            state.last = (method, route)
+            return route
+        }
+        if let known { return known }
         let route = decide()
         state.withLock { state in
-            if state.routes.count < Self.capacity { state.routes[method] = route }
+            if state.routes.count < Self.capacity {
+                state.routes[method] = route
+                state.last = (method, route)
+            }
         }
         return route
     }

@@ -29,6 +29,26 @@ struct ConnectionRoutesTests {
         #expect(decisions == 3 + ConnectionRoutes.capacity)
     }
 
+    @Test("methods asked in turn each get their own route, decided once")
+    func alternatingMethods() {
+        let routes = ConnectionRoutes()
+        var decisions = 0
+        func service(_ method: String) -> String? {
+            let route = routes.route(of: method) {
+                decisions += 1
+                return .forward(service: String(method.dropFirst().prefix { $0 != "/" }))
+            }
+            guard case .forward(let service) = route else { return nil }
+            return service
+        }
+        for _ in 0..<3 {
+            #expect(service("/a.A/M") == "a.A")
+            #expect(service("/b.B/M") == "b.B")
+            #expect(service("/b.B/M") == "b.B")
+        }
+        #expect(decisions == 2)
+    }
+
     @Test("a refusal is remembered as the refusal, with its message")
     func refusalRemembered() {
         let routes = ConnectionRoutes()
