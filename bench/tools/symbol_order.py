@@ -96,19 +96,20 @@ def main():
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        # callgrind.PID.1 is a daemon's start-up (dumped when it ended); callgrind.PID, written as
-        # it exits, what it ran while serving.
+        # callgrind.PID.1, .2, … are a daemon's start-up, dumped as each phase of it ended (the
+        # broker releases its pages after each); callgrind.PID, written as it exits, what it ran
+        # while serving.
         parts = collections.defaultdict(dict)
         for name in os.listdir(work):
             match = re.fullmatch(r"callgrind\.(\d+)(?:\.(\d+))?", name)
             if match:
                 parts[match[1]][int(match[2] or 0)] = os.path.join(work, name)
-        if len(parts) != len(DAEMONS) or any(1 not in part or len(part) < 2 for part in parts.values()):
+        if len(parts) != len(DAEMONS) or any(0 not in part or 1 not in part for part in parts.values()):
             sys.exit(f"symbol-order: expected a start-up and a serving profile of each daemon, found {sorted(os.listdir(work))}")
         start_up, serving = collections.Counter(), collections.Counter()
         for part in parts.values():
             for number, path in part.items():
-                self_costs(path, start_up if number == 1 else serving)
+                self_costs(path, serving if number == 0 else start_up)
 
     def functions(costs):
         """The daemons' own functions in `costs`, with their instructions."""
