@@ -1,3 +1,4 @@
+import CSanlianProto
 package import NIOCore
 
 /// The layout every encoder here (protobuf-c, and any mainstream one) gives a call's frame: its
@@ -37,6 +38,36 @@ enum FrameLayout {
         return nil
     }
 
+    /// Stores `value` as a varint at `index` of `out`, and moves `index` past it.
+    static func storeVarint(_ value: UInt64, in out: UnsafeMutableRawPointer, at index: inout Int) {
+        var value = value
+        while value >= 0x80 {
+            out.storeBytes(of: UInt8(truncatingIfNeeded: value) | 0x80, toByteOffset: index, as: UInt8.self)
+            index += 1
+            value >>= 7
+        }
+        out.storeBytes(of: UInt8(value), toByteOffset: index, as: UInt8.self)
+        index += 1
+    }
+
+    /// Stores a frame's length prefix and call id at the start of `out`; returns where the kind goes.
+    static func storeHeader(frameSize: Int, callID: UInt32, in out: UnsafeMutableRawPointer) -> Int {
+        out.storeBytes(of: UInt32(frameSize).bigEndian, as: UInt32.self)
+        var index = FrameLimits.prefixBytes
+        // proto3 leaves a zero call id out, as protobuf-c does.
+        if callID != 0 {
+            out.storeBytes(of: 0x08, toByteOffset: index, as: UInt8.self)
+            index += 1
+            storeVarint(UInt64(callID), in: out, at: &index)
+        }
+        return index
+    }
+
+    /// Bytes of a call id field: none for 0.
+    static func callIDBytes(_ callID: UInt32) -> Int {
+        callID == 0 ? 0 : 1 + varintSize(UInt64(callID))
+    }
+
     /// How many bytes `value` takes as a varint.
     static func varintSize(_ value: UInt64) -> Int {
         var size = 1
@@ -63,5 +94,31 @@ extension RPCV1.CallStart {
             }
         }
         return try result?.get()
+    }
+}
+
+extension ByteBuffer {
+    /// Appends a length-prefixed Frame of call `callID` whose kind is `end`: the bytes protobuf-c
+    /// packs for that Frame, laid out as `FrameLayout` describes, with protobuf-c packing the
+    /// CallEnd alone rather than a Swift `Frame` built around it (a served call's answer).
+    /// - Returns: the size of the frame written, without its length prefix.
+    /// - Throws: as `RPCV1.CallEnd.encode(into:)`.
+    @discardableResult
+    package mutating func writeFrame(callID: UInt32, end: RPCV1.CallEnd) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            let message = try end.cPointer(&arena)
+            let endSize = sanlian__rpc__v1__call_end__get_packed_size(message)
+            let size = FrameLayout.callIDBytes(callID) + 1 + FrameLayout.varintSize(UInt64(endSize)) + endSize
+            writeWithUnsafeMutableBytes(minimumWritableBytes: FrameLimits.prefixBytes + size) { target in
+                let out = target.baseAddress!
+                var index = FrameLayout.storeHeader(frameSize: size, callID: callID, in: out)
+                out.storeBytes(of: FrameLayout.endTag, toByteOffset: index, as: UInt8.self)
+                index += 1
+                FrameLayout.storeVarint(UInt64(endSize), in: out, at: &index)
+                return index
+                    + sanlian__rpc__v1__call_end__pack(message, (out + index).assumingMemoryBound(to: UInt8.self))
+            }
+            return size
+        }
     }
 }

@@ -70,25 +70,11 @@ package enum FrameRelay {
         // The same bytes protobuf-c packs from a FrameHeader with the new id and the kind as its one
         // unknown field: the id first (omitted when 0, as proto3 does), then the field as it came.
         let kindBytes = body.readableBytes - kindOffset
-        let size = (callID == 0 ? 0 : 1 + FrameLayout.varintSize(UInt64(callID))) + kindBytes
+        let size = FrameLayout.callIDBytes(callID) + kindBytes
         body.withUnsafeReadableBytes { source in
             _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: FrameLimits.prefixBytes + size) { target in
-                let out = target.baseAddress!
-                out.storeBytes(of: UInt32(size).bigEndian, as: UInt32.self)
-                var index = FrameLimits.prefixBytes
-                if callID != 0 {
-                    out.storeBytes(of: 0x08, toByteOffset: index, as: UInt8.self)
-                    index += 1
-                    var value = callID
-                    while value >= 0x80 {
-                        out.storeBytes(of: UInt8(truncatingIfNeeded: value) | 0x80, toByteOffset: index, as: UInt8.self)
-                        index += 1
-                        value >>= 7
-                    }
-                    out.storeBytes(of: UInt8(value), toByteOffset: index, as: UInt8.self)
-                    index += 1
-                }
-                (out + index).copyMemory(from: source.baseAddress! + kindOffset, byteCount: kindBytes)
+                let index = FrameLayout.storeHeader(frameSize: size, callID: callID, in: target.baseAddress!)
+                (target.baseAddress! + index).copyMemory(from: source.baseAddress! + kindOffset, byteCount: kindBytes)
                 return index + kindBytes
             }
         }

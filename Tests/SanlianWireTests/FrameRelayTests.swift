@@ -130,6 +130,26 @@ struct FrameRelayTests {
         }
     }
 
+    @Test("a CallEnd frame written around protobuf-c's CallEnd has the bytes of the whole Frame encoded")
+    func callEndFrame() throws {
+        let ends = [
+            RPCV1.CallEnd(),
+            RPCV1.CallEnd(status: RPCV1.Status(code: .ok), payload: Array(0..<64), hasPayload: true),
+            Self.end.kind.flatMap { if case .end(let end) = $0 { end } else { nil } }!,
+            RPCV1.CallEnd(status: RPCV1.Status(code: .internal, message: String(repeating: "长", count: 100))),
+        ]
+        for end in ends {
+            for callID: UInt32 in [0, 1, 127, 128, 300_001, .max] {
+                var written = ByteBuffer()
+                let size = try written.writeFrame(callID: callID, end: end)
+                var expected = ByteBuffer()
+                try expected.writeFrame(RPCV1.Frame(callID: callID, kind: .end(end)))
+                #expect(written == expected)
+                #expect(size == written.readableBytes - FrameLimits.prefixBytes)
+            }
+        }
+    }
+
     @Test("a frame whose call id comes after its kind is still read correctly by protobuf-c")
     func fieldOrder() throws {
         // kind (field 5, Message{payload=[9]}) first, then call_id = 3: legal protobuf.
