@@ -7,16 +7,19 @@ package import NIOCore
 /// .fromFrame`) without protobuf-c unpacking the `Frame` around the kind; a frame laid out
 /// otherwise, legal protobuf too, takes protobuf-c's path.
 enum FrameLayout {
-    /// The kind field of `bytes` (a whole encoded `Frame`) when it is laid out so: its tag, where
-    /// the field starts and where its content starts. Call ids of up to 5 bytes (32 bits), kinds
+    /// The call id and kind field of `bytes` (a whole encoded `Frame`) when it is laid out so: the
+    /// id (its low 32 bits, as protobuf-c reads a `uint32`), the kind's tag, where the field starts
+    /// and where its content starts. Call ids of up to 5 bytes (32 bits), kinds
     /// of up to 4 GiB.
-    static func soleKind(in bytes: UnsafeRawBufferPointer) -> (tag: UInt8, fieldOffset: Int, contentOffset: Int)? {
-        guard bytes.count >= 4, bytes[0] == 0x08, let (_, idEnd) = varint(in: bytes, at: 1, maxBytes: 5),
+    static func soleKind(in bytes: UnsafeRawBufferPointer) -> (
+        callID: UInt32, tag: UInt8, fieldOffset: Int, contentOffset: Int
+    )? {
+        guard bytes.count >= 4, bytes[0] == 0x08, let (callID, idEnd) = varint(in: bytes, at: 1, maxBytes: 5),
             idEnd < bytes.count,
             let (length, contentOffset) = varint(in: bytes, at: idEnd + 1, maxBytes: 5),
             UInt64(bytes.count - contentOffset) == length
         else { return nil }
-        return (bytes[idEnd], idEnd, contentOffset)
+        return (UInt32(truncatingIfNeeded: callID), bytes[idEnd], idEnd, contentOffset)
     }
 
     /// Tags of Frame.start (field 4), Frame.message (5) and Frame.end (6), length-delimited.
@@ -107,18 +110,33 @@ extension ByteBuffer {
     package mutating func writeFrame(callID: UInt32, end: RPCV1.CallEnd) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             let message = try end.cPointer(&arena)
-            let endSize = sanlian__rpc__v1__call_end__get_packed_size(message)
-            let size = FrameLayout.callIDBytes(callID) + 1 + FrameLayout.varintSize(UInt64(endSize)) + endSize
-            writeWithUnsafeMutableBytes(minimumWritableBytes: FrameLimits.prefixBytes + size) { target in
-                let out = target.baseAddress!
-                var index = FrameLayout.storeHeader(frameSize: size, callID: callID, in: out)
-                out.storeBytes(of: FrameLayout.endTag, toByteOffset: index, as: UInt8.self)
-                index += 1
-                FrameLayout.storeVarint(UInt64(endSize), in: out, at: &index)
-                return index
-                    + sanlian__rpc__v1__call_end__pack(message, (out + index).assumingMemoryBound(to: UInt8.self))
-            }
-            return size
+            return writeFrame(
+                callID: callID,
+                kindTag: FrameLayout.endTag,
+                kindSize: sanlian__rpc__v1__call_end__get_packed_size(message)
+            ) { sanlian__rpc__v1__call_end__pack(message, $0) }
         }
+    }
+
+    /// Appends a length-prefixed frame laid out as `FrameLayout` describes: call `callID`, then a
+    /// kind field of tag `kindTag` whose `kindSize` bytes `pack` writes (protobuf-c's pack of the
+    /// kind's message, sized by its get_packed_size).
+    /// - Returns: the size of the frame written, without its length prefix.
+    mutating func writeFrame(
+        callID: UInt32,
+        kindTag: UInt8,
+        kindSize: Int,
+        _ pack: (UnsafeMutablePointer<UInt8>) -> Int
+    ) -> Int {
+        let size = FrameLayout.callIDBytes(callID) + 1 + FrameLayout.varintSize(UInt64(kindSize)) + kindSize
+        writeWithUnsafeMutableBytes(minimumWritableBytes: FrameLimits.prefixBytes + size) { target in
+            let out = target.baseAddress!
+            var index = FrameLayout.storeHeader(frameSize: size, callID: callID, in: out)
+            out.storeBytes(of: kindTag, toByteOffset: index, as: UInt8.self)
+            index += 1
+            FrameLayout.storeVarint(UInt64(kindSize), in: out, at: &index)
+            return index + pack((out + index).assumingMemoryBound(to: UInt8.self))
+        }
+        return size
     }
 }

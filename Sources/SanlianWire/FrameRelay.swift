@@ -115,21 +115,63 @@ package enum FrameRelay {
     ///   but a call id and a CallStart, or the CallStart a field CallStartHeader does not name but
     ///   the payload (field 4, length-delimited).
     package static func readStart(_ body: ByteBuffer) throws(WireError) -> Start {
-        try withStartHeader(body) { frame throws(WireError) in
-            let start = frame.pointee.start.pointee
-            var payloadField: [UInt8] = []
-            // Like any field that is not repeated, the last occurrence counts. protobuf-c keeps a
-            // length-delimited field's length prefix in its data.
-            if start.base.n_unknown_fields > 0, let fields = start.base.unknown_fields {
-                let field = fields[Int(start.base.n_unknown_fields) - 1]
-                payloadField = Array(UnsafeRawBufferPointer(start: field.data, count: field.len))
-            }
-            return Start(
-                callID: frame.pointee.call_id,
-                header: try RPCV1.CallStartHeader(cMessage: start),
-                payloadField: payloadField
+        // Laid out as encoders write it (`FrameLayout`), only the CallStart is unpacked.
+        let laidOut: (callID: UInt32, start: ByteBuffer)? = body.withUnsafeReadableBytes { bytes in
+            guard let kind = FrameLayout.soleKind(in: bytes), kind.tag == FrameLayout.startTag else { return nil }
+            return (
+                kind.callID,
+                body.getSlice(at: body.readerIndex + kind.contentOffset, length: bytes.count - kind.contentOffset)!
             )
         }
+        if let laidOut {
+            return try withUnpacked(
+                laidOut.start,
+                unpack: { sanlian__rpc__v1__call_start_header__unpack($0, $1, $2) },
+                free: { sanlian__rpc__v1__call_start_header__free_unpacked($0, $1) }
+            ) { start throws(WireError) in
+                try makeStart(callID: laidOut.callID, start, frameBytes: body.readableBytes)
+            }
+        }
+        return try withUnpacked(
+            body,
+            unpack: { sanlian__rpc__v1__start_frame_header__unpack($0, $1, $2) },
+            free: { sanlian__rpc__v1__start_frame_header__free_unpacked($0, $1) }
+        ) { frame throws(WireError) in
+            guard frame.pointee.base.n_unknown_fields == 0, let start = frame.pointee.start else {
+                throw WireError.malformed(message: "sanlian.rpc.v1.CallStart", byteCount: body.readableBytes)
+            }
+            return try makeStart(callID: frame.pointee.call_id, start, frameBytes: body.readableBytes)
+        }
+    }
+
+    /// A `Start` of call `callID` from its unpacked CallStartHeader, whose unknown fields may only
+    /// be the payload (field 4, length-delimited).
+    private static func makeStart(
+        callID: UInt32,
+        _ start: UnsafeMutablePointer<Sanlian__Rpc__V1__CallStartHeader>,
+        frameBytes: Int
+    ) throws(WireError) -> Start {
+        let unknown = Int(start.pointee.base.n_unknown_fields)
+        guard
+            (0..<unknown).allSatisfy({ index in
+                let field = start.pointee.base.unknown_fields[index]
+                return field.tag == callStartPayloadTag && field.wire_type == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED
+            })
+        else {
+            throw WireError.malformed(message: "sanlian.rpc.v1.CallStart", byteCount: frameBytes)
+        }
+        var payloadField: [UInt8] = []
+        // Like any field that is not repeated, the last occurrence counts. protobuf-c keeps a
+        // length-delimited field's length prefix in its data.
+        if unknown > 0, let fields = start.pointee.base.unknown_fields {
+            let field = fields[unknown - 1]
+            payloadField = Array(UnsafeRawBufferPointer(start: field.data, count: field.len))
+        }
+        return Start(
+            callID: callID,
+            header: try RPCV1.CallStartHeader(cMessage: start.pointee),
+            payloadField: payloadField
+        )
     }
 
     /// The payload bytes of a `Start.payloadField`.
@@ -163,10 +205,6 @@ package enum FrameRelay {
     ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             let start = try header.cPointer(&arena)
-            var frame = Sanlian__Rpc__V1__StartFrameHeader()
-            sanlian__rpc__v1__start_frame_header__init(&frame)
-            frame.call_id = callID
-            frame.start = start
             // protobuf-c writes unknown fields after the known ones: a repeated field may come in
             // any number of pieces, so the entries join `metadata`, and the payload is where a
             // CallStart has it.
@@ -176,12 +214,16 @@ package enum FrameRelay {
                 of: ProtobufCMessageUnknownField.self,
                 capacity: metadataCount + payloadCount
             ) { fields in
+                // The Frame around the CallStart is laid out by hand (`FrameLayout`), as protobuf-c
+                // packs a StartFrameHeader.
                 func pack() -> Int {
                     start.pointee.base.n_unknown_fields = UInt32(metadataCount + payloadCount)
                     start.pointee.base.unknown_fields = fields.baseAddress
-                    let size = sanlian__rpc__v1__start_frame_header__get_packed_size(&frame)
-                    appendFrame(size: size, to: &buffer) { sanlian__rpc__v1__start_frame_header__pack(&frame, $0) }
-                    return size
+                    return buffer.writeFrame(
+                        callID: callID,
+                        kindTag: FrameLayout.startTag,
+                        kindSize: sanlian__rpc__v1__call_start_header__get_packed_size(start)
+                    ) { sanlian__rpc__v1__call_start_header__pack(start, $0) }
                 }
                 return payloadField.withUnsafeBufferPointer { payload in
                     if payloadCount > 0, let data = payload.baseAddress {
@@ -213,29 +255,6 @@ package enum FrameRelay {
     /// Field numbers of CallStart (and CallStartHeader).
     private static let callStartMetadataTag: UInt32 = 3
     private static let callStartPayloadTag: UInt32 = 4
-
-    /// Runs `body` with `frame` unpacked as a StartFrameHeader, once it is known to hold nothing a
-    /// CallStart cannot.
-    private static func withStartHeader<Result>(
-        _ frame: ByteBuffer,
-        _ body: (UnsafeMutablePointer<Sanlian__Rpc__V1__StartFrameHeader>) throws(WireError) -> Result
-    ) throws(WireError) -> Result {
-        try withUnpacked(
-            frame,
-            unpack: { sanlian__rpc__v1__start_frame_header__unpack($0, $1, $2) },
-            free: { sanlian__rpc__v1__start_frame_header__free_unpacked($0, $1) }
-        ) { header throws(WireError) in
-            guard header.pointee.base.n_unknown_fields == 0, let start = header.pointee.start,
-                (0..<Int(start.pointee.base.n_unknown_fields)).allSatisfy({ index in
-                    let field = start.pointee.base.unknown_fields[index]
-                    return field.tag == callStartPayloadTag && field.wire_type == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED
-                })
-            else {
-                throw WireError.malformed(message: "sanlian.rpc.v1.CallStart", byteCount: frame.readableBytes)
-            }
-            return try body(header)
-        }
-    }
 
     /// Runs `body` with `frame` unpacked as a FrameHeader.
     private static func withHeader<Result>(

@@ -298,6 +298,10 @@ struct FrameRelayTests {
         let plain = try FrameRelay.readStart(frame(start: []))
         #expect(plain.header.method == "/a.B/C")
         #expect(plain.payloadField == [])
+        // Laid out otherwise, the call id after the CallStart (protobuf-c reads it, not the layout).
+        let idLast = try FrameRelay.readStart(ByteBuffer(bytes: [0x22, UInt8(start.count)] + start + [0x08, 0x07]))
+        #expect(idLast.callID == 7)
+        #expect(idLast.header.method == "/a.B/C")
         // Two payloads: the last counts, as protobuf has it.
         let twice = try FrameRelay.readStart(frame(start: [0x22, 0x01, 0x0A, 0x22, 0x02, 0x0B, 0x0C]))
         #expect(try FrameRelay.payload(ofField: twice.payloadField) == [0x0B, 0x0C])
