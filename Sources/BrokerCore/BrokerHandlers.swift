@@ -308,13 +308,33 @@ struct BrokerHandlers: Sendable {
         }
     }
 
+    /// 1–64 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit. Checked by
+    /// hand: a Foundation regular expression compiled ICU's regex engine into the serving broker's
+    /// memory at the first subscription (docs/PERFORMANCE.md, "Sixth round").
+    static func isValidSubscriptionName(_ name: String) -> Bool {
+        let bytes = name.utf8
+        guard (1...64).contains(bytes.count), let first = bytes.first, isASCIIAlphanumeric(first) else { return false }
+        return bytes.allSatisfy {
+            isASCIIAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+        }
+    }
+
+    private static func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            true
+        default: false
+        }
+    }
+
     private func subscribeLedger(
         _ request: BrokerV1.SubscribeLedgerRequest,
         _ writer: ResponseStreamWriter<BrokerV1.LedgerDelivery>,
         _ context: ServerContext
     ) async throws {
         let department = context.peer.department
-        guard request.name.range(of: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", options: .regularExpression) != nil else {
+        guard Self.isValidSubscriptionName(request.name) else {
             throw RPCError(.invalidArgument, "name: \"\(request.name)\" must be 1-64 letters, digits, '.', '_' or '-'")
         }
         let pattern = try readablePattern(request.subjectPattern, context)
