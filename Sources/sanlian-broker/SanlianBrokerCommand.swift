@@ -38,7 +38,7 @@ struct SanlianBrokerCommand: AsyncParsableCommand {
         // Start-up runs in phases whose code mostly does not run again: loading and parsing the
         // arguments, reading the compose file's YAML, opening the ledger (its migrations), binding
         // the socket. Their pages are released as each ends (`StartupCodeRelease`), so that the
-        // peak is the largest phase's, not all of them together: 19–20 MiB → 15–16 MiB.
+        // peak is the largest phase's, not all of them together: ~19 MiB → ~14.5 MiB.
         let logger = LoggingSetup.bootstrap(label: "sanlian-broker", level: logLevel)
         StartupCodeRelease.releaseNow(logger: logger)
         let broker: Broker
