@@ -60,25 +60,20 @@ package enum FrameRelay {
     package static func write(_ body: ByteBuffer, callID: UInt32, into buffer: inout ByteBuffer) throws(WireError)
         -> Int
     {
-        let kindOffset: Int? = body.withUnsafeReadableBytes { bytes in
+        let written: Int? = body.withUnsafeReadableBytes { bytes in
             guard let kind = FrameLayout.soleKind(in: bytes),
                 kind.tag == FrameLayout.messageTag || kind.tag == FrameLayout.endTag
             else { return nil }
-            return kind.fieldOffset
-        }
-        guard let kindOffset else { return try writeUnpacked(body, callID: callID, into: &buffer) }
-        // The same bytes protobuf-c packs from a FrameHeader with the new id and the kind as its one
-        // unknown field: the id first (omitted when 0, as proto3 does), then the field as it came.
-        let kindBytes = body.readableBytes - kindOffset
-        let size = FrameLayout.callIDBytes(callID) + kindBytes
-        body.withUnsafeReadableBytes { source in
-            _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: FrameLimits.prefixBytes + size) { target in
-                let index = FrameLayout.storeHeader(frameSize: size, callID: callID, in: target.baseAddress!)
-                (target.baseAddress! + index).copyMemory(from: source.baseAddress! + kindOffset, byteCount: kindBytes)
-                return index + kindBytes
+            // The bytes protobuf-c packs from a FrameHeader with the new id and the kind as its
+            // one unknown field: the id first (left out when 0, as proto3 does), then the kind.
+            let content = UnsafeRawBufferPointer(rebasing: bytes[kind.contentOffset...])
+            return buffer.writeFrame(callID: callID, kindTag: kind.tag, kindSize: content.count) { target in
+                UnsafeMutableRawPointer(target).copyMemory(from: content.baseAddress!, byteCount: content.count)
+                return content.count
             }
         }
-        return size
+        if let written { return written }
+        return try writeUnpacked(body, callID: callID, into: &buffer)
     }
 
     /// `write` through protobuf-c, for frames laid out otherwise.

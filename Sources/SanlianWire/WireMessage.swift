@@ -22,8 +22,7 @@ public protocol WireMessage: Sendable, Hashable {
     ///   NUL-terminated strings cannot carry.
     func encode(into buffer: inout ByteBuffer) throws(WireError)
 
-    /// The message's encoding as bytes, packed straight into the array (generated messages; the
-    /// default goes through a `ByteBuffer`).
+    /// The message's encoding as bytes, packed straight into the array.
     /// - Throws: as `encode(into:)`.
     func serializedBytes() throws(WireError) -> [UInt8]
 }
@@ -62,14 +61,6 @@ extension WireMessage {
     @inlinable
     package init(buffer: ByteBuffer) throws(WireError) {
         self = try buffer.withUnsafeReadableBytes(Self.decodingResult).get()
-    }
-
-    /// The message's encoding.
-    @inlinable
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        var buffer = ByteBuffer()
-        try encode(into: &buffer)
-        return Array(buffer.readableBytesView)
     }
 }
 

@@ -80,7 +80,8 @@ struct FrameRelayTests {
 
     @Test("frames laid out as encoders write them are relayed by hand, with protobuf-c's bytes")
     func byHandAsProtobufC() throws {
-        for frame in [Self.end, Self.message] {
+        let empty = RPCV1.Frame(callID: 5, kind: .message(RPCV1.Message()))
+        for frame in [Self.end, Self.message, empty] {
             for newID: UInt32 in [0, 1, 127, 128, 16_383, 16_384, .max] {
                 var byHand = ByteBuffer()
                 var unpacked = ByteBuffer()
