@@ -14,10 +14,17 @@ daemon runs sits on a few hundred pages at the front of .text instead of being s
 21 MiB, each touch of which the kernel answers by mapping 64 KiB around it
 (docs/PERFORMANCE.md, "Fifth round").
 
+Functions the toolchain's static libraries (the standard library, Foundation, …) define in a
+plain `.text`, their objects being compiled without function sections, are left out: ordering
+one of them would move its object's whole `.text`, megabytes of code, into the ordered part and
+spread the daemons' own serving code around it (docs/PERFORMANCE.md, "Sixth round").
+
 Valgrind 3.19 cannot read the DWARF 5 the Swift toolchain writes, so it profiles copies of the
 executables without debug information (objcopy --strip-debug); the symbols stay.
 """
 import collections
+import glob
+import json
 import os
 import re
 import subprocess
@@ -30,6 +37,23 @@ DAEMONS = ("sanlian-broker", "sanlian-echo")
 START_UP_ENDS = "CSanlianSystem_releaseReadOnlyImagePages"
 # How a name is introduced in a callgrind file: `fn=(12) name`, later just `fn=(12)`.
 NAME_LINE = re.compile(r"^(c?)(ob|fn|fl|fi|fe)=(?:\((\d+)\))?\s*(.*)$")
+
+
+def whole_section_functions():
+    """Names the toolchain's static libraries define in a plain `.text` section (objdump -t)."""
+    info = json.loads(subprocess.run(["swiftc", "-print-target-info"], capture_output=True, text=True, check=True).stdout)
+    resources = info["paths"]["runtimeResourcePath"]  # …/usr/lib/swift
+    archives = sorted(glob.glob(os.path.join(os.path.dirname(resources), "swift_static", "linux", "*.a")))
+    if not archives:
+        return set()
+    table = subprocess.run(["objdump", "-t", *archives], capture_output=True, text=True).stdout
+    names = set()
+    for line in table.splitlines():
+        # "ADDRESS FLAGS SECTION<TAB>SIZE NAME"
+        head, tab, tail = line.partition("\t")
+        if tab and head.split()[-1:] == [".text"] and tail.split():
+            names.add(tail.split()[-1])
+    return names
 
 
 def self_costs(path, costs):
@@ -120,9 +144,15 @@ def main():
                 named[re.sub(r"'\d+$", "", function)] += cost
         return named
 
+    whole_sections = whole_section_functions()
     served = functions(serving)
-    ordered = [function for function, _ in served.most_common()]
-    ordered += [function for function, _ in functions(start_up).most_common() if function not in served]
+    serving_order = [function for function, _ in served.most_common() if function not in whole_sections]
+    start_up_order = [
+        function
+        for function, _ in functions(start_up).most_common()
+        if function not in served and function not in whole_sections
+    ]
+    ordered = serving_order + start_up_order
     with open(output, "w") as file:
         file.write(
             "# The daemons' functions in link order (lld --symbol-ordering-file): those that run while they\n"
@@ -134,8 +164,8 @@ def main():
         for function in ordered:
             file.write(function + "\n")
     print(
-        f"symbol-order: {len(served)} functions that serve and {len(ordered) - len(served)} of start-up "
-        f"written to {output}",
+        f"symbol-order: {len(serving_order)} functions that serve and {len(start_up_order)} of start-up "
+        f"written to {output} ({len(served) - len(serving_order)} that serve left out: whole-section)",
         file=sys.stderr,
     )
 
