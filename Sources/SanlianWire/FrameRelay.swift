@@ -6,13 +6,11 @@ package import NIOCore
 /// broker passes a service's `Message` and `CallEnd` frames to the caller this way, and a
 /// caller's `CallStart` to the service.
 ///
-/// A frame laid out as encoders write it (`FrameLayout`: the call id, then the kind to the end)
-/// is relayed by hand: the new call id, then the Message or CallEnd as it came — the bytes
-/// protobuf-c would pack. One laid out otherwise is read through protobuf-c as an
-/// `rpc.v1.FrameHeader` (only `call_id`), its `kind` kept as an unknown field and written back
-/// after the new id. A CallStart is read as an `rpc.v1.CallStartHeader` (inside an
-/// `rpc.v1.StartFrameHeader` when not laid out so): everything but the request payload is
-/// decoded, and the payload travels on as an unknown field.
+/// A Message or CallEnd frame is read through protobuf-c as an `rpc.v1.FrameHeader` (only
+/// `call_id`): its `kind` stays an unknown field, copied as is, and protobuf-c writes it back after
+/// the new `call_id` — the same bytes as encoding the decoded `Frame` with the new id, for a
+/// fraction of the work. A CallStart frame is read as an `rpc.v1.StartFrameHeader` the same way:
+/// everything but the request payload is decoded, and the payload travels as an unknown field.
 package enum FrameRelay {
     /// What a relayed frame carries.
     package enum Kind: Sendable, Equatable {
@@ -27,19 +25,30 @@ package enum FrameRelay {
     /// path. The id is the frame's first `call_id`: a frame repeating the field further on (which
     /// no encoder writes) is routed by that one, though protobuf would take the last. The rest of
     /// the frame is checked by `write` and `readStart` (which takes protobuf-c's id).
+    @inlinable
     package static func leadingHeader(_ body: ByteBuffer) -> (callID: UInt32, kind: Kind)? {
-        body.withUnsafeReadableBytes { bytes -> (callID: UInt32, kind: Kind)? in
-            guard bytes.count >= 3, bytes[0] == 0x08,
-                let (callID, idEnd) = FrameLayout.varint(in: bytes, at: 1, maxBytes: 5),
-                idEnd < bytes.count
-            else { return nil }
-            switch bytes[idEnd] {
-            case FrameLayout.startTag: return (UInt32(truncatingIfNeeded: callID), .start)
-            case FrameLayout.messageTag: return (UInt32(truncatingIfNeeded: callID), .message)
-            case FrameLayout.endTag: return (UInt32(truncatingIfNeeded: callID), .end)
-            default: return nil
-            }
+        // Tag of field 1 as a varint: (1 << 3) | 0.
+        guard body.readableBytes >= 3, body.getInteger(at: body.readerIndex, as: UInt8.self) == 0x08 else {
+            return nil
         }
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        var index = body.readerIndex + 1
+        while shift < 35, let byte = body.getInteger(at: index, as: UInt8.self) {
+            value |= UInt64(byte & 0x7f) << shift
+            index += 1
+            if byte & 0x80 == 0 {
+                // Tags of Frame.start (field 4), Frame.message (5) and Frame.end (6), length-delimited.
+                switch body.getInteger(at: index, as: UInt8.self) {
+                case 0x22: return (UInt32(truncatingIfNeeded: value), .start)
+                case 0x2A: return (UInt32(truncatingIfNeeded: value), .message)
+                case 0x32: return (UInt32(truncatingIfNeeded: value), .end)
+                default: return nil
+                }
+            }
+            shift += 7
+        }
+        return nil
     }
 
     /// Appends `body` (a whole encoded `Frame`) to `buffer` as a length-prefixed frame whose
