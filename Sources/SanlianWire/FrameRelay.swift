@@ -6,11 +6,11 @@ package import NIOCore
 /// broker passes a service's `Message` and `CallEnd` frames to the caller this way, and a
 /// caller's `CallStart` to the service.
 ///
-/// A Message or CallEnd frame is read through protobuf-c as an `rpc.v1.FrameHeader` (only
-/// `call_id`): its `kind` stays an unknown field, copied as is, and protobuf-c writes it back after
-/// the new `call_id` — the same bytes as encoding the decoded `Frame` with the new id, for a
-/// fraction of the work. A CallStart frame is read as an `rpc.v1.StartFrameHeader` the same way:
-/// everything but the request payload is decoded, and the payload travels as an unknown field.
+/// A frame laid out as encoders write it (`FrameLayout`) is relayed by hand: the new call id,
+/// then the Message or CallEnd as it came — the bytes protobuf-c would pack. Others go through
+/// protobuf-c as an `rpc.v1.FrameHeader`, `kind` kept as an unknown field. A CallStart is read
+/// as an `rpc.v1.CallStartHeader` (in a `StartFrameHeader` when laid out otherwise): all but the
+/// request payload is decoded; the payload travels on as an unknown field.
 package enum FrameRelay {
     /// What a relayed frame carries.
     package enum Kind: Sendable, Equatable {
