@@ -51,10 +51,26 @@ struct SanlianBench: ParsableCommand {
     )
     var daemonWrapper: String = ""
 
+    @Flag(
+        help: ArgumentHelp(
+            "Start the daemons from their binaries' pages as the page cache holds them.",
+            discussion:
+                "By default their pages are written back and dropped first, so that every run starts them as "
+                + "from disk. A binary's pages sit in the page cache in folios whose size depends on how they "
+                + "got there (written by the linker, copied, read through), faults map larger folios in larger "
+                + "pieces, and "
+                + "the daemons' resident memory would depend on that: the idle broker's start-up peak measured "
+                + "14.7 MiB started from disk and 19.6 MiB after its binary had been read through with cat "
+                + "(docs/PERFORMANCE.md, seventh round)."
+        )
+    )
+    var keepPageCache = false
+
     func run() throws {
         let work = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: work) }
         var results = BenchResults(machine: Machine.describe(), date: ISO8601DateFormatter().string(from: Date()))
+        results.daemonsFromDisk = !keepPageCache
 
         // The floor and Sanlian run side by side and take turns, round after round: this shared
         // machine's speed drifts by tens of per cent within a minute, and a ratio of medians of
@@ -70,6 +86,9 @@ struct SanlianBench: ParsableCommand {
         // A profiler slows start-up tenfold and more.
         let startup: TimeInterval = daemonWrapper.isEmpty ? 20 : 300
         let wrapper = daemonWrapper.split(separator: " ").map(String.init)
+        if !keepPageCache {
+            for daemon in ["sanlian-broker", "sanlian-echo"] { try dropFromPageCache(binDir + "/" + daemon) }
+        }
         let state = work + "/var"
         let broker = try Background(
             binDir + "/sanlian-broker",
@@ -220,6 +239,20 @@ final class Background {
     }
 }
 
+/// Writes back and drops `path`'s pages from the page cache (those no process maps), so that the
+/// next process to run it reads them from disk, as after a reboot or a deployment.
+func dropFromPageCache(_ path: String) throws {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { throw BenchError("cannot open \(path): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    // Dirty pages are not dropped, and a binary just linked is dirty.
+    guard fdatasync(fd) == 0 else { throw BenchError("cannot write back \(path): \(String(cString: strerror(errno)))") }
+    let advised = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+    guard advised == 0 else {
+        throw BenchError("cannot drop \(path) from the page cache: \(String(cString: strerror(advised)))")
+    }
+}
+
 func makeTemporaryDirectory() throws -> String {
     var template = Array("/tmp/sl-bench-XXXXXX".utf8CString)
     guard let made = mkdtemp(&template) else { throw BenchError("cannot create a temporary directory") }
@@ -300,6 +333,8 @@ struct BenchResults {
     var deliver: [String: Double] = [:]
     var brokerPeakRSSKiB = 0
     var echoPeakRSSKiB = 0
+    /// Whether the daemons' binaries were dropped from the page cache before they started.
+    var daemonsFromDisk = true
 
     static func medians(_ rounds: [[String: Double]]) -> [String: Double] {
         var medians: [String: Double] = [:]
@@ -366,8 +401,15 @@ struct BenchResults {
                 )
             }
         }
+        // Each round's p50 as well: on a machine whose idle CPUs sleep, a sequential run settles
+        // with its processes together on one CPU or apart, and stays so (PERFORMANCE.md, seventh
+        // round), which the medians alone hide.
+        func p50s(_ rounds: [[String: Double]]?) -> String {
+            (rounds ?? []).map { String(format: "%.1f", $0["p50_us"] ?? 0) }.joined(separator: ", ")
+        }
+        lines.append("")
+        lines.append("p50 of each round, 64 B (µs): floor \(p50s(floorRounds[64])); Sanlian \(p50s(sanlianRounds[64]))")
         if let s = sanlian[64], let f = floor[64] {
-            lines.append("")
             lines.append(
                 String(
                     format:
@@ -394,14 +436,22 @@ struct BenchResults {
         lines.append(
             String(format: "delivery to a durable subscriber: %.0f events/s", deliver["events_per_second"] ?? 0)
         )
-        lines.append("peak RSS: broker \(brokerPeakRSSKiB / 1024) MiB, echo service \(echoPeakRSSKiB / 1024) MiB")
+        // One decimal: whole MiB would print 19.96 as 19 against a limit of 20.
+        lines.append(
+            String(
+                format: "peak RSS: broker %.1f MiB, echo service %.1f MiB (%@)",
+                Double(brokerPeakRSSKiB) / 1024,
+                Double(echoPeakRSSKiB) / 1024,
+                daemonsFromDisk ? "started from disk" : "started from the page cache as it was"
+            )
+        )
         lines.append("")
         lines.append("targets:")
         for target in targets {
             let comparison = target.atMost ? "≤" : "≥"
             lines.append(
                 String(
-                    format: "  %@ %@: %.3g (target %@ %.3g)",
+                    format: "  %@ %@: %.4g (target %@ %.4g)",
                     target.met ? "met    " : "NOT met",
                     target.name,
                     target.value,
@@ -432,6 +482,7 @@ struct BenchResults {
             "durable_publish_4096_in_flight": publishDeep,
             "durable_delivery": deliver,
             "peak_rss_kib": ["broker": brokerPeakRSSKiB, "echo": echoPeakRSSKiB],
+            "daemons_started_from_disk": daemonsFromDisk,
             "targets": targets.map {
                 ["name": $0.name, "value": $0.value, "limit": $0.limit, "met": $0.met] as [String: Any]
             },

@@ -8,6 +8,18 @@
 #define MAX_FDS 65536
 static int peer_of[MAX_FDS];
 
+#ifdef RELAY_BUSY_US
+/* Only for bench/tools/placement_sweep.sh (make never defines it): RELAY_BUSY_US microseconds of
+ * busy work per relayed read, to measure how sequential latency on this machine depends on the
+ * CPU time a hop takes. */
+static void busy(void) {
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do clock_gettime(CLOCK_MONOTONIC, &now);
+    while ((now.tv_sec - start.tv_sec) * 1000000L + (now.tv_nsec - start.tv_nsec) / 1000 < RELAY_BUSY_US);
+}
+#endif
+
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: relay LISTEN_PATH UPSTREAM_PATH\n");
@@ -36,6 +48,9 @@ int main(int argc, char **argv) {
                 continue;
             }
             ssize_t got = read(fd, buffer, sizeof(buffer));
+#ifdef RELAY_BUSY_US
+            busy();
+#endif
             if (got <= 0 || write_all(peer_of[fd], buffer, (size_t)got) < 0) {
                 int other = peer_of[fd];
                 epoll_ctl(epoll, EPOLL_CTL_DEL, fd, NULL);
