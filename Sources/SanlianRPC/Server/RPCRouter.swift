@@ -219,9 +219,10 @@ public struct RPCRouter: Sendable {
         RPCError(.invalidArgument, "the request is not a valid \(messageName): \(error.message)")
     }
 
-    /// Ends `call` with OK and the encoded response `payload`, and the trailers its handler added.
+    /// Ends `call` with OK and the encoded response `payload` (none for a stream), and the
+    /// trailers its handler added.
     @usableFromInline
-    static func answer(_ call: InboundCall, payload: [UInt8]) {
+    static func answer(_ call: InboundCall, payload: [UInt8]?) {
         call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: call.trailers, payload: payload))
     }
 
@@ -258,8 +259,7 @@ public struct RPCRouter: Sendable {
         let context = ServerContext(call: call, logger: logger)
         await call.runCancellable {
             do {
-                let payload = try await invoke(call, context)
-                call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: call.trailers, payload: payload))
+                Self.answer(call, payload: try await invoke(call, context))
             } catch {
                 let rpcError = RPCError(handlerError: error)
                 if rpcError.code == .internal, !(error is RPCError) {
