@@ -60,7 +60,7 @@ struct SanlianBench: ParsableCommand {
                 + "got there (written by the linker, copied, read through), faults map larger folios in larger "
                 + "pieces, and "
                 + "the daemons' resident memory would depend on that: the idle broker's start-up peak measured "
-                + "14.7 MiB started from disk and 19.6 MiB after its binary had been read through with cat "
+                + "14.1–14.5 MiB started from disk and 19.2 MiB after its binary had been read through with cat "
                 + "(docs/PERFORMANCE.md, seventh round)."
         )
     )

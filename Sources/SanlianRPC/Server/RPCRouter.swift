@@ -115,9 +115,6 @@ public struct RPCRouter: Sendable {
             .mapValues { $0.sorted { $0.method < $1.method } }
     }
 
-    /// How the method at `path` answers; nil when it is not served here.
-    package func kind(of path: String) -> WireMethodKind? { entries[path]?.description.kind }
-
     @usableFromInline
     mutating func add(_ description: WireMethodDescription, _ body: Entry.Body) {
         entries[description.path] = Entry(description: description, body: body)
@@ -232,12 +229,23 @@ public struct RPCRouter: Sendable {
         call.finish(CallOutcome(error: RPCError(handlerError: error)))
     }
 
-    /// Runs `path`'s handler at once if it is immediate (on the event loop, without a task).
-    /// - Returns: false when the method's handler needs a task.
-    func runImmediately(_ call: InboundCall) -> Bool {
-        guard case .immediate(let body)? = entries[call.method]?.body else { return false }
+    /// What became of a call `start(_:)` was given.
+    enum Start {
+        /// Its method is not served here; the call is untouched.
+        case unknown
+        /// Its handler is immediate and ran (on the event loop, without a task).
+        case ran
+        /// Its handler needs a task (`handle(_:)`); the method answers as `kind` says.
+        case needsTask(WireMethodKind)
+    }
+
+    /// Runs `call`'s handler at once if it is immediate; otherwise says what the call needs. One
+    /// lookup of its method, as this runs for every call a connection accepts.
+    func start(_ call: InboundCall) -> Start {
+        guard let entry = entries[call.method] else { return .unknown }
+        guard case .immediate(let body) = entry.body else { return .needsTask(entry.description.kind) }
         body(call, ServerContext(call: call, logger: logger))
-        return true
+        return .ran
     }
 
     /// Runs one call to completion: decodes, invokes, answers. The task running it is cancelled as
@@ -250,8 +258,8 @@ public struct RPCRouter: Sendable {
         }
         let invoke: @Sendable (InboundCall, ServerContext) async throws -> [UInt8]?
         switch entry.body {
-        case .immediate:
-            _ = runImmediately(call)
+        case .immediate(let body):
+            body(call, ServerContext(call: call, logger: logger))
             return
         case .task(let body):
             invoke = body
@@ -310,12 +318,17 @@ package struct CallInbox: InboundCallDispatcher {
     }
 
     package func dispatch(_ call: InboundCall) -> DispatchedCall {
-        // Unknown methods are answered here, on the event loop, without a task.
-        guard let kind = router.kind(of: call.method) else {
+        let kind: WireMethodKind
+        switch router.start(call) {
+        case .unknown:
+            // Answered here, on the event loop, without a task.
             call.finish(CallOutcome(error: RPCError(.unimplemented, "unknown method \(call.method)")))
             return .bounded
+        case .ran:
+            return .bounded
+        case .needsTask(let needed):
+            kind = needed
         }
-        if router.runImmediately(call) { return .bounded }
         if case .terminated = continuation.yield(call) {
             call.finish(CallOutcome(error: RPCError(.unavailable, "the connection is closing")))
         }
