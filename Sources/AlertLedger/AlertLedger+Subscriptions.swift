@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 import SanlianWire
 
 /// A dead-lettered event of a durable subscription.
@@ -11,30 +12,86 @@ package struct DeadLetterRecord: Sendable, Equatable {
     package var deadUnixMs: Int64
 }
 
+/// Where a durable subscription stands when a subscriber connects.
+package struct OpenedSubscription: Sendable, Equatable {
+    /// Every event up to this sequence is handled.
+    package var ackedThrough: UInt64
+    /// Deliveries already made, by earlier connections, of events after `ackedThrough` that were
+    /// never acknowledged (`rememberAttempts`).
+    package var attempts: [UInt64: UInt32]
+}
+
 extension AlertLedger {
-    /// The subscription's acknowledged position, creating the subscription at `initial` if new.
-    /// Its subject pattern is updated to `pattern`.
+    /// The subscription's acknowledged position and the deliveries earlier connections made of
+    /// what follows it, creating the subscription at `initial` if new. Its subject pattern is
+    /// updated to `pattern`. On the writer, after any `rememberAttempts` queued before it.
     package func openSubscription(department: String, name: String, pattern: String, initial: UInt64) async throws
-        -> UInt64
+        -> OpenedSubscription
     {
         try await pool.write { db in
-            if let position = try Int64.fetchOne(
-                db,
-                sql: "SELECT acked_through FROM subscriptions WHERE department = ? AND name = ?",
-                arguments: [department, name]
-            ) {
-                try db.execute(
-                    sql: "UPDATE subscriptions SET pattern = ? WHERE department = ? AND name = ?",
-                    arguments: [pattern, department, name]
+            guard
+                let position = try Int64.fetchOne(
+                    db,
+                    sql: "SELECT acked_through FROM subscriptions WHERE department = ? AND name = ?",
+                    arguments: [department, name]
                 )
-                return UInt64(position)
+            else {
+                try db.execute(
+                    sql: "INSERT INTO subscriptions (department, name, pattern, acked_through) VALUES (?, ?, ?, ?)",
+                    arguments: [department, name, pattern, Int64(initial)]
+                )
+                return OpenedSubscription(ackedThrough: initial, attempts: [:])
             }
             try db.execute(
-                sql: "INSERT INTO subscriptions (department, name, pattern, acked_through) VALUES (?, ?, ?, ?)",
-                arguments: [department, name, pattern, Int64(initial)]
+                sql: """
+                    UPDATE subscriptions SET pattern = ? WHERE department = ? AND name = ?;
+                    DELETE FROM delivery_attempts WHERE department = ? AND name = ? AND sequence <= ?
+                    """,
+                arguments: [pattern, department, name, department, name, position]
             )
-            return initial
+            var attempts: [UInt64: UInt32] = [:]
+            let rows = try Row.fetchCursor(
+                db,
+                sql: "SELECT sequence, attempts FROM delivery_attempts WHERE department = ? AND name = ?",
+                arguments: [department, name]
+            )
+            while let row = try rows.next() {
+                attempts[UInt64(row[0] as Int64)] = UInt32(clamping: row[1] as Int64)
+            }
+            return OpenedSubscription(ackedThrough: UInt64(position), attempts: attempts)
         }
+    }
+
+    /// Remembers how often each of `attempts`' events was delivered to a subscriber that is
+    /// gone without acknowledging it, for the next connection to count on from there. Queued on
+    /// the writer and not awaited: it runs as a subscriber's session ends, often because its task
+    /// was cancelled, which an awaited write would refuse.
+    package func rememberAttempts(department: String, name: String, _ attempts: [(sequence: UInt64, attempts: UInt32)])
+    {
+        guard !attempts.isEmpty else { return }
+        let path = self.path
+        let logger = self.logger
+        pool.asyncWrite(
+            { db in
+                for (sequence, count) in attempts {
+                    try db.execute(
+                        sql: """
+                            INSERT OR REPLACE INTO delivery_attempts (department, name, sequence, attempts)
+                            VALUES (?, ?, ?, ?)
+                            """,
+                        arguments: [department, name, Int64(sequence), Int64(count)]
+                    )
+                }
+            },
+            completion: { _, result in
+                if case .failure(let error) = result {
+                    logger.error(
+                        "Saving delivery attempts failed",
+                        metadata: ["db.path": "\(path)", "db.error": "\(error)", "subscription.name": "\(name)"]
+                    )
+                }
+            }
+        )
     }
 
     /// Persists the subscription's resume point: every event up to `sequence` is handled.
@@ -55,9 +112,13 @@ extension AlertLedger {
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO dead_letters (department, name, sequence, attempts, dead_ms) VALUES (?, ?, ?, ?, ?);
-                    DELETE FROM redrives WHERE department = ? AND name = ? AND sequence = ?
+                    DELETE FROM redrives WHERE department = ? AND name = ? AND sequence = ?;
+                    DELETE FROM delivery_attempts WHERE department = ? AND name = ? AND sequence = ?
                     """,
-                arguments: [department, name, Int64(sequence), Int64(attempts), now, department, name, Int64(sequence)]
+                arguments: [
+                    department, name, Int64(sequence), Int64(attempts), now, department, name, Int64(sequence),
+                    department, name, Int64(sequence),
+                ]
             )
         }
     }
@@ -130,8 +191,11 @@ extension AlertLedger {
     package func finishRedrive(department: String, name: String, sequence: UInt64) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "DELETE FROM redrives WHERE department = ? AND name = ? AND sequence = ?",
-                arguments: [department, name, Int64(sequence)]
+                sql: """
+                    DELETE FROM redrives WHERE department = ? AND name = ? AND sequence = ?;
+                    DELETE FROM delivery_attempts WHERE department = ? AND name = ? AND sequence = ?
+                    """,
+                arguments: [department, name, Int64(sequence), department, name, Int64(sequence)]
             )
         }
     }

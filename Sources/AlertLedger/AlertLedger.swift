@@ -138,6 +138,21 @@ package final class AlertLedger: Sendable {
                     """
             )
         }
+        // A subscriber that fails on an event and reconnects would otherwise get it as a first
+        // delivery every time, and never see it dead-lettered.
+        migrator.registerMigration("v2: delivery attempts across a subscription's connections") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE delivery_attempts (
+                        department TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        sequence INTEGER NOT NULL,
+                        attempts INTEGER NOT NULL,
+                        PRIMARY KEY (department, name, sequence)
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 

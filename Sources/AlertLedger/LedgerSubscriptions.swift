@@ -56,23 +56,31 @@ package final class LedgerSubscriptions: Sendable {
         include: @escaping @Sendable (String) -> Bool,
         send: @escaping @Sendable (_ encodedDelivery: [UInt8]) async throws -> Void
     ) async throws {
-        let acked = try await ledger.openSubscription(department: department, name: name, pattern: pattern, initial: 0)
+        let opened = try await ledger.openSubscription(department: department, name: name, pattern: pattern, initial: 0)
         let cursor: UInt64
         switch start {
-        case .resume: cursor = acked
+        case .resume: cursor = opened.ackedThrough
         case .sequence(let sequence): cursor = sequence > 0 ? sequence - 1 : 0
         case .time(let unixMs): cursor = try await ledger.sequenceBefore(unixMs: unixMs)
         }
-        let session = Session(department: department, name: name, cursor: cursor)
+        let session = Session(department: department, name: name, cursor: cursor, priorAttempts: opened.attempts)
         let key = Self.key(department, name)
         let replaced = sessions.withLock { sessions in
             defer { sessions[key] = session }
             return sessions[key]
         }
-        replaced?.replace()
+        if let replaced {
+            replaced.replace()
+            // Its deliveries count too; it may not have ended (and remembered them) yet.
+            session.countPrior(replaced.unacknowledged())
+        }
         let observer = ledger.notifier.addObserver { session.doorbell.ring() }
         defer {
             ledger.notifier.removeObserver(observer)
+            // Queued before the session leaves the table: a subscriber connecting meanwhile finds
+            // either the session (and counts its deliveries) or the write (queued before its own
+            // read of the subscription).
+            ledger.rememberAttempts(department: department, name: name, session.unacknowledged())
             sessions.withLock { sessions in
                 if sessions[key] === session { sessions.removeValue(forKey: key) }
             }
@@ -98,6 +106,24 @@ package final class LedgerSubscriptions: Sendable {
         return session.ackedThrough
     }
 
+    /// Moves `sequence` to the subscription's dead letters after `attempts` deliveries, and the
+    /// resume point past it if it held it back.
+    private func deadLetter(_ sequence: UInt64, attempts: UInt32, of session: Session) async throws {
+        try await ledger.recordDeadLetter(
+            department: session.department,
+            name: session.name,
+            sequence: sequence,
+            attempts: attempts
+        )
+        if let position = session.drop(sequence) {
+            try await ledger.saveSubscriptionPosition(
+                department: session.department,
+                name: session.name,
+                ackedThrough: position
+            )
+        }
+    }
+
     /// Wakes the named subscription, e.g. after its dead letters were redriven.
     package func wake(department: String, name: String) {
         sessions.withLock { $0[Self.key(department, name)] }?.doorbell.ring()
@@ -117,19 +143,7 @@ package final class LedgerSubscriptions: Sendable {
             // 1. Unacknowledged past the timeout: deliver again, or give up into the dead letters.
             for (sequence, attempt, redriven) in session.expired(now: clock.now) {
                 if attempt >= settings.maxDeliveries {
-                    try await ledger.recordDeadLetter(
-                        department: session.department,
-                        name: session.name,
-                        sequence: sequence,
-                        attempts: attempt
-                    )
-                    if let position = session.drop(sequence) {
-                        try await ledger.saveSubscriptionPosition(
-                            department: session.department,
-                            name: session.name,
-                            ackedThrough: position
-                        )
-                    }
+                    try await deadLetter(sequence, attempts: attempt, of: session)
                 } else {
                     for event in try await ledger.storedEvents([sequence]) {
                         session.track(
@@ -146,8 +160,18 @@ package final class LedgerSubscriptions: Sendable {
             let redrives = try await ledger.pendingRedrives(department: session.department, name: session.name)
                 .filter { !session.isInFlight($0) }
             for event in try await ledger.storedEvents(redrives) {
-                session.track(event.sequence, attempt: 1, deadline: clock.now + settings.ackTimeout, redriven: true)
-                try await send(BrokerV1.LedgerDelivery.encoded(event: event.encoded, attempt: 1))
+                let attempt = session.firstAttempt(of: event.sequence)
+                if attempt > settings.maxDeliveries {
+                    try await deadLetter(event.sequence, attempts: attempt - 1, of: session)
+                    continue
+                }
+                session.track(
+                    event.sequence,
+                    attempt: attempt,
+                    deadline: clock.now + settings.ackTimeout,
+                    redriven: true
+                )
+                try await send(BrokerV1.LedgerDelivery.encoded(event: event.encoded, attempt: attempt))
             }
             // 3. New events, up to the in-flight limit.
             let room = settings.maxInFlight - session.inFlightCount
@@ -158,14 +182,32 @@ package final class LedgerSubscriptions: Sendable {
                     include: include
                 )
                 for event in events {
+                    // Above 1 when earlier connections got it and went away without acknowledging.
+                    let attempt = session.firstAttempt(of: event.sequence)
+                    if attempt > settings.maxDeliveries {
+                        try await ledger.recordDeadLetter(
+                            department: session.department,
+                            name: session.name,
+                            sequence: event.sequence,
+                            attempts: attempt - 1
+                        )
+                        if let position = session.advance(to: event.sequence) {
+                            try await ledger.saveSubscriptionPosition(
+                                department: session.department,
+                                name: session.name,
+                                ackedThrough: position
+                            )
+                        }
+                        continue
+                    }
                     session.track(
                         event.sequence,
-                        attempt: 1,
+                        attempt: attempt,
                         deadline: clock.now + settings.ackTimeout,
                         redriven: false
                     )
                     session.advance(to: event.sequence)
-                    try await send(BrokerV1.LedgerDelivery.encoded(event: event.encoded, attempt: 1))
+                    try await send(BrokerV1.LedgerDelivery.encoded(event: event.encoded, attempt: attempt))
                 }
                 if events.count < room, let position = session.advance(to: scanned) {
                     try await ledger.saveSubscriptionPosition(
@@ -205,14 +247,39 @@ package final class Session: Sendable {
         var streamOrder: [UInt64] = []
         var streamHead = 0
         var replaced = false
+        /// Deliveries earlier connections made of events they never acknowledged.
+        var priorAttempts: [UInt64: UInt32]
     }
 
     private let state: Mutex<State>
 
-    package init(department: String, name: String, cursor: UInt64) {
+    package init(department: String, name: String, cursor: UInt64, priorAttempts: [UInt64: UInt32] = [:]) {
         self.department = department
         self.name = name
-        self.state = Mutex(State(cursor: cursor, ackedThrough: cursor))
+        self.state = Mutex(State(cursor: cursor, ackedThrough: cursor, priorAttempts: priorAttempts))
+    }
+
+    /// The attempt number of this session's first delivery of `sequence`: 1, or one more than
+    /// the deliveries earlier connections made of it.
+    package func firstAttempt(of sequence: UInt64) -> UInt32 {
+        state.withLock { state in
+            guard !state.priorAttempts.isEmpty, let prior = state.priorAttempts[sequence] else { return 1 }
+            return prior &+ 1
+        }
+    }
+
+    /// Adds deliveries another connection made (the most of each event counts).
+    package func countPrior(_ attempts: [(sequence: UInt64, attempts: UInt32)]) {
+        state.withLock { state in
+            for (sequence, count) in attempts {
+                state.priorAttempts[sequence] = max(state.priorAttempts[sequence] ?? 0, count)
+            }
+        }
+    }
+
+    /// Every event delivered and not yet acknowledged, with how often it was delivered.
+    package func unacknowledged() -> [(sequence: UInt64, attempts: UInt32)] {
+        state.withLock { state in state.inFlight.map { (sequence: $0.key, attempts: $0.value.attempt) } }
     }
 
     var cursor: UInt64 { state.withLock { $0.cursor } }

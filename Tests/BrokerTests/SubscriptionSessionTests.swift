@@ -27,6 +27,22 @@ struct SubscriptionSessionTests {
         #expect(session.acknowledge([6, 7]).position == 7)
     }
 
+    @Test("deliveries by earlier connections count on, the most of each event, and what is unacknowledged is kept")
+    func attemptsAcrossConnections() {
+        let session = Session(department: "station", name: "duty", cursor: 0, priorAttempts: [3: 2])
+        #expect(session.firstAttempt(of: 3) == 3)
+        #expect(session.firstAttempt(of: 4) == 1)
+        // A replaced session still open: its counts join, the larger one wins.
+        session.countPrior([(sequence: 3, attempts: 1), (sequence: 4, attempts: 2)])
+        #expect(session.firstAttempt(of: 3) == 3)
+        #expect(session.firstAttempt(of: 4) == 3)
+        session.track(4, attempt: 3, deadline: Self.later, redriven: false)
+        session.track(5, attempt: 1, deadline: Self.later, redriven: false)
+        _ = session.acknowledge([5])
+        #expect(session.unacknowledged().map(\.sequence) == [4])
+        #expect(session.unacknowledged().map(\.attempts) == [3])
+    }
+
     @Test("redriven events never hold the resume point back")
     func redrivenDoNotHoldBack() {
         let session = Session(department: "station", name: "duty", cursor: 10)

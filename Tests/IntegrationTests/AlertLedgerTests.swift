@@ -162,6 +162,65 @@ struct AlertLedgerTests {
     }
 
     @Test(
+        "a subscriber that goes away without acknowledging spends the event's deliveries: the next connection counts on, and the event is dead-lettered once they are spent"
+    )
+    func deliveriesCountAcrossConnections() async throws {
+        let township = try Township()
+        _ = try await Harness.withBroker(township) { _ in
+            try await township.withClient("traffic") { traffic in
+                _ = try await traffic.unary(
+                    BrokerV1.Broker.publishAlert,
+                    BrokerV1.PublishAlertRequest(alert: alert("p-1"))
+                )
+            }
+            // The ack timeout is long: only the connections going away make the deliveries count.
+            let request = BrokerV1.SubscribeLedgerRequest(name: "poisoned", ackTimeoutSeconds: 600, maxDeliveries: 2)
+            for expected: UInt32 in 1...2 {
+                // A subscriber that fails on the event: it takes it, and its connection goes.
+                try await township.withClient("station") { station in
+                    let stream = try await station.serverStream(
+                        BrokerV1.Broker.subscribeLedger,
+                        request,
+                        options: CallOptions(timeout: .seconds(60))
+                    )
+                    var iterator = stream.makeAsyncIterator()
+                    let delivery = try #require(try await iterator.next())
+                    #expect(delivery.event?.sequence == 1)
+                    #expect(delivery.attempt == expected)
+                }
+            }
+            try await township.withClient("traffic") { traffic in
+                _ = try await traffic.unary(
+                    BrokerV1.Broker.publishAlert,
+                    BrokerV1.PublishAlertRequest(alert: alert("p-2"))
+                )
+            }
+            try await township.withClient("station") { station in
+                let stream = try await station.serverStream(
+                    BrokerV1.Broker.subscribeLedger,
+                    request,
+                    options: CallOptions(timeout: .seconds(60))
+                )
+                var iterator = stream.makeAsyncIterator()
+                let delivery = try #require(try await iterator.next())
+                #expect(delivery.event?.sequence == 2)
+                #expect(delivery.attempt == 1)
+                let dead = try await station.unary(
+                    BrokerV1.Broker.listDeadLetters,
+                    BrokerV1.ListDeadLettersRequest(subscription: "poisoned")
+                )
+                #expect(dead.deadLetters.map(\.sequence) == [1])
+                #expect(dead.deadLetters.first?.attempts == 2)
+                let ack = try await station.unary(
+                    BrokerV1.Broker.ackLedger,
+                    BrokerV1.AckLedgerRequest(name: "poisoned", sequences: [2])
+                )
+                #expect(ack.acknowledgedThrough == 2)
+            }
+        }
+    }
+
+    @Test(
         "SIGKILL the broker mid-burst, restart: every acknowledged alert is stored exactly once, the subscriber resumes without gap or duplicate"
     )
     func durabilityAcrossCrashes() async throws {

@@ -248,7 +248,10 @@ struct  Sanlian__Broker__V1__SubscribeLedgerRequest
    */
   uint32_t ack_timeout_seconds;
   /*
-   * Deliveries before an event goes to the dead letters; 0 means the default.
+   * Deliveries before an event goes to the dead letters, counted across the subscription's
+   * connections: a subscriber that goes away without acknowledging an event has spent one (the
+   * count is kept when its connection ends, and may fall short if the broker crashes meanwhile);
+   * 0 means the default.
    */
   uint32_t max_deliveries;
 };
@@ -262,7 +265,8 @@ struct  Sanlian__Broker__V1__LedgerDelivery
   ProtobufCMessage base;
   Sanlian__Alert__V1__LedgerEvent *event;
   /*
-   * 1 on first delivery, counting up on redelivery.
+   * 1 on first delivery, counting up on redelivery, by this connection or an earlier one of the
+   * same subscription.
    */
   uint32_t attempt;
 };

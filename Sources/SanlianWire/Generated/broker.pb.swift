@@ -973,7 +973,10 @@ extension BrokerV1 {
         package var maxInFlight: UInt32 = 0
         /// Seconds after which an unacknowledged event is delivered again; 0 means the default.
         package var ackTimeoutSeconds: UInt32 = 0
-        /// Deliveries before an event goes to the dead letters; 0 means the default.
+        /// Deliveries before an event goes to the dead letters, counted across the subscription's
+        /// connections: a subscriber that goes away without acknowledging an event has spent one (the
+        /// count is kept when its connection ends, and may fall short if the broker crashes meanwhile);
+        /// 0 means the default.
         package var maxDeliveries: UInt32 = 0
 
         package init() {}
@@ -1074,7 +1077,8 @@ extension BrokerV1 {
         package static let protoName = "sanlian.broker.v1.LedgerDelivery"
 
         package var event: AlertV1.LedgerEvent? = nil
-        /// 1 on first delivery, counting up on redelivery.
+        /// 1 on first delivery, counting up on redelivery, by this connection or an earlier one of the
+        /// same subscription.
         package var attempt: UInt32 = 0
 
         package init() {}
