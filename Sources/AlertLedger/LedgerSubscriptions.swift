@@ -106,16 +106,22 @@ package final class LedgerSubscriptions: Sendable {
         return session.ackedThrough
     }
 
-    /// Moves `sequence` to the subscription's dead letters after `attempts` deliveries, and the
-    /// resume point past it if it held it back.
-    private func deadLetter(_ sequence: UInt64, attempts: UInt32, of session: Session) async throws {
+    /// Moves `sequence` to the subscription's dead letters after `attempts` deliveries, then lets
+    /// `release` take it out of the session (`Session.drop` for one in flight, `Session.advance`
+    /// for one read from the stream and never delivered) and saves the resume point if it moved.
+    private func deadLetter(
+        _ sequence: UInt64,
+        attempts: UInt32,
+        of session: Session,
+        release: (UInt64) -> UInt64?
+    ) async throws {
         try await ledger.recordDeadLetter(
             department: session.department,
             name: session.name,
             sequence: sequence,
             attempts: attempts
         )
-        if let position = session.drop(sequence) {
+        if let position = release(sequence) {
             try await ledger.saveSubscriptionPosition(
                 department: session.department,
                 name: session.name,
@@ -143,7 +149,7 @@ package final class LedgerSubscriptions: Sendable {
             // 1. Unacknowledged past the timeout: deliver again, or give up into the dead letters.
             for (sequence, attempt, redriven) in session.expired(now: clock.now) {
                 if attempt >= settings.maxDeliveries {
-                    try await deadLetter(sequence, attempts: attempt, of: session)
+                    try await deadLetter(sequence, attempts: attempt, of: session, release: session.drop)
                 } else {
                     for event in try await ledger.storedEvents([sequence]) {
                         session.track(
@@ -162,7 +168,7 @@ package final class LedgerSubscriptions: Sendable {
             for event in try await ledger.storedEvents(redrives) {
                 let attempt = session.firstAttempt(of: event.sequence)
                 if attempt > settings.maxDeliveries {
-                    try await deadLetter(event.sequence, attempts: attempt - 1, of: session)
+                    try await deadLetter(event.sequence, attempts: attempt - 1, of: session, release: session.drop)
                     continue
                 }
                 session.track(
@@ -185,18 +191,8 @@ package final class LedgerSubscriptions: Sendable {
                     // Above 1 when earlier connections got it and went away without acknowledging.
                     let attempt = session.firstAttempt(of: event.sequence)
                     if attempt > settings.maxDeliveries {
-                        try await ledger.recordDeadLetter(
-                            department: session.department,
-                            name: session.name,
-                            sequence: event.sequence,
-                            attempts: attempt - 1
-                        )
-                        if let position = session.advance(to: event.sequence) {
-                            try await ledger.saveSubscriptionPosition(
-                                department: session.department,
-                                name: session.name,
-                                ackedThrough: position
-                            )
+                        try await deadLetter(event.sequence, attempts: attempt - 1, of: session) {
+                            session.advance(to: $0)
                         }
                         continue
                     }
