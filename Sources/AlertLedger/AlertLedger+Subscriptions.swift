@@ -75,9 +75,10 @@ extension AlertLedger {
             { db in
                 for (sequence, count) in attempts {
                     try db.execute(
+                        // A replaced session may end after the one that took over: the larger count stays.
                         sql: """
-                            INSERT OR REPLACE INTO delivery_attempts (department, name, sequence, attempts)
-                            VALUES (?, ?, ?, ?)
+                            INSERT INTO delivery_attempts (department, name, sequence, attempts) VALUES (?, ?, ?, ?)
+                            ON CONFLICT (department, name, sequence) DO UPDATE SET attempts = max(attempts, excluded.attempts)
                             """,
                         arguments: [department, name, Int64(sequence), Int64(count)]
                     )
