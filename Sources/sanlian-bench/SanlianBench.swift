@@ -58,10 +58,9 @@ struct SanlianBench: ParsableCommand {
                 "By default their pages are written back and dropped first, so that every run starts them as "
                 + "from disk. A binary's pages sit in the page cache in folios whose size depends on how they "
                 + "got there (written by the linker, copied, read through), faults map larger folios in larger "
-                + "pieces, and "
-                + "the daemons' resident memory would depend on that: the idle broker's start-up peak measured "
-                + "14.1–14.5 MiB started from disk and 19.2 MiB after its binary had been read through with cat "
-                + "(docs/PERFORMANCE.md, seventh round)."
+                + "pieces, and the daemons' resident memory would depend on that: the idle broker's start-up "
+                + "peak measured 14.1–14.5 MiB started from disk and 19.2 MiB after its binary had been read "
+                + "through with cat (docs/PERFORMANCE.md, seventh round)."
         )
     )
     var keepPageCache = false
