@@ -253,6 +253,13 @@ struct Watch: AsyncParsableCommand {
                         )
                     )
                 }
+                // Out before acknowledged: piped, standard output is block-buffered, and an event
+                // acknowledged while its line still sat in the buffer was lost when the watch was
+                // stopped (and reached a reader only kilobytes later).
+                // fflush(nil): every output stream; the global `stdout` is not concurrency-safe to name.
+                guard fflush(nil) == 0 else {
+                    throw CLIError("cannot write the feed to standard output: \(String(cString: strerror(errno)))")
+                }
                 _ = try await client.unary(
                     BrokerV1.Broker.ackLedger,
                     BrokerV1.AckLedgerRequest(name: request.name, sequences: [event.sequence])

@@ -26,6 +26,55 @@ struct CLITests {
         return (result.terminationStatus, result.standardOutput, result.standardError)
     }
 
+    @Test("the live feed writes each event out before acknowledging it, also into a pipe, while it runs")
+    func watchWritesEachEventOut() async throws {
+        let township = try Township()
+        _ = try await Harness.withBroker(township) { _ in
+            let published = try await Self.sanlian(
+                township,
+                [
+                    "alert", "publish", "--department", "traffic", "--id", "live-1", "--subject",
+                    "alert.hazards.traffic", "--headline", "G318 落石", "--severity", "severe", "--village",
+                    "511681104201",
+                ]
+            )
+            #expect(published.status == .exited(0), "\(published.error)")
+            let result = try await Subprocess.run(
+                .path(FilePath(try Harness.executable("sanlian"))),
+                arguments: Arguments(
+                    [
+                        "watch", "--name", "live", "--compose", township.composePath, "--state-dir",
+                        township.stateDirectory,
+                    ]
+                ),
+                environment: Harness.processEnvironment,
+                input: .none,
+                output: .sequence,
+                error: .discarded
+            ) { execution in
+                // A watch never ends by itself: the line has to come while it runs.
+                let line = try await withThrowingTaskGroup(of: String?.self) { group in
+                    group.addTask {
+                        for try await line in execution.standardOutput.strings() where line.contains("live-1") {
+                            return line
+                        }
+                        return nil
+                    }
+                    group.addTask {
+                        try await Task.sleep(for: .seconds(30))
+                        return nil
+                    }
+                    defer { group.cancelAll() }
+                    return try await group.next() ?? nil
+                }
+                try? execution.send(signal: .kill)
+                return line
+            }
+            let line = try #require(result.closureResult, "no line for the event while the watch ran")
+            #expect(line.hasPrefix("#1 "))
+        }
+    }
+
     @Test("publish an alert, see it aggregated, acknowledge it, and watch the feed")
     func alertWorkflow() async throws {
         let township = try Township()
