@@ -34,6 +34,8 @@ struct SanlianBrokerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    @OptionGroup var lifeline: StandardInputLifeline.Options
+
     func run() async throws {
         // Start-up runs in phases whose code mostly does not run again: loading and parsing the
         // arguments, reading the compose file's YAML, opening the ledger (its migrations), binding
@@ -65,7 +67,7 @@ struct SanlianBrokerCommand: AsyncParsableCommand {
                         after: { [server = broker.server] in try await server.waitUntilListening() },
                         logger: logger
                     ).groupEntry
-                ],
+                ] + (lifeline.exitWhenStdinCloses ? [StandardInputLifeline(logger: logger).groupEntry] : []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

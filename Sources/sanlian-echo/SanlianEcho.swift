@@ -46,6 +46,8 @@ struct SanlianEchoCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    @OptionGroup var lifeline: StandardInputLifeline.Options
+
     func run() async throws {
         let logger = LoggingSetup.bootstrap(label: "sanlian-echo", level: logLevel)
         var router = RPCRouter(logger: logger)
@@ -78,7 +80,8 @@ struct SanlianEchoCommand: AsyncParsableCommand {
         }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: service), StartupCodeRelease(after: ready, logger: logger).groupEntry],
+                services: [.init(service: service), StartupCodeRelease(after: ready, logger: logger).groupEntry]
+                    + (lifeline.exitWhenStdinCloses ? [StandardInputLifeline(logger: logger).groupEntry] : []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -67,6 +67,11 @@ package enum Harness {
 
     /// Starts `name`, waits until `ready` succeeds, runs `body`, then stops the process with
     /// SIGTERM (unless `body` already ended it, e.g. with SIGKILL) and waits for it to exit.
+    ///
+    /// The daemon's standard input is a pipe this process holds, and it runs with
+    /// `--exit-when-stdin-closes` (every daemon takes `StandardInputLifeline.Options`): if the
+    /// test process dies, the kernel closes the pipe and the daemon shuts down, rather than
+    /// outliving the test run.
     package static func run<T: Sendable>(
         _ name: String,
         arguments: [String],
@@ -76,9 +81,9 @@ package enum Harness {
         let binary = try executable(name)
         let result = try await Subprocess.run(
             .path(FilePath(binary)),
-            arguments: Arguments(arguments),
+            arguments: Arguments(arguments + ["--exit-when-stdin-closes"]),
             environment: processEnvironment,
-            input: .none,
+            input: .inputWriter,
             output: .discarded,
             error: .string(limit: 8 << 20)
         ) { execution -> T in
