@@ -31,6 +31,11 @@ package struct StandardInputLifeline: Service {
 
         package init() {}
 
+        /// The lifeline's place in a daemon's `ServiceGroup` when the flag is given; none otherwise.
+        package func groupEntries(logger: Logger) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+            exitWhenStdinCloses ? [StandardInputLifeline(logger: logger).groupEntry] : []
+        }
+
         package func validate() throws {
             guard exitWhenStdinCloses else { return }
             do {

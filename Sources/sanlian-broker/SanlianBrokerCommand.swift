@@ -67,7 +67,7 @@ struct SanlianBrokerCommand: AsyncParsableCommand {
                         after: { [server = broker.server] in try await server.waitUntilListening() },
                         logger: logger
                     ).groupEntry
-                ] + (lifeline.exitWhenStdinCloses ? [StandardInputLifeline(logger: logger).groupEntry] : []),
+                ] + lifeline.groupEntries(logger: logger),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

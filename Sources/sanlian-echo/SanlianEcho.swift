@@ -81,7 +81,7 @@ struct SanlianEchoCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: service), StartupCodeRelease(after: ready, logger: logger).groupEntry]
-                    + (lifeline.exitWhenStdinCloses ? [StandardInputLifeline(logger: logger).groupEntry] : []),
+                    + lifeline.groupEntries(logger: logger),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
