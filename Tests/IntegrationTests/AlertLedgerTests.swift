@@ -175,8 +175,11 @@ struct AlertLedgerTests {
             }
             // The ack timeout is long: only the connections going away make the deliveries count.
             let request = BrokerV1.SubscribeLedgerRequest(name: "poisoned", ackTimeoutSeconds: 600, maxDeliveries: 2)
-            for expected: UInt32 in 1...2 {
-                // A subscriber that fails on the event: it takes it, and its connection goes.
+            /// A new connection subscribes and takes its first delivery; `then` runs while the
+            /// subscription is open, and the connection goes when it returns.
+            @Sendable func subscriber(
+                _ then: @escaping @Sendable (RPCClient, BrokerV1.LedgerDelivery) async throws -> Void
+            ) async throws {
                 try await township.withClient("station") { station in
                     let stream = try await station.serverStream(
                         BrokerV1.Broker.subscribeLedger,
@@ -184,7 +187,12 @@ struct AlertLedgerTests {
                         options: CallOptions(timeout: .seconds(60))
                     )
                     var iterator = stream.makeAsyncIterator()
-                    let delivery = try #require(try await iterator.next())
+                    try await then(station, try #require(try await iterator.next()))
+                }
+            }
+            for expected: UInt32 in 1...2 {
+                // A subscriber that fails on the event: it takes it, and its connection goes.
+                try await subscriber { _, delivery in
                     #expect(delivery.event?.sequence == 1)
                     #expect(delivery.attempt == expected)
                 }
@@ -195,14 +203,7 @@ struct AlertLedgerTests {
                     BrokerV1.PublishAlertRequest(alert: alert("p-2"))
                 )
             }
-            try await township.withClient("station") { station in
-                let stream = try await station.serverStream(
-                    BrokerV1.Broker.subscribeLedger,
-                    request,
-                    options: CallOptions(timeout: .seconds(60))
-                )
-                var iterator = stream.makeAsyncIterator()
-                let delivery = try #require(try await iterator.next())
+            try await subscriber { station, delivery in
                 #expect(delivery.event?.sequence == 2)
                 #expect(delivery.attempt == 1)
                 let dead = try await station.unary(
