@@ -42,12 +42,15 @@ extension AlertLedger {
                 )
                 return OpenedSubscription(ackedThrough: initial, attempts: [:])
             }
+            // Counts at or below the resume point are of handled events, but for redriven dead
+            // letters: those sit below it until acknowledged, and count on like any other.
             try db.execute(
                 sql: """
                     UPDATE subscriptions SET pattern = ? WHERE department = ? AND name = ?;
                     DELETE FROM delivery_attempts WHERE department = ? AND name = ? AND sequence <= ?
+                        AND sequence NOT IN (SELECT sequence FROM redrives WHERE department = ? AND name = ?)
                     """,
-                arguments: [pattern, department, name, department, name, position]
+                arguments: [pattern, department, name, department, name, position, department, name]
             )
             var attempts: [UInt64: UInt32] = [:]
             let rows = try Row.fetchCursor(

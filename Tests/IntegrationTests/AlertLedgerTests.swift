@@ -218,6 +218,36 @@ struct AlertLedgerTests {
                 )
                 #expect(ack.acknowledgedThrough == 2)
             }
+            // Redriven, the dead letter counts its deliveries afresh, and across connections too,
+            // although it now sits below the resume point.
+            try await township.withClient("station") { station in
+                let redriven = try await station.unary(
+                    BrokerV1.Broker.redriveDeadLetters,
+                    BrokerV1.RedriveDeadLettersRequest(subscription: "poisoned")
+                )
+                #expect(redriven.redriven == 1)
+            }
+            for expected: UInt32 in 1...2 {
+                try await subscriber { _, delivery in
+                    #expect(delivery.event?.sequence == 1)
+                    #expect(delivery.attempt == expected)
+                }
+            }
+            try await township.withClient("traffic") { traffic in
+                _ = try await traffic.unary(
+                    BrokerV1.Broker.publishAlert,
+                    BrokerV1.PublishAlertRequest(alert: alert("p-3"))
+                )
+            }
+            try await subscriber { station, delivery in
+                #expect(delivery.event?.sequence == 3)
+                let dead = try await station.unary(
+                    BrokerV1.Broker.listDeadLetters,
+                    BrokerV1.ListDeadLettersRequest(subscription: "poisoned")
+                )
+                #expect(dead.deadLetters.map(\.sequence) == [1])
+                #expect(dead.deadLetters.first?.attempts == 2)
+            }
         }
     }
 
