@@ -65,6 +65,19 @@ struct SanlianBench: ParsableCommand {
     )
     var keepPageCache = false
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(
+            "Also measure sequential 64-byte calls with both sides' processes pinned alike (taskset).",
+            discussion:
+                "Two layouts: all three processes on one CPU, and the client on one CPU with the rest on "
+                + "another. Unpinned, the scheduler leaves them in either arrangement for a whole run, and the "
+                + "arrangement moves the p50 more than the code does; pinned, each layout measures the code. "
+                + "The targets are judged on the unpinned rounds."
+        )
+    )
+    var placement = true
+
     func run() throws {
         let work = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: work) }
@@ -137,6 +150,39 @@ struct SanlianBench: ParsableCommand {
         }
         results.floorRounds = floorRounds
         results.sanlianRounds = sanlianRounds
+        if placement {
+            let allowed = CPUAffinity.allowed()
+            for layout in Placement.layouts(allowed: allowed) {
+                try [relay.pid, echoServer.pid, broker.pid, echo.pid].forEach {
+                    try CPUAffinity.pin($0, to: [layout.daemonsCPU])
+                }
+                var measured = PlacedRounds()
+                for round in 1...rounds {
+                    progress("placement \(layout.title), round \(round) of \(rounds): floor then Sanlian")
+                    measured.floor.append(
+                        try measureSequential(
+                            ["raw", work + "/floor-relay.sock", "64"],
+                            [],
+                            relay: relay.pid,
+                            server: echoServer.pid,
+                            clientCPU: layout.clientCPU
+                        )
+                    )
+                    measured.sanlian.append(
+                        try measureSequential(
+                            ["echo", brokerSocket, "64"],
+                            station,
+                            relay: broker.pid,
+                            server: echo.pid,
+                            clientCPU: layout.clientCPU
+                        )
+                    )
+                }
+                results.placements.append((layout, measured))
+            }
+            // The ledger's measurements run unpinned, as the call rounds did.
+            try [broker.pid, echo.pid].forEach { try CPUAffinity.pin($0, to: allowed) }
+        }
         relay.stop()
         echoServer.stop()
 
@@ -165,15 +211,28 @@ struct SanlianBench: ParsableCommand {
     ///   - call: the load generator's mode, socket and payload size.
     ///   - identity: what follows its numbers (a department and its credential file, or nothing).
     func measureCalls(_ call: [String], _ identity: [String], relay: Int32, server: Int32) throws -> [String: Double] {
+        var figures = try measureSequential(call, identity, relay: relay, server: server)
+        let throughput = try runClient(call + ["1", "64", String(seconds * 1000)] + identity)
+        figures["calls_per_second"] = throughput["calls_per_second"]
+        return figures
+    }
+
+    /// `roundTrips` sequential calls: p50, p99 and the CPU time each process spent per call.
+    /// - Parameter clientCPU: the CPU to run the load generator on; any when nil.
+    func measureSequential(
+        _ call: [String],
+        _ identity: [String],
+        relay: Int32,
+        server: Int32,
+        clientCPU: Int? = nil
+    ) throws -> [String: Double] {
         let before = (relay: cpuNanoseconds(pid: relay), server: cpuNanoseconds(pid: server))
         // The client reports its own CPU per sequential call, and how many calls it made in all
         // (warm-up included), which the others' CPU over its run is divided by.
-        var figures = try runClient(call + [String(roundTrips), "1", "0"] + identity)
+        var figures = try runClient(call + [String(roundTrips), "1", "0"] + identity, cpu: clientCPU)
         let calls = max(figures.removeValue(forKey: "calls") ?? Double(roundTrips), 1)
         figures["relay_cpu_us"] = Double(cpuNanoseconds(pid: relay) &- before.relay) / 1000 / calls
         figures["server_cpu_us"] = Double(cpuNanoseconds(pid: server) &- before.server) / 1000 / calls
-        let throughput = try runClient(call + ["1", "64", String(seconds * 1000)] + identity)
-        figures["calls_per_second"] = throughput["calls_per_second"]
         return figures
     }
 
@@ -181,11 +240,17 @@ struct SanlianBench: ParsableCommand {
         FileHandle.standardError.write(Data("sanlian-bench: \(line)\n".utf8))
     }
 
-    /// Runs the C load generator and parses the JSON object it prints.
-    func runClient(_ arguments: [String]) throws -> [String: Double] {
+    /// Runs the C load generator (on `cpu` alone when given) and parses the JSON object it prints.
+    func runClient(_ arguments: [String], cpu: Int? = nil) throws -> [String: Double] {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: cDir + "/bench_client")
-        process.arguments = arguments
+        let client = cDir + "/bench_client"
+        if let cpu {
+            process.executableURL = URL(fileURLWithPath: CPUAffinity.taskset)
+            process.arguments = ["--cpu-list", String(cpu), client] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: client)
+            process.arguments = arguments
+        }
         let pipe = Pipe()
         let errors = Pipe()
         process.standardOutput = pipe
@@ -317,6 +382,12 @@ enum Machine {
     }
 }
 
+/// The rounds of one pinned layout: each a sequential measurement's figures.
+struct PlacedRounds {
+    var floor: [[String: Double]] = []
+    var sanlian: [[String: Double]] = []
+}
+
 /// Every figure of one run.
 struct BenchResults {
     var machine: String
@@ -334,6 +405,8 @@ struct BenchResults {
     var echoPeakRSSKiB = 0
     /// Whether the daemons' binaries were dropped from the page cache before they started.
     var daemonsFromDisk = true
+    /// Sequential 64-byte rounds with the processes pinned, per layout, in the order measured.
+    var placements: [(layout: Placement, rounds: PlacedRounds)] = []
 
     static func medians(_ rounds: [[String: Double]]) -> [String: Double] {
         var medians: [String: Double] = [:]
@@ -423,6 +496,26 @@ struct BenchResults {
                 )
             )
         }
+        if !placements.isEmpty {
+            lines.append("")
+            lines.append("pinned alike (taskset), sequential 64-byte calls, medians; not what the targets judge:")
+            for (layout, rounds) in placements {
+                let (f, s) = (Self.medians(rounds.floor), Self.medians(rounds.sanlian))
+                lines.append(
+                    String(
+                        format:
+                            "  %@: p50 floor %.1f µs, Sanlian %.1f µs (%.2f×); CPU per call, relay + echo server "
+                            + "%.1f µs, broker + echo service %.1f µs",
+                        layout.title,
+                        f["p50_us"] ?? 0,
+                        s["p50_us"] ?? 0,
+                        (s["p50_us"] ?? 0) / max(f["p50_us"] ?? 1, 0.001),
+                        (f["relay_cpu_us"] ?? 0) + (f["server_cpu_us"] ?? 0),
+                        (s["relay_cpu_us"] ?? 0) + (s["server_cpu_us"] ?? 0)
+                    )
+                )
+            }
+        }
         lines.append("")
         lines.append(
             String(
@@ -482,6 +575,19 @@ struct BenchResults {
             "durable_delivery": deliver,
             "peak_rss_kib": ["broker": brokerPeakRSSKiB, "echo": echoPeakRSSKiB],
             "daemons_started_from_disk": daemonsFromDisk,
+            "pinned_sequential_64B": Dictionary(
+                uniqueKeysWithValues: placements.map { layout, rounds in
+                    (
+                        layout.key,
+                        [
+                            "layout": layout.title,
+                            "floor_c_relay": Self.medians(rounds.floor),
+                            "sanlian_brokered_echo": Self.medians(rounds.sanlian),
+                            "rounds": ["floor_c_relay": rounds.floor, "sanlian_brokered_echo": rounds.sanlian],
+                        ] as [String: Any]
+                    )
+                }
+            ),
             "targets": targets.map {
                 ["name": $0.name, "value": $0.value, "limit": $0.limit, "met": $0.met] as [String: Any]
             },
