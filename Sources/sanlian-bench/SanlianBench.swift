@@ -378,7 +378,18 @@ enum Machine {
             (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("MemTotal") }?
             .split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) } ?? 0
-        return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu), \(memory / 1_048_576) GiB"
+        let described = "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu), \(memory / 1_048_576) GiB"
+        guard let poll = guestHaltPollNanoseconds() else { return described }
+        return described + ", guest halt polling \(poll) ns"
+    }
+
+    /// How long an idle virtual CPU polls before it halts (the guest's `haltpoll` cpuidle
+    /// driver; nil when it is not loaded). With 0, every wake-up of an idle CPU waits for the
+    /// hypervisor to run it again, which moved the sequential figures three- to fivefold here
+    /// (docs/PERFORMANCE.md, eighth round): a figure to read beside them.
+    static func guestHaltPollNanoseconds() -> Int? {
+        (try? String(contentsOfFile: "/sys/module/haltpoll/parameters/guest_halt_poll_ns", encoding: .utf8))
+            .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 }
 
