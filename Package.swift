@@ -216,6 +216,7 @@ let package = Package(
             dependencies: [
                 "SanlianRPC", "SanlianWire", "BrokerClient",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],

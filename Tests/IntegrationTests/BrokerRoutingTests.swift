@@ -204,4 +204,113 @@ struct BrokerRoutingTests {
             }
         }
     }
+
+    @Test("a service's malformed answer fails that call alone with INTERNAL; its caller's connection serves on")
+    func malformedAnswerFailsOneCall() async throws {
+        let township = try Township()
+        _ = try await Harness.withBroker(township) { _ in
+            try await township.withClient("station") { client in
+                // A service speaking frames by hand, to answer what no runtime would send.
+                var service = try await Self.registeredRawEchoService(township)
+                async let first = Self.echo(client, [1])
+                let started = try await Self.nextStart(&service)
+                // A CallEnd whose status (field 1) claims 9 bytes where 2 follow.
+                let body = [0x08] + Self.varint(started.callID) + [0x32, 0x04, 0x0A, 0x09, 0x08, 0x05]
+                try await service.sendRaw([0, 0, 0, UInt8(body.count)] + body)
+                guard case .failure(let error) = await first else {
+                    Issue.record("a malformed answer was taken as an answer")
+                    return
+                }
+                #expect(error.message.contains("malformed CallEnd"), "\(error.message)")
+                guard error.code == .internal else {
+                    Issue.record("the call failed with \(error.code), not INTERNAL: the connection went down with it")
+                    return
+                }
+
+                // The caller's connection serves on: the next call is answered.
+                async let second = Self.echo(client, [2])
+                let next = try await Self.nextStart(&service)
+                try await service.send(
+                    RPCV1.Frame(
+                        callID: next.callID,
+                        kind: .end(
+                            RPCV1.CallEnd(
+                                payload: try EchoV1.EchoResponse(payload: [2]).serializedBytes(),
+                                hasPayload: true
+                            )
+                        )
+                    )
+                )
+                #expect(try await second.get().payload == [2])
+                await service.close()
+            }
+        }
+    }
+
+    /// A connection to the broker as the traffic department, registered as the Echo service.
+    private static func registeredRawEchoService(_ township: Township) async throws -> RawPeer {
+        var service = try await RawPeer.connect(township.brokerSocket)
+        let welcome = try await service.handshake(
+            department: "traffic",
+            credential: township.identity("traffic").credential
+        )
+        guard case .welcome = welcome.kind else { throw RPCError(.unauthenticated, "refused: \(welcome)") }
+        let register = BrokerV1.RegisterRequest(
+            services: [
+                BrokerV1.ServiceDescriptor(
+                    name: "sanlian.echo.v1.Echo",
+                    methods: [BrokerV1.MethodDescriptor(name: "Echo")]
+                )
+            ],
+            instance: "malformed@test"
+        )
+        let start = RPCV1.CallStart(
+            method: BrokerV1.Broker.registerServices.path,
+            timeoutMicros: 10_000_000,
+            payload: try register.serializedBytes(),
+            halfClose: true
+        )
+        try await service.send(RPCV1.Frame(callID: 1, kind: .start(start)))
+        let registered = try await service.receive()
+        guard case .end(let end) = registered.kind, (end.status?.code ?? .ok) == .ok else {
+            throw RPCError(.internal, "registration failed: \(registered)")
+        }
+        return service
+    }
+
+    private static func echo(_ client: RPCClient, _ payload: [UInt8]) async -> Result<EchoV1.EchoResponse, RPCError> {
+        do {
+            return .success(
+                try await client.unary(
+                    EchoV1.Echo.echo,
+                    EchoV1.EchoRequest(payload: payload),
+                    options: CallOptions(timeout: .seconds(20))
+                )
+            )
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The next call the broker forwards to a hand-speaking service (pings answered on the way).
+    private static func nextStart(_ service: inout RawPeer) async throws -> RPCV1.Frame {
+        while true {
+            let frame = try await service.receive()
+            switch frame.kind {
+            case .start: return frame
+            case .ping(let ping): try await service.send(RPCV1.Frame(kind: .pong(RPCV1.Ping(nonce: ping.nonce))))
+            default: continue
+            }
+        }
+    }
+
+    private static func varint(_ value: UInt32) -> [UInt8] {
+        var value = value
+        var bytes: [UInt8] = []
+        while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        return bytes + [UInt8(value)]
+    }
 }

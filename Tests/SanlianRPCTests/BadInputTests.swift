@@ -1,5 +1,6 @@
 import NIOCore
 import SanlianRPC
+import SanlianTestHarness
 import SanlianWire
 import Testing
 

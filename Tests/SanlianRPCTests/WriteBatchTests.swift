@@ -19,7 +19,7 @@ struct WriteBatchTests {
 
         // writeInbound is a read and its end.
         try channel.writeInbound(framed([RPCV1.Frame(kind: .hello(RPCV1.Hello(protocolVersion: 1)))]))
-        let welcome = try Self.frames(in: #require(try channel.readOutbound(as: ByteBuffer.self)))
+        let welcome = try frames(in: #require(try channel.readOutbound(as: ByteBuffer.self)))
         guard case .welcome? = welcome.first?.kind else {
             Issue.record("expected a Welcome, got \(welcome)")
             return
@@ -40,10 +40,10 @@ struct WriteBatchTests {
         }
         let pipeline = channel.pipeline.syncOperations
         pipeline.fireChannelRead(NIOAny(try framed(calls)))
-        var written = try Self.drainOutbound(channel)
+        var written = try drainOutbound(channel)
         #expect(written.map(\.count) == [16, 16], "full batches go out while the read is handled")
         pipeline.fireChannelReadComplete()
-        let rest = try Self.drainOutbound(channel)
+        let rest = try drainOutbound(channel)
         #expect(rest.map(\.count) == [8], "the rest goes out when the read ends")
         written += rest
 
@@ -75,7 +75,7 @@ struct WriteBatchTests {
         written.handler.send(ping)
         #expect(try written.channel.readOutbound(as: ByteBuffer.self) == nil)
         loop.run()
-        #expect(try Self.drainOutbound(written.channel).map(\.count) == [1])
+        #expect(try drainOutbound(written.channel).map(\.count) == [1])
 
         // The start of a frame: a read that leaves nothing to answer.
         let partFrame = ByteBuffer(bytes: [0, 0, 0, 9])
@@ -85,7 +85,7 @@ struct WriteBatchTests {
         loop.run()
         #expect(try written.channel.readOutbound(as: ByteBuffer.self) == nil, "no task flushed it")
         reader.channel.pipeline.syncOperations.fireChannelReadComplete()
-        #expect(try Self.drainOutbound(written.channel).map(\.count) == [2], "the read's end flushed both")
+        #expect(try drainOutbound(written.channel).map(\.count) == [2], "the read's end flushed both")
 
         // A read whose channel closes gets no channelReadComplete from NIO; its end is the close.
         reader.channel.pipeline.syncOperations.fireChannelRead(NIOAny(partFrame))
@@ -93,23 +93,7 @@ struct WriteBatchTests {
         loop.run()
         #expect(try written.channel.readOutbound(as: ByteBuffer.self) == nil)
         try reader.channel.close().wait()
-        #expect(try Self.drainOutbound(written.channel).map(\.count) == [1], "the reader's close flushed it")
+        #expect(try drainOutbound(written.channel).map(\.count) == [1], "the reader's close flushed it")
         #expect(flushes.readers == 0)
-    }
-
-    private static func frames(in buffer: ByteBuffer) throws -> [RPCV1.Frame] {
-        var buffer = buffer
-        var decoder = FrameDecoder()
-        var frames: [RPCV1.Frame] = []
-        while let body = try decoder.decode(buffer: &buffer) { frames.append(try RPCV1.Frame(buffer: body)) }
-        #expect(buffer.readableBytes == 0, "writes hold whole frames")
-        return frames
-    }
-
-    /// The frames of each write the connection has made so far, one array per write.
-    private static func drainOutbound(_ channel: EmbeddedChannel) throws -> [[RPCV1.Frame]] {
-        var writes: [[RPCV1.Frame]] = []
-        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { writes.append(try frames(in: buffer)) }
-        return writes
     }
 }

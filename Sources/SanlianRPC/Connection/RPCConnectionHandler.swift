@@ -233,6 +233,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             do {
                 frame = try RPCV1.Frame(buffer: body)
             } catch {
+                if let leading = FrameRelay.leadingHeader(body), endCall(leading, malformed: error) { continue }
                 fail(RPCError(.invalidArgument, "malformed frame: \(error.message)"))
                 return
             }
@@ -309,6 +310,35 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         case .start:
             return false
         }
+        return true
+    }
+
+    /// Ends the one call a Message or CallEnd frame is of when its call id and kind read but its
+    /// Message or CallEnd does not decode, as gRPC ends a call whose response does not parse:
+    /// the broker relays a service's frames as they came, and one bad answer must not cut a
+    /// caller's every call off. An outbound call ends with INTERNAL (its callee, when it may
+    /// still be sending, is told to stop); a frame of no call in flight is dropped, as a
+    /// well-formed one would be.
+    /// - Returns: false for a CallStart (then the connection fails, as for any malformed frame).
+    private func endCall(_ leading: (callID: UInt32, kind: FrameRelay.Kind), malformed error: WireError) -> Bool {
+        let what: String
+        switch leading.kind {
+        case .start: return false
+        case .message: what = "message"
+        case .end: what = "CallEnd"
+        }
+        logger.debug(
+            "Ended a call on a malformed frame",
+            metadata: ["rpc.call_id": "\(leading.callID)", "rpc.error": "\(error)"]
+        )
+        guard let entry = outbound.removeValue(forKey: leading.callID) else { return true }
+        if leading.kind == .message {
+            send(RPCV1.Frame(callID: leading.callID, kind: .cancel(RPCV1.Cancel(reason: "malformed message"))))
+        }
+        entry.observer.ended(
+            CallOutcome(error: RPCError(.internal, "malformed \(what) from the peer: \(error.message)"))
+        )
+        closeIfDrained()
         return true
     }
 

@@ -1,11 +1,11 @@
-import NIOCore
+package import NIOCore
 import NIOPosix
-import SanlianRPC
-import SanlianWire
+package import SanlianWire
 
-/// A peer that speaks frames by hand, for feeding a server what a well-behaved client never sends.
-struct RawPeer {
-    let channel: any Channel
+/// A peer that speaks frames by hand, for feeding a server (or the broker) what a well-behaved
+/// client or service never sends.
+package struct RawPeer {
+    package let channel: any Channel
     private var frames: AsyncStream<RPCV1.Frame>.Iterator
 
     /// Collects the frames the server sends into a stream that ends when the connection closes.
@@ -30,7 +30,7 @@ struct RawPeer {
         }
     }
 
-    static func connect(_ path: String) async throws -> RawPeer {
+    package static func connect(_ path: String) async throws -> RawPeer {
         let (stream, continuation) = AsyncStream.makeStream(of: RPCV1.Frame.self)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
@@ -45,38 +45,46 @@ struct RawPeer {
     }
 
     /// Sends Hello and returns the server's answer.
-    mutating func handshake(department: String = "station", version: UInt32 = 1) async throws -> RPCV1.Frame {
-        try await send(RPCV1.Frame(kind: .hello(RPCV1.Hello(protocolVersion: version, department: department))))
+    package mutating func handshake(
+        department: String = "station",
+        credential: [UInt8] = [],
+        version: UInt32 = 1
+    ) async throws -> RPCV1.Frame {
+        try await send(
+            RPCV1.Frame(
+                kind: .hello(RPCV1.Hello(protocolVersion: version, department: department, credential: credential))
+            )
+        )
         return try await receive()
     }
 
-    func send(_ frame: RPCV1.Frame) async throws {
+    package func send(_ frame: RPCV1.Frame) async throws {
         var buffer = channel.allocator.buffer(capacity: 64)
         try buffer.writeFrame(frame)
         try await channel.writeAndFlush(buffer)
     }
 
-    func sendRaw(_ bytes: [UInt8]) async throws {
+    package func sendRaw(_ bytes: [UInt8]) async throws {
         try await channel.writeAndFlush(channel.allocator.buffer(bytes: bytes))
     }
 
     /// The next frame from the server.
     /// - Throws: when the server closed the connection instead.
-    mutating func receive() async throws -> RPCV1.Frame {
+    package mutating func receive() async throws -> RPCV1.Frame {
         guard let frame = await frames.next() else { throw ConnectionClosed() }
         return frame
     }
 
     /// Every frame until the server closes the connection.
-    mutating func receiveUntilClosed() async -> [RPCV1.Frame] {
+    package mutating func receiveUntilClosed() async -> [RPCV1.Frame] {
         var all: [RPCV1.Frame] = []
         while let frame = await frames.next() { all.append(frame) }
         return all
     }
 
-    func close() async {
+    package func close() async {
         try? await channel.close()
     }
 
-    struct ConnectionClosed: Error {}
+    package struct ConnectionClosed: Error {}
 }
