@@ -208,7 +208,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(
             name: "SanlianWireTests",
-            dependencies: ["SanlianWire", .product(name: "NIOTestUtils", package: "swift-nio")],
+            dependencies: ["SanlianWire", "SanlianTestHarness", .product(name: "NIOTestUtils", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -1,6 +1,7 @@
 import CProtobufC
 import CSanlianProto
 import NIOCore
+import SanlianTestHarness
 import SanlianWire
 import Testing
 
@@ -47,26 +48,6 @@ struct MutatedFrameTests {
         RPCV1.Frame(kind: .ping(RPCV1.Ping(nonce: 9))),
     ]
 
-    /// `bytes` with one to three random edits: a byte replaced or a bit flipped, a byte inserted
-    /// or deleted, the tail cut off, or a slice repeated (which repeats fields).
-    static func mutate(_ bytes: [UInt8], using generator: inout SplitMix64) -> [UInt8] {
-        var bytes = bytes
-        for _ in 0..<Int.random(in: 1...3, using: &generator) {
-            let at = Int.random(in: 0...max(bytes.count - 1, 0), using: &generator)
-            switch Int.random(in: 0..<6, using: &generator) {
-            case 0 where !bytes.isEmpty: bytes[at] = UInt8.random(in: 0...255, using: &generator)
-            case 1 where !bytes.isEmpty: bytes[at] ^= 1 << UInt8.random(in: 0..<8, using: &generator)
-            case 2: bytes.insert(UInt8.random(in: 0...255, using: &generator), at: at)
-            case 3 where !bytes.isEmpty: bytes.remove(at: at)
-            case 4: bytes.removeLast(Int.random(in: 0...(bytes.count - at), using: &generator))
-            default:
-                let end = Int.random(in: at...bytes.count, using: &generator)
-                bytes.append(contentsOf: bytes[at..<end])
-            }
-        }
-        return bytes
-    }
-
     /// The call id and the sole kind field (its number and bytes) protobuf-c reads from `bytes`
     /// as a `FrameHeader`, which leaves the kind undecoded; nil when it cannot read them.
     static func envelope(_ bytes: [UInt8]) -> (callID: UInt32, tag: UInt32, kind: [UInt8])? {
@@ -93,7 +74,7 @@ struct MutatedFrameTests {
             let seedFrame = Self.seeds[Int.random(in: 0..<Self.seeds.count, using: &generator)]
             var encoded = ByteBuffer()
             try seedFrame.encode(into: &encoded)
-            let bytes = Self.mutate(Array(encoded.readableBytesView), using: &generator)
+            let bytes = mutated(Array(encoded.readableBytesView), using: &generator)
             let body = ByteBuffer(bytes: bytes)
             let reference = try? RPCV1.Frame(buffer: body)
             // Whether protobuf-c encodes what it read to the same bytes: a frame as encoders
