@@ -1,24 +1,35 @@
 package import NIOCore
 import NIOPosix
 package import SanlianWire
+import Synchronization
 
 /// A peer that speaks frames by hand, for feeding a server (or the broker) what a well-behaved
 /// client or service never sends.
 package struct RawPeer {
     package let channel: any Channel
     private var frames: AsyncStream<RPCV1.Frame>.Iterator
+    private let collector: Collector
+
+    /// Frames the other side sent that did not decode as a `Frame` (and so never came out of
+    /// `receive`).
+    package var undecodableFrames: Int { collector.undecodable.load(ordering: .relaxed) }
 
     /// Collects the frames the server sends into a stream that ends when the connection closes.
     final class Collector: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
         let continuation: AsyncStream<RPCV1.Frame>.Continuation
+        let undecodable = Atomic<Int>(0)
 
         init(continuation: AsyncStream<RPCV1.Frame>.Continuation) {
             self.continuation = continuation
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            if let frame = try? RPCV1.Frame(buffer: unwrapInboundIn(data)) { continuation.yield(frame) }
+            if let frame = try? RPCV1.Frame(buffer: unwrapInboundIn(data)) {
+                continuation.yield(frame)
+            } else {
+                undecodable.add(1, ordering: .relaxed)
+            }
         }
 
         func channelInactive(context: ChannelHandlerContext) {
@@ -32,16 +43,17 @@ package struct RawPeer {
 
     package static func connect(_ path: String) async throws -> RawPeer {
         let (stream, continuation) = AsyncStream.makeStream(of: RPCV1.Frame.self)
+        let collector = Collector(continuation: continuation)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(Collector(continuation: continuation))
+                    try channel.pipeline.syncOperations.addHandler(collector)
                 }
             }
             .connect(unixDomainSocketPath: path)
             .get()
-        return RawPeer(channel: channel, frames: stream.makeAsyncIterator())
+        return RawPeer(channel: channel, frames: stream.makeAsyncIterator(), collector: collector)
     }
 
     /// Sends Hello and returns the server's answer.
@@ -66,6 +78,11 @@ package struct RawPeer {
 
     package func sendRaw(_ bytes: [UInt8]) async throws {
         try await channel.writeAndFlush(channel.allocator.buffer(bytes: bytes))
+    }
+
+    /// Shuts the sending side down: the other side reads the end of the stream.
+    package func finishSending() async throws {
+        try await channel.close(mode: .output)
     }
 
     /// The next frame from the server.
