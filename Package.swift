@@ -236,7 +236,7 @@ let package = Package(
             name: "BrokerTests",
             dependencies: [
                 "BrokerCore", "BrokerPubSub", "BrokerAccess", "BrokerRouting", "AlertLedger", "SanlianCompose",
-                "SanlianCredentials",
+                "SanlianCredentials", "SanlianTestHarness",
                 "SanlianRPC", "SanlianWire", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
