@@ -7,7 +7,8 @@ import Testing
 
 /// The broker, a real process with the echo service behind it, fed hundreds of connections that
 /// send a mutated session (its handshake too, one in four): alerts, calls routed to the echo
-/// service, a stream with its window, a publish, a cancel, a ping.
+/// service, a stream with its window, a publish, a durable subscription and an ack, a cancel, a
+/// ping.
 @Suite("The broker fed mutated sessions", .timeLimit(.minutes(2)))
 struct BrokerMutatedInputTests {
     static func session() throws -> [UInt8] {
@@ -48,6 +49,18 @@ struct BrokerMutatedInputTests {
                 try BrokerV1.PublishRequest(subject: "alert.hazards.fuzz", payload: [1]).serializedBytes()
             ),
             start(9, BrokerV1.Broker.listServices.path, []),
+            start(
+                11,
+                BrokerV1.Broker.subscribeLedger.path,
+                try BrokerV1.SubscribeLedgerRequest(name: "fuzz", subjectPattern: "alert.>", maxInFlight: 4)
+                    .serializedBytes(),
+                window: 4
+            ),
+            start(
+                13,
+                BrokerV1.Broker.ackLedger.path,
+                try BrokerV1.AckLedgerRequest(name: "fuzz", sequences: [1]).serializedBytes()
+            ),
             RPCV1.Frame(callID: 5, kind: .cancel(RPCV1.Cancel(reason: "enough"))),
             RPCV1.Frame(kind: .ping(RPCV1.Ping(nonce: 1))),
         ] {
