@@ -75,6 +75,8 @@ struct MalformedAnswerTests {
         defer { _ = try? channel.finish() }
         // A CallStart whose method (field 1) claims 9 bytes where 1 follows.
         try channel.writeInbound(Self.frame(id: 3, tag: 0x22, content: [0x0A, 0x09, 0x61]))
+        // The pipeline's handlers leave in a task the close scheduled.
+        channel.embeddedEventLoop.run()
         let sent = try drainOutbound(channel).flatMap { $0 }
         let goAway = sent.compactMap { if case .goAway(let goAway) = $0.kind { goAway } else { nil } }.first
         #expect(goAway?.status?.code == .invalidArgument)
