@@ -12,7 +12,7 @@ STATE_DIR ?= var
 # Generated trees compared by check-generated (module.modulemap in CProtoDescriptor is hand-written).
 GENERATED_DIRS := Sources/CSanlianProto Sources/CProtoDescriptor Sources/SanlianWire/Generated Tests/SanlianWireTests/Generated
 
-.PHONY: help deps build test proto check-generated lint format run bench bench-tools symbol-order clean
+.PHONY: help deps build test proto check-generated lint format run bench bench-tools fuzz symbol-order clean
 
 # Hand-written Swift (generated files follow the generator, not the formatter).
 SWIFT_SOURCES = $$(git ls-files 'Sources/*.swift' 'Tests/*.swift' | grep -v /Generated/)
@@ -85,6 +85,9 @@ bench-tools: deps ## Build what the benchmarks run: the release daemons, sanlian
 bench: bench-tools ## Run the benchmarks: the C floor and the brokered path side by side (release build)
 	$(RELEASE_BIN)/sanlian-bench --bin-dir $(RELEASE_BIN) \
 		--c-dir $(BENCH_C) --compose compose/township.yaml --output bench-results.json
+
+fuzz: deps ## Fuzz the frame paths with libFuzzer and AddressSanitizer for FUZZ_SECONDS (default 300)
+	Tests/FrameFuzzing/fuzz.sh
 
 # valgrind and python3 only regenerate the order; building with it needs neither.
 symbol-order: bench-tools ## Rewrite bench/daemons.order from a profile of the benchmark's workload (valgrind)

@@ -223,6 +223,14 @@ let package = Package(
             path: "Tests/SanlianTestHarness",
             swiftSettings: swiftSettings
         ),
+        // libFuzzer's entry point for the frame paths; `make fuzz` builds and runs it (not a test).
+        .target(
+            name: "FrameFuzzing",
+            dependencies: ["SanlianWire", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/FrameFuzzing",
+            exclude: ["corpus", "fuzz.sh"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
