@@ -17,6 +17,14 @@ struct MessageRoundTripTests {
         try sampleCase.rejectTruncated()
     }
 
+    @Test(
+        "edited encodings are decoded or refused, never trap, and what decodes round-trips",
+        arguments: generatedSampleCases
+    )
+    func mutated(_ sampleCase: WireSampleCase) throws {
+        try sampleCase.decodeMutated()
+    }
+
     @Test("the generated list covers every message of every .proto file")
     func everyMessageHasSamples() {
         // 8 files; a message added to proto/ without regenerating fails check-generated instead.

@@ -1,4 +1,5 @@
 import NIOCore
+import SanlianTestHarness
 import SanlianWire
 import Testing
 
@@ -14,6 +15,7 @@ struct WireSampleCase: Sendable, CustomTestStringConvertible {
     let testDescription: String
     let roundTripAll: @Sendable () throws -> Void
     let rejectTruncated: @Sendable () throws -> Void
+    let decodeMutated: @Sendable () throws -> Void
 
     init<M: WireSampled>(_ type: M.Type) {
         testDescription = M.protoName
@@ -34,6 +36,21 @@ struct WireSampleCase: Sendable, CustomTestStringConvertible {
                 guard !bytes.isEmpty else { continue }
                 #expect(throws: WireError.self, "\(M.protoName) without its last byte") {
                     try M(serializedBytes: bytes.dropLast())
+                }
+            }
+        }
+        decodeMutated = {
+            // Whatever protobuf-c and the generated code make of edited bytes (a trap would end
+            // the run), a message decoded once encodes and decodes to itself.
+            var generator = SplitMix64(seed: UInt64(truncatingIfNeeded: M.protoName.utf8.count))
+            for variant in 0..<M.sampleVariants {
+                let bytes = try M.sample(variant: variant).serializedBytes()
+                for _ in 0..<60 {
+                    guard let decoded = try? M(serializedBytes: mutated(bytes, using: &generator)) else { continue }
+                    #expect(
+                        try M(serializedBytes: decoded.serializedBytes()) == decoded,
+                        "\(M.protoName) decoded from edited bytes changed in a round trip"
+                    )
                 }
             }
         }
