@@ -77,7 +77,7 @@ struct MutatedStreamTests {
             while !rest.isEmpty, channel.isActive {
                 let piece = rest.prefix(Int.random(in: 1...64, using: &generator))
                 rest = rest.dropFirst(piece.count)
-                try? channel.writeInbound(ByteBuffer(bytes: piece))
+                _ = try? channel.writeInbound(ByteBuffer(bytes: piece))
                 channel.embeddedEventLoop.run()
             }
             // Everything written back decodes (`frames(in:)` fails the test otherwise).

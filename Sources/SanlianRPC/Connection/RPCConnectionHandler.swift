@@ -218,7 +218,8 @@ final class RPCConnectionHandler: ChannelInboundHandler {
                 return
             }
             guard let body else { break }
-            if let leading = FrameRelay.leadingHeader(body) {
+            let leading = FrameRelay.leadingHeader(body)
+            if let leading {
                 if leading.kind == .start {
                     if readsCallsUndecoded {
                         startUndecoded(body)
@@ -233,7 +234,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             do {
                 frame = try RPCV1.Frame(buffer: body)
             } catch {
-                if let leading = FrameRelay.leadingHeader(body), endCall(leading, malformed: error) { continue }
+                if let leading, endCall(leading, malformed: error) { continue }
                 fail(RPCError(.invalidArgument, "malformed frame: \(error.message)"))
                 return
             }
@@ -328,17 +329,14 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         case .end: what = "CallEnd"
         }
         logger.debug(
-            "Ended a call on a malformed frame",
+            "Malformed frame of a call",
             metadata: ["rpc.call_id": "\(leading.callID)", "rpc.error": "\(error)"]
         )
-        guard let entry = outbound.removeValue(forKey: leading.callID) else { return true }
-        if leading.kind == .message {
-            send(RPCV1.Frame(callID: leading.callID, kind: .cancel(RPCV1.Cancel(reason: "malformed message"))))
-        }
-        entry.observer.ended(
-            CallOutcome(error: RPCError(.internal, "malformed \(what) from the peer: \(error.message)"))
+        endOutbound(
+            id: leading.callID,
+            error: RPCError(.internal, "malformed \(what) from the peer: \(error.message)"),
+            cancelling: leading.kind == .message ? "malformed message" : nil
         )
-        closeIfDrained()
         return true
     }
 
@@ -694,9 +692,15 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     }
 
     func cancelOutbound(id: UInt32, reason: String) {
+        endOutbound(id: id, error: RPCError(.cancelled, reason), cancelling: reason)
+    }
+
+    /// Ends outbound call `id`, if still in flight, with `error`; with a `cancelling` reason the
+    /// callee is sent a Cancel first.
+    private func endOutbound(id: UInt32, error: RPCError, cancelling reason: String?) {
         guard let entry = outbound.removeValue(forKey: id) else { return }
-        send(RPCV1.Frame(callID: id, kind: .cancel(RPCV1.Cancel(reason: reason))))
-        entry.observer.ended(CallOutcome(error: RPCError(.cancelled, reason)))
+        if let reason { send(RPCV1.Frame(callID: id, kind: .cancel(RPCV1.Cancel(reason: reason)))) }
+        entry.observer.ended(CallOutcome(error: error))
         closeIfDrained()
     }
 
