@@ -122,19 +122,7 @@ struct MutatedFrameTests {
                     continue
                 }
                 #expect(start.callID == frame.callID)
-                #expect(
-                    start.header
-                        == RPCV1.CallStartHeader(
-                            method: expected.method,
-                            timeoutMicros: expected.timeoutMicros,
-                            metadata: expected.metadata,
-                            halfClose: expected.halfClose,
-                            initialWindow: expected.initialWindow
-                        ),
-                    "CallStart of \(bytes)"
-                )
-                #expect(try FrameRelay.payload(ofField: start.payloadField) == expected.payload)
-                // Sent on, it is the same CallStart under the new id.
+                // Sent on, what was read is a CallStart a peer decodes.
                 var forwarded = ByteBuffer()
                 try FrameRelay.writeStart(
                     callID: 78,
@@ -143,7 +131,25 @@ struct MutatedFrameTests {
                     into: &forwarded
                 )
                 forwarded.moveReaderIndex(forwardBy: FrameLimits.prefixBytes)
-                #expect(try RPCV1.Frame(buffer: forwarded) == RPCV1.Frame(callID: 78, kind: .start(expected)))
+                let sent = try RPCV1.Frame(buffer: forwarded)
+                // The same CallStart, for a frame as encoders write it. (One carrying its CallStart
+                // twice is read merged here and as the last one by protobuf-c's `oneof`:
+                // docs/PROTOCOL.md, §3.)
+                if canonical {
+                    #expect(
+                        start.header
+                            == RPCV1.CallStartHeader(
+                                method: expected.method,
+                                timeoutMicros: expected.timeoutMicros,
+                                metadata: expected.metadata,
+                                halfClose: expected.halfClose,
+                                initialWindow: expected.initialWindow
+                            ),
+                        "CallStart of \(bytes)"
+                    )
+                    #expect(try FrameRelay.payload(ofField: start.payloadField) == expected.payload)
+                    #expect(sent == RPCV1.Frame(callID: 78, kind: .start(expected)))
+                }
             } else if canonical, case .start = reference?.kind {
                 Issue.record("refused to read the CallStart of \(bytes)")
             }
