@@ -167,12 +167,15 @@ struct AlertLedgerTests {
     func deliveriesCountAcrossConnections() async throws {
         let township = try Township()
         _ = try await Harness.withBroker(township) { _ in
-            try await township.withClient("traffic") { traffic in
-                _ = try await traffic.unary(
-                    BrokerV1.Broker.publishAlert,
-                    BrokerV1.PublishAlertRequest(alert: alert("p-1"))
-                )
+            @Sendable func publish(_ identifier: String) async throws {
+                try await township.withClient("traffic") { traffic in
+                    _ = try await traffic.unary(
+                        BrokerV1.Broker.publishAlert,
+                        BrokerV1.PublishAlertRequest(alert: alert(identifier))
+                    )
+                }
             }
+            try await publish("p-1")
             // The ack timeout is long: only the connections going away make the deliveries count.
             let request = BrokerV1.SubscribeLedgerRequest(name: "poisoned", ackTimeoutSeconds: 600, maxDeliveries: 2)
             /// A new connection subscribes and takes its first delivery; `then` runs while the
@@ -190,19 +193,17 @@ struct AlertLedgerTests {
                     try await then(station, try #require(try await iterator.next()))
                 }
             }
-            for expected: UInt32 in 1...2 {
-                // A subscriber that fails on the event: it takes it, and its connection goes.
-                try await subscriber { _, delivery in
-                    #expect(delivery.event?.sequence == 1)
-                    #expect(delivery.attempt == expected)
+            /// Subscribers that fail on event 1, each taking it and going: its deliveries 1 and 2.
+            @Sendable func failTwiceOnTheFirstEvent() async throws {
+                for expected: UInt32 in 1...2 {
+                    try await subscriber { _, delivery in
+                        #expect(delivery.event?.sequence == 1)
+                        #expect(delivery.attempt == expected)
+                    }
                 }
             }
-            try await township.withClient("traffic") { traffic in
-                _ = try await traffic.unary(
-                    BrokerV1.Broker.publishAlert,
-                    BrokerV1.PublishAlertRequest(alert: alert("p-2"))
-                )
-            }
+            try await failTwiceOnTheFirstEvent()
+            try await publish("p-2")
             try await subscriber { station, delivery in
                 #expect(delivery.event?.sequence == 2)
                 #expect(delivery.attempt == 1)
@@ -227,18 +228,8 @@ struct AlertLedgerTests {
                 )
                 #expect(redriven.redriven == 1)
             }
-            for expected: UInt32 in 1...2 {
-                try await subscriber { _, delivery in
-                    #expect(delivery.event?.sequence == 1)
-                    #expect(delivery.attempt == expected)
-                }
-            }
-            try await township.withClient("traffic") { traffic in
-                _ = try await traffic.unary(
-                    BrokerV1.Broker.publishAlert,
-                    BrokerV1.PublishAlertRequest(alert: alert("p-3"))
-                )
-            }
+            try await failTwiceOnTheFirstEvent()
+            try await publish("p-3")
             try await subscriber { station, delivery in
                 #expect(delivery.event?.sequence == 3)
                 let dead = try await station.unary(
