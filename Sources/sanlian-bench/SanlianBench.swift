@@ -83,6 +83,15 @@ struct SanlianBench: ParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: work) }
         var results = BenchResults(machine: Machine.describe(), date: ISO8601DateFormatter().string(from: Date()))
         results.daemonsFromDisk = !keepPageCache
+        // Anything else busy on the machine moves every figure: a process spinning on one CPU of
+        // two keeps that CPU awake and takes half the machine (docs/PERFORMANCE.md, ninth round).
+        results.busyBeforeRun = Machine.busyShare(over: 1)
+        if let busy = results.busyBeforeRun, busy > BenchResults.quietLimit {
+            progress(
+                "warning: other processes used \(Int((busy * 100).rounded())) % of the CPU time in the second "
+                    + "before the run; its figures will not compare with a quiet machine's"
+            )
+        }
 
         // The floor and Sanlian run side by side and take turns, round after round: this shared
         // machine's speed drifts by tens of per cent within a minute, and a ratio of medians of
@@ -405,6 +414,31 @@ enum Machine {
         return described + ", guest halt polling \(poll) ns"
     }
 
+    /// The share of the machine's CPU time spent busy over the next `interval` seconds (from
+    /// `/proc/stat`; time the hypervisor gave to other guests, steal, is left out), or nil when
+    /// it cannot be read. The caller sleeps meanwhile, so this is other processes' use.
+    static func busyShare(over interval: TimeInterval) -> Double? {
+        guard let before = cpuTimes() else { return nil }
+        Thread.sleep(forTimeInterval: interval)
+        guard let after = cpuTimes(), after.total > before.total else { return nil }
+        return Double(after.busy - before.busy) / Double(after.total - before.total)
+    }
+
+    /// The machine's busy and total CPU time so far, in clock ticks: the first line of
+    /// `/proc/stat` is user, nice, system, idle, iowait, irq, softirq, steal (guest time is
+    /// counted in user already).
+    static func cpuTimes() -> (busy: UInt64, total: UInt64)? {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ")
+        else { return nil }
+        let ticks = line.split(separator: " ").dropFirst().compactMap { UInt64($0) }
+        guard ticks.count >= 7 else { return nil }
+        let (user, nice, system, idle, iowait, irq, softirq) =
+            (ticks[0], ticks[1], ticks[2], ticks[3], ticks[4], ticks[5], ticks[6])
+        let busy = user + nice + system + irq + softirq
+        return (busy, busy + idle + iowait)
+    }
+
     /// How long an idle virtual CPU polls before it halts (the guest's `haltpoll` cpuidle
     /// driver; nil when it is not loaded). With 0, every wake-up of an idle CPU waits for the
     /// hypervisor to run it again, which moved the sequential figures three- to fivefold here
@@ -438,6 +472,10 @@ struct BenchResults {
     var echoPeakRSSKiB = 0
     /// Whether the daemons' binaries were dropped from the page cache before they started.
     var daemonsFromDisk = true
+    /// The share of the machine's CPU time other processes used in the second before the run.
+    var busyBeforeRun: Double?
+    /// Above this share the report says the machine was not quiet.
+    static let quietLimit = 0.1
     /// Sequential 64-byte rounds with the processes pinned, per layout, in the order measured.
     var placements: [(layout: Placement, rounds: PlacedRounds)] = []
 
@@ -479,7 +517,17 @@ struct BenchResults {
 
     func report() -> String {
         let rounds = floorRounds.values.map(\.count).max() ?? 0
-        var lines = ["", "Sanlian benchmark — \(date)", machine, "medians of \(rounds) interleaved rounds", ""]
+        var lines = ["", "Sanlian benchmark — \(date)", machine]
+        if let busy = busyBeforeRun {
+            let share = String(format: "%.0f %%", busy * 100)
+            lines.append(
+                busy > Self.quietLimit
+                    ? "NOT QUIET: other processes used \(share) of the CPU time before the run; the figures do "
+                        + "not compare with a quiet machine's"
+                    : "other processes used \(share) of the CPU time before the run"
+            )
+        }
+        lines += ["medians of \(rounds) interleaved rounds", ""]
         func row(_ cells: [String]) -> String {
             zip(cells, [34, 14, 14, 24]).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined()
         }
@@ -608,6 +656,7 @@ struct BenchResults {
             "durable_delivery": deliver,
             "peak_rss_kib": ["broker": brokerPeakRSSKiB, "echo": echoPeakRSSKiB],
             "daemons_started_from_disk": daemonsFromDisk,
+            "cpu_busy_share_before_run": busyBeforeRun.map { $0 as Any } ?? NSNull(),
             "pinned_sequential_64B": Dictionary(
                 uniqueKeysWithValues: placements.map { layout, rounds in
                     (
