@@ -234,7 +234,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "SanlianTestHarness", "SanlianRPC", "SanlianWire", "sanlian-broker", "sanlian-echo", "sanlian",
+                "SanlianTestHarness", "SanlianRPC", "SanlianWire", "AlertLedger", "sanlian-broker", "sanlian-echo",
+                "sanlian",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],

@@ -1,3 +1,4 @@
+import AlertLedger
 import Foundation
 import NIOCore
 import SanlianRPC
@@ -106,6 +107,52 @@ struct AlertLedgerTests {
                 }
                 #expect(transition.state == .acknowledged)
                 #expect(events[3].subject == "aggregate.hazards.traffic")
+            }
+        }
+    }
+
+    @Test(
+        "a subscriber allowing more in flight than one read of the ledger holds gets every matching event once, in order, across the reads"
+    )
+    func deliveryAcrossLedgerReads() async throws {
+        // Two subjects, alternating: the filtered subscription's reads skip half the rows, and
+        // it takes more than one read (LedgerSubscriptions.scanPage events each) to fill 4096 in flight.
+        let perSubject = 2 * LedgerSubscriptions.scanPage + 76
+        let township = try Township()
+        _ = try await Harness.withBroker(township) { _ in
+            try await township.withClient("traffic") { traffic in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<(2 * perSubject) {
+                        let subject = index.isMultiple(of: 2) ? "alert.traffic.road" : "alert.hazards.traffic"
+                        group.addTask {
+                            _ = try await traffic.unary(
+                                BrokerV1.Broker.publishAlert,
+                                BrokerV1.PublishAlertRequest(alert: alert("page-\(index)", subject: subject))
+                            )
+                        }
+                        if index >= 64 { try await group.next() }
+                    }
+                    try await group.waitForAll()
+                }
+                let stream = try await traffic.serverStream(
+                    BrokerV1.Broker.subscribeLedger,
+                    BrokerV1.SubscribeLedgerRequest(
+                        name: "roads",
+                        subjectPattern: "alert.traffic.>",
+                        maxInFlight: 4096
+                    ),
+                    options: CallOptions(timeout: .seconds(60))
+                )
+                var sequences: [UInt64] = []
+                for try await delivery in stream {
+                    let event = try #require(delivery.event)
+                    #expect(event.subject == "alert.traffic.road")
+                    #expect(delivery.attempt == 1)
+                    sequences.append(event.sequence)
+                    if sequences.count == perSubject { break }
+                }
+                #expect(sequences == sequences.sorted())
+                #expect(Set(sequences).count == perSubject)
             }
         }
     }
