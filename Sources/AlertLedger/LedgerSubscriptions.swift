@@ -185,7 +185,7 @@ package final class LedgerSubscriptions: Sendable {
             }
             // 3. New events, up to the in-flight limit, read a page at a time: the events of one
             // read are in memory at once, and a subscriber may ask for 4096 in flight.
-            var delivered = false
+            var readEvents = false
             var room = settings.maxInFlight - session.inFlightCount
             while room > 0, session.cursor < ledger.lastSequence {
                 let page = min(room, Self.scanPage)
@@ -219,14 +219,14 @@ package final class LedgerSubscriptions: Sendable {
                         ackedThrough: position
                     )
                 }
-                guard !events.isEmpty || scanned > session.cursor else { break }
-                delivered = true
+                guard !events.isEmpty else { break }
+                readEvents = true
                 // A short page is the end of the ledger (as far as the pattern matches).
                 if events.count < page { break }
                 room = settings.maxInFlight - session.inFlightCount
             }
-            // Deliver again from the top: what came due or was redriven meanwhile goes first.
-            if delivered { continue }
+            // Round again from the top: what came due or was redriven meanwhile goes first.
+            if readEvents { continue }
             // 4. Sleep until something happens: a new event, an ack, or the next redelivery.
             let wakeAt = session.nextDeadline ?? (clock.now + .seconds(3600))
             await session.doorbell.wait(until: wakeAt)
