@@ -242,6 +242,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "BenchTests",
+            dependencies: ["sanlian-bench"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "BrokerTests",
             dependencies: [
                 "BrokerCore", "BrokerPubSub", "BrokerAccess", "BrokerRouting", "AlertLedger", "SanlianCompose",

@@ -428,9 +428,12 @@ enum Machine {
     /// `/proc/stat` is user, nice, system, idle, iowait, irq, softirq, steal (guest time is
     /// counted in user already).
     static func cpuTimes() -> (busy: UInt64, total: UInt64)? {
-        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
-            let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ")
-        else { return nil }
+        (try? String(contentsOfFile: "/proc/stat", encoding: .utf8)).flatMap(cpuTimes(stat:))
+    }
+
+    /// `cpuTimes()` read from the text of `/proc/stat`.
+    static func cpuTimes(stat: String) -> (busy: UInt64, total: UInt64)? {
+        guard let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ") else { return nil }
         let ticks = line.split(separator: " ").dropFirst().compactMap { UInt64($0) }
         guard ticks.count >= 7 else { return nil }
         let (user, nice, system, idle, iowait, irq, softirq) =
