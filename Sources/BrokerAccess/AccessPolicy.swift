@@ -77,9 +77,11 @@ package struct AccessPolicy: Sendable {
         departments[department]?.subscribe.contains { $0.covers(pattern) } ?? false
     }
 
-    /// Whether the department may read an event published on `subject`.
-    package func mayRead(department: String, subject: String) -> Bool {
-        departments[department]?.subscribe.contains { $0.matches(subject) } ?? false
+    /// What the department may read: whether it may read an event is `allows(subject)`. Looked
+    /// up once, as a durable subscription asks it of every event it reads, and the lookup by
+    /// department cost more than the match.
+    package func readPermission(of department: String) -> ReadPermission {
+        ReadPermission(patterns: departments[department]?.subscribe ?? [])
     }
 
     package func holds(department: String, grant: String) -> Bool {
@@ -88,6 +90,15 @@ package struct AccessPolicy: Sendable {
 
     package func boundUID(of department: String) -> UInt32? {
         departments[department]?.uid
+    }
+}
+
+/// The subject patterns one department may read.
+package struct ReadPermission: Sendable {
+    let patterns: [SubjectPattern]
+
+    package func allows(_ subject: String) -> Bool {
+        patterns.contains { $0.matches(subject) }
     }
 }
 

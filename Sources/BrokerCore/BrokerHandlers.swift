@@ -348,15 +348,14 @@ struct BrokerHandlers: Sendable {
         if request.maxInFlight > 0 { settings.maxInFlight = Int(min(request.maxInFlight, 4096)) }
         if request.ackTimeoutSeconds > 0 { settings.ackTimeout = .seconds(Int64(min(request.ackTimeoutSeconds, 3600))) }
         if request.maxDeliveries > 0 { settings.maxDeliveries = min(request.maxDeliveries, 100) }
-        let policy = self.policy
+        let readable = policy.readPermission(of: department)
         try await subscriptions.run(
             department: department,
             name: request.name,
             pattern: pattern.description,
             start: start,
             settings: settings,
-            include: { subject in pattern.matches(subject) && policy.mayRead(department: department, subject: subject)
-            },
+            include: { subject in pattern.matches(subject) && readable.allows(subject) },
             send: { delivery in try await writer.send(encoded: delivery) }
         )
     }
@@ -366,12 +365,12 @@ struct BrokerHandlers: Sendable {
     {
         let pattern = try readablePattern(request.subjectPattern, context)
         let department = context.peer.department
-        let policy = self.policy
+        let readable = policy.readPermission(of: department)
         let limit = request.limit == 0 ? 100 : Int(min(request.limit, 1000))
         let events = try await ledger.read(
             after: request.fromSequence > 0 ? request.fromSequence - 1 : 0,
             limit: limit,
-            include: { pattern.matches($0) && policy.mayRead(department: department, subject: $0) }
+            include: { pattern.matches($0) && readable.allows($0) }
         )
         return BrokerV1.ReadLedgerResponse(events: events, lastSequence: ledger.lastSequence)
     }

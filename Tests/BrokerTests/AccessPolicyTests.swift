@@ -74,8 +74,9 @@ struct AccessPolicyTests {
         #expect(policy.maySubscribe(department: "station", pattern: .all))
         #expect(!policy.maySubscribe(department: "traffic", pattern: .all))
         #expect(policy.maySubscribe(department: "traffic", pattern: try SubjectPattern("alert.hazards.>")))
-        #expect(policy.mayRead(department: "safety", subject: "alert.hazards.fire"))
-        #expect(!policy.mayRead(department: "safety", subject: "alert.patrol.missed"))
+        #expect(policy.readPermission(of: "safety").allows("alert.hazards.fire"))
+        #expect(!policy.readPermission(of: "safety").allows("alert.patrol.missed"))
+        #expect(!policy.readPermission(of: "nobody").allows("alert.hazards.fire"))
         #expect(policy.holds(department: "station", grant: "personal_data"))
         #expect(!policy.holds(department: "traffic", grant: "personal_data"))
     }

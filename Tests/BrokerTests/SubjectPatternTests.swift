@@ -1,4 +1,5 @@
 import BrokerPubSub
+import SanlianTestHarness
 import SanlianWire
 import Testing
 
@@ -21,6 +22,58 @@ struct SubjectPatternTests {
     )
     func matching(pattern: String, subject: String, expected: Bool) throws {
         #expect(try SubjectPattern(pattern).matches(subject) == expected)
+    }
+
+    /// How the broker matched before it read a subject's bytes directly: token by token over
+    /// the pattern's text split at dots, through `String.UTF8View`.
+    static func referenceMatch(pattern: String, subject: String) -> Bool {
+        let tokens = pattern.split(separator: ".", omittingEmptySubsequences: false)
+        let bytes = subject.utf8
+        var start = bytes.startIndex
+        var index = 0
+        while true {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: ".")) ?? bytes.endIndex
+            guard index < tokens.count else { return false }
+            switch tokens[index] {
+            case ">": return true
+            case "*": break
+            case let literal: guard bytes[start..<end].elementsEqual(literal.utf8) else { return false }
+            }
+            index += 1
+            if end == bytes.endIndex { return index == tokens.count }
+            start = bytes.index(after: end)
+        }
+    }
+
+    @Test("matching agrees with the token-by-token reference on 20,000 seeded pairs of patterns and subjects")
+    func matchingAgreesWithReference() throws {
+        // Few distinct tokens, so that literals often agree; prefixes of one another ("alert",
+        // "alerts"), multi-byte UTF-8, and subjects cut mid-token or ending in a dot.
+        let words = ["alert", "alerts", "al", "hazards", "traffic", "交管", "村", "511681104201", "x"]
+        var generator = SplitMix64(seed: 0x5_0b1e_c7)
+        for _ in 0..<20_000 {
+            var patternTokens = (0..<Int.random(in: 1...4, using: &generator)).map { _ in
+                switch Int.random(in: 0..<5, using: &generator) {
+                case 0: "*"
+                default: words.randomElement(using: &generator)!
+                }
+            }
+            if Bool.random(using: &generator) { patternTokens.append(">") }
+            let pattern = patternTokens.joined(separator: ".")
+            var subject = (0..<Int.random(in: 1...5, using: &generator)).map { _ in
+                words.randomElement(using: &generator)!
+            }.joined(separator: ".")
+            switch Int.random(in: 0..<6, using: &generator) {
+            case 0: subject += "."
+            case 1: subject = String(subject.dropLast(Int.random(in: 0...subject.count, using: &generator)))
+            default: break
+            }
+            let matched = try SubjectPattern(pattern).matches(subject)
+            #expect(
+                matched == Self.referenceMatch(pattern: pattern, subject: subject),
+                "\(pattern) against \"\(subject)\""
+            )
+        }
     }
 
     @Test(
