@@ -86,12 +86,7 @@ struct SanlianBench: ParsableCommand {
         // Anything else busy on the machine moves every figure: a process spinning on one CPU of
         // two keeps that CPU awake and takes half the machine (docs/PERFORMANCE.md, ninth round).
         results.busyBeforeRun = Machine.busyShare(over: 1)
-        if let busy = results.busyBeforeRun, busy > BenchResults.quietLimit {
-            progress(
-                "warning: other processes used \(Int((busy * 100).rounded())) % of the CPU time in the second "
-                    + "before the run; its figures will not compare with a quiet machine's"
-            )
-        }
+        if !results.wasQuiet, let busy = results.busyLine { progress("warning: " + busy) }
 
         // The floor and Sanlian run side by side and take turns, round after round: this shared
         // machine's speed drifts by tens of per cent within a minute, and a ratio of medians of
@@ -479,6 +474,17 @@ struct BenchResults {
     var busyBeforeRun: Double?
     /// Above this share the report says the machine was not quiet.
     static let quietLimit = 0.1
+
+    /// Whether other processes left the machine quiet before the run (true when unmeasured).
+    var wasQuiet: Bool { (busyBeforeRun ?? 0) <= Self.quietLimit }
+
+    /// How busy other processes kept the machine before the run, and what that means for the figures.
+    var busyLine: String? {
+        busyBeforeRun.map { busy in
+            let share = String(format: "other processes used %.0f %% of the CPU time before the run", busy * 100)
+            return busy > Self.quietLimit ? share + "; the figures do not compare with a quiet machine's" : share
+        }
+    }
     /// Sequential 64-byte rounds with the processes pinned, per layout, in the order measured.
     var placements: [(layout: Placement, rounds: PlacedRounds)] = []
 
@@ -521,15 +527,7 @@ struct BenchResults {
     func report() -> String {
         let rounds = floorRounds.values.map(\.count).max() ?? 0
         var lines = ["", "Sanlian benchmark — \(date)", machine]
-        if let busy = busyBeforeRun {
-            let share = String(format: "%.0f %%", busy * 100)
-            lines.append(
-                busy > Self.quietLimit
-                    ? "NOT QUIET: other processes used \(share) of the CPU time before the run; the figures do "
-                        + "not compare with a quiet machine's"
-                    : "other processes used \(share) of the CPU time before the run"
-            )
-        }
+        if let busy = busyLine { lines.append(wasQuiet ? busy : "NOT QUIET: " + busy) }
         lines += ["medians of \(rounds) interleaved rounds", ""]
         func row(_ cells: [String]) -> String {
             zip(cells, [34, 14, 14, 24]).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined()
