@@ -72,7 +72,7 @@ BENCH_C := .build/bench
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections
 RELEASE_BIN = "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"
 
-bench-tools: deps ## Build what the benchmarks run: the release daemons, sanlian-bench and the C floor
+bench-tools: deps ## Build what the benchmarks run: the release daemons, sanlian-bench and the C and SwiftNIO floors
 	@mkdir -p $(BENCH_C)
 	$(CC) -O2 -Wall -o $(BENCH_C)/echo_server bench/c/echo_server.c
 	$(CC) -O2 -Wall -o $(BENCH_C)/relay bench/c/relay.c
@@ -81,8 +81,9 @@ bench-tools: deps ## Build what the benchmarks run: the release daemons, sanlian
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-broker
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-echo
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-bench
+	$(SWIFT) build $(RELEASE_FLAGS) --product nio-floor
 
-bench: bench-tools ## Run the benchmarks: the C floor and the brokered path side by side (release build)
+bench: bench-tools ## Run the benchmarks: the C and SwiftNIO floors and the brokered path side by side (release build)
 	$(RELEASE_BIN)/sanlian-bench --bin-dir $(RELEASE_BIN) \
 		--c-dir $(BENCH_C) --compose compose/township.yaml --output bench-results.json
 

@@ -41,6 +41,7 @@ let package = Package(
         .executable(name: "sanlian-protogen", targets: ["sanlian-protogen"]),
         .executable(name: "sanlian-echo", targets: ["sanlian-echo"]),
         .executable(name: "sanlian-bench", targets: ["sanlian-bench"]),
+        .executable(name: "nio-floor", targets: ["nio-floor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -123,6 +124,14 @@ let package = Package(
         .executableTarget(
             name: "sanlian-bench",
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        // The benchmark's SwiftNIO floor: the C floor's relay and echo server written on bare SwiftNIO.
+        .executableTarget(
+            name: "nio-floor",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -243,7 +252,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BenchTests",
-            dependencies: ["sanlian-bench"],
+            dependencies: ["sanlian-bench", "nio-floor"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
 
-/// sanlian-bench: measures, in one run, the C floor (an epoll echo server behind an epoll relay)
-/// and Sanlian's brokered call path with the same C load generator, plus durable alert
-/// publishing, delivery to a durable subscriber, and the peak memory of the broker and the echo
-/// service. Prints a table with the ratios to the floor and writes the figures as JSON.
+/// sanlian-bench: measures, in one run, the C floor (an epoll echo server behind an epoll relay),
+/// the same floor written on bare SwiftNIO (`nio-floor`), and Sanlian's brokered call path with
+/// the same C load generator, plus durable alert publishing, delivery to a durable subscriber,
+/// and the peak memory of the broker and the echo service. Prints a table with the ratios to the
+/// floors and writes the figures as JSON.
 @main
 struct SanlianBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,7 +13,7 @@ struct SanlianBench: ParsableCommand {
         abstract: "Benchmark the brokered call path and the alert ledger against a raw C Unix-socket floor."
     )
 
-    @Option(help: "Directory with the release builds of sanlian-broker and sanlian-echo.")
+    @Option(help: "Directory with the release builds of sanlian-broker, sanlian-echo and nio-floor.")
     var binDir: String = ".build/release"
 
     @Option(help: "Directory with the C programs (echo_server, relay, bench_client).")
@@ -30,7 +31,7 @@ struct SanlianBench: ParsableCommand {
     @Option(help: "Sequential round trips per latency measurement.")
     var roundTrips: Int = 10_000
 
-    @Option(help: "Rounds of call measurements, floor and Sanlian taking turns; medians are reported.")
+    @Option(help: "Rounds of call measurements, the floors and Sanlian taking turns; medians are reported.")
     var rounds: Int = 3
 
     func validate() throws {
@@ -78,6 +79,17 @@ struct SanlianBench: ParsableCommand {
     )
     var placement = true
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(
+            "Also measure the floor written on bare SwiftNIO (nio-floor: a byte relay and a byte echo).",
+            discussion:
+                "It sits between the C floor and Sanlian: what SwiftNIO costs on this machine, and what the RPC "
+                + "runtime and the broker add on top of it. The targets are judged against the C floor."
+        )
+    )
+    var nioFloor = true
+
     func run() throws {
         let work = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: work) }
@@ -91,13 +103,30 @@ struct SanlianBench: ParsableCommand {
         // The floor and Sanlian run side by side and take turns, round after round: this shared
         // machine's speed drifts by tens of per cent within a minute, and a ratio of medians of
         // interleaved measurements is far steadier than one of two measurements a minute apart.
-        progress("starting the floor (C echo server, C relay), sanlian-broker and sanlian-echo")
+        progress(
+            "starting the floors (C echo server and relay\(nioFloor ? ", SwiftNIO's" : "")), sanlian-broker and sanlian-echo"
+        )
         let echoServer = try Background(cDir + "/echo_server", [work + "/floor-echo.sock"])
         defer { echoServer.stop() }
         try waitForSocket(work + "/floor-echo.sock")
         let relay = try Background(cDir + "/relay", [work + "/floor-relay.sock", work + "/floor-echo.sock"])
         defer { relay.stop() }
         try waitForSocket(work + "/floor-relay.sock")
+        var nioProcesses: [Background] = []
+        defer { for process in nioProcesses { process.stop() } }
+        var nio: Stack?
+        if nioFloor {
+            let nioEcho = try Background(binDir + "/nio-floor", ["echo", work + "/nio-echo.sock"])
+            nioProcesses.append(nioEcho)
+            try waitForSocket(work + "/nio-echo.sock")
+            let nioRelay = try Background(
+                binDir + "/nio-floor",
+                ["relay", work + "/nio-relay.sock", work + "/nio-echo.sock"]
+            )
+            nioProcesses.append(nioRelay)
+            try waitForSocket(work + "/nio-relay.sock")
+            nio = Stack(relay: nioRelay.pid, server: nioEcho.pid, socket: work + "/nio-relay.sock")
+        }
 
         // A profiler slows start-up tenfold and more.
         let startup: TimeInterval = daemonWrapper.isEmpty ? 20 : 300
@@ -130,10 +159,13 @@ struct SanlianBench: ParsableCommand {
         }
 
         var floorRounds: [Int: [[String: Double]]] = [:]
+        var nioRounds: [Int: [[String: Double]]] = [:]
         var sanlianRounds: [Int: [[String: Double]]] = [:]
         for round in 1...rounds {
             for size in [64, 1024] {
-                progress("round \(round) of \(rounds): \(size)-byte calls, floor then Sanlian")
+                progress(
+                    "round \(round) of \(rounds): \(size)-byte calls, \(nio == nil ? "floor" : "floors") then Sanlian"
+                )
                 floorRounds[size, default: []].append(
                     try measureCalls(
                         ["raw", work + "/floor-relay.sock", String(size)],
@@ -142,6 +174,11 @@ struct SanlianBench: ParsableCommand {
                         server: echoServer.pid
                     )
                 )
+                if let nio {
+                    nioRounds[size, default: []].append(
+                        try measureCalls(["raw", nio.socket, String(size)], [], relay: nio.relay, server: nio.server)
+                    )
+                }
                 sanlianRounds[size, default: []].append(
                     try measureCalls(
                         ["echo", brokerSocket, String(size)],
@@ -153,13 +190,15 @@ struct SanlianBench: ParsableCommand {
             }
         }
         results.floorRounds = floorRounds
+        results.nioRounds = nioRounds
         results.sanlianRounds = sanlianRounds
         if placement {
             do {
                 try measurePlaced(
                     into: &results,
-                    floor: (relay.pid, echoServer.pid, work + "/floor-relay.sock"),
-                    sanlian: (broker.pid, echo.pid, brokerSocket),
+                    floor: Stack(relay: relay.pid, server: echoServer.pid, socket: work + "/floor-relay.sock"),
+                    nio: nio,
+                    sanlian: Stack(relay: broker.pid, server: echo.pid, socket: brokerSocket),
                     identity: station
                 )
             } catch {
@@ -170,6 +209,7 @@ struct SanlianBench: ParsableCommand {
         }
         relay.stop()
         echoServer.stop()
+        for process in nioProcesses { process.stop() }
 
         // Group commit trades each alert's wait for throughput: measured at two depths.
         progress("sanlian: publishing \(alerts) durable alerts, 512 in flight")
@@ -202,24 +242,27 @@ struct SanlianBench: ParsableCommand {
         return figures
     }
 
-    /// The sequential 64-byte measurement again, `rounds` times per layout, floor then Sanlian,
-    /// with both sides' daemons pinned to the layout's CPU and the load generator to its own.
-    /// The daemons are free to run anywhere again afterwards.
+    /// The sequential 64-byte measurement again, `rounds` times per layout, the floors then
+    /// Sanlian, with every side's daemons pinned to the layout's CPU and the load generator to its
+    /// own. The daemons are free to run anywhere again afterwards.
     func measurePlaced(
         into results: inout BenchResults,
-        floor: (relay: Int32, server: Int32, socket: String),
-        sanlian: (broker: Int32, echo: Int32, socket: String),
+        floor: Stack,
+        nio: Stack?,
+        sanlian: Stack,
         identity: [String]
     ) throws {
         let allowed = CPUAffinity.allowed()
-        let daemons = [floor.relay, floor.server, sanlian.broker, sanlian.echo]
+        let daemons = [floor, sanlian].flatMap { [$0.relay, $0.server] } + (nio.map { [$0.relay, $0.server] } ?? [])
         // The ledger's measurements run unpinned, as the call rounds did.
         defer { for pid in daemons { try? CPUAffinity.pin(pid, to: allowed) } }
         for layout in Placement.layouts(allowed: allowed) {
             for pid in daemons { try CPUAffinity.pin(pid, to: [layout.daemonsCPU]) }
             var measured = PlacedRounds()
             for round in 1...rounds {
-                progress("placement \(layout.title), round \(round) of \(rounds): floor then Sanlian")
+                progress(
+                    "placement \(layout.title), round \(round) of \(rounds): \(nio == nil ? "floor" : "floors") then Sanlian"
+                )
                 measured.floor.append(
                     try measureSequential(
                         ["raw", floor.socket, "64"],
@@ -229,12 +272,23 @@ struct SanlianBench: ParsableCommand {
                         clientCPU: layout.clientCPU
                     )
                 )
+                if let nio {
+                    measured.nio.append(
+                        try measureSequential(
+                            ["raw", nio.socket, "64"],
+                            [],
+                            relay: nio.relay,
+                            server: nio.server,
+                            clientCPU: layout.clientCPU
+                        )
+                    )
+                }
                 measured.sanlian.append(
                     try measureSequential(
                         ["echo", sanlian.socket, "64"],
                         identity,
-                        relay: sanlian.broker,
-                        server: sanlian.echo,
+                        relay: sanlian.relay,
+                        server: sanlian.server,
                         clientCPU: layout.clientCPU
                     )
                 )
@@ -294,6 +348,14 @@ struct SanlianBench: ParsableCommand {
         }
         return object.compactMapValues { ($0 as? NSNumber)?.doubleValue }
     }
+}
+
+/// One stack of processes a call measurement runs against: a relay (or the broker) in front of an
+/// echo server (or the echo service), and the socket the load generator connects to.
+struct Stack {
+    var relay: Int32
+    var server: Int32
+    var socket: String
 }
 
 struct BenchError: Error, CustomStringConvertible {
@@ -450,6 +512,8 @@ enum Machine {
 /// The rounds of one pinned layout: each a sequential measurement's figures.
 struct PlacedRounds {
     var floor: [[String: Double]] = []
+    /// Empty when the SwiftNIO floor was not measured.
+    var nio: [[String: Double]] = []
     var sanlian: [[String: Double]] = []
 }
 
@@ -459,9 +523,12 @@ struct BenchResults {
     var date: String
     /// Every round's figures per payload size.
     var floorRounds: [Int: [[String: Double]]] = [:]
+    /// The SwiftNIO floor's (empty when it was not measured).
+    var nioRounds: [Int: [[String: Double]]] = [:]
     var sanlianRounds: [Int: [[String: Double]]] = [:]
     /// The median of each figure over the rounds.
     var floor: [Int: [String: Double]] { floorRounds.mapValues(Self.medians) }
+    var nio: [Int: [String: Double]] { nioRounds.mapValues(Self.medians) }
     var sanlian: [Int: [String: Double]] { sanlianRounds.mapValues(Self.medians) }
     var publish: [String: Double] = [:]
     var publishDeep: [String: Double] = [:]
@@ -533,8 +600,23 @@ struct BenchResults {
             zip(cells, [34, 14, 14, 24]).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined()
         }
         lines.append(row(["", "p50 (µs)", "p99 (µs)", "calls/s (64 in flight)"]))
+        func ratioRow(_ title: String, _ s: [String: Double]?, _ f: [String: Double]?) {
+            guard let s, let f else { return }
+            lines.append(
+                row([
+                    "  ratio " + title,
+                    String(format: "%.2f×", (s["p50_us"] ?? 0) / max(f["p50_us"] ?? 1, 0.001)),
+                    String(format: "%.2f×", (s["p99_us"] ?? 0) / max(f["p99_us"] ?? 1, 0.001)),
+                    String(format: "%.3f×", (s["calls_per_second"] ?? 0) / max(f["calls_per_second"] ?? 1, 1)),
+                ])
+            )
+        }
         for size in [64, 1024] {
-            for (name, figures) in [("C relay floor", floor[size]), ("Sanlian via broker", sanlian[size])] {
+            let stacks = [
+                ("C relay floor", floor[size]), ("SwiftNIO relay floor", nio[size]),
+                ("Sanlian via broker", sanlian[size]),
+            ]
+            for (name, figures) in stacks {
                 guard let figures else { continue }
                 lines.append(
                     row([
@@ -544,16 +626,9 @@ struct BenchResults {
                     ])
                 )
             }
-            if let s = sanlian[size], let f = floor[size] {
-                lines.append(
-                    row([
-                        "  ratio Sanlian / floor",
-                        String(format: "%.2f×", (s["p50_us"] ?? 0) / max(f["p50_us"] ?? 1, 0.001)),
-                        String(format: "%.2f×", (s["p99_us"] ?? 0) / max(f["p99_us"] ?? 1, 0.001)),
-                        String(format: "%.3f×", (s["calls_per_second"] ?? 0) / max(f["calls_per_second"] ?? 1, 1)),
-                    ])
-                )
-            }
+            ratioRow("Sanlian / C floor", sanlian[size], floor[size])
+            ratioRow("SwiftNIO floor / C floor", nio[size], floor[size])
+            ratioRow("Sanlian / SwiftNIO floor", sanlian[size], nio[size])
         }
         // Each round's p50 as well: on a machine whose idle CPUs sleep, a sequential run settles
         // with its processes together on one CPU or apart, and stays so (PERFORMANCE.md, seventh
@@ -562,7 +637,19 @@ struct BenchResults {
             (rounds ?? []).map { String(format: "%.1f", $0["p50_us"] ?? 0) }.joined(separator: ", ")
         }
         lines.append("")
-        lines.append("p50 of each round, 64 B (µs): floor \(p50s(floorRounds[64])); Sanlian \(p50s(sanlianRounds[64]))")
+        let nioP50s = nioRounds[64].map { "; SwiftNIO floor " + p50s($0) } ?? ""
+        lines.append(
+            "p50 of each round, 64 B (µs): floor \(p50s(floorRounds[64]))\(nioP50s); Sanlian \(p50s(sanlianRounds[64]))"
+        )
+        if let n = nio[64] {
+            lines.append(
+                String(
+                    format: "CPU per sequential 64-byte call of the SwiftNIO floor (µs): relay %.1f, echo server %.1f",
+                    n["relay_cpu_us"] ?? 0,
+                    n["server_cpu_us"] ?? 0
+                )
+            )
+        }
         if let s = sanlian[64], let f = floor[64] {
             lines.append(
                 String(
@@ -583,6 +670,7 @@ struct BenchResults {
             lines.append("pinned alike (taskset), sequential 64-byte calls, medians; not what the targets judge:")
             for (layout, rounds) in placements {
                 let (f, s) = (Self.medians(rounds.floor), Self.medians(rounds.sanlian))
+                let n = rounds.nio.isEmpty ? nil : Self.medians(rounds.nio)
                 lines.append(
                     String(
                         format:
@@ -596,6 +684,17 @@ struct BenchResults {
                         (s["relay_cpu_us"] ?? 0) + (s["server_cpu_us"] ?? 0)
                     )
                 )
+                if let n {
+                    lines.append(
+                        String(
+                            format:
+                                "    SwiftNIO floor: p50 %.1f µs (%.2f× the C floor); CPU per call, relay + echo server %.1f µs",
+                            n["p50_us"] ?? 0,
+                            (n["p50_us"] ?? 0) / max(f["p50_us"] ?? 1, 0.001),
+                            (n["relay_cpu_us"] ?? 0) + (n["server_cpu_us"] ?? 0)
+                        )
+                    )
+                }
             }
         }
         lines.append("")
@@ -638,19 +737,19 @@ struct BenchResults {
     }
 
     func json() throws -> String {
-        func sized(_ figures: [Int: [String: Double]]) -> [String: Any] {
+        /// Keyed by payload size as "64B".
+        func sized<Figures>(_ figures: [Int: Figures]) -> [String: Any] {
             Dictionary(uniqueKeysWithValues: figures.map { ("\($0.key)B", $0.value) })
         }
-        let object: [String: Any] = [
+        var object: [String: Any] = [
             "date": date,
             "machine": machine,
             "floor_c_relay": sized(floor),
             "sanlian_brokered_echo": sized(sanlian),
             "rounds": [
-                "floor_c_relay": Dictionary(uniqueKeysWithValues: floorRounds.map { ("\($0.key)B", $0.value) }),
-                "sanlian_brokered_echo": Dictionary(
-                    uniqueKeysWithValues: sanlianRounds.map { ("\($0.key)B", $0.value) }
-                ),
+                "floor_c_relay": sized(floorRounds),
+                "floor_swiftnio_relay": sized(nioRounds),
+                "sanlian_brokered_echo": sized(sanlianRounds),
             ],
             "durable_publish_512_in_flight": publish,
             "durable_publish_4096_in_flight": publishDeep,
@@ -665,8 +764,12 @@ struct BenchResults {
                         [
                             "layout": layout.title,
                             "floor_c_relay": Self.medians(rounds.floor),
+                            "floor_swiftnio_relay": Self.medians(rounds.nio),
                             "sanlian_brokered_echo": Self.medians(rounds.sanlian),
-                            "rounds": ["floor_c_relay": rounds.floor, "sanlian_brokered_echo": rounds.sanlian],
+                            "rounds": [
+                                "floor_c_relay": rounds.floor, "floor_swiftnio_relay": rounds.nio,
+                                "sanlian_brokered_echo": rounds.sanlian,
+                            ],
                         ] as [String: Any]
                     )
                 }
@@ -675,6 +778,7 @@ struct BenchResults {
                 ["name": $0.name, "value": $0.value, "limit": $0.limit, "met": $0.met] as [String: Any]
             },
         ]
+        if !nioRounds.isEmpty { object["floor_swiftnio_relay"] = sized(nio) }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self) + "\n"
     }

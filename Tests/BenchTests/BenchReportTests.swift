@@ -50,6 +50,25 @@ struct BenchReportTests {
         #expect(results.report().contains("NOT met broker peak RSS"))
     }
 
+    @Test(
+        "the SwiftNIO floor gets its own rows and ratios when measured, and the targets stay judged against the C floor"
+    )
+    func nioFloor() throws {
+        var results = Self.results(floorP50: [40], sanlianP50: [80])
+        #expect(!results.report().contains("SwiftNIO"))
+        #expect((try? results.json())?.contains("\"floor_swiftnio_relay\" : {\n    \"64B\"") == false)
+        results.nioRounds[64] = [["p50_us": 50, "calls_per_second": 300_000]]
+        let report = results.report()
+        #expect(report.contains("SwiftNIO relay floor, 64 B"))
+        #expect(report.contains("ratio SwiftNIO floor / C floor  1.25×"))
+        #expect(report.contains("ratio Sanlian / SwiftNIO floor  1.60×"))
+        #expect(report.contains("SwiftNIO floor 50.0"))
+        // Against the C floor alone: 80 / 40, not 80 / 50.
+        #expect(try Self.target(results, "sequential p50").value == 2)
+        #expect(try Self.target(results, "throughput").value == 0.3)
+        #expect((try? results.json())?.contains("\"floor_swiftnio_relay\" : {\n    \"64B\"") == true)
+    }
+
     @Test("a machine busy before the run marks the report NOT QUIET; a quiet one says how quiet")
     func quiet() {
         var results = Self.results(floorP50: [10], sanlianP50: [10])

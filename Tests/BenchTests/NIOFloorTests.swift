@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+
+@testable import sanlian_bench
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The SwiftNIO floor that `make bench` measures beside the C floor: real `nio-floor` processes,
+/// an echo behind a relay, over Unix sockets, started and awaited with the benchmark's own helpers.
+@Suite("The SwiftNIO floor", .timeLimit(.minutes(1)))
+struct NIOFloorTests {
+    /// `nio-floor`, built beside this test bundle.
+    static func binary() throws -> String {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<3 {
+            let candidate = directory.appendingPathComponent("nio-floor").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        throw BenchError("nio-floor is not built; run `swift build` first")
+    }
+
+    /// A connected Unix socket that gives up on reads after five seconds.
+    static func connect(_ path: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw BenchError("cannot connect to \(path)")
+        }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    @Test("bytes sent to the relay come back from the echo behind it, all of them and in order")
+    func relaysToEchoAndBack() throws {
+        let work = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let echo = try Background(try Self.binary(), ["echo", work + "/e.sock"])
+        defer { echo.stop() }
+        try waitForSocket(work + "/e.sock")
+        let relay = try Background(try Self.binary(), ["relay", work + "/r.sock", work + "/e.sock"])
+        defer { relay.stop() }
+        try waitForSocket(work + "/r.sock")
+
+        let fd = try Self.connect(work + "/r.sock")
+        defer { close(fd) }
+        // More than one read's worth on every hop, so that the relay must carry on across reads.
+        let sent = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
+        var received: [UInt8] = []
+        received.reserveCapacity(sent.count)
+        var written = 0
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while received.count < sent.count {
+            if written < sent.count {
+                let count = sent[written...].prefix(16_384).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                try #require(count > 0, "write to the relay failed")
+                written += count
+            }
+            let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            try #require(got > 0, "the relay stopped answering after \(received.count) bytes")
+            received += chunk[..<got]
+        }
+        #expect(received == sent)
+    }
+
+    @Test("a wrong command line is refused with the usage and exit status 2")
+    func usage() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.binary())
+        process.arguments = ["relay", "/tmp/only-one-path.sock"]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        #expect(message.contains("usage: nio-floor relay LISTEN_PATH UPSTREAM_PATH"))
+    }
+}
