@@ -25,14 +25,14 @@ struct NIOFloorTests {
     }
 
     /// A connected Unix socket that gives up on reads after five seconds.
-    static func connect(_ path: String) throws -> Int32 {
+    static func connected(to path: String) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
         guard connected == 0 else {
@@ -55,7 +55,7 @@ struct NIOFloorTests {
         defer { relay.stop() }
         try waitForSocket(work + "/r.sock")
 
-        let fd = try Self.connect(work + "/r.sock")
+        let fd = try Self.connected(to: work + "/r.sock")
         defer { close(fd) }
         // More than one read's worth on every hop, so that the relay must carry on across reads.
         let sent = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
