@@ -125,7 +125,7 @@ struct SanlianBench: ParsableCommand {
             )
             nioProcesses.append(nioRelay)
             try waitForSocket(work + "/nio-relay.sock")
-            nio = Stack(relay: nioRelay.pid, server: nioEcho.pid, socket: work + "/nio-relay.sock")
+            nio = Stack(relay: nioRelay.pid, server: nioEcho.pid, call: ["raw", work + "/nio-relay.sock"])
         }
 
         // A profiler slows start-up tenfold and more.
@@ -158,6 +158,8 @@ struct SanlianBench: ParsableCommand {
             (try? runClient(["echo", brokerSocket, "8", "1", "1", "50"] + station)) != nil
         }
 
+        let floor = Stack(relay: relay.pid, server: echoServer.pid, call: ["raw", work + "/floor-relay.sock"])
+        let sanlian = Stack(relay: broker.pid, server: echo.pid, call: ["echo", brokerSocket], identity: station)
         var floorRounds: [Int: [[String: Double]]] = [:]
         var nioRounds: [Int: [[String: Double]]] = [:]
         var sanlianRounds: [Int: [[String: Double]]] = [:]
@@ -166,27 +168,9 @@ struct SanlianBench: ParsableCommand {
                 progress(
                     "round \(round) of \(rounds): \(size)-byte calls, \(nio == nil ? "floor" : "floors") then Sanlian"
                 )
-                floorRounds[size, default: []].append(
-                    try measureCalls(
-                        ["raw", work + "/floor-relay.sock", String(size)],
-                        [],
-                        relay: relay.pid,
-                        server: echoServer.pid
-                    )
-                )
-                if let nio {
-                    nioRounds[size, default: []].append(
-                        try measureCalls(["raw", nio.socket, String(size)], [], relay: nio.relay, server: nio.server)
-                    )
-                }
-                sanlianRounds[size, default: []].append(
-                    try measureCalls(
-                        ["echo", brokerSocket, String(size)],
-                        station,
-                        relay: broker.pid,
-                        server: echo.pid
-                    )
-                )
+                floorRounds[size, default: []].append(try measureCalls(floor, size: size))
+                if let nio { nioRounds[size, default: []].append(try measureCalls(nio, size: size)) }
+                sanlianRounds[size, default: []].append(try measureCalls(sanlian, size: size))
             }
         }
         results.floorRounds = floorRounds
@@ -194,13 +178,7 @@ struct SanlianBench: ParsableCommand {
         results.sanlianRounds = sanlianRounds
         if placement {
             do {
-                try measurePlaced(
-                    into: &results,
-                    floor: Stack(relay: relay.pid, server: echoServer.pid, socket: work + "/floor-relay.sock"),
-                    nio: nio,
-                    sanlian: Stack(relay: broker.pid, server: echo.pid, socket: brokerSocket),
-                    identity: station
-                )
+                try measurePlaced(into: &results, floor: floor, nio: nio, sanlian: sanlian)
             } catch {
                 // A machine that refuses affinity (a restricted container) still gets the rest.
                 progress("the pinned measurements were skipped: \(error)")
@@ -229,31 +207,23 @@ struct SanlianBench: ParsableCommand {
         print("figures written to \(output)")
     }
 
-    /// One round of call measurements: `roundTrips` sequential calls, with the CPU time each
-    /// process spent per call (the relay or broker, the echo server or service, the C client;
-    /// kernel time included), then throughput with 64 calls in flight.
-    /// - Parameters:
-    ///   - call: the load generator's mode, socket and payload size.
-    ///   - identity: what follows its numbers (a department and its credential file, or nothing).
-    func measureCalls(_ call: [String], _ identity: [String], relay: Int32, server: Int32) throws -> [String: Double] {
-        var figures = try measureSequential(call, identity, relay: relay, server: server)
-        let throughput = try runClient(call + ["1", "64", String(seconds * 1000)] + identity)
+    /// One round of call measurements of `stack` with `size`-byte payloads: `roundTrips`
+    /// sequential calls, with the CPU time each process spent per call (the relay or broker, the
+    /// echo server or service, the C client; kernel time included), then throughput with 64 calls
+    /// in flight.
+    func measureCalls(_ stack: Stack, size: Int) throws -> [String: Double] {
+        var figures = try measureSequential(stack, size: size)
+        let throughput = try runClient(stack.call + [String(size), "1", "64", String(seconds * 1000)] + stack.identity)
         figures["calls_per_second"] = throughput["calls_per_second"]
         return figures
     }
 
     /// The sequential 64-byte measurement again, `rounds` times per layout, the floors then
-    /// Sanlian, with every side's daemons pinned to the layout's CPU and the load generator to its
-    /// own. The daemons are free to run anywhere again afterwards.
-    func measurePlaced(
-        into results: inout BenchResults,
-        floor: Stack,
-        nio: Stack?,
-        sanlian: Stack,
-        identity: [String]
-    ) throws {
+    /// Sanlian, with every stack's daemons pinned to the layout's CPU and the load generator to
+    /// its own. The daemons are free to run anywhere again afterwards.
+    func measurePlaced(into results: inout BenchResults, floor: Stack, nio: Stack?, sanlian: Stack) throws {
         let allowed = CPUAffinity.allowed()
-        let daemons = [floor, sanlian].flatMap { [$0.relay, $0.server] } + (nio.map { [$0.relay, $0.server] } ?? [])
+        let daemons = ([floor, sanlian] + (nio.map { [$0] } ?? [])).flatMap { [$0.relay, $0.server] }
         // The ledger's measurements run unpinned, as the call rounds did.
         defer { for pid in daemons { try? CPUAffinity.pin(pid, to: allowed) } }
         for layout in Placement.layouts(allowed: allowed) {
@@ -263,56 +233,27 @@ struct SanlianBench: ParsableCommand {
                 progress(
                     "placement \(layout.title), round \(round) of \(rounds): \(nio == nil ? "floor" : "floors") then Sanlian"
                 )
-                measured.floor.append(
-                    try measureSequential(
-                        ["raw", floor.socket, "64"],
-                        [],
-                        relay: floor.relay,
-                        server: floor.server,
-                        clientCPU: layout.clientCPU
-                    )
-                )
-                if let nio {
-                    measured.nio.append(
-                        try measureSequential(
-                            ["raw", nio.socket, "64"],
-                            [],
-                            relay: nio.relay,
-                            server: nio.server,
-                            clientCPU: layout.clientCPU
-                        )
-                    )
-                }
-                measured.sanlian.append(
-                    try measureSequential(
-                        ["echo", sanlian.socket, "64"],
-                        identity,
-                        relay: sanlian.relay,
-                        server: sanlian.server,
-                        clientCPU: layout.clientCPU
-                    )
-                )
+                measured.floor.append(try measureSequential(floor, size: 64, clientCPU: layout.clientCPU))
+                if let nio { measured.nio.append(try measureSequential(nio, size: 64, clientCPU: layout.clientCPU)) }
+                measured.sanlian.append(try measureSequential(sanlian, size: 64, clientCPU: layout.clientCPU))
             }
             results.placements.append((layout, measured))
         }
     }
 
-    /// `roundTrips` sequential calls: p50, p99 and the CPU time each process spent per call.
+    /// `roundTrips` sequential calls of `stack`: p50, p99 and the CPU time each process spent per call.
     /// - Parameter clientCPU: the CPU to run the load generator on; any when nil.
-    func measureSequential(
-        _ call: [String],
-        _ identity: [String],
-        relay: Int32,
-        server: Int32,
-        clientCPU: Int? = nil
-    ) throws -> [String: Double] {
-        let before = (relay: cpuNanoseconds(pid: relay), server: cpuNanoseconds(pid: server))
+    func measureSequential(_ stack: Stack, size: Int, clientCPU: Int? = nil) throws -> [String: Double] {
+        let before = (relay: cpuNanoseconds(pid: stack.relay), server: cpuNanoseconds(pid: stack.server))
         // The client reports its own CPU per sequential call, and how many calls it made in all
         // (warm-up included), which the others' CPU over its run is divided by.
-        var figures = try runClient(call + [String(roundTrips), "1", "0"] + identity, cpu: clientCPU)
+        var figures = try runClient(
+            stack.call + [String(size), String(roundTrips), "1", "0"] + stack.identity,
+            cpu: clientCPU
+        )
         let calls = max(figures.removeValue(forKey: "calls") ?? Double(roundTrips), 1)
-        figures["relay_cpu_us"] = Double(cpuNanoseconds(pid: relay) &- before.relay) / 1000 / calls
-        figures["server_cpu_us"] = Double(cpuNanoseconds(pid: server) &- before.server) / 1000 / calls
+        figures["relay_cpu_us"] = Double(cpuNanoseconds(pid: stack.relay) &- before.relay) / 1000 / calls
+        figures["server_cpu_us"] = Double(cpuNanoseconds(pid: stack.server) &- before.server) / 1000 / calls
         return figures
     }
 
@@ -351,11 +292,14 @@ struct SanlianBench: ParsableCommand {
 }
 
 /// One stack of processes a call measurement runs against: a relay (or the broker) in front of an
-/// echo server (or the echo service), and the socket the load generator connects to.
+/// echo server (or the echo service), and how the load generator calls it.
 struct Stack {
     var relay: Int32
     var server: Int32
-    var socket: String
+    /// The load generator's mode and socket: `raw` for the floors, `echo` for Sanlian.
+    var call: [String]
+    /// What follows its numbers: a department and its credential file, or nothing.
+    var identity: [String] = []
 }
 
 struct BenchError: Error, CustomStringConvertible {
