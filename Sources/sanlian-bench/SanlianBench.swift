@@ -90,6 +90,9 @@ struct SanlianBench: ParsableCommand {
     )
     var nioFloor = true
 
+    /// Seconds one run of the load generator may take (a profiler slows the daemons tenfold and more).
+    var clientTimeout: TimeInterval { daemonWrapper.isEmpty ? 300 : 3600 }
+
     func run() throws {
         let work = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: work) }
@@ -104,7 +107,9 @@ struct SanlianBench: ParsableCommand {
         // machine's speed drifts by tens of per cent within a minute, and a ratio of medians of
         // interleaved measurements is far steadier than one of two measurements a minute apart.
         progress(
-            "starting the floors (C echo server and relay\(nioFloor ? ", SwiftNIO's" : "")), sanlian-broker and sanlian-echo"
+            nioFloor
+                ? "starting the floors (echo server and relay, in C and on SwiftNIO), sanlian-broker and sanlian-echo"
+                : "starting the floor (C echo server and relay), sanlian-broker and sanlian-echo"
         )
         let echoServer = try Background(cDir + "/echo_server", [work + "/floor-echo.sock"])
         defer { echoServer.stop() }
@@ -262,6 +267,8 @@ struct SanlianBench: ParsableCommand {
     }
 
     /// Runs the C load generator (on `cpu` alone when given) and parses the JSON object it prints.
+    /// A run that has not finished after `clientTimeout` seconds is killed and reported: a stack that
+    /// stopped answering would otherwise hold the benchmark forever.
     func runClient(_ arguments: [String], cpu: Int? = nil) throws -> [String: Double] {
         let process = Process()
         let client = cDir + "/bench_client"
@@ -272,14 +279,11 @@ struct SanlianBench: ParsableCommand {
             process.executableURL = URL(fileURLWithPath: client)
             process.arguments = arguments
         }
-        let pipe = Pipe()
-        let errors = Pipe()
-        process.standardOutput = pipe
-        process.standardError = errors
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let (data, message) = try runToCompletion(
+            process,
+            within: clientTimeout,
+            named: "bench_client \(arguments.first ?? "")"
+        )
         guard process.terminationStatus == 0,
             let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
         else {
@@ -333,6 +337,30 @@ final class Background {
         process.terminate()
         process.waitUntilExit()
     }
+}
+
+/// Runs `process` and returns what it wrote to its standard output and standard error, killing
+/// it if it has not finished after `limit` seconds.
+/// - Throws: `BenchError` naming `name` when it was killed, or when it cannot start.
+func runToCompletion(_ process: Process, within limit: TimeInterval, named name: String) throws -> (
+    output: Data, errors: Data
+) {
+    let output = Pipe()
+    let errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    try process.run()
+    let pid = process.processIdentifier
+    let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+    DispatchQueue.global().asyncAfter(deadline: .now() + limit, execute: watchdog)
+    let written = (output.fileHandleForReading.readDataToEndOfFile(), errors.fileHandleForReading.readDataToEndOfFile())
+    process.waitUntilExit()
+    // Cancelled as soon as the process is reaped, before its pid can be another's.
+    watchdog.cancel()
+    if process.terminationReason == .uncaughtSignal, process.terminationStatus == SIGKILL {
+        throw BenchError("\(name) did not finish within \(limit.formatted()) s: what it measured stopped answering")
+    }
+    return written
 }
 
 /// Writes back and drops `path`'s pages from the page cache (those no process maps), so that the
