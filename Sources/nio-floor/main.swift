@@ -77,19 +77,27 @@ let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 let bootstrap: ServerBootstrap
 switch (arguments.first, arguments.count) {
 case ("echo", 2):
-    bootstrap = ServerBootstrap(group: group).childChannelInitializer { $0.pipeline.addHandler(Echo()) }
+    bootstrap = ServerBootstrap(group: group).childChannelInitializer { channel in
+        channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Echo()) }
+    }
 case ("relay", 3):
     let upstream = arguments[2]
-    // The client's channel becomes active, and is read, once its upstream connection is up.
+    // The client's channel becomes active, and is read, once its upstream connection is up. Both
+    // channels are on the client's event loop, where the two halves meet.
     bootstrap = ServerBootstrap(group: group).childChannelInitializer { client in
-        let downstreamHalf = RelayHalf()
-        return client.pipeline.addHandler(downstreamHalf).flatMap {
+        client.eventLoop.makeCompletedFuture {
+            let downstreamHalf = RelayHalf()
+            try client.pipeline.syncOperations.addHandler(downstreamHalf)
+            return NIOLoopBound(downstreamHalf, eventLoop: client.eventLoop)
+        }.flatMap { downstreamHalf in
             ClientBootstrap(group: client.eventLoop)
                 .channelInitializer { channel in
-                    let upstreamHalf = RelayHalf()
-                    upstreamHalf.partner = downstreamHalf
-                    downstreamHalf.partner = upstreamHalf
-                    return channel.pipeline.addHandler(upstreamHalf)
+                    channel.eventLoop.makeCompletedFuture {
+                        let upstreamHalf = RelayHalf()
+                        upstreamHalf.partner = downstreamHalf.value
+                        downstreamHalf.value.partner = upstreamHalf
+                        try channel.pipeline.syncOperations.addHandler(upstreamHalf)
+                    }
                 }
                 .connect(unixDomainSocketPath: upstream)
                 .map { _ in }
