@@ -103,7 +103,7 @@ struct SanlianBench: ParsableCommand {
         results.busyBeforeRun = Machine.busyShare(over: 1)
         if !results.wasQuiet, let busy = results.busyLine { progress("warning: " + busy) }
 
-        // The floor and Sanlian run side by side and take turns, round after round: this shared
+        // The floors and Sanlian run side by side and take turns, round after round: this shared
         // machine's speed drifts by tens of per cent within a minute, and a ratio of medians of
         // interleaved measurements is far steadier than one of two measurements a minute apart.
         progress(
@@ -355,7 +355,8 @@ func runToCompletion(_ process: Process, within limit: TimeInterval, named name:
     DispatchQueue.global().asyncAfter(deadline: .now() + limit, execute: watchdog)
     let written = (output.fileHandleForReading.readDataToEndOfFile(), errors.fileHandleForReading.readDataToEndOfFile())
     process.waitUntilExit()
-    // Cancelled as soon as the process is reaped, before its pid can be another's.
+    // Cancelled right after the process is reaped: its pid would have to be reused within that
+    // instant for the watchdog to hit another process.
     watchdog.cancel()
     if process.terminationReason == .uncaughtSignal, process.terminationStatus == SIGKILL {
         throw BenchError("\(name) did not finish within \(limit.formatted()) s: what it measured stopped answering")
