@@ -252,7 +252,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BenchTests",
-            dependencies: ["sanlian-bench", "nio-floor"],
+            dependencies: ["sanlian-bench", "nio-floor", "SanlianTestHarness"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

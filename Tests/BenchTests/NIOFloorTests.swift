@@ -1,4 +1,5 @@
 import Foundation
+import SanlianTestHarness
 import Testing
 
 @testable import sanlian_bench
@@ -14,15 +15,7 @@ import Testing
 @Suite("The SwiftNIO floor", .timeLimit(.minutes(1)))
 struct NIOFloorTests {
     /// `nio-floor`, built beside this test bundle.
-    static func binary() throws -> String {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<3 {
-            let candidate = directory.appendingPathComponent("nio-floor").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        throw BenchError("nio-floor is not built; run `swift build` first")
-    }
+    static func binary() throws -> String { try Harness.executable("nio-floor") }
 
     /// A connected Unix socket that gives up on reads after five seconds.
     static func connected(to path: String) throws -> Int32 {
