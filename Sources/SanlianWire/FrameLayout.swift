@@ -27,6 +27,12 @@ enum FrameLayout {
     static let messageTag: UInt8 = 0x2A
     static let endTag: UInt8 = 0x32
 
+    /// Tags of CallEnd.status (field 1, length-delimited), CallEnd.payload (3, length-delimited)
+    /// and CallEnd.has_payload (4, varint).
+    static let callEndStatusTag: UInt8 = 0x0A
+    static let callEndPayloadTag: UInt8 = 0x1A
+    static let callEndHasPayloadTag: UInt8 = 0x20
+
     /// The varint at `start` in `bytes`, of at most `maxBytes` bytes: its value and the index
     /// after it.
     static func varint(in bytes: UnsafeRawBufferPointer, at start: Int, maxBytes: Int = 10) -> (UInt64, Int)? {
@@ -115,6 +121,56 @@ extension ByteBuffer {
                 kindTag: FrameLayout.endTag,
                 kindSize: sanlian__rpc__v1__call_end__get_packed_size(message)
             ) { sanlian__rpc__v1__call_end__pack(message, $0) }
+        }
+    }
+
+    /// Appends a length-prefixed Frame of call `callID` that ends it with OK, `trailers` and
+    /// `response` as its payload: the bytes `writeFrame(callID:end:)` writes for that CallEnd, with
+    /// protobuf-c packing `response` straight into the frame (a served unary call's answer).
+    ///
+    /// Without trailers, the CallEnd around the response is laid out by hand, as protobuf-c packs
+    /// it: the status (an empty message: code OK, no text), the payload field when the response
+    /// has bytes, then `has_payload`. That saves encoding the response into an array of its own,
+    /// then converting and copying it into a C CallEnd to be packed again.
+    /// - Returns: the size of the frame written, without its length prefix.
+    /// - Throws: as `WireMessage.withPacking(_:)`.
+    @discardableResult
+    package mutating func writeFrame(
+        callID: UInt32,
+        endingOKWith response: some WireMessage,
+        trailers: [RPCV1.MetadataEntry] = []
+    ) throws(WireError) -> Int {
+        guard trailers.isEmpty else {
+            let end = RPCV1.CallEnd(
+                status: RPCV1.Status(code: .ok),
+                metadata: trailers,
+                payload: try response.serializedBytes(),
+                hasPayload: true
+            )
+            return try writeFrame(callID: callID, end: end)
+        }
+        return try response.withPacking { responseSize, pack in
+            // Status and has_payload take two bytes each.
+            let payloadFieldSize =
+                responseSize == 0 ? 0 : 1 + FrameLayout.varintSize(UInt64(responseSize)) + responseSize
+            return writeFrame(callID: callID, kindTag: FrameLayout.endTag, kindSize: 2 + payloadFieldSize + 2) { out in
+                let raw = UnsafeMutableRawPointer(out)
+                var index = 0
+                func store(_ byte: UInt8) {
+                    raw.storeBytes(of: byte, toByteOffset: index, as: UInt8.self)
+                    index += 1
+                }
+                store(FrameLayout.callEndStatusTag)
+                store(0)  // the status's length: code OK and no message are left out
+                if responseSize > 0 {
+                    store(FrameLayout.callEndPayloadTag)
+                    FrameLayout.storeVarint(UInt64(responseSize), in: raw, at: &index)
+                    index += pack(out + index)
+                }
+                store(FrameLayout.callEndHasPayloadTag)
+                store(1)
+                return index
+            }
         }
     }
 

@@ -17,17 +17,46 @@ public protocol WireMessage: Sendable, Hashable {
     /// - Throws: `WireError` when the bytes are not a valid encoding of this message.
     init(decoding bytes: UnsafeRawBufferPointer) throws(WireError)
 
-    /// Appends the message's encoding to `buffer`.
+    /// Runs `body` with the size of the message's encoding and a function that packs the encoding
+    /// (protobuf-c's pack) into memory of at least that size, returning the bytes it wrote. Valid
+    /// only during `body`: the message's C form lives in an arena released after it.
+    ///
+    /// Not generic over what `body` returns: a generic requirement called from generic code (the
+    /// runtime's answers) ran unspecialised and instantiated type metadata on every call.
+    /// - Returns: what `body` returns (a number of bytes, by convention).
     /// - Throws: `WireError` when a string field holds a NUL character, which protobuf-c's
     ///   NUL-terminated strings cannot carry.
-    func encode(into buffer: inout ByteBuffer) throws(WireError)
-
-    /// The message's encoding as bytes, packed straight into the array.
-    /// - Throws: as `encode(into:)`.
-    func serializedBytes() throws(WireError) -> [UInt8]
+    func withPacking(_ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int) throws(WireError)
+        -> Int
 }
 
 extension WireMessage {
+    /// Appends the message's encoding to `buffer`.
+    /// - Throws: as `withPacking(_:)`.
+    @inlinable
+    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+        _ = try withPacking { size, pack in
+            guard size > 0 else { return 0 }
+            return buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
+                pack(target.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
+        }
+    }
+
+    /// The message's encoding as bytes, packed straight into the array.
+    /// - Throws: as `withPacking(_:)`.
+    @inlinable
+    package func serializedBytes() throws(WireError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        _ = try withPacking { size, pack in
+            bytes = [UInt8](unsafeUninitializedCapacity: size) { target, count in
+                count = size == 0 ? 0 : pack(target.baseAddress!)
+            }
+            return size
+        }
+        return bytes
+    }
+
     /// Decodes one message from exactly `bytes`.
     @inlinable
     package init(serializedBytes bytes: [UInt8]) throws(WireError) {

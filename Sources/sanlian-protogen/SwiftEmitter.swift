@@ -136,7 +136,7 @@ struct SwiftEmitter {
 
     func swiftFile(for file: ProtoFile) -> String {
         var out = header(source: "proto/\(file.name)")
-        out += "import CProtobufC\nimport CSanlianProto\npackage import NIOCore\n"
+        out += "import CProtobufC\nimport CSanlianProto\n"
         let namespace = Naming.namespace(file.package)
         for enumeration in file.enums {
             out += "\n" + enumDeclaration(enumeration, namespace: namespace)
@@ -313,26 +313,16 @@ struct SwiftEmitter {
             }
         }
         out += "    }\n\n"
-        // Encoding.
-        out += "    package func encode(into buffer: inout ByteBuffer) throws(WireError) {\n"
+        // Encoding: one function packs; `encode(into:)`, `serializedBytes()` and the frame writers
+        // (WireMessage.swift, FrameLayout.swift) choose where the bytes go.
+        out += "    package func withPacking(\n"
+        out += "        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int\n"
+        out += "    ) throws(WireError) -> Int {\n"
         out += "        try WireArena.with { (arena: inout WireArena) throws(WireError) in\n"
         out += "            // The INIT macro is not importable; the generated init function sets the descriptor.\n"
         out += "            var c = \(cType)()\n            \(prefix)__init(&c)\n"
         out += "            try fill(&c, &arena)\n"
-        out += "            let size = \(prefix)__get_packed_size(&c)\n"
-        out += "            guard size > 0 else { return }\n"
-        out += "            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in\n"
-        out += "                \(prefix)__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))\n"
-        out += "            }\n"
-        out += "        }\n    }\n\n"
-        out += "    package func serializedBytes() throws(WireError) -> [UInt8] {\n"
-        out += "        try WireArena.with { (arena: inout WireArena) throws(WireError) in\n"
-        out += "            var c = \(cType)()\n            \(prefix)__init(&c)\n"
-        out += "            try fill(&c, &arena)\n"
-        out += "            let size = \(prefix)__get_packed_size(&c)\n"
-        out += "            return [UInt8](unsafeUninitializedCapacity: size) { target, count in\n"
-        out += "                count = size == 0 ? 0 : \(prefix)__pack(&c, target.baseAddress!)\n"
-        out += "            }\n"
+        out += "            return body(\(prefix)__get_packed_size(&c)) { \(prefix)__pack(&c, $0) }\n"
         out += "        }\n    }\n\n"
         out += "    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<\(cType)> {\n"
         out += "        let pointer = arena.allocate(\(cType).self, count: 1)\n"

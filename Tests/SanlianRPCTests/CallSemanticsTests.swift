@@ -199,6 +199,61 @@ struct CallSemanticsTests {
         }
     }
 
+    @Test(
+        "an answer is packed into its CallEnd on the loop or off it, with its trailers; one that cannot be encoded is INVALID_ARGUMENT"
+    )
+    func answersPackedIntoTheirEnd() async throws {
+        var router = echoRouter()
+        // Task handlers run on Swift's pool here, off the connection's event loop; sync ones on it.
+        let task = testMethod("Answers", "Task")
+        router.register(task) { request, context in
+            if request.count > 0 { context.addTrailer("x-served", "task") }
+            return EchoV1.EchoResponse(payload: request.payload, department: request.delayMs > 0 ? "bad\0name" : "ok")
+        }
+        let sync = testMethod("Answers", "Sync")
+        router.register(
+            sync,
+            sync: { request, context in
+                if request.count > 0 { context.addTrailer("x-served", "sync") }
+                return EchoV1.EchoResponse(
+                    payload: request.payload,
+                    department: request.delayMs > 0 ? "bad\0name" : "ok"
+                )
+            }
+        )
+        try await withServer(router: router) { path, _ in
+            try await withClient(path: path) { client in
+                let connection = try await client.connection(deadline: .now() + .seconds(5))
+                for (method, name) in [(task, "task"), (sync, "sync")] {
+                    for (size, trailers) in [(0, false), (3, true), (70_000, false), (70_000, true)] {
+                        let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 * 7) }
+                        let request = EchoV1.EchoRequest(payload: payload, count: trailers ? 1 : 0)
+                        let outcome = await connection.call(
+                            method: method.path,
+                            payload: try request.serializedBytes(),
+                            deadline: .now() + .seconds(5)
+                        )
+                        #expect(outcome.status.code == .ok, "\(name), \(size) bytes")
+                        let response = try EchoV1.EchoResponse(serializedBytes: outcome.payload ?? [])
+                        #expect(response.payload == payload && response.department == "ok", "\(name), \(size) bytes")
+                        #expect(outcome.metadata["x-served"] == (trailers ? name : nil), "\(name), \(size) bytes")
+                    }
+                    let refused = await connection.call(
+                        method: method.path,
+                        payload: try EchoV1.EchoRequest(delayMs: 1).serializedBytes(),
+                        deadline: .now() + .seconds(5)
+                    )
+                    #expect(refused.status.code == .invalidArgument, "\(name)")
+                    #expect(refused.status.message.contains("the response cannot be encoded"), "\(name)")
+                    #expect(refused.status.message.contains("department"), "\(name)")
+                }
+                // The connection serves on after the refusals.
+                let after = try await connection.unary(echo, EchoV1.EchoRequest(payload: [1, 2, 3]))
+                #expect(after.payload == [1, 2, 3])
+            }
+        }
+    }
+
     @Test("server streaming: a slow reader holds the sender to one window; nothing is lost")
     func streamingBackPressure() async throws {
         let sent = Atomic<Int>(0)

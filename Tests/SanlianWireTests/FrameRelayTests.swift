@@ -151,6 +151,45 @@ struct FrameRelayTests {
         }
     }
 
+    @Test("a unary answer packed straight into its CallEnd frame has the bytes of the whole Frame encoded")
+    func answerFrame() throws {
+        let responses = [
+            EchoV1.EchoResponse(),
+            EchoV1.EchoResponse(payload: Array(0..<64), department: "station", peerUID: 1000, instance: "echo-1"),
+            // A response of over 127 bytes takes a two-byte length; one of 20 kB, three.
+            EchoV1.EchoResponse(payload: [UInt8](repeating: 0xA5, count: 200)),
+            EchoV1.EchoResponse(payload: [UInt8](repeating: 0x5A, count: 20_000), remainingMicros: .max),
+        ]
+        let trailerSets: [[RPCV1.MetadataEntry]] = [[], [RPCV1.MetadataEntry(key: "x-served-by", value: "echo-1")]]
+        for response in responses {
+            for trailers in trailerSets {
+                for callID: UInt32 in [0, 1, 128, .max] {
+                    var written = ByteBuffer()
+                    let size = try written.writeFrame(callID: callID, endingOKWith: response, trailers: trailers)
+                    let end = RPCV1.CallEnd(
+                        status: RPCV1.Status(code: .ok),
+                        metadata: trailers,
+                        payload: try response.serializedBytes(),
+                        hasPayload: true
+                    )
+                    var expected = ByteBuffer()
+                    try expected.writeFrame(RPCV1.Frame(callID: callID, kind: .end(end)))
+                    #expect(written == expected)
+                    #expect(size == written.readableBytes - FrameLimits.prefixBytes)
+                }
+            }
+        }
+    }
+
+    @Test("a response that cannot be encoded leaves the buffer as it was")
+    func answerFrameRefused() {
+        var buffer = ByteBuffer(bytes: [1, 2, 3])
+        #expect(throws: WireError.self) {
+            try buffer.writeFrame(callID: 1, endingOKWith: EchoV1.EchoResponse(department: "a\0b"))
+        }
+        #expect(buffer == ByteBuffer(bytes: [1, 2, 3]))
+    }
+
     @Test("a frame whose call id comes after its kind is still read correctly by protobuf-c")
     func fieldOrder() throws {
         // kind (field 5, Message{payload=[9]}) first, then call_id = 3: legal protobuf.

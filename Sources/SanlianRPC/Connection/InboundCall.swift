@@ -1,5 +1,5 @@
 package import NIOCore
-import SanlianWire
+package import SanlianWire
 import Synchronization
 
 /// A call the peer started on this connection, as its handler sees it.
@@ -194,6 +194,19 @@ public final class InboundCall: Sendable {
     /// Ends the call with `outcome`. Only the first end (or cancellation) counts.
     package func finish(_ outcome: CallOutcome) {
         end { connection.endInboundCall(callID: id, outcome: outcome) }
+    }
+
+    /// Ends the call with OK, the trailers its handler added, and the response `write` packs
+    /// straight into the CallEnd frame it appends for the call id and trailers it is given
+    /// (`ByteBuffer.writeFrame(callID:endingOKWith:trailers:)`). Only the first end counts.
+    package func finish(
+        okWriting write: (inout ByteBuffer, _ callID: UInt32, _ trailers: [RPCV1.MetadataEntry]) throws(WireError) ->
+            Void
+    ) {
+        end {
+            let trailers = self.trailers.wire
+            connection.endInboundCall(callID: id) { buffer throws(WireError) in try write(&buffer, id, trailers) }
+        }
     }
 
     /// Ends the call with a CallEnd frame another connection's callee encoded, passed on under

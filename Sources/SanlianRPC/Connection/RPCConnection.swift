@@ -119,6 +119,26 @@ package final class RPCConnection: Sendable {
         }
     }
 
+    /// Ends an inbound call with the CallEnd frame `write` appends (call id and all). Off the event
+    /// loop, the frame is written into a buffer of its own here and relayed on the loop.
+    func endInboundCall(callID: UInt32, writing write: (inout ByteBuffer) throws(WireError) -> Void) {
+        if let handler = handlerHere {
+            handler.endInbound(id: callID, writing: write)
+            return
+        }
+        var frame = channel.allocator.buffer(capacity: RPCConnectionHandler.outputBufferCapacity)
+        do {
+            try write(&frame)
+        } catch {
+            let refusal = RPCConnectionHandler.encodingRefusal("response", error)
+            onLoop { $0.endInbound(id: callID, outcome: CallOutcome(error: refusal)) }
+            return
+        }
+        frame.moveReaderIndex(forwardBy: FrameLimits.prefixBytes)
+        let body = frame
+        onLoop { $0.endInbound(id: callID, relaying: body) }
+    }
+
     func endInboundCall(callID: UInt32, relaying frame: ByteBuffer) {
         if let handler = handlerHere {
             handler.endInbound(id: callID, relaying: frame)

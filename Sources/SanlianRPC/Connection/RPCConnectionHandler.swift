@@ -705,19 +705,20 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     }
 
     func endInbound(id: UInt32, outcome: CallOutcome) {
-        guard removeInbound(id) != nil else { return }
         let end = RPCV1.CallEnd(
             status: outcome.status,
             metadata: outcome.metadata.wire,
             payload: outcome.payload ?? [],
             hasPayload: outcome.payload != nil
         )
-        if phase != .closed,
-            let refusal = appendFrame(
-                "response",
-                { buffer throws(WireError) in try buffer.writeFrame(callID: id, end: end) }
-            )
-        {
+        endInbound(id: id) { buffer throws(WireError) in try buffer.writeFrame(callID: id, end: end) }
+    }
+
+    /// Ends an inbound call with the CallEnd frame `write` appends; one that cannot be encoded or
+    /// sent ends it with the reason instead.
+    func endInbound(id: UInt32, writing write: (inout ByteBuffer) throws(WireError) -> Void) {
+        guard removeInbound(id) != nil else { return }
+        if phase != .closed, let refusal = appendFrame("response", write) {
             send(RPCV1.Frame(callID: id, kind: .end(RPCV1.CallEnd(status: refusal.status))))
         }
         closeIfDrained()
@@ -939,7 +940,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             try write(&buffer)
         } catch {
             buffer.moveWriterIndex(to: frameStart)
-            return RPCError(.invalidArgument, "the \(what) cannot be encoded: \(error.message)")
+            return encodingRefusal(what, error)
         }
         let size = buffer.writerIndex - frameStart - FrameLimits.prefixBytes
         guard size > peerMaxFrameBytes else { return nil }
@@ -950,8 +951,13 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         )
     }
 
+    /// Why the `what` (e.g. "response") cannot be sent when its encoding failed.
+    static func encodingRefusal(_ what: String, _ error: WireError) -> RPCError {
+        RPCError(.invalidArgument, "the \(what) cannot be encoded: \(error.message)")
+    }
+
     /// Room for a few small frames; a large one grows the buffer once.
-    private static let outputBufferCapacity = 1024
+    static let outputBufferCapacity = 1024
     /// A buffer grown past this by large frames is not kept as `spareOutput`: an idle connection
     /// should not hold on to it.
     private static let spareOutputCapacity = 16 * 1024

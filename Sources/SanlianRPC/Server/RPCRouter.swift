@@ -85,8 +85,9 @@ public struct RPCRouter: Sendable {
     struct Entry: Sendable {
         @usableFromInline
         enum Body: Sendable {
-            /// Runs in a task per call; returns the unary response, or nil for a stream.
-            case task(@Sendable (InboundCall, ServerContext) async throws -> [UInt8]?)
+            /// Runs in a task per call and answers it (`RPCRouter.answer`) before it returns; what
+            /// it throws ends the call with that error.
+            case task(@Sendable (InboundCall, ServerContext) async throws -> Void)
             /// Runs on the event loop as the call arrives, without a task, and answers the call
             /// (`RPCRouter.answer`), then or later.
             case immediate(@Sendable (InboundCall, ServerContext) -> Void)
@@ -130,8 +131,7 @@ public struct RPCRouter: Sendable {
             method.description,
             .task { call, context in
                 let request = try Self.decodeRequest(Request.self, call)
-                let response = try await handler(request, context)
-                return try response.serializedBytes()
+                Self.answer(call, response: try await handler(request, context))
             }
         )
     }
@@ -173,7 +173,7 @@ public struct RPCRouter: Sendable {
             .immediate { call, context in
                 do {
                     let request = try Self.decodeRequest(Request.self, call)
-                    Self.answer(call, payload: try handler(request, context).serializedBytes())
+                    Self.answer(call, response: try handler(request, context))
                 } catch {
                     Self.answer(call, error: error)
                 }
@@ -195,7 +195,7 @@ public struct RPCRouter: Sendable {
             .task { call, context in
                 let request = try Self.decodeRequest(Request.self, call)
                 try await handler(request, ResponseStreamWriter(call: call), context)
-                return nil
+                Self.answer(call, payload: nil)
             }
         )
     }
@@ -214,6 +214,15 @@ public struct RPCRouter: Sendable {
     @usableFromInline
     static func invalidRequest(_ messageName: String, _ error: WireError) -> any Error {
         RPCError(.invalidArgument, "the request is not a valid \(messageName): \(error.message)")
+    }
+
+    /// Ends `call` with OK, the trailers its handler added, and `response`, packed by protobuf-c
+    /// straight into the CallEnd frame (one that cannot be encoded ends the call with the reason).
+    @usableFromInline
+    static func answer<Response: WireMessage>(_ call: InboundCall, response: Response) {
+        call.finish { buffer, callID, trailers throws(WireError) in
+            try buffer.writeFrame(callID: callID, endingOKWith: response, trailers: trailers)
+        }
     }
 
     /// Ends `call` with OK and the encoded response `payload` (none for a stream), and the
@@ -256,7 +265,7 @@ public struct RPCRouter: Sendable {
             call.finish(CallOutcome(error: RPCError(.unimplemented, "unknown method \(call.method)")))
             return
         }
-        let invoke: @Sendable (InboundCall, ServerContext) async throws -> [UInt8]?
+        let invoke: @Sendable (InboundCall, ServerContext) async throws -> Void
         switch entry.body {
         case .immediate(let body):
             body(call, ServerContext(call: call, logger: logger))
@@ -267,7 +276,7 @@ public struct RPCRouter: Sendable {
         let context = ServerContext(call: call, logger: logger)
         await call.runCancellable {
             do {
-                Self.answer(call, payload: try await invoke(call, context))
+                try await invoke(call, context)
             } catch {
                 let rpcError = RPCError(handlerError: error)
                 if rpcError.code == .internal, !(error is RPCError) {
@@ -295,11 +304,7 @@ public struct ImmediateResponder<Response: WireMessage>: Sendable {
     package func callAsFunction(_ result: Result<Response, any Error>) {
         switch result {
         case .success(let response):
-            do {
-                RPCRouter.answer(call, payload: try response.serializedBytes())
-            } catch {
-                RPCRouter.answer(call, error: error)
-            }
+            RPCRouter.answer(call, response: response)
         case .failure(let error):
             RPCRouter.answer(call, error: error)
         }

@@ -2,7 +2,6 @@
 
 import CProtobufC
 import CSanlianProto
-package import NIOCore
 
 extension AlertV1 {
     /// CAP status.
@@ -496,29 +495,15 @@ extension AlertV1.Alert {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Alert__V1__Alert()
             sanlian__alert__v1__alert__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__alert__v1__alert__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__alert__v1__alert__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Alert__V1__Alert()
-            sanlian__alert__v1__alert__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__alert__v1__alert__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__alert__v1__alert__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__alert__v1__alert__get_packed_size(&c)) { sanlian__alert__v1__alert__pack(&c, $0) }
         }
     }
 
@@ -659,29 +644,15 @@ extension AlertV1.Aggregate {
         self.drill = c.drill != 0
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Alert__V1__Aggregate()
             sanlian__alert__v1__aggregate__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__alert__v1__aggregate__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__alert__v1__aggregate__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Alert__V1__Aggregate()
-            sanlian__alert__v1__aggregate__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__alert__v1__aggregate__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__alert__v1__aggregate__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__alert__v1__aggregate__get_packed_size(&c)) { sanlian__alert__v1__aggregate__pack(&c, $0) }
         }
     }
 
@@ -767,29 +738,15 @@ extension AlertV1.Escalation {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Alert__V1__Escalation()
             sanlian__alert__v1__escalation__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__alert__v1__escalation__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__alert__v1__escalation__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Alert__V1__Escalation()
-            sanlian__alert__v1__escalation__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__alert__v1__escalation__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__alert__v1__escalation__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__alert__v1__escalation__get_packed_size(&c)) { sanlian__alert__v1__escalation__pack(&c, $0) }
         }
     }
 
@@ -879,29 +836,15 @@ extension AlertV1.LedgerEvent {
         self.drill = c.drill != 0
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Alert__V1__LedgerEvent()
             sanlian__alert__v1__ledger_event__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__alert__v1__ledger_event__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__alert__v1__ledger_event__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Alert__V1__LedgerEvent()
-            sanlian__alert__v1__ledger_event__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__alert__v1__ledger_event__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__alert__v1__ledger_event__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__alert__v1__ledger_event__get_packed_size(&c)) { sanlian__alert__v1__ledger_event__pack(&c, $0) }
         }
     }
 

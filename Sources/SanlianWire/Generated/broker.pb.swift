@@ -2,7 +2,6 @@
 
 import CProtobufC
 import CSanlianProto
-package import NIOCore
 
 extension BrokerV1 {
     package struct MethodDescriptor: WireMessage {
@@ -49,29 +48,15 @@ extension BrokerV1.MethodDescriptor {
         self.clientStreaming = c.client_streaming != 0
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__MethodDescriptor()
             sanlian__broker__v1__method_descriptor__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__method_descriptor__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__method_descriptor__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__MethodDescriptor()
-            sanlian__broker__v1__method_descriptor__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__method_descriptor__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__method_descriptor__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__method_descriptor__get_packed_size(&c)) { sanlian__broker__v1__method_descriptor__pack(&c, $0) }
         }
     }
 
@@ -134,29 +119,15 @@ extension BrokerV1.ServiceDescriptor {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ServiceDescriptor()
             sanlian__broker__v1__service_descriptor__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__service_descriptor__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__service_descriptor__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__ServiceDescriptor()
-            sanlian__broker__v1__service_descriptor__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__service_descriptor__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__service_descriptor__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__service_descriptor__get_packed_size(&c)) { sanlian__broker__v1__service_descriptor__pack(&c, $0) }
         }
     }
 
@@ -225,29 +196,15 @@ extension BrokerV1.RegisterRequest {
         self.instance = try wireString(c.instance, message: "sanlian.broker.v1.RegisterRequest", field: "instance")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__RegisterRequest()
             sanlian__broker__v1__register_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__register_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__register_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__RegisterRequest()
-            sanlian__broker__v1__register_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__register_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__register_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__register_request__get_packed_size(&c)) { sanlian__broker__v1__register_request__pack(&c, $0) }
         }
     }
 
@@ -308,29 +265,15 @@ extension BrokerV1.RegisterResponse {
         self.instanceID = c.instance_id
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__RegisterResponse()
             sanlian__broker__v1__register_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__register_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__register_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__RegisterResponse()
-            sanlian__broker__v1__register_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__register_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__register_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__register_response__get_packed_size(&c)) { sanlian__broker__v1__register_response__pack(&c, $0) }
         }
     }
 
@@ -395,29 +338,15 @@ extension BrokerV1.PublishRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__PublishRequest()
             sanlian__broker__v1__publish_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__publish_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__publish_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__PublishRequest()
-            sanlian__broker__v1__publish_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__publish_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__publish_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__publish_request__get_packed_size(&c)) { sanlian__broker__v1__publish_request__pack(&c, $0) }
         }
     }
 
@@ -480,29 +409,15 @@ extension BrokerV1.PublishResponse {
         self.deliveredTo = c.delivered_to
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__PublishResponse()
             sanlian__broker__v1__publish_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__publish_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__publish_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__PublishResponse()
-            sanlian__broker__v1__publish_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__publish_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__publish_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__publish_response__get_packed_size(&c)) { sanlian__broker__v1__publish_response__pack(&c, $0) }
         }
     }
 
@@ -556,29 +471,15 @@ extension BrokerV1.SubscribeRequest {
         self.subjectPattern = try wireString(c.subject_pattern, message: "sanlian.broker.v1.SubscribeRequest", field: "subject_pattern")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__SubscribeRequest()
             sanlian__broker__v1__subscribe_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__subscribe_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__subscribe_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__SubscribeRequest()
-            sanlian__broker__v1__subscribe_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__subscribe_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__subscribe_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__subscribe_request__get_packed_size(&c)) { sanlian__broker__v1__subscribe_request__pack(&c, $0) }
         }
     }
 
@@ -647,29 +548,15 @@ extension BrokerV1.Delivery {
         self.publisherDepartment = try wireString(c.publisher_department, message: "sanlian.broker.v1.Delivery", field: "publisher_department")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__Delivery()
             sanlian__broker__v1__delivery__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__delivery__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__delivery__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__Delivery()
-            sanlian__broker__v1__delivery__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__delivery__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__delivery__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__delivery__get_packed_size(&c)) { sanlian__broker__v1__delivery__pack(&c, $0) }
         }
     }
 
@@ -734,29 +621,15 @@ extension BrokerV1.PublishAlertRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__PublishAlertRequest()
             sanlian__broker__v1__publish_alert_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__publish_alert_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__publish_alert_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__PublishAlertRequest()
-            sanlian__broker__v1__publish_alert_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__publish_alert_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__publish_alert_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__publish_alert_request__get_packed_size(&c)) { sanlian__broker__v1__publish_alert_request__pack(&c, $0) }
         }
     }
 
@@ -816,29 +689,15 @@ extension BrokerV1.PublishAlertResponse {
         self.duplicate = c.duplicate != 0
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__PublishAlertResponse()
             sanlian__broker__v1__publish_alert_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__publish_alert_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__publish_alert_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__PublishAlertResponse()
-            sanlian__broker__v1__publish_alert_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__publish_alert_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__publish_alert_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__publish_alert_response__get_packed_size(&c)) { sanlian__broker__v1__publish_alert_response__pack(&c, $0) }
         }
     }
 
@@ -909,29 +768,15 @@ extension BrokerV1.StartPosition {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__StartPosition()
             sanlian__broker__v1__start_position__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__start_position__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__start_position__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__StartPosition()
-            sanlian__broker__v1__start_position__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__start_position__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__start_position__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__start_position__get_packed_size(&c)) { sanlian__broker__v1__start_position__pack(&c, $0) }
         }
     }
 
@@ -1026,29 +871,15 @@ extension BrokerV1.SubscribeLedgerRequest {
         self.maxDeliveries = c.max_deliveries
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__SubscribeLedgerRequest()
             sanlian__broker__v1__subscribe_ledger_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__subscribe_ledger_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__subscribe_ledger_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__SubscribeLedgerRequest()
-            sanlian__broker__v1__subscribe_ledger_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__subscribe_ledger_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__subscribe_ledger_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__subscribe_ledger_request__get_packed_size(&c)) { sanlian__broker__v1__subscribe_ledger_request__pack(&c, $0) }
         }
     }
 
@@ -1116,29 +947,15 @@ extension BrokerV1.LedgerDelivery {
         self.attempt = c.attempt
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__LedgerDelivery()
             sanlian__broker__v1__ledger_delivery__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__ledger_delivery__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__ledger_delivery__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__LedgerDelivery()
-            sanlian__broker__v1__ledger_delivery__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__ledger_delivery__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__ledger_delivery__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__ledger_delivery__get_packed_size(&c)) { sanlian__broker__v1__ledger_delivery__pack(&c, $0) }
         }
     }
 
@@ -1201,29 +1018,15 @@ extension BrokerV1.AckLedgerRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__AckLedgerRequest()
             sanlian__broker__v1__ack_ledger_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__ack_ledger_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__ack_ledger_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__AckLedgerRequest()
-            sanlian__broker__v1__ack_ledger_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__ack_ledger_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__ack_ledger_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__ack_ledger_request__get_packed_size(&c)) { sanlian__broker__v1__ack_ledger_request__pack(&c, $0) }
         }
     }
 
@@ -1285,29 +1088,15 @@ extension BrokerV1.AckLedgerResponse {
         self.acknowledgedThrough = c.acknowledged_through
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__AckLedgerResponse()
             sanlian__broker__v1__ack_ledger_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__ack_ledger_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__ack_ledger_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__AckLedgerResponse()
-            sanlian__broker__v1__ack_ledger_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__ack_ledger_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__ack_ledger_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__ack_ledger_response__get_packed_size(&c)) { sanlian__broker__v1__ack_ledger_response__pack(&c, $0) }
         }
     }
 
@@ -1368,29 +1157,15 @@ extension BrokerV1.ReadLedgerRequest {
         self.subjectPattern = try wireString(c.subject_pattern, message: "sanlian.broker.v1.ReadLedgerRequest", field: "subject_pattern")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ReadLedgerRequest()
             sanlian__broker__v1__read_ledger_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__read_ledger_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__read_ledger_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__ReadLedgerRequest()
-            sanlian__broker__v1__read_ledger_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__read_ledger_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__read_ledger_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__read_ledger_request__get_packed_size(&c)) { sanlian__broker__v1__read_ledger_request__pack(&c, $0) }
         }
     }
 
@@ -1452,29 +1227,15 @@ extension BrokerV1.ReadLedgerResponse {
         self.lastSequence = c.last_sequence
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ReadLedgerResponse()
             sanlian__broker__v1__read_ledger_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__read_ledger_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__read_ledger_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__ReadLedgerResponse()
-            sanlian__broker__v1__read_ledger_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__read_ledger_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__read_ledger_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__read_ledger_response__get_packed_size(&c)) { sanlian__broker__v1__read_ledger_response__pack(&c, $0) }
         }
     }
 
@@ -1539,29 +1300,15 @@ extension BrokerV1.AggregateActionRequest {
         self.note = try wireString(c.note, message: "sanlian.broker.v1.AggregateActionRequest", field: "note")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__AggregateActionRequest()
             sanlian__broker__v1__aggregate_action_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__aggregate_action_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__aggregate_action_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__AggregateActionRequest()
-            sanlian__broker__v1__aggregate_action_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__aggregate_action_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__aggregate_action_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__aggregate_action_request__get_packed_size(&c)) { sanlian__broker__v1__aggregate_action_request__pack(&c, $0) }
         }
     }
 
@@ -1617,29 +1364,15 @@ extension BrokerV1.AggregateActionResponse {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__AggregateActionResponse()
             sanlian__broker__v1__aggregate_action_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__aggregate_action_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__aggregate_action_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__AggregateActionResponse()
-            sanlian__broker__v1__aggregate_action_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__aggregate_action_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__aggregate_action_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__aggregate_action_response__get_packed_size(&c)) { sanlian__broker__v1__aggregate_action_response__pack(&c, $0) }
         }
     }
 
@@ -1704,29 +1437,15 @@ extension BrokerV1.ListAggregatesRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ListAggregatesRequest()
             sanlian__broker__v1__list_aggregates_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__list_aggregates_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__list_aggregates_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__ListAggregatesRequest()
-            sanlian__broker__v1__list_aggregates_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__list_aggregates_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__list_aggregates_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__list_aggregates_request__get_packed_size(&c)) { sanlian__broker__v1__list_aggregates_request__pack(&c, $0) }
         }
     }
 
@@ -1798,29 +1517,15 @@ extension BrokerV1.ListAggregatesResponse {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ListAggregatesResponse()
             sanlian__broker__v1__list_aggregates_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__list_aggregates_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__list_aggregates_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__ListAggregatesResponse()
-            sanlian__broker__v1__list_aggregates_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__list_aggregates_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__list_aggregates_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__list_aggregates_response__get_packed_size(&c)) { sanlian__broker__v1__list_aggregates_response__pack(&c, $0) }
         }
     }
 
@@ -1899,29 +1604,15 @@ extension BrokerV1.DeadLetter {
         self.deadUnixMs = c.dead_unix_ms
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__DeadLetter()
             sanlian__broker__v1__dead_letter__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__dead_letter__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__dead_letter__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__DeadLetter()
-            sanlian__broker__v1__dead_letter__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__dead_letter__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__dead_letter__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__dead_letter__get_packed_size(&c)) { sanlian__broker__v1__dead_letter__pack(&c, $0) }
         }
     }
 
@@ -1979,29 +1670,15 @@ extension BrokerV1.ListDeadLettersRequest {
         self.subscription = try wireString(c.subscription, message: "sanlian.broker.v1.ListDeadLettersRequest", field: "subscription")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ListDeadLettersRequest()
             sanlian__broker__v1__list_dead_letters_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__list_dead_letters_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__list_dead_letters_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__ListDeadLettersRequest()
-            sanlian__broker__v1__list_dead_letters_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__list_dead_letters_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__list_dead_letters_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__list_dead_letters_request__get_packed_size(&c)) { sanlian__broker__v1__list_dead_letters_request__pack(&c, $0) }
         }
     }
 
@@ -2057,29 +1734,15 @@ extension BrokerV1.ListDeadLettersResponse {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ListDeadLettersResponse()
             sanlian__broker__v1__list_dead_letters_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__list_dead_letters_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__list_dead_letters_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__ListDeadLettersResponse()
-            sanlian__broker__v1__list_dead_letters_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__list_dead_letters_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__list_dead_letters_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__list_dead_letters_response__get_packed_size(&c)) { sanlian__broker__v1__list_dead_letters_response__pack(&c, $0) }
         }
     }
 
@@ -2147,29 +1810,15 @@ extension BrokerV1.RedriveDeadLettersRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__RedriveDeadLettersRequest()
             sanlian__broker__v1__redrive_dead_letters_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__redrive_dead_letters_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__redrive_dead_letters_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__RedriveDeadLettersRequest()
-            sanlian__broker__v1__redrive_dead_letters_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__redrive_dead_letters_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__redrive_dead_letters_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__redrive_dead_letters_request__get_packed_size(&c)) { sanlian__broker__v1__redrive_dead_letters_request__pack(&c, $0) }
         }
     }
 
@@ -2230,29 +1879,15 @@ extension BrokerV1.RedriveDeadLettersResponse {
         self.redriven = c.redriven
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__RedriveDeadLettersResponse()
             sanlian__broker__v1__redrive_dead_letters_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__redrive_dead_letters_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__redrive_dead_letters_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__RedriveDeadLettersResponse()
-            sanlian__broker__v1__redrive_dead_letters_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__redrive_dead_letters_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__redrive_dead_letters_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__redrive_dead_letters_response__get_packed_size(&c)) { sanlian__broker__v1__redrive_dead_letters_response__pack(&c, $0) }
         }
     }
 
@@ -2299,29 +1934,15 @@ extension BrokerV1.ListServicesRequest {
         self.init()
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ListServicesRequest()
             sanlian__broker__v1__list_services_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__list_services_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__list_services_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__ListServicesRequest()
-            sanlian__broker__v1__list_services_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__list_services_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__list_services_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__list_services_request__get_packed_size(&c)) { sanlian__broker__v1__list_services_request__pack(&c, $0) }
         }
     }
 
@@ -2387,29 +2008,15 @@ extension BrokerV1.ServiceStatus {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ServiceStatus()
             sanlian__broker__v1__service_status__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__service_status__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__service_status__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__ServiceStatus()
-            sanlian__broker__v1__service_status__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__service_status__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__service_status__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__service_status__get_packed_size(&c)) { sanlian__broker__v1__service_status__pack(&c, $0) }
         }
     }
 
@@ -2476,29 +2083,15 @@ extension BrokerV1.ListServicesResponse {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Broker__V1__ListServicesResponse()
             sanlian__broker__v1__list_services_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__broker__v1__list_services_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__broker__v1__list_services_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Broker__V1__ListServicesResponse()
-            sanlian__broker__v1__list_services_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__broker__v1__list_services_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__broker__v1__list_services_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__broker__v1__list_services_response__get_packed_size(&c)) { sanlian__broker__v1__list_services_response__pack(&c, $0) }
         }
     }
 

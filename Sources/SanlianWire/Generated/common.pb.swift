@@ -2,7 +2,6 @@
 
 import CProtobufC
 import CSanlianProto
-package import NIOCore
 
 extension CommonV1 {
     /// A key and a value, for free-form parameters.
@@ -45,29 +44,15 @@ extension CommonV1.KeyValue {
         self.value = try wireString(c.value, message: "sanlian.common.v1.KeyValue", field: "value")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Common__V1__KeyValue()
             sanlian__common__v1__key_value__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__common__v1__key_value__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__common__v1__key_value__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Common__V1__KeyValue()
-            sanlian__common__v1__key_value__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__common__v1__key_value__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__common__v1__key_value__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__common__v1__key_value__get_packed_size(&c)) { sanlian__common__v1__key_value__pack(&c, $0) }
         }
     }
 
@@ -141,29 +126,15 @@ extension CommonV1.Place {
         self.longitudeMicro = c.longitude_micro
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Common__V1__Place()
             sanlian__common__v1__place__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__common__v1__place__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__common__v1__place__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Common__V1__Place()
-            sanlian__common__v1__place__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__common__v1__place__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__common__v1__place__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__common__v1__place__get_packed_size(&c)) { sanlian__common__v1__place__pack(&c, $0) }
         }
     }
 
@@ -225,29 +196,15 @@ extension CommonV1.TimeRange {
         self.toUnixMs = c.to_unix_ms
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Common__V1__TimeRange()
             sanlian__common__v1__time_range__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__common__v1__time_range__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__common__v1__time_range__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Common__V1__TimeRange()
-            sanlian__common__v1__time_range__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__common__v1__time_range__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__common__v1__time_range__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__common__v1__time_range__get_packed_size(&c)) { sanlian__common__v1__time_range__pack(&c, $0) }
         }
     }
 
@@ -306,29 +263,15 @@ extension CommonV1.PageRequest {
         self.pageToken = try wireString(c.page_token, message: "sanlian.common.v1.PageRequest", field: "page_token")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Common__V1__PageRequest()
             sanlian__common__v1__page_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__common__v1__page_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__common__v1__page_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Common__V1__PageRequest()
-            sanlian__common__v1__page_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__common__v1__page_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__common__v1__page_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__common__v1__page_request__get_packed_size(&c)) { sanlian__common__v1__page_request__pack(&c, $0) }
         }
     }
 
@@ -386,29 +329,15 @@ extension CommonV1.PageResponse {
         self.total = c.total
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Common__V1__PageResponse()
             sanlian__common__v1__page_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__common__v1__page_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__common__v1__page_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Common__V1__PageResponse()
-            sanlian__common__v1__page_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__common__v1__page_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__common__v1__page_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__common__v1__page_response__get_packed_size(&c)) { sanlian__common__v1__page_response__pack(&c, $0) }
         }
     }
 
@@ -467,29 +396,15 @@ extension CommonV1.Month {
         self.month = c.month
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Common__V1__Month()
             sanlian__common__v1__month__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__common__v1__month__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__common__v1__month__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Common__V1__Month()
-            sanlian__common__v1__month__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__common__v1__month__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__common__v1__month__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__common__v1__month__get_packed_size(&c)) { sanlian__common__v1__month__pack(&c, $0) }
         }
     }
 

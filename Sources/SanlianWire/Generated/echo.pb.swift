@@ -2,7 +2,6 @@
 
 import CProtobufC
 import CSanlianProto
-package import NIOCore
 
 extension EchoV1 {
     package struct EchoRequest: WireMessage {
@@ -60,29 +59,15 @@ extension EchoV1.EchoRequest {
         self.includeMetadata = c.include_metadata != 0
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Echo__V1__EchoRequest()
             sanlian__echo__v1__echo_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__echo__v1__echo_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__echo__v1__echo_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Echo__V1__EchoRequest()
-            sanlian__echo__v1__echo_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__echo__v1__echo_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__echo__v1__echo_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__echo__v1__echo_request__get_packed_size(&c)) { sanlian__echo__v1__echo_request__pack(&c, $0) }
         }
     }
 
@@ -170,29 +155,15 @@ extension EchoV1.EchoResponse {
         self.remainingMicros = c.remaining_micros
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Echo__V1__EchoResponse()
             sanlian__echo__v1__echo_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__echo__v1__echo_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__echo__v1__echo_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Echo__V1__EchoResponse()
-            sanlian__echo__v1__echo_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__echo__v1__echo_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__echo__v1__echo_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__echo__v1__echo_response__get_packed_size(&c)) { sanlian__echo__v1__echo_response__pack(&c, $0) }
         }
     }
 

@@ -2,7 +2,6 @@
 
 import CProtobufC
 import CSanlianProto
-package import NIOCore
 
 extension HazardsV1 {
     package enum HazardKind: WireEnum {
@@ -454,29 +453,15 @@ extension HazardsV1.ReportHazardRequest {
         self.drill = c.drill != 0
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__ReportHazardRequest()
             sanlian__hazards__v1__report_hazard_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__report_hazard_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__report_hazard_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__ReportHazardRequest()
-            sanlian__hazards__v1__report_hazard_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__report_hazard_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__report_hazard_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__report_hazard_request__get_packed_size(&c)) { sanlian__hazards__v1__report_hazard_request__pack(&c, $0) }
         }
     }
 
@@ -558,29 +543,15 @@ extension HazardsV1.HazardEvent {
         self.note = try wireString(c.note, message: "sanlian.hazards.v1.HazardEvent", field: "note")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__HazardEvent()
             sanlian__hazards__v1__hazard_event__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__hazard_event__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__hazard_event__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__HazardEvent()
-            sanlian__hazards__v1__hazard_event__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__hazard_event__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__hazard_event__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__hazard_event__get_packed_size(&c)) { sanlian__hazards__v1__hazard_event__pack(&c, $0) }
         }
     }
 
@@ -695,29 +666,15 @@ extension HazardsV1.Hazard {
         self.reportedUnixMs = c.reported_unix_ms
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__Hazard()
             sanlian__hazards__v1__hazard__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__hazard__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__hazard__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__Hazard()
-            sanlian__hazards__v1__hazard__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__hazard__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__hazard__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__hazard__get_packed_size(&c)) { sanlian__hazards__v1__hazard__pack(&c, $0) }
         }
     }
 
@@ -792,29 +749,15 @@ extension HazardsV1.GetHazardRequest {
         self.id = try wireString(c.id, message: "sanlian.hazards.v1.GetHazardRequest", field: "id")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__GetHazardRequest()
             sanlian__hazards__v1__get_hazard_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__get_hazard_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__get_hazard_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__GetHazardRequest()
-            sanlian__hazards__v1__get_hazard_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__get_hazard_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__get_hazard_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__get_hazard_request__get_packed_size(&c)) { sanlian__hazards__v1__get_hazard_request__pack(&c, $0) }
         }
     }
 
@@ -886,29 +829,15 @@ extension HazardsV1.ListHazardsRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__ListHazardsRequest()
             sanlian__hazards__v1__list_hazards_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__list_hazards_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__list_hazards_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__ListHazardsRequest()
-            sanlian__hazards__v1__list_hazards_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__list_hazards_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__list_hazards_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__list_hazards_request__get_packed_size(&c)) { sanlian__hazards__v1__list_hazards_request__pack(&c, $0) }
         }
     }
 
@@ -984,29 +913,15 @@ extension HazardsV1.ListHazardsResponse {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__ListHazardsResponse()
             sanlian__hazards__v1__list_hazards_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__list_hazards_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__list_hazards_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__ListHazardsResponse()
-            sanlian__hazards__v1__list_hazards_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__list_hazards_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__list_hazards_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__list_hazards_response__get_packed_size(&c)) { sanlian__hazards__v1__list_hazards_response__pack(&c, $0) }
         }
     }
 
@@ -1087,29 +1002,15 @@ extension HazardsV1.HazardTransitionRequest {
         self.evidence = try wireString(c.evidence, message: "sanlian.hazards.v1.HazardTransitionRequest", field: "evidence")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__HazardTransitionRequest()
             sanlian__hazards__v1__hazard_transition_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__hazard_transition_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__hazard_transition_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__HazardTransitionRequest()
-            sanlian__hazards__v1__hazard_transition_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__hazard_transition_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__hazard_transition_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__hazard_transition_request__get_packed_size(&c)) { sanlian__hazards__v1__hazard_transition_request__pack(&c, $0) }
         }
     }
 
@@ -1184,29 +1085,15 @@ extension HazardsV1.Party {
         self.enterprise = try wireString(c.enterprise, message: "sanlian.hazards.v1.Party", field: "enterprise")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__Party()
             sanlian__hazards__v1__party__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__party__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__party__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__Party()
-            sanlian__hazards__v1__party__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__party__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__party__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__party__get_packed_size(&c)) { sanlian__hazards__v1__party__pack(&c, $0) }
         }
     }
 
@@ -1271,29 +1158,15 @@ extension HazardsV1.MediationSession {
         self.summary = try wireString(c.summary, message: "sanlian.hazards.v1.MediationSession", field: "summary")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__MediationSession()
             sanlian__hazards__v1__mediation_session__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__mediation_session__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__mediation_session__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__MediationSession()
-            sanlian__hazards__v1__mediation_session__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__mediation_session__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__mediation_session__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__mediation_session__get_packed_size(&c)) { sanlian__hazards__v1__mediation_session__pack(&c, $0) }
         }
     }
 
@@ -1360,29 +1233,15 @@ extension HazardsV1.FollowUp {
         self.note = try wireString(c.note, message: "sanlian.hazards.v1.FollowUp", field: "note")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__FollowUp()
             sanlian__hazards__v1__follow_up__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__follow_up__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__follow_up__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__FollowUp()
-            sanlian__hazards__v1__follow_up__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__follow_up__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__follow_up__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__follow_up__get_packed_size(&c)) { sanlian__hazards__v1__follow_up__pack(&c, $0) }
         }
     }
 
@@ -1515,29 +1374,15 @@ extension HazardsV1.Dispute {
         self.drill = c.drill != 0
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__Dispute()
             sanlian__hazards__v1__dispute__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__dispute__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__dispute__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__Dispute()
-            sanlian__hazards__v1__dispute__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__dispute__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__dispute__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__dispute__get_packed_size(&c)) { sanlian__hazards__v1__dispute__pack(&c, $0) }
         }
     }
 
@@ -1650,29 +1495,15 @@ extension HazardsV1.IntakeRequest {
         self.drill = c.drill != 0
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__IntakeRequest()
             sanlian__hazards__v1__intake_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__intake_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__intake_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__IntakeRequest()
-            sanlian__hazards__v1__intake_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__intake_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__intake_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__intake_request__get_packed_size(&c)) { sanlian__hazards__v1__intake_request__pack(&c, $0) }
         }
     }
 
@@ -1746,29 +1577,15 @@ extension HazardsV1.AssessRequest {
         self.reason = try wireString(c.reason, message: "sanlian.hazards.v1.AssessRequest", field: "reason")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__AssessRequest()
             sanlian__hazards__v1__assess_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__assess_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__assess_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__AssessRequest()
-            sanlian__hazards__v1__assess_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__assess_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__assess_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__assess_request__get_packed_size(&c)) { sanlian__hazards__v1__assess_request__pack(&c, $0) }
         }
     }
 
@@ -1831,29 +1648,15 @@ extension HazardsV1.RouteRequest {
         self.reason = try wireString(c.reason, message: "sanlian.hazards.v1.RouteRequest", field: "reason")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__RouteRequest()
             sanlian__hazards__v1__route_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__route_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__route_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__RouteRequest()
-            sanlian__hazards__v1__route_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__route_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__route_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__route_request__get_packed_size(&c)) { sanlian__hazards__v1__route_request__pack(&c, $0) }
         }
     }
 
@@ -1914,29 +1717,15 @@ extension HazardsV1.MediationSessionRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__MediationSessionRequest()
             sanlian__hazards__v1__mediation_session_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__mediation_session_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__mediation_session_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__MediationSessionRequest()
-            sanlian__hazards__v1__mediation_session_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__mediation_session_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__mediation_session_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__mediation_session_request__get_packed_size(&c)) { sanlian__hazards__v1__mediation_session_request__pack(&c, $0) }
         }
     }
 
@@ -2000,29 +1789,15 @@ extension HazardsV1.OutcomeRequest {
         self.agreement = try wireString(c.agreement, message: "sanlian.hazards.v1.OutcomeRequest", field: "agreement")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__OutcomeRequest()
             sanlian__hazards__v1__outcome_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__outcome_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__outcome_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__OutcomeRequest()
-            sanlian__hazards__v1__outcome_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__outcome_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__outcome_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__outcome_request__get_packed_size(&c)) { sanlian__hazards__v1__outcome_request__pack(&c, $0) }
         }
     }
 
@@ -2081,29 +1856,15 @@ extension HazardsV1.FollowUpRequest {
         self.dueUnixMs = c.due_unix_ms
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__FollowUpRequest()
             sanlian__hazards__v1__follow_up_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__follow_up_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__follow_up_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__FollowUpRequest()
-            sanlian__hazards__v1__follow_up_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__follow_up_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__follow_up_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__follow_up_request__get_packed_size(&c)) { sanlian__hazards__v1__follow_up_request__pack(&c, $0) }
         }
     }
 
@@ -2161,29 +1922,15 @@ extension HazardsV1.FollowUpRecord {
         self.note = try wireString(c.note, message: "sanlian.hazards.v1.FollowUpRecord", field: "note")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__FollowUpRecord()
             sanlian__hazards__v1__follow_up_record__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__follow_up_record__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__follow_up_record__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__FollowUpRecord()
-            sanlian__hazards__v1__follow_up_record__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__follow_up_record__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__follow_up_record__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__follow_up_record__get_packed_size(&c)) { sanlian__hazards__v1__follow_up_record__pack(&c, $0) }
         }
     }
 
@@ -2242,29 +1989,15 @@ extension HazardsV1.CloseDisputeRequest {
         self.approvedBy = try wireString(c.approved_by, message: "sanlian.hazards.v1.CloseDisputeRequest", field: "approved_by")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__CloseDisputeRequest()
             sanlian__hazards__v1__close_dispute_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__close_dispute_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__close_dispute_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__CloseDisputeRequest()
-            sanlian__hazards__v1__close_dispute_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__close_dispute_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__close_dispute_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__close_dispute_request__get_packed_size(&c)) { sanlian__hazards__v1__close_dispute_request__pack(&c, $0) }
         }
     }
 
@@ -2318,29 +2051,15 @@ extension HazardsV1.GetDisputeRequest {
         self.id = try wireString(c.id, message: "sanlian.hazards.v1.GetDisputeRequest", field: "id")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__GetDisputeRequest()
             sanlian__hazards__v1__get_dispute_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__get_dispute_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__get_dispute_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__GetDisputeRequest()
-            sanlian__hazards__v1__get_dispute_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__get_dispute_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__get_dispute_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__get_dispute_request__get_packed_size(&c)) { sanlian__hazards__v1__get_dispute_request__pack(&c, $0) }
         }
     }
 
@@ -2408,29 +2127,15 @@ extension HazardsV1.ListDisputesRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__ListDisputesRequest()
             sanlian__hazards__v1__list_disputes_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__list_disputes_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__list_disputes_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__ListDisputesRequest()
-            sanlian__hazards__v1__list_disputes_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__list_disputes_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__list_disputes_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__list_disputes_request__get_packed_size(&c)) { sanlian__hazards__v1__list_disputes_request__pack(&c, $0) }
         }
     }
 
@@ -2505,29 +2210,15 @@ extension HazardsV1.ListDisputesResponse {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__ListDisputesResponse()
             sanlian__hazards__v1__list_disputes_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__list_disputes_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__list_disputes_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__ListDisputesResponse()
-            sanlian__hazards__v1__list_disputes_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__list_disputes_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__list_disputes_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__list_disputes_response__get_packed_size(&c)) { sanlian__hazards__v1__list_disputes_response__pack(&c, $0) }
         }
     }
 
@@ -2592,29 +2283,15 @@ extension HazardsV1.MonthlyAnalysisRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__MonthlyAnalysisRequest()
             sanlian__hazards__v1__monthly_analysis_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__monthly_analysis_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__monthly_analysis_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__MonthlyAnalysisRequest()
-            sanlian__hazards__v1__monthly_analysis_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__monthly_analysis_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__monthly_analysis_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__monthly_analysis_request__get_packed_size(&c)) { sanlian__hazards__v1__monthly_analysis_request__pack(&c, $0) }
         }
     }
 
@@ -2685,29 +2362,15 @@ extension HazardsV1.DisputeCount {
         self.count = c.count
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__DisputeCount()
             sanlian__hazards__v1__dispute_count__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__dispute_count__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__dispute_count__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__DisputeCount()
-            sanlian__hazards__v1__dispute_count__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__dispute_count__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__dispute_count__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__dispute_count__get_packed_size(&c)) { sanlian__hazards__v1__dispute_count__pack(&c, $0) }
         }
     }
 
@@ -2777,29 +2440,15 @@ extension HazardsV1.HazardCount {
         self.averageHandlingMinutes = c.average_handling_minutes
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__HazardCount()
             sanlian__hazards__v1__hazard_count__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__hazard_count__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__hazard_count__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__HazardCount()
-            sanlian__hazards__v1__hazard_count__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__hazard_count__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__hazard_count__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__hazard_count__get_packed_size(&c)) { sanlian__hazards__v1__hazard_count__pack(&c, $0) }
         }
     }
 
@@ -2909,29 +2558,15 @@ extension HazardsV1.MonthlyAnalysisReport {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Hazards__V1__MonthlyAnalysisReport()
             sanlian__hazards__v1__monthly_analysis_report__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__hazards__v1__monthly_analysis_report__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__hazards__v1__monthly_analysis_report__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Hazards__V1__MonthlyAnalysisReport()
-            sanlian__hazards__v1__monthly_analysis_report__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__hazards__v1__monthly_analysis_report__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__hazards__v1__monthly_analysis_report__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__hazards__v1__monthly_analysis_report__get_packed_size(&c)) { sanlian__hazards__v1__monthly_analysis_report__pack(&c, $0) }
         }
     }
 

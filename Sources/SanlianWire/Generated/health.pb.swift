@@ -2,7 +2,6 @@
 
 import CProtobufC
 import CSanlianProto
-package import NIOCore
 
 extension HealthV1 {
     package enum ServingStatus: WireEnum {
@@ -84,29 +83,15 @@ extension HealthV1.HealthCheckRequest {
         self.service = try wireString(c.service, message: "sanlian.health.v1.HealthCheckRequest", field: "service")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Health__V1__HealthCheckRequest()
             sanlian__health__v1__health_check_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__health__v1__health_check_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__health__v1__health_check_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Health__V1__HealthCheckRequest()
-            sanlian__health__v1__health_check_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__health__v1__health_check_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__health__v1__health_check_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__health__v1__health_check_request__get_packed_size(&c)) { sanlian__health__v1__health_check_request__pack(&c, $0) }
         }
     }
 
@@ -159,29 +144,15 @@ extension HealthV1.HealthCheckResponse {
         self.status = HealthV1.ServingStatus(rawValue: Int32(truncatingIfNeeded: c.status.rawValue))
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Health__V1__HealthCheckResponse()
             sanlian__health__v1__health_check_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__health__v1__health_check_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__health__v1__health_check_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Health__V1__HealthCheckResponse()
-            sanlian__health__v1__health_check_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__health__v1__health_check_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__health__v1__health_check_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__health__v1__health_check_response__get_packed_size(&c)) { sanlian__health__v1__health_check_response__pack(&c, $0) }
         }
     }
 

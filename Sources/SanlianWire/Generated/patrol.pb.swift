@@ -2,7 +2,6 @@
 
 import CProtobufC
 import CSanlianProto
-package import NIOCore
 
 extension PatrolV1 {
     package enum VolunteerKind: WireEnum {
@@ -283,29 +282,15 @@ extension PatrolV1.Volunteer {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__Volunteer()
             sanlian__patrol__v1__volunteer__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__volunteer__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__volunteer__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__Volunteer()
-            sanlian__patrol__v1__volunteer__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__volunteer__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__volunteer__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__volunteer__get_packed_size(&c)) { sanlian__patrol__v1__volunteer__pack(&c, $0) }
         }
     }
 
@@ -382,29 +367,15 @@ extension PatrolV1.UpsertVolunteerRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__UpsertVolunteerRequest()
             sanlian__patrol__v1__upsert_volunteer_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__upsert_volunteer_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__upsert_volunteer_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__UpsertVolunteerRequest()
-            sanlian__patrol__v1__upsert_volunteer_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__upsert_volunteer_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__upsert_volunteer_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__upsert_volunteer_request__get_packed_size(&c)) { sanlian__patrol__v1__upsert_volunteer_request__pack(&c, $0) }
         }
     }
 
@@ -459,29 +430,15 @@ extension PatrolV1.GetVolunteerRequest {
         self.id = try wireString(c.id, message: "sanlian.patrol.v1.GetVolunteerRequest", field: "id")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__GetVolunteerRequest()
             sanlian__patrol__v1__get_volunteer_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__get_volunteer_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__get_volunteer_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__GetVolunteerRequest()
-            sanlian__patrol__v1__get_volunteer_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__get_volunteer_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__get_volunteer_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__get_volunteer_request__get_packed_size(&c)) { sanlian__patrol__v1__get_volunteer_request__pack(&c, $0) }
         }
     }
 
@@ -544,29 +501,15 @@ extension PatrolV1.ListVolunteersRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListVolunteersRequest()
             sanlian__patrol__v1__list_volunteers_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_volunteers_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__list_volunteers_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__ListVolunteersRequest()
-            sanlian__patrol__v1__list_volunteers_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_volunteers_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__list_volunteers_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__list_volunteers_request__get_packed_size(&c)) { sanlian__patrol__v1__list_volunteers_request__pack(&c, $0) }
         }
     }
 
@@ -632,29 +575,15 @@ extension PatrolV1.ListVolunteersResponse {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListVolunteersResponse()
             sanlian__patrol__v1__list_volunteers_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_volunteers_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__list_volunteers_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__ListVolunteersResponse()
-            sanlian__patrol__v1__list_volunteers_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_volunteers_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__list_volunteers_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__list_volunteers_response__get_packed_size(&c)) { sanlian__patrol__v1__list_volunteers_response__pack(&c, $0) }
         }
     }
 
@@ -725,29 +654,15 @@ extension PatrolV1.Team {
         self.leaderVolunteerID = try wireString(c.leader_volunteer_id, message: "sanlian.patrol.v1.Team", field: "leader_volunteer_id")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__Team()
             sanlian__patrol__v1__team__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__team__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__team__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__Team()
-            sanlian__patrol__v1__team__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__team__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__team__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__team__get_packed_size(&c)) { sanlian__patrol__v1__team__pack(&c, $0) }
         }
     }
 
@@ -816,29 +731,15 @@ extension PatrolV1.PatrolArea {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__PatrolArea()
             sanlian__patrol__v1__patrol_area__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__patrol_area__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__patrol_area__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__PatrolArea()
-            sanlian__patrol__v1__patrol_area__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__patrol_area__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__patrol_area__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__patrol_area__get_packed_size(&c)) { sanlian__patrol__v1__patrol_area__pack(&c, $0) }
         }
     }
 
@@ -890,29 +791,15 @@ extension PatrolV1.ListAreasRequest {
         self.init()
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListAreasRequest()
             sanlian__patrol__v1__list_areas_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_areas_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__list_areas_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__ListAreasRequest()
-            sanlian__patrol__v1__list_areas_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_areas_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__list_areas_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__list_areas_request__get_packed_size(&c)) { sanlian__patrol__v1__list_areas_request__pack(&c, $0) }
         }
     }
 
@@ -967,29 +854,15 @@ extension PatrolV1.ListAreasResponse {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListAreasResponse()
             sanlian__patrol__v1__list_areas_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_areas_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__list_areas_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__ListAreasResponse()
-            sanlian__patrol__v1__list_areas_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_areas_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__list_areas_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__list_areas_response__get_packed_size(&c)) { sanlian__patrol__v1__list_areas_response__pack(&c, $0) }
         }
     }
 
@@ -1091,29 +964,15 @@ extension PatrolV1.ShiftTemplate {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ShiftTemplate()
             sanlian__patrol__v1__shift_template__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__shift_template__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__shift_template__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__ShiftTemplate()
-            sanlian__patrol__v1__shift_template__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__shift_template__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__shift_template__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__shift_template__get_packed_size(&c)) { sanlian__patrol__v1__shift_template__pack(&c, $0) }
         }
     }
 
@@ -1195,29 +1054,15 @@ extension PatrolV1.AvailabilityWindow {
         self.available = c.available != 0
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__AvailabilityWindow()
             sanlian__patrol__v1__availability_window__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__availability_window__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__availability_window__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__AvailabilityWindow()
-            sanlian__patrol__v1__availability_window__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__availability_window__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__availability_window__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__availability_window__get_packed_size(&c)) { sanlian__patrol__v1__availability_window__pack(&c, $0) }
         }
     }
 
@@ -1280,29 +1125,15 @@ extension PatrolV1.SetAvailabilityRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__SetAvailabilityRequest()
             sanlian__patrol__v1__set_availability_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__set_availability_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__set_availability_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__SetAvailabilityRequest()
-            sanlian__patrol__v1__set_availability_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__set_availability_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__set_availability_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__set_availability_request__get_packed_size(&c)) { sanlian__patrol__v1__set_availability_request__pack(&c, $0) }
         }
     }
 
@@ -1363,29 +1194,15 @@ extension PatrolV1.SetAvailabilityResponse {
         self.windows = c.windows
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__SetAvailabilityResponse()
             sanlian__patrol__v1__set_availability_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__set_availability_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__set_availability_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__SetAvailabilityResponse()
-            sanlian__patrol__v1__set_availability_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__set_availability_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__set_availability_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__set_availability_response__get_packed_size(&c)) { sanlian__patrol__v1__set_availability_response__pack(&c, $0) }
         }
     }
 
@@ -1447,29 +1264,15 @@ extension PatrolV1.RosterRules {
         self.seed = c.seed
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__RosterRules()
             sanlian__patrol__v1__roster_rules__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__roster_rules__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__roster_rules__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__RosterRules()
-            sanlian__patrol__v1__roster_rules__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__roster_rules__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__roster_rules__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__roster_rules__get_packed_size(&c)) { sanlian__patrol__v1__roster_rules__pack(&c, $0) }
         }
     }
 
@@ -1540,29 +1343,15 @@ extension PatrolV1.GenerateRosterRequest {
         self.dryRun = c.dry_run != 0
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__GenerateRosterRequest()
             sanlian__patrol__v1__generate_roster_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__generate_roster_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__generate_roster_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__GenerateRosterRequest()
-            sanlian__patrol__v1__generate_roster_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__generate_roster_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__generate_roster_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__generate_roster_request__get_packed_size(&c)) { sanlian__patrol__v1__generate_roster_request__pack(&c, $0) }
         }
     }
 
@@ -1633,29 +1422,15 @@ extension PatrolV1.UnfilledShift {
         self.reason = try wireString(c.reason, message: "sanlian.patrol.v1.UnfilledShift", field: "reason")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__UnfilledShift()
             sanlian__patrol__v1__unfilled_shift__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__unfilled_shift__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__unfilled_shift__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__UnfilledShift()
-            sanlian__patrol__v1__unfilled_shift__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__unfilled_shift__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__unfilled_shift__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__unfilled_shift__get_packed_size(&c)) { sanlian__patrol__v1__unfilled_shift__pack(&c, $0) }
         }
     }
 
@@ -1726,29 +1501,15 @@ extension PatrolV1.GenerateRosterResponse {
         self.fairnessSpread = c.fairness_spread
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__GenerateRosterResponse()
             sanlian__patrol__v1__generate_roster_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__generate_roster_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__generate_roster_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__GenerateRosterResponse()
-            sanlian__patrol__v1__generate_roster_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__generate_roster_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__generate_roster_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__generate_roster_response__get_packed_size(&c)) { sanlian__patrol__v1__generate_roster_response__pack(&c, $0) }
         }
     }
 
@@ -1846,29 +1607,15 @@ extension PatrolV1.Assignment {
         self.endsUnixMs = c.ends_unix_ms
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__Assignment()
             sanlian__patrol__v1__assignment__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__assignment__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__assignment__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__Assignment()
-            sanlian__patrol__v1__assignment__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__assignment__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__assignment__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__assignment__get_packed_size(&c)) { sanlian__patrol__v1__assignment__pack(&c, $0) }
         }
     }
 
@@ -1940,29 +1687,15 @@ extension PatrolV1.ListAssignmentsRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListAssignmentsRequest()
             sanlian__patrol__v1__list_assignments_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_assignments_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__list_assignments_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__ListAssignmentsRequest()
-            sanlian__patrol__v1__list_assignments_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_assignments_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__list_assignments_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__list_assignments_request__get_packed_size(&c)) { sanlian__patrol__v1__list_assignments_request__pack(&c, $0) }
         }
     }
 
@@ -2030,29 +1763,15 @@ extension PatrolV1.ListAssignmentsResponse {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListAssignmentsResponse()
             sanlian__patrol__v1__list_assignments_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_assignments_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__list_assignments_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__ListAssignmentsResponse()
-            sanlian__patrol__v1__list_assignments_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_assignments_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__list_assignments_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__list_assignments_response__get_packed_size(&c)) { sanlian__patrol__v1__list_assignments_response__pack(&c, $0) }
         }
     }
 
@@ -2125,29 +1844,15 @@ extension PatrolV1.UpdateAssignmentRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__UpdateAssignmentRequest()
             sanlian__patrol__v1__update_assignment_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__update_assignment_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__update_assignment_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__UpdateAssignmentRequest()
-            sanlian__patrol__v1__update_assignment_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__update_assignment_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__update_assignment_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__update_assignment_request__get_packed_size(&c)) { sanlian__patrol__v1__update_assignment_request__pack(&c, $0) }
         }
     }
 
@@ -2213,29 +1918,15 @@ extension PatrolV1.SwapRequest {
         self.reason = try wireString(c.reason, message: "sanlian.patrol.v1.SwapRequest", field: "reason")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__SwapRequest()
             sanlian__patrol__v1__swap_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__swap_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__swap_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__SwapRequest()
-            sanlian__patrol__v1__swap_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__swap_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__swap_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__swap_request__get_packed_size(&c)) { sanlian__patrol__v1__swap_request__pack(&c, $0) }
         }
     }
 
@@ -2295,29 +1986,15 @@ extension PatrolV1.SwapResponse {
         self.state = try wireString(c.state, message: "sanlian.patrol.v1.SwapResponse", field: "state")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__SwapResponse()
             sanlian__patrol__v1__swap_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__swap_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__swap_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__SwapResponse()
-            sanlian__patrol__v1__swap_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__swap_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__swap_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__swap_response__get_packed_size(&c)) { sanlian__patrol__v1__swap_response__pack(&c, $0) }
         }
     }
 
@@ -2375,29 +2052,15 @@ extension PatrolV1.DecideSwapRequest {
         self.accept = c.accept != 0
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__DecideSwapRequest()
             sanlian__patrol__v1__decide_swap_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__decide_swap_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__decide_swap_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__DecideSwapRequest()
-            sanlian__patrol__v1__decide_swap_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__decide_swap_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__decide_swap_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__decide_swap_request__get_packed_size(&c)) { sanlian__patrol__v1__decide_swap_request__pack(&c, $0) }
         }
     }
 
@@ -2457,29 +2120,15 @@ extension PatrolV1.CheckInRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__CheckInRequest()
             sanlian__patrol__v1__check_in_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__check_in_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__check_in_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__CheckInRequest()
-            sanlian__patrol__v1__check_in_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__check_in_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__check_in_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__check_in_request__get_packed_size(&c)) { sanlian__patrol__v1__check_in_request__pack(&c, $0) }
         }
     }
 
@@ -2536,29 +2185,15 @@ extension PatrolV1.CheckInResponse {
         self.nextDueUnixMs = c.next_due_unix_ms
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__CheckInResponse()
             sanlian__patrol__v1__check_in_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__check_in_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__check_in_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__CheckInResponse()
-            sanlian__patrol__v1__check_in_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__check_in_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__check_in_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__check_in_response__get_packed_size(&c)) { sanlian__patrol__v1__check_in_response__pack(&c, $0) }
         }
     }
 
@@ -2611,29 +2246,15 @@ extension PatrolV1.CheckOutRequest {
         self.assignmentID = try wireString(c.assignment_id, message: "sanlian.patrol.v1.CheckOutRequest", field: "assignment_id")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__CheckOutRequest()
             sanlian__patrol__v1__check_out_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__check_out_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__check_out_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__CheckOutRequest()
-            sanlian__patrol__v1__check_out_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__check_out_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__check_out_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__check_out_request__get_packed_size(&c)) { sanlian__patrol__v1__check_out_request__pack(&c, $0) }
         }
     }
 
@@ -2686,29 +2307,15 @@ extension PatrolV1.CheckOutResponse {
         self.minutesOnPatrol = c.minutes_on_patrol
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__CheckOutResponse()
             sanlian__patrol__v1__check_out_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__check_out_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__check_out_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__CheckOutResponse()
-            sanlian__patrol__v1__check_out_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__check_out_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__check_out_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__check_out_response__get_packed_size(&c)) { sanlian__patrol__v1__check_out_response__pack(&c, $0) }
         }
     }
 
@@ -2780,29 +2387,15 @@ extension PatrolV1.ReportFindingRequest {
         self.raiseHazard = c.raise_hazard != 0
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ReportFindingRequest()
             sanlian__patrol__v1__report_finding_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__report_finding_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__report_finding_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__ReportFindingRequest()
-            sanlian__patrol__v1__report_finding_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__report_finding_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__report_finding_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__report_finding_request__get_packed_size(&c)) { sanlian__patrol__v1__report_finding_request__pack(&c, $0) }
         }
     }
 
@@ -2888,29 +2481,15 @@ extension PatrolV1.Finding {
         self.alertIdentifier = try wireString(c.alert_identifier, message: "sanlian.patrol.v1.Finding", field: "alert_identifier")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__Finding()
             sanlian__patrol__v1__finding__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__finding__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__finding__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__Finding()
-            sanlian__patrol__v1__finding__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__finding__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__finding__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__finding__get_packed_size(&c)) { sanlian__patrol__v1__finding__pack(&c, $0) }
         }
     }
 
@@ -2979,29 +2558,15 @@ extension PatrolV1.ListFindingsRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListFindingsRequest()
             sanlian__patrol__v1__list_findings_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_findings_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__list_findings_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__ListFindingsRequest()
-            sanlian__patrol__v1__list_findings_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_findings_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__list_findings_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__list_findings_request__get_packed_size(&c)) { sanlian__patrol__v1__list_findings_request__pack(&c, $0) }
         }
     }
 
@@ -3068,29 +2633,15 @@ extension PatrolV1.ListFindingsResponse {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListFindingsResponse()
             sanlian__patrol__v1__list_findings_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_findings_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__list_findings_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__ListFindingsResponse()
-            sanlian__patrol__v1__list_findings_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_findings_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__list_findings_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__list_findings_response__get_packed_size(&c)) { sanlian__patrol__v1__list_findings_response__pack(&c, $0) }
         }
     }
 
@@ -3186,29 +2737,15 @@ extension PatrolV1.PublicitySession {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__PublicitySession()
             sanlian__patrol__v1__publicity_session__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__publicity_session__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__publicity_session__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__PublicitySession()
-            sanlian__patrol__v1__publicity_session__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__publicity_session__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__publicity_session__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__publicity_session__get_packed_size(&c)) { sanlian__patrol__v1__publicity_session__pack(&c, $0) }
         }
     }
 
@@ -3279,29 +2816,15 @@ extension PatrolV1.ListSessionsRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListSessionsRequest()
             sanlian__patrol__v1__list_sessions_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_sessions_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__list_sessions_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__ListSessionsRequest()
-            sanlian__patrol__v1__list_sessions_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_sessions_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__list_sessions_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__list_sessions_request__get_packed_size(&c)) { sanlian__patrol__v1__list_sessions_request__pack(&c, $0) }
         }
     }
 
@@ -3359,29 +2882,15 @@ extension PatrolV1.ListSessionsResponse {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__ListSessionsResponse()
             sanlian__patrol__v1__list_sessions_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_sessions_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__list_sessions_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__ListSessionsResponse()
-            sanlian__patrol__v1__list_sessions_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__list_sessions_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__list_sessions_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__list_sessions_response__get_packed_size(&c)) { sanlian__patrol__v1__list_sessions_response__pack(&c, $0) }
         }
     }
 
@@ -3448,29 +2957,15 @@ extension PatrolV1.HoursSummaryRequest {
         self.volunteerID = try wireString(c.volunteer_id, message: "sanlian.patrol.v1.HoursSummaryRequest", field: "volunteer_id")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__HoursSummaryRequest()
             sanlian__patrol__v1__hours_summary_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__hours_summary_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__hours_summary_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__HoursSummaryRequest()
-            sanlian__patrol__v1__hours_summary_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__hours_summary_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__hours_summary_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__hours_summary_request__get_packed_size(&c)) { sanlian__patrol__v1__hours_summary_request__pack(&c, $0) }
         }
     }
 
@@ -3546,29 +3041,15 @@ extension PatrolV1.VolunteerHours {
         self.noShows = c.no_shows
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__VolunteerHours()
             sanlian__patrol__v1__volunteer_hours__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__volunteer_hours__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__volunteer_hours__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__VolunteerHours()
-            sanlian__patrol__v1__volunteer_hours__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__volunteer_hours__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__volunteer_hours__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__volunteer_hours__get_packed_size(&c)) { sanlian__patrol__v1__volunteer_hours__pack(&c, $0) }
         }
     }
 
@@ -3629,29 +3110,15 @@ extension PatrolV1.HoursSummaryResponse {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Patrol__V1__HoursSummaryResponse()
             sanlian__patrol__v1__hours_summary_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__patrol__v1__hours_summary_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__patrol__v1__hours_summary_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Patrol__V1__HoursSummaryResponse()
-            sanlian__patrol__v1__hours_summary_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__patrol__v1__hours_summary_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__patrol__v1__hours_summary_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__patrol__v1__hours_summary_response__get_packed_size(&c)) { sanlian__patrol__v1__hours_summary_response__pack(&c, $0) }
         }
     }
 

@@ -2,7 +2,6 @@
 
 import CProtobufC
 import CSanlianProto
-package import NIOCore
 
 extension ResidentsV1 {
     package enum Sex: WireEnum {
@@ -324,29 +323,15 @@ extension ResidentsV1.Person {
         self.masked = c.masked != 0
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__Person()
             sanlian__residents__v1__person__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__person__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__person__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__Person()
-            sanlian__residents__v1__person__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__person__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__person__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__person__get_packed_size(&c)) { sanlian__residents__v1__person__pack(&c, $0) }
         }
     }
 
@@ -415,29 +400,15 @@ extension ResidentsV1.UpsertPersonRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__UpsertPersonRequest()
             sanlian__residents__v1__upsert_person_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__upsert_person_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__upsert_person_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__UpsertPersonRequest()
-            sanlian__residents__v1__upsert_person_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__upsert_person_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__upsert_person_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__upsert_person_request__get_packed_size(&c)) { sanlian__residents__v1__upsert_person_request__pack(&c, $0) }
         }
     }
 
@@ -497,29 +468,15 @@ extension ResidentsV1.GetPersonRequest {
         self.purpose = try wireString(c.purpose, message: "sanlian.residents.v1.GetPersonRequest", field: "purpose")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__GetPersonRequest()
             sanlian__residents__v1__get_person_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__get_person_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__get_person_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__GetPersonRequest()
-            sanlian__residents__v1__get_person_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__get_person_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__get_person_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__get_person_request__get_packed_size(&c)) { sanlian__residents__v1__get_person_request__pack(&c, $0) }
         }
     }
 
@@ -587,29 +544,15 @@ extension ResidentsV1.SearchPeopleRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__SearchPeopleRequest()
             sanlian__residents__v1__search_people_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__search_people_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__search_people_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__SearchPeopleRequest()
-            sanlian__residents__v1__search_people_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__search_people_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__search_people_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__search_people_request__get_packed_size(&c)) { sanlian__residents__v1__search_people_request__pack(&c, $0) }
         }
     }
 
@@ -676,29 +619,15 @@ extension ResidentsV1.SearchPeopleResponse {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__SearchPeopleResponse()
             sanlian__residents__v1__search_people_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__search_people_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__search_people_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__SearchPeopleResponse()
-            sanlian__residents__v1__search_people_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__search_people_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__search_people_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__search_people_response__get_packed_size(&c)) { sanlian__residents__v1__search_people_response__pack(&c, $0) }
         }
     }
 
@@ -766,29 +695,15 @@ extension ResidentsV1.HouseholdMember {
         self.relationship = try wireString(c.relationship, message: "sanlian.residents.v1.HouseholdMember", field: "relationship")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__HouseholdMember()
             sanlian__residents__v1__household_member__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__household_member__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__household_member__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__HouseholdMember()
-            sanlian__residents__v1__household_member__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__household_member__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__household_member__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__household_member__get_packed_size(&c)) { sanlian__residents__v1__household_member__pack(&c, $0) }
         }
     }
 
@@ -861,29 +776,15 @@ extension ResidentsV1.Household {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__Household()
             sanlian__residents__v1__household__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__household__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__household__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__Household()
-            sanlian__residents__v1__household__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__household__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__household__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__household__get_packed_size(&c)) { sanlian__residents__v1__household__pack(&c, $0) }
         }
     }
 
@@ -966,29 +867,15 @@ extension ResidentsV1.MovementReport {
         self.atUnixMs = c.at_unix_ms
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__MovementReport()
             sanlian__residents__v1__movement_report__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__movement_report__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__movement_report__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__MovementReport()
-            sanlian__residents__v1__movement_report__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__movement_report__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__movement_report__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__movement_report__get_packed_size(&c)) { sanlian__residents__v1__movement_report__pack(&c, $0) }
         }
     }
 
@@ -1052,29 +939,15 @@ extension ResidentsV1.MovementReceipt {
         self.duplicateCandidateID = try wireString(c.duplicate_candidate_id, message: "sanlian.residents.v1.MovementReceipt", field: "duplicate_candidate_id")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__MovementReceipt()
             sanlian__residents__v1__movement_receipt__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__movement_receipt__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__movement_receipt__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__MovementReceipt()
-            sanlian__residents__v1__movement_receipt__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__movement_receipt__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__movement_receipt__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__movement_receipt__get_packed_size(&c)) { sanlian__residents__v1__movement_receipt__pack(&c, $0) }
         }
     }
 
@@ -1138,29 +1011,15 @@ extension ResidentsV1.ListPresentRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ListPresentRequest()
             sanlian__residents__v1__list_present_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__list_present_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__list_present_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__ListPresentRequest()
-            sanlian__residents__v1__list_present_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__list_present_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__list_present_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__list_present_request__get_packed_size(&c)) { sanlian__residents__v1__list_present_request__pack(&c, $0) }
         }
     }
 
@@ -1223,29 +1082,15 @@ extension ResidentsV1.ListLapsedRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ListLapsedRequest()
             sanlian__residents__v1__list_lapsed_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__list_lapsed_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__list_lapsed_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__ListLapsedRequest()
-            sanlian__residents__v1__list_lapsed_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__list_lapsed_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__list_lapsed_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__list_lapsed_request__get_packed_size(&c)) { sanlian__residents__v1__list_lapsed_request__pack(&c, $0) }
         }
     }
 
@@ -1318,29 +1163,15 @@ extension ResidentsV1.DuplicateCandidate {
         self.reason = try wireString(c.reason, message: "sanlian.residents.v1.DuplicateCandidate", field: "reason")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__DuplicateCandidate()
             sanlian__residents__v1__duplicate_candidate__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__duplicate_candidate__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__duplicate_candidate__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__DuplicateCandidate()
-            sanlian__residents__v1__duplicate_candidate__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__duplicate_candidate__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__duplicate_candidate__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__duplicate_candidate__get_packed_size(&c)) { sanlian__residents__v1__duplicate_candidate__pack(&c, $0) }
         }
     }
 
@@ -1402,29 +1233,15 @@ extension ResidentsV1.ListDuplicateCandidatesRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ListDuplicateCandidatesRequest()
             sanlian__residents__v1__list_duplicate_candidates_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__list_duplicate_candidates_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__list_duplicate_candidates_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__ListDuplicateCandidatesRequest()
-            sanlian__residents__v1__list_duplicate_candidates_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__list_duplicate_candidates_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__list_duplicate_candidates_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__list_duplicate_candidates_request__get_packed_size(&c)) { sanlian__residents__v1__list_duplicate_candidates_request__pack(&c, $0) }
         }
     }
 
@@ -1488,29 +1305,15 @@ extension ResidentsV1.ListDuplicateCandidatesResponse {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ListDuplicateCandidatesResponse()
             sanlian__residents__v1__list_duplicate_candidates_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__list_duplicate_candidates_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__list_duplicate_candidates_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__ListDuplicateCandidatesResponse()
-            sanlian__residents__v1__list_duplicate_candidates_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__list_duplicate_candidates_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__list_duplicate_candidates_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__list_duplicate_candidates_response__get_packed_size(&c)) { sanlian__residents__v1__list_duplicate_candidates_response__pack(&c, $0) }
         }
     }
 
@@ -1578,29 +1381,15 @@ extension ResidentsV1.ResolveDuplicateRequest {
         self.merge = c.merge != 0
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ResolveDuplicateRequest()
             sanlian__residents__v1__resolve_duplicate_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__resolve_duplicate_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__resolve_duplicate_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__ResolveDuplicateRequest()
-            sanlian__residents__v1__resolve_duplicate_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__resolve_duplicate_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__resolve_duplicate_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__resolve_duplicate_request__get_packed_size(&c)) { sanlian__residents__v1__resolve_duplicate_request__pack(&c, $0) }
         }
     }
 
@@ -1654,29 +1443,15 @@ extension ResidentsV1.ResolveDuplicateResponse {
         self.keptIDNumber = try wireString(c.kept_id_number, message: "sanlian.residents.v1.ResolveDuplicateResponse", field: "kept_id_number")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ResolveDuplicateResponse()
             sanlian__residents__v1__resolve_duplicate_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__resolve_duplicate_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__resolve_duplicate_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__ResolveDuplicateResponse()
-            sanlian__residents__v1__resolve_duplicate_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__resolve_duplicate_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__resolve_duplicate_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__resolve_duplicate_response__get_packed_size(&c)) { sanlian__residents__v1__resolve_duplicate_response__pack(&c, $0) }
         }
     }
 
@@ -1731,29 +1506,15 @@ extension ResidentsV1.StatisticsRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__StatisticsRequest()
             sanlian__residents__v1__statistics_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__statistics_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__statistics_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__StatisticsRequest()
-            sanlian__residents__v1__statistics_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__statistics_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__statistics_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__statistics_request__get_packed_size(&c)) { sanlian__residents__v1__statistics_request__pack(&c, $0) }
         }
     }
 
@@ -1825,29 +1586,15 @@ extension ResidentsV1.PopulationCount {
         self.departures = c.departures
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__PopulationCount()
             sanlian__residents__v1__population_count__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__population_count__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__population_count__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__PopulationCount()
-            sanlian__residents__v1__population_count__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__population_count__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__population_count__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__population_count__get_packed_size(&c)) { sanlian__residents__v1__population_count__pack(&c, $0) }
         }
     }
 
@@ -1914,29 +1661,15 @@ extension ResidentsV1.StatisticsResponse {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__StatisticsResponse()
             sanlian__residents__v1__statistics_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__statistics_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__statistics_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__StatisticsResponse()
-            sanlian__residents__v1__statistics_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__statistics_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__statistics_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__statistics_response__get_packed_size(&c)) { sanlian__residents__v1__statistics_response__pack(&c, $0) }
         }
     }
 
@@ -2025,29 +1758,15 @@ extension ResidentsV1.AuditEntry {
         self.atUnixMs = c.at_unix_ms
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__AuditEntry()
             sanlian__residents__v1__audit_entry__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__audit_entry__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__audit_entry__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__AuditEntry()
-            sanlian__residents__v1__audit_entry__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__audit_entry__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__audit_entry__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__audit_entry__get_packed_size(&c)) { sanlian__residents__v1__audit_entry__pack(&c, $0) }
         }
     }
 
@@ -2113,29 +1832,15 @@ extension ResidentsV1.ListAuditRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ListAuditRequest()
             sanlian__residents__v1__list_audit_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__list_audit_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__list_audit_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__ListAuditRequest()
-            sanlian__residents__v1__list_audit_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__list_audit_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__list_audit_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__list_audit_request__get_packed_size(&c)) { sanlian__residents__v1__list_audit_request__pack(&c, $0) }
         }
     }
 
@@ -2202,29 +1907,15 @@ extension ResidentsV1.ListAuditResponse {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ListAuditResponse()
             sanlian__residents__v1__list_audit_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__list_audit_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__list_audit_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__ListAuditResponse()
-            sanlian__residents__v1__list_audit_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__list_audit_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__list_audit_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__list_audit_response__get_packed_size(&c)) { sanlian__residents__v1__list_audit_response__pack(&c, $0) }
         }
     }
 
@@ -2293,29 +1984,15 @@ extension ResidentsV1.ListEnterpriseWorkersRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ListEnterpriseWorkersRequest()
             sanlian__residents__v1__list_enterprise_workers_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__list_enterprise_workers_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__list_enterprise_workers_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__ListEnterpriseWorkersRequest()
-            sanlian__residents__v1__list_enterprise_workers_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__list_enterprise_workers_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__list_enterprise_workers_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__list_enterprise_workers_request__get_packed_size(&c)) { sanlian__residents__v1__list_enterprise_workers_request__pack(&c, $0) }
         }
     }
 
@@ -2375,29 +2052,15 @@ extension ResidentsV1.DocumentItem {
         self.received = c.received != 0
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__DocumentItem()
             sanlian__residents__v1__document_item__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__document_item__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__document_item__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__DocumentItem()
-            sanlian__residents__v1__document_item__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__document_item__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__document_item__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__document_item__get_packed_size(&c)) { sanlian__residents__v1__document_item__pack(&c, $0) }
         }
     }
 
@@ -2490,29 +2153,15 @@ extension ResidentsV1.Transfer {
         self.requestedUnixMs = c.requested_unix_ms
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__Transfer()
             sanlian__residents__v1__transfer__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__transfer__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__transfer__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__Transfer()
-            sanlian__residents__v1__transfer__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__transfer__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__transfer__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__transfer__get_packed_size(&c)) { sanlian__residents__v1__transfer__pack(&c, $0) }
         }
     }
 
@@ -2593,29 +2242,15 @@ extension ResidentsV1.TransferRequest {
         self.toAddress = try wireString(c.to_address, message: "sanlian.residents.v1.TransferRequest", field: "to_address")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__TransferRequest()
             sanlian__residents__v1__transfer_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__transfer_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__transfer_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__TransferRequest()
-            sanlian__residents__v1__transfer_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__transfer_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__transfer_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__transfer_request__get_packed_size(&c)) { sanlian__residents__v1__transfer_request__pack(&c, $0) }
         }
     }
 
@@ -2678,29 +2313,15 @@ extension ResidentsV1.UpdateDocumentsRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__UpdateDocumentsRequest()
             sanlian__residents__v1__update_documents_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__update_documents_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__update_documents_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__UpdateDocumentsRequest()
-            sanlian__residents__v1__update_documents_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__update_documents_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__update_documents_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__update_documents_request__get_packed_size(&c)) { sanlian__residents__v1__update_documents_request__pack(&c, $0) }
         }
     }
 
@@ -2769,29 +2390,15 @@ extension ResidentsV1.DecideTransferRequest {
         self.reason = try wireString(c.reason, message: "sanlian.residents.v1.DecideTransferRequest", field: "reason")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__DecideTransferRequest()
             sanlian__residents__v1__decide_transfer_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__decide_transfer_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__decide_transfer_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__DecideTransferRequest()
-            sanlian__residents__v1__decide_transfer_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__decide_transfer_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__decide_transfer_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__decide_transfer_request__get_packed_size(&c)) { sanlian__residents__v1__decide_transfer_request__pack(&c, $0) }
         }
     }
 
@@ -2846,29 +2453,15 @@ extension ResidentsV1.CompleteTransferRequest {
         self.id = try wireString(c.id, message: "sanlian.residents.v1.CompleteTransferRequest", field: "id")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__CompleteTransferRequest()
             sanlian__residents__v1__complete_transfer_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__complete_transfer_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__complete_transfer_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__CompleteTransferRequest()
-            sanlian__residents__v1__complete_transfer_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__complete_transfer_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__complete_transfer_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__complete_transfer_request__get_packed_size(&c)) { sanlian__residents__v1__complete_transfer_request__pack(&c, $0) }
         }
     }
 
@@ -2921,29 +2514,15 @@ extension ResidentsV1.ChecklistRequest {
         self.kind = ResidentsV1.TransferKind(rawValue: Int32(truncatingIfNeeded: c.kind.rawValue))
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ChecklistRequest()
             sanlian__residents__v1__checklist_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__checklist_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__checklist_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__ChecklistRequest()
-            sanlian__residents__v1__checklist_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__checklist_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__checklist_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__checklist_request__get_packed_size(&c)) { sanlian__residents__v1__checklist_request__pack(&c, $0) }
         }
     }
 
@@ -2999,29 +2578,15 @@ extension ResidentsV1.ChecklistResponse {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__ChecklistResponse()
             sanlian__residents__v1__checklist_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__checklist_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__checklist_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__ChecklistResponse()
-            sanlian__residents__v1__checklist_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__checklist_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__checklist_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__checklist_response__get_packed_size(&c)) { sanlian__residents__v1__checklist_response__pack(&c, $0) }
         }
     }
 
@@ -3099,29 +2664,15 @@ extension ResidentsV1.WindowServiceRecord {
         self.idNumber = try wireString(c.id_number, message: "sanlian.residents.v1.WindowServiceRecord", field: "id_number")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__WindowServiceRecord()
             sanlian__residents__v1__window_service_record__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__window_service_record__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__window_service_record__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__WindowServiceRecord()
-            sanlian__residents__v1__window_service_record__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__window_service_record__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__window_service_record__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__window_service_record__get_packed_size(&c)) { sanlian__residents__v1__window_service_record__pack(&c, $0) }
         }
     }
 
@@ -3180,29 +2731,15 @@ extension ResidentsV1.WindowRatesRequest {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__WindowRatesRequest()
             sanlian__residents__v1__window_rates_request__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__window_rates_request__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__window_rates_request__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__WindowRatesRequest()
-            sanlian__residents__v1__window_rates_request__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__window_rates_request__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__window_rates_request__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__window_rates_request__get_packed_size(&c)) { sanlian__residents__v1__window_rates_request__pack(&c, $0) }
         }
     }
 
@@ -3267,29 +2804,15 @@ extension ResidentsV1.WindowRatesResponse {
         self.sameDayPermille = c.same_day_permille
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Residents__V1__WindowRatesResponse()
             sanlian__residents__v1__window_rates_response__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__residents__v1__window_rates_response__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__residents__v1__window_rates_response__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Residents__V1__WindowRatesResponse()
-            sanlian__residents__v1__window_rates_response__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__residents__v1__window_rates_response__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__residents__v1__window_rates_response__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__residents__v1__window_rates_response__get_packed_size(&c)) { sanlian__residents__v1__window_rates_response__pack(&c, $0) }
         }
     }
 

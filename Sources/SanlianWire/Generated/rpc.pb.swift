@@ -2,7 +2,6 @@
 
 import CProtobufC
 import CSanlianProto
-package import NIOCore
 
 extension RPCV1 {
     /// The gRPC status codes, with gRPC's numbers.
@@ -143,29 +142,15 @@ extension RPCV1.Status {
         self.message = try wireString(c.message, message: "sanlian.rpc.v1.Status", field: "message")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__Status()
             sanlian__rpc__v1__status__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__rpc__v1__status__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__rpc__v1__status__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Rpc__V1__Status()
-            sanlian__rpc__v1__status__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__rpc__v1__status__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__rpc__v1__status__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__rpc__v1__status__get_packed_size(&c)) { sanlian__rpc__v1__status__pack(&c, $0) }
         }
     }
 
@@ -225,29 +210,15 @@ extension RPCV1.MetadataEntry {
         self.value = try wireString(c.value, message: "sanlian.rpc.v1.MetadataEntry", field: "value")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__MetadataEntry()
             sanlian__rpc__v1__metadata_entry__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__rpc__v1__metadata_entry__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__rpc__v1__metadata_entry__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Rpc__V1__MetadataEntry()
-            sanlian__rpc__v1__metadata_entry__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__rpc__v1__metadata_entry__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__rpc__v1__metadata_entry__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__rpc__v1__metadata_entry__get_packed_size(&c)) { sanlian__rpc__v1__metadata_entry__pack(&c, $0) }
         }
     }
 
@@ -328,29 +299,15 @@ extension RPCV1.Hello {
         self.maxFrameBytes = c.max_frame_bytes
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__Hello()
             sanlian__rpc__v1__hello__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__rpc__v1__hello__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__rpc__v1__hello__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Rpc__V1__Hello()
-            sanlian__rpc__v1__hello__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__rpc__v1__hello__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__rpc__v1__hello__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__rpc__v1__hello__get_packed_size(&c)) { sanlian__rpc__v1__hello__pack(&c, $0) }
         }
     }
 
@@ -428,29 +385,15 @@ extension RPCV1.Welcome {
         self.connectionID = c.connection_id
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__Welcome()
             sanlian__rpc__v1__welcome__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__rpc__v1__welcome__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__rpc__v1__welcome__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Rpc__V1__Welcome()
-            sanlian__rpc__v1__welcome__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__rpc__v1__welcome__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__rpc__v1__welcome__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__rpc__v1__welcome__get_packed_size(&c)) { sanlian__rpc__v1__welcome__pack(&c, $0) }
         }
     }
 
@@ -540,29 +483,15 @@ extension RPCV1.CallStart {
         self.initialWindow = c.initial_window
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__CallStart()
             sanlian__rpc__v1__call_start__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__rpc__v1__call_start__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__rpc__v1__call_start__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Rpc__V1__CallStart()
-            sanlian__rpc__v1__call_start__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__rpc__v1__call_start__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__rpc__v1__call_start__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__rpc__v1__call_start__get_packed_size(&c)) { sanlian__rpc__v1__call_start__pack(&c, $0) }
         }
     }
 
@@ -634,29 +563,15 @@ extension RPCV1.Message {
         self.halfClose = c.half_close != 0
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__Message()
             sanlian__rpc__v1__message__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__rpc__v1__message__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__rpc__v1__message__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Rpc__V1__Message()
-            sanlian__rpc__v1__message__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__rpc__v1__message__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__rpc__v1__message__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__rpc__v1__message__get_packed_size(&c)) { sanlian__rpc__v1__message__pack(&c, $0) }
         }
     }
 
@@ -729,29 +644,15 @@ extension RPCV1.CallEnd {
         self.hasPayload = c.has_payload != 0
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__CallEnd()
             sanlian__rpc__v1__call_end__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__rpc__v1__call_end__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__rpc__v1__call_end__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Rpc__V1__CallEnd()
-            sanlian__rpc__v1__call_end__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__rpc__v1__call_end__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__rpc__v1__call_end__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__rpc__v1__call_end__get_packed_size(&c)) { sanlian__rpc__v1__call_end__pack(&c, $0) }
         }
     }
 
@@ -818,29 +719,15 @@ extension RPCV1.Cancel {
         self.reason = try wireString(c.reason, message: "sanlian.rpc.v1.Cancel", field: "reason")
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__Cancel()
             sanlian__rpc__v1__cancel__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__rpc__v1__cancel__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__rpc__v1__cancel__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Rpc__V1__Cancel()
-            sanlian__rpc__v1__cancel__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__rpc__v1__cancel__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__rpc__v1__cancel__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__rpc__v1__cancel__get_packed_size(&c)) { sanlian__rpc__v1__cancel__pack(&c, $0) }
         }
     }
 
@@ -894,29 +781,15 @@ extension RPCV1.WindowUpdate {
         self.messages = c.messages
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__WindowUpdate()
             sanlian__rpc__v1__window_update__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__rpc__v1__window_update__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__rpc__v1__window_update__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Rpc__V1__WindowUpdate()
-            sanlian__rpc__v1__window_update__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__rpc__v1__window_update__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__rpc__v1__window_update__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__rpc__v1__window_update__get_packed_size(&c)) { sanlian__rpc__v1__window_update__pack(&c, $0) }
         }
     }
 
@@ -970,29 +843,15 @@ extension RPCV1.Ping {
         self.nonce = c.nonce
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__Ping()
             sanlian__rpc__v1__ping__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__rpc__v1__ping__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__rpc__v1__ping__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Rpc__V1__Ping()
-            sanlian__rpc__v1__ping__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__rpc__v1__ping__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__rpc__v1__ping__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__rpc__v1__ping__get_packed_size(&c)) { sanlian__rpc__v1__ping__pack(&c, $0) }
         }
     }
 
@@ -1053,29 +912,15 @@ extension RPCV1.GoAway {
         self.lastCallID = c.last_call_id
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__GoAway()
             sanlian__rpc__v1__go_away__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__rpc__v1__go_away__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__rpc__v1__go_away__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Rpc__V1__GoAway()
-            sanlian__rpc__v1__go_away__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__rpc__v1__go_away__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__rpc__v1__go_away__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__rpc__v1__go_away__get_packed_size(&c)) { sanlian__rpc__v1__go_away__pack(&c, $0) }
         }
     }
 
@@ -1162,29 +1007,15 @@ extension RPCV1.Frame {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__Frame()
             sanlian__rpc__v1__frame__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__rpc__v1__frame__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__rpc__v1__frame__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Rpc__V1__Frame()
-            sanlian__rpc__v1__frame__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__rpc__v1__frame__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__rpc__v1__frame__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__rpc__v1__frame__get_packed_size(&c)) { sanlian__rpc__v1__frame__pack(&c, $0) }
         }
     }
 
@@ -1274,29 +1105,15 @@ extension RPCV1.FrameHeader {
         self.callID = c.call_id
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__FrameHeader()
             sanlian__rpc__v1__frame_header__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__rpc__v1__frame_header__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__rpc__v1__frame_header__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Rpc__V1__FrameHeader()
-            sanlian__rpc__v1__frame_header__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__rpc__v1__frame_header__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__rpc__v1__frame_header__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__rpc__v1__frame_header__get_packed_size(&c)) { sanlian__rpc__v1__frame_header__pack(&c, $0) }
         }
     }
 
@@ -1359,29 +1176,15 @@ extension RPCV1.StartFrameHeader {
         }
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__StartFrameHeader()
             sanlian__rpc__v1__start_frame_header__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__rpc__v1__start_frame_header__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__rpc__v1__start_frame_header__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Rpc__V1__StartFrameHeader()
-            sanlian__rpc__v1__start_frame_header__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__rpc__v1__start_frame_header__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__rpc__v1__start_frame_header__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__rpc__v1__start_frame_header__get_packed_size(&c)) { sanlian__rpc__v1__start_frame_header__pack(&c, $0) }
         }
     }
 
@@ -1457,29 +1260,15 @@ extension RPCV1.CallStartHeader {
         self.initialWindow = c.initial_window
     }
 
-    package func encode(into buffer: inout ByteBuffer) throws(WireError) {
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
             var c = Sanlian__Rpc__V1__CallStartHeader()
             sanlian__rpc__v1__call_start_header__init(&c)
             try fill(&c, &arena)
-            let size = sanlian__rpc__v1__call_start_header__get_packed_size(&c)
-            guard size > 0 else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                sanlian__rpc__v1__call_start_header__pack(&c, target.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
-        }
-    }
-
-    package func serializedBytes() throws(WireError) -> [UInt8] {
-        try WireArena.with { (arena: inout WireArena) throws(WireError) in
-            var c = Sanlian__Rpc__V1__CallStartHeader()
-            sanlian__rpc__v1__call_start_header__init(&c)
-            try fill(&c, &arena)
-            let size = sanlian__rpc__v1__call_start_header__get_packed_size(&c)
-            return [UInt8](unsafeUninitializedCapacity: size) { target, count in
-                count = size == 0 ? 0 : sanlian__rpc__v1__call_start_header__pack(&c, target.baseAddress!)
-            }
+            return body(sanlian__rpc__v1__call_start_header__get_packed_size(&c)) { sanlian__rpc__v1__call_start_header__pack(&c, $0) }
         }
     }
 
