@@ -7,14 +7,32 @@ import Synchronization
 /// Instances of one service are used in turn (round-robin). An instance disappears with its
 /// connection.
 package final class RouteTable: Sendable {
-    package struct Instance: Sendable {
-        package var id: UInt64
-        package var name: String
-        package var department: String
-        package var connection: RPCConnection
-        package var services: [BrokerV1.ServiceDescriptor]
+    /// A class, not a struct: every forwarded call picks one, and handing out a reference costs
+    /// one retain where a copy of the fields cost one for each.
+    package final class Instance: Sendable {
+        package let id: UInt64
+        package let name: String
+        package let department: String
+        package let connection: RPCConnection
+        package let services: [BrokerV1.ServiceDescriptor]
         /// Paths of the methods it registered as server-streaming, worked out once.
-        package var streamingMethods: Set<String>
+        package let streamingMethods: Set<String>
+
+        init(
+            id: UInt64,
+            name: String,
+            department: String,
+            connection: RPCConnection,
+            services: [BrokerV1.ServiceDescriptor],
+            streamingMethods: Set<String>
+        ) {
+            self.id = id
+            self.name = name
+            self.department = department
+            self.connection = connection
+            self.services = services
+            self.streamingMethods = streamingMethods
+        }
 
         /// Whether the instance's method at `path` answers with a stream.
         package func streams(_ path: String) -> Bool {

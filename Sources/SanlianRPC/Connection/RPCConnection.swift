@@ -126,7 +126,8 @@ package final class RPCConnection: Sendable {
             handler.endInbound(id: callID, writing: write)
             return
         }
-        var frame = channel.allocator.buffer(capacity: RPCConnectionHandler.outputBufferCapacity)
+        // Sized for a small answer (a publish's acknowledgement); a larger one grows it once.
+        var frame = channel.allocator.buffer(capacity: 64)
         do {
             try write(&frame)
         } catch {

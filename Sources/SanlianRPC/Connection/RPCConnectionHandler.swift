@@ -957,7 +957,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     }
 
     /// Room for a few small frames; a large one grows the buffer once.
-    static let outputBufferCapacity = 1024
+    private static let outputBufferCapacity = 1024
     /// A buffer grown past this by large frames is not kept as `spareOutput`: an idle connection
     /// should not hold on to it.
     private static let spareOutputCapacity = 16 * 1024
