@@ -57,7 +57,7 @@ struct BrokerDispatcher: InboundCallDispatcher {
             // The reserved keys are the broker's to set: a caller's own are dropped.
             metadata.removeReserved()
             CallForwarder.forward(call, to: instance, service: service, metadata: metadata, stamps: stamps)
-            return instance.streams(call.method) ? .open : .bounded
+            return connectionRoutes.streams(call.method, on: instance) ? .open : .bounded
         }
     }
 

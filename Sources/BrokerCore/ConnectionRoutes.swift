@@ -1,3 +1,4 @@
+import BrokerRouting
 import SanlianRPC
 import SanlianWire
 import Synchronization
@@ -20,6 +21,10 @@ final class ConnectionRoutes: Sendable {
         /// The method asked last and its route: a connection mostly calls one method over and
         /// over, and comparing the path costs less than hashing it.
         var last: (method: String, route: Route)?
+        /// Whether the method forwarded last streams on the instance it went to, for the same
+        /// reason: the instance's set of streaming methods is hashed only when either changes. An
+        /// instance re-registering gets a new id, so an answer never outlives its registration.
+        var lastStreams: (method: String, instanceID: UInt64, streams: Bool)?
         var stamps: EncodedMetadataEntries?
     }
 
@@ -44,6 +49,18 @@ final class ConnectionRoutes: Sendable {
             }
         }
         return route
+    }
+
+    /// Whether `method` answers with a stream on `instance` (`RouteTable.Instance.streams`).
+    func streams(_ method: String, on instance: RouteTable.Instance) -> Bool {
+        state.withLock { state in
+            if let last = state.lastStreams, last.instanceID == instance.id, last.method == method {
+                return last.streams
+            }
+            let streams = instance.streams(method)
+            state.lastStreams = (method, instance.id, streams)
+            return streams
+        }
     }
 
     /// The metadata the broker stamps on every call of `peer`, encoded the first time.
