@@ -85,7 +85,7 @@ public struct RPCRouter: Sendable {
     struct Entry: Sendable {
         @usableFromInline
         enum Body: Sendable {
-            /// Runs in a task per call and answers it (`RPCRouter.answer`) before it returns; what
+            /// Runs in a task per call and ends it (`RPCRouter.answer`, `endStream`) before it returns; what
             /// it throws ends the call with that error.
             case task(@Sendable (InboundCall, ServerContext) async throws -> Void)
             /// Runs on the event loop as the call arrives, without a task, and answers the call
@@ -195,7 +195,7 @@ public struct RPCRouter: Sendable {
             .task { call, context in
                 let request = try Self.decodeRequest(Request.self, call)
                 try await handler(request, ResponseStreamWriter(call: call), context)
-                Self.answer(call, payload: nil)
+                Self.endStream(call)
             }
         )
     }
@@ -225,11 +225,11 @@ public struct RPCRouter: Sendable {
         }
     }
 
-    /// Ends `call` with OK and the encoded response `payload` (none for a stream), and the
-    /// trailers its handler added.
+    /// Ends a streaming `call` whose handler returned: OK, the trailers its handler added, and no
+    /// payload (its responses went out as messages).
     @usableFromInline
-    static func answer(_ call: InboundCall, payload: [UInt8]?) {
-        call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: call.trailers, payload: payload))
+    static func endStream(_ call: InboundCall) {
+        call.finish(CallOutcome(status: RPCV1.Status(code: .ok), metadata: call.trailers))
     }
 
     /// Ends `call` with `error` (an `RPCError` as it is, anything else as INTERNAL).
