@@ -32,6 +32,8 @@ enum FrameLayout {
     static let callEndStatusTag: UInt8 = 0x0A
     static let callEndPayloadTag: UInt8 = 0x1A
     static let callEndHasPayloadTag: UInt8 = 0x20
+    /// Tag of Message.payload (field 1, length-delimited).
+    static let messagePayloadTag: UInt8 = 0x0A
 
     /// The varint at `start` in `bytes`, of at most `maxBytes` bytes: its value and the index
     /// after it.
@@ -171,6 +173,26 @@ extension ByteBuffer {
                 store(1)
                 return index
             }
+        }
+    }
+
+    /// Appends a length-prefixed Frame of call `callID` carrying one response message of a
+    /// streaming call, `payload` already encoded: the bytes protobuf-c packs for that Frame, the
+    /// Message laid out by hand around the payload (a payload field when it has bytes; `half_close`
+    /// is the caller's, so false and left out), as `writeFrame(callID:endingOKWith:trailers:)` lays
+    /// out a CallEnd.
+    /// - Returns: the size of the frame written, without its length prefix.
+    @discardableResult
+    package mutating func writeFrame(callID: UInt32, messagePayload payload: [UInt8]) -> Int {
+        let messageSize = payload.isEmpty ? 0 : 1 + FrameLayout.varintSize(UInt64(payload.count)) + payload.count
+        return writeFrame(callID: callID, kindTag: FrameLayout.messageTag, kindSize: messageSize) { out in
+            guard !payload.isEmpty else { return 0 }
+            let raw = UnsafeMutableRawPointer(out)
+            raw.storeBytes(of: FrameLayout.messagePayloadTag, as: UInt8.self)
+            var index = 1
+            FrameLayout.storeVarint(UInt64(payload.count), in: raw, at: &index)
+            payload.withUnsafeBytes { (raw + index).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            return index + payload.count
         }
     }
 

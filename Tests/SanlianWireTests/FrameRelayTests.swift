@@ -181,6 +181,21 @@ struct FrameRelayTests {
         }
     }
 
+    @Test("a streamed message laid out around its payload has the bytes of the whole Frame encoded")
+    func messageFrame() throws {
+        for size in [0, 1, 127, 128, 20_000] {
+            let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            for callID: UInt32 in [0, 2, 128, .max] {
+                var written = ByteBuffer(bytes: [0xEE])
+                let size = written.writeFrame(callID: callID, messagePayload: payload)
+                var expected = ByteBuffer(bytes: [0xEE])
+                try expected.writeFrame(RPCV1.Frame(callID: callID, kind: .message(RPCV1.Message(payload: payload))))
+                #expect(written == expected)
+                #expect(size == written.readableBytes - 1 - FrameLimits.prefixBytes)
+            }
+        }
+    }
+
     @Test("a response that cannot be encoded leaves the buffer as it was")
     func answerFrameRefused() {
         var buffer = ByteBuffer(bytes: [1, 2, 3])

@@ -108,7 +108,7 @@ package final class RPCConnection: Sendable {
     }
 
     func sendMessage(callID: UInt32, payload: [UInt8]) {
-        onLoop { $0.send(RPCV1.Frame(callID: callID, kind: .message(RPCV1.Message(payload: payload)))) }
+        onLoop { $0.sendMessage(callID: callID, payload: payload) }
     }
 
     func endInboundCall(callID: UInt32, outcome: CallOutcome) {

@@ -724,6 +724,24 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         closeIfDrained()
     }
 
+    /// Sends a response message of an inbound streaming call. One that cannot be sent (over the
+    /// peer's frame limit) ends the call here with the reason, and its handler is cancelled if it
+    /// still runs: a message is never dropped while the stream goes on. Ended here rather than by
+    /// cancelling the call, which a handler that has already returned has marked ended, its OK
+    /// waiting behind this message.
+    func sendMessage(callID id: UInt32, payload: [UInt8]) {
+        guard phase != .closed,
+            let refusal = appendFrame(
+                "message",
+                { buffer throws(WireError) in buffer.writeFrame(callID: id, messagePayload: payload) }
+            ),
+            let entry = removeInbound(id)
+        else { return }
+        send(RPCV1.Frame(callID: id, kind: .end(RPCV1.CallEnd(status: refusal.status))))
+        entry.call.cancel(refusal, answer: false)
+        closeIfDrained()
+    }
+
     /// Relays a response message another connection's callee sent; one that cannot be relayed
     /// (malformed, or over the peer's frame limit) ends the call with the reason, as its CallEnd would.
     func relayMessage(_ frame: ByteBuffer, callID id: UInt32) {
