@@ -92,25 +92,36 @@ struct BrokerRoutingTests {
         }
     }
 
-    @Test("a streamed response too large for the caller's frame limit ends the call with RESOURCE_EXHAUSTED")
+    @Test(
+        "a streamed response too large for the caller's frame limit ends the call with RESOURCE_EXHAUSTED and stops the service's handler"
+    )
     func oversizeRelayedMessage() async throws {
         let township = try Township()
         _ = try await Harness.withBroker(township) { _ in
             try await Harness.withEchoService(township, instance: "echo") { _ in
                 try await township.withClient("station", configure: { $0.connection.maxFrameBytes = 4096 }) { client in
-                    let responses = try await client.serverStream(
-                        EchoV1.Echo.stream,
+                    // Short, then long: a handler that would send for minutes unless it is told to stop.
+                    for request in [
                         EchoV1.EchoRequest(payload: [UInt8](repeating: 7, count: 6000), count: 3),
-                        options: CallOptions(timeout: .seconds(20))
-                    )
-                    var received = 0
-                    do {
-                        for try await _ in responses { received += 1 }
-                        Issue.record("the stream ended normally after \(received) messages")
-                    } catch let error as RPCError {
-                        #expect(received == 0)
-                        #expect(error.code == .resourceExhausted)
-                        #expect(error.message.contains("4096"), "names the limit: \(error.message)")
+                        EchoV1.EchoRequest(payload: [UInt8](repeating: 7, count: 6000), delayMs: 5, count: 100_000),
+                    ] {
+                        let responses = try await client.serverStream(
+                            EchoV1.Echo.stream,
+                            request,
+                            options: CallOptions(timeout: .seconds(20))
+                        )
+                        var received = 0
+                        do {
+                            for try await _ in responses { received += 1 }
+                            Issue.record("the stream ended normally after \(received) messages")
+                        } catch let error as RPCError {
+                            #expect(received == 0)
+                            #expect(error.code == .resourceExhausted)
+                            #expect(error.message.contains("4096"), "names the limit: \(error.message)")
+                        }
+                    }
+                    try await eventually("the service to stop sending") {
+                        try await client.unary(EchoV1.Echo.active, EchoV1.EchoRequest()).index == 0
                     }
                     // The connection and the service still serve.
                     let echoed = try await client.unary(EchoV1.Echo.echo, EchoV1.EchoRequest(payload: [1, 2]))

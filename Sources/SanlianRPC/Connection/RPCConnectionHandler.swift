@@ -724,31 +724,32 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         closeIfDrained()
     }
 
-    /// Sends a response message of an inbound streaming call. One that cannot be sent (over the
-    /// peer's frame limit) ends the call here with the reason, and its handler is cancelled if it
-    /// still runs: a message is never dropped while the stream goes on. Ended here rather than by
-    /// cancelling the call, which a handler that has already returned has marked ended, its OK
-    /// waiting behind this message.
+    /// Sends a response message of an inbound streaming call; one that cannot be sent (over the
+    /// peer's frame limit) ends the call (`endInbound(id:refusedMessage:)`).
     func sendMessage(callID id: UInt32, payload: [UInt8]) {
-        guard phase != .closed,
-            let refusal = appendFrame(
-                "message",
-                { buffer throws(WireError) in buffer.writeFrame(callID: id, messagePayload: payload) }
-            ),
-            let entry = removeInbound(id)
-        else { return }
-        send(RPCV1.Frame(callID: id, kind: .end(RPCV1.CallEnd(status: refusal.status))))
-        entry.call.cancel(refusal, answer: false)
-        closeIfDrained()
+        guard phase != .closed, inbound[id] != nil else { return }
+        let refusal = appendFrame("message") { buffer throws(WireError) in
+            buffer.writeFrame(callID: id, messagePayload: payload)
+        }
+        if let refusal { endInbound(id: id, refusedMessage: refusal) }
     }
 
     /// Relays a response message another connection's callee sent; one that cannot be relayed
-    /// (malformed, or over the peer's frame limit) ends the call with the reason, as its CallEnd would.
+    /// (malformed, or over the peer's frame limit) ends the call (`endInbound(id:refusedMessage:)`).
     func relayMessage(_ frame: ByteBuffer, callID id: UInt32) {
-        guard let error = relay(frame, callID: id, limit: "message"), removeInbound(id) != nil else {
-            return
-        }
-        send(RPCV1.Frame(callID: id, kind: .end(RPCV1.CallEnd(status: error.status))))
+        guard inbound[id] != nil else { return }
+        if let refusal = relay(frame, callID: id, limit: "message") { endInbound(id: id, refusedMessage: refusal) }
+    }
+
+    /// Ends an inbound streaming call one of whose response messages could not be sent: its caller
+    /// gets the reason rather than a stream with a message missing, and the call is cancelled, so
+    /// that its handler stops (or, relayed, its callee is told to stop) and no later message
+    /// follows the end. Ended here rather than by the cancellation's answer: a handler that has
+    /// already returned has marked the call ended, its OK waiting behind this message.
+    private func endInbound(id: UInt32, refusedMessage refusal: RPCError) {
+        guard let entry = removeInbound(id) else { return }
+        send(RPCV1.Frame(callID: id, kind: .end(RPCV1.CallEnd(status: refusal.status))))
+        entry.call.cancel(refusal, answer: false)
         closeIfDrained()
     }
 
