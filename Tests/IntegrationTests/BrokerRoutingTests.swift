@@ -100,26 +100,7 @@ struct BrokerRoutingTests {
         _ = try await Harness.withBroker(township) { _ in
             try await Harness.withEchoService(township, instance: "echo") { _ in
                 try await township.withClient("station", configure: { $0.connection.maxFrameBytes = 4096 }) { client in
-                    // Short, then long: a handler that would send for minutes unless it is told to stop.
-                    for request in [
-                        EchoV1.EchoRequest(payload: [UInt8](repeating: 7, count: 6000), count: 3),
-                        EchoV1.EchoRequest(payload: [UInt8](repeating: 7, count: 6000), delayMs: 5, count: 100_000),
-                    ] {
-                        let responses = try await client.serverStream(
-                            EchoV1.Echo.stream,
-                            request,
-                            options: CallOptions(timeout: .seconds(20))
-                        )
-                        var received = 0
-                        do {
-                            for try await _ in responses { received += 1 }
-                            Issue.record("the stream ended normally after \(received) messages")
-                        } catch let error as RPCError {
-                            #expect(received == 0)
-                            #expect(error.code == .resourceExhausted)
-                            #expect(error.message.contains("4096"), "names the limit: \(error.message)")
-                        }
-                    }
+                    #expect(try await oversizeStreamProblems(client, limit: 4096) == [])
                     try await eventually("the service to stop sending") {
                         try await client.unary(EchoV1.Echo.active, EchoV1.EchoRequest()).index == 0
                     }
