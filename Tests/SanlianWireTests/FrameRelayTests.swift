@@ -141,12 +141,9 @@ struct FrameRelayTests {
         ]
         for end in ends {
             for callID: UInt32 in [0, 1, 127, 128, 300_001, .max] {
-                var written = ByteBuffer()
-                let size = try written.writeFrame(callID: callID, end: end)
-                var expected = ByteBuffer()
-                try expected.writeFrame(RPCV1.Frame(callID: callID, kind: .end(end)))
-                #expect(written == expected)
-                #expect(size == written.readableBytes - FrameLimits.prefixBytes)
+                try expectPackedBytes(of: RPCV1.Frame(callID: callID, kind: .end(end))) {
+                    try $0.writeFrame(callID: callID, end: end)
+                }
             }
         }
     }
@@ -164,18 +161,15 @@ struct FrameRelayTests {
         for response in responses {
             for trailers in trailerSets {
                 for callID: UInt32 in [0, 1, 128, .max] {
-                    var written = ByteBuffer()
-                    let size = try written.writeFrame(callID: callID, endingOKWith: response, trailers: trailers)
                     let end = RPCV1.CallEnd(
                         status: RPCV1.Status(code: .ok),
                         metadata: trailers,
                         payload: try response.serializedBytes(),
                         hasPayload: true
                     )
-                    var expected = ByteBuffer()
-                    try expected.writeFrame(RPCV1.Frame(callID: callID, kind: .end(end)))
-                    #expect(written == expected)
-                    #expect(size == written.readableBytes - FrameLimits.prefixBytes)
+                    try expectPackedBytes(of: RPCV1.Frame(callID: callID, kind: .end(end))) {
+                        try $0.writeFrame(callID: callID, endingOKWith: response, trailers: trailers)
+                    }
                 }
             }
         }
@@ -186,14 +180,28 @@ struct FrameRelayTests {
         for size in [0, 1, 127, 128, 20_000] {
             let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
             for callID: UInt32 in [0, 2, 128, .max] {
-                var written = ByteBuffer(bytes: [0xEE])
-                let size = written.writeFrame(callID: callID, messagePayload: payload)
-                var expected = ByteBuffer(bytes: [0xEE])
-                try expected.writeFrame(RPCV1.Frame(callID: callID, kind: .message(RPCV1.Message(payload: payload))))
-                #expect(written == expected)
-                #expect(size == written.readableBytes - 1 - FrameLimits.prefixBytes)
+                try expectPackedBytes(of: RPCV1.Frame(callID: callID, kind: .message(RPCV1.Message(payload: payload))))
+                {
+                    $0.writeFrame(callID: callID, messagePayload: payload)
+                }
             }
         }
+    }
+
+    /// Expects `write`, a writer that lays a frame out by hand and returns its size without the
+    /// length prefix, to append to a buffer already holding a byte what protobuf-c packs for
+    /// `frame`, and to return that size.
+    private func expectPackedBytes(
+        of frame: RPCV1.Frame,
+        sourceLocation: SourceLocation = #_sourceLocation,
+        _ write: (inout ByteBuffer) throws -> Int
+    ) throws {
+        var written = ByteBuffer(bytes: [0xEE])
+        let size = try write(&written)
+        var expected = ByteBuffer(bytes: [0xEE])
+        try expected.writeFrame(frame)
+        #expect(written == expected, sourceLocation: sourceLocation)
+        #expect(size == written.readableBytes - 1 - FrameLimits.prefixBytes, sourceLocation: sourceLocation)
     }
 
     @Test("a response that cannot be encoded leaves the buffer as it was")
