@@ -49,8 +49,8 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     var connection: RPCConnection?
     private var context: ChannelHandlerContext?
     private(set) var phase = Phase.handshaking
-    private var outbound: [UInt32: OutboundEntry] = [:]
-    private var inbound: [UInt32: InboundEntry] = [:]
+    private var outbound = CallTable<OutboundEntry>()
+    private var inbound = CallTable<InboundEntry>()
     /// Inbound calls dispatched as `DispatchedCall.bounded` and not yet ended.
     private var boundedInbound = 0
     /// Set while reading is paused for too many bounded calls (`ConnectionConfiguration
@@ -542,7 +542,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         if phase == .ready { phase = .goingAway }
         connection?.stopAcceptingCalls()
         // Calls the peer never saw will never be answered.
-        for id in outbound.keys where id > goAway.lastCallID {
+        for (id, _) in outbound where id > goAway.lastCallID {
             if let entry = outbound.removeValue(forKey: id) {
                 entry.observer.ended(
                     CallOutcome(
@@ -622,8 +622,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         inbound[id] = InboundEntry(call: call, timeout: timeout)
         watchDeadline(deadline)
         // A call can end within dispatch (refused, or answered on the spot): then nothing counts.
-        guard dispatch(call) == .bounded, let index = inbound.index(forKey: id) else { return }
-        inbound.values[index].bounded = true
+        guard dispatch(call) == .bounded, inbound.update(id, { $0.bounded = true }) else { return }
         boundedInbound += 1
         // The answers to this side's own calls come on this connection: while it waits for any,
         // it keeps reading, or a handler waiting on a call of its own would wait for ever.
@@ -848,12 +847,12 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         deadlineTimer?.cancel()
         deadlineTimer = nil
         let calls = outbound
-        outbound = [:]
+        outbound.removeAll()
         for (_, entry) in calls {
             entry.observer.ended(CallOutcome(error: reason))
         }
         let served = inbound
-        inbound = [:]
+        inbound.removeAll()
         boundedInbound = 0
         for (_, entry) in served {
             entry.call.cancel(reason, answer: false)
