@@ -22,7 +22,7 @@ struct BrokerDispatcher: InboundCallDispatcher {
     let connectionRoutes = ConnectionRoutes()
 
     func dispatch(_ call: InboundCall) -> DispatchedCall {
-        switch connectionRoutes.route(of: call.method, { route(of: call.method, department: call.peer.department) }) {
+        switch connectionRoutes.route(of: call.method, { route(of: call.method, peer: call.peer) }) {
         case .refused(let error):
             logger.info(
                 "Call refused",
@@ -36,41 +36,52 @@ struct BrokerDispatcher: InboundCallDispatcher {
         case .malformed:
             call.finish(CallOutcome(error: RPCError(.unimplemented, "malformed method path \(call.method)")))
             return .bounded
+        case .unstampable:
+            call.finish(CallOutcome(error: .internalError()))
+            return .bounded
         case .local:
             return inbox.dispatch(call)
-        case .forward(let service):
-            guard let instance = routes.pick(service: service) else {
+        case .forward(let forwarding):
+            guard let instance = routes.pick(service: forwarding.service) else {
                 call.finish(
-                    CallOutcome(error: RPCError(.unavailable, "no instance of \(service) is connected to the broker"))
+                    CallOutcome(
+                        error: RPCError(.unavailable, "no instance of \(forwarding.service) is connected to the broker")
+                    )
                 )
-                return .bounded
-            }
-            let stamps: EncodedMetadataEntries
-            do {
-                stamps = try connectionRoutes.stamps(of: call.peer)
-            } catch {
-                logger.error("Caller identity not encodable", metadata: ["rpc.error": "\(error)"])
-                call.finish(CallOutcome(error: .internalError()))
                 return .bounded
             }
             var metadata = call.metadata
             // The reserved keys are the broker's to set: a caller's own are dropped.
             metadata.removeReserved()
-            CallForwarder.forward(call, to: instance, service: service, metadata: metadata, stamps: stamps)
-            return connectionRoutes.streams(call.method, on: instance) ? .open : .bounded
+            CallForwarder.forward(
+                call,
+                to: instance,
+                service: forwarding.service,
+                metadata: metadata,
+                stamps: forwarding.stamps
+            )
+            return forwarding.streams(call.method, on: instance) ? .open : .bounded
         }
     }
 
-    /// Where calls of `method` from `department` go: the ACL first, then the broker's own
-    /// services, then the routed ones.
-    private func route(of method: String, department: String) -> ConnectionRoutes.Route {
+    /// Where calls of `method` from `peer` go: the ACL first, then the broker's own services,
+    /// then the routed ones, with the caller's identity stamps.
+    private func route(of method: String, peer: PeerIdentity) -> ConnectionRoutes.Route {
         do {
-            try policy.authorizeCall(department: department, method: method)
+            try policy.authorizeCall(department: peer.department, method: method)
         } catch {
             return .refused(error)
         }
         guard let service = RouteTable.serviceName(of: method) else { return .malformed }
-        return localServices.contains(service) ? .local : .forward(service: service)
+        if localServices.contains(service) { return .local }
+        do {
+            return .forward(
+                ConnectionRoutes.Forwarding(service: service, stamps: try connectionRoutes.stamps(of: peer))
+            )
+        } catch {
+            logger.error("Caller identity not encodable", metadata: ["rpc.error": "\(error)"])
+            return .unstampable
+        }
     }
 
     func finish() {

@@ -13,7 +13,44 @@ final class ConnectionRoutes: Sendable {
         case refused(RPCError)
         case malformed
         case local
-        case forward(service: String)
+        case forward(Forwarding)
+        /// The caller's identity could not be encoded as stamps (never for one the handshake
+        /// decoded, whose strings hold no NUL).
+        case unstampable
+    }
+
+    /// A forwarded method's route, kept for the connection: the service, the caller's identity
+    /// stamps, and whether the method streams on the instance it went to last. Everything a
+    /// forwarded call needs beyond the instance it is sent to, behind one lookup of the method.
+    final class Forwarding: Sendable {
+        let service: String
+        let stamps: EncodedMetadataEntries
+        /// The instance the method went to last and whether it streams there, packed as
+        /// `id << 1 | streams` (instance ids start at 1, so 0 is "none yet"): the instance's set
+        /// of streaming methods is hashed only when the instance changes, and an instance that
+        /// registers again gets a new id, so an answer never outlives its registration. Relaxed
+        /// is enough: a stale read only asks the instance again.
+        private let lastStreams = Atomic<UInt64>(0)
+
+        init(service: String, stamps: EncodedMetadataEntries) {
+            self.service = service
+            self.stamps = stamps
+        }
+
+        /// Whether `method` (the one this route is of) answers with a stream on `instance`
+        /// (`RouteTable.Instance.streams`).
+        func streams(_ method: String, on instance: RouteTable.Instance) -> Bool {
+            streams(onInstance: instance.id) { instance.streams(method) }
+        }
+
+        /// `streams(_:on:)` with the instance's answer asked through `ask`, for tests.
+        func streams(onInstance id: UInt64, _ ask: () -> Bool) -> Bool {
+            let last = lastStreams.load(ordering: .relaxed)
+            if last >> 1 == id { return last & 1 == 1 }
+            let streams = ask()
+            lastStreams.store(id << 1 | (streams ? 1 : 0), ordering: .relaxed)
+            return streams
+        }
     }
 
     private struct State {
@@ -21,10 +58,6 @@ final class ConnectionRoutes: Sendable {
         /// The method asked last and its route: a connection mostly calls one method over and
         /// over, and comparing the path costs less than hashing it.
         var last: (method: String, route: Route)?
-        /// Whether the method forwarded last streams on the instance it went to, for the same
-        /// reason: the instance's set of streaming methods is hashed only when either changes. An
-        /// instance re-registering gets a new id, so an answer never outlives its registration.
-        var lastStreams: (method: String, instanceID: UInt64, streams: Bool)?
         var stamps: EncodedMetadataEntries?
     }
 
@@ -49,18 +82,6 @@ final class ConnectionRoutes: Sendable {
             }
         }
         return route
-    }
-
-    /// Whether `method` answers with a stream on `instance` (`RouteTable.Instance.streams`).
-    func streams(_ method: String, on instance: RouteTable.Instance) -> Bool {
-        state.withLock { state in
-            if let last = state.lastStreams, last.instanceID == instance.id, last.method == method {
-                return last.streams
-            }
-            let streams = instance.streams(method)
-            state.lastStreams = (method, instance.id, streams)
-            return streams
-        }
     }
 
     /// The metadata the broker stamps on every call of `peer`, encoded the first time.

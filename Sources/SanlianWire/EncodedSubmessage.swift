@@ -82,6 +82,12 @@ package struct EncodedMetadataEntries: Sendable, Equatable {
     /// Where each entry ends in `data`.
     fileprivate let ends: [Int]
 
+    /// No entries.
+    package init() {
+        data = []
+        ends = []
+    }
+
     /// - Throws: `WireError` when an entry cannot be encoded (a key or value with a NUL byte).
     package init(_ entries: [RPCV1.MetadataEntry]) throws(WireError) {
         var data: [UInt8] = []

@@ -6,6 +6,32 @@ import Testing
 
 @Suite("A connection's routes, decided once per method")
 struct ConnectionRoutesTests {
+    static func forward(_ service: String) -> ConnectionRoutes.Route {
+        .forward(ConnectionRoutes.Forwarding(service: service, stamps: EncodedMetadataEntries()))
+    }
+
+    @Test("whether a forwarded method streams is asked again only when the instance changes")
+    func streamsRememberedPerInstance() {
+        let forwarding = ConnectionRoutes.Forwarding(service: "svc", stamps: EncodedMetadataEntries())
+        var asked: [UInt64] = []
+        func streams(on id: UInt64, answer: Bool) -> Bool {
+            forwarding.streams(onInstance: id) {
+                asked.append(id)
+                return answer
+            }
+        }
+        #expect(streams(on: 1, answer: true))
+        #expect(streams(on: 1, answer: false), "remembered, not asked again")
+        #expect(!streams(on: 2, answer: false))
+        #expect(!streams(on: 2, answer: true))
+        #expect(streams(on: 1, answer: true), "the first instance is asked again after another")
+        // Ids far up keep their low bit apart from the answer.
+        #expect(!streams(on: UInt64.max >> 1, answer: false))
+        #expect(!streams(on: UInt64.max >> 1, answer: true))
+        #expect(streams(on: (UInt64.max >> 1) - 1, answer: true))
+        #expect(asked == [1, 2, 1, UInt64.max >> 1, (UInt64.max >> 1) - 1])
+    }
+
     @Test("each method is decided once; past the capacity new methods are decided every time, not kept")
     func decidedOncePerMethodAndBounded() {
         let routes = ConnectionRoutes()
@@ -13,7 +39,7 @@ struct ConnectionRoutesTests {
         func route(_ method: String) -> ConnectionRoutes.Route {
             routes.route(of: method) {
                 decisions += 1
-                return .forward(service: "svc")
+                return Self.forward("svc")
             }
         }
         for _ in 0..<3 { _ = route("/svc/A") }
@@ -36,10 +62,10 @@ struct ConnectionRoutesTests {
         func service(_ method: String) -> String? {
             let route = routes.route(of: method) {
                 decisions += 1
-                return .forward(service: String(method.dropFirst().prefix { $0 != "/" }))
+                return Self.forward(String(method.dropFirst().prefix { $0 != "/" }))
             }
-            guard case .forward(let service) = route else { return nil }
-            return service
+            guard case .forward(let forwarding) = route else { return nil }
+            return forwarding.service
         }
         for _ in 0..<3 {
             #expect(service("/a.A/M") == "a.A")
