@@ -31,6 +31,9 @@ package enum FrameRelay {
         guard body.readableBytes >= 3, body.getInteger(at: body.readerIndex, as: UInt8.self) == 0x08 else {
             return nil
         }
+        // Its own loop over `getInteger` rather than `FrameLayout.varint` in
+        // `withUnsafeReadableBytes`: that ran ~200 instructions more per forwarded call (the
+        // closure is not inlined here, and the general loop multiplies per byte).
         var value: UInt64 = 0
         var shift: UInt64 = 0
         var index = body.readerIndex + 1
