@@ -22,7 +22,7 @@ package struct ConnectionConfiguration: Sendable {
     /// many pile up first. With many calls in flight a whole read's answers held to its end move
     /// down the chain of processes (caller, broker, service) as one convoy, and each process
     /// waits for the one before it to finish the lot: on two cores that halved the brokered
-    /// throughput (docs/PERFORMANCE.md, "Write batches").
+    /// throughput (docs/PERFORMANCE.md, "Third round", where 8 and 32 were measured too).
     package var maxBatchedFrames = 16
     /// The same limit in bytes, for large frames.
     package var maxBatchedBytes = 16 * 1024
