@@ -181,7 +181,7 @@ package final class AlertLedger: Sendable {
         for await _ in wakes {
             while true {
                 // The next batch starts with this one's capacity rather than growing from empty,
-                // which copied the queue log2(n) times per batch (~650 instructions an alert).
+                // which copied the queue log2(n) times per batch (~0.7 k instructions an alert).
                 let batch = pending.withLock { pending in
                     defer { pending.removeAll(keepingCapacity: true) }
                     return pending
