@@ -12,7 +12,7 @@ STATE_DIR ?= var
 # Generated trees compared by check-generated (module.modulemap in CProtoDescriptor is hand-written).
 GENERATED_DIRS := Sources/CSanlianProto Sources/CProtoDescriptor Sources/SanlianWire/Generated Tests/SanlianWireTests/Generated
 
-.PHONY: help deps build test proto check-generated lint format run bench bench-tools fuzz symbol-order clean
+.PHONY: help deps build test proto check-generated lint format run bench bench-tools bench-floors fuzz symbol-order clean
 
 # Hand-written Swift (generated files follow the generator, not the formatter).
 SWIFT_SOURCES = $$(git ls-files 'Sources/*.swift' 'Tests/*.swift' | grep -v /Generated/)
@@ -72,7 +72,7 @@ BENCH_C := .build/bench
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections
 RELEASE_BIN = "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"
 
-bench-tools: deps ## Build what the benchmarks run: the release daemons, sanlian-bench and the C and SwiftNIO floors
+bench-tools: deps ## Build what the benchmarks run: the release daemons, sanlian-bench and the C, SwiftNIO and epoll floors
 	@mkdir -p $(BENCH_C)
 	$(CC) -O2 -Wall -o $(BENCH_C)/echo_server bench/c/echo_server.c
 	$(CC) -O2 -Wall -o $(BENCH_C)/relay bench/c/relay.c
@@ -82,10 +82,14 @@ bench-tools: deps ## Build what the benchmarks run: the release daemons, sanlian
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-echo
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-bench
 	$(SWIFT) build $(RELEASE_FLAGS) --product nio-floor
+	$(SWIFT) build $(RELEASE_FLAGS) --product epoll-floor
 
 bench: bench-tools ## Run the benchmarks: the C and SwiftNIO floors and the brokered path side by side (release build)
 	$(RELEASE_BIN)/sanlian-bench --bin-dir $(RELEASE_BIN) \
 		--c-dir $(BENCH_C) --compose compose/township.yaml --output bench-results.json
+
+bench-floors: bench-tools ## Split Sanlian's sequential latency: the C floor, Swift on epoll, bare SwiftNIO and Sanlian, pinned alike
+	BIN_DIR=$(RELEASE_BIN) bench/tools/floors.sh
 
 fuzz: deps ## Fuzz the frame paths with libFuzzer and AddressSanitizer for FUZZ_SECONDS (default 300)
 	Tests/FrameFuzzing/fuzz.sh

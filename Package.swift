@@ -42,6 +42,7 @@ let package = Package(
         .executable(name: "sanlian-echo", targets: ["sanlian-echo"]),
         .executable(name: "sanlian-bench", targets: ["sanlian-bench"]),
         .executable(name: "nio-floor", targets: ["nio-floor"]),
+        .executable(name: "epoll-floor", targets: ["epoll-floor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -134,6 +135,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The third floor: the C floor's relay and echo server in Swift on epoll, without SwiftNIO.
+        .executableTarget(name: "epoll-floor", dependencies: ["CSanlianSystem"], swiftSettings: swiftSettings),
 
         // MARK: Broker
         .target(
@@ -252,7 +255,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BenchTests",
-            dependencies: ["sanlian-bench", "nio-floor", "SanlianTestHarness"],
+            dependencies: ["sanlian-bench", "nio-floor", "epoll-floor", "SanlianTestHarness"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

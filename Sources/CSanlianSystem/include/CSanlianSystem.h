@@ -1,10 +1,11 @@
-// C calls Swift's Glibc module does not expose (malloc.h is not part of it), and the Swift
-// concurrency runtime's global-executor hook.
+// C calls Swift's Glibc module does not expose (malloc.h and sys/epoll.h are not part of it), and
+// the Swift concurrency runtime's global-executor hook.
 #ifndef SANLIAN_CSANLIANSYSTEM_H
 #define SANLIAN_CSANLIANSYSTEM_H
 
 #ifdef __linux__
 #include <malloc.h>
+#include <sys/epoll.h>
 #endif
 
 /// Limits glibc's per-thread malloc arenas; returns 1 on success (mallopt's convention), 0 elsewhere.

@@ -10,12 +10,13 @@ import Testing
     import Darwin
 #endif
 
-/// The SwiftNIO floor that `make bench` measures beside the C floor: real `nio-floor` processes,
-/// an echo behind a relay, over Unix sockets, started and awaited with the benchmark's own helpers.
-@Suite("The SwiftNIO floor", .timeLimit(.minutes(1)))
-struct NIOFloorTests {
-    /// `nio-floor`, built beside this test bundle.
-    static func binary() throws -> String { try Harness.executable("nio-floor") }
+/// The floors written in Swift that the benchmarks measure beside the C floor: `nio-floor` (bare
+/// SwiftNIO, measured by `make bench`) and `epoll-floor` (epoll without SwiftNIO, measured by
+/// `bench/tools/floors.sh`). Real processes, an echo behind a relay, over Unix sockets, started and
+/// awaited with the benchmark's own helpers.
+@Suite("The Swift floors", .timeLimit(.minutes(1)))
+struct SwiftFloorTests {
+    static let floors = ["nio-floor", "epoll-floor"]
 
     /// A connected Unix socket that gives up on reads after five seconds.
     static func connected(to path: String) throws -> Int32 {
@@ -25,14 +26,15 @@ struct NIOFloorTests {
         return fd
     }
 
-    @Test("bytes sent to the relay come back from the echo behind it, all of them and in order")
-    func relaysToEchoAndBack() throws {
+    @Test("bytes sent to the relay come back from the echo behind it, all of them and in order", arguments: floors)
+    func relaysToEchoAndBack(floor: String) throws {
+        let binary = try Harness.executable(floor)
         let work = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: work) }
-        let echo = try Background(try Self.binary(), ["echo", work + "/e.sock"])
+        let echo = try Background(binary, ["echo", work + "/e.sock"])
         defer { echo.stop() }
         try waitForSocket(work + "/e.sock")
-        let relay = try Background(try Self.binary(), ["relay", work + "/r.sock", work + "/e.sock"])
+        let relay = try Background(binary, ["relay", work + "/r.sock", work + "/e.sock"])
         defer { relay.stop() }
         try waitForSocket(work + "/r.sock")
 
@@ -57,10 +59,10 @@ struct NIOFloorTests {
         #expect(received == sent)
     }
 
-    @Test("a wrong command line is refused with the usage and exit status 2")
-    func usage() throws {
+    @Test("a wrong command line is refused with the usage and exit status 2", arguments: floors)
+    func usage(floor: String) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.binary())
+        process.executableURL = URL(fileURLWithPath: try Harness.executable(floor))
         process.arguments = ["relay", "/tmp/only-one-path.sock"]
         let errors = Pipe()
         process.standardError = errors
@@ -68,6 +70,6 @@ struct NIOFloorTests {
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 2)
-        #expect(message.contains("usage: nio-floor relay LISTEN_PATH UPSTREAM_PATH"))
+        #expect(message.contains("usage: \(floor) relay LISTEN_PATH UPSTREAM_PATH"))
     }
 }
