@@ -93,16 +93,16 @@ enum FrameLayout {
 
 extension RPCV1.CallStart {
     /// The CallStart of `frame` (a whole encoded `Frame`) when the frame is laid out as
-    /// `FrameLayout` describes, decoded from its CallStart field alone; nil for a frame of another
-    /// kind or laid out otherwise (then decode the whole `Frame`). Its call id is
-    /// `FrameRelay.leadingHeader`'s.
+    /// `FrameLayout` describes, decoded from its CallStart field alone (by hand, `readByHand`,
+    /// unless it leaves the field to protobuf-c); nil for a frame of another kind or laid out
+    /// otherwise (then decode the whole `Frame`). Its call id is `FrameRelay.leadingHeader`'s.
     /// - Throws: `WireError` when the CallStart field is not a valid CallStart.
     package static func fromFrame(_ frame: ByteBuffer) throws(WireError) -> RPCV1.CallStart? {
         let result: Result<RPCV1.CallStart, WireError>? = frame.withUnsafeReadableBytes { bytes in
             guard let kind = FrameLayout.soleKind(in: bytes), kind.tag == FrameLayout.startTag else { return nil }
-            return Result { () throws(WireError) in
-                try RPCV1.CallStart(decoding: UnsafeRawBufferPointer(rebasing: bytes[kind.contentOffset...]))
-            }
+            let content = UnsafeRawBufferPointer(rebasing: bytes[kind.contentOffset...])
+            if let start = RPCV1.CallStart.readByHand(content) { return .success(start) }
+            return Result { () throws(WireError) in try RPCV1.CallStart(decoding: content) }
         }
         return try result?.get()
     }

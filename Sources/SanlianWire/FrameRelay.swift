@@ -113,14 +113,30 @@ package enum FrameRelay {
     ///   but a call id and a CallStart, or the CallStart a field CallStartHeader does not name but
     ///   the payload (field 4, length-delimited).
     package static func readStart(_ body: ByteBuffer) throws(WireError) -> Start {
-        // Laid out as encoders write it (`FrameLayout`), only the CallStart is unpacked.
+        // Laid out as encoders write it (`FrameLayout`), only the CallStart is read: by hand
+        // (`CallStartReader`), or unpacked by protobuf-c when the hand reader leaves it, or when
+        // it carries fields CallStartHeader does not name, which protobuf-c then refuses.
+        var handRead: Start?
         let laidOut: (callID: UInt32, start: ByteBuffer)? = body.withUnsafeReadableBytes { bytes in
             guard let kind = FrameLayout.soleKind(in: bytes), kind.tag == FrameLayout.startTag else { return nil }
+            let content = UnsafeRawBufferPointer(rebasing: bytes[kind.contentOffset...])
+            var header = RPCV1.CallStartHeader()
+            var payload: PayloadFieldBounds?
+            var hasUnknownFields = false
+            if CallStartReader.read(content, into: &header, payload: &payload, hasUnknownFields: &hasUnknownFields),
+                !hasUnknownFields
+            {
+                let payloadField =
+                    payload.map { Array(UnsafeRawBufferPointer(rebasing: content[$0.fieldStart..<$0.end])) } ?? []
+                handRead = Start(callID: kind.callID, header: header, payloadField: payloadField)
+                return nil
+            }
             return (
                 kind.callID,
                 body.getSlice(at: body.readerIndex + kind.contentOffset, length: bytes.count - kind.contentOffset)!
             )
         }
+        if let handRead { return handRead }
         if let laidOut {
             return try withUnpacked(
                 laidOut.start,

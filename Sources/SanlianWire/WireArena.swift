@@ -115,23 +115,37 @@ func withWireDecodingAllocator<Result>(
 
 /// Strings that arrive with every forwarded call: the metadata keys the broker stamps
 /// (proto/rpc.proto). Decoded as these constants they cost no allocation.
-private let wellKnownStrings: [String] = ["sanlian-department", "sanlian-operator", "sanlian-peer-uid"]
+private let wellKnownStrings: [(utf8: StaticString, string: String)] = [
+    ("sanlian-department", "sanlian-department"), ("sanlian-operator", "sanlian-operator"),
+    ("sanlian-peer-uid", "sanlian-peer-uid"),
+]
 
 /// Reads a proto3 string field. protobuf-c leaves strings non-NULL after init and unpack, but a NULL
 /// is read as "" rather than trusted.
 func wireString(_ pointer: UnsafeMutablePointer<CChar>?, message: String, field: String) throws(WireError) -> String {
     guard let pointer else { return "" }
-    // Cheap to rule out: every well-known string starts with "s" and is 16 to 18 bytes long.
-    if pointer[0] == 0x73, case let length = strlen(pointer), (16...18).contains(length) {
-        for known in wellKnownStrings where known.utf8.count == length {
-            let matches = known.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, pointer, length) == 0 }
-            if matches == true { return known }
-        }
+    if pointer[0] == 0x73, case let length = strlen(pointer), (16...18).contains(length),
+        let known = wellKnownString(UnsafeRawBufferPointer(start: pointer, count: length))
+    {
+        return known
     }
     guard let string = String(validatingCString: pointer) else {
         throw WireError.invalidUTF8(message: message, field: field)
     }
     return string
+}
+
+/// The well-known string whose UTF-8 is `bytes`, or nil.
+func wellKnownString(_ bytes: UnsafeRawBufferPointer) -> String? {
+    // Cheap to rule out: every well-known string starts with "s" and is 16 to 18 bytes long.
+    guard bytes.count >= 16, bytes.count <= 18, bytes[0] == 0x73 else { return nil }
+    for known in wellKnownStrings
+    where known.utf8.utf8CodeUnitCount == bytes.count
+        && memcmp(known.utf8.utf8Start, bytes.baseAddress!, bytes.count) == 0
+    {
+        return known.string
+    }
+    return nil
 }
 
 /// Copies a bytes field out of protobuf-c's memory.

@@ -1,7 +1,8 @@
 import NIOCore
 import SanlianWire
 
-/// libFuzzer's entry point (`make fuzz`): one input is one frame body. Traps when the paths that
+/// libFuzzer's entry point (`make fuzz`): one input is one frame body, and one CallStart
+/// (`fuzzCallStart`). Traps when the paths that
 /// read frames by hand disagree with protobuf-c decoding the whole `Frame`, when a decoded frame
 /// does not survive encoding and decoding again, or when a frame relayed, read or forwarded does
 /// not decode; AddressSanitizer (the fuzz build has it on) reports any memory error.
@@ -55,5 +56,31 @@ public func fuzzFrame(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     } catch {
         precondition(reference == nil, "CallStart.fromFrame refused what protobuf-c reads")
     }
+
+    fuzzCallStart(UnsafeRawBufferPointer(start: data, count: size))
     return 0
+}
+
+/// The same input as a CallStart alone: read by hand against protobuf-c, and by the broker's
+/// `FrameRelay.readStart` in a frame laid out as encoders write it (read by hand) against the
+/// same CallStart in a frame with the call id after it (unpacked by protobuf-c).
+func fuzzCallStart(_ bytes: UnsafeRawBufferPointer) {
+    if let start = RPCV1.CallStart.readByHand(bytes) {
+        precondition((try? RPCV1.CallStart(decoding: bytes)) == start, "read a CallStart by hand differently")
+    }
+    var length: [UInt8] = []
+    var rest = bytes.count
+    while rest >= 0x80 {
+        length.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+        rest >>= 7
+    }
+    length.append(UInt8(rest))
+    let field = [0x22] + length + Array(bytes)
+    let laidOut = try? FrameRelay.readStart(ByteBuffer(bytes: [0x08, 0x03] + field))
+    let otherwise = try? FrameRelay.readStart(ByteBuffer(bytes: field + [0x08, 0x03]))
+    precondition(
+        laidOut?.callID == otherwise?.callID && laidOut?.header == otherwise?.header
+            && laidOut?.payloadField == otherwise?.payloadField,
+        "readStart read a CallStart by hand differently"
+    )
 }
