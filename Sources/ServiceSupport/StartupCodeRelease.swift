@@ -22,15 +22,22 @@ package struct StartupCodeRelease: Service {
         self.logger = logger
     }
 
-    /// Waits for `ready`, releases the pages, and returns (the group runs on without it).
+    /// Waits for `ready` and releases the pages, then waits for its turn in the group's graceful
+    /// shutdown.
+    ///
+    /// It does not return once the pages are released: a service that ends while `ServiceGroup`
+    /// is shutting another one down counts as ending unexpectedly, and the group then cancels the
+    /// rest. A daemon stopped just as it became ready (a SIGTERM right after it registered) was
+    /// cancelled that way, and its broker connection, which waited for graceful shutdown, stayed
+    /// open: the daemon never exited (docs/PERFORMANCE.md, thirteenth round).
     package func run() async throws {
         do {
             try await cancelWhenGracefulShutdown { try await ready() }
+            Self.releaseNow(logger: logger)
         } catch {
             // Start-up failed or was cut short: the other services report that.
-            return
         }
-        Self.releaseNow(logger: logger)
+        try? await gracefulShutdown()
     }
 
     /// Releases the pages at once: also for a point within start-up after which most of what ran
@@ -45,7 +52,7 @@ package struct StartupCodeRelease: Service {
         }
     }
 
-    /// Its place in a `ServiceGroup`: returning when done does not stop the group.
+    /// Its place in a `ServiceGroup`: returning (when the group is cancelled) does not stop the group.
     package var groupEntry: ServiceGroupConfiguration.ServiceConfiguration {
         .init(service: self, successTerminationBehavior: .ignore)
     }

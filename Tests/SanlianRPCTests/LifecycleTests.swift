@@ -143,6 +143,61 @@ struct LifecycleTests {
         }
     }
 
+    @Test("a cancelled client closes its connection at once, even under a call that would never end")
+    func cancelledClientCloses() async throws {
+        let forever = testMethod("Hang", "Forever", kind: .serverStreaming)
+        var router = echoRouter()
+        router.register(
+            forever,
+            streaming: { _, writer, _ in
+                try await writer.send(EchoV1.EchoResponse(payload: [1]))
+                // Never ends by itself: only the call's cancellation ends it.
+                let (never, _) = AsyncStream.makeStream(of: Void.self)
+                for await _ in never {}
+            }
+        )
+        try await withServer(router: router) { path, _ in
+            let client = RPCClient(
+                configuration: ClientConfiguration(
+                    socketPath: path,
+                    identity: IdentityClaim(department: "station", operatorID: "tester")
+                ),
+                logger: testLogger("client")
+            )
+            let running = Task { try await client.run() }
+            let stream = try await client.serverStream(
+                forever,
+                EchoV1.EchoRequest(),
+                options: CallOptions(timeout: .seconds(60), waitForReady: true)
+            )
+            var responses = stream.makeAsyncIterator()
+            #expect(try await responses.next()?.payload == [1])
+            // Cancelled as a ServiceGroup cancels its services: graceful shutdown would wait for
+            // the call; cancellation must not.
+            running.cancel()
+            let returned = try await withThrowingTaskGroup(of: Bool.self) { race in
+                race.addTask {
+                    try await running.value
+                    return true
+                }
+                race.addTask {
+                    try await Task.sleep(for: .seconds(10))
+                    // Winds the call and the client down, so that a failure does not hang.
+                    stream.cancel()
+                    client.stop()
+                    return false
+                }
+                defer { race.cancelAll() }
+                return try await race.next() == true
+            }
+            guard returned else {
+                Issue.record("the cancelled client's run() did not return within 10 s")
+                return
+            }
+            await #expect(throws: RPCError.self) { _ = try await responses.next() }
+        }
+    }
+
     @Test("a server going away fails nothing that was in flight: calls finish, then the connection closes")
     func gracefulDrainInProcess() async throws {
         let directory = try TemporaryDirectory()

@@ -96,6 +96,7 @@ package enum Harness {
                 try await ready()
                 let value = try await body(process)
                 try? execution.send(signal: .terminate)
+                try await waitForExit(of: process, afterSignal: "SIGTERM")
                 return value
             } catch {
                 try? execution.send(signal: .kill)
@@ -107,6 +108,27 @@ package enum Harness {
             status: result.terminationStatus,
             standardError: result.standardError
         )
+    }
+
+    /// How long a daemon may take to exit after SIGTERM before the test fails.
+    static let stopTimeout: Duration = .seconds(15)
+
+    /// Waits until `process` has exited (a zombie not yet reaped counts), for at most
+    /// `stopTimeout`; then kills it and fails, so that a daemon that ignores SIGTERM fails its
+    /// test with its name rather than leaving the test waiting until its time limit.
+    static func waitForExit(of process: RunningProcess, afterSignal signal: String) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + stopTimeout
+        while clock.now < deadline {
+            // The third field of /proc/PID/stat is the state; the name before it is in parentheses.
+            guard let stat = try? String(contentsOfFile: "/proc/\(process.pid)/stat", encoding: .utf8),
+                let state = stat.split(separator: ")").last?.split(separator: " ").first,
+                state != "Z", state != "X"
+            else { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try? process.kill()
+        throw HarnessError("\(process.name) did not exit within \(stopTimeout) of \(signal); killed it")
     }
 
     /// Runs `name` to completion (for processes expected to exit by themselves, e.g. on bad config).

@@ -164,11 +164,20 @@ package final class RPCClient: Service, Sendable {
     }
 
     /// Keeps the connection up until the task is cancelled or graceful shutdown begins.
+    ///
+    /// Graceful shutdown lets calls in flight finish (`stop`); cancellation closes the connection
+    /// at once. A connected client waits for its connection to close, and nothing else would close
+    /// it when a `ServiceGroup` cancels its services (as it does when one of them ends early).
     package func run() async throws {
-        await withGracefulShutdownHandler {
-            await self.maintainConnection()
-        } onGracefulShutdown: {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await self.maintainConnection()
+            } onGracefulShutdown: {
+                self.stop()
+            }
+        } onCancel: {
             self.stop()
+            self.state.withLock { $0.current }?.close()
         }
     }
 
@@ -290,7 +299,11 @@ package final class RPCClient: Service, Sendable {
             state.refusal = nil
         }
         logger.debug("Connected", metadata: ["socket.path": "\(configuration.socketPath)"])
-        if isStopped { connection.goAway(RPCV1.Status(code: .unavailable, message: "the client is shutting down")) }
+        if Task.isCancelled {
+            connection.close()
+        } else if isStopped {
+            connection.goAway(RPCV1.Status(code: .unavailable, message: "the client is shutting down"))
+        }
 
         if let calls = dialled.calls, let router {
             await CallInbox.serve(calls, router: router)
