@@ -115,18 +115,15 @@ func withWireDecodingAllocator<Result>(
 
 /// Strings that arrive with every forwarded call: the metadata keys the broker stamps
 /// (proto/rpc.proto). Decoded as these constants they cost no allocation.
-private let wellKnownStrings: [(utf8: StaticString, string: String)] = [
-    ("sanlian-department", "sanlian-department"), ("sanlian-operator", "sanlian-operator"),
-    ("sanlian-peer-uid", "sanlian-peer-uid"),
-]
+private let wellKnownStrings: [(utf8: StaticString, string: String)] =
+    (["sanlian-department", "sanlian-operator", "sanlian-peer-uid"] as [StaticString]).map { ($0, "\($0)") }
 
 /// Reads a proto3 string field. protobuf-c leaves strings non-NULL after init and unpack, but a NULL
 /// is read as "" rather than trusted.
 func wireString(_ pointer: UnsafeMutablePointer<CChar>?, message: String, field: String) throws(WireError) -> String {
     guard let pointer else { return "" }
-    if pointer[0] == 0x73, case let length = strlen(pointer), (16...18).contains(length),
-        let known = wellKnownString(UnsafeRawBufferPointer(start: pointer, count: length))
-    {
+    // Every well-known string starts with "s": the others are not measured.
+    if pointer[0] == 0x73, let known = wellKnownString(UnsafeRawBufferPointer(start: pointer, count: strlen(pointer))) {
         return known
     }
     guard let string = String(validatingCString: pointer) else {
