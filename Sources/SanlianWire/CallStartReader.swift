@@ -162,13 +162,9 @@ struct ProtoFieldReader {
     /// The next field's number and wire type. protobuf-c reads a tag of up to 5 bytes into 32
     /// bits; a longer or larger one, a field number 0 and wire types 6 and 7 are left to it.
     mutating func tag() -> (field: UInt32, wireType: WireType)? {
-        let start = index
         guard let value = readVarint(maxBytes: 5), value <= UInt32.max, value >> 3 != 0,
             let wireType = WireType(rawValue: UInt8(value & 7))
-        else {
-            index = start
-            return nil
-        }
+        else { return nil }
         return (UInt32(value >> 3), wireType)
     }
 

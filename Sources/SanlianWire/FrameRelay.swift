@@ -116,8 +116,11 @@ package enum FrameRelay {
         // Laid out as encoders write it (`FrameLayout`), only the CallStart is read: by hand
         // (`CallStartReader`), or unpacked by protobuf-c when the hand reader leaves it, or when
         // it carries fields CallStartHeader does not name, which protobuf-c then refuses.
-        var handRead: Start?
-        let laidOut: (callID: UInt32, start: ByteBuffer)? = body.withUnsafeReadableBytes { bytes in
+        enum LaidOut {
+            case readByHand(Start)
+            case toUnpack(callID: UInt32, start: ByteBuffer)
+        }
+        let laidOut: LaidOut? = body.withUnsafeReadableBytes { bytes in
             guard let kind = FrameLayout.soleKind(in: bytes), kind.tag == FrameLayout.startTag else { return nil }
             let content = UnsafeRawBufferPointer(rebasing: bytes[kind.contentOffset...])
             var header = RPCV1.CallStartHeader()
@@ -128,23 +131,29 @@ package enum FrameRelay {
             {
                 let payloadField =
                     payload.map { Array(UnsafeRawBufferPointer(rebasing: content[$0.fieldStart..<$0.end])) } ?? []
-                handRead = Start(callID: kind.callID, header: header, payloadField: payloadField)
-                return nil
+                return .readByHand(Start(callID: kind.callID, header: header, payloadField: payloadField))
             }
-            return (
-                kind.callID,
-                body.getSlice(at: body.readerIndex + kind.contentOffset, length: bytes.count - kind.contentOffset)!
+            return .toUnpack(
+                callID: kind.callID,
+                start: body.getSlice(
+                    at: body.readerIndex + kind.contentOffset,
+                    length: bytes.count - kind.contentOffset
+                )!
             )
         }
-        if let handRead { return handRead }
-        if let laidOut {
+        switch laidOut {
+        case .readByHand(let start):
+            return start
+        case .toUnpack(let callID, let start):
             return try withUnpacked(
-                laidOut.start,
+                start,
                 unpack: { sanlian__rpc__v1__call_start_header__unpack($0, $1, $2) },
                 free: { sanlian__rpc__v1__call_start_header__free_unpacked($0, $1) }
             ) { start throws(WireError) in
-                try makeStart(callID: laidOut.callID, start, frameBytes: body.readableBytes)
+                try makeStart(callID: callID, start, frameBytes: body.readableBytes)
             }
+        case nil:
+            break
         }
         return try withUnpacked(
             body,

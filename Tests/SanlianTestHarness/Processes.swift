@@ -117,18 +117,18 @@ package enum Harness {
     /// `stopTimeout`; then kills it and fails, so that a daemon that ignores SIGTERM fails its
     /// test with its name rather than leaving the test waiting until its time limit.
     static func waitForExit(of process: RunningProcess, afterSignal signal: String) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + stopTimeout
-        while clock.now < deadline {
-            // The third field of /proc/PID/stat is the state; the name before it is in parentheses.
-            guard let stat = try? String(contentsOfFile: "/proc/\(process.pid)/stat", encoding: .utf8),
-                let state = stat.split(separator: ")").last?.split(separator: " ").first,
-                state != "Z", state != "X"
-            else { return }
-            try await Task.sleep(for: .milliseconds(5))
+        do {
+            try await eventually("\(process.name) to exit", timeout: stopTimeout) {
+                // The third field of /proc/PID/stat is the state; the name before it is in parentheses.
+                guard let stat = try? String(contentsOfFile: "/proc/\(process.pid)/stat", encoding: .utf8),
+                    let state = stat.split(separator: ")").last?.split(separator: " ").first
+                else { return true }
+                return state == "Z" || state == "X"
+            }
+        } catch is HarnessError {
+            try? process.kill()
+            throw HarnessError("\(process.name) did not exit within \(stopTimeout) of \(signal); killed it")
         }
-        try? process.kill()
-        throw HarnessError("\(process.name) did not exit within \(stopTimeout) of \(signal); killed it")
     }
 
     /// Runs `name` to completion (for processes expected to exit by themselves, e.g. on bad config).
