@@ -76,10 +76,18 @@ let package = Package(
         ),
 
         // MARK: RPC runtime
+        // The event loop and Unix sockets the runtime's connections run on, in place of SwiftNIO's
+        // channels (docs/PERFORMANCE.md, fourteenth round); NIOCore for its futures and ByteBuffer.
+        .target(
+            name: "SanlianEventLoop",
+            dependencies: ["CSanlianSystem", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SanlianRPC",
             dependencies: [
                 "SanlianWire",
+                "SanlianEventLoop",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -94,6 +102,7 @@ let package = Package(
         .target(
             name: "ServiceSupport",
             dependencies: [
+                "SanlianEventLoop",
                 "CSanlianSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -279,7 +288,7 @@ let package = Package(
         .testTarget(
             name: "SanlianRPCTests",
             dependencies: [
-                "SanlianRPC", "SanlianWire", "SanlianEcho", "SanlianTestHarness", "sanlian-echo",
+                "SanlianRPC", "SanlianEventLoop", "SanlianWire", "SanlianEcho", "SanlianTestHarness", "sanlian-echo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

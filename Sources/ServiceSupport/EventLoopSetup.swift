@@ -1,6 +1,7 @@
 import CSanlianSystem
 import NIOCore
 import NIOPosix
+import SanlianEventLoop
 
 #if canImport(Glibc)
     import Glibc
@@ -10,7 +11,7 @@ import NIOPosix
 
 /// Where a daemon's Swift tasks run.
 package enum TaskExecutor: String, Sendable {
-    /// On NIO's event loops, beside the connections' I/O: no hand-off between threads when a
+    /// On the event loops (`EpollEventLoopGroup`), beside the connections' I/O: no hand-off between threads when a
     /// handler's task answers a call. For processes whose calls are served by tasks.
     case eventLoop = "event-loop"
     /// On Swift's own thread pool: tasks run beside the event loop, on the other cores. For a
@@ -37,14 +38,17 @@ package enum EventLoopSetup {
     ///   was already installed).
     @discardableResult
     package static func setUp(tasksOn preferred: TaskExecutor) -> TaskExecutor {
-        NIOSingletons.groupLoopCountSuggestion = Int(ProcessEnvironment.value("SANLIAN_EVENT_LOOPS") ?? "") ?? 1
+        let loops = Int(ProcessEnvironment.value("SANLIAN_EVENT_LOOPS") ?? "") ?? 1
+        EpollEventLoopGroup.loopCount = loops
+        // NIO's own loops serve only the standard-input lifeline.
+        NIOSingletons.groupLoopCountSuggestion = 1
         let wanted = ProcessEnvironment.value("SANLIAN_EXECUTOR").flatMap(TaskExecutor.init(rawValue:)) ?? preferred
         guard wanted == .eventLoop else { return .pool }
         let installed = CSanlianSystem_installGlobalEnqueueHook { job in
             // The runtime passes the job pointer an `UnownedJob` wraps.
             let job = unsafeBitCast(job, to: UnownedJob.self)
             // `any()` is the current loop when called on one, so a task stays on its thread.
-            MultiThreadedEventLoopGroup.singleton.any().enqueue(ExecutorJob(job))
+            EpollEventLoopGroup.shared.any().enqueue(ExecutorJob(job))
         }
         guard installed == 1 else {
             // Logging is not set up yet this early.

@@ -1,20 +1,88 @@
 import NIOCore
 import NIOEmbedded
+import SanlianEventLoop
 import SanlianWire
 import Testing
 
 @testable import SanlianRPC
 
-/// A connection handler on an in-memory channel, as the accepting side, connected but before any
-/// handshake: for tests of what a connection reads and writes, frame by frame.
+/// An in-memory transport on an `EmbeddedEventLoop`, for tests of what a connection reads and
+/// writes frame by frame: the test hands it the peer's bytes and reads back each write.
+///
+/// `@unchecked Sendable`: used from the test's thread only, which runs its `EmbeddedEventLoop`.
+final class EmbeddedTransport: ConnectionTransport, @unchecked Sendable {
+    let embeddedEventLoop: EmbeddedEventLoop
+    var eventLoop: any EventLoop { embeddedEventLoop }
+    private(set) var isActive = true
+    /// Whether the connection asked to read; bytes handed in are delivered either way.
+    private(set) var reading = true
+    private let closePromise: EventLoopPromise<Void>
+    private var delegate: (any StreamConnectionDelegate)?
+    private var written: [ByteBuffer] = []
+
+    init(loop: EmbeddedEventLoop) {
+        embeddedEventLoop = loop
+        closePromise = loop.makePromise()
+    }
+
+    var closeFuture: EventLoopFuture<Void> { closePromise.futureResult }
+
+    func start(delegate: any StreamConnectionDelegate) -> Bool {
+        self.delegate = delegate
+        return isActive
+    }
+
+    func write(_ bytes: ByteBuffer) {
+        if isActive { written.append(bytes) }
+    }
+
+    func setReading(_ on: Bool) { reading = on }
+
+    func close() {
+        guard isActive else { return }
+        isActive = false
+        let delegate = self.delegate
+        self.delegate = nil
+        delegate?.connectionClosed()
+        closePromise.succeed(())
+    }
+
+    func closeSoon() { close() }
+
+    /// One read of `bytes` from the peer, then its end.
+    func writeInbound(_ bytes: ByteBuffer) throws {
+        fireRead(bytes)
+        if isActive { fireReadComplete() }
+    }
+
+    /// The bytes of one read, without its end.
+    func fireRead(_ bytes: ByteBuffer) {
+        delegate?.connectionReceived(bytes)
+    }
+
+    func fireReadComplete() {
+        delegate?.connectionReadComplete()
+    }
+
+    /// The oldest write not yet read back.
+    func readOutbound() -> ByteBuffer? {
+        written.isEmpty ? nil : written.removeFirst()
+    }
+
+    /// Closes, as the end of a test.
+    func finish() throws { close() }
+}
+
+/// A connection handler on an in-memory transport, as the accepting side, connected but before
+/// any handshake.
 func embeddedConnection(
     on loop: EmbeddedEventLoop = EmbeddedEventLoop(),
     configuration: ConnectionConfiguration = ConnectionConfiguration(),
     dispatcher: (any InboundCallDispatcher)? = nil
-) throws -> (channel: EmbeddedChannel, handler: RPCConnectionHandler) {
-    let channel = EmbeddedChannel(loop: loop)
-    _ = try ConnectionPipeline.install(
-        on: channel,
+) throws -> (channel: EmbeddedTransport, handler: RPCConnectionHandler) {
+    let transport = EmbeddedTransport(loop: loop)
+    let (connection, _) = ConnectionPipeline.install(
+        on: transport,
         role: .acceptor,
         configuration: configuration,
         authenticator: nil,
@@ -23,8 +91,7 @@ func embeddedConnection(
         peerCredentials: nil,
         logger: testLogger()
     )
-    try channel.connect(to: SocketAddress(unixDomainSocketPath: "/sanlian-embedded")).wait()
-    return (channel, try channel.pipeline.syncOperations.handler(type: RPCConnectionHandler.self))
+    return (transport, connection.handler.value)
 }
 
 /// The frames, each behind its length prefix, in one buffer: what a single socket read holds.
@@ -45,8 +112,8 @@ func frames(in buffer: ByteBuffer) throws -> [RPCV1.Frame] {
 }
 
 /// The frames of each write the connection has made so far, one array per write.
-func drainOutbound(_ channel: EmbeddedChannel) throws -> [[RPCV1.Frame]] {
+func drainOutbound(_ channel: EmbeddedTransport) throws -> [[RPCV1.Frame]] {
     var writes: [[RPCV1.Frame]] = []
-    while let buffer = try channel.readOutbound(as: ByteBuffer.self) { writes.append(try frames(in: buffer)) }
+    while let buffer = channel.readOutbound() { writes.append(try frames(in: buffer)) }
     return writes
 }

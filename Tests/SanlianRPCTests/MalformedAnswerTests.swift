@@ -86,7 +86,7 @@ struct MalformedAnswerTests {
     static let request = CallRequest(method: "/sanlian.echo.v1.Echo/Echo", deadline: .now() + .seconds(60), payload: [])
 
     /// A connection after the peer's Hello, its Welcome read off.
-    static func greeted() throws -> (channel: EmbeddedChannel, handler: RPCConnectionHandler) {
+    static func greeted() throws -> (channel: EmbeddedTransport, handler: RPCConnectionHandler) {
         let connection = try embeddedConnection()
         try connection.channel.writeInbound(framed([RPCV1.Frame(kind: .hello(RPCV1.Hello(protocolVersion: 1)))]))
         _ = try drainOutbound(connection.channel)

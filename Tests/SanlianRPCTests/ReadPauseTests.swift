@@ -96,7 +96,7 @@ struct ReadPauseTests {
         on loop: EmbeddedEventLoop,
         pausingAt limit: Int,
         dispatcher: HoldingDispatcher
-    ) throws -> (channel: EmbeddedChannel, handler: RPCConnectionHandler) {
+    ) throws -> (channel: EmbeddedTransport, handler: RPCConnectionHandler) {
         var configuration = ConnectionConfiguration()
         configuration.maxBoundedInboundCalls = limit
         let connection = try embeddedConnection(on: loop, configuration: configuration, dispatcher: dispatcher)
@@ -104,7 +104,7 @@ struct ReadPauseTests {
         return connection
     }
 
-    private static func finish(_ channel: EmbeddedChannel, _ dispatcher: HoldingDispatcher) {
+    private static func finish(_ channel: EmbeddedTransport, _ dispatcher: HoldingDispatcher) {
         _ = try? channel.finish()
         // The calls hold the connection, which holds the dispatcher.
         dispatcher.forget()

@@ -19,7 +19,7 @@ struct WriteBatchTests {
 
         // writeInbound is a read and its end.
         try channel.writeInbound(framed([RPCV1.Frame(kind: .hello(RPCV1.Hello(protocolVersion: 1)))]))
-        let welcome = try frames(in: #require(try channel.readOutbound(as: ByteBuffer.self)))
+        let welcome = try frames(in: #require(channel.readOutbound()))
         guard case .welcome? = welcome.first?.kind else {
             Issue.record("expected a Welcome, got \(welcome)")
             return
@@ -38,11 +38,10 @@ struct WriteBatchTests {
                 )
             )
         }
-        let pipeline = channel.pipeline.syncOperations
-        pipeline.fireChannelRead(NIOAny(try framed(calls)))
+        channel.fireRead(try framed(calls))
         var written = try drainOutbound(channel)
         #expect(written.map(\.count) == [16, 16], "full batches go out while the read is handled")
-        pipeline.fireChannelReadComplete()
+        channel.fireReadComplete()
         let rest = try drainOutbound(channel)
         #expect(rest.map(\.count) == [8], "the rest goes out when the read ends")
         written += rest
@@ -73,26 +72,26 @@ struct WriteBatchTests {
 
         // Outside any read, a write is flushed by a task of the loop.
         written.handler.send(ping)
-        #expect(try written.channel.readOutbound(as: ByteBuffer.self) == nil)
+        #expect(written.channel.readOutbound() == nil)
         loop.run()
         #expect(try drainOutbound(written.channel).map(\.count) == [1])
 
         // The start of a frame: a read that leaves nothing to answer.
         let partFrame = ByteBuffer(bytes: [0, 0, 0, 9])
-        reader.channel.pipeline.syncOperations.fireChannelRead(NIOAny(partFrame))
+        reader.channel.fireRead(partFrame)
         written.handler.send(ping)
         written.handler.send(ping)
         loop.run()
-        #expect(try written.channel.readOutbound(as: ByteBuffer.self) == nil, "no task flushed it")
-        reader.channel.pipeline.syncOperations.fireChannelReadComplete()
+        #expect(written.channel.readOutbound() == nil, "no task flushed it")
+        reader.channel.fireReadComplete()
         #expect(try drainOutbound(written.channel).map(\.count) == [2], "the read's end flushed both")
 
-        // A read whose channel closes gets no channelReadComplete from NIO; its end is the close.
-        reader.channel.pipeline.syncOperations.fireChannelRead(NIOAny(partFrame))
+        // A read whose connection closes gets no connectionReadComplete; its end is the close.
+        reader.channel.fireRead(partFrame)
         written.handler.send(ping)
         loop.run()
-        #expect(try written.channel.readOutbound(as: ByteBuffer.self) == nil)
-        try reader.channel.close().wait()
+        #expect(written.channel.readOutbound() == nil)
+        reader.channel.close()
         #expect(try drainOutbound(written.channel).map(\.count) == [1], "the reader's close flushed it")
         #expect(flushes.readers == 0)
     }

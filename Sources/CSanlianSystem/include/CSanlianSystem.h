@@ -1,4 +1,4 @@
-// C calls Swift's Glibc module does not expose (malloc.h and sys/epoll.h are not part of it), and
+// C calls Swift's Glibc module does not expose (malloc.h, sys/epoll.h and sys/eventfd.h are not part of it), and
 // the Swift concurrency runtime's global-executor hook.
 #ifndef SANLIAN_CSANLIANSYSTEM_H
 #define SANLIAN_CSANLIANSYSTEM_H
@@ -6,6 +6,7 @@
 #ifdef __linux__
 #include <malloc.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #endif
 
 /// Limits glibc's per-thread malloc arenas; returns 1 on success (mallopt's convention), 0 elsewhere.
@@ -35,5 +36,11 @@ int CSanlianSystem_installGlobalEnqueueHook(CSanlianSystem_JobEnqueue enqueue);
 /// memory. Writable segments (RELRO included) are left alone. Returns the bytes of address space
 /// released, or minus the errno when madvise refused.
 long CSanlianSystem_releaseReadOnlyImagePages(void);
+
+/// accept4 with SOCK_NONBLOCK and SOCK_CLOEXEC (a GNU extension Swift's Glibc module hides).
+int CSanlianSystem_acceptNonBlocking(int descriptor);
+
+/// Names the calling thread, for ps and debuggers (at most 15 bytes are kept).
+void CSanlianSystem_nameThread(const char *name);
 
 #endif

@@ -1,6 +1,6 @@
 package import Logging
 package import NIOCore
-import NIOPosix
+import SanlianEventLoop
 package import SanlianWire
 import ServiceLifecycle
 import Synchronization
@@ -81,7 +81,7 @@ package final class RPCClient: Service, Sendable {
             defer { state.nextWaiter += 1 }
             return state.nextWaiter
         }
-        let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(deadline: deadline) {
+        let timer = EpollEventLoopGroup.shared.any().scheduleTask(deadline: deadline) {
             let waiter = self.state.withLock { $0.waiters.removeValue(forKey: id) }
             waiter?.resume(returning: nil)
         }
@@ -261,30 +261,35 @@ package final class RPCClient: Service, Sendable {
         let configuration = self.configuration
         let router = self.router
         let logger = self.logger
-        let dialled = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(configuration.connection.handshakeTimeout)
-            .connect(unixDomainSocketPath: configuration.socketPath) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    var inbox: CallInbox?
-                    var calls: AsyncStream<InboundCall>?
-                    if let router {
-                        let made = CallInbox.make(router: router)
-                        inbox = made.0
-                        calls = made.1
-                    }
-                    let (connection, handshake) = try ConnectionPipeline.install(
-                        on: channel,
-                        role: .dialer,
-                        configuration: configuration.connection,
-                        authenticator: nil,
-                        claim: configuration.identity,
-                        dispatcher: inbox,
-                        peerCredentials: nil,
-                        logger: logger
-                    )
-                    return Dialled(connection: connection, handshake: handshake, calls: calls, inbox: inbox)
-                }
+        let socket: UnixStreamConnection
+        do {
+            socket = try UnixStreamConnection.connect(
+                to: configuration.socketPath,
+                on: EpollEventLoopGroup.shared.nextLoop()
+            )
+        } catch {
+            throw RPCError(.unavailable, error.message)
+        }
+        let dialled = try await socket.loop.submit {
+            var inbox: CallInbox?
+            var calls: AsyncStream<InboundCall>?
+            if let router {
+                let made = CallInbox.make(router: router)
+                inbox = made.0
+                calls = made.1
             }
+            let (connection, handshake) = ConnectionPipeline.install(
+                on: socket,
+                role: .dialer,
+                configuration: configuration.connection,
+                authenticator: nil,
+                claim: configuration.identity,
+                dispatcher: inbox,
+                peerCredentials: nil,
+                logger: logger
+            )
+            return Dialled(connection: connection, handshake: handshake, calls: calls, inbox: inbox)
+        }.get()
         let connection = dialled.connection
         connection.closeFuture.whenComplete { _ in dialled.inbox?.finish() }
         do {

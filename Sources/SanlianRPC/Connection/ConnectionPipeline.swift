@@ -1,13 +1,10 @@
 import Logging
 import NIOCore
+import SanlianEventLoop
 import SanlianWire
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// Installs the connection handler on a channel and returns its handle.
+/// Puts a connection handler on a transport and returns its handle.
 enum ConnectionPipeline {
     private static let connectionIDs = Atomic<UInt64>(1)
 
@@ -15,9 +12,10 @@ enum ConnectionPipeline {
         connectionIDs.wrappingAdd(1, ordering: .relaxed).oldValue
     }
 
-    /// Must run on the channel's event loop.
+    /// Starts the connection on `transport`, which must be open. Must run on its event loop.
+    /// - Returns: the connection, and the handshake's outcome to come (the peer's identity).
     static func install(
-        on channel: any Channel,
+        on transport: any ConnectionTransport,
         role: ConnectionRole,
         configuration: ConnectionConfiguration,
         authenticator: (any Authenticator)?,
@@ -25,7 +23,7 @@ enum ConnectionPipeline {
         dispatcher: (any InboundCallDispatcher)?,
         peerCredentials: PeerCredentials?,
         logger: Logger
-    ) throws -> (RPCConnection, EventLoopFuture<PeerIdentity>) {
+    ) -> (RPCConnection, EventLoopFuture<PeerIdentity>) {
         let handler = RPCConnectionHandler(
             role: role,
             configuration: configuration,
@@ -34,40 +32,19 @@ enum ConnectionPipeline {
             dispatcher: dispatcher,
             peerCredentials: peerCredentials,
             connectionID: nextConnectionID(),
-            eventLoop: channel.eventLoop,
+            eventLoop: transport.eventLoop,
             logger: logger
         )
-        let connection = RPCConnection(channel: channel, role: role, handler: handler, logger: logger)
+        let connection = RPCConnection(transport: transport, role: role, handler: handler, logger: logger)
         handler.connection = connection
-        let sync = channel.pipeline.syncOperations
-        // The handler splits frames itself (see RPCConnectionHandler.channelRead).
-        try sync.addHandler(handler)
+        // Attached first, so that a transport that fails to start closes a started handler.
+        handler.attach(transport)
+        transport.start(delegate: handler)
         return (connection, handler.handshake.futureResult)
     }
 
-    /// Reads SO_PEERCRED: the pid, uid and gid of the process at the other end of a Unix socket.
-    static func peerCredentials(of channel: any Channel) -> EventLoopFuture<PeerCredentials?> {
-        #if os(Linux)
-            guard let provider = channel as? any SocketOptionProvider else {
-                return channel.eventLoop.makeSucceededFuture(nil)
-            }
-            // struct ucred from <sys/socket.h>, which Glibc's module only exposes under _GNU_SOURCE.
-            struct UnixCredentials: Sendable {
-                var pid: Int32
-                var uid: UInt32
-                var gid: UInt32
-            }
-            let peerCredentialsOption: Int32 = 17  // SO_PEERCRED on Linux
-            return provider.unsafeGetSocketOption(
-                level: SocketOptionLevel(SOL_SOCKET),
-                name: SocketOptionName(peerCredentialsOption)
-            )
-            .map { (credentials: UnixCredentials) -> PeerCredentials? in
-                PeerCredentials(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
-            }
-            .flatMapError { _ in channel.eventLoop.makeSucceededFuture(nil) }
-        #else
-            return channel.eventLoop.makeSucceededFuture(nil)
-        #endif
+    /// The pid, uid and gid of the process at the other end of a Unix socket (SO_PEERCRED).
+    static func peerCredentials(of socket: UnixStreamConnection) -> PeerCredentials? {
+        socket.peerCredentials().map { PeerCredentials(pid: $0.pid, uid: $0.uid, gid: $0.gid) }
     }
 }

@@ -1,5 +1,5 @@
 import NIOCore
-import NIOPosix
+import SanlianEventLoop
 
 /// The connections of one event loop written to while another connection of that loop was
 /// reading, flushed together when that read ends. The broker forwards a caller's frame to a
@@ -9,7 +9,7 @@ import NIOPosix
 ///
 /// Confined to its event loop, like the handlers it holds.
 final class LoopFlushList {
-    /// Connections of this loop between a `channelRead` and the end of that read.
+    /// Connections of this loop between the bytes of a read and the end of that read.
     private(set) var readers = 0
     private var waiting: [RPCConnectionHandler] = []
     /// Kept between rounds so that a flush does not allocate.
@@ -17,12 +17,12 @@ final class LoopFlushList {
 
     func beginRead() { readers += 1 }
 
-    /// A read ended (`channelReadComplete`, or the reader's channel closed in the middle of it,
-    /// when NIO sends no `channelReadComplete`): flushes every connection written to meanwhile.
+    /// A read ended (`connectionReadComplete`, or the reader's connection closed in the middle of
+    /// it, when no `connectionReadComplete` follows): flushes every connection written to meanwhile.
     func endRead() {
         readers -= 1
         guard !waiting.isEmpty else { return }
-        // Swapped out first: a flush can close a channel, whose handler may write to others.
+        // Swapped out first: a flush can close a connection, whose handler may write to others.
         // `spare` is emptied as it is taken, so that `waiting` owns its buffer alone: shared,
         // the next append would copy it.
         var flushing = spare
@@ -40,16 +40,17 @@ final class LoopFlushList {
 }
 
 extension LoopFlushList {
-    /// The list of `eventLoop` when it is one of the process-wide group's loops, which live as
-    /// long as the process; nil for any other loop (a test's `EmbeddedEventLoop`), whose
-    /// connections keep a flush task per write. Call on `eventLoop`.
+    /// The list of `eventLoop` when it is one of the process-wide group's loops
+    /// (`EpollEventLoopGroup.shared`), which live as long as the process; nil for any other loop
+    /// (a test's `EmbeddedEventLoop`), whose connections keep a flush task per write. Call on
+    /// `eventLoop`.
     static func of(_ eventLoop: any EventLoop) -> LoopFlushList? {
         lists[ObjectIdentifier(eventLoop)]?.value
     }
 
     private static let lists: [ObjectIdentifier: NIOLoopBoundBox<LoopFlushList>] = {
         var lists: [ObjectIdentifier: NIOLoopBoundBox<LoopFlushList>] = [:]
-        for loop in MultiThreadedEventLoopGroup.singleton.makeIterator() {
+        for loop in EpollEventLoopGroup.shared.loops {
             lists[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(LoopFlushList(), eventLoop: loop)
         }
         return lists

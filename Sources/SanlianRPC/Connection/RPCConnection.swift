@@ -39,10 +39,11 @@ package enum DispatchedCall: Sendable {
 }
 
 /// One RPC connection over a Unix socket, usable from any thread: start calls, send frames,
-/// close. The frame-level state machine is `RPCConnectionHandler`, confined to the channel's
+/// close. The frame-level state machine is `RPCConnectionHandler`, confined to the transport's
 /// event loop; this handle hops there.
 package final class RPCConnection: Sendable {
-    package let channel: any Channel
+    package let transport: any ConnectionTransport
+    package let eventLoop: any EventLoop
     package let role: ConnectionRole
     package let logger: Logger
     let handler: NIOLoopBound<RPCConnectionHandler>
@@ -59,11 +60,12 @@ package final class RPCConnection: Sendable {
         var hopScheduled = false
     }
 
-    init(channel: any Channel, role: ConnectionRole, handler: RPCConnectionHandler, logger: Logger) {
-        self.channel = channel
+    init(transport: any ConnectionTransport, role: ConnectionRole, handler: RPCConnectionHandler, logger: Logger) {
+        self.transport = transport
+        self.eventLoop = transport.eventLoop
         self.role = role
         self.logger = logger
-        self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        self.handler = NIOLoopBound(handler, eventLoop: transport.eventLoop)
         self.nextCallID = Atomic(role == .dialer ? 1 : 2)
         self.identity = Mutex(nil)
     }
@@ -75,14 +77,12 @@ package final class RPCConnection: Sendable {
 
     /// False once either side has said GoAway or the connection has closed: new calls belong on
     /// another connection.
-    package var isAcceptingCalls: Bool { acceptingCalls.load(ordering: .relaxed) && channel.isActive }
+    package var isAcceptingCalls: Bool { acceptingCalls.load(ordering: .relaxed) && transport.isActive }
 
     func stopAcceptingCalls() { acceptingCalls.store(false, ordering: .relaxed) }
 
-    package var eventLoop: any EventLoop { channel.eventLoop }
-
     /// Completes when the connection has closed.
-    package var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+    package var closeFuture: EventLoopFuture<Void> { transport.closeFuture }
 
     /// Starts a call; `observer` hears its messages and its end on this connection's event loop.
     /// - Returns: the call's id on this connection, for `cancel` and `grant`.
@@ -127,7 +127,7 @@ package final class RPCConnection: Sendable {
             return
         }
         // Sized for a small answer (a publish's acknowledgement); a larger one grows it once.
-        var frame = channel.allocator.buffer(capacity: 64)
+        var frame = ByteBufferAllocator().buffer(capacity: 64)
         do {
             try write(&frame)
         } catch {
@@ -157,25 +157,25 @@ package final class RPCConnection: Sendable {
     @discardableResult
     package func goAway(_ status: RPCV1.Status) -> EventLoopFuture<Void> {
         onLoop { $0.beginGoAway(status) }
-        return channel.closeFuture
+        return transport.closeFuture
     }
 
     /// Closes at once; calls in flight fail with UNAVAILABLE.
     package func close() {
-        channel.close(promise: nil)
+        transport.closeSoon()
     }
 
     /// The handler, when called on its event loop; nil elsewhere. The calls made once per call
     /// use it before `onLoop`: the closure `onLoop` takes escapes, and so cost a heap allocation
     /// even when it ran at once.
     private var handlerHere: RPCConnectionHandler? {
-        channel.eventLoop.inEventLoop ? handler.value : nil
+        eventLoop.inEventLoop ? handler.value : nil
     }
 
     /// Runs `body` with the handler on the event loop: now if already there, otherwise in order
     /// with everything else other threads hand over before the loop gets to it.
     func onLoop(_ body: @escaping @Sendable (RPCConnectionHandler) -> Void) {
-        if channel.eventLoop.inEventLoop {
+        if eventLoop.inEventLoop {
             body(handler.value)
             return
         }
@@ -185,7 +185,7 @@ package final class RPCConnection: Sendable {
             return !mailbox.hopScheduled
         }
         guard needsHop else { return }
-        channel.eventLoop.execute { [self] in
+        eventLoop.execute { [self] in
             let work = mailbox.withLock { mailbox in
                 defer {
                     mailbox.work = []

@@ -1,14 +1,12 @@
 import Logging
 import NIOCore
+import SanlianEventLoop
 import SanlianWire
 
 /// The frame-level state machine of one connection: handshake, calls in both directions,
-/// deadlines, cancellation, flow control, pings and going away. Lives on the channel's event loop
-/// and is only touched there (`RPCConnection` hops in).
-final class RPCConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
+/// deadlines, cancellation, flow control, pings and going away. Lives on the transport's event
+/// loop and is only touched there (`RPCConnection` hops in).
+final class RPCConnectionHandler: StreamConnectionDelegate {
     enum Phase {
         case handshaking
         case ready
@@ -45,9 +43,11 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     /// Completed when the handshake succeeds (with the peer's identity) or fails.
     let handshake: EventLoopPromise<PeerIdentity>
 
-    /// Set right after creation; cleared when the channel goes inactive to break the cycle.
+    /// Set right after creation; cleared when the transport closes to break the cycle.
     var connection: RPCConnection?
-    private var context: ChannelHandlerContext?
+    /// Set by `attach`; cleared when it closes.
+    private var transport: (any ConnectionTransport)?
+    private let eventLoop: any EventLoop
     private(set) var phase = Phase.handshaking
     private var outbound = CallTable<OutboundEntry>()
     private var inbound = CallTable<InboundEntry>()
@@ -113,27 +113,25 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         self.connectionID = connectionID
         self.frameDecoder = FrameDecoder(maxFrameBytes: configuration.maxFrameBytes)
         self.handshake = eventLoop.makePromise()
+        self.eventLoop = eventLoop
         var logger = logger
         logger[metadataKey: "rpc.connection_id"] = "\(connectionID)"
         self.logger = logger
     }
 
-    // MARK: - Channel events
+    // MARK: - Transport events
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        loopFlushes = LoopFlushList.of(context.eventLoop)
-        if context.channel.isActive { start(context: context) }
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        start(context: context)
-        context.fireChannelActive()
+    /// Starts the connection on `transport`, which is open: the dialler says Hello, both sides
+    /// start their handshake and ping timers.
+    func attach(_ transport: any ConnectionTransport) {
+        self.transport = transport
+        loopFlushes = LoopFlushList.of(eventLoop)
+        start()
     }
 
     private var started = false
 
-    private func start(context: ChannelHandlerContext) {
+    private func start() {
         guard !started else { return }
         started = true
         lastRead = .now()
@@ -154,7 +152,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             )
             flushNow()
         }
-        handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.handshakeTimeout) { [self] in
+        handshakeTimer = eventLoop.assumeIsolated().scheduleTask(in: configuration.handshakeTimeout) { [self] in
             guard phase == .handshaking else { return }
             fail(RPCError(.unauthenticated, "no handshake within \(configuration.handshakeTimeout.milliseconds) ms"))
         }
@@ -163,39 +161,28 @@ final class RPCConnectionHandler: ChannelInboundHandler {
 
     /// Checks liveness every ping interval while the connection is open.
     private func schedulePingCheck() {
-        guard phase != .closed, let context else { return }
-        pingTimer = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.pingInterval) { [self] in
+        guard phase != .closed else { return }
+        pingTimer = eventLoop.assumeIsolated().scheduleTask(in: configuration.pingInterval) { [self] in
             checkLiveness()
             schedulePingCheck()
         }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    func connectionClosed() {
         tearDown(reason: RPCError(.unavailable, "the connection to the peer was lost"))
-        // A read that closed the channel gets no channelReadComplete; it has ended all the same.
+        // A read that closed the connection gets no connectionReadComplete; it has ended all the same.
         endRead()
-        context.fireChannelInactive()
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        tearDown(reason: RPCError(.unavailable, "the connection to the peer was lost"))
-        endRead()
-        self.context = nil
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.debug("Connection error", metadata: ["rpc.error": "\(error)"])
-        context.close(promise: nil)
+        transport = nil
     }
 
     /// Splits what the socket delivered into frames and handles each. Framing happens here rather
     /// than in a `ByteToMessageHandler` in front: that handler's generic machinery and the extra
     /// pipeline step cost ~4 k instructions per frame, a tenth of the broker's work per call.
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    func connectionReceived(_ bytes: ByteBuffer) {
         guard phase != .closed else { return }
         lastRead = .now()
         beginRead()
-        var input = unwrapInboundIn(data)
+        var input = bytes
         if var partial = partialInput {
             partialInput = nil
             partial.writeBuffer(&input)
@@ -249,10 +236,10 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     /// Stops reading the socket: the peer has `maxBoundedInboundCalls` calls waiting here, and
     /// this side waits for the answer to none of its own.
     private func pauseReads() {
-        guard !readsPaused, let context else { return }
+        guard !readsPaused, let transport else { return }
         readsPaused = true
         logger.debug("Pausing reads", metadata: ["rpc.bounded_calls": "\(boundedInbound)"])
-        setAutoRead(false, context)
+        transport.setReading(false)
     }
 
     /// Reads again once a quarter of the bounded calls have been answered (see
@@ -260,10 +247,10 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     /// then the socket. Done as a task of its own, since the answer that allows it can come in the
     /// middle of any other work of this event loop.
     private func resumeReadsLater() {
-        guard readsPaused, let context else { return }
+        guard readsPaused, transport != nil else { return }
         readsPaused = false
-        context.eventLoop.assumeIsolated().execute { [self] in
-            guard phase != .closed, !readsPaused, let context = self.context else { return }
+        eventLoop.assumeIsolated().execute { [self] in
+            guard phase != .closed, !readsPaused, let transport else { return }
             // The peer was not silent; this side was not listening.
             lastRead = .now()
             if var input = partialInput {
@@ -272,16 +259,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
                 handleFrames(in: &input)
                 endRead()
             }
-            if !readsPaused { setAutoRead(true, context) }
-        }
-    }
-
-    private func setAutoRead(_ on: Bool, _ context: ChannelHandlerContext) {
-        do {
-            try context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: on)
-        } catch {
-            // Only a closed channel refuses, and then nothing is read either way.
-            logger.debug("Could not switch reading", metadata: ["rpc.error": "\(error)"])
+            if !readsPaused { transport.setReading(true) }
         }
     }
 
@@ -369,9 +347,8 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         return true
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
+    func connectionReadComplete() {
         endRead()
-        context.fireChannelReadComplete()
     }
 
     /// Marks a read under way: what it writes is flushed when it ends (`endRead`).
@@ -535,7 +512,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
         let status = goAway.status ?? RPCV1.Status(code: .unavailable, message: "the peer is going away")
         if phase == .handshaking {
             completeHandshake(.failure(RPCError(status: status)))
-            context?.close(promise: nil)
+            transport?.close()
             return
         }
         logger.debug("Peer is going away", metadata: ["rpc.status": "\(status.code.protoName)"])
@@ -632,7 +609,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     // MARK: - Calls this side starts
 
     func startOutbound(id: UInt32, request: CallRequest, observer: any OutboundCallObserver) {
-        guard phase == .ready, context != nil else {
+        guard phase == .ready, transport != nil else {
             let reason = phase == .goingAway ? "the connection is going away" : "the connection is not ready"
             observer.ended(CallOutcome(error: RPCError(.unavailable, reason), neverSent: true))
             return
@@ -765,11 +742,11 @@ final class RPCConnectionHandler: ChannelInboundHandler {
 
     /// Makes sure the connection's deadline timer fires no later than `deadline`.
     private func watchDeadline(_ deadline: NIODeadline) {
-        guard let context, phase != .closed else { return }
+        guard transport != nil, phase != .closed else { return }
         if let scheduled = deadlineTimerAt, scheduled <= deadline { return }
         deadlineTimer?.cancel()
         deadlineTimerAt = deadline
-        deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+        deadlineTimer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             deadlineTimer = nil
             deadlineTimerAt = nil
             expireDeadlines()
@@ -820,19 +797,19 @@ final class RPCConnectionHandler: ChannelInboundHandler {
 
     /// Closes once no call is in flight in either direction, after a GoAway.
     private func closeIfDrained() {
-        guard phase == .goingAway, inbound.isEmpty, outbound.isEmpty, let context else { return }
+        guard phase == .goingAway, inbound.isEmpty, outbound.isEmpty, let transport else { return }
         flushNow()
-        context.close(promise: nil)
+        transport.close()
     }
 
     /// Sends GoAway with `error` and closes: for protocol violations, refused handshakes, hung peers.
     private func fail(_ error: RPCError) {
-        guard phase != .closed, let context else { return }
+        guard phase != .closed, let transport else { return }
         send(RPCV1.Frame(kind: .goAway(RPCV1.GoAway(status: error.status, lastCallID: highestInboundCallID))))
         flushNow()
         if phase == .handshaking { completeHandshake(.failure(error)) }
         tearDown(reason: RPCError(.unavailable, error.message))
-        context.close(promise: nil)
+        transport.close()
     }
 
     private func tearDown(reason: RPCError) {
@@ -862,13 +839,13 @@ final class RPCConnectionHandler: ChannelInboundHandler {
 
     private func checkLiveness() {
         // While reads are paused the peer's answers are not read: its silence says nothing.
-        guard phase == .ready || phase == .goingAway, outstandingPing == nil, !readsPaused, let context else {
+        guard phase == .ready || phase == .goingAway, outstandingPing == nil, !readsPaused, transport != nil else {
             return
         }
         guard NIODeadline.now() - lastRead >= configuration.pingInterval else { return }
         let nonce = nextPingNonce
         nextPingNonce += 1
-        let timeout = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.pingTimeout) { [self] in
+        let timeout = eventLoop.assumeIsolated().scheduleTask(in: configuration.pingTimeout) { [self] in
             guard !readsPaused else {
                 outstandingPing = nil
                 return
@@ -910,7 +887,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     /// Appends one length-prefixed frame written by `write` to the output of this tick and makes
     /// sure a flush follows, at once when the batch is full (`ConnectionConfiguration.maxBatchedFrames`).
     private func appendFrame(_ what: String, _ write: (inout ByteBuffer) throws(WireError) -> Void) -> RPCError? {
-        guard let context else { return RPCError(.unavailable, "closed") }
+        guard transport != nil else { return RPCError(.unavailable, "closed") }
         // Taken out (moved, not copied) while it is written to, so that it is not shared and
         // copied meanwhile, and so that `clear()` finds the spare unshared if the channel is done.
         var buffer: ByteBuffer
@@ -920,7 +897,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             buffer = spareOutput.take()!
             buffer.clear()
         } else {
-            buffer = context.channel.allocator.buffer(capacity: Self.outputBufferCapacity)
+            buffer = ByteBufferAllocator().buffer(capacity: Self.outputBufferCapacity)
         }
         let refusal = Self.encodeFrame(what, into: &buffer, peerMaxFrameBytes: peerMaxFrameBytes, write)
         pendingOutput = buffer
@@ -933,7 +910,7 @@ final class RPCConnectionHandler: ChannelInboundHandler {
             if let loopFlushes, loopFlushes.readers > 0 {
                 loopFlushes.flushAfterRead(self)
             } else {
-                context.eventLoop.assumeIsolated().execute { [self] in flushDeferred() }
+                eventLoop.assumeIsolated().execute { [self] in flushDeferred() }
             }
         }
         return nil
@@ -981,12 +958,12 @@ final class RPCConnectionHandler: ChannelInboundHandler {
     private static let spareOutputCapacity = 16 * 1024
 
     private func flushNow() {
-        guard let output = pendingOutput, let context else { return }
+        guard let output = pendingOutput, let transport else { return }
         pendingOutput = nil
         pendingFrames = 0
         guard output.readableBytes > 0 else { return }
         if output.capacity <= Self.spareOutputCapacity { spareOutput = output }
-        context.writeAndFlush(wrapOutboundOut(output), promise: nil)
+        transport.write(output)
     }
 }
 

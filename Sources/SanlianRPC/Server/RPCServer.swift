@@ -1,6 +1,6 @@
 package import Logging
 package import NIOCore
-import NIOPosix
+import SanlianEventLoop
 import SanlianWire
 import ServiceLifecycle
 import Synchronization
@@ -67,44 +67,46 @@ package final class RPCServer: Service, Sendable {
             readiness.fail(error)
             throw error
         }
-        let serverChannel: NIOAsyncChannel<AcceptedConnection, Never>
+        let (accepted, acceptedQueue) = AsyncStream.makeStream(of: AcceptedConnection.self)
+        let listener: UnixListener
         do {
-            serverChannel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .serverChannelOption(.backlog, value: 256)
-                .childChannelOption(.allowRemoteHalfClosure, value: false)
-                .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false) { channel in
-                    self.accept(channel)
-                }
+            listener = try UnixListener(path: path, backlog: 256, group: EpollEventLoopGroup.shared) { socket in
+                let connection = self.accept(socket)
+                // Accepted as the server stopped: nobody would serve it.
+                if case .terminated = acceptedQueue.yield(connection) { connection.connection.close() }
+            }
         } catch {
             let failure = SocketPathError("cannot listen on \(path): \(error)")
             readiness.fail(failure)
             throw failure
         }
+        listener.closeFuture.whenComplete { _ in acceptedQueue.finish() }
         UnixSocketPath.setMode(path, configuration.socketMode)
         let socketIdentity = UnixSocketPath.identity(of: path)
-        defer { UnixSocketPath.remove(path, ifIdentity: socketIdentity) }
+        defer {
+            listener.close()
+            UnixSocketPath.remove(path, ifIdentity: socketIdentity)
+        }
         logger.info("Listening", metadata: ["socket.path": "\(path)"])
         readiness.succeed()
 
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await serverChannel.executeThenClose { inbound in
-                    for try await accepted in inbound {
-                        group.addTask { await self.serve(accepted) }
-                    }
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for await connection in accepted {
+                    group.addTask { await self.serve(connection) }
                 }
             }
         } onGracefulShutdown: {
-            self.beginShutdown(serverChannel.channel)
+            self.beginShutdown(listener)
         }
         logger.info("Stopped", metadata: ["socket.path": "\(path)"])
     }
 
     /// Stops accepting and drains every open connection.
-    private func beginShutdown(_ listener: any Channel) {
+    private func beginShutdown(_ listener: UnixListener) {
         guard !shuttingDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         logger.info("Draining", metadata: ["socket.path": "\(configuration.socketPath)"])
-        listener.close(promise: nil)
+        listener.close()
         let open = connections.withLock { Array($0.values) }
         for connection in open { drain(connection) }
     }
@@ -122,32 +124,32 @@ package final class RPCServer: Service, Sendable {
         var finishCalls: @Sendable () -> Void
     }
 
-    private func accept(_ channel: any Channel) -> EventLoopFuture<AcceptedConnection> {
-        ConnectionPipeline.peerCredentials(of: channel).flatMapThrowing { credentials in
-            let dispatcher: any InboundCallDispatcher
-            let calls: AsyncStream<InboundCall>?
-            let finish: @Sendable () -> Void
-            if let dispatcherFactory = self.dispatcherFactory {
-                (dispatcher, calls) = dispatcherFactory(self.router)
-                finish = { [dispatcher] in dispatcher.finish() }
-            } else {
-                let (inbox, stream) = CallInbox.make(router: self.router)
-                dispatcher = inbox
-                calls = stream
-                finish = { inbox.finish() }
-            }
-            let (connection, handshake) = try ConnectionPipeline.install(
-                on: channel,
-                role: .acceptor,
-                configuration: self.configuration.connection,
-                authenticator: self.configuration.authenticator,
-                claim: nil,
-                dispatcher: dispatcher,
-                peerCredentials: credentials,
-                logger: self.logger
-            )
-            return AcceptedConnection(connection: connection, handshake: handshake, calls: calls, finishCalls: finish)
+    /// Starts the connection on an accepted socket. On the socket's event loop.
+    private func accept(_ socket: UnixStreamConnection) -> AcceptedConnection {
+        let credentials = ConnectionPipeline.peerCredentials(of: socket)
+        let dispatcher: any InboundCallDispatcher
+        let calls: AsyncStream<InboundCall>?
+        let finish: @Sendable () -> Void
+        if let dispatcherFactory {
+            (dispatcher, calls) = dispatcherFactory(router)
+            finish = { [dispatcher] in dispatcher.finish() }
+        } else {
+            let (inbox, stream) = CallInbox.make(router: router)
+            dispatcher = inbox
+            calls = stream
+            finish = { inbox.finish() }
         }
+        let (connection, handshake) = ConnectionPipeline.install(
+            on: socket,
+            role: .acceptor,
+            configuration: configuration.connection,
+            authenticator: configuration.authenticator,
+            claim: nil,
+            dispatcher: dispatcher,
+            peerCredentials: credentials,
+            logger: logger
+        )
+        return AcceptedConnection(connection: connection, handshake: handshake, calls: calls, finishCalls: finish)
     }
 
     private func serve(_ accepted: AcceptedConnection) async {

@@ -1,4 +1,6 @@
 // `package`: `withSocketAddress` hands out a `sockaddr`.
+import SanlianEventLoop
+
 #if canImport(Glibc)
     package import Glibc
 #elseif canImport(Darwin)
@@ -111,17 +113,6 @@ package enum UnixSocketPath {
         _ path: String,
         _ body: (UnsafePointer<sockaddr>, socklen_t) -> R
     ) -> R {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8.prefix(RPCDefaults.maxSocketPathBytes))
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                body($0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        UnixSocketAddress.withSocketAddress(path, body)
     }
 }

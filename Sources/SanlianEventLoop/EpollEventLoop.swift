@@ -1,0 +1,286 @@
+import CSanlianSystem
+public import Dispatch
+public import NIOCore
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Something registered with an event loop's epoll set: told which events its descriptor is ready
+/// for, on the loop's thread.
+protocol EpollWatcher: AnyObject {
+    func ready(_ events: UInt32)
+}
+
+/// One thread running an epoll set: the RPC runtime's connections and listeners, the tasks other
+/// threads hand it (`execute`), its timers (`scheduleTask`) and, in daemons that ask for it, Swift
+/// jobs. Conforms to NIO's `EventLoop`, so futures, promises, `NIOLoopBound` and `assumeIsolated`
+/// work on it unchanged.
+///
+/// It exists because SwiftNIO's channels cost ~7 µs of the ~12 µs Sanlian spent per brokered call
+/// above the C floor on one CPU: the same relay and echo server in Swift on epoll match the C floor
+/// (docs/PERFORMANCE.md, thirteenth and fourteenth rounds). A Unix-socket stream of length-prefixed
+/// frames needs no pipeline, no channel options and no per-read allocation policy.
+///
+/// `@unchecked Sendable`: the registrations, timers and local task queue are touched only on the
+/// loop's thread (every entry point checks `inEventLoop` or is documented as loop-only); what other
+/// threads hand over goes through `incoming`, a `Mutex`.
+public final class EpollEventLoop: EventLoop, @unchecked Sendable {
+    private let epollDescriptor: Int32
+    private let wakeDescriptor: Int32
+    /// The loop thread's `pthread_t`, 0 until it runs.
+    private let thread = Atomic<UInt>(0)
+    private let incoming = Mutex(Incoming())
+    private let name: String
+
+    private struct Incoming {
+        var tasks: [@Sendable () -> Void] = []
+        /// Set once a wake-up is written and until the loop takes the tasks: one write per batch.
+        /// Tasks the loop queues itself need none: it looks for tasks before it sleeps.
+        var wakePending = false
+        var stopping = false
+        var stopped: [@Sendable () -> Void] = []
+    }
+
+    // Loop-confined state.
+    private var watchers: [(any EpollWatcher)?] = []
+    /// Swapped with `incoming.tasks` each round, so that neither array allocates once grown.
+    private var spareTasks: [@Sendable () -> Void] = []
+    /// Tasks were left queued when the last round stopped: poll the sockets without sleeping.
+    private var tasksLeft = false
+    private var timers = TimerHeap()
+
+    init(name: String) throws(EventLoopStartError) {
+        self.name = name
+        epollDescriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epollDescriptor >= 0 else { throw EventLoopStartError("epoll_create1", errno) }
+        wakeDescriptor = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+        guard wakeDescriptor >= 0 else {
+            Glibc.close(epollDescriptor)
+            throw EventLoopStartError("eventfd", errno)
+        }
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.fd = wakeDescriptor
+        guard epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, wakeDescriptor, &event) == 0 else {
+            let failure = EventLoopStartError("epoll_ctl", errno)
+            Glibc.close(wakeDescriptor)
+            Glibc.close(epollDescriptor)
+            throw failure
+        }
+    }
+
+    /// Starts the loop's thread.
+    func start() throws(EventLoopStartError) {
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var handle = pthread_t()
+        let result = pthread_create(
+            &handle,
+            nil,
+            { context in
+                let loop = Unmanaged<EpollEventLoop>.fromOpaque(context!).takeRetainedValue()
+                loop.run()
+                return nil
+            },
+            context
+        )
+        guard result == 0 else {
+            Unmanaged<EpollEventLoop>.fromOpaque(context).release()
+            throw EventLoopStartError("pthread_create", result)
+        }
+        pthread_detach(handle)
+    }
+
+    // MARK: - EventLoop
+
+    public var inEventLoop: Bool {
+        thread.load(ordering: .relaxed) == UInt(pthread_self())
+    }
+
+    public func execute(_ task: @escaping @Sendable () -> Void) {
+        // One queue for the loop's own tasks and other threads': tasks run in the order they
+        // were handed over, whoever handed them.
+        let onLoop = inEventLoop
+        let wake = incoming.withLock { incoming in
+            incoming.tasks.append(task)
+            guard !onLoop, !incoming.wakePending else { return false }
+            incoming.wakePending = true
+            return true
+        }
+        if wake { self.wake() }
+    }
+
+    @discardableResult
+    public func scheduleTask<T>(deadline: NIODeadline, _ task: @escaping @Sendable () throws -> T) -> Scheduled<T> {
+        let promise: EventLoopPromise<T> = makePromise()
+        let timer = LoopTimer(deadline: deadline.uptimeNanoseconds) {
+            // Runs on the loop, where the promise may take a value that is not Sendable.
+            do { promise.assumeIsolatedUnsafeUnchecked().succeed(try task()) } catch { promise.fail(error) }
+        }
+        if inEventLoop {
+            timers.insert(timer)
+        } else {
+            execute { [self] in timers.insert(timer) }
+        }
+        return Scheduled(promise: promise) { [self] in
+            if inEventLoop {
+                timers.remove(timer)
+            } else {
+                execute { [self] in timers.remove(timer) }
+            }
+        }
+    }
+
+    @discardableResult
+    public func scheduleTask<T>(in delay: TimeAmount, _ task: @escaping @Sendable () throws -> T) -> Scheduled<T> {
+        scheduleTask(deadline: .now() + delay, task)
+    }
+
+    public func shutdownGracefully(queue: DispatchQueue, _ callback: @escaping @Sendable ((any Error)?) -> Void) {
+        let wake = incoming.withLock { incoming in
+            incoming.stopping = true
+            incoming.stopped.append { queue.async { callback(nil) } }
+            defer { incoming.wakePending = true }
+            return !incoming.wakePending
+        }
+        if wake { self.wake() }
+    }
+
+    public var description: String { "EpollEventLoop(\(name))" }
+
+    // MARK: - Registrations (on the loop only)
+
+    /// Adds `descriptor` to the epoll set for `events`; `watcher` hears of them until `deregister`.
+    func register(_ descriptor: Int32, events: UInt32, watcher: any EpollWatcher) -> Int32? {
+        var event = epoll_event()
+        event.events = events
+        event.data.fd = descriptor
+        guard epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, descriptor, &event) == 0 else { return errno }
+        let index = Int(descriptor)
+        if index >= watchers.count {
+            watchers.append(contentsOf: repeatElement(nil, count: index + 1 - watchers.count))
+        }
+        watchers[index] = watcher
+        return nil
+    }
+
+    /// Changes the events `descriptor` is watched for.
+    func modify(_ descriptor: Int32, events: UInt32) {
+        var event = epoll_event()
+        event.events = events
+        event.data.fd = descriptor
+        _ = epoll_ctl(epollDescriptor, EPOLL_CTL_MOD, descriptor, &event)
+    }
+
+    /// Removes `descriptor` from the epoll set; call before closing it, whose number the kernel
+    /// may hand out again at once.
+    func deregister(_ descriptor: Int32) {
+        _ = epoll_ctl(epollDescriptor, EPOLL_CTL_DEL, descriptor, nil)
+        let index = Int(descriptor)
+        if index < watchers.count { watchers[index] = nil }
+    }
+
+    // MARK: - The loop
+
+    private func wake() {
+        // Only fails when the counter would overflow, which an unread wake-up cannot reach.
+        _ = eventfd_write(wakeDescriptor, 1)
+    }
+
+    private static let maxEvents: Int32 = 64
+
+    private func run() {
+        thread.store(UInt(pthread_self()), ordering: .relaxed)
+        name.withCString { CSanlianSystem_nameThread($0) }
+        let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: Int(Self.maxEvents))
+        defer { events.deallocate() }
+        var stoppedCallbacks: [@Sendable () -> Void] = []
+        while true {
+            let ready = epoll_wait(epollDescriptor, events, Self.maxEvents, waitTimeout())
+            if ready > 0 {
+                for index in 0..<Int(ready) {
+                    let descriptor = events[index].data.fd
+                    if descriptor == wakeDescriptor {
+                        var count: eventfd_t = 0
+                        _ = eventfd_read(wakeDescriptor, &count)
+                        continue
+                    }
+                    let slot = Int(descriptor)
+                    // A watcher earlier in this batch may have closed this one.
+                    guard slot < watchers.count, let watcher = watchers[slot] else { continue }
+                    watcher.ready(events[index].events)
+                }
+            }
+            runDueTimers()
+            if runTasks(&stoppedCallbacks) { break }
+        }
+        Glibc.close(wakeDescriptor)
+        Glibc.close(epollDescriptor)
+        for callback in stoppedCallbacks { callback() }
+    }
+
+    /// Milliseconds `epoll_wait` may sleep: 0 with tasks waiting, until the next timer otherwise.
+    private func waitTimeout() -> Int32 {
+        if tasksLeft { return 0 }
+        guard let next = timers.earliestDeadline else { return -1 }
+        let now = NIODeadline.now().uptimeNanoseconds
+        guard next > now else { return 0 }
+        // Rounded up: waking a little late is harmless, waking early spins once more.
+        let milliseconds = (next - now + 999_999) / 1_000_000
+        return Int32(clamping: milliseconds)
+    }
+
+    private func runDueTimers() {
+        guard timers.earliestDeadline != nil else { return }
+        let now = NIODeadline.now().uptimeNanoseconds
+        while let timer = timers.popDue(now: now) { timer.body() }
+    }
+
+    /// Rounds of tasks run before the sockets are polled again, so that tasks that keep queueing
+    /// tasks cannot starve the connections.
+    private static let maxTaskRounds = 16
+
+    /// Runs the queued tasks, round after round while running them queues more.
+    /// - Returns: whether the loop is to stop.
+    private func runTasks(_ stoppedCallbacks: inout [@Sendable () -> Void]) -> Bool {
+        tasksLeft = false
+        for _ in 0..<Self.maxTaskRounds {
+            var batch = spareTasks
+            let stopping = incoming.withLock { incoming in
+                swap(&batch, &incoming.tasks)
+                incoming.wakePending = false
+                stoppedCallbacks.append(contentsOf: incoming.stopped)
+                incoming.stopped = []
+                return incoming.stopping
+            }
+            if batch.isEmpty {
+                spareTasks = batch
+                return stopping
+            }
+            for task in batch { task() }
+            batch.removeAll(keepingCapacity: true)
+            spareTasks = batch
+        }
+        tasksLeft = true
+        return false
+    }
+}
+
+/// Why an event loop could not start: the system call and its errno.
+public struct EventLoopStartError: Error, CustomStringConvertible {
+    public let call: String
+    public let code: Int32
+
+    init(_ call: String, _ code: Int32) {
+        self.call = call
+        self.code = code
+    }
+
+    public var description: String { "\(call) failed: \(String(cString: strerror(code)))" }
+}
+
+/// The loop is the serial executor of the jobs it runs, one object for all of them, as NIO's own
+/// loops are: with `EventLoop`'s default, every job ran on a new executor object that the
+/// runtime held only unowned, and a task that slept on it never resumed.
+extension EpollEventLoop: NIOSerialEventLoopExecutor {}
