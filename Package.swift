@@ -286,6 +286,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SanlianEventLoopTests",
+            dependencies: [
+                "SanlianEventLoop", "SanlianTestHarness",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SanlianRPCTests",
             dependencies: [
                 "SanlianRPC", "SanlianEventLoop", "SanlianWire", "SanlianEcho", "SanlianTestHarness", "sanlian-echo",

@@ -32,6 +32,9 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     /// The loop thread's `pthread_t`, 0 until it runs.
     private let thread = Atomic<UInt>(0)
     private let incoming = Mutex(Incoming())
+    /// Set (under `incoming`'s lock) whenever `incoming` holds tasks or a stop: the loop looks
+    /// at it after every wake-up and takes the lock only when it is set.
+    private let incomingWaiting = Atomic<Bool>(false)
     private let name: String
 
     private struct Incoming {
@@ -104,6 +107,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         let onLoop = inEventLoop
         let wake = incoming.withLock { incoming in
             incoming.tasks.append(task)
+            incomingWaiting.store(true, ordering: .releasing)
             guard !onLoop, !incoming.wakePending else { return false }
             incoming.wakePending = true
             return true
@@ -141,6 +145,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
         let wake = incoming.withLock { incoming in
             incoming.stopping = true
             incoming.stopped.append { queue.async { callback(nil) } }
+            incomingWaiting.store(true, ordering: .releasing)
             defer { incoming.wakePending = true }
             return !incoming.wakePending
         }
@@ -246,13 +251,19 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     private func runTasks(_ stoppedCallbacks: inout [@Sendable () -> Void]) -> Bool {
         tasksLeft = false
         for _ in 0..<Self.maxTaskRounds {
+            guard incomingWaiting.load(ordering: .acquiring) else { return false }
             var batch = spareTasks
+            spareTasks = []
             let stopping = incoming.withLock { incoming in
                 swap(&batch, &incoming.tasks)
                 incoming.wakePending = false
+                incomingWaiting.store(false, ordering: .relaxed)
+                guard incoming.stopping else { return false }
+                // Kept set: the loop looks again, and stops once no task is left.
+                incomingWaiting.store(true, ordering: .relaxed)
                 stoppedCallbacks.append(contentsOf: incoming.stopped)
                 incoming.stopped = []
-                return incoming.stopping
+                return true
             }
             if batch.isEmpty {
                 spareTasks = batch
@@ -281,6 +292,7 @@ public struct EventLoopStartError: Error, CustomStringConvertible {
 }
 
 /// The loop is the serial executor of the jobs it runs, one object for all of them, as NIO's own
-/// loops are: with `EventLoop`'s default, every job ran on a new executor object that the
-/// runtime held only unowned, and a task that slept on it never resumed.
+/// loops are. With `EventLoop`'s default every job ran on a new executor object that the runtime
+/// holds only unowned: the echo daemon's streams never resumed after a sleep, and an actor on the
+/// loop crashed (`EventLoopTests.actorOnTheLoop`).
 extension EpollEventLoop: NIOSerialEventLoopExecutor {}
