@@ -38,6 +38,8 @@ public final class UnixStreamConnection: EpollWatcher, @unchecked Sendable {
     private var unwritten: [ByteBuffer] = []
     private var unwrittenHead = 0
     private var reading = true
+    /// The socket refused a write (the peer has gone): later writes are dropped.
+    private var writeFailed = false
     private var watchingWrites = false
     private var registered = false
 
@@ -96,14 +98,14 @@ public final class UnixStreamConnection: EpollWatcher, @unchecked Sendable {
     /// Writes `bytes` now as far as the socket takes them; the rest waits for the socket to drain,
     /// ahead of anything written later. Nothing happens once closed. On the loop.
     public func write(_ bytes: ByteBuffer) {
-        guard open.load(ordering: .relaxed), bytes.readableBytes > 0 else { return }
+        guard open.load(ordering: .relaxed), !writeFailed, bytes.readableBytes > 0 else { return }
         guard unwrittenHead == unwritten.count else {
             unwritten.append(bytes)
             return
         }
         var rest = bytes
         guard send(&rest) else {
-            close()
+            closeAfterFailedWrite()
             return
         }
         if rest.readableBytes > 0 {
@@ -146,13 +148,27 @@ public final class UnixStreamConnection: EpollWatcher, @unchecked Sendable {
 
     private func writeUnwritten() {
         guard sendUnwritten() else {
-            close()
+            closeAfterFailedWrite()
             return
         }
         guard unwrittenHead == unwritten.count else { return }
         unwritten.removeAll(keepingCapacity: unwritten.capacity <= 64)
         unwrittenHead = 0
         watchWrites(false)
+    }
+
+    /// The peer has gone, but what it sent before it went may still wait in the socket: a
+    /// GoAway saying which calls it never saw, which the runtime then retries elsewhere. Read it,
+    /// then close. Done as a task, since a write comes in the middle of the delegate's own work.
+    private func closeAfterFailedWrite() {
+        writeFailed = true
+        unwritten = []
+        unwrittenHead = 0
+        loop.execute { [self] in
+            guard open.load(ordering: .relaxed) else { return }
+            readAvailable()
+            close()
+        }
     }
 
     // MARK: - Reading
@@ -173,7 +189,9 @@ public final class UnixStreamConnection: EpollWatcher, @unchecked Sendable {
         if reading, events & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
             readAvailable()
         } else if events & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
-            // Not reading, and the peer is gone: nothing it sent can be answered.
+            // Not reading, and the peer is gone: nothing can be answered any more, but what it
+            // sent last (a GoAway naming the calls it never saw) still counts.
+            readAvailable()
             close()
         }
     }

@@ -1,6 +1,5 @@
 import CSanlianSystem
 import NIOCore
-import NIOPosix
 import SanlianEventLoop
 
 #if canImport(Glibc)
@@ -27,10 +26,9 @@ package enum EventLoopSetup {
     /// hand-offs between threads) and where tasks run: `preferred`, unless `SANLIAN_EXECUTOR`
     /// (`event-loop` or `pool`) says otherwise.
     ///
-    /// NIO's own `unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor` finds
-    /// the runtime's hook with `dlsym`, which fails silently when the Swift runtime is linked
-    /// statically (as release builds are): the hook is then a local symbol. The hook is set from C
-    /// instead (`CSanlianSystem`), which links to it in both kinds of build.
+    /// The runtime's hook is set from C (`CSanlianSystem`), which links to it in both kinds of
+    /// build: looked up with `dlsym`, as NIO's own installer does, it is not found when the Swift
+    /// runtime is linked statically (as release builds are), where it is a local symbol.
     ///
     /// Call first thing on the main thread, before anything async starts (hence the daemons'
     /// top-level `main.swift` rather than `@main`).
@@ -38,10 +36,7 @@ package enum EventLoopSetup {
     ///   was already installed).
     @discardableResult
     package static func setUp(tasksOn preferred: TaskExecutor) -> TaskExecutor {
-        let loops = Int(ProcessEnvironment.value("SANLIAN_EVENT_LOOPS") ?? "") ?? 1
-        EpollEventLoopGroup.loopCount = loops
-        // NIO's own loops serve only the standard-input lifeline.
-        NIOSingletons.groupLoopCountSuggestion = 1
+        EpollEventLoopGroup.loopCount = Int(ProcessEnvironment.value("SANLIAN_EVENT_LOOPS") ?? "") ?? 1
         let wanted = ProcessEnvironment.value("SANLIAN_EXECUTOR").flatMap(TaskExecutor.init(rawValue:)) ?? preferred
         guard wanted == .eventLoop else { return .pool }
         let installed = CSanlianSystem_installGlobalEnqueueHook { job in

@@ -1,7 +1,7 @@
 import ArgumentParser
 package import Logging
 import NIOCore
-import NIOPosix
+import SanlianEventLoop
 package import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -47,7 +47,7 @@ package struct StandardInputLifeline: Service {
     }
 
     /// Whether standard input can be watched: epoll refuses regular files and most devices
-    /// (/dev/null among them), and NIO traps on that refusal, so this is asked first.
+    /// (/dev/null among them), so this is asked first, to refuse the flag with a reason.
     static func checkStandardInput() throws(LifelineError) {
         var status = stat()
         guard fstat(STDIN_FILENO, &status) == 0 else {
@@ -72,29 +72,17 @@ package struct StandardInputLifeline: Service {
         guard descriptor >= 0 else {
             throw LifelineError("cannot watch standard input: \(String(cString: strerror(errno)))")
         }
-        let channel: NIOAsyncChannel<ByteBuffer, Never>
-        do {
-            // NIO owns the duplicate from here, and closes it with the channel.
-            channel = try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .takingOwnershipOfDescriptor(input: descriptor) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel)
-                    }
-                }
-        } catch {
-            throw LifelineError("cannot watch standard input: \(error)")
-        }
-        do {
-            try await cancelWhenGracefulShutdown {
-                try await channel.executeThenClose { inbound, _ in
-                    // What the parent writes means nothing; only the end of it does.
-                    for try await _ in inbound {}
-                }
+        // The connection owns the duplicate from here, and closes it when it closes.
+        let input = UnixStreamConnection(descriptor: descriptor, eventLoop: EpollEventLoopGroup.shared.nextLoop())
+        let started = try await input.loop.submit { input.start(delegate: IgnoredInput()) }.get()
+        guard started else { throw LifelineError("cannot watch standard input: the event loop refused it") }
+        await cancelWhenGracefulShutdown {
+            await withTaskCancellationHandler {
+                // What the parent writes means nothing; only the end of it does.
+                _ = try? await input.closeFuture.get()
+            } onCancel: {
+                input.closeSoon()
             }
-        } catch is CancellationError {
-            // The group is shutting down for another reason: not a failure, which would cut the
-            // others' draining short.
-            return
         }
         if !Task.isCancelled {
             logger.notice("Standard input closed: shutting down")
@@ -105,6 +93,13 @@ package struct StandardInputLifeline: Service {
     package var groupEntry: ServiceGroupConfiguration.ServiceConfiguration {
         .init(service: self, successTerminationBehavior: .gracefullyShutdownGroup)
     }
+}
+
+/// Reads what the parent writes and drops it.
+private final class IgnoredInput: StreamConnectionDelegate {
+    func connectionReceived(_ bytes: ByteBuffer) {}
+    func connectionReadComplete() {}
+    func connectionClosed() {}
 }
 
 /// Standard input could not be watched.

@@ -130,6 +130,39 @@ struct EventLoopTests {
         }
     }
 
+    @Test("a write the peer refuses first delivers what the peer sent before it stopped reading, then closes")
+    func failedWriteReadsWhatIsLeft() async throws {
+        try await Self.withGroup { group in
+            let (writer, leaver) = try await SocketPair.connected(group)
+            // Not reading: the peer's last words stay in the socket until the write fails.
+            try await writer.connection.loop.submit { writer.connection.setReading(false) }.get()
+            try await leaver.connection.loop.submit {
+                leaver.connection.write(ByteBuffer(bytes: [7, 8, 9]))
+                // Its reading side shut (not the whole socket, which the writer would see as a hang-up).
+                _ = shutdown(leaver.connection.descriptor, Int32(SHUT_RD))
+            }.get()
+            #expect(writer.received.value.isEmpty)
+            try await writer.connection.loop.submit { writer.connection.write(ByteBuffer(bytes: [1])) }.get()
+            try await writer.connection.closeFuture.get()
+            #expect(writer.received.value == [7, 8, 9], "read before the close")
+            #expect(writer.closes.value == 1)
+            leaver.connection.closeSoon()
+        }
+    }
+
+    @Test("a connection not reading whose peer hangs up reads what the peer sent last, then closes")
+    func hangUpWhilePausedReadsWhatIsLeft() async throws {
+        try await Self.withGroup { group in
+            let (paused, leaver) = try await SocketPair.connected(group)
+            try await paused.connection.loop.submit { paused.connection.setReading(false) }.get()
+            try await leaver.connection.loop.submit { leaver.connection.write(ByteBuffer(bytes: [5, 6])) }.get()
+            leaver.connection.closeSoon()
+            try await paused.connection.closeFuture.get()
+            #expect(paused.received.value == [5, 6])
+            #expect(paused.closes.value == 1)
+        }
+    }
+
     @Test("a listener accepts on its path, spreads connections over the loops, and refusals name the path")
     func listenerAcceptsAndRefusals() async throws {
         let directory = try TemporaryDirectory()
