@@ -138,7 +138,9 @@ struct EventLoopTests {
             try await writer.connection.loop.submit { writer.connection.setReading(false) }.get()
             try await leaver.connection.loop.submit {
                 leaver.connection.write(ByteBuffer(bytes: [7, 8, 9]))
-                // Its reading side shut (not the whole socket, which the writer would see as a hang-up).
+                // Its reading side shut (not the whole socket, which the writer would see as a
+                // hang-up), and not read: reading its end of file would close it.
+                leaver.connection.setReading(false)
                 _ = shutdown(leaver.connection.descriptor, Int32(SHUT_RD))
             }.get()
             #expect(writer.received.value.isEmpty)
