@@ -103,6 +103,20 @@ package struct EncodedMetadataEntries: Sendable, Equatable {
 
     package var count: Int { ends.count }
 
+    /// The entries' bytes, length prefixes included.
+    var byteCount: Int { data.count }
+
+    /// Calls `body` with each entry's length prefix and bytes, in order.
+    func forEachEntry(_ body: (UnsafeRawBufferPointer) -> Void) {
+        data.withUnsafeBytes { data in
+            var start = 0
+            for end in ends {
+                body(UnsafeRawBufferPointer(rebasing: data[start..<end]))
+                start = end
+            }
+        }
+    }
+
     /// Runs `body` with every entry as an unknown field `tag` (the `metadata` field number of the
     /// message they are attached to), written into `fields`, which has room for `count` of them.
     func withUnknownFields<Result>(

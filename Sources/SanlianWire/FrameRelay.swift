@@ -216,10 +216,35 @@ package enum FrameRelay {
 
     /// Appends a CallStart frame of call `callID` to `buffer`, length-prefixed: `header`'s fields,
     /// the metadata entries of `encodedMetadata` after `header.metadata`, and, unchanged, the
-    /// payload field `readStart` found in the caller's frame.
+    /// payload field `readStart` found in the caller's frame. Written by hand (`CallStartWriter`),
+    /// as protobuf-c would pack it; by protobuf-c when a string holds a NUL byte.
     /// - Returns: the size of the frame written, without its length prefix.
     @discardableResult
     package static func writeStart(
+        callID: UInt32,
+        header: RPCV1.CallStartHeader,
+        encodedMetadata: EncodedMetadataEntries? = nil,
+        payloadField: [UInt8],
+        into buffer: inout ByteBuffer
+    ) throws(WireError) -> Int {
+        let writer = CallStartWriter(header: header, encodedMetadata: encodedMetadata, payloadField: payloadField)
+        if let size = writer.size() {
+            return buffer.writeFrame(callID: callID, kindTag: FrameLayout.startTag, kindSize: size) {
+                writer.write(to: $0)
+            }
+        }
+        return try writeStartThroughProtobufC(
+            callID: callID,
+            header: header,
+            encodedMetadata: encodedMetadata,
+            payloadField: payloadField,
+            into: &buffer
+        )
+    }
+
+    /// `writeStart` by protobuf-c: what it does with a string holding a NUL byte, and the
+    /// reference `CallStartWriter` is tested against.
+    package static func writeStartThroughProtobufC(
         callID: UInt32,
         header: RPCV1.CallStartHeader,
         encodedMetadata: EncodedMetadataEntries? = nil,
