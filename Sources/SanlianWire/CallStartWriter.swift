@@ -52,7 +52,8 @@ struct CallStartWriter {
             Self.store(Self.metadataTag, raw, &index)
             let key = entry.key.utf8.count
             let value = entry.value.utf8.count
-            let entrySize = (key == 0 ? 0 : 1 + FrameLayout.varintSize(UInt64(key)) + key)
+            let entrySize =
+                (key == 0 ? 0 : 1 + FrameLayout.varintSize(UInt64(key)) + key)
                 + (value == 0 ? 0 : 1 + FrameLayout.varintSize(UInt64(value)) + value)
             FrameLayout.storeVarint(UInt64(entrySize), in: raw, at: &index)
             Self.writeString(entry.key, tag: Self.entryKeyTag, to: raw, at: &index)

@@ -55,6 +55,21 @@ struct EventLoopTests {
         }
     }
 
+    @Test("a timer earlier than the one the loop waits for fires at its own deadline, not the later one's")
+    func earlierTimerIsNotLate() async throws {
+        try await Self.withGroup { group in
+            let loop = group.nextLoop()
+            let late = loop.scheduleTask(in: .seconds(30)) {}
+            // Let the loop go to sleep waiting for the late one.
+            try await loop.submit {}.get()
+            let clock = ContinuousClock()
+            let started = clock.now
+            try await loop.scheduleTask(in: .milliseconds(20)) {}.futureResult.get()
+            #expect(clock.now - started < .seconds(10), "fired long before the 30-second timer")
+            late.cancel()
+        }
+    }
+
     @Test("tasks handed over by many threads each run once, each thread's in order, on the loop")
     func tasksFromManyThreads() async throws {
         try await Self.withGroup { group in

@@ -17,7 +17,10 @@ struct CallStartWriterTests {
             method: texts.randomElement(using: &random)!,
             timeoutMicros: timeouts.randomElement(using: &random)!,
             metadata: (0..<Int.random(in: 0...4, using: &random)).map { _ in
-                RPCV1.MetadataEntry(key: texts.randomElement(using: &random)!, value: texts.randomElement(using: &random)!)
+                RPCV1.MetadataEntry(
+                    key: texts.randomElement(using: &random)!,
+                    value: texts.randomElement(using: &random)!
+                )
             },
             halfClose: Bool.random(using: &random),
             initialWindow: windows.randomElement(using: &random)!
@@ -49,7 +52,9 @@ struct CallStartWriterTests {
                         RPCV1.MetadataEntry(key: "sanlian-\(index)", value: Self.texts.randomElement(using: &random)!)
                     }
                 ) : nil
-            let payload = (0..<[0, 1, 64, 300].randomElement(using: &random)!).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let payload = (0..<[0, 1, 64, 300].randomElement(using: &random)!).map { _ in
+                UInt8.random(in: 0...255, using: &random)
+            }
             let payloadField = FrameRelay.payloadField(for: payload)
             let callID = UInt32.random(in: 0...UInt32.max, using: &random)
             let byHand = Self.written { (buffer: inout ByteBuffer) throws(WireError) in

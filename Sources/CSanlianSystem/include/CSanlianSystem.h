@@ -1,4 +1,5 @@
-// C calls Swift's Glibc module does not expose (malloc.h, sys/epoll.h and sys/eventfd.h are not part of it), and
+// C calls Swift's Glibc module does not expose (malloc.h, sys/epoll.h, sys/eventfd.h and sys/timerfd.h are
+// not part of it), and
 // the Swift concurrency runtime's global-executor hook.
 #ifndef SANLIAN_CSANLIANSYSTEM_H
 #define SANLIAN_CSANLIANSYSTEM_H
@@ -7,6 +8,7 @@
 #include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #endif
 
 /// Limits glibc's per-thread malloc arenas; returns 1 on success (mallopt's convention), 0 elsewhere.
