@@ -221,7 +221,7 @@ struct EventLoopTests {
             listener.close()
             try await listener.closeFuture.get()
             #expect(throws: SocketError.self) { _ = try UnixStreamConnection.connect(to: path, on: group.nextLoop()) }
-            for client in clients { client.connection.closeSoon() }
+            for end in clients + peers.value { end.connection.closeSoon() }
         }
     }
 }

@@ -81,7 +81,7 @@ func embeddedConnection(
     dispatcher: (any InboundCallDispatcher)? = nil
 ) throws -> (channel: EmbeddedTransport, handler: RPCConnectionHandler) {
     let transport = EmbeddedTransport(loop: loop)
-    let (connection, _) = ConnectionPipeline.install(
+    let (connection, _) = ConnectionSetup.install(
         on: transport,
         role: .acceptor,
         configuration: configuration,

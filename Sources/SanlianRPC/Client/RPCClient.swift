@@ -278,7 +278,7 @@ package final class RPCClient: Service, Sendable {
                 inbox = made.0
                 calls = made.1
             }
-            let (connection, handshake) = ConnectionPipeline.install(
+            let (connection, handshake) = ConnectionSetup.install(
                 on: socket,
                 role: .dialer,
                 configuration: configuration.connection,

@@ -126,7 +126,7 @@ package final class RPCServer: Service, Sendable {
 
     /// Starts the connection on an accepted socket. On the socket's event loop.
     private func accept(_ socket: UnixStreamConnection) -> AcceptedConnection {
-        let credentials = ConnectionPipeline.peerCredentials(of: socket)
+        let credentials = ConnectionSetup.peerCredentials(of: socket)
         let dispatcher: any InboundCallDispatcher
         let calls: AsyncStream<InboundCall>?
         let finish: @Sendable () -> Void
@@ -139,7 +139,7 @@ package final class RPCServer: Service, Sendable {
             calls = stream
             finish = { inbox.finish() }
         }
-        let (connection, handshake) = ConnectionPipeline.install(
+        let (connection, handshake) = ConnectionSetup.install(
             on: socket,
             role: .acceptor,
             configuration: configuration.connection,

@@ -5,7 +5,7 @@ import SanlianWire
 import Synchronization
 
 /// Puts a connection handler on a transport and returns its handle.
-enum ConnectionPipeline {
+enum ConnectionSetup {
     private static let connectionIDs = Atomic<UInt64>(1)
 
     static func nextConnectionID() -> UInt64 {
