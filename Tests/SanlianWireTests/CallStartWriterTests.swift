@@ -27,12 +27,32 @@ struct CallStartWriterTests {
         )
     }
 
+    typealias StartWriter =
+        @Sendable (
+            UInt32, RPCV1.CallStartHeader, EncodedMetadataEntries?, [UInt8], inout ByteBuffer
+        ) throws(WireError) -> Int
+
+    /// The writers compared: by hand, and by protobuf-c.
+    static let byHand: StartWriter = FrameRelay.writeStart(callID:header:encodedMetadata:payloadField:into:)
+    static let reference: StartWriter = FrameRelay.writeStartThroughProtobufC(
+        callID:
+        header:
+        encodedMetadata:
+        payloadField:
+        into:
+    )
+
+    /// The frame `write` writes for the rest, or its refusal.
     static func written(
-        _ write: (inout ByteBuffer) throws(WireError) -> Int
+        by write: StartWriter,
+        callID: UInt32 = 1,
+        _ header: RPCV1.CallStartHeader,
+        stamps: EncodedMetadataEntries? = nil,
+        payloadField: [UInt8] = []
     ) -> Result<[UInt8], WireError> {
         var buffer = ByteBuffer()
         do {
-            let size = try write(&buffer)
+            let size = try write(callID, header, stamps, payloadField, &buffer)
             #expect(buffer.readableBytes == size + 4, "the size returned is the frame's")
             return .success(Array(buffer.readableBytesView))
         } catch {
@@ -57,24 +77,20 @@ struct CallStartWriterTests {
             }
             let payloadField = FrameRelay.payloadField(for: payload)
             let callID = UInt32.random(in: 0...UInt32.max, using: &random)
-            let byHand = Self.written { (buffer: inout ByteBuffer) throws(WireError) in
-                try FrameRelay.writeStart(
-                    callID: callID,
-                    header: header,
-                    encodedMetadata: stamps,
-                    payloadField: payloadField,
-                    into: &buffer
-                )
-            }
-            let reference = Self.written { (buffer: inout ByteBuffer) throws(WireError) in
-                try FrameRelay.writeStartThroughProtobufC(
-                    callID: callID,
-                    header: header,
-                    encodedMetadata: stamps,
-                    payloadField: payloadField,
-                    into: &buffer
-                )
-            }
+            let byHand = Self.written(
+                by: Self.byHand,
+                callID: callID,
+                header,
+                stamps: stamps,
+                payloadField: payloadField
+            )
+            let reference = Self.written(
+                by: Self.reference,
+                callID: callID,
+                header,
+                stamps: stamps,
+                payloadField: payloadField
+            )
             #expect(try byHand.get() == reference.get(), "round \(round): \(header)")
         }
     }
@@ -87,12 +103,8 @@ struct CallStartWriterTests {
             RPCV1.CallStartHeader(method: "/a.B/C", metadata: [RPCV1.MetadataEntry(key: "k", value: "\u{0}")]),
         ]
         for header in headers {
-            let byHand = Self.written { (buffer: inout ByteBuffer) throws(WireError) in
-                try FrameRelay.writeStart(callID: 1, header: header, payloadField: [], into: &buffer)
-            }
-            let reference = Self.written { (buffer: inout ByteBuffer) throws(WireError) in
-                try FrameRelay.writeStartThroughProtobufC(callID: 1, header: header, payloadField: [], into: &buffer)
-            }
+            let byHand = Self.written(by: Self.byHand, header)
+            let reference = Self.written(by: Self.reference, header)
             guard case .failure(let refusal) = byHand, case .failure(let expected) = reference else {
                 Issue.record("both refuse \(header): \(byHand), \(reference)")
                 continue
