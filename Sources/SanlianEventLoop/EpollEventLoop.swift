@@ -270,7 +270,7 @@ public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     private func runDueTimers() {
         guard timers.earliestDeadline != nil else { return }
         let now = NIODeadline.now().uptimeNanoseconds
-        while let timer = timers.popDue(now: now) { timer.body() }
+        while let timer = timers.popDue(now: now) { timer.fire() }
     }
 
     /// Rounds of tasks run before the sockets are polled again, so that tasks that keep queueing

@@ -6,7 +6,10 @@
 final class LoopTimer: @unchecked Sendable {
     /// `NIODeadline.uptimeNanoseconds`.
     let deadline: UInt64
-    let body: () -> Void
+    /// Dropped once the timer fires or is removed: the `Scheduled` its owner keeps holds the
+    /// timer, and the body holds whatever the task captured (a connection's handler keeps its
+    /// ping timer's `Scheduled`), so keeping the body would make a cycle that outlives both.
+    private var body: (() -> Void)?
     /// Orders timers with one deadline by when they were scheduled.
     fileprivate var sequence: UInt64 = 0
     /// Its index in the heap; -1 when not in it (not yet inserted, fired or cancelled).
@@ -15,6 +18,18 @@ final class LoopTimer: @unchecked Sendable {
     init(deadline: UInt64, body: @escaping () -> Void) {
         self.deadline = deadline
         self.body = body
+    }
+
+    /// Runs the body, once; call after taking the timer out of its heap.
+    func fire() {
+        let body = self.body
+        self.body = nil
+        body?()
+    }
+
+    /// Forgets the body of a timer that will not fire.
+    fileprivate func cancel() {
+        body = nil
     }
 
     fileprivate func precedes(_ other: LoopTimer) -> Bool {
@@ -44,6 +59,7 @@ struct TimerHeap {
         let index = timer.index
         guard index >= 0, index < heap.count, heap[index] === timer else { return }
         removeAt(index)
+        timer.cancel()
     }
 
     /// The earliest timer when its deadline is at or before `now`, taken out.

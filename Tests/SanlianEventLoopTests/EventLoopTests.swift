@@ -70,6 +70,26 @@ struct EventLoopTests {
         }
     }
 
+    @Test("a timer that fired or was cancelled lets go of what its task captured, while its Scheduled is kept")
+    func timersLetGoOfTheirTasks() async throws {
+        try await Self.withGroup { group in
+            let loop = group.nextLoop()
+            // A connection's handler keeps its timers' `Scheduled` and is captured by their tasks.
+            func schedule(in delay: TimeAmount) -> (Scheduled<Void>, WeakReference) {
+                let captured = Captured()
+                return (loop.scheduleTask(in: delay) { _ = captured }, WeakReference(captured))
+            }
+            let (fired, firedCapture) = schedule(in: .milliseconds(1))
+            let (cancelled, cancelledCapture) = schedule(in: .seconds(60))
+            try await fired.futureResult.get()
+            cancelled.cancel()
+            try await loop.submit {}.get()
+            #expect(firedCapture.object == nil, "fired")
+            #expect(cancelledCapture.object == nil, "cancelled")
+            withExtendedLifetime((fired, cancelled)) {}
+        }
+    }
+
     @Test("tasks handed over by many threads each run once, each thread's in order, on the loop")
     func tasksFromManyThreads() async throws {
         try await Self.withGroup { group in
@@ -223,6 +243,19 @@ struct EventLoopTests {
             #expect(throws: SocketError.self) { _ = try UnixStreamConnection.connect(to: path, on: group.nextLoop()) }
             for end in clients + peers.value { end.connection.closeSoon() }
         }
+    }
+}
+
+/// Something a timer's task captures.
+final class Captured: Sendable {}
+
+/// Whether an object is still alive. `@unchecked Sendable`: the weak reference is only read after
+/// the loop that released the object has answered a later task.
+final class WeakReference: @unchecked Sendable {
+    weak var object: AnyObject?
+
+    init(_ object: AnyObject) {
+        self.object = object
     }
 }
 
