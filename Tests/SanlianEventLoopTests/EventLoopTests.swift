@@ -55,17 +55,18 @@ struct EventLoopTests {
         }
     }
 
-    @Test("a timer earlier than the one the loop waits for fires at its own deadline, not the later one's")
+    @Test(
+        "a timer earlier than the one the loop waits for fires without waiting for the later one",
+        .timeLimit(.minutes(1))
+    )
     func earlierTimerIsNotLate() async throws {
         try await Self.withGroup { group in
             let loop = group.nextLoop()
-            let late = loop.scheduleTask(in: .seconds(30)) {}
+            // Ten minutes: were the earlier timer to wait for it, the time limit would end the test.
+            let late = loop.scheduleTask(in: .minutes(10)) {}
             // Let the loop go to sleep waiting for the late one.
             try await loop.submit {}.get()
-            let clock = ContinuousClock()
-            let started = clock.now
             try await loop.scheduleTask(in: .milliseconds(20)) {}.futureResult.get()
-            #expect(clock.now - started < .seconds(10), "fired long before the 30-second timer")
             late.cancel()
         }
     }

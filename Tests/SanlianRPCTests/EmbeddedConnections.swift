@@ -69,8 +69,12 @@ final class EmbeddedTransport: ConnectionTransport, @unchecked Sendable {
         written.isEmpty ? nil : written.removeFirst()
     }
 
-    /// Closes, as the end of a test.
-    func finish() throws { close() }
+    /// Closes, as the end of a test, then runs the loop's tasks and drops those it holds for later,
+    /// as `EmbeddedChannel.finish` does: a task holds the handler, whose timers hold the loop.
+    func finish() throws {
+        close()
+        try embeddedEventLoop.syncShutdownGracefully()
+    }
 }
 
 /// A connection handler on an in-memory transport, as the accepting side, connected but before
