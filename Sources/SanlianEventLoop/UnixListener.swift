@@ -42,8 +42,6 @@ public final class UnixListener: EpollWatcher, @unchecked Sendable {
             Glibc.close(descriptor)
             throw failure
         }
-        let flags = fcntl(descriptor, F_GETFL)
-        _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK)
         self.path = path
         self.descriptor = descriptor
         self.group = group

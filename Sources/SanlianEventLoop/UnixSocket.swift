@@ -43,8 +43,10 @@ public enum UnixSocketAddress {
         }
     }
 
+    /// A non-blocking stream socket, closed on exec.
     static func streamSocket() throws(SocketError) -> Int32 {
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+        let descriptor = socket(AF_UNIX, type, 0)
         guard descriptor >= 0 else { throw SocketError("socket", errno) }
         return descriptor
     }
@@ -58,8 +60,6 @@ extension UnixStreamConnection {
         -> UnixStreamConnection
     {
         let descriptor = try UnixSocketAddress.streamSocket()
-        let flags = fcntl(descriptor, F_GETFL)
-        _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK)
         var result: Int32
         repeat {
             result = UnixSocketAddress.withSocketAddress(path) { Glibc.connect(descriptor, $0, $1) }

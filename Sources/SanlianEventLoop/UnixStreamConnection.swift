@@ -54,8 +54,9 @@ public final class UnixStreamConnection: EpollWatcher, @unchecked Sendable {
         self.loop = eventLoop
         self.closePromise = eventLoop.makePromise()
         self.readBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunk)
+        // Sockets this module makes are non-blocking already; a socket pair or a pipe may not be.
         let flags = fcntl(descriptor, F_GETFL)
-        _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK)
+        if flags >= 0, flags & O_NONBLOCK == 0 { _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK) }
     }
 
     /// Registers with the loop and starts reading for `delegate`. On the loop.

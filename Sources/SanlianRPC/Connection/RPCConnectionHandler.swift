@@ -129,11 +129,7 @@ final class RPCConnectionHandler: StreamConnectionDelegate {
         start()
     }
 
-    private var started = false
-
     private func start() {
-        guard !started else { return }
-        started = true
         lastRead = .now()
         if role == .dialer, let claim {
             send(
