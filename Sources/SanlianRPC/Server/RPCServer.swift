@@ -76,7 +76,8 @@ package final class RPCServer: Service, Sendable {
                 if case .terminated = acceptedQueue.yield(connection) { connection.connection.close() }
             }
         } catch {
-            let failure = SocketPathError("cannot listen on \(path): \(error)")
+            // The error names the path and the call that failed ("cannot bind …: Address in use").
+            let failure = SocketPathError(error.message)
             readiness.fail(failure)
             throw failure
         }
