@@ -23,9 +23,9 @@ protocol EpollWatcher: AnyObject {
 /// (docs/PERFORMANCE.md, thirteenth and fourteenth rounds). A Unix-socket stream of length-prefixed
 /// frames needs no pipeline, no channel options and no per-read allocation policy.
 ///
-/// `@unchecked Sendable`: the registrations, timers and local task queue are touched only on the
-/// loop's thread (every entry point checks `inEventLoop` or is documented as loop-only); what other
-/// threads hand over goes through `incoming`, a `Mutex`.
+/// `@unchecked Sendable`: the registrations, the timers and the spare task array are touched only
+/// on the loop's thread (every entry point checks `inEventLoop` or is documented as loop-only);
+/// the task queue is `incoming`, a `Mutex`.
 public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     private let epollDescriptor: Int32
     private let wakeDescriptor: Int32
