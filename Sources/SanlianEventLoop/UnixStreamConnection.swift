@@ -46,6 +46,7 @@ public final class UnixStreamConnection: EpollWatcher, @unchecked Sendable {
     /// Bytes asked of one `read`. Reads that fill it are repeated, up to `maxReadsPerWakeUp`.
     private static let readChunk = 16 * 1024
     private static let maxReadsPerWakeUp = 4
+    private static let maxReadsToTheEnd = 64
 
     /// Takes ownership of `descriptor`, a connected stream socket, which is made non-blocking.
     /// Call `start` on `eventLoop` to begin reading.
@@ -167,7 +168,7 @@ public final class UnixStreamConnection: EpollWatcher, @unchecked Sendable {
         unwrittenHead = 0
         loop.execute { [self] in
             guard open.load(ordering: .relaxed) else { return }
-            readAvailable()
+            readAvailable(toTheEnd: true)
             close()
         }
     }
@@ -192,13 +193,17 @@ public final class UnixStreamConnection: EpollWatcher, @unchecked Sendable {
         } else if events & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
             // Not reading, and the peer is gone: nothing can be answered any more, but what it
             // sent last (a GoAway naming the calls it never saw) still counts.
-            readAvailable()
+            readAvailable(toTheEnd: true)
             close()
         }
     }
 
-    private func readAvailable() {
-        for _ in 0..<Self.maxReadsPerWakeUp {
+    /// Reads what the socket holds, up to `maxReadsPerWakeUp` full buffers, stopping early when
+    /// reading is paused. `toTheEnd`: the peer has gone, so what is left is read, paused or not, up
+    /// to `maxReadsToTheEnd` buffers (more than a Unix socket holds; a peer that only stopped
+    /// reading could otherwise keep the loop here by writing without end).
+    private func readAvailable(toTheEnd: Bool = false) {
+        for _ in 0..<(toTheEnd ? Self.maxReadsToTheEnd : Self.maxReadsPerWakeUp) {
             // Unshared (the delegate kept nothing of the last read), `clear` keeps the memory.
             readBuffer.clear()
             var code: Int32 = 0
@@ -210,6 +215,7 @@ public final class UnixStreamConnection: EpollWatcher, @unchecked Sendable {
             if count > 0 {
                 delegate?.connectionReceived(readBuffer)
                 guard open.load(ordering: .relaxed) else { return }
+                if toTheEnd { continue }
                 if !reading || count < Self.readChunk { break }
                 continue
             }
