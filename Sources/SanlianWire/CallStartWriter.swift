@@ -50,11 +50,7 @@ struct CallStartWriter {
         }
         for entry in header.metadata {
             Self.store(Self.metadataTag, raw, &index)
-            let key = entry.key.utf8.count
-            let value = entry.value.utf8.count
-            let entrySize =
-                (key == 0 ? 0 : 1 + FrameLayout.varintSize(UInt64(key)) + key)
-                + (value == 0 ? 0 : 1 + FrameLayout.varintSize(UInt64(value)) + value)
+            let entrySize = Self.stringFieldSize(entry.key.utf8.count) + Self.stringFieldSize(entry.value.utf8.count)
             FrameLayout.storeVarint(UInt64(entrySize), in: raw, at: &index)
             Self.writeString(entry.key, tag: Self.entryKeyTag, to: raw, at: &index)
             Self.writeString(entry.value, tag: Self.entryValueTag, to: raw, at: &index)
@@ -84,7 +80,12 @@ struct CallStartWriter {
         let count = text.utf8.count
         guard count > 0 else { return 0 }
         let hasNUL = text.utf8.withContiguousStorageIfAvailable { $0.contains(0) } ?? text.utf8.contains(0)
-        return hasNUL ? nil : 1 + FrameLayout.varintSize(UInt64(count)) + count
+        return hasNUL ? nil : stringFieldSize(count)
+    }
+
+    /// The bytes of a string field of `count` bytes: none when empty (proto3's default).
+    private static func stringFieldSize(_ count: Int) -> Int {
+        count == 0 ? 0 : 1 + FrameLayout.varintSize(UInt64(count)) + count
     }
 
     private static func writeString(

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import SanlianEventLoop
 import SanlianRPC
 import SanlianTestHarness
 import SanlianWire
@@ -39,7 +40,7 @@ struct LifecycleTests {
         let path = directory.socket()
         // A socket file nobody listens on: bind, then close without unlinking.
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        let bound = UnixSocketPath.withSocketAddress(path) { address, length in bind(fd, address, length) }
+        let bound = UnixSocketAddress.withSocketAddress(path) { address, length in bind(fd, address, length) }
         #expect(bound == 0)
         close(fd)
         #expect(FileManager.default.fileExists(atPath: path))

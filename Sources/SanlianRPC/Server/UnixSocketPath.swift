@@ -1,10 +1,9 @@
-// `package`: `withSocketAddress` hands out a `sockaddr`.
 import SanlianEventLoop
 
 #if canImport(Glibc)
-    package import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-    package import Darwin
+    import Darwin
 #endif
 
 /// Why a server could not take its socket path.
@@ -62,7 +61,7 @@ package enum UnixSocketPath {
         #endif
         guard fd >= 0 else { return .live }  // cannot tell; never remove what might be live
         defer { close(fd) }
-        let result = withSocketAddress(path) { address, length in connect(fd, address, length) }
+        let result = UnixSocketAddress.withSocketAddress(path) { address, length in connect(fd, address, length) }
         if result == 0 { return .live }
         return errno == ECONNREFUSED || errno == ENOENT ? .stale : .live
     }
@@ -105,14 +104,5 @@ package enum UnixSocketPath {
         }
         // mkdir applies the umask; set the mode the design asks for.
         chmod(directory, mode)
-    }
-
-    /// Runs `body` with `path` as a `sockaddr_un` (cut to `sun_path`'s size; `validate` first),
-    /// for `bind` or `connect`.
-    package static func withSocketAddress<R>(
-        _ path: String,
-        _ body: (UnsafePointer<sockaddr>, socklen_t) -> R
-    ) -> R {
-        UnixSocketAddress.withSocketAddress(path, body)
     }
 }
