@@ -15,6 +15,29 @@ package enum AggregationRules {
         alert.status == .exercise
     }
 
+    /// The aggregate a ledger event belongs to: an alert's (`key(for:)`), or the one an
+    /// escalation or a transition is of.
+    package static func key(of event: AlertV1.LedgerEvent) -> String? {
+        switch event.body {
+        case .alert(let alert)?: key(for: alert)
+        case .escalation(let escalation)?: escalation.fingerprint
+        case .transition(let aggregate)?: aggregate.fingerprint
+        case nil: nil
+        }
+    }
+
+    /// Where a severity sorts in the command room's list: extreme first, unspecified last.
+    package static func severityRank(_ severity: AlertV1.Severity) -> Int {
+        switch severity {
+        case .extreme: 0
+        case .severe: 1
+        case .moderate: 2
+        case .minor: 3
+        case .unknown: 4
+        default: 5
+        }
+    }
+
     /// Folds `alert` into `existing` (nil for the first alert of its fingerprint).
     /// - firing and acknowledged aggregates count the alert and keep their state;
     /// - a resolved aggregate fires again;

@@ -68,17 +68,123 @@ extension AlertLedger {
         return prefix + "." + subject
     }
 
-    /// Aggregates in the given states (all when empty), most recently seen first.
-    package func aggregates(states: [AlertV1.AggregateState] = [], limit: Int = 500) async throws -> [AlertV1.Aggregate]
-    {
+    /// One page of aggregates in the command room's order (`AggregateCursor`), as stored
+    /// (encoded `Aggregate`s), after `cursor`; with how many match in all.
+    /// - Parameters:
+    ///   - readable: the subjects the caller may read; an aggregate whose latest alert's subject
+    ///     it may not read is left out, and not counted.
+    package func aggregatePage(
+        _ filter: AggregateFilter,
+        after cursor: AggregateCursor?,
+        limit: Int,
+        readable: (@Sendable (String) -> Bool)? = nil
+    ) async throws -> (aggregates: [StoredAggregate], total: Int) {
         try await pool.read { db in
-            let filter =
-                states.isEmpty ? "" : "WHERE state IN (\(states.map { String($0.rawValue) }.joined(separator: ",")))"
-            return try Data.fetchAll(db, sql: "SELECT body FROM aggregates \(filter)")
-                .map { try AlertV1.Aggregate(serializedBytes: $0) }
-                .sorted { $0.lastSeenUnixMs > $1.lastSeenUnixMs }
-                .prefix(limit)
-                .map { $0 }
+            var conditions: [String] = []
+            var arguments: [any DatabaseValueConvertible] = []
+            func any<T: DatabaseValueConvertible>(_ column: String, _ values: [T]) {
+                guard !values.isEmpty else { return }
+                conditions.append("\(column) IN (\(Array(repeating: "?", count: values.count).joined(separator: ",")))")
+                arguments.append(contentsOf: values.map { $0 as any DatabaseValueConvertible })
+            }
+            any("state", filter.states.map { Int64($0.rawValue) })
+            any("severity_rank", filter.severities.map { Int64(AggregationRules.severityRank($0)) })
+            any("department", filter.departments)
+            any("village", filter.villageCodes)
+            let filtered = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            let total: Int
+            if let readable {
+                var count = 0
+                let subjects = try String.fetchCursor(
+                    db,
+                    sql: "SELECT subject FROM aggregates \(filtered)",
+                    arguments: StatementArguments(arguments)
+                )
+                while let subject = try subjects.next() {
+                    if readable(subject) { count += 1 }
+                }
+                total = count
+            } else {
+                total =
+                    try Int.fetchOne(
+                        db,
+                        sql: "SELECT COUNT(*) FROM aggregates \(filtered)",
+                        arguments: StatementArguments(arguments)
+                    ) ?? 0
+            }
+            var page: [StoredAggregate] = []
+            var after = cursor
+            // Pages through the rows in order until `limit` readable ones are found.
+            while page.count < limit {
+                var pageConditions = conditions
+                var pageArguments = arguments
+                if let after {
+                    pageConditions.append(
+                        "(state, severity_rank, -escalation_level, -last_seen_ms, key) > (?, ?, ?, ?, ?)"
+                    )
+                    pageArguments += [
+                        after.state, after.severityRank, -after.escalationLevel, -after.lastSeenMs, after.key,
+                    ]
+                }
+                let whereClause = pageConditions.isEmpty ? "" : "WHERE " + pageConditions.joined(separator: " AND ")
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT key, state, severity_rank, escalation_level, last_seen_ms, subject, body
+                        FROM aggregates \(whereClause)
+                        ORDER BY state, severity_rank, escalation_level DESC, last_seen_ms DESC, key
+                        LIMIT ?
+                        """,
+                    arguments: StatementArguments(pageArguments + [Int64(max(limit - page.count, 16))])
+                )
+                if rows.isEmpty { break }
+                for row in rows where page.count < limit {
+                    let position = AggregateCursor(
+                        state: row["state"],
+                        severityRank: row["severity_rank"],
+                        escalationLevel: row["escalation_level"],
+                        lastSeenMs: row["last_seen_ms"],
+                        key: row["key"]
+                    )
+                    after = position
+                    if let readable, !readable(row["subject"]) { continue }
+                    page.append(StoredAggregate(cursor: position, encoded: [UInt8](row["body"] as Data)))
+                }
+            }
+            return (page, total)
+        }
+    }
+
+    /// The aggregate `key`, as stored.
+    /// - Throws: NOT_FOUND when there is none.
+    package func aggregate(key: String) async throws -> AlertV1.Aggregate {
+        try await pool.read { db in
+            guard let body = try Data.fetchOne(db, sql: "SELECT body FROM aggregates WHERE key = ?", arguments: [key])
+            else { throw LedgerError(.notFound, "no aggregate with fingerprint \(key)") }
+            return try AlertV1.Aggregate(serializedBytes: body)
+        }
+    }
+
+    /// The most recent `limit` events of aggregate `key` as stored, oldest first, and how many it
+    /// has in all.
+    package func history(ofAggregate key: String, limit: Int) async throws -> (events: [StoredEvent], total: Int) {
+        try await pool.read { db in
+            let total =
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE aggregate_key = ?", arguments: [key]) ?? 0
+            let rows = try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT sequence, subject, body FROM events WHERE aggregate_key = ? ORDER BY sequence DESC LIMIT ?",
+                arguments: [key, Int64(limit)]
+            )
+            let events = rows.reversed().map { row in
+                StoredEvent(
+                    sequence: UInt64(row["sequence"] as Int64),
+                    subject: row["subject"],
+                    encoded: [UInt8](row["body"] as Data)
+                )
+            }
+            return (events, total)
         }
     }
 
@@ -124,5 +230,51 @@ extension AlertLedger {
         }
         if let last = events.last { notifier.advance(to: last.sequence) }
         return events
+    }
+}
+
+/// Which aggregates a list shows; an empty filter matches everything.
+package struct AggregateFilter: Sendable, Equatable {
+    package var states: [AlertV1.AggregateState]
+    package var severities: [AlertV1.Severity]
+    package var departments: [String]
+    package var villageCodes: [String]
+
+    package init(
+        states: [AlertV1.AggregateState] = [],
+        severities: [AlertV1.Severity] = [],
+        departments: [String] = [],
+        villageCodes: [String] = []
+    ) {
+        self.states = states
+        self.severities = severities
+        self.departments = departments
+        self.villageCodes = villageCodes
+    }
+}
+
+/// An aggregate as stored, with its place in the list.
+package struct StoredAggregate: Sendable {
+    package var cursor: AggregateCursor
+    /// An encoded `alert.v1.Aggregate`.
+    package var encoded: [UInt8]
+}
+
+/// A place in the command room's list of aggregates: firing, then acknowledged, then resolved;
+/// the most severe first; the highest escalation level; the most recently seen; by key. A list's
+/// next page starts after the last aggregate of the one before.
+package struct AggregateCursor: Sendable, Hashable {
+    package var state: Int64
+    package var severityRank: Int64
+    package var escalationLevel: Int64
+    package var lastSeenMs: Int64
+    package var key: String
+
+    package init(state: Int64, severityRank: Int64, escalationLevel: Int64, lastSeenMs: Int64, key: String) {
+        self.state = state
+        self.severityRank = severityRank
+        self.escalationLevel = escalationLevel
+        self.lastSeenMs = lastSeenMs
+        self.key = key
     }
 }

@@ -128,23 +128,38 @@ extension AlertLedger {
     }
 
     /// Dead letters, of one department (nil: all) and one subscription (nil: all).
-    package func deadLetters(department: String?, name: String?) async throws -> [DeadLetterRecord] {
+    /// Dead letters of `department` (of its subscription `name`, when given), in subscription
+    /// then sequence order, after `after`; with how many there are in all.
+    package func deadLetters(
+        department: String,
+        name: String?,
+        after: (name: String, sequence: UInt64)? = nil,
+        limit: Int = .max
+    ) async throws -> (records: [DeadLetterRecord], total: Int) {
         try await pool.read { db in
-            var conditions: [String] = []
-            var arguments: [(any DatabaseValueConvertible)?] = []
-            if let department {
-                conditions.append("department = ?")
-                arguments.append(department)
-            }
+            var conditions = ["department = ?"]
+            var arguments: [any DatabaseValueConvertible] = [department]
             if let name {
                 conditions.append("name = ?")
                 arguments.append(name)
             }
-            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            return try Row.fetchAll(
+            let total =
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT COUNT(*) FROM dead_letters WHERE \(conditions.joined(separator: " AND "))",
+                    arguments: StatementArguments(arguments)
+                ) ?? 0
+            if let after {
+                conditions.append("(name, sequence) > (?, ?)")
+                arguments += [after.name, Int64(clamping: after.sequence)]
+            }
+            let records = try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM dead_letters \(filter) ORDER BY sequence",
-                arguments: StatementArguments(arguments)
+                sql: """
+                    SELECT * FROM dead_letters WHERE \(conditions.joined(separator: " AND "))
+                    ORDER BY name, sequence LIMIT ?
+                    """,
+                arguments: StatementArguments(arguments + [Int64(clamping: limit)])
             ).map { row in
                 DeadLetterRecord(
                     department: row["department"],
@@ -154,6 +169,7 @@ extension AlertLedger {
                     deadUnixMs: row["dead_ms"]
                 )
             }
+            return (records, total)
         }
     }
 

@@ -153,6 +153,43 @@ package final class AlertLedger: Sendable {
                     """
             )
         }
+        // The command room's list (state, severity, escalation, time) and its filters read
+        // columns, so that a page is an indexed range rather than every aggregate decoded and
+        // sorted; an aggregate's history is found by its key.
+        migrator.registerMigration("v3: aggregates listed in order and by filter; events by aggregate") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE events ADD COLUMN aggregate_key TEXT;
+                    ALTER TABLE aggregates ADD COLUMN severity_rank INTEGER NOT NULL DEFAULT 5;
+                    ALTER TABLE aggregates ADD COLUMN escalation_level INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE aggregates ADD COLUMN last_seen_ms INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE aggregates ADD COLUMN department TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE aggregates ADD COLUMN village TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE aggregates ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+                    """
+            )
+            let aggregates = try Row.fetchAll(db, sql: "SELECT key, firing_since_ms, body FROM aggregates")
+            for row in aggregates {
+                let aggregate = try AlertV1.Aggregate(serializedBytes: row["body"] as Data)
+                try saveAggregate(aggregate, key: row["key"], firingSince: row["firing_since_ms"], db)
+            }
+            let events = try Row.fetchCursor(db, sql: "SELECT sequence, body FROM events")
+            while let row = try events.next() {
+                let event = try AlertV1.LedgerEvent(serializedBytes: row["body"] as Data)
+                guard let key = AggregationRules.key(of: event) else { continue }
+                try db.execute(
+                    sql: "UPDATE events SET aggregate_key = ? WHERE sequence = ?",
+                    arguments: [key, row["sequence"] as Int64]
+                )
+            }
+            try db.execute(
+                sql: """
+                    CREATE INDEX events_by_aggregate ON events(aggregate_key, sequence) WHERE aggregate_key IS NOT NULL;
+                    CREATE INDEX aggregates_in_order
+                        ON aggregates(state, severity_rank, escalation_level DESC, last_seen_ms DESC, key);
+                    """
+            )
+        }
         return migrator
     }
 
@@ -223,6 +260,7 @@ package final class AlertLedger: Sendable {
                         body: .alert(alert),
                         drill: AggregationRules.isDrill(alert)
                     )
+                    let key = AggregationRules.key(for: alert)
                     // One statement for the usual case: the unique (sender, identifier) index
                     // turns a repeat into an ignored insert, and only then is the original looked up.
                     guard
@@ -230,6 +268,7 @@ package final class AlertLedger: Sendable {
                             event,
                             sender: alert.senderDepartment,
                             identifier: alert.identifier,
+                            aggregateKey: key,
                             using: insertStatement,
                             db
                         )
@@ -245,7 +284,7 @@ package final class AlertLedger: Sendable {
                         continue
                     }
                     sequence += 1
-                    try folding.fold(alert, now: now, db)
+                    try folding.fold(alert, key: key, now: now, db)
                     receipts.append(PublishReceipt(sequence: UInt64(sequence), duplicate: false))
                 }
                 try folding.save(db)
@@ -265,18 +304,22 @@ package final class AlertLedger: Sendable {
     /// burst. Taken once per committed batch, as each lookup hashes the SQL (~1.4 k instructions).
     static func insertStatement(_ db: Database) throws -> Statement {
         try db.cachedStatement(
-            sql:
-                "INSERT OR IGNORE INTO events (sequence, recorded_ms, subject, sender, identifier, body) VALUES (?, ?, ?, ?, ?, ?)"
+            sql: """
+                INSERT OR IGNORE INTO events (sequence, recorded_ms, subject, sender, identifier, aggregate_key, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """
         )
     }
 
-    /// Stores `event`; for an alert, `sender` and `identifier` make it unique.
+    /// Stores `event`; for an alert, `sender` and `identifier` make it unique. `aggregateKey` is
+    /// the aggregate it belongs to (its history).
     /// - Returns: false when an alert with the same sender and identifier is already stored.
     @discardableResult
     static func insert(
         _ event: AlertV1.LedgerEvent,
         sender: String? = nil,
         identifier: String? = nil,
+        aggregateKey: String?,
         using statement: Statement? = nil,
         _ db: Database
     ) throws -> Bool {
@@ -286,7 +329,7 @@ package final class AlertLedger: Sendable {
             [
                 .integer(Int64(event.sequence)), .integer(event.recordedUnixMs), .text(event.subject),
                 sender.map(HotStatement.Value.text) ?? .null, identifier.map(HotStatement.Value.text) ?? .null,
-                .blob(try event.serializedBytes()),
+                aggregateKey.map(HotStatement.Value.text) ?? .null, .blob(try event.serializedBytes()),
             ],
             db
         )
@@ -305,7 +348,7 @@ package final class AlertLedger: Sendable {
             body: body,
             drill: drill
         )
-        try insert(event, db)
+        try insert(event, aggregateKey: AggregationRules.key(of: event), db)
         return event
     }
 
@@ -314,8 +357,8 @@ package final class AlertLedger: Sendable {
         private var touched: [String: (aggregate: AlertV1.Aggregate, firingSince: Int64)] = [:]
         private var order: [String] = []
 
-        mutating func fold(_ alert: AlertV1.Alert, now: Int64, _ db: Database) throws {
-            let key = AggregationRules.key(for: alert)
+        /// Folds `alert`, of the aggregate `key` (`AggregationRules.key(for:)`).
+        mutating func fold(_ alert: AlertV1.Alert, key: String, now: Int64, _ db: Database) throws {
             // One hash of the key for an aggregate this batch touched already (the usual case in
             // a burst), where looking it up, checking and storing it hashed it three times.
             if let index = touched.index(forKey: key) {
@@ -358,16 +401,25 @@ package final class AlertLedger: Sendable {
     static func saveAggregate(_ aggregate: AlertV1.Aggregate, key: String, firingSince: Int64, _ db: Database) throws {
         let statement = try db.cachedStatement(
             sql: """
-                INSERT INTO aggregates (key, state, firing_since_ms, body) VALUES (?, ?, ?, ?)
+                INSERT INTO aggregates (key, state, firing_since_ms, body, severity_rank, escalation_level, last_seen_ms,
+                    department, village, subject)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(key) DO UPDATE SET state = excluded.state, firing_since_ms = excluded.firing_since_ms,
-                    body = excluded.body
+                    body = excluded.body, severity_rank = excluded.severity_rank,
+                    escalation_level = excluded.escalation_level, last_seen_ms = excluded.last_seen_ms,
+                    department = excluded.department, village = excluded.village, subject = excluded.subject
                 """
         )
+        let latest = aggregate.latest
         try HotStatement.run(
             statement,
             [
                 .text(key), .integer(Int64(aggregate.state.rawValue)), .integer(firingSince),
                 .blob(try aggregate.serializedBytes()),
+                .integer(Int64(AggregationRules.severityRank(latest?.severity ?? .unspecified))),
+                .integer(Int64(aggregate.escalationLevel)), .integer(aggregate.lastSeenUnixMs),
+                .text(latest?.senderDepartment ?? ""), .text(latest?.area?.villageCode ?? ""),
+                .text(latest?.subject ?? ""),
             ],
             db
         )

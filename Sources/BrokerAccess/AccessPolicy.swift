@@ -100,6 +100,11 @@ package struct ReadPermission: Sendable {
     package func allows(_ subject: String) -> Bool {
         patterns.contains { $0.matches(subject) }
     }
+
+    /// Whether every subject is readable (a pattern `>`), so that nothing needs filtering.
+    package var allowsEverything: Bool {
+        patterns.contains { $0 == .all }
+    }
 }
 
 /// A `*` glob over method paths and service names: `*` matches any run of characters except `/`.

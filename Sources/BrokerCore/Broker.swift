@@ -67,6 +67,9 @@ package struct Broker: Sendable {
         var configuration = ServerConfiguration(socketPath: socketPath)
         configuration.authenticator = BrokerAuthenticator(credentials: credentials, policy: policy)
         configuration.connection.maxFrameBytes = compose.broker.maxFrameBytes
+        configuration.connection.outputPauseBytes = compose.broker.outputPauseBytes
+        configuration.connection.outputCloseBytes = compose.broker.outputCloseBytes
+        configuration.connection.outputStallTimeout = .seconds(Int64(compose.broker.outputStallSeconds))
         configuration.connection.localName = "sanlian-broker"
         let dispatcherLogger = logger
         server = RPCServer(

@@ -952,6 +952,96 @@ void   sanlian__broker__v1__list_aggregates_response__free_unpacked
   assert(message->base.descriptor == &sanlian__broker__v1__list_aggregates_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sanlian__broker__v1__get_aggregate_request__init
+                     (Sanlian__Broker__V1__GetAggregateRequest         *message)
+{
+  static const Sanlian__Broker__V1__GetAggregateRequest init_value = SANLIAN__BROKER__V1__GET_AGGREGATE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__broker__v1__get_aggregate_request__get_packed_size
+                     (const Sanlian__Broker__V1__GetAggregateRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__get_aggregate_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__broker__v1__get_aggregate_request__pack
+                     (const Sanlian__Broker__V1__GetAggregateRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__get_aggregate_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__broker__v1__get_aggregate_request__pack_to_buffer
+                     (const Sanlian__Broker__V1__GetAggregateRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__get_aggregate_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Broker__V1__GetAggregateRequest *
+       sanlian__broker__v1__get_aggregate_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Broker__V1__GetAggregateRequest *)
+     protobuf_c_message_unpack (&sanlian__broker__v1__get_aggregate_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__broker__v1__get_aggregate_request__free_unpacked
+                     (Sanlian__Broker__V1__GetAggregateRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__broker__v1__get_aggregate_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__broker__v1__get_aggregate_response__init
+                     (Sanlian__Broker__V1__GetAggregateResponse         *message)
+{
+  static const Sanlian__Broker__V1__GetAggregateResponse init_value = SANLIAN__BROKER__V1__GET_AGGREGATE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sanlian__broker__v1__get_aggregate_response__get_packed_size
+                     (const Sanlian__Broker__V1__GetAggregateResponse *message)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__get_aggregate_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__broker__v1__get_aggregate_response__pack
+                     (const Sanlian__Broker__V1__GetAggregateResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__get_aggregate_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__broker__v1__get_aggregate_response__pack_to_buffer
+                     (const Sanlian__Broker__V1__GetAggregateResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__get_aggregate_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Broker__V1__GetAggregateResponse *
+       sanlian__broker__v1__get_aggregate_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Broker__V1__GetAggregateResponse *)
+     protobuf_c_message_unpack (&sanlian__broker__v1__get_aggregate_response__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__broker__v1__get_aggregate_response__free_unpacked
+                     (Sanlian__Broker__V1__GetAggregateResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__broker__v1__get_aggregate_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sanlian__broker__v1__dead_letter__init
                      (Sanlian__Broker__V1__DeadLetter         *message)
 {
@@ -2193,7 +2283,7 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__read_ledger_request__descr
   (ProtobufCMessageInit) sanlian__broker__v1__read_ledger_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__broker__v1__read_ledger_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sanlian__broker__v1__read_ledger_response__field_descriptors[3] =
 {
   {
     "events",
@@ -2219,15 +2309,28 @@ static const ProtobufCFieldDescriptor sanlian__broker__v1__read_ledger_response_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "next_from_sequence",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__ReadLedgerResponse, next_from_sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__broker__v1__read_ledger_response__field_indices_by_name[] = {
   0,   /* field[0] = events */
   1,   /* field[1] = last_sequence */
+  2,   /* field[2] = next_from_sequence */
 };
 static const ProtobufCIntRange sanlian__broker__v1__read_ledger_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor sanlian__broker__v1__read_ledger_response__descriptor =
 {
@@ -2237,7 +2340,7 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__read_ledger_response__desc
   "Sanlian__Broker__V1__ReadLedgerResponse",
   "sanlian.broker.v1",
   sizeof(Sanlian__Broker__V1__ReadLedgerResponse),
-  2,
+  3,
   sanlian__broker__v1__read_ledger_response__field_descriptors,
   sanlian__broker__v1__read_ledger_response__field_indices_by_name,
   1,  sanlian__broker__v1__read_ledger_response__number_ranges,
@@ -2333,7 +2436,7 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__aggregate_action_response_
   (ProtobufCMessageInit) sanlian__broker__v1__aggregate_action_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__broker__v1__list_aggregates_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sanlian__broker__v1__list_aggregates_request__field_descriptors[5] =
 {
   {
     "states",
@@ -2359,15 +2462,54 @@ static const ProtobufCFieldDescriptor sanlian__broker__v1__list_aggregates_reque
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "severities",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Sanlian__Broker__V1__ListAggregatesRequest, n_severities),
+    offsetof(Sanlian__Broker__V1__ListAggregatesRequest, severities),
+    &sanlian__alert__v1__severity__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "departments",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Sanlian__Broker__V1__ListAggregatesRequest, n_departments),
+    offsetof(Sanlian__Broker__V1__ListAggregatesRequest, departments),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "village_codes",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Sanlian__Broker__V1__ListAggregatesRequest, n_village_codes),
+    offsetof(Sanlian__Broker__V1__ListAggregatesRequest, village_codes),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__broker__v1__list_aggregates_request__field_indices_by_name[] = {
+  3,   /* field[3] = departments */
   1,   /* field[1] = page */
+  2,   /* field[2] = severities */
   0,   /* field[0] = states */
+  4,   /* field[4] = village_codes */
 };
 static const ProtobufCIntRange sanlian__broker__v1__list_aggregates_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor sanlian__broker__v1__list_aggregates_request__descriptor =
 {
@@ -2377,7 +2519,7 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__list_aggregates_request__d
   "Sanlian__Broker__V1__ListAggregatesRequest",
   "sanlian.broker.v1",
   sizeof(Sanlian__Broker__V1__ListAggregatesRequest),
-  2,
+  5,
   sanlian__broker__v1__list_aggregates_request__field_descriptors,
   sanlian__broker__v1__list_aggregates_request__field_indices_by_name,
   1,  sanlian__broker__v1__list_aggregates_request__number_ranges,
@@ -2433,6 +2575,121 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__list_aggregates_response__
   sanlian__broker__v1__list_aggregates_response__field_indices_by_name,
   1,  sanlian__broker__v1__list_aggregates_response__number_ranges,
   (ProtobufCMessageInit) sanlian__broker__v1__list_aggregates_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__broker__v1__get_aggregate_request__field_descriptors[2] =
+{
+  {
+    "fingerprint",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__GetAggregateRequest, fingerprint),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "history_limit",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__GetAggregateRequest, history_limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__broker__v1__get_aggregate_request__field_indices_by_name[] = {
+  0,   /* field[0] = fingerprint */
+  1,   /* field[1] = history_limit */
+};
+static const ProtobufCIntRange sanlian__broker__v1__get_aggregate_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__broker__v1__get_aggregate_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.broker.v1.GetAggregateRequest",
+  "GetAggregateRequest",
+  "Sanlian__Broker__V1__GetAggregateRequest",
+  "sanlian.broker.v1",
+  sizeof(Sanlian__Broker__V1__GetAggregateRequest),
+  2,
+  sanlian__broker__v1__get_aggregate_request__field_descriptors,
+  sanlian__broker__v1__get_aggregate_request__field_indices_by_name,
+  1,  sanlian__broker__v1__get_aggregate_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__broker__v1__get_aggregate_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__broker__v1__get_aggregate_response__field_descriptors[3] =
+{
+  {
+    "aggregate",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__GetAggregateResponse, aggregate),
+    &sanlian__alert__v1__aggregate__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "history",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Broker__V1__GetAggregateResponse, n_history),
+    offsetof(Sanlian__Broker__V1__GetAggregateResponse, history),
+    &sanlian__alert__v1__ledger_event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "history_total",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__GetAggregateResponse, history_total),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__broker__v1__get_aggregate_response__field_indices_by_name[] = {
+  0,   /* field[0] = aggregate */
+  1,   /* field[1] = history */
+  2,   /* field[2] = history_total */
+};
+static const ProtobufCIntRange sanlian__broker__v1__get_aggregate_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor sanlian__broker__v1__get_aggregate_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.broker.v1.GetAggregateResponse",
+  "GetAggregateResponse",
+  "Sanlian__Broker__V1__GetAggregateResponse",
+  "sanlian.broker.v1",
+  sizeof(Sanlian__Broker__V1__GetAggregateResponse),
+  3,
+  sanlian__broker__v1__get_aggregate_response__field_descriptors,
+  sanlian__broker__v1__get_aggregate_response__field_indices_by_name,
+  1,  sanlian__broker__v1__get_aggregate_response__number_ranges,
+  (ProtobufCMessageInit) sanlian__broker__v1__get_aggregate_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor sanlian__broker__v1__dead_letter__field_descriptors[5] =
@@ -2525,7 +2782,7 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__dead_letter__descriptor =
   (ProtobufCMessageInit) sanlian__broker__v1__dead_letter__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__broker__v1__list_dead_letters_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor sanlian__broker__v1__list_dead_letters_request__field_descriptors[2] =
 {
   {
     "subscription",
@@ -2539,14 +2796,27 @@ static const ProtobufCFieldDescriptor sanlian__broker__v1__list_dead_letters_req
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__ListDeadLettersRequest, page),
+    &sanlian__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__broker__v1__list_dead_letters_request__field_indices_by_name[] = {
+  1,   /* field[1] = page */
   0,   /* field[0] = subscription */
 };
 static const ProtobufCIntRange sanlian__broker__v1__list_dead_letters_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor sanlian__broker__v1__list_dead_letters_request__descriptor =
 {
@@ -2556,14 +2826,14 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__list_dead_letters_request_
   "Sanlian__Broker__V1__ListDeadLettersRequest",
   "sanlian.broker.v1",
   sizeof(Sanlian__Broker__V1__ListDeadLettersRequest),
-  1,
+  2,
   sanlian__broker__v1__list_dead_letters_request__field_descriptors,
   sanlian__broker__v1__list_dead_letters_request__field_indices_by_name,
   1,  sanlian__broker__v1__list_dead_letters_request__number_ranges,
   (ProtobufCMessageInit) sanlian__broker__v1__list_dead_letters_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__broker__v1__list_dead_letters_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor sanlian__broker__v1__list_dead_letters_response__field_descriptors[2] =
 {
   {
     "dead_letters",
@@ -2577,14 +2847,27 @@ static const ProtobufCFieldDescriptor sanlian__broker__v1__list_dead_letters_res
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__ListDeadLettersResponse, page),
+    &sanlian__common__v1__page_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__broker__v1__list_dead_letters_response__field_indices_by_name[] = {
   0,   /* field[0] = dead_letters */
+  1,   /* field[1] = page */
 };
 static const ProtobufCIntRange sanlian__broker__v1__list_dead_letters_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor sanlian__broker__v1__list_dead_letters_response__descriptor =
 {
@@ -2594,7 +2877,7 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__list_dead_letters_response
   "Sanlian__Broker__V1__ListDeadLettersResponse",
   "sanlian.broker.v1",
   sizeof(Sanlian__Broker__V1__ListDeadLettersResponse),
-  1,
+  2,
   sanlian__broker__v1__list_dead_letters_response__field_descriptors,
   sanlian__broker__v1__list_dead_letters_response__field_indices_by_name,
   1,  sanlian__broker__v1__list_dead_letters_response__number_ranges,
@@ -2690,9 +2973,29 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__redrive_dead_letters_respo
   (ProtobufCMessageInit) sanlian__broker__v1__redrive_dead_letters_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-#define sanlian__broker__v1__list_services_request__field_descriptors NULL
-#define sanlian__broker__v1__list_services_request__field_indices_by_name NULL
-#define sanlian__broker__v1__list_services_request__number_ranges NULL
+static const ProtobufCFieldDescriptor sanlian__broker__v1__list_services_request__field_descriptors[1] =
+{
+  {
+    "page",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__ListServicesRequest, page),
+    &sanlian__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__broker__v1__list_services_request__field_indices_by_name[] = {
+  0,   /* field[0] = page */
+};
+static const ProtobufCIntRange sanlian__broker__v1__list_services_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
 const ProtobufCMessageDescriptor sanlian__broker__v1__list_services_request__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -2701,10 +3004,10 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__list_services_request__des
   "Sanlian__Broker__V1__ListServicesRequest",
   "sanlian.broker.v1",
   sizeof(Sanlian__Broker__V1__ListServicesRequest),
-  0,
+  1,
   sanlian__broker__v1__list_services_request__field_descriptors,
   sanlian__broker__v1__list_services_request__field_indices_by_name,
-  0,  sanlian__broker__v1__list_services_request__number_ranges,
+  1,  sanlian__broker__v1__list_services_request__number_ranges,
   (ProtobufCMessageInit) sanlian__broker__v1__list_services_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -2772,7 +3075,7 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__service_status__descriptor
   (ProtobufCMessageInit) sanlian__broker__v1__service_status__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__broker__v1__list_services_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor sanlian__broker__v1__list_services_response__field_descriptors[2] =
 {
   {
     "services",
@@ -2786,14 +3089,27 @@ static const ProtobufCFieldDescriptor sanlian__broker__v1__list_services_respons
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__ListServicesResponse, page),
+    &sanlian__common__v1__page_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__broker__v1__list_services_response__field_indices_by_name[] = {
+  1,   /* field[1] = page */
   0,   /* field[0] = services */
 };
 static const ProtobufCIntRange sanlian__broker__v1__list_services_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor sanlian__broker__v1__list_services_response__descriptor =
 {
@@ -2803,14 +3119,14 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__list_services_response__de
   "Sanlian__Broker__V1__ListServicesResponse",
   "sanlian.broker.v1",
   sizeof(Sanlian__Broker__V1__ListServicesResponse),
-  1,
+  2,
   sanlian__broker__v1__list_services_response__field_descriptors,
   sanlian__broker__v1__list_services_response__field_indices_by_name,
   1,  sanlian__broker__v1__list_services_response__number_ranges,
   (ProtobufCMessageInit) sanlian__broker__v1__list_services_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor sanlian__broker__v1__broker__method_descriptors[13] =
+static const ProtobufCMethodDescriptor sanlian__broker__v1__broker__method_descriptors[14] =
 {
   { "RegisterServices", &sanlian__broker__v1__register_request__descriptor, &sanlian__broker__v1__register_response__descriptor },
   { "Publish", &sanlian__broker__v1__publish_request__descriptor, &sanlian__broker__v1__publish_response__descriptor },
@@ -2822,6 +3138,7 @@ static const ProtobufCMethodDescriptor sanlian__broker__v1__broker__method_descr
   { "AcknowledgeAggregate", &sanlian__broker__v1__aggregate_action_request__descriptor, &sanlian__broker__v1__aggregate_action_response__descriptor },
   { "ResolveAggregate", &sanlian__broker__v1__aggregate_action_request__descriptor, &sanlian__broker__v1__aggregate_action_response__descriptor },
   { "ListAggregates", &sanlian__broker__v1__list_aggregates_request__descriptor, &sanlian__broker__v1__list_aggregates_response__descriptor },
+  { "GetAggregate", &sanlian__broker__v1__get_aggregate_request__descriptor, &sanlian__broker__v1__get_aggregate_response__descriptor },
   { "ListDeadLetters", &sanlian__broker__v1__list_dead_letters_request__descriptor, &sanlian__broker__v1__list_dead_letters_response__descriptor },
   { "RedriveDeadLetters", &sanlian__broker__v1__redrive_dead_letters_request__descriptor, &sanlian__broker__v1__redrive_dead_letters_response__descriptor },
   { "ListServices", &sanlian__broker__v1__list_services_request__descriptor, &sanlian__broker__v1__list_services_response__descriptor },
@@ -2829,13 +3146,14 @@ static const ProtobufCMethodDescriptor sanlian__broker__v1__broker__method_descr
 const unsigned sanlian__broker__v1__broker__method_indices_by_name[] = {
   5,        /* AckLedger */
   7,        /* AcknowledgeAggregate */
+  10,        /* GetAggregate */
   9,        /* ListAggregates */
-  10,        /* ListDeadLetters */
-  12,        /* ListServices */
+  11,        /* ListDeadLetters */
+  13,        /* ListServices */
   1,        /* Publish */
   3,        /* PublishAlert */
   6,        /* ReadLedger */
-  11,        /* RedriveDeadLetters */
+  12,        /* RedriveDeadLetters */
   0,        /* RegisterServices */
   8,        /* ResolveAggregate */
   2,        /* Subscribe */
@@ -2848,7 +3166,7 @@ const ProtobufCServiceDescriptor sanlian__broker__v1__broker__descriptor =
   "Broker",
   "Sanlian__Broker__V1__Broker",
   "sanlian.broker.v1",
-  13,
+  14,
   sanlian__broker__v1__broker__method_descriptors,
   sanlian__broker__v1__broker__method_indices_by_name
 };
@@ -2932,13 +3250,21 @@ void sanlian__broker__v1__broker__list_aggregates(ProtobufCService *service,
   assert(service->descriptor == &sanlian__broker__v1__broker__descriptor);
   service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void sanlian__broker__v1__broker__get_aggregate(ProtobufCService *service,
+                                                const Sanlian__Broker__V1__GetAggregateRequest *input,
+                                                Sanlian__Broker__V1__GetAggregateResponse_Closure closure,
+                                                void *closure_data)
+{
+  assert(service->descriptor == &sanlian__broker__v1__broker__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void sanlian__broker__v1__broker__list_dead_letters(ProtobufCService *service,
                                                     const Sanlian__Broker__V1__ListDeadLettersRequest *input,
                                                     Sanlian__Broker__V1__ListDeadLettersResponse_Closure closure,
                                                     void *closure_data)
 {
   assert(service->descriptor == &sanlian__broker__v1__broker__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__broker__v1__broker__redrive_dead_letters(ProtobufCService *service,
                                                        const Sanlian__Broker__V1__RedriveDeadLettersRequest *input,
@@ -2946,7 +3272,7 @@ void sanlian__broker__v1__broker__redrive_dead_letters(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &sanlian__broker__v1__broker__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__broker__v1__broker__list_services(ProtobufCService *service,
                                                 const Sanlian__Broker__V1__ListServicesRequest *input,
@@ -2954,7 +3280,7 @@ void sanlian__broker__v1__broker__list_services(ProtobufCService *service,
                                                 void *closure_data)
 {
   assert(service->descriptor == &sanlian__broker__v1__broker__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__broker__v1__broker__init (Sanlian__Broker__V1__Broker_Service *service,
                                         Sanlian__Broker__V1__Broker_ServiceDestroy destroy)

@@ -19,6 +19,12 @@ package struct ComposeFile: Sendable, Equatable {
         package var maxDeliveries: Int
         package var maxInFlight: Int
         package var escalationCheckSeconds: Int
+        /// Unsent answers to one connection past which the broker stops reading it.
+        package var outputPauseBytes: Int
+        /// Unsent answers to one connection past which the broker closes it.
+        package var outputCloseBytes: Int
+        /// Seconds a paused connection may take none of its answers before it is closed.
+        package var outputStallSeconds: Int
     }
 
     /// Seconds an aggregate of each severity may stay unacknowledged before it escalates.
@@ -111,6 +117,13 @@ extension ComposeFile {
             )
         }
         guard !departments.isEmpty else { throw ComposeError("departments: at least one department is needed") }
+        // The largest alert the broker accepts, in an event, must fit a frame with room to spare.
+        if let frame = broker?.maxFrameBytes, frame < 65_536 {
+            throw ComposeError("broker.max_frame_bytes: \(frame) is less than the minimum of 65536")
+        }
+        if let pause = broker?.outputPauseBytes, let close = broker?.outputCloseBytes, close <= pause {
+            throw ComposeError("broker.output_close_bytes: must be more than broker.output_pause_bytes (\(pause))")
+        }
         var services: [String: ServiceSettings] = [:]
         for (name, service) in raw.services ?? [:] {
             guard departments[service.department] != nil else {
@@ -139,6 +152,21 @@ extension ComposeFile {
                     broker?.escalationCheckSeconds,
                     default: 10,
                     key: "broker.escalation_check_seconds"
+                ),
+                outputPauseBytes: try positive(
+                    broker?.outputPauseBytes,
+                    default: 4 << 20,
+                    key: "broker.output_pause_bytes"
+                ),
+                outputCloseBytes: try positive(
+                    broker?.outputCloseBytes,
+                    default: 64 << 20,
+                    key: "broker.output_close_bytes"
+                ),
+                outputStallSeconds: try positive(
+                    broker?.outputStallSeconds,
+                    default: 30,
+                    key: "broker.output_stall_seconds"
                 )
             ),
             escalation: EscalationSettings(
@@ -211,6 +239,9 @@ private struct RawBroker: Decodable {
     var maxDeliveries: Int?
     var maxInFlight: Int?
     var escalationCheckSeconds: Int?
+    var outputPauseBytes: Int?
+    var outputCloseBytes: Int?
+    var outputStallSeconds: Int?
 
     enum CodingKeys: String, CodingKey {
         case socket, ledger
@@ -219,6 +250,9 @@ private struct RawBroker: Decodable {
         case maxDeliveries = "max_deliveries"
         case maxInFlight = "max_in_flight"
         case escalationCheckSeconds = "escalation_check_seconds"
+        case outputPauseBytes = "output_pause_bytes"
+        case outputCloseBytes = "output_close_bytes"
+        case outputStallSeconds = "output_stall_seconds"
     }
 }
 

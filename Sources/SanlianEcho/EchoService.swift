@@ -119,6 +119,13 @@ package enum EchoService {
         return line
     }
 
+    /// The caller's Unix uid: the broker's stamp on a forwarded call, else the connection's own
+    /// peer credentials, else 0 (unknown).
+    private static func callerUID(_ context: ServerContext) -> UInt32 {
+        if let stamped = context.metadata[MetadataKey.peerUID], let uid = UInt32(stamped) { return uid }
+        return context.peer.credentials?.uid ?? 0
+    }
+
     private static func response(
         for request: EchoV1.EchoRequest,
         index: UInt32,
@@ -131,7 +138,7 @@ package enum EchoService {
             index: index,
             metadata: request.includeMetadata ? context.metadata.wire.map(keyEqualsValue) : [],
             department: context.metadata[MetadataKey.department] ?? context.peer.department,
-            peerUID: context.peer.credentials?.uid ?? UInt32.max,
+            peerUID: callerUID(context),
             instance: instance,
             remainingMicros: UInt64(max(0, remaining.nanoseconds / 1_000))
         )

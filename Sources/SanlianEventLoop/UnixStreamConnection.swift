@@ -16,6 +16,12 @@ public protocol StreamConnectionDelegate: AnyObject {
     func connectionReadComplete()
     /// The connection has closed (either side, or an error); it says nothing more.
     func connectionClosed()
+    /// Everything written has gone to the socket: nothing waits unsent any more.
+    func connectionDrained()
+}
+
+extension StreamConnectionDelegate {
+    public func connectionDrained() {}
 }
 
 /// A connected, non-blocking Unix stream socket on an `EpollEventLoop`: reads into one reused
@@ -37,6 +43,12 @@ public final class UnixStreamConnection: EpollWatcher, @unchecked Sendable {
     private var readBuffer: ByteBuffer
     private var unwritten: [ByteBuffer] = []
     private var unwrittenHead = 0
+    /// Bytes written but not yet taken by the socket (what `unwritten` holds).
+    public private(set) var pendingWriteBytes = 0
+    /// Bytes the socket has taken since the connection opened.
+    public private(set) var bytesSent: UInt64 = 0
+    /// Set by `closeWhenFlushed`: close once nothing is left unsent.
+    private var closeWhenDrained = false
     private var reading = true
     /// The socket refused a write (the peer has gone): later writes are dropped.
     private var writeFailed = false
@@ -103,6 +115,7 @@ public final class UnixStreamConnection: EpollWatcher, @unchecked Sendable {
         guard open.load(ordering: .relaxed), !writeFailed, bytes.readableBytes > 0 else { return }
         guard unwrittenHead == unwritten.count else {
             unwritten.append(bytes)
+            pendingWriteBytes += bytes.readableBytes
             return
         }
         var rest = bytes
@@ -114,8 +127,35 @@ public final class UnixStreamConnection: EpollWatcher, @unchecked Sendable {
             unwritten.removeAll(keepingCapacity: true)
             unwrittenHead = 0
             unwritten.append(rest)
+            pendingWriteBytes = rest.readableBytes
             watchWrites(true)
         }
+    }
+
+    /// Drops what waits unsent but the buffer the socket has begun to take (each buffer holds
+    /// whole frames of the caller's, so what follows that one starts at a frame), for a peer
+    /// that does not read: a last frame written after this (a GoAway) can still reach it.
+    /// - Returns: how many bytes were dropped.
+    @discardableResult
+    public func discardUnsent() -> Int {
+        guard unwrittenHead < unwritten.count else { return 0 }
+        let kept = unwritten[unwrittenHead]
+        let dropped = pendingWriteBytes - kept.readableBytes
+        unwritten = [kept]
+        unwrittenHead = 0
+        pendingWriteBytes = kept.readableBytes
+        return dropped
+    }
+
+    /// Closes once everything written has gone to the socket, or at `deadline` whatever is left.
+    public func closeWhenFlushed(deadline: NIODeadline) {
+        guard open.load(ordering: .relaxed) else { return }
+        guard pendingWriteBytes > 0 else {
+            close()
+            return
+        }
+        closeWhenDrained = true
+        loop.scheduleTask(deadline: deadline) { [self] in close() }
     }
 
     /// Sends from `buffer` until it is empty or the socket is full, moving its reader index past
@@ -128,6 +168,7 @@ public final class UnixStreamConnection: EpollWatcher, @unchecked Sendable {
             }
             if sent > 0 {
                 buffer.moveReaderIndex(forwardBy: sent)
+                bytesSent += UInt64(sent)
                 continue
             }
             let code = errno
@@ -141,7 +182,10 @@ public final class UnixStreamConnection: EpollWatcher, @unchecked Sendable {
     /// - Returns: false when the socket failed.
     private func sendUnwritten() -> Bool {
         while unwrittenHead < unwritten.count {
-            guard send(&unwritten[unwrittenHead]) else { return false }
+            let before = unwritten[unwrittenHead].readableBytes
+            let sent = send(&unwritten[unwrittenHead])
+            pendingWriteBytes -= before - unwritten[unwrittenHead].readableBytes
+            guard sent else { return false }
             if unwritten[unwrittenHead].readableBytes > 0 { return true }
             unwrittenHead += 1
         }
@@ -156,7 +200,13 @@ public final class UnixStreamConnection: EpollWatcher, @unchecked Sendable {
         guard unwrittenHead == unwritten.count else { return }
         unwritten.removeAll(keepingCapacity: unwritten.capacity <= 64)
         unwrittenHead = 0
+        pendingWriteBytes = 0
         watchWrites(false)
+        if closeWhenDrained {
+            close()
+            return
+        }
+        delegate?.connectionDrained()
     }
 
     /// The peer has gone, but what it sent before it went may still wait in the socket: a
@@ -166,6 +216,7 @@ public final class UnixStreamConnection: EpollWatcher, @unchecked Sendable {
         writeFailed = true
         unwritten = []
         unwrittenHead = 0
+        pendingWriteBytes = 0
         loop.execute { [self] in
             guard open.load(ordering: .relaxed) else { return }
             readAvailable(toTheEnd: true)
@@ -252,6 +303,7 @@ public final class UnixStreamConnection: EpollWatcher, @unchecked Sendable {
         _ = sendUnwritten()
         unwritten = []
         unwrittenHead = 0
+        pendingWriteBytes = 0
         if registered { loop.deregister(descriptor) }
         registered = false
         Glibc.close(descriptor)

@@ -148,7 +148,8 @@ package enum FrameRelay {
             return try withUnpacked(
                 start,
                 unpack: { sanlian__rpc__v1__call_start_header__unpack($0, $1, $2) },
-                free: { sanlian__rpc__v1__call_start_header__free_unpacked($0, $1) }
+                free: { sanlian__rpc__v1__call_start_header__free_unpacked($0, $1) },
+                type: "sanlian.rpc.v1.CallStart"
             ) { start throws(WireError) in
                 try makeStart(callID: callID, start, frameBytes: body.readableBytes)
             }
@@ -324,16 +325,27 @@ package enum FrameRelay {
             Message
         >?,
         free: (UnsafeMutablePointer<Message>, UnsafeMutablePointer<ProtobufCAllocator>) -> Void,
+        type: String = "sanlian.rpc.v1.Frame",
         _ body: (UnsafeMutablePointer<Message>) throws(WireError) -> Result
     ) throws(WireError) -> Result {
         try withWireDecodingAllocator { allocator throws(WireError) in
-            let message = frame.withUnsafeReadableBytes { bytes in
-                unpack(allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            let (message, refusal) = frame.withUnsafeReadableBytes {
+                bytes -> (UnsafeMutablePointer<Message>?, WireError?) in
+                guard
+                    let message = unpack(allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+                else { return (nil, nil) }
+                do throws(WireError) {
+                    try wireRefuseNULStrings(message, bytes, type: type)
+                    return (message, nil)
+                } catch {
+                    return (message, error)
+                }
             }
             guard let message else {
                 throw WireError.malformed(message: "sanlian.rpc.v1.Frame", byteCount: frame.readableBytes)
             }
             defer { if CProtobufC_bumpNeedsFree(allocator) { free(message, allocator) } }
+            if let refusal { throw refusal }
             return try body(message)
         }
     }

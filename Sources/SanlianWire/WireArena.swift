@@ -145,6 +145,31 @@ func wellKnownString(_ bytes: UnsafeRawBufferPointer) -> String? {
     return nil
 }
 
+/// Refuses a message protobuf-c unpacked from `bytes` when one of its string fields (nested ones
+/// included) arrived holding a NUL byte: protobuf-c hands strings over as C strings, which end
+/// there, so "a\0b" would silently read as "a" (`CProtobufC_findNULString`).
+/// - Parameter message: the unpacked message (a `ProtobufCMessage` at its start).
+/// - Throws: `WireError.embeddedNUL` naming the field's path.
+@inline(__always)
+func wireRefuseNULStrings(_ message: UnsafeRawPointer, _ bytes: UnsafeRawBufferPointer, type: String) throws(WireError)
+{
+    guard let base = bytes.baseAddress, bytes.count > 0, memchr(base, 0, bytes.count) != nil else { return }
+    let descriptor = message.assumingMemoryBound(to: ProtobufCMessage.self).pointee.descriptor
+    let path: String? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { path in
+        guard
+            CProtobufC_findNULString(
+                descriptor,
+                base.assumingMemoryBound(to: UInt8.self),
+                bytes.count,
+                path.baseAddress,
+                path.count
+            ) != 0
+        else { return nil }
+        return String(cString: path.baseAddress!)
+    }
+    if let path { throw WireError.embeddedNUL(message: type, field: path) }
+}
+
 /// Copies a bytes field out of protobuf-c's memory.
 func wireBytes(_ data: ProtobufCBinaryData) -> [UInt8] {
     guard data.len > 0, let base = data.data else { return [] }

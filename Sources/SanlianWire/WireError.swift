@@ -31,8 +31,11 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
         WireError(kind: .invalidUTF8, message: "\(type).\(field) is not valid UTF-8")
     }
 
+    /// A string field (`field`, a dotted path within a `type`) holds a NUL byte: one that
+    /// arrived so is refused, as protobuf-c would hand it over cut short; one being sent cannot be
+    /// encoded.
     package static func embeddedNUL(message type: String, field: String) -> Self {
-        WireError(kind: .embeddedNUL, message: "\(type).\(field) contains a NUL character")
+        WireError(kind: .embeddedNUL, message: "\(field) contains a NUL byte, which a string may not hold (\(type))")
     }
 
     package static func missingField(message type: String, field: String) -> Self {

@@ -270,6 +270,7 @@ struct SwiftEmitter {
         out += "            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }\n"
         out +=
             "            defer { if CProtobufC_bumpNeedsFree(allocator) { \(prefix)__free_unpacked(raw, allocator) } }\n"
+        out += "            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)\n"
         out += "            return try Self(cMessage: raw.pointee)\n        }\n    }\n\n"
         out += "    init(cMessage c: \(cType)) throws(WireError) {\n"
         out += "        self.init()\n"

@@ -3,7 +3,8 @@ import SanlianWire
 
 /// libFuzzer's entry point (`make fuzz`): one input is one frame body, and one CallStart
 /// (`fuzzCallStart`). Traps when the paths that
-/// read frames by hand disagree with protobuf-c decoding the whole `Frame`, when a decoded frame
+/// read frames by hand disagree with protobuf-c decoding the whole `Frame`, when any path reads a
+/// string holding a NUL byte (which must be refused, never read cut short), when a decoded frame
 /// does not survive encoding and decoding again, or when a frame relayed, read or forwarded does
 /// not decode; AddressSanitizer (the fuzz build has it on) reports any memory error.
 ///
@@ -15,6 +16,7 @@ import SanlianWire
 public func fuzzFrame(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let body = ByteBuffer(bytes: UnsafeBufferPointer(start: data, count: size))
     let reference = try? RPCV1.Frame(buffer: body)
+    if let reference { precondition(!holdsNUL(reference), "a string was read with a NUL byte in it") }
     var canonical = false
     if let frame = reference {
         var again = ByteBuffer()
@@ -35,6 +37,12 @@ public func fuzzFrame(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
 
     if let start = try? FrameRelay.readStart(body) {
+        precondition(
+            !holdsNUL(
+                RPCV1.Frame(kind: .start(RPCV1.CallStart(method: start.header.method, metadata: start.header.metadata)))
+            ),
+            "the broker read a CallStart string with a NUL byte in it"
+        )
         var forwarded = ByteBuffer()
         try! FrameRelay.writeStart(callID: 78, header: start.header, payloadField: start.payloadField, into: &forwarded)
         forwarded.moveReaderIndex(forwardBy: FrameLimits.prefixBytes)
@@ -68,6 +76,9 @@ func fuzzCallStart(_ bytes: UnsafeRawBufferPointer) {
     if let start = RPCV1.CallStart.readByHand(bytes) {
         precondition((try? RPCV1.CallStart(decoding: bytes)) == start, "read a CallStart by hand differently")
     }
+    if let start = try? RPCV1.CallStart(decoding: bytes) {
+        precondition(!holdsNUL(RPCV1.Frame(kind: .start(start))), "a CallStart string was read with a NUL byte in it")
+    }
     var length: [UInt8] = []
     var rest = bytes.count
     while rest >= 0x80 {
@@ -83,4 +94,20 @@ func fuzzCallStart(_ bytes: UnsafeRawBufferPointer) {
             && laidOut?.payloadField == otherwise?.payloadField,
         "readStart read a CallStart by hand differently"
     )
+}
+
+/// Whether any string `frame` carries holds a NUL byte.
+func holdsNUL(_ frame: RPCV1.Frame) -> Bool {
+    func entries(_ metadata: [RPCV1.MetadataEntry]) -> [String] { metadata.flatMap { [$0.key, $0.value] } }
+    let strings: [String]
+    switch frame.kind {
+    case .hello(let hello)?: strings = [hello.department, hello.operatorID, hello.clientName]
+    case .welcome(let welcome)?: strings = [welcome.serverName, welcome.department]
+    case .start(let start)?: strings = [start.method] + entries(start.metadata)
+    case .end(let end)?: strings = [end.status?.message ?? ""] + entries(end.metadata)
+    case .cancel(let cancel)?: strings = [cancel.reason]
+    case .goAway(let goAway)?: strings = [goAway.status?.message ?? ""]
+    default: strings = []
+    }
+    return strings.contains { $0.utf8.contains(0) }
 }

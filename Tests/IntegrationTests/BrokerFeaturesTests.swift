@@ -65,7 +65,8 @@ struct BrokerFeaturesTests {
                             alert: AlertV1.Alert(
                                 identifier: "r-\(index)",
                                 status: .actual,
-                                subject: "alert.hazards.traffic"
+                                subject: "alert.hazards.traffic",
+                                headline: "落石 \(index)"
                             )
                         )
                     )

@@ -33,7 +33,29 @@ final class EmbeddedTransport: ConnectionTransport, @unchecked Sendable {
     }
 
     func write(_ bytes: ByteBuffer) {
-        if isActive { written.append(bytes) }
+        if isActive {
+            written.append(bytes)
+            pendingWriteBytes += bytes.readableBytes
+        }
+    }
+
+    /// What the peer has not read, as a test sets it: `readOutbound` does not change it.
+    var pendingWriteBytes = 0
+    var bytesSent: UInt64 = 0
+
+    func discardUnsent() -> Int {
+        let dropped = pendingWriteBytes
+        pendingWriteBytes = 0
+        return dropped
+    }
+
+    func closeWhenFlushed(deadline: NIODeadline) { close() }
+
+    /// The peer has read everything: what the socket tells the connection.
+    func drain() {
+        bytesSent += UInt64(pendingWriteBytes)
+        pendingWriteBytes = 0
+        delegate?.connectionDrained()
     }
 
     func setReading(_ on: Bool) { reading = on }

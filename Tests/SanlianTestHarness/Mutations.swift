@@ -12,14 +12,16 @@ package struct SplitMix64: RandomNumberGenerator {
     }
 }
 
-/// `bytes` with one to `maxEdits` random edits: a byte replaced or a bit flipped, a byte
-/// inserted or deleted, the tail cut off, or a slice repeated (which repeats fields and frames).
+/// `bytes` with one to `maxEdits` random edits: a byte replaced, zeroed (a NUL inside a string
+/// field) or a bit flipped, a byte inserted or deleted, the tail cut off, or a slice repeated
+/// (which repeats fields and frames).
 package func mutated(_ bytes: [UInt8], maxEdits: Int = 3, using generator: inout SplitMix64) -> [UInt8] {
     var bytes = bytes
     for _ in 0..<Int.random(in: 1...maxEdits, using: &generator) {
         let at = Int.random(in: 0...max(bytes.count - 1, 0), using: &generator)
-        switch Int.random(in: 0..<6, using: &generator) {
+        switch Int.random(in: 0..<7, using: &generator) {
         case 0 where !bytes.isEmpty: bytes[at] = UInt8.random(in: 0...255, using: &generator)
+        case 6 where !bytes.isEmpty: bytes[at] = 0
         case 1 where !bytes.isEmpty: bytes[at] ^= 1 << UInt8.random(in: 0..<8, using: &generator)
         case 2: bytes.insert(UInt8.random(in: 0...255, using: &generator), at: at)
         case 3 where !bytes.isEmpty: bytes.remove(at: at)

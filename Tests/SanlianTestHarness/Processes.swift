@@ -14,12 +14,32 @@ package import Subprocess
 package struct RunningProcess: Sendable {
     package let name: String
     package let pid: Int32
+    /// What the process has written to standard error so far (its log), line by line.
+    package let log: Locked<[String]>
     private let sendSignal: @Sendable (Signal) throws -> Void
 
-    init(name: String, pid: Int32, sendSignal: @escaping @Sendable (Signal) throws -> Void) {
+    init(name: String, pid: Int32, log: Locked<[String]>, sendSignal: @escaping @Sendable (Signal) throws -> Void) {
         self.name = name
         self.pid = pid
+        self.log = log
         self.sendSignal = sendSignal
+    }
+
+    /// Waits until the process has logged a line containing `text`; for effects inside a process
+    /// that show nowhere else.
+    package func waitForLog(_ text: String, timeout: Duration = .seconds(20)) async throws {
+        try await eventually("\(name) to log \"\(text)\"", timeout: timeout) {
+            log.withLock { lines in lines.contains { $0.contains(text) } }
+        }
+    }
+
+    /// The process's peak resident memory so far (VmHWM), in bytes; nil once it has exited.
+    package var peakResidentBytes: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return nil }
+        return kilobytes * 1024
     }
 
     package func signal(_ signal: Signal) throws {
@@ -79,34 +99,53 @@ package enum Harness {
         _ body: @escaping @Sendable (RunningProcess) async throws -> T
     ) async throws -> ProcessOutcome<T> {
         let binary = try executable(name)
+        let log = Locked<[String]>([])
         let result = try await Subprocess.run(
             .path(FilePath(binary)),
             arguments: Arguments(arguments + ["--exit-when-stdin-closes"]),
             environment: processEnvironment,
             input: .inputWriter,
             output: .discarded,
-            error: .string(limit: 8 << 20)
+            error: .sequence
         ) { execution -> T in
             let process = RunningProcess(
                 name: name,
                 pid: execution.processIdentifier.value,
+                log: log,
                 sendSignal: { signal in try execution.send(signal: signal) }
             )
-            do {
-                try await ready()
-                let value = try await body(process)
-                try? execution.send(signal: .terminate)
-                try await waitForExit(of: process, afterSignal: "SIGTERM")
-                return value
-            } catch {
-                try? execution.send(signal: .kill)
-                throw error
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                // The log is read as it is written, so that a test can wait for a line.
+                group.addTask {
+                    for try await line in execution.standardError.strings() {
+                        log.withLock { $0.append(line) }
+                    }
+                    return nil
+                }
+                group.addTask {
+                    do {
+                        try await ready()
+                        let value = try await body(process)
+                        try? execution.send(signal: .terminate)
+                        try await waitForExit(of: process, afterSignal: "SIGTERM")
+                        return value
+                    } catch {
+                        try? execution.send(signal: .kill)
+                        throw error
+                    }
+                }
+                var value: T?
+                // The log ends when the process does; both tasks finish.
+                for try await result in group {
+                    if let result { value = result }
+                }
+                return value!
             }
         }
         return ProcessOutcome(
             value: result.closureResult,
             status: result.terminationStatus,
-            standardError: result.standardError
+            standardError: log.value.joined(separator: "\n")
         )
     }
 

@@ -69,14 +69,22 @@ struct MutatedFrameTests {
     @Test("relay, CallStart reading and decoding agree with protobuf-c", arguments: [1, 2, 3, 4] as [UInt64])
     func agreeWithProtobufC(seed: UInt64) throws {
         var generator = SplitMix64(seed: seed)
-        var accepted = (relayed: 0, startsRead: 0, startsDecoded: 0)
+        var accepted = (relayed: 0, startsRead: 0, startsDecoded: 0, refusedForNUL: 0)
         for _ in 0..<4_000 {
             let seedFrame = Self.seeds[Int.random(in: 0..<Self.seeds.count, using: &generator)]
             var encoded = ByteBuffer()
             try seedFrame.encode(into: &encoded)
             let bytes = mutated(Array(encoded.readableBytesView), using: &generator)
             let body = ByteBuffer(bytes: bytes)
-            let reference = try? RPCV1.Frame(buffer: body)
+            let reference: RPCV1.Frame?
+            do {
+                reference = try RPCV1.Frame(buffer: body)
+            } catch {
+                if error.kind == .embeddedNUL { accepted.refusedForNUL += 1 }
+                reference = nil
+            }
+            // A string that came with a NUL byte is refused, never read cut short.
+            if let reference { #expect(!Self.strings(of: reference).contains { $0.utf8.contains(0) }) }
             // Whether protobuf-c encodes what it read to the same bytes: a frame as encoders
             // write it, which the hand paths must take.
             let canonical =
@@ -169,5 +177,20 @@ struct MutatedFrameTests {
         #expect(accepted.relayed > 50)
         #expect(accepted.startsRead > 50)
         #expect(accepted.startsDecoded > 50)
+        #expect(accepted.refusedForNUL > 20)
+    }
+
+    /// Every string a frame carries.
+    static func strings(of frame: RPCV1.Frame) -> [String] {
+        func entries(_ metadata: [RPCV1.MetadataEntry]) -> [String] { metadata.flatMap { [$0.key, $0.value] } }
+        switch frame.kind {
+        case .hello(let hello)?: return [hello.department, hello.operatorID, hello.clientName]
+        case .welcome(let welcome)?: return [welcome.serverName, welcome.department]
+        case .start(let start)?: return [start.method] + entries(start.metadata)
+        case .end(let end)?: return [end.status?.message ?? ""] + entries(end.metadata)
+        case .cancel(let cancel)?: return [cancel.reason]
+        case .goAway(let goAway)?: return [goAway.status?.message ?? ""]
+        default: return []
+        }
     }
 }

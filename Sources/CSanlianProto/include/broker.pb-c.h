@@ -38,6 +38,8 @@ typedef struct Sanlian__Broker__V1__AggregateActionRequest Sanlian__Broker__V1__
 typedef struct Sanlian__Broker__V1__AggregateActionResponse Sanlian__Broker__V1__AggregateActionResponse;
 typedef struct Sanlian__Broker__V1__ListAggregatesRequest Sanlian__Broker__V1__ListAggregatesRequest;
 typedef struct Sanlian__Broker__V1__ListAggregatesResponse Sanlian__Broker__V1__ListAggregatesResponse;
+typedef struct Sanlian__Broker__V1__GetAggregateRequest Sanlian__Broker__V1__GetAggregateRequest;
+typedef struct Sanlian__Broker__V1__GetAggregateResponse Sanlian__Broker__V1__GetAggregateResponse;
 typedef struct Sanlian__Broker__V1__DeadLetter Sanlian__Broker__V1__DeadLetter;
 typedef struct Sanlian__Broker__V1__ListDeadLettersRequest Sanlian__Broker__V1__ListDeadLettersRequest;
 typedef struct Sanlian__Broker__V1__ListDeadLettersResponse Sanlian__Broker__V1__ListDeadLettersResponse;
@@ -303,8 +305,18 @@ struct  Sanlian__Broker__V1__AckLedgerResponse
 struct  Sanlian__Broker__V1__ReadLedgerRequest
 {
   ProtobufCMessage base;
+  /*
+   * The first sequence to read (inclusive); 0 reads from the start, as 1 does.
+   */
   uint64_t from_sequence;
+  /*
+   * At most this many events; 0 means 100, and more than 1000 is read as 1000. An answer may
+   * hold fewer, to fit the caller's frame: read on from `next_from_sequence`.
+   */
   uint32_t limit;
+  /*
+   * Only events whose subject matches; "" means ">" (everything the caller may read).
+   */
   char *subject_pattern;
 };
 #define SANLIAN__BROKER__V1__READ_LEDGER_REQUEST__INIT \
@@ -315,13 +327,24 @@ struct  Sanlian__Broker__V1__ReadLedgerRequest
 struct  Sanlian__Broker__V1__ReadLedgerResponse
 {
   ProtobufCMessage base;
+  /*
+   * In sequence order, only those the caller may read and the pattern matches.
+   */
   size_t n_events;
   Sanlian__Alert__V1__LedgerEvent **events;
+  /*
+   * The highest sequence in the ledger when the read was made.
+   */
   uint64_t last_sequence;
+  /*
+   * The `from_sequence` of the next read: the events before it are read (or did not match).
+   * Reading has caught up when it is greater than `last_sequence`.
+   */
+  uint64_t next_from_sequence;
 };
 #define SANLIAN__BROKER__V1__READ_LEDGER_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__broker__v1__read_ledger_response__descriptor) \
-    , 0,NULL, 0 }
+    , 0,NULL, 0, 0 }
 
 
 struct  Sanlian__Broker__V1__AggregateActionRequest
@@ -345,19 +368,40 @@ struct  Sanlian__Broker__V1__AggregateActionResponse
     , NULL }
 
 
+/*
+ * Aggregates come in the command room's order: firing, then acknowledged, then resolved; within
+ * a state the most severe first (extreme … unknown), then the highest escalation level, then the
+ * most recently seen, then by fingerprint. Each filter left empty matches everything; values
+ * within one filter are alternatives, filters together must all match.
+ */
 struct  Sanlian__Broker__V1__ListAggregatesRequest
 {
   ProtobufCMessage base;
-  /*
-   * Empty: every state.
-   */
   size_t n_states;
   Sanlian__Alert__V1__AggregateState *states;
+  /*
+   * Page size 0 means 100; at most 1000. Pass the same filters with every page's token.
+   */
   Sanlian__Common__V1__PageRequest *page;
+  /*
+   * The latest alert's severity.
+   */
+  size_t n_severities;
+  Sanlian__Alert__V1__Severity *severities;
+  /*
+   * The latest alert's sender department.
+   */
+  size_t n_departments;
+  char **departments;
+  /*
+   * The latest alert's area.village_code.
+   */
+  size_t n_village_codes;
+  char **village_codes;
 };
 #define SANLIAN__BROKER__V1__LIST_AGGREGATES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__broker__v1__list_aggregates_request__descriptor) \
-    , 0,NULL, NULL }
+    , 0,NULL, NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
 struct  Sanlian__Broker__V1__ListAggregatesResponse
@@ -365,11 +409,52 @@ struct  Sanlian__Broker__V1__ListAggregatesResponse
   ProtobufCMessage base;
   size_t n_aggregates;
   Sanlian__Alert__V1__Aggregate **aggregates;
+  /*
+   * `total` counts every aggregate the filters match, on all pages.
+   */
   Sanlian__Common__V1__PageResponse *page;
 };
 #define SANLIAN__BROKER__V1__LIST_AGGREGATES_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__broker__v1__list_aggregates_response__descriptor) \
     , 0,NULL, NULL }
+
+
+/*
+ * One aggregate and what the ledger holds of it.
+ */
+struct  Sanlian__Broker__V1__GetAggregateRequest
+{
+  ProtobufCMessage base;
+  char *fingerprint;
+  /*
+   * At most this many history events, the most recent; 0 means 50, at most 500.
+   */
+  uint32_t history_limit;
+};
+#define SANLIAN__BROKER__V1__GET_AGGREGATE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__broker__v1__get_aggregate_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Sanlian__Broker__V1__GetAggregateResponse
+{
+  ProtobufCMessage base;
+  Sanlian__Alert__V1__Aggregate *aggregate;
+  /*
+   * The ledger's events of this aggregate, oldest first: the alerts folded into it, its
+   * acknowledgements and resolutions, and its escalations. Fewer than asked when the frame is
+   * full (the oldest are left out).
+   */
+  size_t n_history;
+  Sanlian__Alert__V1__LedgerEvent **history;
+  /*
+   * How many events of it the ledger holds in all.
+   */
+  uint32_t history_total;
+};
+#define SANLIAN__BROKER__V1__GET_AGGREGATE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__broker__v1__get_aggregate_response__descriptor) \
+    , NULL, 0,NULL, 0 }
 
 
 struct  Sanlian__Broker__V1__DeadLetter
@@ -390,13 +475,17 @@ struct  Sanlian__Broker__V1__ListDeadLettersRequest
 {
   ProtobufCMessage base;
   /*
-   * Empty: every subscription the caller may see.
+   * Empty: every subscription of the caller's department.
    */
   char *subscription;
+  /*
+   * Page size 0 means 100; at most 1000. In subscription, then sequence order.
+   */
+  Sanlian__Common__V1__PageRequest *page;
 };
 #define SANLIAN__BROKER__V1__LIST_DEAD_LETTERS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__broker__v1__list_dead_letters_request__descriptor) \
-    , (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, NULL }
 
 
 struct  Sanlian__Broker__V1__ListDeadLettersResponse
@@ -404,10 +493,11 @@ struct  Sanlian__Broker__V1__ListDeadLettersResponse
   ProtobufCMessage base;
   size_t n_dead_letters;
   Sanlian__Broker__V1__DeadLetter **dead_letters;
+  Sanlian__Common__V1__PageResponse *page;
 };
 #define SANLIAN__BROKER__V1__LIST_DEAD_LETTERS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__broker__v1__list_dead_letters_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, NULL }
 
 
 struct  Sanlian__Broker__V1__RedriveDeadLettersRequest
@@ -438,10 +528,14 @@ struct  Sanlian__Broker__V1__RedriveDeadLettersResponse
 struct  Sanlian__Broker__V1__ListServicesRequest
 {
   ProtobufCMessage base;
+  /*
+   * Page size 0 means 100; at most 1000. By service name.
+   */
+  Sanlian__Common__V1__PageRequest *page;
 };
 #define SANLIAN__BROKER__V1__LIST_SERVICES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__broker__v1__list_services_request__descriptor) \
-     }
+    , NULL }
 
 
 struct  Sanlian__Broker__V1__ServiceStatus
@@ -465,10 +559,11 @@ struct  Sanlian__Broker__V1__ListServicesResponse
   ProtobufCMessage base;
   size_t n_services;
   Sanlian__Broker__V1__ServiceStatus **services;
+  Sanlian__Common__V1__PageResponse *page;
 };
 #define SANLIAN__BROKER__V1__LIST_SERVICES_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__broker__v1__list_services_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, NULL }
 
 
 /* Sanlian__Broker__V1__MethodDescriptor methods */
@@ -870,6 +965,44 @@ Sanlian__Broker__V1__ListAggregatesResponse *
 void   sanlian__broker__v1__list_aggregates_response__free_unpacked
                      (Sanlian__Broker__V1__ListAggregatesResponse *message,
                       ProtobufCAllocator *allocator);
+/* Sanlian__Broker__V1__GetAggregateRequest methods */
+void   sanlian__broker__v1__get_aggregate_request__init
+                     (Sanlian__Broker__V1__GetAggregateRequest         *message);
+size_t sanlian__broker__v1__get_aggregate_request__get_packed_size
+                     (const Sanlian__Broker__V1__GetAggregateRequest   *message);
+size_t sanlian__broker__v1__get_aggregate_request__pack
+                     (const Sanlian__Broker__V1__GetAggregateRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__broker__v1__get_aggregate_request__pack_to_buffer
+                     (const Sanlian__Broker__V1__GetAggregateRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Broker__V1__GetAggregateRequest *
+       sanlian__broker__v1__get_aggregate_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__broker__v1__get_aggregate_request__free_unpacked
+                     (Sanlian__Broker__V1__GetAggregateRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Broker__V1__GetAggregateResponse methods */
+void   sanlian__broker__v1__get_aggregate_response__init
+                     (Sanlian__Broker__V1__GetAggregateResponse         *message);
+size_t sanlian__broker__v1__get_aggregate_response__get_packed_size
+                     (const Sanlian__Broker__V1__GetAggregateResponse   *message);
+size_t sanlian__broker__v1__get_aggregate_response__pack
+                     (const Sanlian__Broker__V1__GetAggregateResponse   *message,
+                      uint8_t             *out);
+size_t sanlian__broker__v1__get_aggregate_response__pack_to_buffer
+                     (const Sanlian__Broker__V1__GetAggregateResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Broker__V1__GetAggregateResponse *
+       sanlian__broker__v1__get_aggregate_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__broker__v1__get_aggregate_response__free_unpacked
+                     (Sanlian__Broker__V1__GetAggregateResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Sanlian__Broker__V1__DeadLetter methods */
 void   sanlian__broker__v1__dead_letter__init
                      (Sanlian__Broker__V1__DeadLetter         *message);
@@ -1087,6 +1220,12 @@ typedef void (*Sanlian__Broker__V1__ListAggregatesRequest_Closure)
 typedef void (*Sanlian__Broker__V1__ListAggregatesResponse_Closure)
                  (const Sanlian__Broker__V1__ListAggregatesResponse *message,
                   void *closure_data);
+typedef void (*Sanlian__Broker__V1__GetAggregateRequest_Closure)
+                 (const Sanlian__Broker__V1__GetAggregateRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Broker__V1__GetAggregateResponse_Closure)
+                 (const Sanlian__Broker__V1__GetAggregateResponse *message,
+                  void *closure_data);
 typedef void (*Sanlian__Broker__V1__DeadLetter_Closure)
                  (const Sanlian__Broker__V1__DeadLetter *message,
                   void *closure_data);
@@ -1158,6 +1297,10 @@ struct Sanlian__Broker__V1__Broker_Service
                           const Sanlian__Broker__V1__ListAggregatesRequest *input,
                           Sanlian__Broker__V1__ListAggregatesResponse_Closure closure,
                           void *closure_data);
+  void (*get_aggregate)(Sanlian__Broker__V1__Broker_Service *service,
+                        const Sanlian__Broker__V1__GetAggregateRequest *input,
+                        Sanlian__Broker__V1__GetAggregateResponse_Closure closure,
+                        void *closure_data);
   void (*list_dead_letters)(Sanlian__Broker__V1__Broker_Service *service,
                             const Sanlian__Broker__V1__ListDeadLettersRequest *input,
                             Sanlian__Broker__V1__ListDeadLettersResponse_Closure closure,
@@ -1188,6 +1331,7 @@ void sanlian__broker__v1__broker__init (Sanlian__Broker__V1__Broker_Service *ser
       function_prefix__ ## acknowledge_aggregate,\
       function_prefix__ ## resolve_aggregate,\
       function_prefix__ ## list_aggregates,\
+      function_prefix__ ## get_aggregate,\
       function_prefix__ ## list_dead_letters,\
       function_prefix__ ## redrive_dead_letters,\
       function_prefix__ ## list_services  }
@@ -1231,6 +1375,10 @@ void sanlian__broker__v1__broker__list_aggregates(ProtobufCService *service,
                                                   const Sanlian__Broker__V1__ListAggregatesRequest *input,
                                                   Sanlian__Broker__V1__ListAggregatesResponse_Closure closure,
                                                   void *closure_data);
+void sanlian__broker__v1__broker__get_aggregate(ProtobufCService *service,
+                                                const Sanlian__Broker__V1__GetAggregateRequest *input,
+                                                Sanlian__Broker__V1__GetAggregateResponse_Closure closure,
+                                                void *closure_data);
 void sanlian__broker__v1__broker__list_dead_letters(ProtobufCService *service,
                                                     const Sanlian__Broker__V1__ListDeadLettersRequest *input,
                                                     Sanlian__Broker__V1__ListDeadLettersResponse_Closure closure,
@@ -1267,6 +1415,8 @@ extern const ProtobufCMessageDescriptor sanlian__broker__v1__aggregate_action_re
 extern const ProtobufCMessageDescriptor sanlian__broker__v1__aggregate_action_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__broker__v1__list_aggregates_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__broker__v1__list_aggregates_response__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__broker__v1__get_aggregate_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__broker__v1__get_aggregate_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__broker__v1__dead_letter__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__broker__v1__list_dead_letters_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__broker__v1__list_dead_letters_response__descriptor;

@@ -81,11 +81,17 @@ struct  Sanlian__Common__V1__TimeRange
 
 
 /*
- * Paging for list calls: page_size 0 means the server's default; next_page_token "" means the end.
+ * Paging for list calls. The first page is asked with an empty token; each answer's
+ * next_page_token asks for the next, and "" there means the last page has been given. A page may
+ * hold fewer items than page_size, also before the end, when more would not fit one frame.
+ * Tokens are opaque: pass them back unchanged, with the same filters.
  */
 struct  Sanlian__Common__V1__PageRequest
 {
   ProtobufCMessage base;
+  /*
+   * 0 means the list's default (each list says it, and its maximum).
+   */
   uint32_t page_size;
   char *page_token;
 };
@@ -98,6 +104,9 @@ struct  Sanlian__Common__V1__PageResponse
 {
   ProtobufCMessage base;
   char *next_page_token;
+  /*
+   * How many items the list holds in all, on every page, when the answer was made.
+   */
   uint32_t total;
 };
 #define SANLIAN__COMMON__V1__PAGE_RESPONSE__INIT \

@@ -59,7 +59,8 @@ struct  Sanlian__Echo__V1__EchoResponse
   size_t n_metadata;
   char **metadata;
   /*
-   * The caller's identity as the server saw it.
+   * The caller's identity as the server saw it: through the broker, its stamps (sanlian-department,
+   * sanlian-peer-uid); otherwise the connection's own peer.
    */
   char *department;
   uint32_t peer_uid;

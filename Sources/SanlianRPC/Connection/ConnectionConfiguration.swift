@@ -15,6 +15,20 @@ package struct ConnectionConfiguration: Sendable {
     /// cost. Resuming only at half left the broker's group-committing ledger idle while the next
     /// group gathered (docs/PERFORMANCE.md, "Fifth round").
     package var maxBoundedInboundCalls = 1024
+    /// Bytes of answers written to the peer and not yet taken by its socket past which this side
+    /// stops reading the connection until they are sent: a peer that writes calls without
+    /// reading the answers makes them pile up here, 4 KiB for every 4 KiB call it sends, until
+    /// this process runs out of memory. Never while this side waits for answers of its own on
+    /// the connection (they come in on it), as for `maxBoundedInboundCalls`.
+    package var outputPauseBytes = RPCDefaults.outputPauseBytes
+    /// Unsent bytes past which the peer is given up on at once: a GoAway, and the connection closed.
+    package var outputCloseBytes = RPCDefaults.outputCloseBytes
+    /// How long reading may stay paused for unsent output with the peer taking none of it before
+    /// the peer is given up on.
+    package var outputStallTimeout = RPCDefaults.outputStallTimeout
+    /// How long a peer given up on has to read the GoAway (its other unsent answers dropped)
+    /// before the connection is closed.
+    package var goAwayLinger = RPCDefaults.goAwayLinger
     package var pingInterval = RPCDefaults.pingInterval
     package var pingTimeout = RPCDefaults.pingTimeout
     package var handshakeTimeout = RPCDefaults.handshakeTimeout

@@ -15,6 +15,16 @@ package protocol ConnectionTransport: AnyObject, Sendable {
     func start(delegate: any StreamConnectionDelegate) -> Bool
     /// Writes `bytes` (whole frames) in order after everything written before. On the loop.
     func write(_ bytes: ByteBuffer)
+    /// Bytes written and not yet taken by the peer's socket. On the loop.
+    var pendingWriteBytes: Int { get }
+    /// Bytes the peer's socket has taken since the connection opened. On the loop.
+    var bytesSent: UInt64 { get }
+    /// Drops what waits unsent but a frame already begun. On the loop.
+    /// - Returns: how many bytes were dropped.
+    @discardableResult
+    func discardUnsent() -> Int
+    /// Closes once everything written is sent, or at `deadline`. On the loop.
+    func closeWhenFlushed(deadline: NIODeadline)
     /// Stops or resumes reading from the peer. On the loop.
     func setReading(_ on: Bool)
     /// Closes at once; the delegate hears `connectionClosed`. On the loop.

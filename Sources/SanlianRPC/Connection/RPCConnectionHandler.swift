@@ -57,6 +57,13 @@ final class RPCConnectionHandler: StreamConnectionDelegate {
     /// .maxBoundedInboundCalls`): the channel reads nothing, and frames already read wait in
     /// `partialInput`.
     private var readsPaused = false
+    /// Set while reading is paused for unsent output (`ConnectionConfiguration.outputPauseBytes`),
+    /// until the transport says it has sent everything.
+    private var outputPaused = false
+    /// Gives the peer up when paused output makes no progress (`outputStallTimeout`).
+    private var outputStallTimer: Scheduled<Void>?
+    /// Whether reading is paused, for either reason.
+    private var isReadingPaused: Bool { readsPaused || outputPaused }
     private var highestInboundCallID: UInt32 = 0
     private var peerMaxFrameBytes = RPCDefaults.maxFrameBytes
     private var frameDecoder: FrameDecoder
@@ -189,7 +196,7 @@ final class RPCConnectionHandler: StreamConnectionDelegate {
 
     /// Handles every whole frame at the front of `input` until reads are paused; keeps the rest.
     private func handleFrames(in input: inout ByteBuffer) {
-        while phase != .closed, !readsPaused {
+        while phase != .closed, !isReadingPaused {
             let body: ByteBuffer?
             do {
                 body = try frameDecoder.decode(buffer: &input)
@@ -205,7 +212,7 @@ final class RPCConnectionHandler: StreamConnectionDelegate {
             if let leading {
                 if leading.kind == .start {
                     if readsCallsUndecoded {
-                        startUndecoded(body)
+                        startUndecoded(body, callID: leading.callID)
                         continue
                     }
                     if startDecoded(body, callID: leading.callID) { continue }
@@ -217,6 +224,10 @@ final class RPCConnectionHandler: StreamConnectionDelegate {
             do {
                 frame = try RPCV1.Frame(buffer: body)
             } catch {
+                if let leading, leading.kind == .start, error.kind == .embeddedNUL || error.kind == .invalidUTF8 {
+                    refuseStart(id: leading.callID, error)
+                    continue
+                }
                 if let leading, endCall(leading, malformed: error) { continue }
                 fail(RPCError(.invalidArgument, "malformed frame: \(error.message)"))
                 return
@@ -245,8 +256,14 @@ final class RPCConnectionHandler: StreamConnectionDelegate {
     private func resumeReadsLater() {
         guard readsPaused, transport != nil else { return }
         readsPaused = false
+        resumeReadingLater()
+    }
+
+    /// Reads again, unless reading is still paused for the other reason: first the frames held
+    /// back, then the socket.
+    private func resumeReadingLater() {
         eventLoop.assumeIsolated().execute { [self] in
-            guard phase != .closed, !readsPaused, let transport else { return }
+            guard phase != .closed, !isReadingPaused, let transport else { return }
             // The peer was not silent; this side was not listening.
             lastRead = .now()
             if var input = partialInput {
@@ -255,8 +272,75 @@ final class RPCConnectionHandler: StreamConnectionDelegate {
                 handleFrames(in: &input)
                 endRead()
             }
-            if !readsPaused { transport.setReading(true) }
+            if !isReadingPaused { transport.setReading(true) }
         }
+    }
+
+    // MARK: - Unsent output
+
+    /// Pauses reading when the peer leaves too much of what this side wrote unsent, and gives it
+    /// up when it leaves far too much (`ConnectionConfiguration.outputPauseBytes`,
+    /// `outputCloseBytes`).
+    private func checkUnsentOutput() {
+        guard let transport, phase != .closed else { return }
+        let pending = transport.pendingWriteBytes
+        if pending > configuration.outputCloseBytes {
+            giveUpOnUnreadOutput(
+                "the peer left \(pending) bytes of answers unread, over the limit of \(configuration.outputCloseBytes)"
+            )
+            return
+        }
+        guard pending > configuration.outputPauseBytes, !outputPaused, outbound.isEmpty else { return }
+        outputPaused = true
+        logger.info("Pausing reads: the peer does not read its answers", metadata: ["rpc.unsent_bytes": "\(pending)"])
+        transport.setReading(false)
+        watchOutputStall(sentBefore: transport.bytesSent)
+    }
+
+    /// Gives the peer up unless it takes some of the unsent output within `outputStallTimeout`.
+    private func watchOutputStall(sentBefore: UInt64) {
+        outputStallTimer = eventLoop.assumeIsolated().scheduleTask(in: configuration.outputStallTimeout) { [self] in
+            outputStallTimer = nil
+            guard outputPaused, phase != .closed, let transport else { return }
+            guard transport.bytesSent == sentBefore else {
+                watchOutputStall(sentBefore: transport.bytesSent)
+                return
+            }
+            giveUpOnUnreadOutput(
+                "the peer read none of its \(transport.pendingWriteBytes) bytes of unsent answers in \(configuration.outputStallTimeout.milliseconds) ms"
+            )
+        }
+    }
+
+    /// Everything written has been sent: reading resumes if it was paused for that.
+    func connectionDrained() {
+        guard outputPaused else { return }
+        outputPaused = false
+        outputStallTimer?.cancel()
+        outputStallTimer = nil
+        logger.debug("Resuming reads: the peer read its answers")
+        resumeReadingLater()
+    }
+
+    /// Drops what the peer has not read (but a frame already begun), sends it a GoAway saying
+    /// why, ends every call, and closes once the GoAway is sent or `goAwayLinger` has passed.
+    private func giveUpOnUnreadOutput(_ reason: String) {
+        guard let transport, phase != .closed else { return }
+        logger.info("Closing a connection whose peer does not read its answers", metadata: ["rpc.reason": "\(reason)"])
+        let error = RPCError(.resourceExhausted, reason + "; closing the connection")
+        transport.discardUnsent()
+        pendingOutput = nil
+        pendingFrames = 0
+        outputStallTimer?.cancel()
+        outputStallTimer = nil
+        send(RPCV1.Frame(kind: .goAway(RPCV1.GoAway(status: error.status, lastCallID: highestInboundCallID))))
+        if let output = pendingOutput {
+            pendingOutput = nil
+            pendingFrames = 0
+            transport.write(output)
+        }
+        tearDown(reason: RPCError(.unavailable, error.message))
+        transport.closeWhenFlushed(deadline: .now() + configuration.goAwayLinger)
     }
 
     /// Forgets inbound call `id`; reading resumes when enough bounded calls have ended.
@@ -316,15 +400,36 @@ final class RPCConnectionHandler: StreamConnectionDelegate {
 
     /// Starts an inbound call from a CallStart frame read without its payload, for a dispatcher
     /// that forwards it as is (`InboundCallDispatcher.readsCallsUndecoded`).
-    private func startUndecoded(_ body: ByteBuffer) {
+    private func startUndecoded(_ body: ByteBuffer, callID id: UInt32) {
         let start: FrameRelay.Start
         do {
             start = try FrameRelay.readStart(body)
         } catch {
-            fail(RPCError(.invalidArgument, "malformed frame: \(error.message)"))
+            refuseStart(id: id, error)
             return
         }
         handleStart(id: start.callID, .undecoded(start))
+    }
+
+    /// Answers a CallStart that is well framed but whose strings cannot be taken as they came (a
+    /// NUL byte, which protobuf-c would cut the string at, or bytes that are not UTF-8) with
+    /// INVALID_ARGUMENT for that call alone, naming the field; anything else wrong with it is a
+    /// malformed frame, which fails the connection.
+    private func refuseStart(id: UInt32, _ error: WireError) {
+        let peerParity: UInt32 = role == .acceptor ? 1 : 0
+        guard error.kind == .embeddedNUL || error.kind == .invalidUTF8, phase == .ready || phase == .goingAway,
+            id % 2 == peerParity, inbound[id] == nil
+        else {
+            fail(RPCError(.invalidArgument, "malformed frame: \(error.message)"))
+            return
+        }
+        highestInboundCallID = max(highestInboundCallID, id)
+        send(
+            RPCV1.Frame(
+                callID: id,
+                kind: .end(RPCV1.CallEnd(status: RPCV1.Status(code: .invalidArgument, message: error.message)))
+            )
+        )
     }
 
     /// Starts an inbound call from a CallStart frame laid out as encoders write it, decoding its
@@ -336,7 +441,7 @@ final class RPCConnectionHandler: StreamConnectionDelegate {
             guard let decoded = try RPCV1.CallStart.fromFrame(body) else { return false }
             start = decoded
         } catch {
-            fail(RPCError(.invalidArgument, "malformed frame: \(error.message)"))
+            refuseStart(id: id, error)
             return true
         }
         handleStart(id: id, .decoded(start))
@@ -460,7 +565,8 @@ final class RPCConnectionHandler: StreamConnectionDelegate {
             department: authenticated.department,
             operatorID: authenticated.operatorID,
             clientName: hello.clientName,
-            connectionID: connectionID
+            connectionID: connectionID,
+            maxFrameBytes: peerMaxFrameBytes
         )
         logger[metadataKey: "rpc.department"] = "\(identity.department)"
         send(
@@ -491,7 +597,8 @@ final class RPCConnectionHandler: StreamConnectionDelegate {
                 department: welcome.department,
                 operatorID: claim?.operatorID ?? "",
                 clientName: welcome.serverName,
-                connectionID: welcome.connectionID
+                connectionID: welcome.connectionID,
+                maxFrameBytes: peerMaxFrameBytes
             )
         )
     }
@@ -814,6 +921,8 @@ final class RPCConnectionHandler: StreamConnectionDelegate {
         connection?.stopAcceptingCalls()
         handshakeTimer?.cancel()
         pingTimer?.cancel()
+        outputStallTimer?.cancel()
+        outputStallTimer = nil
         outstandingPing?.timeout.cancel()
         outstandingPing = nil
         completeHandshake(.failure(reason))
@@ -835,14 +944,14 @@ final class RPCConnectionHandler: StreamConnectionDelegate {
 
     private func checkLiveness() {
         // While reads are paused the peer's answers are not read: its silence says nothing.
-        guard phase == .ready || phase == .goingAway, outstandingPing == nil, !readsPaused, transport != nil else {
+        guard phase == .ready || phase == .goingAway, outstandingPing == nil, !isReadingPaused, transport != nil else {
             return
         }
         guard NIODeadline.now() - lastRead >= configuration.pingInterval else { return }
         let nonce = nextPingNonce
         nextPingNonce += 1
         let timeout = eventLoop.assumeIsolated().scheduleTask(in: configuration.pingTimeout) { [self] in
-            guard !readsPaused else {
+            guard !isReadingPaused else {
                 outstandingPing = nil
                 return
             }
@@ -960,6 +1069,8 @@ final class RPCConnectionHandler: StreamConnectionDelegate {
         guard output.readableBytes > 0 else { return }
         if output.capacity <= Self.spareOutputCapacity { spareOutput = output }
         transport.write(output)
+        // The answers of a read go out together: one look at what the peer left unread per flush.
+        if transport.pendingWriteBytes > configuration.outputPauseBytes { checkUnsentOutput() }
     }
 }
 

@@ -37,19 +37,23 @@ package struct PeerIdentity: Sendable, Hashable {
     package var operatorID: String
     package var clientName: String
     package var connectionID: UInt64
+    /// The largest frame the peer accepts (its handshake said so): what an answer to it must fit.
+    package var maxFrameBytes: Int
 
     package init(
         credentials: PeerCredentials?,
         department: String,
         operatorID: String,
         clientName: String = "",
-        connectionID: UInt64 = 0
+        connectionID: UInt64 = 0,
+        maxFrameBytes: Int = RPCDefaults.maxFrameBytes
     ) {
         self.credentials = credentials
         self.department = department
         self.operatorID = operatorID
         self.clientName = clientName
         self.connectionID = connectionID
+        self.maxFrameBytes = maxFrameBytes
     }
 }
 

@@ -14,6 +14,15 @@ package enum RPCDefaults {
     /// Response messages a streaming caller accepts before it grants more (per call), bounding
     /// what a slow reader makes the sender hold.
     package static let streamWindow: UInt32 = 64
+    /// Unsent output past which a connection stops reading its peer: a few hundred answers of a
+    /// few kilobytes, far more than a peer that reads ever leaves waiting (docs/PROTOCOL.md §10).
+    package static let outputPauseBytes = 4 << 20
+    /// Unsent output past which a peer is given up on: what one connection may cost the process.
+    package static let outputCloseBytes = 64 << 20
+    /// A peer that takes none of its answers for this long while reads are paused is given up on.
+    package static let outputStallTimeout = TimeAmount.seconds(30)
+    /// Time a peer given up on has to read its GoAway before the connection closes.
+    package static let goAwayLinger = TimeAmount.seconds(5)
     /// A connection with nothing received for this long is pinged.
     package static let pingInterval = TimeAmount.seconds(10)
     /// A ping unanswered for this long marks the peer hung; the connection is closed.

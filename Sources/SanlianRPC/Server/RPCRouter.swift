@@ -36,6 +36,9 @@ public struct ServerContext: Sendable {
     /// The connection the call arrived on (the broker routes later calls back over it).
     package var connection: RPCConnection { call.connection }
 
+    /// The largest frame the caller accepts: a list answer is cut to fit it (`FrameBudget`).
+    package var peerMaxFrameBytes: Int { peer.maxFrameBytes }
+
     /// Why the call was cancelled, or nil while it is live.
     package var cancellation: RPCError? { call.cancellation }
 

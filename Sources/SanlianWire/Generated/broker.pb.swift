@@ -37,6 +37,7 @@ extension BrokerV1.MethodDescriptor {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__method_descriptor__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -106,6 +107,7 @@ extension BrokerV1.ServiceDescriptor {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__service_descriptor__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -183,6 +185,7 @@ extension BrokerV1.RegisterRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__register_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -256,6 +259,7 @@ extension BrokerV1.RegisterResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__register_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -324,6 +328,7 @@ extension BrokerV1.PublishRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__publish_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -400,6 +405,7 @@ extension BrokerV1.PublishResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__publish_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -462,6 +468,7 @@ extension BrokerV1.SubscribeRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__subscribe_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -533,6 +540,7 @@ extension BrokerV1.Delivery {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__delivery__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -610,6 +618,7 @@ extension BrokerV1.PublishAlertRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__publish_alert_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -679,6 +688,7 @@ extension BrokerV1.PublishAlertResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__publish_alert_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -754,6 +764,7 @@ extension BrokerV1.StartPosition {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__start_position__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -855,6 +866,7 @@ extension BrokerV1.SubscribeLedgerRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__subscribe_ledger_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -935,6 +947,7 @@ extension BrokerV1.LedgerDelivery {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__ledger_delivery__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1005,6 +1018,7 @@ extension BrokerV1.AckLedgerRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__ack_ledger_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1079,6 +1093,7 @@ extension BrokerV1.AckLedgerResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__ack_ledger_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1117,8 +1132,12 @@ extension BrokerV1 {
     package struct ReadLedgerRequest: WireMessage {
         package static let protoName = "sanlian.broker.v1.ReadLedgerRequest"
 
+        /// The first sequence to read (inclusive); 0 reads from the start, as 1 does.
         package var fromSequence: UInt64 = 0
+        /// At most this many events; 0 means 100, and more than 1000 is read as 1000. An answer may
+        /// hold fewer, to fit the caller's frame: read on from `next_from_sequence`.
         package var limit: UInt32 = 0
+        /// Only events whose subject matches; "" means ">" (everything the caller may read).
         package var subjectPattern: String = ""
 
         package init() {}
@@ -1146,6 +1165,7 @@ extension BrokerV1.ReadLedgerRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__read_ledger_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1188,17 +1208,24 @@ extension BrokerV1 {
     package struct ReadLedgerResponse: WireMessage {
         package static let protoName = "sanlian.broker.v1.ReadLedgerResponse"
 
+        /// In sequence order, only those the caller may read and the pattern matches.
         package var events: [AlertV1.LedgerEvent] = []
+        /// The highest sequence in the ledger when the read was made.
         package var lastSequence: UInt64 = 0
+        /// The `from_sequence` of the next read: the events before it are read (or did not match).
+        /// Reading has caught up when it is greater than `last_sequence`.
+        package var nextFromSequence: UInt64 = 0
 
         package init() {}
 
         package init(
             events: [AlertV1.LedgerEvent] = [],
-            lastSequence: UInt64 = 0
+            lastSequence: UInt64 = 0,
+            nextFromSequence: UInt64 = 0
         ) {
             self.events = events
             self.lastSequence = lastSequence
+            self.nextFromSequence = nextFromSequence
         }
     }
 }
@@ -1214,6 +1241,7 @@ extension BrokerV1.ReadLedgerResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__read_ledger_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1225,6 +1253,7 @@ extension BrokerV1.ReadLedgerResponse {
             self.events.append(try AlertV1.LedgerEvent(cMessage: wirePointee(c.events[index], message: "sanlian.broker.v1.ReadLedgerResponse", field: "events")))
         }
         self.lastSequence = c.last_sequence
+        self.nextFromSequence = c.next_from_sequence
     }
 
     package func withPacking(
@@ -1257,6 +1286,7 @@ extension BrokerV1.ReadLedgerResponse {
             c.events = array
         }
         c.last_sequence = self.lastSequence
+        c.next_from_sequence = self.nextFromSequence
     }
 }
 
@@ -1290,6 +1320,7 @@ extension BrokerV1.AggregateActionRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__aggregate_action_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1353,6 +1384,7 @@ extension BrokerV1.AggregateActionResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__aggregate_action_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1392,21 +1424,37 @@ extension BrokerV1.AggregateActionResponse {
 }
 
 extension BrokerV1 {
+    /// Aggregates come in the command room's order: firing, then acknowledged, then resolved; within
+    /// a state the most severe first (extreme … unknown), then the highest escalation level, then the
+    /// most recently seen, then by fingerprint. Each filter left empty matches everything; values
+    /// within one filter are alternatives, filters together must all match.
     package struct ListAggregatesRequest: WireMessage {
         package static let protoName = "sanlian.broker.v1.ListAggregatesRequest"
 
-        /// Empty: every state.
         package var states: [AlertV1.AggregateState] = []
+        /// Page size 0 means 100; at most 1000. Pass the same filters with every page's token.
         package var page: CommonV1.PageRequest? = nil
+        /// The latest alert's severity.
+        package var severities: [AlertV1.Severity] = []
+        /// The latest alert's sender department.
+        package var departments: [String] = []
+        /// The latest alert's area.village_code.
+        package var villageCodes: [String] = []
 
         package init() {}
 
         package init(
             states: [AlertV1.AggregateState] = [],
-            page: CommonV1.PageRequest? = nil
+            page: CommonV1.PageRequest? = nil,
+            severities: [AlertV1.Severity] = [],
+            departments: [String] = [],
+            villageCodes: [String] = []
         ) {
             self.states = states
             self.page = page
+            self.severities = severities
+            self.departments = departments
+            self.villageCodes = villageCodes
         }
     }
 }
@@ -1422,6 +1470,7 @@ extension BrokerV1.ListAggregatesRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__list_aggregates_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1434,6 +1483,18 @@ extension BrokerV1.ListAggregatesRequest {
         }
         if c.page != nil {
             self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.broker.v1.ListAggregatesRequest", field: "page"))
+        }
+        self.severities.reserveCapacity(c.n_severities)
+        for index in 0..<c.n_severities {
+            self.severities.append(AlertV1.Severity(rawValue: Int32(truncatingIfNeeded: c.severities[index].rawValue)))
+        }
+        self.departments.reserveCapacity(c.n_departments)
+        for index in 0..<c.n_departments {
+            self.departments.append(try wireString(c.departments[index], message: "sanlian.broker.v1.ListAggregatesRequest", field: "departments"))
+        }
+        self.villageCodes.reserveCapacity(c.n_village_codes)
+        for index in 0..<c.n_village_codes {
+            self.villageCodes.append(try wireString(c.village_codes[index], message: "sanlian.broker.v1.ListAggregatesRequest", field: "village_codes"))
         }
     }
 
@@ -1469,6 +1530,30 @@ extension BrokerV1.ListAggregatesRequest {
         if let value = self.page {
             c.page = try value.cPointer(&arena)
         }
+        if !self.severities.isEmpty {
+            let array = arena.allocate(Sanlian__Alert__V1__Severity.self, count: self.severities.count)
+            for (index, element) in self.severities.enumerated() {
+                array[index] = Sanlian__Alert__V1__Severity(rawValue: Sanlian__Alert__V1__Severity.RawValue(truncatingIfNeeded: element.rawValue))
+            }
+            c.n_severities = self.severities.count
+            c.severities = array
+        }
+        if !self.departments.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<CChar>?.self, count: self.departments.count)
+            for (index, element) in self.departments.enumerated() {
+                array[index] = try arena.string(element, message: "sanlian.broker.v1.ListAggregatesRequest", field: "departments")
+            }
+            c.n_departments = self.departments.count
+            c.departments = array
+        }
+        if !self.villageCodes.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<CChar>?.self, count: self.villageCodes.count)
+            for (index, element) in self.villageCodes.enumerated() {
+                array[index] = try arena.string(element, message: "sanlian.broker.v1.ListAggregatesRequest", field: "village_codes")
+            }
+            c.n_village_codes = self.villageCodes.count
+            c.village_codes = array
+        }
     }
 }
 
@@ -1477,6 +1562,7 @@ extension BrokerV1 {
         package static let protoName = "sanlian.broker.v1.ListAggregatesResponse"
 
         package var aggregates: [AlertV1.Aggregate] = []
+        /// `total` counts every aggregate the filters match, on all pages.
         package var page: CommonV1.PageResponse? = nil
 
         package init() {}
@@ -1502,6 +1588,7 @@ extension BrokerV1.ListAggregatesResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__list_aggregates_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1553,6 +1640,165 @@ extension BrokerV1.ListAggregatesResponse {
 }
 
 extension BrokerV1 {
+    /// One aggregate and what the ledger holds of it.
+    package struct GetAggregateRequest: WireMessage {
+        package static let protoName = "sanlian.broker.v1.GetAggregateRequest"
+
+        package var fingerprint: String = ""
+        /// At most this many history events, the most recent; 0 means 50, at most 500.
+        package var historyLimit: UInt32 = 0
+
+        package init() {}
+
+        package init(
+            fingerprint: String = "",
+            historyLimit: UInt32 = 0
+        ) {
+            self.fingerprint = fingerprint
+            self.historyLimit = historyLimit
+        }
+    }
+}
+
+extension BrokerV1.GetAggregateRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__get_aggregate_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__get_aggregate_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    init(cMessage c: Sanlian__Broker__V1__GetAggregateRequest) throws(WireError) {
+        self.init()
+        self.fingerprint = try wireString(c.fingerprint, message: "sanlian.broker.v1.GetAggregateRequest", field: "fingerprint")
+        self.historyLimit = c.history_limit
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__GetAggregateRequest()
+            sanlian__broker__v1__get_aggregate_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__broker__v1__get_aggregate_request__get_packed_size(&c)) { sanlian__broker__v1__get_aggregate_request__pack(&c, $0) }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__GetAggregateRequest> {
+        let pointer = arena.allocate(Sanlian__Broker__V1__GetAggregateRequest.self, count: 1)
+        sanlian__broker__v1__get_aggregate_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    func fill(_ c: inout Sanlian__Broker__V1__GetAggregateRequest, _ arena: inout WireArena) throws(WireError) {
+        c.fingerprint = try arena.string(self.fingerprint, message: "sanlian.broker.v1.GetAggregateRequest", field: "fingerprint")
+        c.history_limit = self.historyLimit
+    }
+}
+
+extension BrokerV1 {
+    package struct GetAggregateResponse: WireMessage {
+        package static let protoName = "sanlian.broker.v1.GetAggregateResponse"
+
+        package var aggregate: AlertV1.Aggregate? = nil
+        /// The ledger's events of this aggregate, oldest first: the alerts folded into it, its
+        /// acknowledgements and resolutions, and its escalations. Fewer than asked when the frame is
+        /// full (the oldest are left out).
+        package var history: [AlertV1.LedgerEvent] = []
+        /// How many events of it the ledger holds in all.
+        package var historyTotal: UInt32 = 0
+
+        package init() {}
+
+        package init(
+            aggregate: AlertV1.Aggregate? = nil,
+            history: [AlertV1.LedgerEvent] = [],
+            historyTotal: UInt32 = 0
+        ) {
+            self.aggregate = aggregate
+            self.history = history
+            self.historyTotal = historyTotal
+        }
+    }
+}
+
+extension BrokerV1.GetAggregateResponse {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__get_aggregate_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__get_aggregate_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    init(cMessage c: Sanlian__Broker__V1__GetAggregateResponse) throws(WireError) {
+        self.init()
+        if c.aggregate != nil {
+            self.aggregate = try AlertV1.Aggregate(cMessage: wirePointee(c.aggregate, message: "sanlian.broker.v1.GetAggregateResponse", field: "aggregate"))
+        }
+        self.history.reserveCapacity(c.n_history)
+        for index in 0..<c.n_history {
+            self.history.append(try AlertV1.LedgerEvent(cMessage: wirePointee(c.history[index], message: "sanlian.broker.v1.GetAggregateResponse", field: "history")))
+        }
+        self.historyTotal = c.history_total
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__GetAggregateResponse()
+            sanlian__broker__v1__get_aggregate_response__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__broker__v1__get_aggregate_response__get_packed_size(&c)) { sanlian__broker__v1__get_aggregate_response__pack(&c, $0) }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__GetAggregateResponse> {
+        let pointer = arena.allocate(Sanlian__Broker__V1__GetAggregateResponse.self, count: 1)
+        sanlian__broker__v1__get_aggregate_response__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    func fill(_ c: inout Sanlian__Broker__V1__GetAggregateResponse, _ arena: inout WireArena) throws(WireError) {
+        if let value = self.aggregate {
+            c.aggregate = try value.cPointer(&arena)
+        }
+        if !self.history.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Alert__V1__LedgerEvent>?.self, count: self.history.count)
+            for (index, element) in self.history.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_history = self.history.count
+            c.history = array
+        }
+        c.history_total = self.historyTotal
+    }
+}
+
+extension BrokerV1 {
     package struct DeadLetter: WireMessage {
         package static let protoName = "sanlian.broker.v1.DeadLetter"
 
@@ -1591,6 +1837,7 @@ extension BrokerV1.DeadLetter {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__dead_letter__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1637,15 +1884,19 @@ extension BrokerV1 {
     package struct ListDeadLettersRequest: WireMessage {
         package static let protoName = "sanlian.broker.v1.ListDeadLettersRequest"
 
-        /// Empty: every subscription the caller may see.
+        /// Empty: every subscription of the caller's department.
         package var subscription: String = ""
+        /// Page size 0 means 100; at most 1000. In subscription, then sequence order.
+        package var page: CommonV1.PageRequest? = nil
 
         package init() {}
 
         package init(
-            subscription: String = ""
+            subscription: String = "",
+            page: CommonV1.PageRequest? = nil
         ) {
             self.subscription = subscription
+            self.page = page
         }
     }
 }
@@ -1661,6 +1912,7 @@ extension BrokerV1.ListDeadLettersRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__list_dead_letters_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1668,6 +1920,9 @@ extension BrokerV1.ListDeadLettersRequest {
     init(cMessage c: Sanlian__Broker__V1__ListDeadLettersRequest) throws(WireError) {
         self.init()
         self.subscription = try wireString(c.subscription, message: "sanlian.broker.v1.ListDeadLettersRequest", field: "subscription")
+        if c.page != nil {
+            self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.broker.v1.ListDeadLettersRequest", field: "page"))
+        }
     }
 
     package func withPacking(
@@ -1692,6 +1947,9 @@ extension BrokerV1.ListDeadLettersRequest {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Broker__V1__ListDeadLettersRequest, _ arena: inout WireArena) throws(WireError) {
         c.subscription = try arena.string(self.subscription, message: "sanlian.broker.v1.ListDeadLettersRequest", field: "subscription")
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
     }
 }
 
@@ -1700,13 +1958,16 @@ extension BrokerV1 {
         package static let protoName = "sanlian.broker.v1.ListDeadLettersResponse"
 
         package var deadLetters: [BrokerV1.DeadLetter] = []
+        package var page: CommonV1.PageResponse? = nil
 
         package init() {}
 
         package init(
-            deadLetters: [BrokerV1.DeadLetter] = []
+            deadLetters: [BrokerV1.DeadLetter] = [],
+            page: CommonV1.PageResponse? = nil
         ) {
             self.deadLetters = deadLetters
+            self.page = page
         }
     }
 }
@@ -1722,6 +1983,7 @@ extension BrokerV1.ListDeadLettersResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__list_dead_letters_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1731,6 +1993,9 @@ extension BrokerV1.ListDeadLettersResponse {
         self.deadLetters.reserveCapacity(c.n_dead_letters)
         for index in 0..<c.n_dead_letters {
             self.deadLetters.append(try BrokerV1.DeadLetter(cMessage: wirePointee(c.dead_letters[index], message: "sanlian.broker.v1.ListDeadLettersResponse", field: "dead_letters")))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageResponse(cMessage: wirePointee(c.page, message: "sanlian.broker.v1.ListDeadLettersResponse", field: "page"))
         }
     }
 
@@ -1762,6 +2027,9 @@ extension BrokerV1.ListDeadLettersResponse {
             }
             c.n_dead_letters = self.deadLetters.count
             c.dead_letters = array
+        }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -1797,6 +2065,7 @@ extension BrokerV1.RedriveDeadLettersRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__redrive_dead_letters_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1870,6 +2139,7 @@ extension BrokerV1.RedriveDeadLettersResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__redrive_dead_letters_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1908,9 +2178,15 @@ extension BrokerV1 {
     package struct ListServicesRequest: WireMessage {
         package static let protoName = "sanlian.broker.v1.ListServicesRequest"
 
+        /// Page size 0 means 100; at most 1000. By service name.
+        package var page: CommonV1.PageRequest? = nil
+
+        package init() {}
 
         package init(
+            page: CommonV1.PageRequest? = nil
         ) {
+            self.page = page
         }
     }
 }
@@ -1926,12 +2202,16 @@ extension BrokerV1.ListServicesRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__list_services_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
 
     init(cMessage c: Sanlian__Broker__V1__ListServicesRequest) throws(WireError) {
         self.init()
+        if c.page != nil {
+            self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.broker.v1.ListServicesRequest", field: "page"))
+        }
     }
 
     package func withPacking(
@@ -1955,6 +2235,9 @@ extension BrokerV1.ListServicesRequest {
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Broker__V1__ListServicesRequest, _ arena: inout WireArena) throws(WireError) {
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
     }
 }
 
@@ -1992,6 +2275,7 @@ extension BrokerV1.ServiceStatus {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__service_status__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -2049,13 +2333,16 @@ extension BrokerV1 {
         package static let protoName = "sanlian.broker.v1.ListServicesResponse"
 
         package var services: [BrokerV1.ServiceStatus] = []
+        package var page: CommonV1.PageResponse? = nil
 
         package init() {}
 
         package init(
-            services: [BrokerV1.ServiceStatus] = []
+            services: [BrokerV1.ServiceStatus] = [],
+            page: CommonV1.PageResponse? = nil
         ) {
             self.services = services
+            self.page = page
         }
     }
 }
@@ -2071,6 +2358,7 @@ extension BrokerV1.ListServicesResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__list_services_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -2080,6 +2368,9 @@ extension BrokerV1.ListServicesResponse {
         self.services.reserveCapacity(c.n_services)
         for index in 0..<c.n_services {
             self.services.append(try BrokerV1.ServiceStatus(cMessage: wirePointee(c.services[index], message: "sanlian.broker.v1.ListServicesResponse", field: "services")))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageResponse(cMessage: wirePointee(c.page, message: "sanlian.broker.v1.ListServicesResponse", field: "page"))
         }
     }
 
@@ -2111,6 +2402,9 @@ extension BrokerV1.ListServicesResponse {
             }
             c.n_services = self.services.count
             c.services = array
+        }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
         }
     }
 }
@@ -2159,6 +2453,10 @@ extension BrokerV1 {
         package static let listAggregates = WireMethod<BrokerV1.ListAggregatesRequest, BrokerV1.ListAggregatesResponse>(
             service: name, method: "ListAggregates", kind: .unary)
 
+        /// One aggregate with its history in the ledger.
+        package static let getAggregate = WireMethod<BrokerV1.GetAggregateRequest, BrokerV1.GetAggregateResponse>(
+            service: name, method: "GetAggregate", kind: .unary)
+
         package static let listDeadLetters = WireMethod<BrokerV1.ListDeadLettersRequest, BrokerV1.ListDeadLettersResponse>(
             service: name, method: "ListDeadLetters", kind: .unary)
 
@@ -2181,6 +2479,7 @@ extension BrokerV1 {
             acknowledgeAggregate.description,
             resolveAggregate.description,
             listAggregates.description,
+            getAggregate.description,
             listDeadLetters.description,
             redriveDeadLetters.description,
             listServices.description,

@@ -34,6 +34,7 @@ extension CommonV1.KeyValue {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__common__v1__key_value__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -113,6 +114,7 @@ extension CommonV1.Place {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__common__v1__place__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -186,6 +188,7 @@ extension CommonV1.TimeRange {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__common__v1__time_range__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -223,10 +226,14 @@ extension CommonV1.TimeRange {
 }
 
 extension CommonV1 {
-    /// Paging for list calls: page_size 0 means the server's default; next_page_token "" means the end.
+    /// Paging for list calls. The first page is asked with an empty token; each answer's
+    /// next_page_token asks for the next, and "" there means the last page has been given. A page may
+    /// hold fewer items than page_size, also before the end, when more would not fit one frame.
+    /// Tokens are opaque: pass them back unchanged, with the same filters.
     package struct PageRequest: WireMessage {
         package static let protoName = "sanlian.common.v1.PageRequest"
 
+        /// 0 means the list's default (each list says it, and its maximum).
         package var pageSize: UInt32 = 0
         package var pageToken: String = ""
 
@@ -253,6 +260,7 @@ extension CommonV1.PageRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__common__v1__page_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -294,6 +302,7 @@ extension CommonV1 {
         package static let protoName = "sanlian.common.v1.PageResponse"
 
         package var nextPageToken: String = ""
+        /// How many items the list holds in all, on every page, when the answer was made.
         package var total: UInt32 = 0
 
         package init() {}
@@ -319,6 +328,7 @@ extension CommonV1.PageResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__common__v1__page_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -386,6 +396,7 @@ extension CommonV1.Month {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__common__v1__month__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }

@@ -46,6 +46,7 @@ extension EchoV1.EchoRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__echo__v1__echo_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -96,7 +97,8 @@ extension EchoV1 {
         package var index: UInt32 = 0
         /// Request metadata the server saw, "key=value" each, when the request asked for it.
         package var metadata: [String] = []
-        /// The caller's identity as the server saw it.
+        /// The caller's identity as the server saw it: through the broker, its stamps (sanlian-department,
+        /// sanlian-peer-uid); otherwise the connection's own peer.
         package var department: String = ""
         package var peerUID: UInt32 = 0
         /// The instance that answered (for round-robin tests).
@@ -137,6 +139,7 @@ extension EchoV1.EchoResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__echo__v1__echo_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }

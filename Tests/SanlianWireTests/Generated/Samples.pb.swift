@@ -35,6 +35,8 @@ let generatedSampleCases: [WireSampleCase] = [
     WireSampleCase(BrokerV1.AggregateActionResponse.self),
     WireSampleCase(BrokerV1.ListAggregatesRequest.self),
     WireSampleCase(BrokerV1.ListAggregatesResponse.self),
+    WireSampleCase(BrokerV1.GetAggregateRequest.self),
+    WireSampleCase(BrokerV1.GetAggregateResponse.self),
     WireSampleCase(BrokerV1.DeadLetter.self),
     WireSampleCase(BrokerV1.ListDeadLettersRequest.self),
     WireSampleCase(BrokerV1.ListDeadLettersResponse.self),
@@ -506,6 +508,7 @@ extension BrokerV1.ReadLedgerResponse: WireSampled {
         var value = Self()
         value.events = [AlertV1.LedgerEvent.sample(variant: variant), AlertV1.LedgerEvent.sample(variant: (variant + 1))]
         value.lastSequence = (variant % 2 == 0 ? UInt64.max : 1)
+        value.nextFromSequence = (variant % 2 == 0 ? UInt64.max : 1)
         return value
     }
 }
@@ -538,6 +541,9 @@ extension BrokerV1.ListAggregatesRequest: WireSampled {
         var value = Self()
         value.states = [(variant % 2 == 0 ? AlertV1.AggregateState.knownCases.last! : .unrecognized(7_777)), ((variant + 1) % 2 == 0 ? AlertV1.AggregateState.knownCases.last! : .unrecognized(7_777))]
         value.page = CommonV1.PageRequest.sample(variant: variant)
+        value.severities = [(variant % 2 == 0 ? AlertV1.Severity.knownCases.last! : .unrecognized(7_777)), ((variant + 1) % 2 == 0 ? AlertV1.Severity.knownCases.last! : .unrecognized(7_777))]
+        value.departments = ["高兴派出所 departments 联防巡逻 ✓🚓 #\(variant)", "高兴派出所 departments 联防巡逻 ✓🚓 #\((variant + 1))"]
+        value.villageCodes = ["高兴派出所 village_codes 联防巡逻 ✓🚓 #\(variant)", "高兴派出所 village_codes 联防巡逻 ✓🚓 #\((variant + 1))"]
         return value
     }
 }
@@ -549,6 +555,29 @@ extension BrokerV1.ListAggregatesResponse: WireSampled {
         var value = Self()
         value.aggregates = [AlertV1.Aggregate.sample(variant: variant), AlertV1.Aggregate.sample(variant: (variant + 1))]
         value.page = CommonV1.PageResponse.sample(variant: variant)
+        return value
+    }
+}
+
+extension BrokerV1.GetAggregateRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.fingerprint = "高兴派出所 fingerprint 联防巡逻 ✓🚓 #\(variant)"
+        value.historyLimit = (variant % 2 == 0 ? UInt32.max : 1)
+        return value
+    }
+}
+
+extension BrokerV1.GetAggregateResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.aggregate = AlertV1.Aggregate.sample(variant: variant)
+        value.history = [AlertV1.LedgerEvent.sample(variant: variant), AlertV1.LedgerEvent.sample(variant: (variant + 1))]
+        value.historyTotal = (variant % 2 == 0 ? UInt32.max : 1)
         return value
     }
 }
@@ -573,6 +602,7 @@ extension BrokerV1.ListDeadLettersRequest: WireSampled {
     static func sample(variant: Int) -> Self {
         var value = Self()
         value.subscription = "高兴派出所 subscription 联防巡逻 ✓🚓 #\(variant)"
+        value.page = CommonV1.PageRequest.sample(variant: variant)
         return value
     }
 }
@@ -583,6 +613,7 @@ extension BrokerV1.ListDeadLettersResponse: WireSampled {
     static func sample(variant: Int) -> Self {
         var value = Self()
         value.deadLetters = [BrokerV1.DeadLetter.sample(variant: variant), BrokerV1.DeadLetter.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
         return value
     }
 }
@@ -612,7 +643,8 @@ extension BrokerV1.ListServicesRequest: WireSampled {
     static let sampleVariants = 2
 
     static func sample(variant: Int) -> Self {
-        let value = Self()
+        var value = Self()
+        value.page = CommonV1.PageRequest.sample(variant: variant)
         return value
     }
 }
@@ -635,6 +667,7 @@ extension BrokerV1.ListServicesResponse: WireSampled {
     static func sample(variant: Int) -> Self {
         var value = Self()
         value.services = [BrokerV1.ServiceStatus.sample(variant: variant), BrokerV1.ServiceStatus.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
         return value
     }
 }
