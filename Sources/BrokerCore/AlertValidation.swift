@@ -130,7 +130,7 @@ package enum AlertValidation {
     /// An upper bound of the alert's encoded size, from its strings' UTF-8 lengths (O(1) each for
     /// native strings) rather than encoding it: every field's tag and length prefix is counted at
     /// its largest, 5 bytes, and the scalars at 11 bytes each.
-    static func encodedSizeBound(_ alert: AlertV1.Alert) -> Int {
+    package static func encodedSizeBound(_ alert: AlertV1.Alert) -> Int {
         var strings = [
             alert.identifier, alert.senderDepartment, alert.senderOperator, alert.subject, alert.event, alert.headline,
             alert.description, alert.instruction, alert.fingerprint,

@@ -54,6 +54,7 @@ struct BrokerHandlers: Sendable {
             try await subscribeLedger(request, writer, context)
         }
         router.register(BrokerV1.Broker.ackLedger) { request, context in
+            try RequestRules.checkSequences(request.sequences)
             let through = try await subscriptions.acknowledge(
                 department: context.peer.department,
                 name: request.name,
@@ -65,18 +66,34 @@ struct BrokerHandlers: Sendable {
             try await readLedger(request, context)
         }
         router.register(BrokerV1.Broker.acknowledgeAggregate) { request, context in
+            try RequestRules.checkAggregateAction(request)
             let aggregate = try await ledger.acknowledge(
                 fingerprint: request.fingerprint,
                 by: actor(context),
                 note: request.note
             )
+            logger.info(
+                "Aggregate acknowledged",
+                metadata: [
+                    "broker.fingerprint": "\(request.fingerprint)", "broker.by": "\(actor(context))",
+                    "broker.note": "\(request.note)",
+                ]
+            )
             return BrokerV1.AggregateActionResponse(aggregate: aggregate)
         }
         router.register(BrokerV1.Broker.resolveAggregate) { request, context in
+            try RequestRules.checkAggregateAction(request)
             let aggregate = try await ledger.resolve(
                 fingerprint: request.fingerprint,
                 by: actor(context),
                 note: request.note
+            )
+            logger.info(
+                "Aggregate resolved",
+                metadata: [
+                    "broker.fingerprint": "\(request.fingerprint)", "broker.by": "\(actor(context))",
+                    "broker.note": "\(request.note)",
+                ]
             )
             return BrokerV1.AggregateActionResponse(aggregate: aggregate)
         }
@@ -93,6 +110,7 @@ struct BrokerHandlers: Sendable {
             guard !request.subscription.isEmpty else {
                 throw RPCError(.invalidArgument, "subscription: must name the subscription to redrive")
             }
+            try RequestRules.checkSequences(request.sequences)
             let redriven = try await ledger.redrive(
                 department: context.peer.department,
                 name: request.subscription,
@@ -131,11 +149,8 @@ struct BrokerHandlers: Sendable {
         -> BrokerV1.RegisterResponse
     {
         let department = context.peer.department
-        guard !request.services.isEmpty else { throw RPCError(.invalidArgument, "services: name at least one service") }
+        try RequestRules.checkRegistration(request)
         for (index, service) in request.services.enumerated() {
-            guard !service.name.isEmpty, !service.name.contains("/") else {
-                throw RPCError(.invalidArgument, "services[\(index)].name: \"\(service.name)\" is not a service name")
-            }
             guard !Self.localServices.contains(service.name) else {
                 throw RPCError(.permissionDenied, "services[\(index)].name: \(service.name) belongs to the broker")
             }
@@ -197,11 +212,7 @@ struct BrokerHandlers: Sendable {
         -> BrokerV1.PublishResponse
     {
         let department = context.peer.department
-        do {
-            try Subject.validate(request.subject)
-        } catch {
-            throw RPCError(.invalidArgument, "subject: \(error.description)")
-        }
+        try RequestRules.checkPublish(request)
         guard policy.mayPublish(department: department, subject: request.subject) else {
             throw RPCError(.permissionDenied, "department \(department) may not publish on \(request.subject)")
         }

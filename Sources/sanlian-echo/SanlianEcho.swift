@@ -25,7 +25,11 @@ struct SanlianEchoCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Department to connect to the broker as.")
     var department: String = "traffic"
 
-    @Option(name: .long, help: "The department's credential file.")
+    @Option(
+        name: .long,
+        help:
+            "The department's credential file (required with --broker; no default: the broker creates each department's under its --state-dir, as the compose file names it)."
+    )
     var credentialFile: String?
 
     @Option(name: .long, help: "Instance name shown by the broker.")

@@ -109,6 +109,7 @@ struct  Sanlian__Alert__V1__Alert
   ProtobufCMessage base;
   /*
    * Unique per sender, chosen by the publisher (e.g. "hazards-2026-000123"); a repeat is a duplicate.
+   * 1–128 bytes.
    */
   char *identifier;
   /*
@@ -120,34 +121,50 @@ struct  Sanlian__Alert__V1__Alert
   Sanlian__Alert__V1__AlertStatus status;
   Sanlian__Alert__V1__MessageType msg_type;
   /*
-   * The publish subject, dot-separated, e.g. "alert.hazards.traffic".
+   * The publish subject, dot-separated, e.g. "alert.hazards.traffic": 1–256 bytes of non-empty
+   * tokens, no whitespace, control characters or wildcards.
    */
   char *subject;
   Sanlian__Alert__V1__Category category;
   /*
-   * A short machine-readable event code, e.g. "road_collapse", "missed_check_in".
+   * A short machine-readable event code, e.g. "road_collapse", "missed_check_in". At most 64 bytes.
    */
   char *event;
   Sanlian__Alert__V1__Urgency urgency;
   Sanlian__Alert__V1__Severity severity;
   Sanlian__Alert__V1__Certainty certainty;
+  /*
+   * village_code empty or 12 digits; village_group at most 64 characters, description 200.
+   */
   Sanlian__Common__V1__Place *area;
+  /*
+   * 1–200 characters, not blank.
+   */
   char *headline;
+  /*
+   * At most 4,000 characters.
+   */
   char *description;
+  /*
+   * At most 1,000 characters.
+   */
   char *instruction;
   /*
    * 0: does not expire.
    */
   int64_t expires_unix_ms;
   /*
-   * Identifiers of earlier alerts this one updates or cancels.
+   * Identifiers of earlier alerts this one updates or cancels: at most 16, of 1–128 bytes.
    */
   size_t n_references;
   char **references;
   /*
-   * Same hazard, same place: alerts with equal fingerprints fold into one aggregate.
+   * Same hazard, same place: alerts with equal fingerprints fold into one aggregate. At most 256 bytes.
    */
   char *fingerprint;
+  /*
+   * At most 32: key 1–64 bytes, value at most 256 characters.
+   */
   size_t n_parameters;
   Sanlian__Common__V1__KeyValue **parameters;
 };

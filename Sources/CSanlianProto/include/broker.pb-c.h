@@ -59,7 +59,7 @@ struct  Sanlian__Broker__V1__MethodDescriptor
 {
   ProtobufCMessage base;
   /*
-   * e.g. "Check"
+   * e.g. "Check": 1–128 bytes, no "/".
    */
   char *name;
   protobuf_c_boolean server_streaming;
@@ -74,9 +74,12 @@ struct  Sanlian__Broker__V1__ServiceDescriptor
 {
   ProtobufCMessage base;
   /*
-   * e.g. "sanlian.patrol.v1.Roster"
+   * e.g. "sanlian.patrol.v1.Roster": 1–128 bytes, no "/" or whitespace.
    */
   char *name;
+  /*
+   * At most 256.
+   */
   size_t n_methods;
   Sanlian__Broker__V1__MethodDescriptor **methods;
 };
@@ -88,10 +91,13 @@ struct  Sanlian__Broker__V1__ServiceDescriptor
 struct  Sanlian__Broker__V1__RegisterRequest
 {
   ProtobufCMessage base;
+  /*
+   * 1–64 services.
+   */
   size_t n_services;
   Sanlian__Broker__V1__ServiceDescriptor **services;
   /*
-   * Stable name of the instance, for logs and health (e.g. "sanlian-patrol@host").
+   * Stable name of the instance, for logs and health (e.g. "sanlian-patrol@host"); at most 128 bytes.
    */
   char *instance;
 };
@@ -117,7 +123,13 @@ struct  Sanlian__Broker__V1__PublishRequest
    * Concrete dot-separated subject; no wildcards.
    */
   char *subject;
+  /*
+   * At most 256 KiB.
+   */
   ProtobufCBinaryData payload;
+  /*
+   * At most 32: key 1–64 bytes, value at most 1,024 bytes.
+   */
   size_t n_headers;
   Sanlian__Common__V1__KeyValue **headers;
 };
@@ -233,7 +245,8 @@ struct  Sanlian__Broker__V1__SubscribeLedgerRequest
 {
   ProtobufCMessage base;
   /*
-   * Durable subscription name, unique per department (e.g. "command-room").
+   * Durable subscription name, unique per department (e.g. "command-room"): 1–64 ASCII letters,
+   * digits, '.', '_' or '-', starting with a letter or digit.
    */
   char *name;
   /*
@@ -281,6 +294,9 @@ struct  Sanlian__Broker__V1__AckLedgerRequest
 {
   ProtobufCMessage base;
   char *name;
+  /*
+   * At most 10,000.
+   */
   size_t n_sequences;
   uint64_t *sequences;
 };
@@ -350,7 +366,13 @@ struct  Sanlian__Broker__V1__ReadLedgerResponse
 struct  Sanlian__Broker__V1__AggregateActionRequest
 {
   ProtobufCMessage base;
+  /*
+   * The aggregate's fingerprint as ListAggregates gives it.
+   */
   char *fingerprint;
+  /*
+   * At most 500 characters; the broker logs it with the action.
+   */
   char *note;
 };
 #define SANLIAN__BROKER__V1__AGGREGATE_ACTION_REQUEST__INIT \

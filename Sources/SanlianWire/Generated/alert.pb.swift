@@ -373,6 +373,7 @@ extension AlertV1 {
         package static let protoName = "sanlian.alert.v1.Alert"
 
         /// Unique per sender, chosen by the publisher (e.g. "hazards-2026-000123"); a repeat is a duplicate.
+        /// 1–128 bytes.
         package var identifier: String = ""
         /// The authenticated department; stamped by the broker, whatever the publisher wrote.
         package var senderDepartment: String = ""
@@ -380,24 +381,30 @@ extension AlertV1 {
         package var sentUnixMs: Int64 = 0
         package var status: AlertV1.AlertStatus = .unspecified
         package var msgType: AlertV1.MessageType = .unspecified
-        /// The publish subject, dot-separated, e.g. "alert.hazards.traffic".
+        /// The publish subject, dot-separated, e.g. "alert.hazards.traffic": 1–256 bytes of non-empty
+        /// tokens, no whitespace, control characters or wildcards.
         package var subject: String = ""
         package var category: AlertV1.Category = .unspecified
-        /// A short machine-readable event code, e.g. "road_collapse", "missed_check_in".
+        /// A short machine-readable event code, e.g. "road_collapse", "missed_check_in". At most 64 bytes.
         package var event: String = ""
         package var urgency: AlertV1.Urgency = .unspecified
         package var severity: AlertV1.Severity = .unspecified
         package var certainty: AlertV1.Certainty = .unspecified
+        /// village_code empty or 12 digits; village_group at most 64 characters, description 200.
         package var area: CommonV1.Place? = nil
+        /// 1–200 characters, not blank.
         package var headline: String = ""
+        /// At most 4,000 characters.
         package var description: String = ""
+        /// At most 1,000 characters.
         package var instruction: String = ""
         /// 0: does not expire.
         package var expiresUnixMs: Int64 = 0
-        /// Identifiers of earlier alerts this one updates or cancels.
+        /// Identifiers of earlier alerts this one updates or cancels: at most 16, of 1–128 bytes.
         package var references: [String] = []
-        /// Same hazard, same place: alerts with equal fingerprints fold into one aggregate.
+        /// Same hazard, same place: alerts with equal fingerprints fold into one aggregate. At most 256 bytes.
         package var fingerprint: String = ""
+        /// At most 32: key 1–64 bytes, value at most 256 characters.
         package var parameters: [CommonV1.KeyValue] = []
 
         package init() {}

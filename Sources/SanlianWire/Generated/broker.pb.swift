@@ -7,7 +7,7 @@ extension BrokerV1 {
     package struct MethodDescriptor: WireMessage {
         package static let protoName = "sanlian.broker.v1.MethodDescriptor"
 
-        /// e.g. "Check"
+        /// e.g. "Check": 1–128 bytes, no "/".
         package var name: String = ""
         package var serverStreaming: Bool = false
         package var clientStreaming: Bool = false
@@ -80,8 +80,9 @@ extension BrokerV1 {
     package struct ServiceDescriptor: WireMessage {
         package static let protoName = "sanlian.broker.v1.ServiceDescriptor"
 
-        /// e.g. "sanlian.patrol.v1.Roster"
+        /// e.g. "sanlian.patrol.v1.Roster": 1–128 bytes, no "/" or whitespace.
         package var name: String = ""
+        /// At most 256.
         package var methods: [BrokerV1.MethodDescriptor] = []
 
         package init() {}
@@ -158,8 +159,9 @@ extension BrokerV1 {
     package struct RegisterRequest: WireMessage {
         package static let protoName = "sanlian.broker.v1.RegisterRequest"
 
+        /// 1–64 services.
         package var services: [BrokerV1.ServiceDescriptor] = []
-        /// Stable name of the instance, for logs and health (e.g. "sanlian-patrol@host").
+        /// Stable name of the instance, for logs and health (e.g. "sanlian-patrol@host"); at most 128 bytes.
         package var instance: String = ""
 
         package init() {}
@@ -300,7 +302,9 @@ extension BrokerV1 {
 
         /// Concrete dot-separated subject; no wildcards.
         package var subject: String = ""
+        /// At most 256 KiB.
         package var payload: [UInt8] = []
+        /// At most 32: key 1–64 bytes, value at most 1,024 bytes.
         package var headers: [CommonV1.KeyValue] = []
 
         package init() {}
@@ -820,7 +824,8 @@ extension BrokerV1 {
     package struct SubscribeLedgerRequest: WireMessage {
         package static let protoName = "sanlian.broker.v1.SubscribeLedgerRequest"
 
-        /// Durable subscription name, unique per department (e.g. "command-room").
+        /// Durable subscription name, unique per department (e.g. "command-room"): 1–64 ASCII letters,
+        /// digits, '.', '_' or '-', starting with a letter or digit.
         package var name: String = ""
         /// Subject pattern; "" means ">" (everything the caller may read).
         package var subjectPattern: String = ""
@@ -993,6 +998,7 @@ extension BrokerV1 {
         package static let protoName = "sanlian.broker.v1.AckLedgerRequest"
 
         package var name: String = ""
+        /// At most 10,000.
         package var sequences: [UInt64] = []
 
         package init() {}
@@ -1294,7 +1300,9 @@ extension BrokerV1 {
     package struct AggregateActionRequest: WireMessage {
         package static let protoName = "sanlian.broker.v1.AggregateActionRequest"
 
+        /// The aggregate's fingerprint as ListAggregates gives it.
         package var fingerprint: String = ""
+        /// At most 500 characters; the broker logs it with the action.
         package var note: String = ""
 
         package init() {}
