@@ -10,12 +10,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 COMPOSE ?= compose/township.yaml
 STATE_DIR ?= var
 # Generated trees compared by check-generated (module.modulemap in CProtoDescriptor is hand-written).
-GENERATED_DIRS := Sources/CSanlianProto Sources/CProtoDescriptor Sources/SanlianWire/Generated Tests/SanlianWireTests/Generated
+GENERATED_DIRS := Sources/CSanlianProto Sources/CProtoDescriptor Sources/SanlianWire/Generated \
+	Sources/SanlianContracts/Generated Tests/SanlianWireTests/Generated
 
 .PHONY: help deps build test proto check-generated lint format run bench bench-tools bench-floors fuzz symbol-order clean
 
 # Hand-written Swift (generated files follow the generator, not the formatter).
-SWIFT_SOURCES = $$(git ls-files 'Sources/*.swift' 'Tests/*.swift' | grep -v /Generated/)
+SWIFT_SOURCES = $$(git ls-files 'Sources/*.swift' 'Tests/*.swift' 'Benchmarks/*.swift' | grep -v /Generated/)
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -59,7 +60,11 @@ lint: ## Check formatting of hand-written Swift (swift format, .swift-format)
 format: ## Format hand-written Swift in place
 	$(SWIFT) format --in-place $(SWIFT_SOURCES)
 
-run: build ## Start the township (the broker now) on $(COMPOSE) with state under ./$(STATE_DIR)
+# The products `make run` starts, and the CLI to talk to them: not the benchmark tools.
+RUN_PRODUCTS := sanlian-broker sanlian
+
+run: deps ## Build what runs and start the township (the broker now) on $(COMPOSE) with state under ./$(STATE_DIR)
+	@for product in $(RUN_PRODUCTS); do $(SWIFT) build --product $$product || exit 1; done
 	@echo "Starting sanlian-broker: socket $(STATE_DIR)/run/broker.sock, ledger $(STATE_DIR)/data, secrets $(STATE_DIR)/secrets."
 	@echo "From another terminal: $$($(SWIFT) build --show-bin-path)/sanlian health   (README: more to try). Ctrl-C stops it."
 	"$$($(SWIFT) build --show-bin-path)/sanlian-broker" --compose $(COMPOSE) --state-dir $(STATE_DIR)

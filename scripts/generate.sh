@@ -3,6 +3,7 @@
 #   C:     protoc-c output for proto/*.proto            -> Sources/CSanlianProto
 #          protoc-c output for descriptor.proto          -> Sources/CProtoDescriptor
 #   Swift: sanlian-protogen over protoc's descriptor set -> Sources/SanlianWire/Generated
+#          the services' protocols and typed clients    -> Sources/SanlianContracts/Generated
 #          and the test samples                          -> Tests/SanlianWireTests/Generated
 # `make proto` runs it on the repository; `make check-generated` runs it into a temporary tree and
 # compares. The generator binary is passed in $PROTOGEN (built by make).
@@ -41,8 +42,11 @@ cp "$work/d/google/protobuf/descriptor.pb-c.c" "$out/Sources/CProtoDescriptor/go
 cp "$work/d/google/protobuf/descriptor.pb-c.h" "$out/Sources/CProtoDescriptor/include/google/protobuf/"
 
 (cd "$repo/proto" && protoc --proto_path=. --include_source_info --descriptor_set_out="$work/set.pb" ./*.proto)
-mkdir -p "$out/Sources/SanlianWire/Generated" "$out/Tests/SanlianWireTests/Generated"
-rm -f "$out"/Sources/SanlianWire/Generated/*.swift "$out"/Tests/SanlianWireTests/Generated/*.swift
+mkdir -p "$out/Sources/SanlianWire/Generated" "$out/Sources/SanlianContracts/Generated" \
+    "$out/Tests/SanlianWireTests/Generated"
+rm -f "$out"/Sources/SanlianWire/Generated/*.swift "$out"/Sources/SanlianContracts/Generated/*.swift \
+    "$out"/Tests/SanlianWireTests/Generated/*.swift
 "$protogen" --descriptor-set "$work/set.pb" \
     --messages-out "$out/Sources/SanlianWire/Generated" \
+    --services-out "$out/Sources/SanlianContracts/Generated" \
     --samples-out "$out/Tests/SanlianWireTests/Generated"

@@ -99,6 +99,19 @@ extension AlertLedger {
     }
 
     /// Persists the subscription's resume point: every event up to `sequence` is handled.
+    /// The subscription `name` of `department` as stored: its pattern and acknowledged
+    /// position; nil when there is none.
+    package func subscription(department: String, name: String) async throws -> (pattern: String, ackedThrough: UInt64)?
+    {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db,
+                sql: "SELECT pattern, acked_through FROM subscriptions WHERE department = ? AND name = ?",
+                arguments: [department, name]
+            ).map { row in (row["pattern"], UInt64(row["acked_through"] as Int64)) }
+        }
+    }
+
     package func saveSubscriptionPosition(department: String, name: String, ackedThrough sequence: UInt64) async throws
     {
         try await pool.write { db in

@@ -10,7 +10,9 @@ package struct LedgerError: Error, CustomStringConvertible, Equatable {
     package enum Kind: Sendable, Equatable {
         case invalid
         case notFound
+        case alreadyExists
         case failedPrecondition
+        case aborted
         case storage
     }
 
@@ -69,8 +71,7 @@ package final class AlertLedger: Sendable {
             // FULL: the WAL is fsynced at every commit, so an acknowledged alert is on disk.
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // 256 KiB a connection: appends and in-order scans reuse few pages, and the kernel
-            // caches the file anyway. 1 MiB each held 2 MiB more of the broker's memory after a
-            // delivery, for no throughput (docs/PERFORMANCE.md, "Fifth round").
+            // caches the file anyway; more holds more of the broker's memory for no throughput.
             try db.execute(sql: "PRAGMA cache_size = -256")
         }
         do {
@@ -173,13 +174,14 @@ package final class AlertLedger: Sendable {
                 let aggregate = try AlertV1.Aggregate(serializedBytes: row["body"] as Data)
                 try saveAggregate(aggregate, key: row["key"], firingSince: row["firing_since_ms"], db)
             }
-            let events = try Row.fetchCursor(db, sql: "SELECT sequence, body FROM events")
-            while let row = try events.next() {
-                let event = try AlertV1.LedgerEvent(serializedBytes: row["body"] as Data)
+            let events = try Row.fetchAll(db, sql: "SELECT sequence, body FROM events")
+            for row in events {
+                var event = try AlertV1.LedgerEvent(serializedBytes: row["body"] as Data)
                 guard let key = AggregationRules.key(of: event) else { continue }
+                event.aggregateFingerprint = key
                 try db.execute(
-                    sql: "UPDATE events SET aggregate_key = ? WHERE sequence = ?",
-                    arguments: [key, row["sequence"] as Int64]
+                    sql: "UPDATE events SET aggregate_key = ?, body = ? WHERE sequence = ?",
+                    arguments: [key, Data(try event.serializedBytes()), row["sequence"] as Int64]
                 )
             }
             try db.execute(
@@ -218,7 +220,7 @@ package final class AlertLedger: Sendable {
         for await _ in wakes {
             while true {
                 // The next batch starts with this one's capacity rather than growing from empty,
-                // which copied the queue log2(n) times per batch (~0.7 k instructions an alert).
+                // which would copy the queue log2(n) times per batch.
                 let batch = pending.withLock { pending in
                     defer { pending.removeAll(keepingCapacity: true) }
                     return pending
@@ -253,14 +255,15 @@ package final class AlertLedger: Sendable {
                 var folding = AggregateBatch()
                 for item in batch {
                     let alert = item.alert
+                    let key = AggregationRules.key(for: alert)
                     let event = AlertV1.LedgerEvent(
                         sequence: UInt64(sequence + 1),
                         recordedUnixMs: now,
                         subject: alert.subject,
                         body: .alert(alert),
-                        drill: AggregationRules.isDrill(alert)
+                        drill: AggregationRules.isDrill(alert),
+                        aggregateFingerprint: key
                     )
-                    let key = AggregationRules.key(for: alert)
                     // One statement for the usual case: the unique (sender, identifier) index
                     // turns a repeat into an ignored insert, and only then is the original looked up.
                     guard
@@ -300,8 +303,8 @@ package final class AlertLedger: Sendable {
         }
     }
 
-    /// The statement `insert` runs, from GRDB's cache: compiling the SQL per alert showed in a
-    /// burst. Taken once per committed batch, as each lookup hashes the SQL (~1.4 k instructions).
+    /// The statement `insert` runs, from GRDB's cache: compiling the SQL per alert would show in a
+    /// burst. Taken once per committed batch, as each lookup hashes the SQL.
     static func insertStatement(_ db: Database) throws -> Statement {
         try db.cachedStatement(
             sql: """
@@ -341,13 +344,14 @@ package final class AlertLedger: Sendable {
         -> AlertV1.LedgerEvent
     {
         let sequence = (try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM events") ?? 0) + 1
-        let event = AlertV1.LedgerEvent(
+        var event = AlertV1.LedgerEvent(
             sequence: UInt64(sequence),
             recordedUnixMs: now,
             subject: subject,
             body: body,
             drill: drill
         )
+        event.aggregateFingerprint = AggregationRules.key(of: event) ?? ""
         try insert(event, aggregateKey: AggregationRules.key(of: event), db)
         return event
     }

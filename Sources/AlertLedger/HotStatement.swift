@@ -3,9 +3,8 @@ import GRDBSQLite
 
 /// Runs the ledger's per-alert statements (the event insert, the aggregate lookup and upsert,
 /// and the reads that feed deliveries) through the SQLite C API on GRDB's cached statements:
-/// GRDB's argument binding cost ~7 k instructions per statement (a `DatabaseValue` per argument,
-/// C-string conversions, a reset and a clear-bindings), more than SQLite's own work for the
-/// insert. Everything else stays GRDB.
+/// GRDB's argument binding (a `DatabaseValue` per argument, C-string conversions, a reset and a
+/// clear-bindings) costs more than SQLite's own work for the insert. Everything else stays GRDB.
 ///
 /// Only for statements nothing else runs through GRDB, so GRDB's view of them (bindings, reset
 /// state) never matters; nothing observes these tables through GRDB.

@@ -36,8 +36,8 @@ package final class LedgerSubscriptions: Sendable {
     let ledger: AlertLedger
     private let sessions = Mutex<[String: Session]>([:])
     /// New events read from the ledger at once for one subscription: a read's events are in
-    /// memory together, and 4096 of them (a subscriber may ask for that many in flight) held
-    /// ~1.5 MiB more of the broker's memory than 512 (docs/PERFORMANCE.md, ninth round).
+    /// memory together, and a subscriber may ask for 4096 in flight: reading them all at once
+    /// would hold megabytes more of the broker's memory for no speed.
     package static let scanPage = 512
 
     package init(ledger: AlertLedger) {
@@ -49,6 +49,8 @@ package final class LedgerSubscriptions: Sendable {
     /// Delivers events to one subscriber until the task is cancelled, `send` throws, or a newer
     /// subscriber takes the name over.
     /// - Parameters:
+    ///   - takeOver: replace a subscriber of the same name that is connected; without it, such a
+    ///     subscriber makes this one fail with ALREADY_EXISTS.
     ///   - include: which subjects this subscriber gets (its pattern and its read permissions).
     ///   - send: hands one delivery to the subscriber; may suspend (flow control).
     package func run(
@@ -57,9 +59,16 @@ package final class LedgerSubscriptions: Sendable {
         pattern: String,
         start: SubscriptionStart,
         settings: DeliverySettings,
+        takeOver: Bool = true,
         include: @escaping @Sendable (String) -> Bool,
         send: @escaping @Sendable (_ encodedDelivery: [UInt8]) async throws -> Void
     ) async throws {
+        if !takeOver, isConnected(department: department, name: name) {
+            throw LedgerError(
+                .alreadyExists,
+                "the subscription \(name) already has a subscriber; take it over, or choose another name"
+            )
+        }
         let opened = try await ledger.openSubscription(department: department, name: name, pattern: pattern, initial: 0)
         let cursor: UInt64
         switch start {
@@ -90,6 +99,11 @@ package final class LedgerSubscriptions: Sendable {
             }
         }
         try await deliver(session, settings: settings, include: include, send: send)
+    }
+
+    /// Whether a subscriber of the named subscription is connected.
+    package func isConnected(department: String, name: String) -> Bool {
+        sessions.withLock { $0[Self.key(department, name)] != nil }
     }
 
     /// Acknowledges delivered events of the named subscription.
@@ -148,7 +162,7 @@ package final class LedgerSubscriptions: Sendable {
         let clock = ContinuousClock()
         while !Task.isCancelled {
             if session.isReplaced {
-                throw LedgerError(.failedPrecondition, "a newer subscriber took over the subscription \(session.name)")
+                throw LedgerError(.aborted, "a newer subscriber took over the subscription \(session.name)")
             }
             // 1. Unacknowledged past the timeout: deliver again, or give up into the dead letters.
             for (sequence, attempt, redriven) in session.expired(now: clock.now) {

@@ -60,7 +60,8 @@ package struct Broker: Sendable {
             knownServices: Self.knownServices(compose),
             logger: logger
         )
-        var router = RPCRouter(logger: logger)
+        // The broker's handlers only wait on its ledger and subscriptions: the global executor.
+        var router = RPCRouter(logger: logger, handlerExecutor: nil)
         handlers.register(on: &router)
 
         socketPath = socketOverride ?? ComposeFile.resolve(compose.broker.socket, stateDirectory: stateDirectory)
@@ -69,7 +70,7 @@ package struct Broker: Sendable {
         configuration.connection.maxFrameBytes = compose.broker.maxFrameBytes
         configuration.connection.outputPauseBytes = compose.broker.outputPauseBytes
         configuration.connection.outputCloseBytes = compose.broker.outputCloseBytes
-        configuration.connection.outputStallTimeout = .seconds(Int64(compose.broker.outputStallSeconds))
+        configuration.connection.outputStallTimeout = .seconds(compose.broker.outputStallSeconds)
         configuration.connection.localName = "sanlian-broker"
         let dispatcherLogger = logger
         server = RPCServer(

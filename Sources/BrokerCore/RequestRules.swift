@@ -1,3 +1,4 @@
+package import AlertLedger
 import BrokerPubSub
 package import SanlianRPC
 package import SanlianWire
@@ -92,5 +93,46 @@ package enum RequestRules {
     static func checkBytes(_ text: String, _ limit: Int, _ field: String) throws(RPCError) {
         let count = text.utf8.count
         guard count <= limit else { throw RPCError(.invalidArgument, "\(field): \(count) bytes, longer than \(limit)") }
+    }
+}
+
+/// What a durable subscription may ask: its name, where it starts, how it delivers.
+package enum SubscriptionRules {
+    /// - Throws: INVALID_ARGUMENT unless `name` is 1-64 ASCII letters, digits, '.', '_' or '-',
+    ///   starting with a letter or digit. Checked by hand: a Foundation regular expression
+    ///   brought ICU's regex engine into the serving broker's memory at the first subscription.
+    package static func checkName(_ name: String) throws(RPCError) {
+        let bytes = name.utf8
+        func isAlphanumeric(_ byte: UInt8) -> Bool {
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+        }
+        guard (1...64).contains(bytes.count), let first = bytes.first, isAlphanumeric(first),
+            bytes.allSatisfy({
+                isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+            })
+        else {
+            throw RPCError(.invalidArgument, "name: \"\(name)\" must be 1-64 letters, digits, '.', '_' or '-'")
+        }
+    }
+
+    /// Where the subscription starts: resuming (also for `resume = false`), from a sequence, or from a time.
+    package static func start(_ position: BrokerV1.StartPosition?) -> SubscriptionStart {
+        switch position?.position {
+        case .fromSequence(let sequence)?: .sequence(sequence)
+        case .fromUnixMs(let unixMs)?: .time(unixMs: unixMs)
+        case .resume?, nil: .resume
+        }
+    }
+
+    /// The subscription's delivery settings: what it asks, within the broker's bounds (4,096 in
+    /// flight, an hour's ack timeout, 100 deliveries), `defaults` for what it leaves at 0.
+    package static func settings(_ request: BrokerV1.SubscribeLedgerRequest, defaults: DeliverySettings)
+        -> DeliverySettings
+    {
+        var settings = defaults
+        if request.maxInFlight > 0 { settings.maxInFlight = Int(min(request.maxInFlight, 4096)) }
+        if request.ackTimeoutSeconds > 0 { settings.ackTimeout = .seconds(Int64(min(request.ackTimeoutSeconds, 3600))) }
+        if request.maxDeliveries > 0 { settings.maxDeliveries = min(request.maxDeliveries, 100) }
+        return settings
     }
 }

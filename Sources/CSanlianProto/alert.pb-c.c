@@ -756,7 +756,7 @@ const ProtobufCMessageDescriptor sanlian__alert__v1__escalation__descriptor =
   (ProtobufCMessageInit) sanlian__alert__v1__escalation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__alert__v1__ledger_event__field_descriptors[7] =
+static const ProtobufCFieldDescriptor sanlian__alert__v1__ledger_event__field_descriptors[8] =
 {
   {
     "sequence",
@@ -842,8 +842,21 @@ static const ProtobufCFieldDescriptor sanlian__alert__v1__ledger_event__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "aggregate_fingerprint",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Alert__V1__LedgerEvent, aggregate_fingerprint),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__alert__v1__ledger_event__field_indices_by_name[] = {
+  7,   /* field[7] = aggregate_fingerprint */
   3,   /* field[3] = alert */
   6,   /* field[6] = drill */
   4,   /* field[4] = escalation */
@@ -855,7 +868,7 @@ static const unsigned sanlian__alert__v1__ledger_event__field_indices_by_name[] 
 static const ProtobufCIntRange sanlian__alert__v1__ledger_event__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor sanlian__alert__v1__ledger_event__descriptor =
 {
@@ -865,7 +878,7 @@ const ProtobufCMessageDescriptor sanlian__alert__v1__ledger_event__descriptor =
   "Sanlian__Alert__V1__LedgerEvent",
   "sanlian.alert.v1",
   sizeof(Sanlian__Alert__V1__LedgerEvent),
-  7,
+  8,
   sanlian__alert__v1__ledger_event__field_descriptors,
   sanlian__alert__v1__ledger_event__field_indices_by_name,
   1,  sanlian__alert__v1__ledger_event__number_ranges,

@@ -547,6 +547,96 @@ void   sanlian__broker__v1__subscribe_ledger_request__free_unpacked
   assert(message->base.descriptor == &sanlian__broker__v1__subscribe_ledger_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sanlian__broker__v1__get_subscription_request__init
+                     (Sanlian__Broker__V1__GetSubscriptionRequest         *message)
+{
+  static const Sanlian__Broker__V1__GetSubscriptionRequest init_value = SANLIAN__BROKER__V1__GET_SUBSCRIPTION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__broker__v1__get_subscription_request__get_packed_size
+                     (const Sanlian__Broker__V1__GetSubscriptionRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__get_subscription_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__broker__v1__get_subscription_request__pack
+                     (const Sanlian__Broker__V1__GetSubscriptionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__get_subscription_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__broker__v1__get_subscription_request__pack_to_buffer
+                     (const Sanlian__Broker__V1__GetSubscriptionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__get_subscription_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Broker__V1__GetSubscriptionRequest *
+       sanlian__broker__v1__get_subscription_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Broker__V1__GetSubscriptionRequest *)
+     protobuf_c_message_unpack (&sanlian__broker__v1__get_subscription_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__broker__v1__get_subscription_request__free_unpacked
+                     (Sanlian__Broker__V1__GetSubscriptionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__broker__v1__get_subscription_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__broker__v1__get_subscription_response__init
+                     (Sanlian__Broker__V1__GetSubscriptionResponse         *message)
+{
+  static const Sanlian__Broker__V1__GetSubscriptionResponse init_value = SANLIAN__BROKER__V1__GET_SUBSCRIPTION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sanlian__broker__v1__get_subscription_response__get_packed_size
+                     (const Sanlian__Broker__V1__GetSubscriptionResponse *message)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__get_subscription_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__broker__v1__get_subscription_response__pack
+                     (const Sanlian__Broker__V1__GetSubscriptionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__get_subscription_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__broker__v1__get_subscription_response__pack_to_buffer
+                     (const Sanlian__Broker__V1__GetSubscriptionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__get_subscription_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Broker__V1__GetSubscriptionResponse *
+       sanlian__broker__v1__get_subscription_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Broker__V1__GetSubscriptionResponse *)
+     protobuf_c_message_unpack (&sanlian__broker__v1__get_subscription_response__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__broker__v1__get_subscription_response__free_unpacked
+                     (Sanlian__Broker__V1__GetSubscriptionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__broker__v1__get_subscription_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sanlian__broker__v1__ledger_delivery__init
                      (Sanlian__Broker__V1__LedgerDelivery         *message)
 {
@@ -1976,7 +2066,7 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__start_position__descriptor
   (ProtobufCMessageInit) sanlian__broker__v1__start_position__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__broker__v1__subscribe_ledger_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor sanlian__broker__v1__subscribe_ledger_request__field_descriptors[7] =
 {
   {
     "name",
@@ -2050,6 +2140,18 @@ static const ProtobufCFieldDescriptor sanlian__broker__v1__subscribe_ledger_requ
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "take_over",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__SubscribeLedgerRequest, take_over),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__broker__v1__subscribe_ledger_request__field_indices_by_name[] = {
   4,   /* field[4] = ack_timeout_seconds */
@@ -2058,11 +2160,12 @@ static const unsigned sanlian__broker__v1__subscribe_ledger_request__field_indic
   0,   /* field[0] = name */
   2,   /* field[2] = start */
   1,   /* field[1] = subject_pattern */
+  6,   /* field[6] = take_over */
 };
 static const ProtobufCIntRange sanlian__broker__v1__subscribe_ledger_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor sanlian__broker__v1__subscribe_ledger_request__descriptor =
 {
@@ -2072,11 +2175,126 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__subscribe_ledger_request__
   "Sanlian__Broker__V1__SubscribeLedgerRequest",
   "sanlian.broker.v1",
   sizeof(Sanlian__Broker__V1__SubscribeLedgerRequest),
-  6,
+  7,
   sanlian__broker__v1__subscribe_ledger_request__field_descriptors,
   sanlian__broker__v1__subscribe_ledger_request__field_indices_by_name,
   1,  sanlian__broker__v1__subscribe_ledger_request__number_ranges,
   (ProtobufCMessageInit) sanlian__broker__v1__subscribe_ledger_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__broker__v1__get_subscription_request__field_descriptors[1] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__GetSubscriptionRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__broker__v1__get_subscription_request__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+};
+static const ProtobufCIntRange sanlian__broker__v1__get_subscription_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor sanlian__broker__v1__get_subscription_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.broker.v1.GetSubscriptionRequest",
+  "GetSubscriptionRequest",
+  "Sanlian__Broker__V1__GetSubscriptionRequest",
+  "sanlian.broker.v1",
+  sizeof(Sanlian__Broker__V1__GetSubscriptionRequest),
+  1,
+  sanlian__broker__v1__get_subscription_request__field_descriptors,
+  sanlian__broker__v1__get_subscription_request__field_indices_by_name,
+  1,  sanlian__broker__v1__get_subscription_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__broker__v1__get_subscription_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__broker__v1__get_subscription_response__field_descriptors[4] =
+{
+  {
+    "exists",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__GetSubscriptionResponse, exists),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subject_pattern",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__GetSubscriptionResponse, subject_pattern),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "acknowledged_through",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__GetSubscriptionResponse, acknowledged_through),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "connected",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__GetSubscriptionResponse, connected),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__broker__v1__get_subscription_response__field_indices_by_name[] = {
+  2,   /* field[2] = acknowledged_through */
+  3,   /* field[3] = connected */
+  0,   /* field[0] = exists */
+  1,   /* field[1] = subject_pattern */
+};
+static const ProtobufCIntRange sanlian__broker__v1__get_subscription_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor sanlian__broker__v1__get_subscription_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.broker.v1.GetSubscriptionResponse",
+  "GetSubscriptionResponse",
+  "Sanlian__Broker__V1__GetSubscriptionResponse",
+  "sanlian.broker.v1",
+  sizeof(Sanlian__Broker__V1__GetSubscriptionResponse),
+  4,
+  sanlian__broker__v1__get_subscription_response__field_descriptors,
+  sanlian__broker__v1__get_subscription_response__field_indices_by_name,
+  1,  sanlian__broker__v1__get_subscription_response__number_ranges,
+  (ProtobufCMessageInit) sanlian__broker__v1__get_subscription_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor sanlian__broker__v1__ledger_delivery__field_descriptors[2] =
@@ -3126,7 +3344,7 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__list_services_response__de
   (ProtobufCMessageInit) sanlian__broker__v1__list_services_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor sanlian__broker__v1__broker__method_descriptors[14] =
+static const ProtobufCMethodDescriptor sanlian__broker__v1__broker__method_descriptors[15] =
 {
   { "RegisterServices", &sanlian__broker__v1__register_request__descriptor, &sanlian__broker__v1__register_response__descriptor },
   { "Publish", &sanlian__broker__v1__publish_request__descriptor, &sanlian__broker__v1__publish_response__descriptor },
@@ -3134,6 +3352,7 @@ static const ProtobufCMethodDescriptor sanlian__broker__v1__broker__method_descr
   { "PublishAlert", &sanlian__broker__v1__publish_alert_request__descriptor, &sanlian__broker__v1__publish_alert_response__descriptor },
   { "SubscribeLedger", &sanlian__broker__v1__subscribe_ledger_request__descriptor, &sanlian__broker__v1__ledger_delivery__descriptor },
   { "AckLedger", &sanlian__broker__v1__ack_ledger_request__descriptor, &sanlian__broker__v1__ack_ledger_response__descriptor },
+  { "GetSubscription", &sanlian__broker__v1__get_subscription_request__descriptor, &sanlian__broker__v1__get_subscription_response__descriptor },
   { "ReadLedger", &sanlian__broker__v1__read_ledger_request__descriptor, &sanlian__broker__v1__read_ledger_response__descriptor },
   { "AcknowledgeAggregate", &sanlian__broker__v1__aggregate_action_request__descriptor, &sanlian__broker__v1__aggregate_action_response__descriptor },
   { "ResolveAggregate", &sanlian__broker__v1__aggregate_action_request__descriptor, &sanlian__broker__v1__aggregate_action_response__descriptor },
@@ -3145,17 +3364,18 @@ static const ProtobufCMethodDescriptor sanlian__broker__v1__broker__method_descr
 };
 const unsigned sanlian__broker__v1__broker__method_indices_by_name[] = {
   5,        /* AckLedger */
-  7,        /* AcknowledgeAggregate */
-  10,        /* GetAggregate */
-  9,        /* ListAggregates */
-  11,        /* ListDeadLetters */
-  13,        /* ListServices */
+  8,        /* AcknowledgeAggregate */
+  11,        /* GetAggregate */
+  6,        /* GetSubscription */
+  10,        /* ListAggregates */
+  12,        /* ListDeadLetters */
+  14,        /* ListServices */
   1,        /* Publish */
   3,        /* PublishAlert */
-  6,        /* ReadLedger */
-  12,        /* RedriveDeadLetters */
+  7,        /* ReadLedger */
+  13,        /* RedriveDeadLetters */
   0,        /* RegisterServices */
-  8,        /* ResolveAggregate */
+  9,        /* ResolveAggregate */
   2,        /* Subscribe */
   4         /* SubscribeLedger */
 };
@@ -3166,7 +3386,7 @@ const ProtobufCServiceDescriptor sanlian__broker__v1__broker__descriptor =
   "Broker",
   "Sanlian__Broker__V1__Broker",
   "sanlian.broker.v1",
-  14,
+  15,
   sanlian__broker__v1__broker__method_descriptors,
   sanlian__broker__v1__broker__method_indices_by_name
 };
@@ -3218,13 +3438,21 @@ void sanlian__broker__v1__broker__ack_ledger(ProtobufCService *service,
   assert(service->descriptor == &sanlian__broker__v1__broker__descriptor);
   service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void sanlian__broker__v1__broker__get_subscription(ProtobufCService *service,
+                                                   const Sanlian__Broker__V1__GetSubscriptionRequest *input,
+                                                   Sanlian__Broker__V1__GetSubscriptionResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &sanlian__broker__v1__broker__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void sanlian__broker__v1__broker__read_ledger(ProtobufCService *service,
                                               const Sanlian__Broker__V1__ReadLedgerRequest *input,
                                               Sanlian__Broker__V1__ReadLedgerResponse_Closure closure,
                                               void *closure_data)
 {
   assert(service->descriptor == &sanlian__broker__v1__broker__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__broker__v1__broker__acknowledge_aggregate(ProtobufCService *service,
                                                         const Sanlian__Broker__V1__AggregateActionRequest *input,
@@ -3232,7 +3460,7 @@ void sanlian__broker__v1__broker__acknowledge_aggregate(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &sanlian__broker__v1__broker__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__broker__v1__broker__resolve_aggregate(ProtobufCService *service,
                                                     const Sanlian__Broker__V1__AggregateActionRequest *input,
@@ -3240,7 +3468,7 @@ void sanlian__broker__v1__broker__resolve_aggregate(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &sanlian__broker__v1__broker__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__broker__v1__broker__list_aggregates(ProtobufCService *service,
                                                   const Sanlian__Broker__V1__ListAggregatesRequest *input,
@@ -3248,7 +3476,7 @@ void sanlian__broker__v1__broker__list_aggregates(ProtobufCService *service,
                                                   void *closure_data)
 {
   assert(service->descriptor == &sanlian__broker__v1__broker__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__broker__v1__broker__get_aggregate(ProtobufCService *service,
                                                 const Sanlian__Broker__V1__GetAggregateRequest *input,
@@ -3256,7 +3484,7 @@ void sanlian__broker__v1__broker__get_aggregate(ProtobufCService *service,
                                                 void *closure_data)
 {
   assert(service->descriptor == &sanlian__broker__v1__broker__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__broker__v1__broker__list_dead_letters(ProtobufCService *service,
                                                     const Sanlian__Broker__V1__ListDeadLettersRequest *input,
@@ -3264,7 +3492,7 @@ void sanlian__broker__v1__broker__list_dead_letters(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &sanlian__broker__v1__broker__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__broker__v1__broker__redrive_dead_letters(ProtobufCService *service,
                                                        const Sanlian__Broker__V1__RedriveDeadLettersRequest *input,
@@ -3272,7 +3500,7 @@ void sanlian__broker__v1__broker__redrive_dead_letters(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &sanlian__broker__v1__broker__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__broker__v1__broker__list_services(ProtobufCService *service,
                                                 const Sanlian__Broker__V1__ListServicesRequest *input,
@@ -3280,7 +3508,7 @@ void sanlian__broker__v1__broker__list_services(ProtobufCService *service,
                                                 void *closure_data)
 {
   assert(service->descriptor == &sanlian__broker__v1__broker__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__broker__v1__broker__init (Sanlian__Broker__V1__Broker_Service *service,
                                         Sanlian__Broker__V1__Broker_ServiceDestroy destroy)

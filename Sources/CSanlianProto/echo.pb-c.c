@@ -97,7 +97,7 @@ void   sanlian__echo__v1__echo_response__free_unpacked
   assert(message->base.descriptor == &sanlian__echo__v1__echo_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor sanlian__echo__v1__echo_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor sanlian__echo__v1__echo_request__field_descriptors[6] =
 {
   {
     "payload",
@@ -159,8 +159,21 @@ static const ProtobufCFieldDescriptor sanlian__echo__v1__echo_request__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "busy_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Echo__V1__EchoRequest, busy_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__echo__v1__echo_request__field_indices_by_name[] = {
+  5,   /* field[5] = busy_ms */
   2,   /* field[2] = count */
   1,   /* field[1] = delay_ms */
   3,   /* field[3] = fail_with_code */
@@ -170,7 +183,7 @@ static const unsigned sanlian__echo__v1__echo_request__field_indices_by_name[] =
 static const ProtobufCIntRange sanlian__echo__v1__echo_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor sanlian__echo__v1__echo_request__descriptor =
 {
@@ -180,7 +193,7 @@ const ProtobufCMessageDescriptor sanlian__echo__v1__echo_request__descriptor =
   "Sanlian__Echo__V1__EchoRequest",
   "sanlian.echo.v1",
   sizeof(Sanlian__Echo__V1__EchoRequest),
-  5,
+  6,
   sanlian__echo__v1__echo_request__field_descriptors,
   sanlian__echo__v1__echo_request__field_indices_by_name,
   1,  sanlian__echo__v1__echo_request__number_ranges,

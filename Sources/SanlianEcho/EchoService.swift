@@ -1,70 +1,96 @@
-import NIOCore
+package import SanlianContracts
 package import SanlianRPC
-import SanlianWire
+package import SanlianWire
 import Synchronization
 
 /// The echo service (proto/echo.proto): a stand-in department service for tests and benchmarks
-/// of the RPC runtime and the broker.
+/// of the RPC runtime and the broker, written as a department service is: it implements the
+/// generated `EchoV1.EchoService` with async methods, which `register(on:)` serves off the event
+/// loop.
 ///
-/// `Echo` and `Active` never suspend, so they are immediate handlers: answered on the event loop
-/// as the call arrives, a delay being a timer on that loop. `Stream` runs in a task per call.
-package enum EchoService {
-    /// Registers Echo, Stream and Active on `router`; responses name `instance`.
-    package static func register(on router: inout RPCRouter, instance: String = "sanlian-echo") {
-        let active = ActiveCalls()
+/// `registerOnEventLoop(on:)` serves `Echo` and `Active` instead on the event loop without a task
+/// (`RPCRouter.register(_:immediate:)`, `sync:`), as the benchmark's brokered call measures the
+/// runtime and the broker rather than a hand-off between threads; `sanlian-echo --on-event-loop`.
+package struct EchoServer: EchoV1.EchoService {
+    /// Named in every response (for round-robin tests).
+    package let instance: String
+    private let active = ActiveCalls()
+
+    package init(instance: String = "sanlian-echo") {
+        self.instance = instance
+    }
+
+    package func echo(_ request: EchoV1.EchoRequest, context: ServerContext) async throws -> EchoV1.EchoResponse {
+        let remaining = context.remaining
+        try await active.counting {
+            Self.compute(milliseconds: request.busyMs)
+            try await Self.pause(request.delayMs)
+        }
+        if request.failWithCode != 0 {
+            throw RPCError(StatusCode(rawValue: Int32(clamping: request.failWithCode)), "failing as asked")
+        }
+        return response(for: request, index: 0, context: context, remaining: remaining)
+    }
+
+    package func stream(
+        _ request: EchoV1.EchoRequest,
+        responses: ResponseStreamWriter<EchoV1.EchoResponse>,
+        context: ServerContext
+    ) async throws {
+        let remaining = context.remaining
+        try await active.counting {
+            for index in 0..<request.count {
+                try await responses.send(response(for: request, index: index, context: context, remaining: remaining))
+                try await Self.pause(request.delayMs)
+            }
+        }
+    }
+
+    package func active(_ request: EchoV1.EchoRequest, context: ServerContext) async throws -> EchoV1.EchoResponse {
+        EchoV1.EchoResponse(index: UInt32(active.count), instance: instance)
+    }
+
+    /// Serves `Echo` and `Active` on the event loop as calls arrive, without a task (a delay is a
+    /// timer on the loop), and `Stream` as `register(on:)` does.
+    package func registerOnEventLoop(on router: inout RPCRouter) {
+        register(on: &router)
+        let active = self.active
         router.register(
             EchoV1.Echo.echo,
             immediate: { request, context, respond in
-                let remaining = context.deadline - .now()
-                guard request.delayMs > 0 else {
-                    answer(request, context: context, instance: instance, remaining: remaining, respond)
+                let remaining = context.remaining
+                guard request.delayMs > 0 || request.busyMs > 0 else {
+                    answer(request, context: context, remaining: remaining, respond)
                     return
                 }
+                Self.compute(milliseconds: request.busyMs)
                 // The timer and a cancellation race; whichever comes first ends the wait.
                 let waiting = active.begin()
-                let timer = context.connection.eventLoop.scheduleTask(in: .milliseconds(Int64(request.delayMs))) {
-                    if waiting.end() {
-                        answer(request, context: context, instance: instance, remaining: remaining, respond)
-                    }
+                let cancelTimer = respond.schedule(after: .milliseconds(Int(request.delayMs))) {
+                    if waiting.end() { answer(request, context: context, remaining: remaining, respond) }
                 }
                 context.onCancel { _ in
-                    if waiting.end() { timer.cancel() }
+                    if waiting.end() { cancelTimer() }
                 }
             }
         )
-        router.register(EchoV1.Echo.stream) { request, writer, context in
-            let remaining = context.deadline - .now()
-            try await active.counting {
-                for index in 0..<request.count {
-                    try await writer.send(
-                        response(for: request, index: index, context: context, instance: instance, remaining: remaining)
-                    )
-                    try await pause(request.delayMs)
-                }
-            }
-        }
         router.register(
             EchoV1.Echo.active,
-            sync: { _, _ in
-                EchoV1.EchoResponse(index: UInt32(active.count), instance: instance)
-            }
+            sync: { _, _ in EchoV1.EchoResponse(index: UInt32(active.count), instance: instance) }
         )
     }
 
-    /// Answers an Echo call: the failure it asks for, or its echo.
-    private static func answer(
+    /// Answers an immediate Echo call: the failure it asks for, or its echo.
+    private func answer(
         _ request: EchoV1.EchoRequest,
         context: ServerContext,
-        instance: String,
-        remaining: TimeAmount,
+        remaining: Duration,
         _ respond: ImmediateResponder<EchoV1.EchoResponse>
     ) {
         if request.failWithCode != 0 {
             respond(.failure(RPCError(StatusCode(rawValue: Int32(clamping: request.failWithCode)), "failing as asked")))
         } else {
-            respond(
-                .success(response(for: request, index: 0, context: context, instance: instance, remaining: remaining))
-            )
+            respond(.success(response(for: request, index: 0, context: context, remaining: remaining)))
         }
     }
 
@@ -86,7 +112,7 @@ package enum EchoService {
             return Wait(calls: self)
         }
 
-        /// One delayed Echo call, ended exactly once by its timer or its cancellation.
+        /// One delayed immediate Echo call, ended exactly once by its timer or its cancellation.
         final class Wait: Sendable {
             private let calls: ActiveCalls
             private let ended = Atomic<Bool>(false)
@@ -106,7 +132,16 @@ package enum EchoService {
 
     private static func pause(_ milliseconds: UInt32) async throws {
         guard milliseconds > 0 else { return }
-        try await Task.sleep(nanoseconds: UInt64(milliseconds) * 1_000_000)
+        try await Task.sleep(for: .milliseconds(Int(milliseconds)))
+    }
+
+    /// Keeps the thread busy for `milliseconds`, never suspending.
+    private static func compute(milliseconds: UInt32) {
+        guard milliseconds > 0 else { return }
+        let end = ContinuousClock.now + .milliseconds(Int(milliseconds))
+        var spin: UInt64 = 0
+        while ContinuousClock.now < end { spin &+= 1 }
+        _ = spin
     }
 
     /// "key=value", built in one allocation: this runs for every entry of every call.
@@ -126,21 +161,21 @@ package enum EchoService {
         return context.peer.credentials?.uid ?? 0
     }
 
-    private static func response(
+    private func response(
         for request: EchoV1.EchoRequest,
         index: UInt32,
         context: ServerContext,
-        instance: String,
-        remaining: TimeAmount
+        remaining: Duration
     ) -> EchoV1.EchoResponse {
-        EchoV1.EchoResponse(
+        let (seconds, attoseconds) = remaining.components
+        return EchoV1.EchoResponse(
             payload: request.payload,
             index: index,
-            metadata: request.includeMetadata ? context.metadata.wire.map(keyEqualsValue) : [],
+            metadata: request.includeMetadata ? context.metadata.wire.map(Self.keyEqualsValue) : [],
             department: context.metadata[MetadataKey.department] ?? context.peer.department,
-            peerUID: callerUID(context),
+            peerUID: Self.callerUID(context),
             instance: instance,
-            remainingMicros: UInt64(max(0, remaining.nanoseconds / 1_000))
+            remainingMicros: UInt64(max(0, seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
         )
     }
 }

@@ -18,10 +18,10 @@ protocol EpollWatcher: AnyObject {
 /// jobs. Conforms to NIO's `EventLoop`, so futures, promises, `NIOLoopBound` and `assumeIsolated`
 /// work on it unchanged.
 ///
-/// It exists because SwiftNIO's channels cost ~7 µs of the ~12 µs Sanlian spent per brokered call
-/// above the C floor on one CPU: the same relay and echo server in Swift on epoll match the C floor
-/// (docs/PERFORMANCE.md, thirteenth and fourteenth rounds). A Unix-socket stream of length-prefixed
-/// frames needs no pipeline, no channel options and no per-read allocation policy.
+/// It exists because SwiftNIO's channels were most of what a brokered call cost above the C floor,
+/// while the same relay and echo server in Swift on epoll match the C floor (docs/PERFORMANCE.md,
+/// "The epoll loop"). A Unix-socket stream of length-prefixed frames needs no pipeline, no
+/// channel options and no per-read allocation policy.
 ///
 /// `@unchecked Sendable`: the registrations, the timers and the spare task array are touched only
 /// on the loop's thread (every entry point checks `inEventLoop` or is documented as loop-only);
@@ -29,9 +29,9 @@ protocol EpollWatcher: AnyObject {
 public final class EpollEventLoop: EventLoop, @unchecked Sendable {
     private let epollDescriptor: Int32
     private let wakeDescriptor: Int32
-    /// Fires at the earliest timer's deadline. A timeout on `epoll_wait` instead made the kernel
-    /// arm and cancel a timer at every sleep, ~2 µs of a brokered call's round trip on one CPU
-    /// (fourteenth round); the timerfd is set again only when an earlier deadline comes.
+    /// Fires at the earliest timer's deadline. A timeout on `epoll_wait` instead would make the
+    /// kernel arm and cancel a timer at every sleep, microseconds of every round trip; the timerfd
+    /// is set again only when an earlier deadline comes.
     private let timerDescriptor: Int32
     /// The loop thread's `pthread_t`, 0 until it runs.
     private let thread = Atomic<UInt>(0)

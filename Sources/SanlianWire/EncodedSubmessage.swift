@@ -74,8 +74,8 @@ func appendLengthDelimitedFieldData(_ bytes: [UInt8], to data: inout [UInt8]) {
 
 /// Metadata entries packed by protobuf-c once, to be attached as they are to the `metadata`
 /// field of many CallStarts (`FrameRelay.writeStart`): the broker stamps the same identity on
-/// every call a connection makes, and filling and packing those three entries for every
-/// forwarded call was most of the ~6 k instructions writing its CallStart took.
+/// every call a connection makes, and filling and packing those three entries again for every
+/// forwarded call was most of what writing its CallStart cost.
 package struct EncodedMetadataEntries: Sendable, Equatable {
     /// Each entry's length prefix and bytes, one after the other.
     fileprivate let data: [UInt8]

@@ -32,8 +32,8 @@ package enum FrameRelay {
             return nil
         }
         // Its own loop over `getInteger` rather than `FrameLayout.varint` in
-        // `withUnsafeReadableBytes`: that ran ~200 instructions more per forwarded call (the
-        // closure is not inlined here, and the general loop multiplies per byte).
+        // `withUnsafeReadableBytes`: the closure is not inlined here, and the general loop
+        // multiplies per byte; this runs for every forwarded call.
         var value: UInt64 = 0
         var shift: UInt64 = 0
         var index = body.readerIndex + 1

@@ -28,6 +28,9 @@ public protocol WireMessage: Sendable, Hashable {
     ///   NUL-terminated strings cannot carry.
     func withPacking(_ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int) throws(WireError)
         -> Int
+
+    /// Writes the message as a JSON object (proto3's JSON mapping, as `options` say).
+    func writeJSON(to json: inout JSONWriter, options: JSONOptions)
 }
 
 extension WireMessage {
@@ -99,6 +102,9 @@ package protocol WireEnum: Sendable, Hashable, RawRepresentable where RawValue =
     init(rawValue: Int32)
     /// The value's name in the .proto file.
     var protoName: String { get }
+    /// The name lower-case without the enum's prefix ("extreme" for SEVERITY_EXTREME), or the
+    /// number when unknown.
+    var shortName: String { get }
     static var knownCases: [Self] { get }
 }
 

@@ -8,10 +8,10 @@ package import ServiceLifecycle
 ///
 /// A statically linked daemon starts by running code it never runs again (argument parsing, the
 /// compose file's YAML, the ledger's migrations), and the kernel maps 64 KiB around every page it
-/// touches: the idle broker's file-backed memory was 16.7 MiB once it listened, 5.4 MiB after
-/// this. The pages are clean and file-backed: the code that runs next maps them back from the
-/// page cache. Writable data is not touched. docs/PERFORMANCE.md, "Fifth round". The broker
-/// also releases at the end of each phase of its start-up (`releaseNow`): "Sixth round".
+/// touches: two thirds of the idle broker's file-backed memory would be start-up's. The pages are
+/// clean and file-backed: the code that runs next maps them back from the page cache. Writable
+/// data is not touched. The broker also releases at the end of each phase of its start-up
+/// (`releaseNow`), so that its peak is the largest phase's rather than all of them together.
 package struct StartupCodeRelease: Service {
     private let ready: @Sendable () async throws -> Void
     private let logger: Logger
@@ -29,7 +29,7 @@ package struct StartupCodeRelease: Service {
     /// is shutting another one down counts as ending unexpectedly, and the group then cancels the
     /// rest. A daemon stopped just as it became ready (a SIGTERM right after it registered) was
     /// cancelled that way, and its broker connection, which waited for graceful shutdown, stayed
-    /// open: the daemon never exited (docs/PERFORMANCE.md, thirteenth round).
+    /// open: the daemon never exited.
     package func run() async throws {
         do {
             try await cancelWhenGracefulShutdown { try await ready() }

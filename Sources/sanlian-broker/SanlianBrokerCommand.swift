@@ -53,6 +53,7 @@ struct SanlianBrokerCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("sanlian-broker: \(error)\n".utf8))
             throw ExitCode(1)
         }
+        recordComposeFile(logger: logger)
         logger.info(
             "Starting",
             metadata: [
@@ -80,5 +81,21 @@ struct SanlianBrokerCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         logger.info("Exited cleanly")
+    }
+
+    /// Links `compose.yaml` in the state directory to the compose file the broker runs on, so
+    /// that `sanlian --dir DIR` finds the township's settings from any directory.
+    private func recordComposeFile(logger: Logger) {
+        let link = (stateDir as NSString).appendingPathComponent("compose.yaml")
+        let target = URL(fileURLWithPath: compose).standardizedFileURL.path
+        if let existing = try? FileManager.default.destinationOfSymbolicLink(atPath: link), existing == target {
+            return
+        }
+        try? FileManager.default.removeItem(atPath: link)
+        do {
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        } catch {
+            logger.warning("Cannot link the compose file into the state directory", metadata: ["error": "\(error)"])
+        }
     }
 }

@@ -1,9 +1,9 @@
 import ArgumentParser
-import BrokerClient
 import Logging
-import NIOCore
+import SanlianContracts
 import SanlianEcho
 import SanlianRPC
+import ServiceFrame
 import ServiceLifecycle
 import ServiceSupport
 import UnixSignals
@@ -35,6 +35,13 @@ struct SanlianEchoCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Instance name shown by the broker.")
     var instance: String = "sanlian-echo"
 
+    @Flag(
+        name: .long,
+        help:
+            "Answer Echo and Active on the event loop, without a task per call (the benchmark's path); by default every method runs off the event loop, as a department service's do."
+    )
+    var onEventLoop = false
+
     func validate() throws {
         guard (socket == nil) != (broker == nil) else {
             throw ValidationError("give exactly one of --socket and --broker")
@@ -55,18 +62,23 @@ struct SanlianEchoCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = LoggingSetup.bootstrap(label: "sanlian-echo", level: logLevel)
         var router = RPCRouter(logger: logger)
-        EchoService.register(on: &router, instance: instance)
+        let echo = EchoServer(instance: instance)
+        if onEventLoop {
+            echo.registerOnEventLoop(on: &router)
+        } else {
+            echo.register(on: &router)
+        }
         let service: any Service
         let ready: @Sendable () async throws -> Void
         if let socket {
             var configuration = ServerConfiguration(socketPath: socket)
-            configuration.drainTimeout = .seconds(Int64(drainSeconds))
+            configuration.drainTimeout = .seconds(drainSeconds)
             configuration.connection.localName = "sanlian-echo"
             let server = RPCServer(configuration: configuration, router: router, logger: logger)
             service = server
             ready = { try await server.waitUntilListening() }
         } else {
-            let identity = try BrokerIdentity.load(
+            let identity = try IdentityClaim.load(
                 department: department,
                 operatorID: instance,
                 credentialFile: credentialFile!,

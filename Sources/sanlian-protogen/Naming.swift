@@ -85,6 +85,32 @@ enum Naming {
         return property(name)
     }
 
+    /// An enum value's name lower-case without its enum's prefix: SEVERITY_EXTREME → "extreme",
+    /// CATEGORY_PRODUCTION_SAFETY → "production_safety".
+    static func shortEnumName(_ value: String, prefix: String) -> String {
+        var name = value
+        if name.hasPrefix(prefix), name.count > prefix.count { name = String(name.dropFirst(prefix.count)) }
+        return name.lowercased()
+    }
+
+    /// protoc's JSON name of a field: underscores dropped, the letter after each upper-cased.
+    /// "sender_department" → "senderDepartment", "call_id" → "callId".
+    static func jsonName(_ field: String) -> String {
+        var result = ""
+        var upperNext = false
+        for character in field {
+            if character == "_" {
+                upperNext = true
+            } else if upperNext {
+                result += character.uppercased()
+                upperNext = false
+            } else {
+                result.append(character)
+            }
+        }
+        return result
+    }
+
     /// "AlertStatus" → "ALERT_STATUS_".
     static func enumValuePrefix(_ enumName: String) -> String {
         camelToLower(enumName).uppercased() + "_"

@@ -144,6 +144,7 @@ struct SwiftEmitter {
         for message in file.messages {
             out += "\n" + messageDeclaration(message, namespace: namespace)
             out += "\n" + messageConversions(message)
+            out += "\n" + messageJSON(message)
         }
         for service in file.services {
             out += "\n" + serviceDeclaration(service, namespace: namespace)
@@ -190,6 +191,13 @@ struct SwiftEmitter {
         out += "        package var protoName: String {\n            switch self {\n"
         for value in enumeration.values {
             out += "            case .\(Naming.enumCase(value.name, prefix: prefix)): \"\(value.name)\"\n"
+        }
+        out += "            case .unrecognized(let value): String(value)\n            }\n        }\n\n"
+        out += "        /// The value's name lower-case without the enum's prefix, or its number when unknown.\n"
+        out += "        package var shortName: String {\n            switch self {\n"
+        for value in enumeration.values {
+            out +=
+                "            case .\(Naming.enumCase(value.name, prefix: prefix)): \"\(Naming.shortEnumName(value.name, prefix: prefix))\"\n"
         }
         out += "            case .unrecognized(let value): String(value)\n            }\n        }\n\n"
         let cases = enumeration.values.map { "." + Naming.enumCase($0.name, prefix: prefix) }
@@ -378,6 +386,81 @@ struct SwiftEmitter {
                     "        c.\(cField) = \(encodeExpression(field.kind, "self.\(property)", message: message, field: field))\n"
             }
         }
+        out += "    }\n}\n"
+        return out
+    }
+
+    // MARK: - JSON
+
+    /// The statement writing one value of `kind` (`value`, a Swift expression) to `json`.
+    func jsonValue(_ kind: ProtoField.Kind, _ value: String) -> String {
+        switch kind {
+        case .double: "json.double(\(value))"
+        case .float: "json.float(\(value))"
+        case .int64, .sfixed64, .sint64, .uint64, .fixed64: "json.int64(\(value))"
+        case .int32, .sfixed32, .sint32, .uint32, .fixed32: "json.int32(\(value))"
+        case .bool: "json.bool(\(value))"
+        case .string: "json.string(\(value))"
+        case .bytes: "json.bytes(\(value))"
+        case .enumeration: "json.enumeration(\(value), options)"
+        case .message: "\(value).writeJSON(to: &json, options: options)"
+        }
+    }
+
+    /// Whether a value of `kind` (`value`) is at its default, which proto3's mapping leaves out.
+    func isDefault(_ kind: ProtoField.Kind, _ value: String) -> String {
+        switch kind {
+        case .bool: "!\(value)"
+        case .string, .bytes: "\(value).isEmpty"
+        case .enumeration: "\(value).rawValue == 0"
+        case .message: "false"
+        default: "\(value) == 0"
+        }
+    }
+
+    /// `writeJSON(to:options:)` for `message`: proto3's JSON mapping.
+    func messageJSON(_ message: ProtoMessage) -> String {
+        var out = "extension \(swiftType(message.fullName)) {\n"
+        out += "    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {\n"
+        out += "        json.beginObject()\n"
+        var emittedOneofs: Set<Int> = []
+        for field in message.fields {
+            let property = Naming.property(field.name)
+            let key = Naming.jsonName(field.name)
+            if let index = field.oneofIndex, !isPresenceOneof(message, index) {
+                guard !emittedOneofs.contains(index) else { continue }
+                emittedOneofs.insert(index)
+                let oneofName = message.oneofs[index]
+                out += "        switch self.\(Naming.property(oneofName)) {\n"
+                for member in oneofMembers(message, index) {
+                    out += "        case .\(Naming.property(member.name))(let value)?:\n"
+                    out += "            json.key(\"\(Naming.jsonName(member.name))\")\n"
+                    out += "            \(jsonValue(member.kind, "value"))\n"
+                }
+                out += "        case nil:\n            break\n        }\n"
+                continue
+            }
+            if field.oneofIndex != nil || (!field.repeated && isMessage(field.kind)) {
+                // Present or absent: written exactly when present.
+                out += "        if let value = self.\(property) {\n"
+                out += "            json.key(\"\(key)\")\n"
+                out += "            \(jsonValue(field.kind, "value"))\n"
+                out += "        }\n"
+            } else if field.repeated {
+                out += "        if options.includeDefaults || !self.\(property).isEmpty {\n"
+                out += "            json.key(\"\(key)\")\n"
+                out += "            json.beginArray()\n"
+                out += "            for element in self.\(property) { \(jsonValue(field.kind, "element")) }\n"
+                out += "            json.endArray()\n"
+                out += "        }\n"
+            } else {
+                out += "        if options.includeDefaults || !(\(isDefault(field.kind, "self.\(property)"))) {\n"
+                out += "            json.key(\"\(key)\")\n"
+                out += "            \(jsonValue(field.kind, "self.\(property)"))\n"
+                out += "        }\n"
+            }
+        }
+        out += "        json.endObject()\n"
         out += "    }\n}\n"
         return out
     }

@@ -3,11 +3,13 @@
 import Foundation
 
 let usage = """
-    usage: sanlian-protogen --descriptor-set FILE --messages-out DIR --samples-out DIR
+    usage: sanlian-protogen --descriptor-set FILE --messages-out DIR --services-out DIR --samples-out DIR
 
     Reads FILE, a FileDescriptorSet written by `protoc --include_source_info --descriptor_set_out`,
-    and writes one Swift file per .proto into --messages-out and the round-trip samples into
-    --samples-out. Files are only rewritten when their content changes.
+    and writes one Swift file per .proto into --messages-out (its messages, enums and JSON
+    mapping), one per .proto declaring services into --services-out (a protocol to implement, its
+    registration and a typed client per service), and the round-trip samples into --samples-out.
+    Files are only rewritten when their content changes.
     """
 
 func fail(_ message: String) -> Never {
@@ -22,14 +24,14 @@ while let argument = arguments.popFirst() {
         print(usage)
         exit(0)
     }
-    guard ["--descriptor-set", "--messages-out", "--samples-out"].contains(argument) else {
+    guard ["--descriptor-set", "--messages-out", "--services-out", "--samples-out"].contains(argument) else {
         fail("unknown argument \(argument)\n\(usage)")
     }
     guard let value = arguments.popFirst() else { fail("\(argument) needs a value") }
     options[argument] = value
 }
 guard let setPath = options["--descriptor-set"], let messagesOut = options["--messages-out"],
-    let samplesOut = options["--samples-out"]
+    let servicesOut = options["--services-out"], let samplesOut = options["--samples-out"]
 else { fail("missing arguments\n\(usage)") }
 
 guard let data = FileManager.default.contents(atPath: setPath) else { fail("cannot read \(setPath)") }
@@ -47,9 +49,11 @@ do {
     let files = try readDescriptorSet([UInt8](data))
     let emitter = SwiftEmitter(files: files)
     write(emitter.namespacesFile(), to: messagesOut + "/Namespaces.pb.swift")
+    let services = ServiceEmitter(emitter: emitter)
     for file in files {
         let base = (file.name as NSString).deletingPathExtension
         write(emitter.swiftFile(for: file), to: messagesOut + "/\(base).pb.swift")
+        if let text = services.swiftFile(for: file) { write(text, to: servicesOut + "/\(base).services.swift") }
     }
     write(SampleEmitter(emitter: emitter).file(), to: samplesOut + "/Samples.pb.swift")
 } catch {

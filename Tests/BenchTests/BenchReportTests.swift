@@ -1,6 +1,5 @@
+import BenchSupport
 import Testing
-
-@testable import sanlian_bench
 
 /// What `make bench` concludes from its figures: the medians of the interleaved rounds, the
 /// ratios Sanlian / floor judged against issue #5's limits, and whether the machine was quiet.

@@ -1,7 +1,6 @@
+import BenchSupport
 import Foundation
 import Testing
-
-@testable import sanlian_bench
 
 /// How the benchmark runs its load generator: to completion, or killed at its time limit.
 @Suite("The benchmark's process runner", .timeLimit(.minutes(1)))

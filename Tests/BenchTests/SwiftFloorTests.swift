@@ -1,8 +1,7 @@
+import BenchSupport
 import Foundation
 import SanlianTestHarness
 import Testing
-
-@testable import sanlian_bench
 
 #if canImport(Glibc)
     import Glibc

@@ -27,7 +27,7 @@ struct BrokerHostileClientTests {
         try await client.call(
             method: BrokerV1.Broker.publishAlert.path,
             payload: payload,
-            deadline: .now() + .seconds(10)
+            deadline: .now + .seconds(10)
         )
     }
 

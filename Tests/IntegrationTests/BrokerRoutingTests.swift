@@ -135,12 +135,12 @@ struct BrokerRoutingTests {
                     }
                     // A caller that disconnects mid-call.
                     try await township.withClient("station") { client in
-                        let connection = try await client.connection(deadline: .now() + .seconds(5))
+                        let connection = try await client.connection(deadline: .now + .seconds(5))
                         let call = Task {
                             await connection.call(
                                 method: EchoV1.Echo.echo.path,
                                 payload: try! EchoV1.EchoRequest(delayMs: 30_000).serializedBytes(),
-                                deadline: .now() + .seconds(60)
+                                deadline: .now + .seconds(60)
                             )
                         }
                         try await eventually("the call to reach the service") {

@@ -9,17 +9,20 @@ import Testing
     import SystemPackage
 #endif
 
-@Suite("The sanlian CLI against a real broker", .timeLimit(.minutes(2)))
-struct CLITests {
-    static func sanlian(_ township: Township, _ arguments: [String]) async throws -> (
-        status: TerminationStatus, output: String, error: String
-    ) {
+/// The `sanlian` executable as a user runs it: from any directory, into a pipe, with the broker
+/// down. (Every command's behaviour is tested in-process, in `CLITests`.)
+@Suite("The sanlian executable", .timeLimit(.minutes(2)))
+struct CLIProcessTests {
+    static func sanlian(
+        _ arguments: [String],
+        environment: [Environment.Key: String?] = [:],
+        in directory: String? = nil
+    ) async throws -> (status: TerminationStatus, output: String, error: String) {
         let result = try await Subprocess.run(
             .path(FilePath(try Harness.executable("sanlian"))),
-            arguments: Arguments(
-                arguments + ["--compose", township.composePath, "--state-dir", township.stateDirectory]
-            ),
-            environment: Harness.processEnvironment,
+            arguments: Arguments(arguments),
+            environment: Harness.processEnvironment.updating(environment),
+            workingDirectory: directory.map { FilePath($0) },
             output: .string(limit: 1 << 20),
             error: .string(limit: 1 << 20)
         )
@@ -30,23 +33,15 @@ struct CLITests {
     func watchWritesEachEventOut() async throws {
         let township = try Township()
         _ = try await Harness.withBroker(township) { _ in
-            let published = try await Self.sanlian(
-                township,
-                [
-                    "alert", "publish", "--department", "traffic", "--id", "live-1", "--subject",
-                    "alert.hazards.traffic", "--headline", "G318 落石", "--severity", "severe", "--village",
-                    "511681104201",
-                ]
-            )
+            let published = try await Self.sanlian([
+                "alert", "publish", "--department", "traffic", "--id", "live-1", "--subject", "alert.hazards.traffic",
+                "--headline", "G318 落石", "--severity", "severe", "--village", "511681104201", "--fingerprint",
+                "road:G318", "--dir", township.stateDirectory,
+            ])
             #expect(published.status == .exited(0), "\(published.error)")
             let result = try await Subprocess.run(
                 .path(FilePath(try Harness.executable("sanlian"))),
-                arguments: Arguments(
-                    [
-                        "watch", "--name", "live", "--compose", township.composePath, "--state-dir",
-                        township.stateDirectory,
-                    ]
-                ),
+                arguments: Arguments(["watch", "--name", "live", "--dir", township.stateDirectory]),
                 environment: Harness.processEnvironment,
                 input: .none,
                 output: .sequence,
@@ -55,7 +50,7 @@ struct CLITests {
                 // A watch never ends by itself: the line has to come while it runs.
                 let line = try await withThrowingTaskGroup(of: String?.self) { group in
                     group.addTask {
-                        for try await line in execution.standardOutput.strings() where line.contains("live-1") {
+                        for try await line in execution.standardOutput.strings() where line.contains("落石") {
                             return line
                         }
                         return nil
@@ -72,65 +67,30 @@ struct CLITests {
             }
             let line = try #require(result.closureResult, "no line for the event while the watch ran")
             #expect(line.hasPrefix("#1 "))
+            #expect(line.contains("road:G318"), "the fingerprint `alert ack` takes: \(line)")
         }
     }
 
-    @Test("publish an alert, see it aggregated, acknowledge it, and watch the feed")
-    func alertWorkflow() async throws {
+    @Test("works from any directory once SANLIAN_DIR says where the township is")
+    func fromAnyDirectory() async throws {
         let township = try Township()
         _ = try await Harness.withBroker(township) { _ in
-            let published = try await Self.sanlian(
-                township,
-                [
-                    "alert", "publish", "--department", "traffic", "--id", "t-1", "--subject", "alert.hazards.traffic",
-                    "--headline", "G318 道路塌方", "--severity", "severe", "--village", "511681104201", "--fingerprint",
-                    "road:G318",
-                ]
+            let health = try await Self.sanlian(
+                ["health"],
+                environment: ["SANLIAN_DIR": township.stateDirectory],
+                in: "/"
             )
-            #expect(published.status == .exited(0), "\(published.error)")
-            #expect(published.output.contains("stored as #1"))
-
-            let list = try await Self.sanlian(township, ["alert", "list"])
-            #expect(list.output.contains("road:G318"))
-            #expect(list.output.contains("FIRING"))
-            #expect(list.output.contains("G318 道路塌方"))
-
-            let ack = try await Self.sanlian(township, ["alert", "ack", "road:G318", "--operator", "duty-7"])
-            #expect(ack.output.contains("acknowledged by station/duty-7"), "\(ack.error)")
-
-            let watch = try await Self.sanlian(township, ["watch", "--count", "2", "--json"])
-            #expect(watch.status == .exited(0), "\(watch.error)")
-            #expect(watch.output.contains("\"sequence\" : 1"))
-            #expect(watch.output.contains("ACKNOWLEDGED road:G318"))
-            // The subscription resumes after what it acknowledged.
-            let resumed = try await Self.sanlian(township, ["ledger", "--from", "1"])
-            #expect(resumed.output.contains("last sequence: 2"))
+            #expect(health.status == .exited(0), "\(health.error)")
+            #expect(health.output.contains("sanlian-broker: serving"))
         }
     }
 
-    @Test("bad input and refusals get one clear line and a non-zero exit")
-    func errors() async throws {
-        let township = try Township()
-        _ = try await Harness.withBroker(township) { _ in
-            let refused = try await Self.sanlian(
-                township,
-                [
-                    "alert", "publish", "--department", "safety", "--id", "x", "--subject", "alert.hazards.fire",
-                    "--headline", "h",
-                ]
-            )
-            #expect(refused.status != .exited(0))
-            #expect(refused.error.contains("PERMISSION_DENIED"))
-            let badSeverity = try await Self.sanlian(
-                township,
-                [
-                    "alert", "publish", "--id", "x", "--subject", "alert.station.x", "--headline", "h", "--severity",
-                    "apocalyptic",
-                ]
-            )
-            #expect(badSeverity.error.contains("--severity"))
-            let unknown = try await Self.sanlian(township, ["health", "--department", "ministry"])
-            #expect(unknown.error.contains("unknown department ministry"))
-        }
+    @Test("with the broker down it exits 1, saying so and how to start it (its timing: CLITests)")
+    func brokerDown() async throws {
+        let directory = try TemporaryDirectory()
+        let result = try await Self.sanlian(["alert", "list", "--dir", directory.path])
+        #expect(result.status == .exited(1))
+        #expect(result.error.contains("the broker is not running"), "\(result.error)")
+        #expect(result.error.contains("make run"))
     }
 }

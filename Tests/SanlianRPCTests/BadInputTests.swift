@@ -147,21 +147,21 @@ struct BadInputTests {
         // The timeout is long enough to survive a loaded, sanitized run (1 s did not, once, under
         // AddressSanitizer with the whole suite running); the calls go on for twice as long, so
         // a client that never answered would have been dropped.
-        let pingTimeout = TimeAmount.seconds(2)
+        let pingTimeout = Duration.seconds(2)
         try await withServer(configure: {
             $0.connection.pingInterval = .milliseconds(50)
             $0.connection.pingTimeout = pingTimeout
         }) { path, _ in
             try await withClient(path: path) { client in
-                let first = try await client.connection(deadline: .now() + .seconds(5))
+                let first = try await client.connection(deadline: .now + .seconds(5))
                 // Each 100 ms call leaves the server nothing to read for longer than the ping
                 // interval, so it pings during every one of them.
                 let clock = ContinuousClock()
-                let end = clock.now + .nanoseconds(pingTimeout.nanoseconds * 2)
+                let end = clock.now + pingTimeout * 2
                 while clock.now < end {
                     _ = try await client.unary(echo, EchoV1.EchoRequest(delayMs: 100))
                 }
-                let current = try await client.connection(deadline: .now() + .seconds(5))
+                let current = try await client.connection(deadline: .now + .seconds(5))
                 #expect(first === current)
             }
         }

@@ -12,7 +12,7 @@ struct CallSemanticsTests {
     func thousandConcurrentCalls() async throws {
         try await withServer { path, _ in
             try await withClient(path: path) { client in
-                let connection = try await client.connection(deadline: .now() + .seconds(5))
+                let connection = try await client.connection(deadline: .now + .seconds(5))
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for index in 0..<1_000 {
                         group.addTask {
@@ -107,7 +107,7 @@ struct CallSemanticsTests {
                     try await client.unary(
                         counted,
                         EchoV1.EchoRequest(),
-                        options: CallOptions(deadline: .now() - .seconds(1))
+                        options: CallOptions(deadline: .now - .seconds(1))
                     )
                 }
             }
@@ -159,7 +159,7 @@ struct CallSemanticsTests {
         }
         try await withServer(router: router) { path, _ in
             try await withClient(path: path) { client in
-                let connection = try await client.connection(deadline: .now() + .seconds(5))
+                let connection = try await client.connection(deadline: .now + .seconds(5))
                 let response = try await connection.unary(
                     echo,
                     EchoV1.EchoRequest(includeMetadata: true),
@@ -172,12 +172,12 @@ struct CallSemanticsTests {
                 let unknown = await connection.call(
                     method: "/sanlian.nothing.v1.Nope/Missing",
                     payload: [],
-                    deadline: .now() + .seconds(5)
+                    deadline: .now + .seconds(5)
                 )
                 #expect(unknown.status.code == .unimplemented)
                 #expect(unknown.status.message.contains("/sanlian.nothing.v1.Nope/Missing"))
 
-                let failed = await connection.call(method: failing.path, payload: [], deadline: .now() + .seconds(5))
+                let failed = await connection.call(method: failing.path, payload: [], deadline: .now + .seconds(5))
                 #expect(failed.status.code == .internal)
                 #expect(!failed.status.message.contains("Boom"))
                 #expect(failed.metadata["x-trailer"] == nil || failed.metadata["x-trailer"] == "seen")
@@ -191,7 +191,7 @@ struct CallSemanticsTests {
                 let malformed = await connection.call(
                     method: echo.path,
                     payload: [0xFF, 0xFF],
-                    deadline: .now() + .seconds(5)
+                    deadline: .now + .seconds(5)
                 )
                 #expect(malformed.status.code == .invalidArgument)
                 #expect(malformed.status.message.contains("sanlian.echo.v1.EchoRequest"))
@@ -223,7 +223,7 @@ struct CallSemanticsTests {
         )
         try await withServer(router: router) { path, _ in
             try await withClient(path: path) { client in
-                let connection = try await client.connection(deadline: .now() + .seconds(5))
+                let connection = try await client.connection(deadline: .now + .seconds(5))
                 for (method, name) in [(task, "task"), (sync, "sync")] {
                     for (size, trailers) in [(0, false), (3, true), (70_000, false), (70_000, true)] {
                         let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 * 7) }
@@ -231,7 +231,7 @@ struct CallSemanticsTests {
                         let outcome = await connection.call(
                             method: method.path,
                             payload: try request.serializedBytes(),
-                            deadline: .now() + .seconds(5)
+                            deadline: .now + .seconds(5)
                         )
                         #expect(outcome.status.code == .ok, "\(name), \(size) bytes")
                         let response = try EchoV1.EchoResponse(serializedBytes: outcome.payload ?? [])
@@ -241,7 +241,7 @@ struct CallSemanticsTests {
                     let refused = await connection.call(
                         method: method.path,
                         payload: try EchoV1.EchoRequest(delayMs: 1).serializedBytes(),
-                        deadline: .now() + .seconds(5)
+                        deadline: .now + .seconds(5)
                     )
                     #expect(refused.status.code == .invalidArgument, "\(name)")
                     #expect(refused.status.message.contains("the response cannot be encoded"), "\(name)")

@@ -205,7 +205,7 @@ struct LifecycleTests {
         let path = directory.socket()
         try await withClient(path: path, waitForConnection: false) { client in
             let response: EchoV1.EchoResponse = try await withServer(path: path) { _, _ in
-                let connection = try await client.connection(waitForReady: true, deadline: .now() + .seconds(10))
+                let connection = try await client.connection(waitForReady: true, deadline: .now + .seconds(10))
                 return try await connection.unary(echo, EchoV1.EchoRequest(payload: [1], delayMs: 100))
             }
             #expect(response.payload == [1])
@@ -231,7 +231,7 @@ struct LifecycleTests {
                 waitForConnection: false
             ) {
                 client in
-                _ = try await client.connection(waitForReady: true, deadline: .now() + .seconds(20))
+                _ = try await client.connection(waitForReady: true, deadline: .now + .seconds(20))
                 // Ten streaming calls, each proven in flight by its first message before the signal.
                 let calls = 10
                 let (firstMessages, firstMessage) = AsyncStream.makeStream(of: Void.self)

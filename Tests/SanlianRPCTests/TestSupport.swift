@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import SanlianContracts
 import SanlianEcho
 import SanlianRPC
 import SanlianTestHarness
@@ -12,9 +13,19 @@ func testLogger(_ label: String = "test") -> Logger {
     harnessLogger(label)
 }
 
+/// The echo service as a department service serves it: the generated protocol's async handlers,
+/// off the event loop.
 func echoRouter() -> RPCRouter {
     var router = RPCRouter(logger: testLogger("router"))
-    EchoService.register(on: &router)
+    EchoServer().register(on: &router)
+    return router
+}
+
+/// The echo service with Echo and Active answered on the event loop as calls arrive (the
+/// benchmark's path), for tests of what a connection writes while it reads.
+func echoRouterOnEventLoop() -> RPCRouter {
+    var router = RPCRouter(logger: testLogger("router"))
+    EchoServer().registerOnEventLoop(on: &router)
     return router
 }
 
@@ -67,7 +78,7 @@ func withClient<T: Sendable>(
             tasks.cancelAll()
         }
         if waitForConnection {
-            _ = try await client.connection(waitForReady: true, deadline: .now() + .seconds(10))
+            _ = try await client.connection(waitForReady: true, deadline: .now + .seconds(10))
         }
         return try await body(client)
     }

@@ -13,7 +13,7 @@ struct WriteBatchTests {
     func answersLeaveInBatches() throws {
         var configuration = ConnectionConfiguration()
         configuration.maxBatchedFrames = 16
-        let (inbox, _) = CallInbox.make(router: echoRouter())
+        let (inbox, _) = CallInbox.make(router: echoRouterOnEventLoop())
         let channel = try embeddedConnection(configuration: configuration, dispatcher: inbox).channel
         defer { _ = try? channel.finish() }
 

@@ -1,4 +1,3 @@
-import BrokerClient
 import Foundation
 package import Logging
 import NIOCore
@@ -38,7 +37,7 @@ package final class Township: Sendable {
 
     /// The claim a process of `department` presents (the broker must have created the secrets).
     package func identity(_ department: String, operatorID: String = "tester") throws -> IdentityClaim {
-        try BrokerIdentity.load(
+        try IdentityClaim.load(
             department: department,
             operatorID: operatorID,
             credentialFile: credentialFile(department),
@@ -66,7 +65,7 @@ package final class Township: Sendable {
                 client.stop()
                 tasks.cancelAll()
             }
-            _ = try await client.connection(waitForReady: true, deadline: .now() + .seconds(20))
+            _ = try await client.connection(waitForReady: true, deadline: .now + .seconds(20))
             return try await body(client)
         }
     }

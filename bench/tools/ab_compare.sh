@@ -8,7 +8,9 @@
 # usage: bench/tools/ab_compare.sh DIR_A DIR_B [ROUNDS]
 #   DIR_A, DIR_B: directories holding sanlian-broker and sanlian-echo (copy a build's aside first)
 # environment: SEQUENTIAL (calls per sequential run, default 5000), MILLISECONDS (per throughput
-#   run, default 2000). Needs `make bench-tools` (for .build/bench/bench_client).
+#   run, default 2000), ECHO_ARGS_A and ECHO_ARGS_B (more arguments for each build's sanlian-echo,
+#   default --on-event-loop: set one empty for a build from before that option). Needs
+#   `make bench-tools` (for .build/bench/bench_client).
 set -euo pipefail
 usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then usage; exit 0; fi
@@ -30,8 +32,10 @@ start() { # name dir
     broker_pid[$1]=$!; pids+=($!)
     for _ in $(seq 100); do [[ -S $socket ]] && break; sleep 0.1; done
     [[ -S $socket ]] || { echo "ab_compare: the broker of $2 did not listen" >&2; exit 1; }
+    local extra=${3-}
+    # shellcheck disable=SC2086 # the extra arguments are words
     "$2/sanlian-echo" --broker "$socket" --department traffic \
-        --credential-file "$state/secrets/traffic.secret" --log-level warning &
+        --credential-file "$state/secrets/traffic.secret" --log-level warning $extra &
     echo_pid[$1]=$!; pids+=($!)
 }
 run() { # name size sequential inflight ms
@@ -39,7 +43,7 @@ run() { # name size sequential inflight ms
 }
 cpu() { awk '{ns += $1} END {printf "%.0f\n", ns}' /proc/"$1"/task/*/schedstat; }
 
-start a "$a"; start b "$b"
+start a "$a" "${ECHO_ARGS_A---on-event-loop}"; start b "$b" "${ECHO_ARGS_B---on-event-loop}"
 # The echo service registers in the background: a first call that succeeds says it has.
 for name in a b; do
     for _ in $(seq 50); do run "$name" 64 10 1 0 >/dev/null 2>&1 && break; sleep 0.1; done

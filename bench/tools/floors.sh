@@ -52,7 +52,7 @@ background sanlian "$bin/sanlian-broker" --compose "$root/compose/township.yaml"
     --log-level warning
 wait_socket "$state/run/broker.sock"
 background sanlian "$bin/sanlian-echo" --broker "$state/run/broker.sock" --department traffic \
-    --credential-file "$state/secrets/traffic.secret" --log-level warning
+    --credential-file "$state/secrets/traffic.secret" --on-event-loop --log-level warning
 wait_socket "$work/c-r.sock"; wait_socket "$work/epoll-r.sock"; wait_socket "$work/nio-r.sock"
 call() { # stack client-cpu calls
     case $1 in

@@ -242,6 +242,12 @@ struct  Sanlian__Alert__V1__LedgerEvent
   int64_t recorded_unix_ms;
   char *subject;
   protobuf_c_boolean drill;
+  /*
+   * The aggregate this event belongs to: its fingerprint, as AcknowledgeAggregate, ResolveAggregate
+   * and GetAggregate take it (the alert's own fingerprint, or "department:identifier" for an alert
+   * without one; "drill:" in front for a drill's).
+   */
+  char *aggregate_fingerprint;
   Sanlian__Alert__V1__LedgerEvent__BodyCase body_case;
   union {
     Sanlian__Alert__V1__Alert *alert;
@@ -254,7 +260,7 @@ struct  Sanlian__Alert__V1__LedgerEvent
 };
 #define SANLIAN__ALERT__V1__LEDGER_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__alert__v1__ledger_event__descriptor) \
-    , 0, 0, (char *)protobuf_c_empty_string, 0, SANLIAN__ALERT__V1__LEDGER_EVENT__BODY__NOT_SET, {0} }
+    , 0, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, SANLIAN__ALERT__V1__LEDGER_EVENT__BODY__NOT_SET, {0} }
 
 
 /* Sanlian__Alert__V1__Alert methods */

@@ -29,6 +29,8 @@ typedef struct Sanlian__Broker__V1__PublishAlertRequest Sanlian__Broker__V1__Pub
 typedef struct Sanlian__Broker__V1__PublishAlertResponse Sanlian__Broker__V1__PublishAlertResponse;
 typedef struct Sanlian__Broker__V1__StartPosition Sanlian__Broker__V1__StartPosition;
 typedef struct Sanlian__Broker__V1__SubscribeLedgerRequest Sanlian__Broker__V1__SubscribeLedgerRequest;
+typedef struct Sanlian__Broker__V1__GetSubscriptionRequest Sanlian__Broker__V1__GetSubscriptionRequest;
+typedef struct Sanlian__Broker__V1__GetSubscriptionResponse Sanlian__Broker__V1__GetSubscriptionResponse;
 typedef struct Sanlian__Broker__V1__LedgerDelivery Sanlian__Broker__V1__LedgerDelivery;
 typedef struct Sanlian__Broker__V1__AckLedgerRequest Sanlian__Broker__V1__AckLedgerRequest;
 typedef struct Sanlian__Broker__V1__AckLedgerResponse Sanlian__Broker__V1__AckLedgerResponse;
@@ -269,10 +271,48 @@ struct  Sanlian__Broker__V1__SubscribeLedgerRequest
    * 0 means the default.
    */
   uint32_t max_deliveries;
+  /*
+   * A subscription has one subscriber at a time. Without take_over, a second one is refused
+   * (ALREADY_EXISTS) while the first is connected; with it, the second replaces the first, whose
+   * stream ends with ABORTED.
+   */
+  protobuf_c_boolean take_over;
 };
 #define SANLIAN__BROKER__V1__SUBSCRIBE_LEDGER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__broker__v1__subscribe_ledger_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, 0, 0, 0 }
+
+
+struct  Sanlian__Broker__V1__GetSubscriptionRequest
+{
+  ProtobufCMessage base;
+  char *name;
+};
+#define SANLIAN__BROKER__V1__GET_SUBSCRIPTION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__broker__v1__get_subscription_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Sanlian__Broker__V1__GetSubscriptionResponse
+{
+  ProtobufCMessage base;
+  /*
+   * False when the department has no subscription of that name yet (the rest is then empty).
+   */
+  protobuf_c_boolean exists;
+  char *subject_pattern;
+  /*
+   * Every event up to this sequence has been acknowledged: a subscriber that resumes starts after it.
+   */
+  uint64_t acknowledged_through;
+  /*
+   * Whether a subscriber is connected now.
+   */
+  protobuf_c_boolean connected;
+};
+#define SANLIAN__BROKER__V1__GET_SUBSCRIPTION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__broker__v1__get_subscription_response__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Sanlian__Broker__V1__LedgerDelivery
@@ -816,6 +856,44 @@ Sanlian__Broker__V1__SubscribeLedgerRequest *
 void   sanlian__broker__v1__subscribe_ledger_request__free_unpacked
                      (Sanlian__Broker__V1__SubscribeLedgerRequest *message,
                       ProtobufCAllocator *allocator);
+/* Sanlian__Broker__V1__GetSubscriptionRequest methods */
+void   sanlian__broker__v1__get_subscription_request__init
+                     (Sanlian__Broker__V1__GetSubscriptionRequest         *message);
+size_t sanlian__broker__v1__get_subscription_request__get_packed_size
+                     (const Sanlian__Broker__V1__GetSubscriptionRequest   *message);
+size_t sanlian__broker__v1__get_subscription_request__pack
+                     (const Sanlian__Broker__V1__GetSubscriptionRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__broker__v1__get_subscription_request__pack_to_buffer
+                     (const Sanlian__Broker__V1__GetSubscriptionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Broker__V1__GetSubscriptionRequest *
+       sanlian__broker__v1__get_subscription_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__broker__v1__get_subscription_request__free_unpacked
+                     (Sanlian__Broker__V1__GetSubscriptionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Broker__V1__GetSubscriptionResponse methods */
+void   sanlian__broker__v1__get_subscription_response__init
+                     (Sanlian__Broker__V1__GetSubscriptionResponse         *message);
+size_t sanlian__broker__v1__get_subscription_response__get_packed_size
+                     (const Sanlian__Broker__V1__GetSubscriptionResponse   *message);
+size_t sanlian__broker__v1__get_subscription_response__pack
+                     (const Sanlian__Broker__V1__GetSubscriptionResponse   *message,
+                      uint8_t             *out);
+size_t sanlian__broker__v1__get_subscription_response__pack_to_buffer
+                     (const Sanlian__Broker__V1__GetSubscriptionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Broker__V1__GetSubscriptionResponse *
+       sanlian__broker__v1__get_subscription_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__broker__v1__get_subscription_response__free_unpacked
+                     (Sanlian__Broker__V1__GetSubscriptionResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Sanlian__Broker__V1__LedgerDelivery methods */
 void   sanlian__broker__v1__ledger_delivery__init
                      (Sanlian__Broker__V1__LedgerDelivery         *message);
@@ -1215,6 +1293,12 @@ typedef void (*Sanlian__Broker__V1__StartPosition_Closure)
 typedef void (*Sanlian__Broker__V1__SubscribeLedgerRequest_Closure)
                  (const Sanlian__Broker__V1__SubscribeLedgerRequest *message,
                   void *closure_data);
+typedef void (*Sanlian__Broker__V1__GetSubscriptionRequest_Closure)
+                 (const Sanlian__Broker__V1__GetSubscriptionRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Broker__V1__GetSubscriptionResponse_Closure)
+                 (const Sanlian__Broker__V1__GetSubscriptionResponse *message,
+                  void *closure_data);
 typedef void (*Sanlian__Broker__V1__LedgerDelivery_Closure)
                  (const Sanlian__Broker__V1__LedgerDelivery *message,
                   void *closure_data);
@@ -1303,6 +1387,10 @@ struct Sanlian__Broker__V1__Broker_Service
                      const Sanlian__Broker__V1__AckLedgerRequest *input,
                      Sanlian__Broker__V1__AckLedgerResponse_Closure closure,
                      void *closure_data);
+  void (*get_subscription)(Sanlian__Broker__V1__Broker_Service *service,
+                           const Sanlian__Broker__V1__GetSubscriptionRequest *input,
+                           Sanlian__Broker__V1__GetSubscriptionResponse_Closure closure,
+                           void *closure_data);
   void (*read_ledger)(Sanlian__Broker__V1__Broker_Service *service,
                       const Sanlian__Broker__V1__ReadLedgerRequest *input,
                       Sanlian__Broker__V1__ReadLedgerResponse_Closure closure,
@@ -1349,6 +1437,7 @@ void sanlian__broker__v1__broker__init (Sanlian__Broker__V1__Broker_Service *ser
       function_prefix__ ## publish_alert,\
       function_prefix__ ## subscribe_ledger,\
       function_prefix__ ## ack_ledger,\
+      function_prefix__ ## get_subscription,\
       function_prefix__ ## read_ledger,\
       function_prefix__ ## acknowledge_aggregate,\
       function_prefix__ ## resolve_aggregate,\
@@ -1381,6 +1470,10 @@ void sanlian__broker__v1__broker__ack_ledger(ProtobufCService *service,
                                              const Sanlian__Broker__V1__AckLedgerRequest *input,
                                              Sanlian__Broker__V1__AckLedgerResponse_Closure closure,
                                              void *closure_data);
+void sanlian__broker__v1__broker__get_subscription(ProtobufCService *service,
+                                                   const Sanlian__Broker__V1__GetSubscriptionRequest *input,
+                                                   Sanlian__Broker__V1__GetSubscriptionResponse_Closure closure,
+                                                   void *closure_data);
 void sanlian__broker__v1__broker__read_ledger(ProtobufCService *service,
                                               const Sanlian__Broker__V1__ReadLedgerRequest *input,
                                               Sanlian__Broker__V1__ReadLedgerResponse_Closure closure,
@@ -1428,6 +1521,8 @@ extern const ProtobufCMessageDescriptor sanlian__broker__v1__publish_alert_reque
 extern const ProtobufCMessageDescriptor sanlian__broker__v1__publish_alert_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__broker__v1__start_position__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__broker__v1__subscribe_ledger_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__broker__v1__get_subscription_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__broker__v1__get_subscription_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__broker__v1__ledger_delivery__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__broker__v1__ack_ledger_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__broker__v1__ack_ledger_response__descriptor;

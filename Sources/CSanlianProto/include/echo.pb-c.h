@@ -42,10 +42,15 @@ struct  Sanlian__Echo__V1__EchoRequest
    * building those strings is not the RPC path's cost, and benchmarks echo the payload alone.
    */
   protobuf_c_boolean include_metadata;
+  /*
+   * Compute for this many milliseconds, without suspending, before answering: a handler that
+   * holds its thread, as a roster solve or a large import does.
+   */
+  uint32_t busy_ms;
 };
 #define SANLIAN__ECHO__V1__ECHO_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__echo__v1__echo_request__descriptor) \
-    , {0,NULL}, 0, 0, 0, 0 }
+    , {0,NULL}, 0, 0, 0, 0, 0 }
 
 
 struct  Sanlian__Echo__V1__EchoResponse

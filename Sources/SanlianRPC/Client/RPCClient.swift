@@ -1,5 +1,5 @@
 package import Logging
-package import NIOCore
+import NIOCore
 import SanlianEventLoop
 package import SanlianWire
 import ServiceLifecycle
@@ -66,7 +66,7 @@ package final class RPCClient: Service, Sendable {
     /// - Parameters:
     ///   - waitForReady: wait for a connection until `deadline` instead of failing at once.
     /// - Throws: UNAVAILABLE (naming the last connection error) or DEADLINE_EXCEEDED.
-    package func connection(waitForReady: Bool = false, deadline: NIODeadline) async throws(RPCError)
+    package func connection(waitForReady: Bool = false, deadline: ContinuousClock.Instant) async throws(RPCError)
         -> RPCConnection
     {
         let (current, lastError, stopped, refusal) = state.withLock {
@@ -81,7 +81,7 @@ package final class RPCClient: Service, Sendable {
             defer { state.nextWaiter += 1 }
             return state.nextWaiter
         }
-        let timer = EpollEventLoopGroup.shared.any().scheduleTask(deadline: deadline) {
+        let timer = EpollEventLoopGroup.shared.any().scheduleTask(deadline: deadline.nioDeadline) {
             let waiter = self.state.withLock { $0.waiters.removeValue(forKey: id) }
             waiter?.resume(returning: nil)
         }
@@ -130,7 +130,7 @@ package final class RPCClient: Service, Sendable {
         method: String,
         payload: [UInt8],
         metadata: Metadata = Metadata(),
-        deadline: NIODeadline,
+        deadline: ContinuousClock.Instant,
         waitForReady: Bool = false
     ) async throws(RPCError) -> CallOutcome {
         var attempts = 0
@@ -145,7 +145,7 @@ package final class RPCClient: Service, Sendable {
                 metadata: metadata,
                 deadline: deadline
             )
-            let retry = outcome.neverSent && (waitForReady || attempts == 1) && NIODeadline.now() < deadline
+            let retry = outcome.neverSent && (waitForReady || attempts == 1) && ContinuousClock.now < deadline
             if !retry || Task.isCancelled { return outcome }
         }
     }
@@ -232,9 +232,8 @@ package final class RPCClient: Service, Sendable {
             }
             if Task.isCancelled || isStopped { break }
             let jitter = 1 + Double.random(in: -configuration.jitter...configuration.jitter)
-            let delay = Int64(Double(backoff.nanoseconds) * jitter)
             do {
-                try await Task.sleep(nanoseconds: UInt64(max(0, delay)))
+                try await Task.sleep(for: backoff * jitter)
             } catch {
                 break
             }
@@ -323,3 +322,21 @@ package final class RPCClient: Service, Sendable {
         logger.debug("Disconnected", metadata: ["socket.path": "\(configuration.socketPath)"])
     }
 }
+
+/// What a generated typed client (`PatrolV1.RosterClient`, …) makes its calls through: a client
+/// of the broker (`RPCClient`), or a stand-in in a test.
+package protocol RPCCaller: Sendable {
+    func unary<Request, Response>(
+        _ method: WireMethod<Request, Response>,
+        _ request: Request,
+        options: CallOptions
+    ) async throws(RPCError) -> Response
+
+    func serverStream<Request, Response>(
+        _ method: WireMethod<Request, Response>,
+        _ request: Request,
+        options: CallOptions
+    ) async throws(RPCError) -> ResponseStream<Response>
+}
+
+extension RPCClient: RPCCaller {}

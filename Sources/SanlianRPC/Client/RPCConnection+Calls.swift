@@ -9,14 +9,14 @@ extension RPCConnection {
         method: String,
         payload: [UInt8],
         metadata: Metadata = Metadata(),
-        deadline: NIODeadline
+        deadline: ContinuousClock.Instant
     ) async -> CallOutcome {
         let observer = UnaryObserver()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 observer.install(continuation)
                 let id = startCall(
-                    CallRequest(method: method, metadata: metadata, deadline: deadline, payload: payload),
+                    CallRequest(method: method, metadata: metadata, deadline: deadline.nioDeadline, payload: payload),
                     observer: observer
                 )
                 observer.started(id: id, connection: self)
@@ -56,7 +56,7 @@ extension RPCConnection {
             CallRequest(
                 method: method.path,
                 metadata: options.metadata,
-                deadline: options.effectiveDeadline,
+                deadline: options.effectiveDeadline.nioDeadline,
                 payload: payload,
                 window: max(1, options.window)
             ),

@@ -1,7 +1,7 @@
 /// The calls in flight on one connection in one direction, by call id.
 ///
-/// `Dictionary<UInt32, _>` hashes every key with SipHash: a forwarded call looks its id up about
-/// seven times across the broker's two connections, ~1 k instructions a call. Here an id is
+/// `Dictionary<UInt32, _>` hashes every key with SipHash, and a forwarded call looks its id up
+/// about seven times across the broker's two connections. Here an id is
 /// hashed by one multiplication (multiply-shift). The multiplier is random per table: a peer
 /// that does not know it cannot pick ids that collide, so it cannot build long probe chains on
 /// purpose (up to `ConnectionConfiguration.maxConcurrentInboundCalls` of them), which is what

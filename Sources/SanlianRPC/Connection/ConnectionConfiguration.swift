@@ -1,5 +1,3 @@
-package import NIOCore
-
 /// Settings of one RPC connection, either side.
 package struct ConnectionConfiguration: Sendable {
     package var maxFrameBytes = RPCDefaults.maxFrameBytes
@@ -12,8 +10,8 @@ package struct ConnectionConfiguration: Sendable {
     /// connection (a service handler calling another service through the broker).
     /// The peer's further frames wait in the socket and then in the peer's own writes, instead of
     /// piling up here as calls: a caller with thousands in flight costs this process what this many
-    /// cost. Resuming only at half left the broker's group-committing ledger idle while the next
-    /// group gathered (docs/PERFORMANCE.md, "Fifth round").
+    /// cost. Resuming at three quarters rather than half keeps the broker's group-committing
+    /// ledger busy while the next group gathers.
     package var maxBoundedInboundCalls = 1024
     /// Bytes of answers written to the peer and not yet taken by its socket past which this side
     /// stops reading the connection until they are sent: a peer that writes calls without
@@ -35,8 +33,8 @@ package struct ConnectionConfiguration: Sendable {
     /// Frames written while a read is handled go out together when the read ends, unless this
     /// many pile up first. With many calls in flight a whole read's answers held to its end move
     /// down the chain of processes (caller, broker, service) as one convoy, and each process
-    /// waits for the one before it to finish the lot: on two cores that halved the brokered
-    /// throughput (docs/PERFORMANCE.md, "Third round", where 8 and 32 were measured too).
+    /// waits for the one before it to finish the lot: on two cores that halves the brokered
+    /// throughput. 16 did better than 8 and 32 (docs/PERFORMANCE.md).
     package var maxBatchedFrames = 16
     /// The same limit in bytes, for large frames.
     package var maxBatchedBytes = 16 * 1024

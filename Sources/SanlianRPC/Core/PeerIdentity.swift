@@ -1,3 +1,5 @@
+import SanlianCredentials
+
 /// The kernel's word on who is at the other end of a Unix socket (SO_PEERCRED), read on accept.
 package struct PeerCredentials: Sendable, Hashable, CustomStringConvertible {
     package var pid: Int32
@@ -25,6 +27,18 @@ package struct IdentityClaim: Sendable, Hashable {
         self.operatorID = operatorID
         self.credential = credential
         self.clientName = clientName
+    }
+}
+
+extension IdentityClaim {
+    /// The claim of a process acting for `department`, with the secret in `credentialFile`.
+    /// - Throws: `CredentialError` when the file is missing, unreadable, too short, or readable
+    ///   by others.
+    package static func load(department: String, operatorID: String, credentialFile: String, clientName: String)
+        throws -> IdentityClaim
+    {
+        let secret = try CredentialFile.read(credentialFile, owner: "this client")
+        return IdentityClaim(department: department, operatorID: operatorID, credential: secret, clientName: clientName)
     }
 }
 

@@ -1,5 +1,4 @@
-import Foundation
-package import SanlianWire
+import SanlianWire
 
 /// The page size a list call asked for (`PageRequest.page_size`), within the list's default and
 /// its maximum: 0 means the default; more than the maximum is read as the maximum.
@@ -16,9 +15,7 @@ package enum PageToken {
     package static func make(_ tag: String, _ fields: [String]) -> String {
         var text = tag + ";"
         for field in fields { text += "\(field.utf8.count):\(field)" }
-        return Data(text.utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Base64URL.encode(Array(text.utf8))
     }
 
     /// The fields of `token`, a token of the list tagged `tag` with `count` fields.
@@ -28,9 +25,7 @@ package enum PageToken {
             .invalidArgument,
             "page.page_token: not a token this list gave; pass next_page_token as it came, with the same filters"
         )
-        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard token.utf8.count <= 4096, let data = Data(base64Encoded: base64) else { throw refusal }
+        guard token.utf8.count <= 4096, let data = Base64URL.decode(token) else { throw refusal }
         var rest = Substring(String(decoding: data, as: UTF8.self))
         guard rest.hasPrefix(tag + ";") else { throw refusal }
         rest = rest.dropFirst(tag.count + 1)
@@ -92,5 +87,47 @@ package struct FrameBudget: Sendable {
             .resourceExhausted,
             "\(what) needs \(bytes) bytes, more than fits the caller's frame of \(frameBytes) bytes; connect with a larger max_frame_bytes"
         )
+    }
+}
+
+/// base64url without padding (RFC 4648 §5), written out: the runtime links no Foundation.
+enum Base64URL {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count * 4 + 2) / 3)
+        var index = 0
+        while index < bytes.count {
+            let chunk = bytes[index..<min(index + 3, bytes.count)]
+            var value = 0
+            for byte in chunk { value = value << 8 | Int(byte) }
+            value <<= 8 * (3 - chunk.count)
+            for position in 0...chunk.count { out.append(alphabet[(value >> (18 - 6 * position)) & 63]) }
+            index += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// nil when `text` holds a character outside the alphabet, or cannot be a whole encoding.
+    static func decode(_ text: String) -> [UInt8]? {
+        var values: [Int] = []
+        values.reserveCapacity(text.utf8.count)
+        for character in text.utf8 {
+            guard let value = alphabet.firstIndex(of: character) else { return nil }
+            values.append(value)
+        }
+        guard values.count % 4 != 1 else { return nil }
+        var out: [UInt8] = []
+        var index = 0
+        while index < values.count {
+            let group = values[index..<min(index + 4, values.count)]
+            var value = 0
+            for sextet in group { value = value << 6 | sextet }
+            value <<= 6 * (4 - group.count)
+            for position in 0..<(group.count - 1) { out.append(UInt8((value >> (16 - 8 * position)) & 0xFF)) }
+            index += 4
+        }
+        return out
     }
 }

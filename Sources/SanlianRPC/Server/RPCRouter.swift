@@ -3,13 +3,14 @@ package import NIOCore
 public import SanlianWire
 import Synchronization
 
-/// What a handler knows about the call it serves.
+/// What a handler knows about the call it serves. Plain values and the call's own operations:
+/// a handler needs nothing of the connection or the event loop under it.
 public struct ServerContext: Sendable {
+    /// The method path, "/package.Service/Method".
     package let method: String
-    /// Request metadata (on calls forwarded by the broker, `sanlian-department` and
-    /// `sanlian-operator` are what the broker authenticated).
+    /// Request metadata (on calls forwarded by the broker, the `sanlian-` keys are what the broker
+    /// authenticated: `docs/PROTOCOL.md` §7).
     package let metadata: Metadata
-    package let deadline: NIODeadline
     /// The connection's peer (for calls through the broker: the broker).
     package let peer: PeerIdentity
     let baseLogger: Logger
@@ -18,11 +19,17 @@ public struct ServerContext: Sendable {
     init(call: InboundCall, logger: Logger) {
         self.method = call.method
         self.metadata = call.metadata
-        self.deadline = call.deadline
         self.peer = call.peer
         self.baseLogger = logger
         self.call = call
     }
+
+    /// When the caller stops waiting. Pass it on (`CallOptions(deadline:)`) when calling another
+    /// service for this call, so that the callee gets what is left of the time.
+    package var deadline: ContinuousClock.Instant { call.deadline.instant }
+
+    /// Time left before the deadline (negative once it has passed).
+    package var remaining: Duration { Duration(call.deadline - .now()) }
 
     /// A logger carrying the method and call id. Built on first use: most calls never log, and
     /// setting metadata costs more than the rest of a small call.
@@ -33,9 +40,6 @@ public struct ServerContext: Sendable {
         return logger
     }
 
-    /// The connection the call arrived on (the broker routes later calls back over it).
-    package var connection: RPCConnection { call.connection }
-
     /// The largest frame the caller accepts: a list answer is cut to fit it (`FrameBudget`).
     package var peerMaxFrameBytes: Int { peer.maxFrameBytes }
 
@@ -43,7 +47,7 @@ public struct ServerContext: Sendable {
     package var cancellation: RPCError? { call.cancellation }
 
     /// Runs `handler` once the call is cancelled (deadline, Cancel frame, lost connection), at
-    /// once if it already is. Immediate handlers use it to stop work they scheduled; task
+    /// once if it already is. Immediate handlers use it to stop work they scheduled; async
     /// handlers see their task cancelled instead.
     package func onCancel(_ handler: @escaping @Sendable (RPCError) -> Void) {
         call.onCancel(handler)
@@ -78,6 +82,13 @@ public struct ResponseStreamWriter<Response: WireMessage>: Sendable {
 
 /// The methods a process serves: method path → handler. Built before serving, then read-only.
 ///
+/// A service registers async handlers (`register(_:handler:)`, `register(_:streaming:)`, or a
+/// generated service protocol's `register(on:)`): each call runs in a task of its own on
+/// `handlerExecutor`, threads apart from the event loop, so that a handler that computes for
+/// long holds up neither other calls nor the connection's timers and pings. The `immediate:` and
+/// `sync:` registrations run on the event loop itself, without a task: for the broker and the
+/// echo service's benchmarked path, whose handlers never block.
+///
 /// The `register` methods are `@inlinable` so that decoding, the handler and encoding are
 /// compiled for the concrete message types at the caller: compiled generically, every call
 /// looked up type metadata at run time (`Result<Response, …>` alone was 4 % of a call). The type
@@ -108,9 +119,13 @@ public struct RPCRouter: Sendable {
 
     private(set) var entries: [String: Entry] = [:]
     package var logger: Logger
+    /// Where async handlers run: `HandlerThreadPool.shared` unless the process chose otherwise;
+    /// nil runs them on the global executor (the broker, whose handlers only wait on its ledger).
+    package let handlerExecutor: (any TaskExecutor)?
 
-    package init(logger: Logger) {
+    package init(logger: Logger, handlerExecutor: (any TaskExecutor)? = HandlerThreadPool.shared) {
         self.logger = logger
+        self.handlerExecutor = handlerExecutor
     }
 
     /// Every service and its methods, in registration order of their names.
@@ -124,7 +139,7 @@ public struct RPCRouter: Sendable {
         entries[description.path] = Entry(description: description, body: body)
     }
 
-    /// Serves a unary method.
+    /// Serves a unary method with an async handler, run on `handlerExecutor`.
     @inlinable
     package mutating func register<Request, Response>(
         _ method: WireMethod<Request, Response>,
@@ -135,6 +150,21 @@ public struct RPCRouter: Sendable {
             .task { call, context in
                 let request = try Self.decodeRequest(Request.self, call)
                 Self.answer(call, response: try await handler(request, context))
+            }
+        )
+    }
+
+    /// Serves a unary method whose handler also needs the connection the call arrived on (the
+    /// broker's registration routes later calls back over it). Async, like `register(_:handler:)`.
+    package mutating func register<Request, Response>(
+        _ method: WireMethod<Request, Response>,
+        withConnection handler: @escaping @Sendable (Request, ServerContext, RPCConnection) async throws -> Response
+    ) {
+        add(
+            method.description,
+            .task { call, context in
+                let request = try Self.decodeRequest(Request.self, call)
+                Self.answer(call, response: try await handler(request, context, call.connection))
             }
         )
     }
@@ -184,8 +214,8 @@ public struct RPCRouter: Sendable {
         )
     }
 
-    /// Serves a server-streaming method: the handler sends responses through the writer and
-    /// returns to end the call with OK.
+    /// Serves a server-streaming method: the handler, run on `handlerExecutor`, sends responses
+    /// through the writer and returns to end the call with OK.
     @inlinable
     package mutating func register<Request, Response>(
         _ method: WireMethod<Request, Response>,
@@ -303,6 +333,14 @@ public struct ImmediateResponder<Response: WireMessage>: Sendable {
         self.call = call
     }
 
+    /// Runs `body` after `delay` on the connection's event loop, for an immediate handler that
+    /// answers later without a task.
+    /// - Returns: cancels it, if it has not run yet.
+    package func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void) -> @Sendable () -> Void {
+        let scheduled = call.connection.eventLoop.scheduleTask(in: TimeAmount(delay), body)
+        return { scheduled.cancel() }
+    }
+
     @inlinable
     package func callAsFunction(_ result: Result<Response, any Error>) {
         switch result {
@@ -345,11 +383,12 @@ package struct CallInbox: InboundCallDispatcher {
 
     package func finish() { continuation.finish() }
 
-    /// Serves every call that arrives until the inbox is finished (its connection closed).
+    /// Serves every call that arrives until the inbox is finished (its connection closed), each
+    /// in a task on the router's handler executor.
     package static func serve(_ calls: AsyncStream<InboundCall>, router: RPCRouter) async {
         await withDiscardingTaskGroup { group in
             for await call in calls {
-                group.addTask { await router.handle(call) }
+                group.addTask(executorPreference: router.handlerExecutor) { await router.handle(call) }
             }
         }
     }

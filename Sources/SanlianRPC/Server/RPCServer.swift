@@ -115,7 +115,7 @@ package final class RPCServer: Service, Sendable {
     private func drain(_ connection: RPCConnection) {
         connection.goAway(RPCV1.Status(code: .unavailable, message: "the server is shutting down"))
         // Calls that outlive the drain period are cut off.
-        connection.eventLoop.scheduleTask(in: configuration.drainTimeout) { connection.close() }
+        connection.eventLoop.scheduleTask(in: TimeAmount(configuration.drainTimeout)) { connection.close() }
     }
 
     struct AcceptedConnection: Sendable {

@@ -66,6 +66,21 @@ package enum UnixSocketPath {
         return errno == ECONNREFUSED || errno == ENOENT ? .stale : .live
     }
 
+    /// Whether a server answers on `path` now (a connect succeeds, or finds its backlog full);
+    /// for a client to say at once that nothing is running there rather than wait.
+    package static func isListening(_ path: String) -> Bool {
+        guard (try? validate(path)) != nil, access(path, F_OK) == 0 else { return false }
+        #if os(Linux)
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        #else
+            let fd = socket(AF_UNIX, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { return true }
+        defer { close(fd) }
+        let result = UnixSocketAddress.withSocketAddress(path) { address, length in connect(fd, address, length) }
+        return result == 0 || errno == EAGAIN || errno == EINPROGRESS
+    }
+
     /// The device and inode of the file at `path`, to recognise our own socket at shutdown.
     package static func identity(of path: String) -> (dev: UInt64, ino: UInt64)? {
         var info = stat()

@@ -45,6 +45,17 @@ extension AlertV1 {
             }
         }
 
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .actual: "actual"
+            case .exercise: "exercise"
+            case .test: "test"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
         package static let knownCases: [Self] = [.unspecified, .actual, .exercise, .test]
     }
 }
@@ -86,6 +97,17 @@ extension AlertV1 {
             case .alert: "MESSAGE_TYPE_ALERT"
             case .update: "MESSAGE_TYPE_UPDATE"
             case .cancel: "MESSAGE_TYPE_CANCEL"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .alert: "alert"
+            case .update: "update"
+            case .cancel: "cancel"
             case .unrecognized(let value): String(value)
             }
         }
@@ -163,6 +185,24 @@ extension AlertV1 {
             }
         }
 
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .traffic: "traffic"
+            case .fire: "fire"
+            case .productionSafety: "production_safety"
+            case .construction: "construction"
+            case .publicOrder: "public_order"
+            case .natural: "natural"
+            case .dispute: "dispute"
+            case .patrol: "patrol"
+            case .population: "population"
+            case .other: "other"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
         package static let knownCases: [Self] = [.unspecified, .traffic, .fire, .productionSafety, .construction, .publicOrder, .natural, .dispute, .patrol, .population, .other]
     }
 }
@@ -211,6 +251,19 @@ extension AlertV1 {
             case .future: "URGENCY_FUTURE"
             case .past: "URGENCY_PAST"
             case .unknown: "URGENCY_UNKNOWN"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .immediate: "immediate"
+            case .expected: "expected"
+            case .future: "future"
+            case .past: "past"
+            case .unknown: "unknown"
             case .unrecognized(let value): String(value)
             }
         }
@@ -267,6 +320,19 @@ extension AlertV1 {
             }
         }
 
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .extreme: "extreme"
+            case .severe: "severe"
+            case .moderate: "moderate"
+            case .minor: "minor"
+            case .unknown: "unknown"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
         package static let knownCases: [Self] = [.unspecified, .extreme, .severe, .moderate, .minor, .unknown]
     }
 }
@@ -319,6 +385,19 @@ extension AlertV1 {
             }
         }
 
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .observed: "observed"
+            case .likely: "likely"
+            case .possible: "possible"
+            case .unlikely: "unlikely"
+            case .unknown: "unknown"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
         package static let knownCases: [Self] = [.unspecified, .observed, .likely, .possible, .unlikely, .unknown]
     }
 }
@@ -360,6 +439,17 @@ extension AlertV1 {
             case .firing: "AGGREGATE_STATE_FIRING"
             case .acknowledged: "AGGREGATE_STATE_ACKNOWLEDGED"
             case .resolved: "AGGREGATE_STATE_RESOLVED"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .firing: "firing"
+            case .acknowledged: "acknowledged"
+            case .resolved: "resolved"
             case .unrecognized(let value): String(value)
             }
         }
@@ -563,6 +653,97 @@ extension AlertV1.Alert {
     }
 }
 
+extension AlertV1.Alert {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.identifier.isEmpty) {
+            json.key("identifier")
+            json.string(self.identifier)
+        }
+        if options.includeDefaults || !(self.senderDepartment.isEmpty) {
+            json.key("senderDepartment")
+            json.string(self.senderDepartment)
+        }
+        if options.includeDefaults || !(self.senderOperator.isEmpty) {
+            json.key("senderOperator")
+            json.string(self.senderOperator)
+        }
+        if options.includeDefaults || !(self.sentUnixMs == 0) {
+            json.key("sentUnixMs")
+            json.int64(self.sentUnixMs)
+        }
+        if options.includeDefaults || !(self.status.rawValue == 0) {
+            json.key("status")
+            json.enumeration(self.status, options)
+        }
+        if options.includeDefaults || !(self.msgType.rawValue == 0) {
+            json.key("msgType")
+            json.enumeration(self.msgType, options)
+        }
+        if options.includeDefaults || !(self.subject.isEmpty) {
+            json.key("subject")
+            json.string(self.subject)
+        }
+        if options.includeDefaults || !(self.category.rawValue == 0) {
+            json.key("category")
+            json.enumeration(self.category, options)
+        }
+        if options.includeDefaults || !(self.event.isEmpty) {
+            json.key("event")
+            json.string(self.event)
+        }
+        if options.includeDefaults || !(self.urgency.rawValue == 0) {
+            json.key("urgency")
+            json.enumeration(self.urgency, options)
+        }
+        if options.includeDefaults || !(self.severity.rawValue == 0) {
+            json.key("severity")
+            json.enumeration(self.severity, options)
+        }
+        if options.includeDefaults || !(self.certainty.rawValue == 0) {
+            json.key("certainty")
+            json.enumeration(self.certainty, options)
+        }
+        if let value = self.area {
+            json.key("area")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.headline.isEmpty) {
+            json.key("headline")
+            json.string(self.headline)
+        }
+        if options.includeDefaults || !(self.description.isEmpty) {
+            json.key("description")
+            json.string(self.description)
+        }
+        if options.includeDefaults || !(self.instruction.isEmpty) {
+            json.key("instruction")
+            json.string(self.instruction)
+        }
+        if options.includeDefaults || !(self.expiresUnixMs == 0) {
+            json.key("expiresUnixMs")
+            json.int64(self.expiresUnixMs)
+        }
+        if options.includeDefaults || !self.references.isEmpty {
+            json.key("references")
+            json.beginArray()
+            for element in self.references { json.string(element) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.fingerprint.isEmpty) {
+            json.key("fingerprint")
+            json.string(self.fingerprint)
+        }
+        if options.includeDefaults || !self.parameters.isEmpty {
+            json.key("parameters")
+            json.beginArray()
+            for element in self.parameters { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
 extension AlertV1 {
     package struct Aggregate: WireMessage {
         package static let protoName = "sanlian.alert.v1.Aggregate"
@@ -692,6 +873,65 @@ extension AlertV1.Aggregate {
     }
 }
 
+extension AlertV1.Aggregate {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.fingerprint.isEmpty) {
+            json.key("fingerprint")
+            json.string(self.fingerprint)
+        }
+        if options.includeDefaults || !(self.state.rawValue == 0) {
+            json.key("state")
+            json.enumeration(self.state, options)
+        }
+        if options.includeDefaults || !(self.count == 0) {
+            json.key("count")
+            json.int64(self.count)
+        }
+        if options.includeDefaults || !(self.firstSeenUnixMs == 0) {
+            json.key("firstSeenUnixMs")
+            json.int64(self.firstSeenUnixMs)
+        }
+        if options.includeDefaults || !(self.lastSeenUnixMs == 0) {
+            json.key("lastSeenUnixMs")
+            json.int64(self.lastSeenUnixMs)
+        }
+        if let value = self.latest {
+            json.key("latest")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.acknowledgedBy.isEmpty) {
+            json.key("acknowledgedBy")
+            json.string(self.acknowledgedBy)
+        }
+        if options.includeDefaults || !(self.acknowledgedUnixMs == 0) {
+            json.key("acknowledgedUnixMs")
+            json.int64(self.acknowledgedUnixMs)
+        }
+        if options.includeDefaults || !(self.resolvedBy.isEmpty) {
+            json.key("resolvedBy")
+            json.string(self.resolvedBy)
+        }
+        if options.includeDefaults || !(self.resolvedUnixMs == 0) {
+            json.key("resolvedUnixMs")
+            json.int64(self.resolvedUnixMs)
+        }
+        if options.includeDefaults || !(self.refireCount == 0) {
+            json.key("refireCount")
+            json.int32(self.refireCount)
+        }
+        if options.includeDefaults || !(self.escalationLevel == 0) {
+            json.key("escalationLevel")
+            json.int32(self.escalationLevel)
+        }
+        if options.includeDefaults || !(!self.drill) {
+            json.key("drill")
+            json.bool(self.drill)
+        }
+        json.endObject()
+    }
+}
+
 extension AlertV1 {
     /// Emitted when an aggregate stays unacknowledged longer than its severity allows.
     package struct Escalation: WireMessage {
@@ -779,6 +1019,33 @@ extension AlertV1.Escalation {
     }
 }
 
+extension AlertV1.Escalation {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.fingerprint.isEmpty) {
+            json.key("fingerprint")
+            json.string(self.fingerprint)
+        }
+        if options.includeDefaults || !(self.level == 0) {
+            json.key("level")
+            json.int32(self.level)
+        }
+        if options.includeDefaults || !(self.firingSinceUnixMs == 0) {
+            json.key("firingSinceUnixMs")
+            json.int64(self.firingSinceUnixMs)
+        }
+        if options.includeDefaults || !(self.escalatedUnixMs == 0) {
+            json.key("escalatedUnixMs")
+            json.int64(self.escalatedUnixMs)
+        }
+        if let value = self.aggregate {
+            json.key("aggregate")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension AlertV1 {
     /// One entry of the broker's ordered, durable ledger.
     package struct LedgerEvent: WireMessage {
@@ -798,6 +1065,10 @@ extension AlertV1 {
 
         package var body: Body? = nil
         package var drill: Bool = false
+        /// The aggregate this event belongs to: its fingerprint, as AcknowledgeAggregate, ResolveAggregate
+        /// and GetAggregate take it (the alert's own fingerprint, or "department:identifier" for an alert
+        /// without one; "drill:" in front for a drill's).
+        package var aggregateFingerprint: String = ""
 
         package init() {}
 
@@ -806,13 +1077,15 @@ extension AlertV1 {
             recordedUnixMs: Int64 = 0,
             subject: String = "",
             body: Body? = nil,
-            drill: Bool = false
+            drill: Bool = false,
+            aggregateFingerprint: String = ""
         ) {
             self.sequence = sequence
             self.recordedUnixMs = recordedUnixMs
             self.subject = subject
             self.body = body
             self.drill = drill
+            self.aggregateFingerprint = aggregateFingerprint
         }
     }
 }
@@ -845,6 +1118,7 @@ extension AlertV1.LedgerEvent {
         default: self.body = nil
         }
         self.drill = c.drill != 0
+        self.aggregateFingerprint = try wireString(c.aggregate_fingerprint, message: "sanlian.alert.v1.LedgerEvent", field: "aggregate_fingerprint")
     }
 
     package func withPacking(
@@ -885,5 +1159,46 @@ extension AlertV1.LedgerEvent {
             break
         }
         c.drill = self.drill ? 1 : 0
+        c.aggregate_fingerprint = try arena.string(self.aggregateFingerprint, message: "sanlian.alert.v1.LedgerEvent", field: "aggregate_fingerprint")
+    }
+}
+
+extension AlertV1.LedgerEvent {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.sequence == 0) {
+            json.key("sequence")
+            json.int64(self.sequence)
+        }
+        if options.includeDefaults || !(self.recordedUnixMs == 0) {
+            json.key("recordedUnixMs")
+            json.int64(self.recordedUnixMs)
+        }
+        if options.includeDefaults || !(self.subject.isEmpty) {
+            json.key("subject")
+            json.string(self.subject)
+        }
+        switch self.body {
+        case .alert(let value)?:
+            json.key("alert")
+            value.writeJSON(to: &json, options: options)
+        case .escalation(let value)?:
+            json.key("escalation")
+            value.writeJSON(to: &json, options: options)
+        case .transition(let value)?:
+            json.key("transition")
+            value.writeJSON(to: &json, options: options)
+        case nil:
+            break
+        }
+        if options.includeDefaults || !(!self.drill) {
+            json.key("drill")
+            json.bool(self.drill)
+        }
+        if options.includeDefaults || !(self.aggregateFingerprint.isEmpty) {
+            json.key("aggregateFingerprint")
+            json.string(self.aggregateFingerprint)
+        }
+        json.endObject()
     }
 }

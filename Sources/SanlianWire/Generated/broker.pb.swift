@@ -76,6 +76,25 @@ extension BrokerV1.MethodDescriptor {
     }
 }
 
+extension BrokerV1.MethodDescriptor {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        if options.includeDefaults || !(!self.serverStreaming) {
+            json.key("serverStreaming")
+            json.bool(self.serverStreaming)
+        }
+        if options.includeDefaults || !(!self.clientStreaming) {
+            json.key("clientStreaming")
+            json.bool(self.clientStreaming)
+        }
+        json.endObject()
+    }
+}
+
 extension BrokerV1 {
     package struct ServiceDescriptor: WireMessage {
         package static let protoName = "sanlian.broker.v1.ServiceDescriptor"
@@ -152,6 +171,23 @@ extension BrokerV1.ServiceDescriptor {
             c.n_methods = self.methods.count
             c.methods = array
         }
+    }
+}
+
+extension BrokerV1.ServiceDescriptor {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        if options.includeDefaults || !self.methods.isEmpty {
+            json.key("methods")
+            json.beginArray()
+            for element in self.methods { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        json.endObject()
     }
 }
 
@@ -234,6 +270,23 @@ extension BrokerV1.RegisterRequest {
     }
 }
 
+extension BrokerV1.RegisterRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.services.isEmpty {
+            json.key("services")
+            json.beginArray()
+            for element in self.services { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.instance.isEmpty) {
+            json.key("instance")
+            json.string(self.instance)
+        }
+        json.endObject()
+    }
+}
+
 extension BrokerV1 {
     package struct RegisterResponse: WireMessage {
         package static let protoName = "sanlian.broker.v1.RegisterResponse"
@@ -293,6 +346,17 @@ extension BrokerV1.RegisterResponse {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Broker__V1__RegisterResponse, _ arena: inout WireArena) throws(WireError) {
         c.instance_id = self.instanceID
+    }
+}
+
+extension BrokerV1.RegisterResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.instanceID == 0) {
+            json.key("instanceId")
+            json.int64(self.instanceID)
+        }
+        json.endObject()
     }
 }
 
@@ -381,6 +445,27 @@ extension BrokerV1.PublishRequest {
     }
 }
 
+extension BrokerV1.PublishRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.subject.isEmpty) {
+            json.key("subject")
+            json.string(self.subject)
+        }
+        if options.includeDefaults || !(self.payload.isEmpty) {
+            json.key("payload")
+            json.bytes(self.payload)
+        }
+        if options.includeDefaults || !self.headers.isEmpty {
+            json.key("headers")
+            json.beginArray()
+            for element in self.headers { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
 extension BrokerV1 {
     package struct PublishResponse: WireMessage {
         package static let protoName = "sanlian.broker.v1.PublishResponse"
@@ -444,6 +529,17 @@ extension BrokerV1.PublishResponse {
     }
 }
 
+extension BrokerV1.PublishResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.deliveredTo == 0) {
+            json.key("deliveredTo")
+            json.int32(self.deliveredTo)
+        }
+        json.endObject()
+    }
+}
+
 extension BrokerV1 {
     package struct SubscribeRequest: WireMessage {
         package static let protoName = "sanlian.broker.v1.SubscribeRequest"
@@ -504,6 +600,17 @@ extension BrokerV1.SubscribeRequest {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Broker__V1__SubscribeRequest, _ arena: inout WireArena) throws(WireError) {
         c.subject_pattern = try arena.string(self.subjectPattern, message: "sanlian.broker.v1.SubscribeRequest", field: "subject_pattern")
+    }
+}
+
+extension BrokerV1.SubscribeRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.subjectPattern.isEmpty) {
+            json.key("subjectPattern")
+            json.string(self.subjectPattern)
+        }
+        json.endObject()
     }
 }
 
@@ -595,6 +702,31 @@ extension BrokerV1.Delivery {
     }
 }
 
+extension BrokerV1.Delivery {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.subject.isEmpty) {
+            json.key("subject")
+            json.string(self.subject)
+        }
+        if options.includeDefaults || !(self.payload.isEmpty) {
+            json.key("payload")
+            json.bytes(self.payload)
+        }
+        if options.includeDefaults || !self.headers.isEmpty {
+            json.key("headers")
+            json.beginArray()
+            for element in self.headers { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.publisherDepartment.isEmpty) {
+            json.key("publisherDepartment")
+            json.string(self.publisherDepartment)
+        }
+        json.endObject()
+    }
+}
+
 extension BrokerV1 {
     package struct PublishAlertRequest: WireMessage {
         package static let protoName = "sanlian.broker.v1.PublishAlertRequest"
@@ -658,6 +790,17 @@ extension BrokerV1.PublishAlertRequest {
         if let value = self.alert {
             c.alert = try value.cPointer(&arena)
         }
+    }
+}
+
+extension BrokerV1.PublishAlertRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.alert {
+            json.key("alert")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -726,6 +869,21 @@ extension BrokerV1.PublishAlertResponse {
     func fill(_ c: inout Sanlian__Broker__V1__PublishAlertResponse, _ arena: inout WireArena) throws(WireError) {
         c.sequence = self.sequence
         c.duplicate = self.duplicate ? 1 : 0
+    }
+}
+
+extension BrokerV1.PublishAlertResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.sequence == 0) {
+            json.key("sequence")
+            json.int64(self.sequence)
+        }
+        if options.includeDefaults || !(!self.duplicate) {
+            json.key("duplicate")
+            json.bool(self.duplicate)
+        }
+        json.endObject()
     }
 }
 
@@ -820,6 +978,26 @@ extension BrokerV1.StartPosition {
     }
 }
 
+extension BrokerV1.StartPosition {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        switch self.position {
+        case .resume(let value)?:
+            json.key("resume")
+            json.bool(value)
+        case .fromSequence(let value)?:
+            json.key("fromSequence")
+            json.int64(value)
+        case .fromUnixMs(let value)?:
+            json.key("fromUnixMs")
+            json.int64(value)
+        case nil:
+            break
+        }
+        json.endObject()
+    }
+}
+
 extension BrokerV1 {
     package struct SubscribeLedgerRequest: WireMessage {
         package static let protoName = "sanlian.broker.v1.SubscribeLedgerRequest"
@@ -839,6 +1017,10 @@ extension BrokerV1 {
         /// count is kept when its connection ends, and may fall short if the broker crashes meanwhile);
         /// 0 means the default.
         package var maxDeliveries: UInt32 = 0
+        /// A subscription has one subscriber at a time. Without take_over, a second one is refused
+        /// (ALREADY_EXISTS) while the first is connected; with it, the second replaces the first, whose
+        /// stream ends with ABORTED.
+        package var takeOver: Bool = false
 
         package init() {}
 
@@ -848,7 +1030,8 @@ extension BrokerV1 {
             start: BrokerV1.StartPosition? = nil,
             maxInFlight: UInt32 = 0,
             ackTimeoutSeconds: UInt32 = 0,
-            maxDeliveries: UInt32 = 0
+            maxDeliveries: UInt32 = 0,
+            takeOver: Bool = false
         ) {
             self.name = name
             self.subjectPattern = subjectPattern
@@ -856,6 +1039,7 @@ extension BrokerV1 {
             self.maxInFlight = maxInFlight
             self.ackTimeoutSeconds = ackTimeoutSeconds
             self.maxDeliveries = maxDeliveries
+            self.takeOver = takeOver
         }
     }
 }
@@ -886,6 +1070,7 @@ extension BrokerV1.SubscribeLedgerRequest {
         self.maxInFlight = c.max_in_flight
         self.ackTimeoutSeconds = c.ack_timeout_seconds
         self.maxDeliveries = c.max_deliveries
+        self.takeOver = c.take_over != 0
     }
 
     package func withPacking(
@@ -917,6 +1102,218 @@ extension BrokerV1.SubscribeLedgerRequest {
         c.max_in_flight = self.maxInFlight
         c.ack_timeout_seconds = self.ackTimeoutSeconds
         c.max_deliveries = self.maxDeliveries
+        c.take_over = self.takeOver ? 1 : 0
+    }
+}
+
+extension BrokerV1.SubscribeLedgerRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        if options.includeDefaults || !(self.subjectPattern.isEmpty) {
+            json.key("subjectPattern")
+            json.string(self.subjectPattern)
+        }
+        if let value = self.start {
+            json.key("start")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.maxInFlight == 0) {
+            json.key("maxInFlight")
+            json.int32(self.maxInFlight)
+        }
+        if options.includeDefaults || !(self.ackTimeoutSeconds == 0) {
+            json.key("ackTimeoutSeconds")
+            json.int32(self.ackTimeoutSeconds)
+        }
+        if options.includeDefaults || !(self.maxDeliveries == 0) {
+            json.key("maxDeliveries")
+            json.int32(self.maxDeliveries)
+        }
+        if options.includeDefaults || !(!self.takeOver) {
+            json.key("takeOver")
+            json.bool(self.takeOver)
+        }
+        json.endObject()
+    }
+}
+
+extension BrokerV1 {
+    package struct GetSubscriptionRequest: WireMessage {
+        package static let protoName = "sanlian.broker.v1.GetSubscriptionRequest"
+
+        package var name: String = ""
+
+        package init() {}
+
+        package init(
+            name: String = ""
+        ) {
+            self.name = name
+        }
+    }
+}
+
+extension BrokerV1.GetSubscriptionRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__get_subscription_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__get_subscription_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    init(cMessage c: Sanlian__Broker__V1__GetSubscriptionRequest) throws(WireError) {
+        self.init()
+        self.name = try wireString(c.name, message: "sanlian.broker.v1.GetSubscriptionRequest", field: "name")
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__GetSubscriptionRequest()
+            sanlian__broker__v1__get_subscription_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__broker__v1__get_subscription_request__get_packed_size(&c)) { sanlian__broker__v1__get_subscription_request__pack(&c, $0) }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__GetSubscriptionRequest> {
+        let pointer = arena.allocate(Sanlian__Broker__V1__GetSubscriptionRequest.self, count: 1)
+        sanlian__broker__v1__get_subscription_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    func fill(_ c: inout Sanlian__Broker__V1__GetSubscriptionRequest, _ arena: inout WireArena) throws(WireError) {
+        c.name = try arena.string(self.name, message: "sanlian.broker.v1.GetSubscriptionRequest", field: "name")
+    }
+}
+
+extension BrokerV1.GetSubscriptionRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        json.endObject()
+    }
+}
+
+extension BrokerV1 {
+    package struct GetSubscriptionResponse: WireMessage {
+        package static let protoName = "sanlian.broker.v1.GetSubscriptionResponse"
+
+        /// False when the department has no subscription of that name yet (the rest is then empty).
+        package var exists: Bool = false
+        package var subjectPattern: String = ""
+        /// Every event up to this sequence has been acknowledged: a subscriber that resumes starts after it.
+        package var acknowledgedThrough: UInt64 = 0
+        /// Whether a subscriber is connected now.
+        package var connected: Bool = false
+
+        package init() {}
+
+        package init(
+            exists: Bool = false,
+            subjectPattern: String = "",
+            acknowledgedThrough: UInt64 = 0,
+            connected: Bool = false
+        ) {
+            self.exists = exists
+            self.subjectPattern = subjectPattern
+            self.acknowledgedThrough = acknowledgedThrough
+            self.connected = connected
+        }
+    }
+}
+
+extension BrokerV1.GetSubscriptionResponse {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__get_subscription_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__get_subscription_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    init(cMessage c: Sanlian__Broker__V1__GetSubscriptionResponse) throws(WireError) {
+        self.init()
+        self.exists = c.exists != 0
+        self.subjectPattern = try wireString(c.subject_pattern, message: "sanlian.broker.v1.GetSubscriptionResponse", field: "subject_pattern")
+        self.acknowledgedThrough = c.acknowledged_through
+        self.connected = c.connected != 0
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__GetSubscriptionResponse()
+            sanlian__broker__v1__get_subscription_response__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__broker__v1__get_subscription_response__get_packed_size(&c)) { sanlian__broker__v1__get_subscription_response__pack(&c, $0) }
+        }
+    }
+
+    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__GetSubscriptionResponse> {
+        let pointer = arena.allocate(Sanlian__Broker__V1__GetSubscriptionResponse.self, count: 1)
+        sanlian__broker__v1__get_subscription_response__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    func fill(_ c: inout Sanlian__Broker__V1__GetSubscriptionResponse, _ arena: inout WireArena) throws(WireError) {
+        c.exists = self.exists ? 1 : 0
+        c.subject_pattern = try arena.string(self.subjectPattern, message: "sanlian.broker.v1.GetSubscriptionResponse", field: "subject_pattern")
+        c.acknowledged_through = self.acknowledgedThrough
+        c.connected = self.connected ? 1 : 0
+    }
+}
+
+extension BrokerV1.GetSubscriptionResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(!self.exists) {
+            json.key("exists")
+            json.bool(self.exists)
+        }
+        if options.includeDefaults || !(self.subjectPattern.isEmpty) {
+            json.key("subjectPattern")
+            json.string(self.subjectPattern)
+        }
+        if options.includeDefaults || !(self.acknowledgedThrough == 0) {
+            json.key("acknowledgedThrough")
+            json.int64(self.acknowledgedThrough)
+        }
+        if options.includeDefaults || !(!self.connected) {
+            json.key("connected")
+            json.bool(self.connected)
+        }
+        json.endObject()
     }
 }
 
@@ -990,6 +1387,21 @@ extension BrokerV1.LedgerDelivery {
             c.event = try value.cPointer(&arena)
         }
         c.attempt = self.attempt
+    }
+}
+
+extension BrokerV1.LedgerDelivery {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.event {
+            json.key("event")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.attempt == 0) {
+            json.key("attempt")
+            json.int32(self.attempt)
+        }
+        json.endObject()
     }
 }
 
@@ -1071,6 +1483,23 @@ extension BrokerV1.AckLedgerRequest {
     }
 }
 
+extension BrokerV1.AckLedgerRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        if options.includeDefaults || !self.sequences.isEmpty {
+            json.key("sequences")
+            json.beginArray()
+            for element in self.sequences { json.int64(element) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
 extension BrokerV1 {
     package struct AckLedgerResponse: WireMessage {
         package static let protoName = "sanlian.broker.v1.AckLedgerResponse"
@@ -1131,6 +1560,17 @@ extension BrokerV1.AckLedgerResponse {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Broker__V1__AckLedgerResponse, _ arena: inout WireArena) throws(WireError) {
         c.acknowledged_through = self.acknowledgedThrough
+    }
+}
+
+extension BrokerV1.AckLedgerResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.acknowledgedThrough == 0) {
+            json.key("acknowledgedThrough")
+            json.int64(self.acknowledgedThrough)
+        }
+        json.endObject()
     }
 }
 
@@ -1207,6 +1647,25 @@ extension BrokerV1.ReadLedgerRequest {
         c.from_sequence = self.fromSequence
         c.limit = self.limit
         c.subject_pattern = try arena.string(self.subjectPattern, message: "sanlian.broker.v1.ReadLedgerRequest", field: "subject_pattern")
+    }
+}
+
+extension BrokerV1.ReadLedgerRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.fromSequence == 0) {
+            json.key("fromSequence")
+            json.int64(self.fromSequence)
+        }
+        if options.includeDefaults || !(self.limit == 0) {
+            json.key("limit")
+            json.int32(self.limit)
+        }
+        if options.includeDefaults || !(self.subjectPattern.isEmpty) {
+            json.key("subjectPattern")
+            json.string(self.subjectPattern)
+        }
+        json.endObject()
     }
 }
 
@@ -1296,6 +1755,27 @@ extension BrokerV1.ReadLedgerResponse {
     }
 }
 
+extension BrokerV1.ReadLedgerResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.events.isEmpty {
+            json.key("events")
+            json.beginArray()
+            for element in self.events { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.lastSequence == 0) {
+            json.key("lastSequence")
+            json.int64(self.lastSequence)
+        }
+        if options.includeDefaults || !(self.nextFromSequence == 0) {
+            json.key("nextFromSequence")
+            json.int64(self.nextFromSequence)
+        }
+        json.endObject()
+    }
+}
+
 extension BrokerV1 {
     package struct AggregateActionRequest: WireMessage {
         package static let protoName = "sanlian.broker.v1.AggregateActionRequest"
@@ -1365,6 +1845,21 @@ extension BrokerV1.AggregateActionRequest {
     }
 }
 
+extension BrokerV1.AggregateActionRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.fingerprint.isEmpty) {
+            json.key("fingerprint")
+            json.string(self.fingerprint)
+        }
+        if options.includeDefaults || !(self.note.isEmpty) {
+            json.key("note")
+            json.string(self.note)
+        }
+        json.endObject()
+    }
+}
+
 extension BrokerV1 {
     package struct AggregateActionResponse: WireMessage {
         package static let protoName = "sanlian.broker.v1.AggregateActionResponse"
@@ -1428,6 +1923,17 @@ extension BrokerV1.AggregateActionResponse {
         if let value = self.aggregate {
             c.aggregate = try value.cPointer(&arena)
         }
+    }
+}
+
+extension BrokerV1.AggregateActionResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.aggregate {
+            json.key("aggregate")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -1565,6 +2071,41 @@ extension BrokerV1.ListAggregatesRequest {
     }
 }
 
+extension BrokerV1.ListAggregatesRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.states.isEmpty {
+            json.key("states")
+            json.beginArray()
+            for element in self.states { json.enumeration(element, options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !self.severities.isEmpty {
+            json.key("severities")
+            json.beginArray()
+            for element in self.severities { json.enumeration(element, options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !self.departments.isEmpty {
+            json.key("departments")
+            json.beginArray()
+            for element in self.departments { json.string(element) }
+            json.endArray()
+        }
+        if options.includeDefaults || !self.villageCodes.isEmpty {
+            json.key("villageCodes")
+            json.beginArray()
+            for element in self.villageCodes { json.string(element) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
 extension BrokerV1 {
     package struct ListAggregatesResponse: WireMessage {
         package static let protoName = "sanlian.broker.v1.ListAggregatesResponse"
@@ -1647,6 +2188,23 @@ extension BrokerV1.ListAggregatesResponse {
     }
 }
 
+extension BrokerV1.ListAggregatesResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.aggregates.isEmpty {
+            json.key("aggregates")
+            json.beginArray()
+            for element in self.aggregates { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension BrokerV1 {
     /// One aggregate and what the ledger holds of it.
     package struct GetAggregateRequest: WireMessage {
@@ -1713,6 +2271,21 @@ extension BrokerV1.GetAggregateRequest {
     func fill(_ c: inout Sanlian__Broker__V1__GetAggregateRequest, _ arena: inout WireArena) throws(WireError) {
         c.fingerprint = try arena.string(self.fingerprint, message: "sanlian.broker.v1.GetAggregateRequest", field: "fingerprint")
         c.history_limit = self.historyLimit
+    }
+}
+
+extension BrokerV1.GetAggregateRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.fingerprint.isEmpty) {
+            json.key("fingerprint")
+            json.string(self.fingerprint)
+        }
+        if options.includeDefaults || !(self.historyLimit == 0) {
+            json.key("historyLimit")
+            json.int32(self.historyLimit)
+        }
+        json.endObject()
     }
 }
 
@@ -1806,6 +2379,27 @@ extension BrokerV1.GetAggregateResponse {
     }
 }
 
+extension BrokerV1.GetAggregateResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.aggregate {
+            json.key("aggregate")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !self.history.isEmpty {
+            json.key("history")
+            json.beginArray()
+            for element in self.history { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.historyTotal == 0) {
+            json.key("historyTotal")
+            json.int32(self.historyTotal)
+        }
+        json.endObject()
+    }
+}
+
 extension BrokerV1 {
     package struct DeadLetter: WireMessage {
         package static let protoName = "sanlian.broker.v1.DeadLetter"
@@ -1888,6 +2482,33 @@ extension BrokerV1.DeadLetter {
     }
 }
 
+extension BrokerV1.DeadLetter {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.subscription.isEmpty) {
+            json.key("subscription")
+            json.string(self.subscription)
+        }
+        if options.includeDefaults || !(self.department.isEmpty) {
+            json.key("department")
+            json.string(self.department)
+        }
+        if options.includeDefaults || !(self.sequence == 0) {
+            json.key("sequence")
+            json.int64(self.sequence)
+        }
+        if options.includeDefaults || !(self.attempts == 0) {
+            json.key("attempts")
+            json.int32(self.attempts)
+        }
+        if options.includeDefaults || !(self.deadUnixMs == 0) {
+            json.key("deadUnixMs")
+            json.int64(self.deadUnixMs)
+        }
+        json.endObject()
+    }
+}
+
 extension BrokerV1 {
     package struct ListDeadLettersRequest: WireMessage {
         package static let protoName = "sanlian.broker.v1.ListDeadLettersRequest"
@@ -1958,6 +2579,21 @@ extension BrokerV1.ListDeadLettersRequest {
         if let value = self.page {
             c.page = try value.cPointer(&arena)
         }
+    }
+}
+
+extension BrokerV1.ListDeadLettersRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.subscription.isEmpty) {
+            json.key("subscription")
+            json.string(self.subscription)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -2042,6 +2678,23 @@ extension BrokerV1.ListDeadLettersResponse {
     }
 }
 
+extension BrokerV1.ListDeadLettersResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.deadLetters.isEmpty {
+            json.key("deadLetters")
+            json.beginArray()
+            for element in self.deadLetters { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension BrokerV1 {
     package struct RedriveDeadLettersRequest: WireMessage {
         package static let protoName = "sanlian.broker.v1.RedriveDeadLettersRequest"
@@ -2120,6 +2773,23 @@ extension BrokerV1.RedriveDeadLettersRequest {
     }
 }
 
+extension BrokerV1.RedriveDeadLettersRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.subscription.isEmpty) {
+            json.key("subscription")
+            json.string(self.subscription)
+        }
+        if options.includeDefaults || !self.sequences.isEmpty {
+            json.key("sequences")
+            json.beginArray()
+            for element in self.sequences { json.int64(element) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
 extension BrokerV1 {
     package struct RedriveDeadLettersResponse: WireMessage {
         package static let protoName = "sanlian.broker.v1.RedriveDeadLettersResponse"
@@ -2179,6 +2849,17 @@ extension BrokerV1.RedriveDeadLettersResponse {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Broker__V1__RedriveDeadLettersResponse, _ arena: inout WireArena) throws(WireError) {
         c.redriven = self.redriven
+    }
+}
+
+extension BrokerV1.RedriveDeadLettersResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.redriven == 0) {
+            json.key("redriven")
+            json.int32(self.redriven)
+        }
+        json.endObject()
     }
 }
 
@@ -2246,6 +2927,17 @@ extension BrokerV1.ListServicesRequest {
         if let value = self.page {
             c.page = try value.cPointer(&arena)
         }
+    }
+}
+
+extension BrokerV1.ListServicesRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -2336,6 +3028,27 @@ extension BrokerV1.ServiceStatus {
     }
 }
 
+extension BrokerV1.ServiceStatus {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.service {
+            json.key("service")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.instances == 0) {
+            json.key("instances")
+            json.int32(self.instances)
+        }
+        if options.includeDefaults || !self.instanceNames.isEmpty {
+            json.key("instanceNames")
+            json.beginArray()
+            for element in self.instanceNames { json.string(element) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
 extension BrokerV1 {
     package struct ListServicesResponse: WireMessage {
         package static let protoName = "sanlian.broker.v1.ListServicesResponse"
@@ -2417,6 +3130,23 @@ extension BrokerV1.ListServicesResponse {
     }
 }
 
+extension BrokerV1.ListServicesResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.services.isEmpty {
+            json.key("services")
+            json.beginArray()
+            for element in self.services { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension BrokerV1 {
     package enum Broker {
         package static let name = "sanlian.broker.v1.Broker"
@@ -2446,6 +3176,10 @@ extension BrokerV1 {
         /// Acknowledge ledger events delivered to a durable subscription.
         package static let ackLedger = WireMethod<BrokerV1.AckLedgerRequest, BrokerV1.AckLedgerResponse>(
             service: name, method: "AckLedger", kind: .unary)
+
+        /// Where a durable subscription stands (of the caller's department).
+        package static let getSubscription = WireMethod<BrokerV1.GetSubscriptionRequest, BrokerV1.GetSubscriptionResponse>(
+            service: name, method: "GetSubscription", kind: .unary)
 
         /// Read the ledger without a subscription.
         package static let readLedger = WireMethod<BrokerV1.ReadLedgerRequest, BrokerV1.ReadLedgerResponse>(
@@ -2483,6 +3217,7 @@ extension BrokerV1 {
             publishAlert.description,
             subscribeLedger.description,
             ackLedger.description,
+            getSubscription.description,
             readLedger.description,
             acknowledgeAggregate.description,
             resolveAggregate.description,

@@ -71,6 +71,21 @@ extension CommonV1.KeyValue {
     }
 }
 
+extension CommonV1.KeyValue {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.key.isEmpty) {
+            json.key("key")
+            json.string(self.key)
+        }
+        if options.includeDefaults || !(self.value.isEmpty) {
+            json.key("value")
+            json.string(self.value)
+        }
+        json.endObject()
+    }
+}
+
 extension CommonV1 {
     /// A place in the township. village_code is the 12-digit statistical division code (GB/T 2260 +
     /// township and village digits); village_group names the 村民小组 within it.
@@ -157,6 +172,33 @@ extension CommonV1.Place {
     }
 }
 
+extension CommonV1.Place {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.villageCode.isEmpty) {
+            json.key("villageCode")
+            json.string(self.villageCode)
+        }
+        if options.includeDefaults || !(self.villageGroup.isEmpty) {
+            json.key("villageGroup")
+            json.string(self.villageGroup)
+        }
+        if options.includeDefaults || !(self.description.isEmpty) {
+            json.key("description")
+            json.string(self.description)
+        }
+        if options.includeDefaults || !(self.latitudeMicro == 0) {
+            json.key("latitudeMicro")
+            json.int32(self.latitudeMicro)
+        }
+        if options.includeDefaults || !(self.longitudeMicro == 0) {
+            json.key("longitudeMicro")
+            json.int32(self.longitudeMicro)
+        }
+        json.endObject()
+    }
+}
+
 extension CommonV1 {
     /// A half-open time range [from, to), Unix milliseconds; 0 means open on that side.
     package struct TimeRange: WireMessage {
@@ -222,6 +264,21 @@ extension CommonV1.TimeRange {
     func fill(_ c: inout Sanlian__Common__V1__TimeRange, _ arena: inout WireArena) throws(WireError) {
         c.from_unix_ms = self.fromUnixMs
         c.to_unix_ms = self.toUnixMs
+    }
+}
+
+extension CommonV1.TimeRange {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.fromUnixMs == 0) {
+            json.key("fromUnixMs")
+            json.int64(self.fromUnixMs)
+        }
+        if options.includeDefaults || !(self.toUnixMs == 0) {
+            json.key("toUnixMs")
+            json.int64(self.toUnixMs)
+        }
+        json.endObject()
     }
 }
 
@@ -297,6 +354,21 @@ extension CommonV1.PageRequest {
     }
 }
 
+extension CommonV1.PageRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.pageSize == 0) {
+            json.key("pageSize")
+            json.int32(self.pageSize)
+        }
+        if options.includeDefaults || !(self.pageToken.isEmpty) {
+            json.key("pageToken")
+            json.string(self.pageToken)
+        }
+        json.endObject()
+    }
+}
+
 extension CommonV1 {
     package struct PageResponse: WireMessage {
         package static let protoName = "sanlian.common.v1.PageResponse"
@@ -365,6 +437,21 @@ extension CommonV1.PageResponse {
     }
 }
 
+extension CommonV1.PageResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.nextPageToken.isEmpty) {
+            json.key("nextPageToken")
+            json.string(self.nextPageToken)
+        }
+        if options.includeDefaults || !(self.total == 0) {
+            json.key("total")
+            json.int32(self.total)
+        }
+        json.endObject()
+    }
+}
+
 extension CommonV1 {
     /// A month, for monthly reports and statistics, e.g. "2026-11".
     package struct Month: WireMessage {
@@ -430,5 +517,20 @@ extension CommonV1.Month {
     func fill(_ c: inout Sanlian__Common__V1__Month, _ arena: inout WireArena) throws(WireError) {
         c.year = self.year
         c.month = self.month
+    }
+}
+
+extension CommonV1.Month {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.year == 0) {
+            json.key("year")
+            json.int32(self.year)
+        }
+        if options.includeDefaults || !(self.month == 0) {
+            json.key("month")
+            json.int32(self.month)
+        }
+        json.endObject()
     }
 }

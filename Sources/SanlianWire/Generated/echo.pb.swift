@@ -16,6 +16,9 @@ extension EchoV1 {
         /// Also answer with the request metadata the server saw (EchoResponse.metadata). Off by default:
         /// building those strings is not the RPC path's cost, and benchmarks echo the payload alone.
         package var includeMetadata: Bool = false
+        /// Compute for this many milliseconds, without suspending, before answering: a handler that
+        /// holds its thread, as a roster solve or a large import does.
+        package var busyMs: UInt32 = 0
 
         package init() {}
 
@@ -24,13 +27,15 @@ extension EchoV1 {
             delayMs: UInt32 = 0,
             count: UInt32 = 0,
             failWithCode: UInt32 = 0,
-            includeMetadata: Bool = false
+            includeMetadata: Bool = false,
+            busyMs: UInt32 = 0
         ) {
             self.payload = payload
             self.delayMs = delayMs
             self.count = count
             self.failWithCode = failWithCode
             self.includeMetadata = includeMetadata
+            self.busyMs = busyMs
         }
     }
 }
@@ -58,6 +63,7 @@ extension EchoV1.EchoRequest {
         self.count = c.count
         self.failWithCode = c.fail_with_code
         self.includeMetadata = c.include_metadata != 0
+        self.busyMs = c.busy_ms
     }
 
     package func withPacking(
@@ -86,6 +92,38 @@ extension EchoV1.EchoRequest {
         c.count = self.count
         c.fail_with_code = self.failWithCode
         c.include_metadata = self.includeMetadata ? 1 : 0
+        c.busy_ms = self.busyMs
+    }
+}
+
+extension EchoV1.EchoRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.payload.isEmpty) {
+            json.key("payload")
+            json.bytes(self.payload)
+        }
+        if options.includeDefaults || !(self.delayMs == 0) {
+            json.key("delayMs")
+            json.int32(self.delayMs)
+        }
+        if options.includeDefaults || !(self.count == 0) {
+            json.key("count")
+            json.int32(self.count)
+        }
+        if options.includeDefaults || !(self.failWithCode == 0) {
+            json.key("failWithCode")
+            json.int32(self.failWithCode)
+        }
+        if options.includeDefaults || !(!self.includeMetadata) {
+            json.key("includeMetadata")
+            json.bool(self.includeMetadata)
+        }
+        if options.includeDefaults || !(self.busyMs == 0) {
+            json.key("busyMs")
+            json.int32(self.busyMs)
+        }
+        json.endObject()
     }
 }
 
@@ -193,6 +231,43 @@ extension EchoV1.EchoResponse {
         c.peer_uid = self.peerUID
         c.instance = try arena.string(self.instance, message: "sanlian.echo.v1.EchoResponse", field: "instance")
         c.remaining_micros = self.remainingMicros
+    }
+}
+
+extension EchoV1.EchoResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.payload.isEmpty) {
+            json.key("payload")
+            json.bytes(self.payload)
+        }
+        if options.includeDefaults || !(self.index == 0) {
+            json.key("index")
+            json.int32(self.index)
+        }
+        if options.includeDefaults || !self.metadata.isEmpty {
+            json.key("metadata")
+            json.beginArray()
+            for element in self.metadata { json.string(element) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.department.isEmpty) {
+            json.key("department")
+            json.string(self.department)
+        }
+        if options.includeDefaults || !(self.peerUID == 0) {
+            json.key("peerUid")
+            json.int32(self.peerUID)
+        }
+        if options.includeDefaults || !(self.instance.isEmpty) {
+            json.key("instance")
+            json.string(self.instance)
+        }
+        if options.includeDefaults || !(self.remainingMicros == 0) {
+            json.key("remainingMicros")
+            json.int64(self.remainingMicros)
+        }
+        json.endObject()
     }
 }
 

@@ -59,6 +59,21 @@ extension HazardsV1 {
             }
         }
 
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .traffic: "traffic"
+            case .fire: "fire"
+            case .productionSafety: "production_safety"
+            case .construction: "construction"
+            case .publicOrder: "public_order"
+            case .natural: "natural"
+            case .other: "other"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
         package static let knownCases: [Self] = [.unspecified, .traffic, .fire, .productionSafety, .construction, .publicOrder, .natural, .other]
     }
 }
@@ -103,6 +118,18 @@ extension HazardsV1 {
             case .serious: "HAZARD_GRADE_SERIOUS"
             case .general: "HAZARD_GRADE_GENERAL"
             case .minor: "HAZARD_GRADE_MINOR"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .major: "major"
+            case .serious: "serious"
+            case .general: "general"
+            case .minor: "minor"
             case .unrecognized(let value): String(value)
             }
         }
@@ -159,6 +186,20 @@ extension HazardsV1 {
             case .handled: "HAZARD_STATE_HANDLED"
             case .closed: "HAZARD_STATE_CLOSED"
             case .reopened: "HAZARD_STATE_REOPENED"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .reported: "reported"
+            case .acknowledged: "acknowledged"
+            case .assigned: "assigned"
+            case .handled: "handled"
+            case .closed: "closed"
+            case .reopened: "reopened"
             case .unrecognized(let value): String(value)
             }
         }
@@ -221,6 +262,19 @@ extension HazardsV1 {
             }
         }
 
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .landRequisition: "land_requisition"
+            case .labourWages: "labour_wages"
+            case .publicOrder: "public_order"
+            case .safety: "safety"
+            case .other: "other"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
         package static let knownCases: [Self] = [.unspecified, .landRequisition, .labourWages, .publicOrder, .safety, .other]
     }
 }
@@ -279,6 +333,19 @@ extension HazardsV1 {
             }
         }
 
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .extremelyMajor: "extremely_major"
+            case .major: "major"
+            case .relativelyMajor: "relatively_major"
+            case .general: "general"
+            case .simple: "simple"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
         package static let knownCases: [Self] = [.unspecified, .extremelyMajor, .major, .relativelyMajor, .general, .simple]
     }
 }
@@ -328,6 +395,18 @@ extension HazardsV1 {
             case .peoples: "MEDIATION_CHANNEL_PEOPLES"
             case .professional: "MEDIATION_CHANNEL_PROFESSIONAL"
             case .judicial: "MEDIATION_CHANNEL_JUDICIAL"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .policeAdministrative: "police_administrative"
+            case .peoples: "peoples"
+            case .professional: "professional"
+            case .judicial: "judicial"
             case .unrecognized(let value): String(value)
             }
         }
@@ -388,6 +467,21 @@ extension HazardsV1 {
             case .resolved: "DISPUTE_STATE_RESOLVED"
             case .unresolved: "DISPUTE_STATE_UNRESOLVED"
             case .closed: "DISPUTE_STATE_CLOSED"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .accepted: "accepted"
+            case .assessed: "assessed"
+            case .routed: "routed"
+            case .inMediation: "in_mediation"
+            case .resolved: "resolved"
+            case .unresolved: "unresolved"
+            case .closed: "closed"
             case .unrecognized(let value): String(value)
             }
         }
@@ -488,6 +582,33 @@ extension HazardsV1.ReportHazardRequest {
     }
 }
 
+extension HazardsV1.ReportHazardRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.kind.rawValue == 0) {
+            json.key("kind")
+            json.enumeration(self.kind, options)
+        }
+        if let value = self.place {
+            json.key("place")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.description.isEmpty) {
+            json.key("description")
+            json.string(self.description)
+        }
+        if let value = self.suggestedGrade {
+            json.key("suggestedGrade")
+            json.enumeration(value, options)
+        }
+        if options.includeDefaults || !(!self.drill) {
+            json.key("drill")
+            json.bool(self.drill)
+        }
+        json.endObject()
+    }
+}
+
 extension HazardsV1 {
     package struct HazardEvent: WireMessage {
         package static let protoName = "sanlian.hazards.v1.HazardEvent"
@@ -572,6 +693,37 @@ extension HazardsV1.HazardEvent {
         c.by_operator = try arena.string(self.byOperator, message: "sanlian.hazards.v1.HazardEvent", field: "by_operator")
         c.at_unix_ms = self.atUnixMs
         c.note = try arena.string(self.note, message: "sanlian.hazards.v1.HazardEvent", field: "note")
+    }
+}
+
+extension HazardsV1.HazardEvent {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.from.rawValue == 0) {
+            json.key("from")
+            json.enumeration(self.from, options)
+        }
+        if options.includeDefaults || !(self.to.rawValue == 0) {
+            json.key("to")
+            json.enumeration(self.to, options)
+        }
+        if options.includeDefaults || !(self.byDepartment.isEmpty) {
+            json.key("byDepartment")
+            json.string(self.byDepartment)
+        }
+        if options.includeDefaults || !(self.byOperator.isEmpty) {
+            json.key("byOperator")
+            json.string(self.byOperator)
+        }
+        if options.includeDefaults || !(self.atUnixMs == 0) {
+            json.key("atUnixMs")
+            json.int64(self.atUnixMs)
+        }
+        if options.includeDefaults || !(self.note.isEmpty) {
+            json.key("note")
+            json.string(self.note)
+        }
+        json.endObject()
     }
 }
 
@@ -716,6 +868,71 @@ extension HazardsV1.Hazard {
     }
 }
 
+extension HazardsV1.Hazard {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.kind.rawValue == 0) {
+            json.key("kind")
+            json.enumeration(self.kind, options)
+        }
+        if options.includeDefaults || !(self.grade.rawValue == 0) {
+            json.key("grade")
+            json.enumeration(self.grade, options)
+        }
+        if options.includeDefaults || !(self.state.rawValue == 0) {
+            json.key("state")
+            json.enumeration(self.state, options)
+        }
+        if let value = self.place {
+            json.key("place")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.description.isEmpty) {
+            json.key("description")
+            json.string(self.description)
+        }
+        if options.includeDefaults || !(self.reportingDepartment.isEmpty) {
+            json.key("reportingDepartment")
+            json.string(self.reportingDepartment)
+        }
+        if options.includeDefaults || !(self.responsibleDepartment.isEmpty) {
+            json.key("responsibleDepartment")
+            json.string(self.responsibleDepartment)
+        }
+        if options.includeDefaults || !(self.assignedTo.isEmpty) {
+            json.key("assignedTo")
+            json.string(self.assignedTo)
+        }
+        if options.includeDefaults || !(self.dueUnixMs == 0) {
+            json.key("dueUnixMs")
+            json.int64(self.dueUnixMs)
+        }
+        if options.includeDefaults || !(self.alertIdentifier.isEmpty) {
+            json.key("alertIdentifier")
+            json.string(self.alertIdentifier)
+        }
+        if options.includeDefaults || !self.history.isEmpty {
+            json.key("history")
+            json.beginArray()
+            for element in self.history { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(!self.drill) {
+            json.key("drill")
+            json.bool(self.drill)
+        }
+        if options.includeDefaults || !(self.reportedUnixMs == 0) {
+            json.key("reportedUnixMs")
+            json.int64(self.reportedUnixMs)
+        }
+        json.endObject()
+    }
+}
+
 extension HazardsV1 {
     package struct GetHazardRequest: WireMessage {
         package static let protoName = "sanlian.hazards.v1.GetHazardRequest"
@@ -775,6 +992,17 @@ extension HazardsV1.GetHazardRequest {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Hazards__V1__GetHazardRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.GetHazardRequest", field: "id")
+    }
+}
+
+extension HazardsV1.GetHazardRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        json.endObject()
     }
 }
 
@@ -873,6 +1101,31 @@ extension HazardsV1.ListHazardsRequest {
     }
 }
 
+extension HazardsV1.ListHazardsRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.states.isEmpty {
+            json.key("states")
+            json.beginArray()
+            for element in self.states { json.enumeration(element, options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.responsibleDepartment.isEmpty) {
+            json.key("responsibleDepartment")
+            json.string(self.responsibleDepartment)
+        }
+        if let value = self.range {
+            json.key("range")
+            value.writeJSON(to: &json, options: options)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension HazardsV1 {
     package struct ListHazardsResponse: WireMessage {
         package static let protoName = "sanlian.hazards.v1.ListHazardsResponse"
@@ -951,6 +1204,23 @@ extension HazardsV1.ListHazardsResponse {
         if let value = self.page {
             c.page = try value.cPointer(&arena)
         }
+    }
+}
+
+extension HazardsV1.ListHazardsResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.hazards.isEmpty {
+            json.key("hazards")
+            json.beginArray()
+            for element in self.hazards { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -1038,6 +1308,33 @@ extension HazardsV1.HazardTransitionRequest {
     }
 }
 
+extension HazardsV1.HazardTransitionRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.to.rawValue == 0) {
+            json.key("to")
+            json.enumeration(self.to, options)
+        }
+        if options.includeDefaults || !(self.note.isEmpty) {
+            json.key("note")
+            json.string(self.note)
+        }
+        if options.includeDefaults || !(self.assignee.isEmpty) {
+            json.key("assignee")
+            json.string(self.assignee)
+        }
+        if options.includeDefaults || !(self.evidence.isEmpty) {
+            json.key("evidence")
+            json.string(self.evidence)
+        }
+        json.endObject()
+    }
+}
+
 extension HazardsV1 {
     package struct Party: WireMessage {
         package static let protoName = "sanlian.hazards.v1.Party"
@@ -1122,6 +1419,33 @@ extension HazardsV1.Party {
     }
 }
 
+extension HazardsV1.Party {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        if options.includeDefaults || !(self.residentIDNumber.isEmpty) {
+            json.key("residentIdNumber")
+            json.string(self.residentIDNumber)
+        }
+        if options.includeDefaults || !(self.role.isEmpty) {
+            json.key("role")
+            json.string(self.role)
+        }
+        if options.includeDefaults || !(self.phone.isEmpty) {
+            json.key("phone")
+            json.string(self.phone)
+        }
+        if options.includeDefaults || !(self.enterprise.isEmpty) {
+            json.key("enterprise")
+            json.string(self.enterprise)
+        }
+        json.endObject()
+    }
+}
+
 extension HazardsV1 {
     package struct MediationSession: WireMessage {
         package static let protoName = "sanlian.hazards.v1.MediationSession"
@@ -1191,6 +1515,25 @@ extension HazardsV1.MediationSession {
         c.held_unix_ms = self.heldUnixMs
         c.mediator = try arena.string(self.mediator, message: "sanlian.hazards.v1.MediationSession", field: "mediator")
         c.summary = try arena.string(self.summary, message: "sanlian.hazards.v1.MediationSession", field: "summary")
+    }
+}
+
+extension HazardsV1.MediationSession {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.heldUnixMs == 0) {
+            json.key("heldUnixMs")
+            json.int64(self.heldUnixMs)
+        }
+        if options.includeDefaults || !(self.mediator.isEmpty) {
+            json.key("mediator")
+            json.string(self.mediator)
+        }
+        if options.includeDefaults || !(self.summary.isEmpty) {
+            json.key("summary")
+            json.string(self.summary)
+        }
+        json.endObject()
     }
 }
 
@@ -1268,6 +1611,29 @@ extension HazardsV1.FollowUp {
         c.done_unix_ms = self.doneUnixMs
         c.by = try arena.string(self.by, message: "sanlian.hazards.v1.FollowUp", field: "by")
         c.note = try arena.string(self.note, message: "sanlian.hazards.v1.FollowUp", field: "note")
+    }
+}
+
+extension HazardsV1.FollowUp {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.dueUnixMs == 0) {
+            json.key("dueUnixMs")
+            json.int64(self.dueUnixMs)
+        }
+        if options.includeDefaults || !(self.doneUnixMs == 0) {
+            json.key("doneUnixMs")
+            json.int64(self.doneUnixMs)
+        }
+        if options.includeDefaults || !(self.by.isEmpty) {
+            json.key("by")
+            json.string(self.by)
+        }
+        if options.includeDefaults || !(self.note.isEmpty) {
+            json.key("note")
+            json.string(self.note)
+        }
+        json.endObject()
     }
 }
 
@@ -1449,6 +1815,87 @@ extension HazardsV1.Dispute {
     }
 }
 
+extension HazardsV1.Dispute {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.category.rawValue == 0) {
+            json.key("category")
+            json.enumeration(self.category, options)
+        }
+        if options.includeDefaults || !(self.grade.rawValue == 0) {
+            json.key("grade")
+            json.enumeration(self.grade, options)
+        }
+        if options.includeDefaults || !(self.gradeReason.isEmpty) {
+            json.key("gradeReason")
+            json.string(self.gradeReason)
+        }
+        if options.includeDefaults || !(self.channel.rawValue == 0) {
+            json.key("channel")
+            json.enumeration(self.channel, options)
+        }
+        if options.includeDefaults || !(self.state.rawValue == 0) {
+            json.key("state")
+            json.enumeration(self.state, options)
+        }
+        if options.includeDefaults || !self.parties.isEmpty {
+            json.key("parties")
+            json.beginArray()
+            for element in self.parties { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.place {
+            json.key("place")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.complaint.isEmpty) {
+            json.key("complaint")
+            json.string(self.complaint)
+        }
+        if options.includeDefaults || !(self.acceptedUnixMs == 0) {
+            json.key("acceptedUnixMs")
+            json.int64(self.acceptedUnixMs)
+        }
+        if options.includeDefaults || !self.sessions.isEmpty {
+            json.key("sessions")
+            json.beginArray()
+            for element in self.sessions { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.agreement.isEmpty) {
+            json.key("agreement")
+            json.string(self.agreement)
+        }
+        if options.includeDefaults || !self.followUps.isEmpty {
+            json.key("followUps")
+            json.beginArray()
+            for element in self.followUps { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.recurrenceOf.isEmpty) {
+            json.key("recurrenceOf")
+            json.string(self.recurrenceOf)
+        }
+        if options.includeDefaults || !(self.closingApprovedBy.isEmpty) {
+            json.key("closingApprovedBy")
+            json.string(self.closingApprovedBy)
+        }
+        if options.includeDefaults || !(self.closedUnixMs == 0) {
+            json.key("closedUnixMs")
+            json.int64(self.closedUnixMs)
+        }
+        if options.includeDefaults || !(!self.drill) {
+            json.key("drill")
+            json.bool(self.drill)
+        }
+        json.endObject()
+    }
+}
+
 extension HazardsV1 {
     package struct IntakeRequest: WireMessage {
         package static let protoName = "sanlian.hazards.v1.IntakeRequest"
@@ -1545,6 +1992,35 @@ extension HazardsV1.IntakeRequest {
     }
 }
 
+extension HazardsV1.IntakeRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.category.rawValue == 0) {
+            json.key("category")
+            json.enumeration(self.category, options)
+        }
+        if options.includeDefaults || !self.parties.isEmpty {
+            json.key("parties")
+            json.beginArray()
+            for element in self.parties { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.place {
+            json.key("place")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.complaint.isEmpty) {
+            json.key("complaint")
+            json.string(self.complaint)
+        }
+        if options.includeDefaults || !(!self.drill) {
+            json.key("drill")
+            json.bool(self.drill)
+        }
+        json.endObject()
+    }
+}
+
 extension HazardsV1 {
     package struct AssessRequest: WireMessage {
         package static let protoName = "sanlian.hazards.v1.AssessRequest"
@@ -1614,6 +2090,25 @@ extension HazardsV1.AssessRequest {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.AssessRequest", field: "id")
         c.grade = Sanlian__Hazards__V1__DisputeGrade(rawValue: Sanlian__Hazards__V1__DisputeGrade.RawValue(truncatingIfNeeded: self.grade.rawValue))
         c.reason = try arena.string(self.reason, message: "sanlian.hazards.v1.AssessRequest", field: "reason")
+    }
+}
+
+extension HazardsV1.AssessRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.grade.rawValue == 0) {
+            json.key("grade")
+            json.enumeration(self.grade, options)
+        }
+        if options.includeDefaults || !(self.reason.isEmpty) {
+            json.key("reason")
+            json.string(self.reason)
+        }
+        json.endObject()
     }
 }
 
@@ -1689,6 +2184,25 @@ extension HazardsV1.RouteRequest {
     }
 }
 
+extension HazardsV1.RouteRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.channel.rawValue == 0) {
+            json.key("channel")
+            json.enumeration(self.channel, options)
+        }
+        if options.includeDefaults || !(self.reason.isEmpty) {
+            json.key("reason")
+            json.string(self.reason)
+        }
+        json.endObject()
+    }
+}
+
 extension HazardsV1 {
     package struct MediationSessionRequest: WireMessage {
         package static let protoName = "sanlian.hazards.v1.MediationSessionRequest"
@@ -1757,6 +2271,21 @@ extension HazardsV1.MediationSessionRequest {
         if let value = self.session {
             c.session = try value.cPointer(&arena)
         }
+    }
+}
+
+extension HazardsV1.MediationSessionRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if let value = self.session {
+            json.key("session")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -1832,6 +2361,25 @@ extension HazardsV1.OutcomeRequest {
     }
 }
 
+extension HazardsV1.OutcomeRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(!self.resolved) {
+            json.key("resolved")
+            json.bool(self.resolved)
+        }
+        if options.includeDefaults || !(self.agreement.isEmpty) {
+            json.key("agreement")
+            json.string(self.agreement)
+        }
+        json.endObject()
+    }
+}
+
 extension HazardsV1 {
     package struct FollowUpRequest: WireMessage {
         package static let protoName = "sanlian.hazards.v1.FollowUpRequest"
@@ -1899,6 +2447,21 @@ extension HazardsV1.FollowUpRequest {
     }
 }
 
+extension HazardsV1.FollowUpRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.dueUnixMs == 0) {
+            json.key("dueUnixMs")
+            json.int64(self.dueUnixMs)
+        }
+        json.endObject()
+    }
+}
+
 extension HazardsV1 {
     package struct FollowUpRecord: WireMessage {
         package static let protoName = "sanlian.hazards.v1.FollowUpRecord"
@@ -1963,6 +2526,21 @@ extension HazardsV1.FollowUpRecord {
     func fill(_ c: inout Sanlian__Hazards__V1__FollowUpRecord, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.FollowUpRecord", field: "id")
         c.note = try arena.string(self.note, message: "sanlian.hazards.v1.FollowUpRecord", field: "note")
+    }
+}
+
+extension HazardsV1.FollowUpRecord {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.note.isEmpty) {
+            json.key("note")
+            json.string(self.note)
+        }
+        json.endObject()
     }
 }
 
@@ -2034,6 +2612,21 @@ extension HazardsV1.CloseDisputeRequest {
     }
 }
 
+extension HazardsV1.CloseDisputeRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.approvedBy.isEmpty) {
+            json.key("approvedBy")
+            json.string(self.approvedBy)
+        }
+        json.endObject()
+    }
+}
+
 extension HazardsV1 {
     package struct GetDisputeRequest: WireMessage {
         package static let protoName = "sanlian.hazards.v1.GetDisputeRequest"
@@ -2093,6 +2686,17 @@ extension HazardsV1.GetDisputeRequest {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Hazards__V1__GetDisputeRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.GetDisputeRequest", field: "id")
+    }
+}
+
+extension HazardsV1.GetDisputeRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        json.endObject()
     }
 }
 
@@ -2186,6 +2790,27 @@ extension HazardsV1.ListDisputesRequest {
     }
 }
 
+extension HazardsV1.ListDisputesRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.states.isEmpty {
+            json.key("states")
+            json.beginArray()
+            for element in self.states { json.enumeration(element, options) }
+            json.endArray()
+        }
+        if let value = self.range {
+            json.key("range")
+            value.writeJSON(to: &json, options: options)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension HazardsV1 {
     package struct ListDisputesResponse: WireMessage {
         package static let protoName = "sanlian.hazards.v1.ListDisputesResponse"
@@ -2267,6 +2892,23 @@ extension HazardsV1.ListDisputesResponse {
     }
 }
 
+extension HazardsV1.ListDisputesResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.disputes.isEmpty {
+            json.key("disputes")
+            json.beginArray()
+            for element in self.disputes { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension HazardsV1 {
     package struct MonthlyAnalysisRequest: WireMessage {
         package static let protoName = "sanlian.hazards.v1.MonthlyAnalysisRequest"
@@ -2330,6 +2972,17 @@ extension HazardsV1.MonthlyAnalysisRequest {
         if let value = self.month {
             c.month = try value.cPointer(&arena)
         }
+    }
+}
+
+extension HazardsV1.MonthlyAnalysisRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.month {
+            json.key("month")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -2415,6 +3068,33 @@ extension HazardsV1.DisputeCount {
     }
 }
 
+extension HazardsV1.DisputeCount {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.category.rawValue == 0) {
+            json.key("category")
+            json.enumeration(self.category, options)
+        }
+        if options.includeDefaults || !(self.grade.rawValue == 0) {
+            json.key("grade")
+            json.enumeration(self.grade, options)
+        }
+        if options.includeDefaults || !(self.channel.rawValue == 0) {
+            json.key("channel")
+            json.enumeration(self.channel, options)
+        }
+        if options.includeDefaults || !(self.villageCode.isEmpty) {
+            json.key("villageCode")
+            json.string(self.villageCode)
+        }
+        if options.includeDefaults || !(self.count == 0) {
+            json.key("count")
+            json.int32(self.count)
+        }
+        json.endObject()
+    }
+}
+
 extension HazardsV1 {
     package struct HazardCount: WireMessage {
         package static let protoName = "sanlian.hazards.v1.HazardCount"
@@ -2490,6 +3170,29 @@ extension HazardsV1.HazardCount {
         c.responsible_department = try arena.string(self.responsibleDepartment, message: "sanlian.hazards.v1.HazardCount", field: "responsible_department")
         c.count = self.count
         c.average_handling_minutes = self.averageHandlingMinutes
+    }
+}
+
+extension HazardsV1.HazardCount {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.kind.rawValue == 0) {
+            json.key("kind")
+            json.enumeration(self.kind, options)
+        }
+        if options.includeDefaults || !(self.responsibleDepartment.isEmpty) {
+            json.key("responsibleDepartment")
+            json.string(self.responsibleDepartment)
+        }
+        if options.includeDefaults || !(self.count == 0) {
+            json.key("count")
+            json.int32(self.count)
+        }
+        if options.includeDefaults || !(self.averageHandlingMinutes == 0) {
+            json.key("averageHandlingMinutes")
+            json.int32(self.averageHandlingMinutes)
+        }
+        json.endObject()
     }
 }
 
@@ -2633,6 +3336,65 @@ extension HazardsV1.MonthlyAnalysisReport {
             c.n_hazards = self.hazards.count
             c.hazards = array
         }
+    }
+}
+
+extension HazardsV1.MonthlyAnalysisReport {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.month {
+            json.key("month")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !self.disputes.isEmpty {
+            json.key("disputes")
+            json.beginArray()
+            for element in self.disputes { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.newDisputes == 0) {
+            json.key("newDisputes")
+            json.int32(self.newDisputes)
+        }
+        if options.includeDefaults || !(self.resolved == 0) {
+            json.key("resolved")
+            json.int32(self.resolved)
+        }
+        if options.includeDefaults || !(self.inStock == 0) {
+            json.key("inStock")
+            json.int32(self.inStock)
+        }
+        if options.includeDefaults || !(self.resolutionRatePermille == 0) {
+            json.key("resolutionRatePermille")
+            json.int32(self.resolutionRatePermille)
+        }
+        if options.includeDefaults || !(self.averageDaysToResolveTenths == 0) {
+            json.key("averageDaysToResolveTenths")
+            json.int32(self.averageDaysToResolveTenths)
+        }
+        if options.includeDefaults || !(self.recurrences == 0) {
+            json.key("recurrences")
+            json.int32(self.recurrences)
+        }
+        if options.includeDefaults || !(self.followUpsDue == 0) {
+            json.key("followUpsDue")
+            json.int32(self.followUpsDue)
+        }
+        if options.includeDefaults || !(self.followUpsDone == 0) {
+            json.key("followUpsDone")
+            json.int32(self.followUpsDone)
+        }
+        if options.includeDefaults || !(self.newDisputesChange == 0) {
+            json.key("newDisputesChange")
+            json.int32(self.newDisputesChange)
+        }
+        if options.includeDefaults || !self.hazards.isEmpty {
+            json.key("hazards")
+            json.beginArray()
+            for element in self.hazards { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        json.endObject()
     }
 }
 

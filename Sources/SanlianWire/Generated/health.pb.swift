@@ -43,6 +43,17 @@ extension HealthV1 {
             }
         }
 
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unknown: "unknown"
+            case .serving: "serving"
+            case .notServing: "not_serving"
+            case .serviceUnknown: "service_unknown"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
         package static let knownCases: [Self] = [.unknown, .serving, .notServing, .serviceUnknown]
     }
 }
@@ -109,6 +120,17 @@ extension HealthV1.HealthCheckRequest {
     }
 }
 
+extension HealthV1.HealthCheckRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.service.isEmpty) {
+            json.key("service")
+            json.string(self.service)
+        }
+        json.endObject()
+    }
+}
+
 extension HealthV1 {
     package struct HealthCheckResponse: WireMessage {
         package static let protoName = "sanlian.health.v1.HealthCheckResponse"
@@ -168,6 +190,17 @@ extension HealthV1.HealthCheckResponse {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Health__V1__HealthCheckResponse, _ arena: inout WireArena) throws(WireError) {
         c.status = Sanlian__Health__V1__ServingStatus(rawValue: Sanlian__Health__V1__ServingStatus.RawValue(truncatingIfNeeded: self.status.rawValue))
+    }
+}
+
+extension HealthV1.HealthCheckResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.status.rawValue == 0) {
+            json.key("status")
+            json.enumeration(self.status, options)
+        }
+        json.endObject()
     }
 }
 

@@ -45,6 +45,17 @@ extension PatrolV1 {
             }
         }
 
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .veteran: "veteran"
+            case .activist: "activist"
+            case .other: "other"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
         package static let knownCases: [Self] = [.unspecified, .veteran, .activist, .other]
     }
 }
@@ -85,6 +96,17 @@ extension PatrolV1 {
             case .village: "AREA_KIND_VILLAGE"
             case .enterpriseZone: "AREA_KIND_ENTERPRISE_ZONE"
             case .road: "AREA_KIND_ROAD"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .village: "village"
+            case .enterpriseZone: "enterprise_zone"
+            case .road: "road"
             case .unrecognized(let value): String(value)
             }
         }
@@ -145,6 +167,20 @@ extension PatrolV1 {
             }
         }
 
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .assigned: "assigned"
+            case .confirmed: "confirmed"
+            case .swapped: "swapped"
+            case .completed: "completed"
+            case .noShow: "no_show"
+            case .cancelled: "cancelled"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
         package static let knownCases: [Self] = [.unspecified, .assigned, .confirmed, .swapped, .completed, .noShow, .cancelled]
     }
 }
@@ -197,6 +233,20 @@ extension PatrolV1 {
             case .fireRisk: "FINDING_KIND_FIRE_RISK"
             case .dispute: "FINDING_KIND_DISPUTE"
             case .other: "FINDING_KIND_OTHER"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .brokenFacility: "broken_facility"
+            case .suspiciousPerson: "suspicious_person"
+            case .roadHazard: "road_hazard"
+            case .fireRisk: "fire_risk"
+            case .dispute: "dispute"
+            case .other: "other"
             case .unrecognized(let value): String(value)
             }
         }
@@ -330,6 +380,53 @@ extension PatrolV1.Volunteer {
     }
 }
 
+extension PatrolV1.Volunteer {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        if options.includeDefaults || !(self.phone.isEmpty) {
+            json.key("phone")
+            json.string(self.phone)
+        }
+        if options.includeDefaults || !(self.kind.rawValue == 0) {
+            json.key("kind")
+            json.enumeration(self.kind, options)
+        }
+        if options.includeDefaults || !self.skills.isEmpty {
+            json.key("skills")
+            json.beginArray()
+            for element in self.skills { json.string(element) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.villageCode.isEmpty) {
+            json.key("villageCode")
+            json.string(self.villageCode)
+        }
+        if options.includeDefaults || !(self.teamID.isEmpty) {
+            json.key("teamId")
+            json.string(self.teamID)
+        }
+        if options.includeDefaults || !(!self.active) {
+            json.key("active")
+            json.bool(self.active)
+        }
+        if options.includeDefaults || !self.preferredAreaIds.isEmpty {
+            json.key("preferredAreaIds")
+            json.beginArray()
+            for element in self.preferredAreaIds { json.string(element) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct UpsertVolunteerRequest: WireMessage {
         package static let protoName = "sanlian.patrol.v1.UpsertVolunteerRequest"
@@ -396,6 +493,17 @@ extension PatrolV1.UpsertVolunteerRequest {
     }
 }
 
+extension PatrolV1.UpsertVolunteerRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.volunteer {
+            json.key("volunteer")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct GetVolunteerRequest: WireMessage {
         package static let protoName = "sanlian.patrol.v1.GetVolunteerRequest"
@@ -455,6 +563,17 @@ extension PatrolV1.GetVolunteerRequest {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Patrol__V1__GetVolunteerRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.patrol.v1.GetVolunteerRequest", field: "id")
+    }
+}
+
+extension PatrolV1.GetVolunteerRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        json.endObject()
     }
 }
 
@@ -531,6 +650,25 @@ extension PatrolV1.ListVolunteersRequest {
         if let value = self.page {
             c.page = try value.cPointer(&arena)
         }
+    }
+}
+
+extension PatrolV1.ListVolunteersRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.villageCode.isEmpty) {
+            json.key("villageCode")
+            json.string(self.villageCode)
+        }
+        if options.includeDefaults || !(!self.includeInactive) {
+            json.key("includeInactive")
+            json.bool(self.includeInactive)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -615,6 +753,23 @@ extension PatrolV1.ListVolunteersResponse {
     }
 }
 
+extension PatrolV1.ListVolunteersResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.volunteers.isEmpty {
+            json.key("volunteers")
+            json.beginArray()
+            for element in self.volunteers { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct Team: WireMessage {
         package static let protoName = "sanlian.patrol.v1.Team"
@@ -684,6 +839,25 @@ extension PatrolV1.Team {
         c.id = try arena.string(self.id, message: "sanlian.patrol.v1.Team", field: "id")
         c.name = try arena.string(self.name, message: "sanlian.patrol.v1.Team", field: "name")
         c.leader_volunteer_id = try arena.string(self.leaderVolunteerID, message: "sanlian.patrol.v1.Team", field: "leader_volunteer_id")
+    }
+}
+
+extension PatrolV1.Team {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        if options.includeDefaults || !(self.leaderVolunteerID.isEmpty) {
+            json.key("leaderVolunteerId")
+            json.string(self.leaderVolunteerID)
+        }
+        json.endObject()
     }
 }
 
@@ -768,6 +942,29 @@ extension PatrolV1.PatrolArea {
     }
 }
 
+extension PatrolV1.PatrolArea {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        if options.includeDefaults || !(self.kind.rawValue == 0) {
+            json.key("kind")
+            json.enumeration(self.kind, options)
+        }
+        if let value = self.place {
+            json.key("place")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct ListAreasRequest: WireMessage {
         package static let protoName = "sanlian.patrol.v1.ListAreasRequest"
@@ -820,6 +1017,13 @@ extension PatrolV1.ListAreasRequest {
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Patrol__V1__ListAreasRequest, _ arena: inout WireArena) throws(WireError) {
+    }
+}
+
+extension PatrolV1.ListAreasRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        json.endObject()
     }
 }
 
@@ -892,6 +1096,19 @@ extension PatrolV1.ListAreasResponse {
             c.n_areas = self.areas.count
             c.areas = array
         }
+    }
+}
+
+extension PatrolV1.ListAreasResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.areas.isEmpty {
+            json.key("areas")
+            json.beginArray()
+            for element in self.areas { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        json.endObject()
     }
 }
 
@@ -1021,6 +1238,53 @@ extension PatrolV1.ShiftTemplate {
     }
 }
 
+extension PatrolV1.ShiftTemplate {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        if options.includeDefaults || !(self.areaID.isEmpty) {
+            json.key("areaId")
+            json.string(self.areaID)
+        }
+        if options.includeDefaults || !(self.startMinute == 0) {
+            json.key("startMinute")
+            json.int32(self.startMinute)
+        }
+        if options.includeDefaults || !(self.endMinute == 0) {
+            json.key("endMinute")
+            json.int32(self.endMinute)
+        }
+        if options.includeDefaults || !(self.peopleNeeded == 0) {
+            json.key("peopleNeeded")
+            json.int32(self.peopleNeeded)
+        }
+        if options.includeDefaults || !(!self.night) {
+            json.key("night")
+            json.bool(self.night)
+        }
+        if options.includeDefaults || !self.requiredSkills.isEmpty {
+            json.key("requiredSkills")
+            json.beginArray()
+            for element in self.requiredSkills { json.string(element) }
+            json.endArray()
+        }
+        if options.includeDefaults || !self.weekdays.isEmpty {
+            json.key("weekdays")
+            json.beginArray()
+            for element in self.weekdays { json.int32(element) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct AvailabilityWindow: WireMessage {
         package static let protoName = "sanlian.patrol.v1.AvailabilityWindow"
@@ -1090,6 +1354,21 @@ extension PatrolV1.AvailabilityWindow {
             c.range = try value.cPointer(&arena)
         }
         c.available = self.available ? 1 : 0
+    }
+}
+
+extension PatrolV1.AvailabilityWindow {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.range {
+            json.key("range")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(!self.available) {
+            json.key("available")
+            json.bool(self.available)
+        }
+        json.endObject()
     }
 }
 
@@ -1170,6 +1449,23 @@ extension PatrolV1.SetAvailabilityRequest {
     }
 }
 
+extension PatrolV1.SetAvailabilityRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.volunteerID.isEmpty) {
+            json.key("volunteerId")
+            json.string(self.volunteerID)
+        }
+        if options.includeDefaults || !self.windows.isEmpty {
+            json.key("windows")
+            json.beginArray()
+            for element in self.windows { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct SetAvailabilityResponse: WireMessage {
         package static let protoName = "sanlian.patrol.v1.SetAvailabilityResponse"
@@ -1229,6 +1525,17 @@ extension PatrolV1.SetAvailabilityResponse {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Patrol__V1__SetAvailabilityResponse, _ arena: inout WireArena) throws(WireError) {
         c.windows = self.windows
+    }
+}
+
+extension PatrolV1.SetAvailabilityResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.windows == 0) {
+            json.key("windows")
+            json.int32(self.windows)
+        }
+        json.endObject()
     }
 }
 
@@ -1302,6 +1609,25 @@ extension PatrolV1.RosterRules {
         c.min_rest_minutes = self.minRestMinutes
         c.max_shifts_per_week = self.maxShiftsPerWeek
         c.seed = self.seed
+    }
+}
+
+extension PatrolV1.RosterRules {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.minRestMinutes == 0) {
+            json.key("minRestMinutes")
+            json.int32(self.minRestMinutes)
+        }
+        if options.includeDefaults || !(self.maxShiftsPerWeek == 0) {
+            json.key("maxShiftsPerWeek")
+            json.int32(self.maxShiftsPerWeek)
+        }
+        if options.includeDefaults || !(self.seed == 0) {
+            json.key("seed")
+            json.int64(self.seed)
+        }
+        json.endObject()
     }
 }
 
@@ -1388,6 +1714,29 @@ extension PatrolV1.GenerateRosterRequest {
     }
 }
 
+extension PatrolV1.GenerateRosterRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.firstDay.isEmpty) {
+            json.key("firstDay")
+            json.string(self.firstDay)
+        }
+        if options.includeDefaults || !(self.lastDay.isEmpty) {
+            json.key("lastDay")
+            json.string(self.lastDay)
+        }
+        if let value = self.rules {
+            json.key("rules")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(!self.dryRun) {
+            json.key("dryRun")
+            json.bool(self.dryRun)
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct UnfilledShift: WireMessage {
         package static let protoName = "sanlian.patrol.v1.UnfilledShift"
@@ -1463,6 +1812,29 @@ extension PatrolV1.UnfilledShift {
         c.day = try arena.string(self.day, message: "sanlian.patrol.v1.UnfilledShift", field: "day")
         c.missing = self.missing
         c.reason = try arena.string(self.reason, message: "sanlian.patrol.v1.UnfilledShift", field: "reason")
+    }
+}
+
+extension PatrolV1.UnfilledShift {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.shiftTemplateID.isEmpty) {
+            json.key("shiftTemplateId")
+            json.string(self.shiftTemplateID)
+        }
+        if options.includeDefaults || !(self.day.isEmpty) {
+            json.key("day")
+            json.string(self.day)
+        }
+        if options.includeDefaults || !(self.missing == 0) {
+            json.key("missing")
+            json.int32(self.missing)
+        }
+        if options.includeDefaults || !(self.reason.isEmpty) {
+            json.key("reason")
+            json.string(self.reason)
+        }
+        json.endObject()
     }
 }
 
@@ -1556,6 +1928,29 @@ extension PatrolV1.GenerateRosterResponse {
             c.unfilled = array
         }
         c.fairness_spread = self.fairnessSpread
+    }
+}
+
+extension PatrolV1.GenerateRosterResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.assignments.isEmpty {
+            json.key("assignments")
+            json.beginArray()
+            for element in self.assignments { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !self.unfilled.isEmpty {
+            json.key("unfilled")
+            json.beginArray()
+            for element in self.unfilled { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.fairnessSpread == 0) {
+            json.key("fairnessSpread")
+            json.int32(self.fairnessSpread)
+        }
+        json.endObject()
     }
 }
 
@@ -1657,6 +2052,45 @@ extension PatrolV1.Assignment {
     }
 }
 
+extension PatrolV1.Assignment {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.shiftTemplateID.isEmpty) {
+            json.key("shiftTemplateId")
+            json.string(self.shiftTemplateID)
+        }
+        if options.includeDefaults || !(self.day.isEmpty) {
+            json.key("day")
+            json.string(self.day)
+        }
+        if options.includeDefaults || !(self.volunteerID.isEmpty) {
+            json.key("volunteerId")
+            json.string(self.volunteerID)
+        }
+        if options.includeDefaults || !(self.state.rawValue == 0) {
+            json.key("state")
+            json.enumeration(self.state, options)
+        }
+        if options.includeDefaults || !(!self.locked) {
+            json.key("locked")
+            json.bool(self.locked)
+        }
+        if options.includeDefaults || !(self.startsUnixMs == 0) {
+            json.key("startsUnixMs")
+            json.int64(self.startsUnixMs)
+        }
+        if options.includeDefaults || !(self.endsUnixMs == 0) {
+            json.key("endsUnixMs")
+            json.int64(self.endsUnixMs)
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct ListAssignmentsRequest: WireMessage {
         package static let protoName = "sanlian.patrol.v1.ListAssignmentsRequest"
@@ -1734,6 +2168,25 @@ extension PatrolV1.ListAssignmentsRequest {
         if let value = self.page {
             c.page = try value.cPointer(&arena)
         }
+    }
+}
+
+extension PatrolV1.ListAssignmentsRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.volunteerID.isEmpty) {
+            json.key("volunteerId")
+            json.string(self.volunteerID)
+        }
+        if let value = self.range {
+            json.key("range")
+            value.writeJSON(to: &json, options: options)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -1818,6 +2271,23 @@ extension PatrolV1.ListAssignmentsResponse {
     }
 }
 
+extension PatrolV1.ListAssignmentsResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.assignments.isEmpty {
+            json.key("assignments")
+            json.beginArray()
+            for element in self.assignments { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct UpdateAssignmentRequest: WireMessage {
         package static let protoName = "sanlian.patrol.v1.UpdateAssignmentRequest"
@@ -1895,6 +2365,25 @@ extension PatrolV1.UpdateAssignmentRequest {
     }
 }
 
+extension PatrolV1.UpdateAssignmentRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.assignmentID.isEmpty) {
+            json.key("assignmentId")
+            json.string(self.assignmentID)
+        }
+        if options.includeDefaults || !(self.state.rawValue == 0) {
+            json.key("state")
+            json.enumeration(self.state, options)
+        }
+        if let value = self.locked {
+            json.key("locked")
+            json.bool(value)
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct SwapRequest: WireMessage {
         package static let protoName = "sanlian.patrol.v1.SwapRequest"
@@ -1967,6 +2456,25 @@ extension PatrolV1.SwapRequest {
     }
 }
 
+extension PatrolV1.SwapRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.assignmentID.isEmpty) {
+            json.key("assignmentId")
+            json.string(self.assignmentID)
+        }
+        if options.includeDefaults || !(self.toVolunteerID.isEmpty) {
+            json.key("toVolunteerId")
+            json.string(self.toVolunteerID)
+        }
+        if options.includeDefaults || !(self.reason.isEmpty) {
+            json.key("reason")
+            json.string(self.reason)
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct SwapResponse: WireMessage {
         package static let protoName = "sanlian.patrol.v1.SwapResponse"
@@ -2035,6 +2543,21 @@ extension PatrolV1.SwapResponse {
     }
 }
 
+extension PatrolV1.SwapResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.swapID.isEmpty) {
+            json.key("swapId")
+            json.string(self.swapID)
+        }
+        if options.includeDefaults || !(self.state.isEmpty) {
+            json.key("state")
+            json.string(self.state)
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct DecideSwapRequest: WireMessage {
         package static let protoName = "sanlian.patrol.v1.DecideSwapRequest"
@@ -2099,6 +2622,21 @@ extension PatrolV1.DecideSwapRequest {
     func fill(_ c: inout Sanlian__Patrol__V1__DecideSwapRequest, _ arena: inout WireArena) throws(WireError) {
         c.swap_id = try arena.string(self.swapID, message: "sanlian.patrol.v1.DecideSwapRequest", field: "swap_id")
         c.accept = self.accept ? 1 : 0
+    }
+}
+
+extension PatrolV1.DecideSwapRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.swapID.isEmpty) {
+            json.key("swapId")
+            json.string(self.swapID)
+        }
+        if options.includeDefaults || !(!self.accept) {
+            json.key("accept")
+            json.bool(self.accept)
+        }
+        json.endObject()
     }
 }
 
@@ -2173,6 +2711,21 @@ extension PatrolV1.CheckInRequest {
     }
 }
 
+extension PatrolV1.CheckInRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.assignmentID.isEmpty) {
+            json.key("assignmentId")
+            json.string(self.assignmentID)
+        }
+        if let value = self.place {
+            json.key("place")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct CheckInResponse: WireMessage {
         package static let protoName = "sanlian.patrol.v1.CheckInResponse"
@@ -2233,6 +2786,17 @@ extension PatrolV1.CheckInResponse {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Patrol__V1__CheckInResponse, _ arena: inout WireArena) throws(WireError) {
         c.next_due_unix_ms = self.nextDueUnixMs
+    }
+}
+
+extension PatrolV1.CheckInResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.nextDueUnixMs == 0) {
+            json.key("nextDueUnixMs")
+            json.int64(self.nextDueUnixMs)
+        }
+        json.endObject()
     }
 }
 
@@ -2298,6 +2862,17 @@ extension PatrolV1.CheckOutRequest {
     }
 }
 
+extension PatrolV1.CheckOutRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.assignmentID.isEmpty) {
+            json.key("assignmentId")
+            json.string(self.assignmentID)
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct CheckOutResponse: WireMessage {
         package static let protoName = "sanlian.patrol.v1.CheckOutResponse"
@@ -2357,6 +2932,17 @@ extension PatrolV1.CheckOutResponse {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Patrol__V1__CheckOutResponse, _ arena: inout WireArena) throws(WireError) {
         c.minutes_on_patrol = self.minutesOnPatrol
+    }
+}
+
+extension PatrolV1.CheckOutResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.minutesOnPatrol == 0) {
+            json.key("minutesOnPatrol")
+            json.int32(self.minutesOnPatrol)
+        }
+        json.endObject()
     }
 }
 
@@ -2444,6 +3030,33 @@ extension PatrolV1.ReportFindingRequest {
         }
         c.description = try arena.string(self.description, message: "sanlian.patrol.v1.ReportFindingRequest", field: "description")
         c.raise_hazard = self.raiseHazard ? 1 : 0
+    }
+}
+
+extension PatrolV1.ReportFindingRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.assignmentID.isEmpty) {
+            json.key("assignmentId")
+            json.string(self.assignmentID)
+        }
+        if options.includeDefaults || !(self.kind.rawValue == 0) {
+            json.key("kind")
+            json.enumeration(self.kind, options)
+        }
+        if let value = self.place {
+            json.key("place")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.description.isEmpty) {
+            json.key("description")
+            json.string(self.description)
+        }
+        if options.includeDefaults || !(!self.raiseHazard) {
+            json.key("raiseHazard")
+            json.bool(self.raiseHazard)
+        }
+        json.endObject()
     }
 }
 
@@ -2544,6 +3157,41 @@ extension PatrolV1.Finding {
     }
 }
 
+extension PatrolV1.Finding {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.assignmentID.isEmpty) {
+            json.key("assignmentId")
+            json.string(self.assignmentID)
+        }
+        if options.includeDefaults || !(self.kind.rawValue == 0) {
+            json.key("kind")
+            json.enumeration(self.kind, options)
+        }
+        if let value = self.place {
+            json.key("place")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.description.isEmpty) {
+            json.key("description")
+            json.string(self.description)
+        }
+        if options.includeDefaults || !(self.foundUnixMs == 0) {
+            json.key("foundUnixMs")
+            json.int64(self.foundUnixMs)
+        }
+        if options.includeDefaults || !(self.alertIdentifier.isEmpty) {
+            json.key("alertIdentifier")
+            json.string(self.alertIdentifier)
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct ListFindingsRequest: WireMessage {
         package static let protoName = "sanlian.patrol.v1.ListFindingsRequest"
@@ -2616,6 +3264,21 @@ extension PatrolV1.ListFindingsRequest {
         if let value = self.page {
             c.page = try value.cPointer(&arena)
         }
+    }
+}
+
+extension PatrolV1.ListFindingsRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.range {
+            json.key("range")
+            value.writeJSON(to: &json, options: options)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -2697,6 +3360,23 @@ extension PatrolV1.ListFindingsResponse {
         if let value = self.page {
             c.page = try value.cPointer(&arena)
         }
+    }
+}
+
+extension PatrolV1.ListFindingsResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.findings.isEmpty {
+            json.key("findings")
+            json.beginArray()
+            for element in self.findings { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -2811,6 +3491,47 @@ extension PatrolV1.PublicitySession {
     }
 }
 
+extension PatrolV1.PublicitySession {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if let value = self.place {
+            json.key("place")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.topic.isEmpty) {
+            json.key("topic")
+            json.string(self.topic)
+        }
+        if options.includeDefaults || !(self.audience.isEmpty) {
+            json.key("audience")
+            json.string(self.audience)
+        }
+        if options.includeDefaults || !(self.attendees == 0) {
+            json.key("attendees")
+            json.int32(self.attendees)
+        }
+        if options.includeDefaults || !(self.heldUnixMs == 0) {
+            json.key("heldUnixMs")
+            json.int64(self.heldUnixMs)
+        }
+        if options.includeDefaults || !(self.durationMinutes == 0) {
+            json.key("durationMinutes")
+            json.int32(self.durationMinutes)
+        }
+        if options.includeDefaults || !self.volunteerIds.isEmpty {
+            json.key("volunteerIds")
+            json.beginArray()
+            for element in self.volunteerIds { json.string(element) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct ListSessionsRequest: WireMessage {
         package static let protoName = "sanlian.patrol.v1.ListSessionsRequest"
@@ -2874,6 +3595,17 @@ extension PatrolV1.ListSessionsRequest {
         if let value = self.range {
             c.range = try value.cPointer(&arena)
         }
+    }
+}
+
+extension PatrolV1.ListSessionsRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.range {
+            json.key("range")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -2949,6 +3681,19 @@ extension PatrolV1.ListSessionsResponse {
     }
 }
 
+extension PatrolV1.ListSessionsResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.sessions.isEmpty {
+            json.key("sessions")
+            json.beginArray()
+            for element in self.sessions { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct HoursSummaryRequest: WireMessage {
         package static let protoName = "sanlian.patrol.v1.HoursSummaryRequest"
@@ -3018,6 +3763,21 @@ extension PatrolV1.HoursSummaryRequest {
             c.month = try value.cPointer(&arena)
         }
         c.volunteer_id = try arena.string(self.volunteerID, message: "sanlian.patrol.v1.HoursSummaryRequest", field: "volunteer_id")
+    }
+}
+
+extension PatrolV1.HoursSummaryRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.month {
+            json.key("month")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.volunteerID.isEmpty) {
+            json.key("volunteerId")
+            json.string(self.volunteerID)
+        }
+        json.endObject()
     }
 }
 
@@ -3108,6 +3868,37 @@ extension PatrolV1.VolunteerHours {
     }
 }
 
+extension PatrolV1.VolunteerHours {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.volunteerID.isEmpty) {
+            json.key("volunteerId")
+            json.string(self.volunteerID)
+        }
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        if options.includeDefaults || !(self.patrolMinutes == 0) {
+            json.key("patrolMinutes")
+            json.int32(self.patrolMinutes)
+        }
+        if options.includeDefaults || !(self.publicityMinutes == 0) {
+            json.key("publicityMinutes")
+            json.int32(self.publicityMinutes)
+        }
+        if options.includeDefaults || !(self.shiftsCompleted == 0) {
+            json.key("shiftsCompleted")
+            json.int32(self.shiftsCompleted)
+        }
+        if options.includeDefaults || !(self.noShows == 0) {
+            json.key("noShows")
+            json.int32(self.noShows)
+        }
+        json.endObject()
+    }
+}
+
 extension PatrolV1 {
     package struct HoursSummaryResponse: WireMessage {
         package static let protoName = "sanlian.patrol.v1.HoursSummaryResponse"
@@ -3177,6 +3968,19 @@ extension PatrolV1.HoursSummaryResponse {
             c.n_volunteers = self.volunteers.count
             c.volunteers = array
         }
+    }
+}
+
+extension PatrolV1.HoursSummaryResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.volunteers.isEmpty {
+            json.key("volunteers")
+            json.beginArray()
+            for element in self.volunteers { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        json.endObject()
     }
 }
 

@@ -39,6 +39,16 @@ extension ResidentsV1 {
             }
         }
 
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .male: "male"
+            case .female: "female"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
         package static let knownCases: [Self] = [.unspecified, .male, .female]
     }
 }
@@ -77,6 +87,16 @@ extension ResidentsV1 {
             case .unspecified: "RESIDENCE_KIND_UNSPECIFIED"
             case .registered: "RESIDENCE_KIND_REGISTERED"
             case .floating: "RESIDENCE_KIND_FLOATING"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .registered: "registered"
+            case .floating: "floating"
             case .unrecognized(let value): String(value)
             }
         }
@@ -121,6 +141,17 @@ extension ResidentsV1 {
             case .arrival: "MOVEMENT_KIND_ARRIVAL"
             case .departure: "MOVEMENT_KIND_DEPARTURE"
             case .confirmation: "MOVEMENT_KIND_CONFIRMATION"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .arrival: "arrival"
+            case .departure: "departure"
+            case .confirmation: "confirmation"
             case .unrecognized(let value): String(value)
             }
         }
@@ -177,6 +208,19 @@ extension ResidentsV1 {
             }
         }
 
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .moveIn: "move_in"
+            case .moveOut: "move_out"
+            case .birth: "birth"
+            case .marriage: "marriage"
+            case .study: "study"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
         package static let knownCases: [Self] = [.unspecified, .moveIn, .moveOut, .birth, .marriage, .study]
     }
 }
@@ -225,6 +269,19 @@ extension ResidentsV1 {
             case .approved: "TRANSFER_STATE_APPROVED"
             case .done: "TRANSFER_STATE_DONE"
             case .rejected: "TRANSFER_STATE_REJECTED"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .requested: "requested"
+            case .documentsComplete: "documents_complete"
+            case .approved: "approved"
+            case .done: "done"
+            case .rejected: "rejected"
             case .unrecognized(let value): String(value)
             }
         }
@@ -363,6 +420,65 @@ extension ResidentsV1.Person {
     }
 }
 
+extension ResidentsV1.Person {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.idNumber.isEmpty) {
+            json.key("idNumber")
+            json.string(self.idNumber)
+        }
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        if options.includeDefaults || !(self.sex.rawValue == 0) {
+            json.key("sex")
+            json.enumeration(self.sex, options)
+        }
+        if options.includeDefaults || !(self.birthDate.isEmpty) {
+            json.key("birthDate")
+            json.string(self.birthDate)
+        }
+        if options.includeDefaults || !(self.phone.isEmpty) {
+            json.key("phone")
+            json.string(self.phone)
+        }
+        if options.includeDefaults || !(self.registrationAddress.isEmpty) {
+            json.key("registrationAddress")
+            json.string(self.registrationAddress)
+        }
+        if options.includeDefaults || !(self.residence.rawValue == 0) {
+            json.key("residence")
+            json.enumeration(self.residence, options)
+        }
+        if let value = self.livesAt {
+            json.key("livesAt")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.enterprise.isEmpty) {
+            json.key("enterprise")
+            json.string(self.enterprise)
+        }
+        if options.includeDefaults || !(self.householdID.isEmpty) {
+            json.key("householdId")
+            json.string(self.householdID)
+        }
+        if options.includeDefaults || !(!self.present) {
+            json.key("present")
+            json.bool(self.present)
+        }
+        if options.includeDefaults || !(self.lastConfirmedUnixMs == 0) {
+            json.key("lastConfirmedUnixMs")
+            json.int64(self.lastConfirmedUnixMs)
+        }
+        if options.includeDefaults || !(!self.masked) {
+            json.key("masked")
+            json.bool(self.masked)
+        }
+        json.endObject()
+    }
+}
+
 extension ResidentsV1 {
     package struct UpsertPersonRequest: WireMessage {
         package static let protoName = "sanlian.residents.v1.UpsertPersonRequest"
@@ -426,6 +542,17 @@ extension ResidentsV1.UpsertPersonRequest {
         if let value = self.person {
             c.person = try value.cPointer(&arena)
         }
+    }
+}
+
+extension ResidentsV1.UpsertPersonRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.person {
+            json.key("person")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -494,6 +621,21 @@ extension ResidentsV1.GetPersonRequest {
     func fill(_ c: inout Sanlian__Residents__V1__GetPersonRequest, _ arena: inout WireArena) throws(WireError) {
         c.id_number = try arena.string(self.idNumber, message: "sanlian.residents.v1.GetPersonRequest", field: "id_number")
         c.purpose = try arena.string(self.purpose, message: "sanlian.residents.v1.GetPersonRequest", field: "purpose")
+    }
+}
+
+extension ResidentsV1.GetPersonRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.idNumber.isEmpty) {
+            json.key("idNumber")
+            json.string(self.idNumber)
+        }
+        if options.includeDefaults || !(self.purpose.isEmpty) {
+            json.key("purpose")
+            json.string(self.purpose)
+        }
+        json.endObject()
     }
 }
 
@@ -578,6 +720,29 @@ extension ResidentsV1.SearchPeopleRequest {
     }
 }
 
+extension ResidentsV1.SearchPeopleRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        if options.includeDefaults || !(self.villageCode.isEmpty) {
+            json.key("villageCode")
+            json.string(self.villageCode)
+        }
+        if options.includeDefaults || !(self.enterprise.isEmpty) {
+            json.key("enterprise")
+            json.string(self.enterprise)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension ResidentsV1 {
     package struct SearchPeopleResponse: WireMessage {
         package static let protoName = "sanlian.residents.v1.SearchPeopleResponse"
@@ -659,6 +824,23 @@ extension ResidentsV1.SearchPeopleResponse {
     }
 }
 
+extension ResidentsV1.SearchPeopleResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.people.isEmpty {
+            json.key("people")
+            json.beginArray()
+            for element in self.people { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension ResidentsV1 {
     package struct HouseholdMember: WireMessage {
         package static let protoName = "sanlian.residents.v1.HouseholdMember"
@@ -724,6 +906,21 @@ extension ResidentsV1.HouseholdMember {
     func fill(_ c: inout Sanlian__Residents__V1__HouseholdMember, _ arena: inout WireArena) throws(WireError) {
         c.id_number = try arena.string(self.idNumber, message: "sanlian.residents.v1.HouseholdMember", field: "id_number")
         c.relationship = try arena.string(self.relationship, message: "sanlian.residents.v1.HouseholdMember", field: "relationship")
+    }
+}
+
+extension ResidentsV1.HouseholdMember {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.idNumber.isEmpty) {
+            json.key("idNumber")
+            json.string(self.idNumber)
+        }
+        if options.includeDefaults || !(self.relationship.isEmpty) {
+            json.key("relationship")
+            json.string(self.relationship)
+        }
+        json.endObject()
     }
 }
 
@@ -819,6 +1016,35 @@ extension ResidentsV1.Household {
     }
 }
 
+extension ResidentsV1.Household {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.headIDNumber.isEmpty) {
+            json.key("headIdNumber")
+            json.string(self.headIDNumber)
+        }
+        if options.includeDefaults || !(self.address.isEmpty) {
+            json.key("address")
+            json.string(self.address)
+        }
+        if options.includeDefaults || !(self.villageCode.isEmpty) {
+            json.key("villageCode")
+            json.string(self.villageCode)
+        }
+        if options.includeDefaults || !self.members.isEmpty {
+            json.key("members")
+            json.beginArray()
+            for element in self.members { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
 extension ResidentsV1 {
     package struct MovementReport: WireMessage {
         package static let protoName = "sanlian.residents.v1.MovementReport"
@@ -906,6 +1132,33 @@ extension ResidentsV1.MovementReport {
     }
 }
 
+extension ResidentsV1.MovementReport {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.kind.rawValue == 0) {
+            json.key("kind")
+            json.enumeration(self.kind, options)
+        }
+        if let value = self.person {
+            json.key("person")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.villageCode.isEmpty) {
+            json.key("villageCode")
+            json.string(self.villageCode)
+        }
+        if options.includeDefaults || !(self.enterprise.isEmpty) {
+            json.key("enterprise")
+            json.string(self.enterprise)
+        }
+        if options.includeDefaults || !(self.atUnixMs == 0) {
+            json.key("atUnixMs")
+            json.int64(self.atUnixMs)
+        }
+        json.endObject()
+    }
+}
+
 extension ResidentsV1 {
     package struct MovementReceipt: WireMessage {
         package static let protoName = "sanlian.residents.v1.MovementReceipt"
@@ -971,6 +1224,21 @@ extension ResidentsV1.MovementReceipt {
     func fill(_ c: inout Sanlian__Residents__V1__MovementReceipt, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.residents.v1.MovementReceipt", field: "id")
         c.duplicate_candidate_id = try arena.string(self.duplicateCandidateID, message: "sanlian.residents.v1.MovementReceipt", field: "duplicate_candidate_id")
+    }
+}
+
+extension ResidentsV1.MovementReceipt {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.duplicateCandidateID.isEmpty) {
+            json.key("duplicateCandidateId")
+            json.string(self.duplicateCandidateID)
+        }
+        json.endObject()
     }
 }
 
@@ -1050,6 +1318,25 @@ extension ResidentsV1.ListPresentRequest {
     }
 }
 
+extension ResidentsV1.ListPresentRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.villageCode.isEmpty) {
+            json.key("villageCode")
+            json.string(self.villageCode)
+        }
+        if options.includeDefaults || !(self.enterprise.isEmpty) {
+            json.key("enterprise")
+            json.string(self.enterprise)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension ResidentsV1 {
     package struct ListLapsedRequest: WireMessage {
         package static let protoName = "sanlian.residents.v1.ListLapsedRequest"
@@ -1118,6 +1405,21 @@ extension ResidentsV1.ListLapsedRequest {
         if let value = self.page {
             c.page = try value.cPointer(&arena)
         }
+    }
+}
+
+extension ResidentsV1.ListLapsedRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.months == 0) {
+            json.key("months")
+            json.int32(self.months)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -1207,6 +1509,29 @@ extension ResidentsV1.DuplicateCandidate {
     }
 }
 
+extension ResidentsV1.DuplicateCandidate {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if let value = self.left {
+            json.key("left")
+            value.writeJSON(to: &json, options: options)
+        }
+        if let value = self.right {
+            json.key("right")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.reason.isEmpty) {
+            json.key("reason")
+            json.string(self.reason)
+        }
+        json.endObject()
+    }
+}
+
 extension ResidentsV1 {
     package struct ListDuplicateCandidatesRequest: WireMessage {
         package static let protoName = "sanlian.residents.v1.ListDuplicateCandidatesRequest"
@@ -1270,6 +1595,17 @@ extension ResidentsV1.ListDuplicateCandidatesRequest {
         if let value = self.page {
             c.page = try value.cPointer(&arena)
         }
+    }
+}
+
+extension ResidentsV1.ListDuplicateCandidatesRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -1354,6 +1690,23 @@ extension ResidentsV1.ListDuplicateCandidatesResponse {
     }
 }
 
+extension ResidentsV1.ListDuplicateCandidatesResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.candidates.isEmpty {
+            json.key("candidates")
+            json.beginArray()
+            for element in self.candidates { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension ResidentsV1 {
     package struct ResolveDuplicateRequest: WireMessage {
         package static let protoName = "sanlian.residents.v1.ResolveDuplicateRequest"
@@ -1422,6 +1775,21 @@ extension ResidentsV1.ResolveDuplicateRequest {
     }
 }
 
+extension ResidentsV1.ResolveDuplicateRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.candidateID.isEmpty) {
+            json.key("candidateId")
+            json.string(self.candidateID)
+        }
+        if options.includeDefaults || !(!self.merge) {
+            json.key("merge")
+            json.bool(self.merge)
+        }
+        json.endObject()
+    }
+}
+
 extension ResidentsV1 {
     package struct ResolveDuplicateResponse: WireMessage {
         package static let protoName = "sanlian.residents.v1.ResolveDuplicateResponse"
@@ -1481,6 +1849,17 @@ extension ResidentsV1.ResolveDuplicateResponse {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Residents__V1__ResolveDuplicateResponse, _ arena: inout WireArena) throws(WireError) {
         c.kept_id_number = try arena.string(self.keptIDNumber, message: "sanlian.residents.v1.ResolveDuplicateResponse", field: "kept_id_number")
+    }
+}
+
+extension ResidentsV1.ResolveDuplicateResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.keptIDNumber.isEmpty) {
+            json.key("keptIdNumber")
+            json.string(self.keptIDNumber)
+        }
+        json.endObject()
     }
 }
 
@@ -1547,6 +1926,17 @@ extension ResidentsV1.StatisticsRequest {
         if let value = self.month {
             c.month = try value.cPointer(&arena)
         }
+    }
+}
+
+extension ResidentsV1.StatisticsRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.month {
+            json.key("month")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -1630,6 +2020,33 @@ extension ResidentsV1.PopulationCount {
         c.floating = self.floating
         c.arrivals = self.arrivals
         c.departures = self.departures
+    }
+}
+
+extension ResidentsV1.PopulationCount {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.key.isEmpty) {
+            json.key("key")
+            json.string(self.key)
+        }
+        if options.includeDefaults || !(self.registered == 0) {
+            json.key("registered")
+            json.int32(self.registered)
+        }
+        if options.includeDefaults || !(self.floating == 0) {
+            json.key("floating")
+            json.int32(self.floating)
+        }
+        if options.includeDefaults || !(self.arrivals == 0) {
+            json.key("arrivals")
+            json.int32(self.arrivals)
+        }
+        if options.includeDefaults || !(self.departures == 0) {
+            json.key("departures")
+            json.int32(self.departures)
+        }
+        json.endObject()
     }
 }
 
@@ -1717,6 +2134,25 @@ extension ResidentsV1.StatisticsResponse {
             c.n_by_enterprise = self.byEnterprise.count
             c.by_enterprise = array
         }
+    }
+}
+
+extension ResidentsV1.StatisticsResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.byVillage.isEmpty {
+            json.key("byVillage")
+            json.beginArray()
+            for element in self.byVillage { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !self.byEnterprise.isEmpty {
+            json.key("byEnterprise")
+            json.beginArray()
+            for element in self.byEnterprise { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        json.endObject()
     }
 }
 
@@ -1808,6 +2244,37 @@ extension ResidentsV1.AuditEntry {
     }
 }
 
+extension ResidentsV1.AuditEntry {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.department.isEmpty) {
+            json.key("department")
+            json.string(self.department)
+        }
+        if options.includeDefaults || !(self.operatorID.isEmpty) {
+            json.key("operatorId")
+            json.string(self.operatorID)
+        }
+        if options.includeDefaults || !(self.method.isEmpty) {
+            json.key("method")
+            json.string(self.method)
+        }
+        if options.includeDefaults || !(self.subject.isEmpty) {
+            json.key("subject")
+            json.string(self.subject)
+        }
+        if options.includeDefaults || !(self.purpose.isEmpty) {
+            json.key("purpose")
+            json.string(self.purpose)
+        }
+        if options.includeDefaults || !(self.atUnixMs == 0) {
+            json.key("atUnixMs")
+            json.int64(self.atUnixMs)
+        }
+        json.endObject()
+    }
+}
+
 extension ResidentsV1 {
     package struct ListAuditRequest: WireMessage {
         package static let protoName = "sanlian.residents.v1.ListAuditRequest"
@@ -1880,6 +2347,21 @@ extension ResidentsV1.ListAuditRequest {
         if let value = self.page {
             c.page = try value.cPointer(&arena)
         }
+    }
+}
+
+extension ResidentsV1.ListAuditRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.range {
+            json.key("range")
+            value.writeJSON(to: &json, options: options)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -1964,6 +2446,23 @@ extension ResidentsV1.ListAuditResponse {
     }
 }
 
+extension ResidentsV1.ListAuditResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.entries.isEmpty {
+            json.key("entries")
+            json.beginArray()
+            for element in self.entries { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension ResidentsV1 {
     package struct ListEnterpriseWorkersRequest: WireMessage {
         package static let protoName = "sanlian.residents.v1.ListEnterpriseWorkersRequest"
@@ -2035,6 +2534,21 @@ extension ResidentsV1.ListEnterpriseWorkersRequest {
     }
 }
 
+extension ResidentsV1.ListEnterpriseWorkersRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.enterprise.isEmpty) {
+            json.key("enterprise")
+            json.string(self.enterprise)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
 extension ResidentsV1 {
     package struct DocumentItem: WireMessage {
         package static let protoName = "sanlian.residents.v1.DocumentItem"
@@ -2099,6 +2613,21 @@ extension ResidentsV1.DocumentItem {
     func fill(_ c: inout Sanlian__Residents__V1__DocumentItem, _ arena: inout WireArena) throws(WireError) {
         c.name = try arena.string(self.name, message: "sanlian.residents.v1.DocumentItem", field: "name")
         c.received = self.received ? 1 : 0
+    }
+}
+
+extension ResidentsV1.DocumentItem {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        if options.includeDefaults || !(!self.received) {
+            json.key("received")
+            json.bool(self.received)
+        }
+        json.endObject()
     }
 }
 
@@ -2219,6 +2748,55 @@ extension ResidentsV1.Transfer {
     }
 }
 
+extension ResidentsV1.Transfer {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.kind.rawValue == 0) {
+            json.key("kind")
+            json.enumeration(self.kind, options)
+        }
+        if options.includeDefaults || !(self.idNumber.isEmpty) {
+            json.key("idNumber")
+            json.string(self.idNumber)
+        }
+        if options.includeDefaults || !(self.fromAddress.isEmpty) {
+            json.key("fromAddress")
+            json.string(self.fromAddress)
+        }
+        if options.includeDefaults || !(self.toAddress.isEmpty) {
+            json.key("toAddress")
+            json.string(self.toAddress)
+        }
+        if options.includeDefaults || !(self.state.rawValue == 0) {
+            json.key("state")
+            json.enumeration(self.state, options)
+        }
+        if options.includeDefaults || !self.documents.isEmpty {
+            json.key("documents")
+            json.beginArray()
+            for element in self.documents { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.decidedBy.isEmpty) {
+            json.key("decidedBy")
+            json.string(self.decidedBy)
+        }
+        if options.includeDefaults || !(self.reason.isEmpty) {
+            json.key("reason")
+            json.string(self.reason)
+        }
+        if options.includeDefaults || !(self.requestedUnixMs == 0) {
+            json.key("requestedUnixMs")
+            json.int64(self.requestedUnixMs)
+        }
+        json.endObject()
+    }
+}
+
 extension ResidentsV1 {
     package struct TransferRequest: WireMessage {
         package static let protoName = "sanlian.residents.v1.TransferRequest"
@@ -2293,6 +2871,29 @@ extension ResidentsV1.TransferRequest {
         c.id_number = try arena.string(self.idNumber, message: "sanlian.residents.v1.TransferRequest", field: "id_number")
         c.from_address = try arena.string(self.fromAddress, message: "sanlian.residents.v1.TransferRequest", field: "from_address")
         c.to_address = try arena.string(self.toAddress, message: "sanlian.residents.v1.TransferRequest", field: "to_address")
+    }
+}
+
+extension ResidentsV1.TransferRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.kind.rawValue == 0) {
+            json.key("kind")
+            json.enumeration(self.kind, options)
+        }
+        if options.includeDefaults || !(self.idNumber.isEmpty) {
+            json.key("idNumber")
+            json.string(self.idNumber)
+        }
+        if options.includeDefaults || !(self.fromAddress.isEmpty) {
+            json.key("fromAddress")
+            json.string(self.fromAddress)
+        }
+        if options.includeDefaults || !(self.toAddress.isEmpty) {
+            json.key("toAddress")
+            json.string(self.toAddress)
+        }
+        json.endObject()
     }
 }
 
@@ -2373,6 +2974,23 @@ extension ResidentsV1.UpdateDocumentsRequest {
     }
 }
 
+extension ResidentsV1.UpdateDocumentsRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !self.documents.isEmpty {
+            json.key("documents")
+            json.beginArray()
+            for element in self.documents { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
 extension ResidentsV1 {
     package struct DecideTransferRequest: WireMessage {
         package static let protoName = "sanlian.residents.v1.DecideTransferRequest"
@@ -2445,6 +3063,25 @@ extension ResidentsV1.DecideTransferRequest {
     }
 }
 
+extension ResidentsV1.DecideTransferRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(!self.approve) {
+            json.key("approve")
+            json.bool(self.approve)
+        }
+        if options.includeDefaults || !(self.reason.isEmpty) {
+            json.key("reason")
+            json.string(self.reason)
+        }
+        json.endObject()
+    }
+}
+
 extension ResidentsV1 {
     package struct CompleteTransferRequest: WireMessage {
         package static let protoName = "sanlian.residents.v1.CompleteTransferRequest"
@@ -2507,6 +3144,17 @@ extension ResidentsV1.CompleteTransferRequest {
     }
 }
 
+extension ResidentsV1.CompleteTransferRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        json.endObject()
+    }
+}
+
 extension ResidentsV1 {
     package struct ChecklistRequest: WireMessage {
         package static let protoName = "sanlian.residents.v1.ChecklistRequest"
@@ -2566,6 +3214,17 @@ extension ResidentsV1.ChecklistRequest {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Residents__V1__ChecklistRequest, _ arena: inout WireArena) throws(WireError) {
         c.kind = Sanlian__Residents__V1__TransferKind(rawValue: Sanlian__Residents__V1__TransferKind.RawValue(truncatingIfNeeded: self.kind.rawValue))
+    }
+}
+
+extension ResidentsV1.ChecklistRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.kind.rawValue == 0) {
+            json.key("kind")
+            json.enumeration(self.kind, options)
+        }
+        json.endObject()
     }
 }
 
@@ -2638,6 +3297,19 @@ extension ResidentsV1.ChecklistResponse {
             c.n_documents = self.documents.count
             c.documents = array
         }
+    }
+}
+
+extension ResidentsV1.ChecklistResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.documents.isEmpty {
+            json.key("documents")
+            json.beginArray()
+            for element in self.documents { json.string(element) }
+            json.endArray()
+        }
+        json.endObject()
     }
 }
 
@@ -2725,6 +3397,33 @@ extension ResidentsV1.WindowServiceRecord {
     }
 }
 
+extension ResidentsV1.WindowServiceRecord {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.business.isEmpty) {
+            json.key("business")
+            json.string(self.business)
+        }
+        if options.includeDefaults || !(self.receivedUnixMs == 0) {
+            json.key("receivedUnixMs")
+            json.int64(self.receivedUnixMs)
+        }
+        if options.includeDefaults || !(self.finishedUnixMs == 0) {
+            json.key("finishedUnixMs")
+            json.int64(self.finishedUnixMs)
+        }
+        if options.includeDefaults || !(self.idNumber.isEmpty) {
+            json.key("idNumber")
+            json.string(self.idNumber)
+        }
+        json.endObject()
+    }
+}
+
 extension ResidentsV1 {
     package struct WindowRatesRequest: WireMessage {
         package static let protoName = "sanlian.residents.v1.WindowRatesRequest"
@@ -2788,6 +3487,17 @@ extension ResidentsV1.WindowRatesRequest {
         if let value = self.month {
             c.month = try value.cPointer(&arena)
         }
+    }
+}
+
+extension ResidentsV1.WindowRatesRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.month {
+            json.key("month")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -2862,6 +3572,25 @@ extension ResidentsV1.WindowRatesResponse {
         c.total = self.total
         c.on_the_spot_permille = self.onTheSpotPermille
         c.same_day_permille = self.sameDayPermille
+    }
+}
+
+extension ResidentsV1.WindowRatesResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.total == 0) {
+            json.key("total")
+            json.int32(self.total)
+        }
+        if options.includeDefaults || !(self.onTheSpotPermille == 0) {
+            json.key("onTheSpotPermille")
+            json.int32(self.onTheSpotPermille)
+        }
+        if options.includeDefaults || !(self.sameDayPermille == 0) {
+            json.key("sameDayPermille")
+            json.int32(self.sameDayPermille)
+        }
+        json.endObject()
     }
 }
 

@@ -96,6 +96,30 @@ extension RPCV1 {
             }
         }
 
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .ok: "ok"
+            case .cancelled: "cancelled"
+            case .unknown: "unknown"
+            case .invalidArgument: "invalid_argument"
+            case .deadlineExceeded: "deadline_exceeded"
+            case .notFound: "not_found"
+            case .alreadyExists: "already_exists"
+            case .permissionDenied: "permission_denied"
+            case .resourceExhausted: "resource_exhausted"
+            case .failedPrecondition: "failed_precondition"
+            case .aborted: "aborted"
+            case .outOfRange: "out_of_range"
+            case .unimplemented: "unimplemented"
+            case .`internal`: "internal"
+            case .unavailable: "unavailable"
+            case .dataLoss: "data_loss"
+            case .unauthenticated: "unauthenticated"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
         package static let knownCases: [Self] = [.ok, .cancelled, .unknown, .invalidArgument, .deadlineExceeded, .notFound, .alreadyExists, .permissionDenied, .resourceExhausted, .failedPrecondition, .aborted, .outOfRange, .unimplemented, .`internal`, .unavailable, .dataLoss, .unauthenticated]
     }
 }
@@ -169,6 +193,21 @@ extension RPCV1.Status {
     }
 }
 
+extension RPCV1.Status {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.code.rawValue == 0) {
+            json.key("code")
+            json.enumeration(self.code, options)
+        }
+        if options.includeDefaults || !(self.message.isEmpty) {
+            json.key("message")
+            json.string(self.message)
+        }
+        json.endObject()
+    }
+}
+
 extension RPCV1 {
     /// One metadata pair. Keys are lower-case ASCII; keys starting with "sanlian-" are reserved and are
     /// overwritten by the broker (sanlian-department, sanlian-operator, sanlian-peer-uid).
@@ -235,6 +274,21 @@ extension RPCV1.MetadataEntry {
     func fill(_ c: inout Sanlian__Rpc__V1__MetadataEntry, _ arena: inout WireArena) throws(WireError) {
         c.key = try arena.string(self.key, message: "sanlian.rpc.v1.MetadataEntry", field: "key")
         c.value = try arena.string(self.value, message: "sanlian.rpc.v1.MetadataEntry", field: "value")
+    }
+}
+
+extension RPCV1.MetadataEntry {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.key.isEmpty) {
+            json.key("key")
+            json.string(self.key)
+        }
+        if options.includeDefaults || !(self.value.isEmpty) {
+            json.key("value")
+            json.string(self.value)
+        }
+        json.endObject()
     }
 }
 
@@ -332,6 +386,37 @@ extension RPCV1.Hello {
     }
 }
 
+extension RPCV1.Hello {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.protocolVersion == 0) {
+            json.key("protocolVersion")
+            json.int32(self.protocolVersion)
+        }
+        if options.includeDefaults || !(self.department.isEmpty) {
+            json.key("department")
+            json.string(self.department)
+        }
+        if options.includeDefaults || !(self.operatorID.isEmpty) {
+            json.key("operatorId")
+            json.string(self.operatorID)
+        }
+        if options.includeDefaults || !(self.credential.isEmpty) {
+            json.key("credential")
+            json.bytes(self.credential)
+        }
+        if options.includeDefaults || !(self.clientName.isEmpty) {
+            json.key("clientName")
+            json.string(self.clientName)
+        }
+        if options.includeDefaults || !(self.maxFrameBytes == 0) {
+            json.key("maxFrameBytes")
+            json.int32(self.maxFrameBytes)
+        }
+        json.endObject()
+    }
+}
+
 extension RPCV1 {
     /// The answer to Hello when the handshake succeeds (call_id 0). A refused handshake is answered
     /// with GoAway instead.
@@ -415,6 +500,33 @@ extension RPCV1.Welcome {
         c.max_frame_bytes = self.maxFrameBytes
         c.department = try arena.string(self.department, message: "sanlian.rpc.v1.Welcome", field: "department")
         c.connection_id = self.connectionID
+    }
+}
+
+extension RPCV1.Welcome {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.protocolVersion == 0) {
+            json.key("protocolVersion")
+            json.int32(self.protocolVersion)
+        }
+        if options.includeDefaults || !(self.serverName.isEmpty) {
+            json.key("serverName")
+            json.string(self.serverName)
+        }
+        if options.includeDefaults || !(self.maxFrameBytes == 0) {
+            json.key("maxFrameBytes")
+            json.int32(self.maxFrameBytes)
+        }
+        if options.includeDefaults || !(self.department.isEmpty) {
+            json.key("department")
+            json.string(self.department)
+        }
+        if options.includeDefaults || !(self.connectionID == 0) {
+            json.key("connectionId")
+            json.int64(self.connectionID)
+        }
+        json.endObject()
     }
 }
 
@@ -525,6 +637,39 @@ extension RPCV1.CallStart {
     }
 }
 
+extension RPCV1.CallStart {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.method.isEmpty) {
+            json.key("method")
+            json.string(self.method)
+        }
+        if options.includeDefaults || !(self.timeoutMicros == 0) {
+            json.key("timeoutMicros")
+            json.int64(self.timeoutMicros)
+        }
+        if options.includeDefaults || !self.metadata.isEmpty {
+            json.key("metadata")
+            json.beginArray()
+            for element in self.metadata { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.payload.isEmpty) {
+            json.key("payload")
+            json.bytes(self.payload)
+        }
+        if options.includeDefaults || !(!self.halfClose) {
+            json.key("halfClose")
+            json.bool(self.halfClose)
+        }
+        if options.includeDefaults || !(self.initialWindow == 0) {
+            json.key("initialWindow")
+            json.int32(self.initialWindow)
+        }
+        json.endObject()
+    }
+}
+
 extension RPCV1 {
     /// A further message of a call: a request message from the caller or a response message of a
     /// streaming call from the callee.
@@ -592,6 +737,21 @@ extension RPCV1.Message {
     func fill(_ c: inout Sanlian__Rpc__V1__Message, _ arena: inout WireArena) throws(WireError) {
         c.payload = arena.bytes(self.payload)
         c.half_close = self.halfClose ? 1 : 0
+    }
+}
+
+extension RPCV1.Message {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.payload.isEmpty) {
+            json.key("payload")
+            json.bytes(self.payload)
+        }
+        if options.includeDefaults || !(!self.halfClose) {
+            json.key("halfClose")
+            json.bool(self.halfClose)
+        }
+        json.endObject()
     }
 }
 
@@ -688,6 +848,31 @@ extension RPCV1.CallEnd {
     }
 }
 
+extension RPCV1.CallEnd {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.status {
+            json.key("status")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !self.metadata.isEmpty {
+            json.key("metadata")
+            json.beginArray()
+            for element in self.metadata { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.payload.isEmpty) {
+            json.key("payload")
+            json.bytes(self.payload)
+        }
+        if options.includeDefaults || !(!self.hasPayload) {
+            json.key("hasPayload")
+            json.bool(self.hasPayload)
+        }
+        json.endObject()
+    }
+}
+
 extension RPCV1 {
     /// Caller to callee: stop working on the call. The callee answers with CallEnd(CANCELLED) unless
     /// the call has already ended.
@@ -749,6 +934,17 @@ extension RPCV1.Cancel {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Rpc__V1__Cancel, _ arena: inout WireArena) throws(WireError) {
         c.reason = try arena.string(self.reason, message: "sanlian.rpc.v1.Cancel", field: "reason")
+    }
+}
+
+extension RPCV1.Cancel {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.reason.isEmpty) {
+            json.key("reason")
+            json.string(self.reason)
+        }
+        json.endObject()
     }
 }
 
@@ -815,6 +1011,17 @@ extension RPCV1.WindowUpdate {
     }
 }
 
+extension RPCV1.WindowUpdate {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.messages == 0) {
+            json.key("messages")
+            json.int32(self.messages)
+        }
+        json.endObject()
+    }
+}
+
 extension RPCV1 {
     /// Liveness probe (call_id 0); the peer answers with Pong carrying the same nonce.
     package struct Ping: WireMessage {
@@ -875,6 +1082,17 @@ extension RPCV1.Ping {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Rpc__V1__Ping, _ arena: inout WireArena) throws(WireError) {
         c.nonce = self.nonce
+    }
+}
+
+extension RPCV1.Ping {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.nonce == 0) {
+            json.key("nonce")
+            json.int64(self.nonce)
+        }
+        json.endObject()
     }
 }
 
@@ -948,6 +1166,21 @@ extension RPCV1.GoAway {
             c.status = try value.cPointer(&arena)
         }
         c.last_call_id = self.lastCallID
+    }
+}
+
+extension RPCV1.GoAway {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.status {
+            json.key("status")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.lastCallID == 0) {
+            json.key("lastCallId")
+            json.int32(self.lastCallID)
+        }
+        json.endObject()
     }
 }
 
@@ -1078,6 +1311,51 @@ extension RPCV1.Frame {
     }
 }
 
+extension RPCV1.Frame {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.callID == 0) {
+            json.key("callId")
+            json.int32(self.callID)
+        }
+        switch self.kind {
+        case .hello(let value)?:
+            json.key("hello")
+            value.writeJSON(to: &json, options: options)
+        case .welcome(let value)?:
+            json.key("welcome")
+            value.writeJSON(to: &json, options: options)
+        case .start(let value)?:
+            json.key("start")
+            value.writeJSON(to: &json, options: options)
+        case .message(let value)?:
+            json.key("message")
+            value.writeJSON(to: &json, options: options)
+        case .end(let value)?:
+            json.key("end")
+            value.writeJSON(to: &json, options: options)
+        case .cancel(let value)?:
+            json.key("cancel")
+            value.writeJSON(to: &json, options: options)
+        case .windowUpdate(let value)?:
+            json.key("windowUpdate")
+            value.writeJSON(to: &json, options: options)
+        case .ping(let value)?:
+            json.key("ping")
+            value.writeJSON(to: &json, options: options)
+        case .pong(let value)?:
+            json.key("pong")
+            value.writeJSON(to: &json, options: options)
+        case .goAway(let value)?:
+            json.key("goAway")
+            value.writeJSON(to: &json, options: options)
+        case nil:
+            break
+        }
+        json.endObject()
+    }
+}
+
 extension RPCV1 {
     /// A Frame's call_id alone. The broker relays the frames a service answers with (Message, CallEnd)
     /// by reading them as a FrameHeader: protobuf-c keeps the other fields as unknown fields, byte for
@@ -1140,6 +1418,17 @@ extension RPCV1.FrameHeader {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     func fill(_ c: inout Sanlian__Rpc__V1__FrameHeader, _ arena: inout WireArena) throws(WireError) {
         c.call_id = self.callID
+    }
+}
+
+extension RPCV1.FrameHeader {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.callID == 0) {
+            json.key("callId")
+            json.int32(self.callID)
+        }
+        json.endObject()
     }
 }
 
@@ -1215,6 +1504,21 @@ extension RPCV1.StartFrameHeader {
         if let value = self.start {
             c.start = try value.cPointer(&arena)
         }
+    }
+}
+
+extension RPCV1.StartFrameHeader {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.callID == 0) {
+            json.key("callId")
+            json.int32(self.callID)
+        }
+        if let value = self.start {
+            json.key("start")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
     }
 }
 
@@ -1308,5 +1612,34 @@ extension RPCV1.CallStartHeader {
         }
         c.half_close = self.halfClose ? 1 : 0
         c.initial_window = self.initialWindow
+    }
+}
+
+extension RPCV1.CallStartHeader {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.method.isEmpty) {
+            json.key("method")
+            json.string(self.method)
+        }
+        if options.includeDefaults || !(self.timeoutMicros == 0) {
+            json.key("timeoutMicros")
+            json.int64(self.timeoutMicros)
+        }
+        if options.includeDefaults || !self.metadata.isEmpty {
+            json.key("metadata")
+            json.beginArray()
+            for element in self.metadata { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(!self.halfClose) {
+            json.key("halfClose")
+            json.bool(self.halfClose)
+        }
+        if options.includeDefaults || !(self.initialWindow == 0) {
+            json.key("initialWindow")
+            json.int32(self.initialWindow)
+        }
+        json.endObject()
     }
 }

@@ -26,6 +26,8 @@ let generatedSampleCases: [WireSampleCase] = [
     WireSampleCase(BrokerV1.PublishAlertResponse.self),
     WireSampleCase(BrokerV1.StartPosition.self),
     WireSampleCase(BrokerV1.SubscribeLedgerRequest.self),
+    WireSampleCase(BrokerV1.GetSubscriptionRequest.self),
+    WireSampleCase(BrokerV1.GetSubscriptionResponse.self),
     WireSampleCase(BrokerV1.LedgerDelivery.self),
     WireSampleCase(BrokerV1.AckLedgerRequest.self),
     WireSampleCase(BrokerV1.AckLedgerResponse.self),
@@ -313,6 +315,7 @@ extension AlertV1.LedgerEvent: WireSampled {
         default: break
         }
         value.drill = true
+        value.aggregateFingerprint = "高兴派出所 aggregate_fingerprint 联防巡逻 ✓🚓 #\(variant)"
         return value
     }
 }
@@ -453,6 +456,30 @@ extension BrokerV1.SubscribeLedgerRequest: WireSampled {
         value.maxInFlight = (variant % 2 == 0 ? UInt32.max : 1)
         value.ackTimeoutSeconds = (variant % 2 == 0 ? UInt32.max : 1)
         value.maxDeliveries = (variant % 2 == 0 ? UInt32.max : 1)
+        value.takeOver = true
+        return value
+    }
+}
+
+extension BrokerV1.GetSubscriptionRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.name = "高兴派出所 name 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension BrokerV1.GetSubscriptionResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.exists = true
+        value.subjectPattern = "高兴派出所 subject_pattern 联防巡逻 ✓🚓 #\(variant)"
+        value.acknowledgedThrough = (variant % 2 == 0 ? UInt64.max : 1)
+        value.connected = true
         return value
     }
 }
@@ -682,6 +709,7 @@ extension EchoV1.EchoRequest: WireSampled {
         value.count = (variant % 2 == 0 ? UInt32.max : 1)
         value.failWithCode = (variant % 2 == 0 ? UInt32.max : 1)
         value.includeMetadata = true
+        value.busyMs = (variant % 2 == 0 ? UInt32.max : 1)
         return value
     }
 }

@@ -1,21 +1,7 @@
 package import Logging
-import NIOCore
-import SanlianCredentials
 package import SanlianRPC
 import SanlianWire
 import ServiceLifecycle
-
-/// A department's identity for connecting to the broker: the department code, the operator, and
-/// the secret read from the department's credential file.
-package enum BrokerIdentity {
-    /// - Throws: when the credential file is missing, unreadable, too short, or readable by others.
-    package static func load(department: String, operatorID: String, credentialFile: String, clientName: String) throws
-        -> IdentityClaim
-    {
-        let secret = try CredentialFile.read(credentialFile, owner: "this client")
-        return IdentityClaim(department: department, operatorID: operatorID, credential: secret, clientName: clientName)
-    }
-}
 
 /// Serves a router's services through the broker: dials the broker, registers every service the
 /// router serves after each (re)connect, and answers the calls the broker forwards.

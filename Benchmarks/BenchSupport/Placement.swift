@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// Where the processes of a sequential measurement run, held fixed with `taskset` (util-linux).
 ///
@@ -7,19 +7,19 @@ import Foundation
 /// the work of a hop (docs/PERFORMANCE.md, sixth and seventh rounds). Pinning both sides alike
 /// measures what each side's code costs under one placement, run after run; the targets are
 /// still judged on the unpinned runs.
-struct Placement {
+package struct Placement {
     /// The key of the layout in the JSON.
-    var key: String
+    package var key: String
     /// What the report calls it.
-    var title: String
+    package var title: String
     /// The CPU of the load generator.
-    var clientCPU: Int
+    package var clientCPU: Int
     /// The CPU of the relay or broker and of the echo server or service.
-    var daemonsCPU: Int
+    package var daemonsCPU: Int
 
     /// The layouts the allowed CPUs permit: all three processes on one CPU, and (with two CPUs or
     /// more) the client on one and the rest on another — the two arrangements unpinned runs settle in.
-    static func layouts(allowed cpus: [Int]) -> [Placement] {
+    package static func layouts(allowed cpus: [Int]) -> [Placement] {
         guard let first = cpus.first else { return [] }
         var layouts = [
             Placement(key: "one_cpu", title: "all three on CPU \(first)", clientCPU: first, daemonsCPU: first)
@@ -38,11 +38,11 @@ struct Placement {
     }
 }
 
-enum CPUAffinity {
-    static let taskset = "/usr/bin/taskset"
+package enum CPUAffinity {
+    package static let taskset = "/usr/bin/taskset"
 
     /// The CPUs this process may run on (`Cpus_allowed_list` of /proc/self/status, "0-3,6").
-    static func allowed() -> [Int] {
+    package static func allowed() -> [Int] {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }),
             let list = line.split(separator: ":").last
@@ -51,7 +51,7 @@ enum CPUAffinity {
     }
 
     /// Parses a CPU list as the kernel prints it: ranges and single CPUs separated by commas.
-    static func parseList(_ list: String) -> [Int] {
+    package static func parseList(_ list: String) -> [Int] {
         list.split(separator: ",").flatMap { part -> [Int] in
             let bounds = part.split(separator: "-").compactMap { Int($0) }
             switch bounds.count {
@@ -64,7 +64,7 @@ enum CPUAffinity {
 
     /// Restricts every thread of `pid` to `cpus` (threads it starts later inherit the mask of the
     /// thread that starts them).
-    static func pin(_ pid: Int32, to cpus: [Int]) throws {
+    package static func pin(_ pid: Int32, to cpus: [Int]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: taskset)
         process.arguments = [

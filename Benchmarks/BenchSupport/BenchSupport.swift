@@ -1,323 +1,35 @@
-import ArgumentParser
-import Foundation
-
-/// sanlian-bench: measures, in one run, the C floor (an epoll echo server behind an epoll relay),
-/// the same floor written on bare SwiftNIO (`nio-floor`), and Sanlian's brokered call path with
-/// the same C load generator, plus durable alert publishing, delivery to a durable subscriber,
-/// and the peak memory of the broker and the echo service. Prints a table with the ratios to the
-/// floors and writes the figures as JSON.
-@main
-struct SanlianBench: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "sanlian-bench",
-        abstract: "Benchmark the brokered call path and the alert ledger against a raw C Unix-socket floor."
-    )
-
-    @Option(help: "Directory with the release builds of sanlian-broker, sanlian-echo and nio-floor.")
-    var binDir: String = ".build/release"
-
-    @Option(help: "Directory with the C programs (echo_server, relay, bench_client).")
-    var cDir: String = ".build/bench"
-
-    @Option(help: "The compose file to start the broker with.")
-    var compose: String = "compose/township.yaml"
-
-    @Option(help: "Where to write the figures as JSON.")
-    var output: String = "bench-results.json"
-
-    @Option(help: "Seconds of each throughput measurement.")
-    var seconds: Int = 2
-
-    @Option(help: "Sequential round trips per latency measurement.")
-    var roundTrips: Int = 10_000
-
-    @Option(help: "Rounds of call measurements, the floors and Sanlian taking turns; medians are reported.")
-    var rounds: Int = 3
-
-    func validate() throws {
-        guard seconds > 0, roundTrips > 0, rounds > 0, alerts > 0 else {
-            throw ValidationError("--seconds, --round-trips, --rounds and --alerts must be positive")
-        }
-    }
-
-    @Option(help: "Alerts to publish (and then deliver).")
-    var alerts: Int = 50_000
-
-    @Option(
-        help: ArgumentHelp(
-            "Run sanlian-broker and sanlian-echo under this command, split at spaces (a profiler).",
-            discussion:
-                "Their figures then measure the wrapper too: for profiles (bench/tools/symbol_order.py), not results."
-        )
-    )
-    var daemonWrapper: String = ""
-
-    @Flag(
-        help: ArgumentHelp(
-            "Start the daemons from their binaries' pages as the page cache holds them.",
-            discussion:
-                "By default their pages are written back and dropped first, so that every run starts them as "
-                + "from disk. A binary's pages sit in the page cache in folios whose size depends on how they "
-                + "got there (written by the linker, copied, read through), faults map larger folios in larger "
-                + "pieces, and the daemons' resident memory would depend on that: the idle broker's start-up "
-                + "peak measured 14.1–14.5 MiB started from disk and 19.2 MiB after its binary had been read "
-                + "through with cat (docs/PERFORMANCE.md, seventh round)."
-        )
-    )
-    var keepPageCache = false
-
-    @Flag(
-        inversion: .prefixedNo,
-        help: ArgumentHelp(
-            "Also measure sequential 64-byte calls with both sides' processes pinned alike (taskset).",
-            discussion:
-                "Two layouts: all three processes on one CPU, and the client on one CPU with the rest on "
-                + "another. Unpinned, the scheduler leaves them in either arrangement for a whole run, and the "
-                + "arrangement moves the p50 more than the code does; pinned, each layout measures the code. "
-                + "The targets are judged on the unpinned rounds."
-        )
-    )
-    var placement = true
-
-    @Flag(
-        inversion: .prefixedNo,
-        help: ArgumentHelp(
-            "Also measure the floor written on bare SwiftNIO (nio-floor: a byte relay and a byte echo).",
-            discussion:
-                "It sits between the C floor and Sanlian: what SwiftNIO costs on this machine, and what the RPC "
-                + "runtime and the broker add on top of it. The targets are judged against the C floor."
-        )
-    )
-    var nioFloor = true
-
-    /// Seconds one run of the load generator may take (a profiler slows the daemons tenfold and more).
-    var clientTimeout: TimeInterval { daemonWrapper.isEmpty ? 300 : 3600 }
-
-    func run() throws {
-        let work = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: work) }
-        var results = BenchResults(machine: Machine.describe(), date: ISO8601DateFormatter().string(from: Date()))
-        results.daemonsFromDisk = !keepPageCache
-        // Anything else busy on the machine moves every figure: a process spinning on one CPU of
-        // two keeps that CPU awake and takes half the machine (docs/PERFORMANCE.md, ninth round).
-        results.busyBeforeRun = Machine.busyShare(over: 1)
-        if !results.wasQuiet, let busy = results.busyLine { progress("warning: " + busy) }
-
-        // The floors and Sanlian run side by side and take turns, round after round: this shared
-        // machine's speed drifts by tens of per cent within a minute, and a ratio of medians of
-        // interleaved measurements is far steadier than one of two measurements a minute apart.
-        progress(
-            nioFloor
-                ? "starting the floors (echo server and relay, in C and on SwiftNIO), sanlian-broker and sanlian-echo"
-                : "starting the floor (C echo server and relay), sanlian-broker and sanlian-echo"
-        )
-        let echoServer = try Background(cDir + "/echo_server", [work + "/floor-echo.sock"])
-        defer { echoServer.stop() }
-        try waitForSocket(work + "/floor-echo.sock")
-        let relay = try Background(cDir + "/relay", [work + "/floor-relay.sock", work + "/floor-echo.sock"])
-        defer { relay.stop() }
-        try waitForSocket(work + "/floor-relay.sock")
-        var nioProcesses: [Background] = []
-        defer { for process in nioProcesses { process.stop() } }
-        var nio: Stack?
-        if nioFloor {
-            let nioEcho = try Background(binDir + "/nio-floor", ["echo", work + "/nio-echo.sock"])
-            nioProcesses.append(nioEcho)
-            try waitForSocket(work + "/nio-echo.sock")
-            let nioRelay = try Background(
-                binDir + "/nio-floor",
-                ["relay", work + "/nio-relay.sock", work + "/nio-echo.sock"]
-            )
-            nioProcesses.append(nioRelay)
-            try waitForSocket(work + "/nio-relay.sock")
-            nio = Stack(relay: nioRelay.pid, server: nioEcho.pid, call: ["raw", work + "/nio-relay.sock"])
-        }
-
-        // A profiler slows start-up tenfold and more.
-        let startup: TimeInterval = daemonWrapper.isEmpty ? 20 : 300
-        let wrapper = daemonWrapper.split(separator: " ").map(String.init)
-        if !keepPageCache {
-            for daemon in ["sanlian-broker", "sanlian-echo"] { try dropFromPageCache(binDir + "/" + daemon) }
-        }
-        let state = work + "/var"
-        let broker = try Background(
-            binDir + "/sanlian-broker",
-            ["--compose", compose, "--state-dir", state, "--log-level", "warning"],
-            under: wrapper
-        )
-        defer { broker.stop() }
-        let brokerSocket = state + "/run/broker.sock"
-        try waitForSocket(brokerSocket, timeout: startup)
-        let echo = try Background(
-            binDir + "/sanlian-echo",
-            [
-                "--broker", brokerSocket, "--department", "traffic", "--credential-file",
-                state + "/secrets/traffic.secret",
-                "--log-level", "warning",
-            ],
-            under: wrapper
-        )
-        defer { echo.stop() }
-        let station = ["station", state + "/secrets/station.secret"]
-        try waitUntil("the echo service to register", timeout: startup) {
-            (try? runClient(["echo", brokerSocket, "8", "1", "1", "50"] + station)) != nil
-        }
-
-        let floor = Stack(relay: relay.pid, server: echoServer.pid, call: ["raw", work + "/floor-relay.sock"])
-        let sanlian = Stack(relay: broker.pid, server: echo.pid, call: ["echo", brokerSocket], identity: station)
-        var floorRounds: [Int: [[String: Double]]] = [:]
-        var nioRounds: [Int: [[String: Double]]] = [:]
-        var sanlianRounds: [Int: [[String: Double]]] = [:]
-        for round in 1...rounds {
-            for size in [64, 1024] {
-                progress(
-                    "round \(round) of \(rounds): \(size)-byte calls, \(nio == nil ? "floor" : "floors") then Sanlian"
-                )
-                floorRounds[size, default: []].append(try measureCalls(floor, size: size))
-                if let nio { nioRounds[size, default: []].append(try measureCalls(nio, size: size)) }
-                sanlianRounds[size, default: []].append(try measureCalls(sanlian, size: size))
-            }
-        }
-        results.floorRounds = floorRounds
-        results.nioRounds = nioRounds
-        results.sanlianRounds = sanlianRounds
-        if placement {
-            do {
-                try measurePlaced(into: &results, floor: floor, nio: nio, sanlian: sanlian)
-            } catch {
-                // A machine that refuses affinity (a restricted container) still gets the rest.
-                progress("the pinned measurements were skipped: \(error)")
-                results.placements = []
-            }
-        }
-        relay.stop()
-        echoServer.stop()
-        for process in nioProcesses { process.stop() }
-
-        // Group commit trades each alert's wait for throughput: measured at two depths.
-        progress("sanlian: publishing \(alerts) durable alerts, 512 in flight")
-        results.publish = try runClient(
-            ["publish", brokerSocket, String(alerts), "512", "traffic", state + "/secrets/traffic.secret"])
-        progress("sanlian: publishing \(alerts * 2) durable alerts, 4096 in flight")
-        results.publishDeep = try runClient(
-            ["publish", brokerSocket, String(alerts * 2), "4096", "traffic", state + "/secrets/traffic.secret"])
-        progress("sanlian: delivering all \(alerts * 3) to a durable subscriber")
-        results.deliver = try runClient(["subscribe", brokerSocket, String(alerts * 3), "bench"] + station)
-        results.brokerPeakRSSKiB = peakRSS(pid: broker.pid)
-        results.echoPeakRSSKiB = peakRSS(pid: echo.pid)
-
-        let report = results.report()
-        print(report)
-        try results.json().write(toFile: output, atomically: true, encoding: .utf8)
-        print("figures written to \(output)")
-    }
-
-    /// One round of call measurements of `stack` with `size`-byte payloads: `roundTrips`
-    /// sequential calls, with the CPU time each process spent per call (the relay or broker, the
-    /// echo server or service, the C client; kernel time included), then throughput with 64 calls
-    /// in flight.
-    func measureCalls(_ stack: Stack, size: Int) throws -> [String: Double] {
-        var figures = try measureSequential(stack, size: size)
-        let throughput = try runClient(stack.call + [String(size), "1", "64", String(seconds * 1000)] + stack.identity)
-        figures["calls_per_second"] = throughput["calls_per_second"]
-        return figures
-    }
-
-    /// The sequential 64-byte measurement again, `rounds` times per layout, the floors then
-    /// Sanlian, with every stack's daemons pinned to the layout's CPU and the load generator to
-    /// its own. The daemons are free to run anywhere again afterwards.
-    func measurePlaced(into results: inout BenchResults, floor: Stack, nio: Stack?, sanlian: Stack) throws {
-        let allowed = CPUAffinity.allowed()
-        let daemons = ([floor, sanlian] + (nio.map { [$0] } ?? [])).flatMap { [$0.relay, $0.server] }
-        // The ledger's measurements run unpinned, as the call rounds did.
-        defer { for pid in daemons { try? CPUAffinity.pin(pid, to: allowed) } }
-        for layout in Placement.layouts(allowed: allowed) {
-            for pid in daemons { try CPUAffinity.pin(pid, to: [layout.daemonsCPU]) }
-            var measured = PlacedRounds()
-            for round in 1...rounds {
-                progress(
-                    "placement \(layout.title), round \(round) of \(rounds): \(nio == nil ? "floor" : "floors") then Sanlian"
-                )
-                measured.floor.append(try measureSequential(floor, size: 64, clientCPU: layout.clientCPU))
-                if let nio { measured.nio.append(try measureSequential(nio, size: 64, clientCPU: layout.clientCPU)) }
-                measured.sanlian.append(try measureSequential(sanlian, size: 64, clientCPU: layout.clientCPU))
-            }
-            results.placements.append((layout, measured))
-        }
-    }
-
-    /// `roundTrips` sequential calls of `stack`: p50, p99 and the CPU time each process spent per call.
-    /// - Parameter clientCPU: the CPU to run the load generator on; any when nil.
-    func measureSequential(_ stack: Stack, size: Int, clientCPU: Int? = nil) throws -> [String: Double] {
-        let before = (relay: cpuNanoseconds(pid: stack.relay), server: cpuNanoseconds(pid: stack.server))
-        // The client reports its own CPU per sequential call, and how many calls it made in all
-        // (warm-up included), which the others' CPU over its run is divided by.
-        var figures = try runClient(
-            stack.call + [String(size), String(roundTrips), "1", "0"] + stack.identity,
-            cpu: clientCPU
-        )
-        let calls = max(figures.removeValue(forKey: "calls") ?? Double(roundTrips), 1)
-        figures["relay_cpu_us"] = Double(cpuNanoseconds(pid: stack.relay) &- before.relay) / 1000 / calls
-        figures["server_cpu_us"] = Double(cpuNanoseconds(pid: stack.server) &- before.server) / 1000 / calls
-        return figures
-    }
-
-    func progress(_ line: String) {
-        FileHandle.standardError.write(Data("sanlian-bench: \(line)\n".utf8))
-    }
-
-    /// Runs the C load generator (on `cpu` alone when given) and parses the JSON object it prints.
-    /// A run that has not finished after `clientTimeout` seconds is killed and reported: a stack that
-    /// stopped answering would otherwise hold the benchmark forever.
-    func runClient(_ arguments: [String], cpu: Int? = nil) throws -> [String: Double] {
-        let process = Process()
-        let client = cDir + "/bench_client"
-        if let cpu {
-            process.executableURL = URL(fileURLWithPath: CPUAffinity.taskset)
-            process.arguments = ["--cpu-list", String(cpu), client] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: client)
-            process.arguments = arguments
-        }
-        let (data, message) = try runToCompletion(
-            process,
-            within: clientTimeout,
-            named: "bench_client \(arguments.first ?? "")"
-        )
-        guard process.terminationStatus == 0,
-            let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else {
-            throw BenchError(
-                "bench_client \(arguments.first ?? "") failed: \(String(decoding: message, as: UTF8.self))"
-            )
-        }
-        return object.compactMapValues { ($0 as? NSNumber)?.doubleValue }
-    }
-}
+package import Foundation
 
 /// One stack of processes a call measurement runs against: a relay (or the broker) in front of an
 /// echo server (or the echo service), and how the load generator calls it.
-struct Stack {
-    var relay: Int32
-    var server: Int32
+package struct Stack {
+    package var relay: Int32
+    package var server: Int32
     /// The load generator's mode and socket: `raw` for the floors, `echo` for Sanlian.
-    var call: [String]
+    package var call: [String]
     /// What follows its numbers: a department and its credential file, or nothing.
-    var identity: [String] = []
+    package var identity: [String] = []
+
+    package init(relay: Int32, server: Int32, call: [String], identity: [String] = []) {
+        self.relay = relay
+        self.server = server
+        self.call = call
+        self.identity = identity
+    }
 }
 
-struct BenchError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+package struct BenchError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// A process running while the benchmark needs it.
-final class Background {
-    let process = Process()
-    var pid: Int32 { process.processIdentifier }
+package final class Background {
+    package let process = Process()
+    package var pid: Int32 { process.processIdentifier }
 
     /// Starts `executable`, or `wrapper` (found on PATH) with `executable` after its own arguments.
-    init(_ executable: String, _ arguments: [String], under wrapper: [String] = []) throws {
+    package init(_ executable: String, _ arguments: [String], under wrapper: [String] = []) throws {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw BenchError("\(executable) is not built; run `make bench`")
         }
@@ -332,7 +44,7 @@ final class Background {
         try process.run()
     }
 
-    func stop() {
+    package func stop() {
         guard process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()
@@ -342,7 +54,7 @@ final class Background {
 /// Runs `process` and returns what it wrote to its standard output and standard error, killing
 /// it if it has not finished after `limit` seconds.
 /// - Throws: `BenchError` naming `name` when it was killed, or when it cannot start.
-func runToCompletion(_ process: Process, within limit: TimeInterval, named name: String) throws -> (
+package func runToCompletion(_ process: Process, within limit: TimeInterval, named name: String) throws -> (
     output: Data, errors: Data
 ) {
     let output = Pipe()
@@ -366,7 +78,7 @@ func runToCompletion(_ process: Process, within limit: TimeInterval, named name:
 
 /// Writes back and drops `path`'s pages from the page cache (those no process maps), so that the
 /// next process to run it reads them from disk, as after a reboot or a deployment.
-func dropFromPageCache(_ path: String) throws {
+package func dropFromPageCache(_ path: String) throws {
     let fd = open(path, O_RDONLY)
     guard fd >= 0 else { throw BenchError("cannot open \(path): \(String(cString: strerror(errno)))") }
     defer { close(fd) }
@@ -378,14 +90,14 @@ func dropFromPageCache(_ path: String) throws {
     }
 }
 
-func makeTemporaryDirectory() throws -> String {
+package func makeTemporaryDirectory() throws -> String {
     var template = Array("/tmp/sl-bench-XXXXXX".utf8CString)
     guard let made = mkdtemp(&template) else { throw BenchError("cannot create a temporary directory") }
     return String(cString: made)
 }
 
 /// Waits (up to `timeout` seconds) until something accepts connections on `path`.
-func waitForSocket(_ path: String, timeout: TimeInterval = 20) throws {
+package func waitForSocket(_ path: String, timeout: TimeInterval = 20) throws {
     try waitUntil("\(path) to accept connections", timeout: timeout) {
         guard let fd = connectUnixSocket(path) else { return false }
         close(fd)
@@ -394,7 +106,7 @@ func waitForSocket(_ path: String, timeout: TimeInterval = 20) throws {
 }
 
 /// A stream socket connected to the Unix socket at `path`, or nil when nothing accepts there.
-func connectUnixSocket(_ path: String) -> Int32? {
+package func connectUnixSocket(_ path: String) -> Int32? {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return nil }
     var address = sockaddr_un()
@@ -412,7 +124,7 @@ func connectUnixSocket(_ path: String) -> Int32? {
     return fd
 }
 
-func waitUntil(_ what: String, timeout: TimeInterval = 20, _ condition: () throws -> Bool) throws {
+package func waitUntil(_ what: String, timeout: TimeInterval = 20, _ condition: () throws -> Bool) throws {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if try condition() { return }
@@ -423,7 +135,7 @@ func waitUntil(_ what: String, timeout: TimeInterval = 20, _ condition: () throw
 
 /// CPU time `pid`'s threads have run so far, user and kernel, in nanoseconds (the first field of
 /// /proc/PID/task/TID/schedstat); 0 when the process is gone.
-func cpuNanoseconds(pid: Int32) -> UInt64 {
+package func cpuNanoseconds(pid: Int32) -> UInt64 {
     let tasks = "/proc/\(pid)/task"
     guard let threads = try? FileManager.default.contentsOfDirectory(atPath: tasks) else { return 0 }
     return threads.reduce(0) { total, thread in
@@ -433,7 +145,7 @@ func cpuNanoseconds(pid: Int32) -> UInt64 {
 }
 
 /// VmHWM from /proc: the process's peak resident set, in KiB.
-func peakRSS(pid: Int32) -> Int {
+package func peakRSS(pid: Int32) -> Int {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
     for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
@@ -441,8 +153,8 @@ func peakRSS(pid: Int32) -> Int {
     return 0
 }
 
-enum Machine {
-    static func describe() -> String {
+package enum Machine {
+    package static func describe() -> String {
         let cpu =
             (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }?
@@ -459,7 +171,7 @@ enum Machine {
     /// The share of the machine's CPU time spent busy over the next `interval` seconds (from
     /// `/proc/stat`; time the hypervisor gave to other guests, steal, is left out), or nil when
     /// it cannot be read. The caller sleeps meanwhile, so this is other processes' use.
-    static func busyShare(over interval: TimeInterval) -> Double? {
+    package static func busyShare(over interval: TimeInterval) -> Double? {
         guard let before = cpuTimes() else { return nil }
         Thread.sleep(forTimeInterval: interval)
         guard let after = cpuTimes(), after.total > before.total else { return nil }
@@ -469,12 +181,12 @@ enum Machine {
     /// The machine's busy and total CPU time so far, in clock ticks: the first line of
     /// `/proc/stat` is user, nice, system, idle, iowait, irq, softirq, steal (guest time is
     /// counted in user already).
-    static func cpuTimes() -> (busy: UInt64, total: UInt64)? {
+    package static func cpuTimes() -> (busy: UInt64, total: UInt64)? {
         (try? String(contentsOfFile: "/proc/stat", encoding: .utf8)).flatMap(cpuTimes(stat:))
     }
 
     /// `cpuTimes()` read from the text of `/proc/stat`.
-    static func cpuTimes(stat: String) -> (busy: UInt64, total: UInt64)? {
+    package static func cpuTimes(stat: String) -> (busy: UInt64, total: UInt64)? {
         guard let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ") else { return nil }
         let ticks = line.split(separator: " ").dropFirst().compactMap { UInt64($0) }
         guard ticks.count >= 7 else { return nil }
@@ -488,59 +200,66 @@ enum Machine {
     /// driver; nil when it is not loaded). With 0, every wake-up of an idle CPU waits for the
     /// hypervisor to run it again, which moved the sequential figures three- to fivefold here
     /// (docs/PERFORMANCE.md, eighth round): a figure to read beside them.
-    static func guestHaltPollNanoseconds() -> Int? {
+    package static func guestHaltPollNanoseconds() -> Int? {
         (try? String(contentsOfFile: "/sys/module/haltpoll/parameters/guest_halt_poll_ns", encoding: .utf8))
             .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 }
 
 /// The rounds of one pinned layout: each a sequential measurement's figures.
-struct PlacedRounds {
-    var floor: [[String: Double]] = []
+package struct PlacedRounds {
+    package var floor: [[String: Double]] = []
     /// Empty when the SwiftNIO floor was not measured.
-    var nio: [[String: Double]] = []
-    var sanlian: [[String: Double]] = []
+    package var nio: [[String: Double]] = []
+    package var sanlian: [[String: Double]] = []
+
+    package init() {}
 }
 
 /// Every figure of one run.
-struct BenchResults {
-    var machine: String
-    var date: String
+package struct BenchResults {
+    package var machine: String
+    package var date: String
+
+    package init(machine: String, date: String) {
+        self.machine = machine
+        self.date = date
+    }
     /// Every round's figures per payload size.
-    var floorRounds: [Int: [[String: Double]]] = [:]
+    package var floorRounds: [Int: [[String: Double]]] = [:]
     /// The SwiftNIO floor's (empty when it was not measured).
-    var nioRounds: [Int: [[String: Double]]] = [:]
-    var sanlianRounds: [Int: [[String: Double]]] = [:]
+    package var nioRounds: [Int: [[String: Double]]] = [:]
+    package var sanlianRounds: [Int: [[String: Double]]] = [:]
     /// The median of each figure over the rounds.
-    var floor: [Int: [String: Double]] { floorRounds.mapValues(Self.medians) }
-    var nio: [Int: [String: Double]] { nioRounds.mapValues(Self.medians) }
-    var sanlian: [Int: [String: Double]] { sanlianRounds.mapValues(Self.medians) }
-    var publish: [String: Double] = [:]
-    var publishDeep: [String: Double] = [:]
-    var deliver: [String: Double] = [:]
-    var brokerPeakRSSKiB = 0
-    var echoPeakRSSKiB = 0
+    package var floor: [Int: [String: Double]] { floorRounds.mapValues(Self.medians) }
+    package var nio: [Int: [String: Double]] { nioRounds.mapValues(Self.medians) }
+    package var sanlian: [Int: [String: Double]] { sanlianRounds.mapValues(Self.medians) }
+    package var publish: [String: Double] = [:]
+    package var publishDeep: [String: Double] = [:]
+    package var deliver: [String: Double] = [:]
+    package var brokerPeakRSSKiB = 0
+    package var echoPeakRSSKiB = 0
     /// Whether the daemons' binaries were dropped from the page cache before they started.
-    var daemonsFromDisk = true
+    package var daemonsFromDisk = true
     /// The share of the machine's CPU time other processes used in the second before the run.
-    var busyBeforeRun: Double?
+    package var busyBeforeRun: Double?
     /// Above this share the report says the machine was not quiet.
-    static let quietLimit = 0.1
+    package static let quietLimit = 0.1
 
     /// Whether other processes left the machine quiet before the run (true when unmeasured).
-    var wasQuiet: Bool { (busyBeforeRun ?? 0) <= Self.quietLimit }
+    package var wasQuiet: Bool { (busyBeforeRun ?? 0) <= Self.quietLimit }
 
     /// How busy other processes kept the machine before the run, and what that means for the figures.
-    var busyLine: String? {
+    package var busyLine: String? {
         busyBeforeRun.map { busy in
             let share = String(format: "other processes used %.0f %% of the CPU time before the run", busy * 100)
             return busy > Self.quietLimit ? share + "; the figures do not compare with a quiet machine's" : share
         }
     }
     /// Sequential 64-byte rounds with the processes pinned, per layout, in the order measured.
-    var placements: [(layout: Placement, rounds: PlacedRounds)] = []
+    package var placements: [(layout: Placement, rounds: PlacedRounds)] = []
 
-    static func medians(_ rounds: [[String: Double]]) -> [String: Double] {
+    package static func medians(_ rounds: [[String: Double]]) -> [String: Double] {
         var medians: [String: Double] = [:]
         for key in Set(rounds.flatMap(\.keys)) {
             let values = rounds.compactMap { $0[key] }.sorted()
@@ -552,15 +271,15 @@ struct BenchResults {
         return medians
     }
 
-    struct Target {
-        var name: String
-        var value: Double
-        var limit: Double
-        var atMost: Bool
-        var met: Bool { atMost ? value <= limit : value >= limit }
+    package struct Target {
+        package var name: String
+        package var value: Double
+        package var limit: Double
+        package var atMost: Bool
+        package var met: Bool { atMost ? value <= limit : value >= limit }
     }
 
-    var targets: [Target] {
+    package var targets: [Target] {
         let p50 = (sanlian[64]?["p50_us"] ?? 0) / max(floor[64]?["p50_us"] ?? 1, 0.001)
         let throughput = (sanlian[64]?["calls_per_second"] ?? 0) / max(floor[64]?["calls_per_second"] ?? 1, 1)
         return [
@@ -576,7 +295,7 @@ struct BenchResults {
         ]
     }
 
-    func report() -> String {
+    package func report() -> String {
         let rounds = floorRounds.values.map(\.count).max() ?? 0
         var lines = ["", "Sanlian benchmark — \(date)", machine]
         if let busy = busyLine { lines.append(wasQuiet ? busy : "NOT QUIET: " + busy) }
@@ -721,7 +440,7 @@ struct BenchResults {
         return lines.joined(separator: "\n")
     }
 
-    func json() throws -> String {
+    package func json() throws -> String {
         /// Keyed by payload size as "64B".
         func sized<Figures>(_ figures: [Int: Figures]) -> [String: Any] {
             Dictionary(uniqueKeysWithValues: figures.map { ("\($0.key)B", $0.value) })

@@ -1,0 +1,80 @@
+import AlertLedger
+import BrokerAccess
+import BrokerPubSub
+import BrokerRouting
+import Logging
+import SanlianRPC
+import SanlianWire
+
+/// Services registering with the broker, and health.
+extension BrokerHandlers {
+    func registerServices(
+        _ request: BrokerV1.RegisterRequest,
+        _ context: ServerContext,
+        _ connection: RPCConnection
+    ) throws -> BrokerV1.RegisterResponse {
+        let department = context.peer.department
+        try RequestRules.checkRegistration(request)
+        for (index, service) in request.services.enumerated() {
+            guard !Self.localServices.contains(service.name) else {
+                throw RPCError(.permissionDenied, "services[\(index)].name: \(service.name) belongs to the broker")
+            }
+            guard policy.mayServe(department: department, service: service.name) else {
+                logger.info(
+                    "Registration refused",
+                    metadata: ["rpc.department": "\(department)", "broker.service": "\(service.name)"]
+                )
+                throw RPCError(.permissionDenied, "department \(department) may not serve \(service.name)")
+            }
+        }
+        let name = request.instance.isEmpty ? "\(department)#\(context.peer.connectionID)" : request.instance
+        let id = routes.register(
+            connection: connection,
+            name: name,
+            department: department,
+            services: request.services
+        )
+        logger.info(
+            "Services registered",
+            metadata: [
+                "rpc.department": "\(department)", "broker.instance": "\(name)",
+                "broker.services": "\(request.services.map(\.name).joined(separator: ","))",
+            ]
+        )
+        return BrokerV1.RegisterResponse(instanceID: id)
+    }
+
+    func checkHealth(_ request: HealthV1.HealthCheckRequest, _ context: ServerContext) throws
+        -> HealthV1.HealthCheckResponse
+    {
+        HealthV1.HealthCheckResponse(status: try health(of: request.service, unknownThrows: true))
+    }
+
+    func health(of service: String, unknownThrows: Bool) throws -> HealthV1.ServingStatus {
+        if service.isEmpty || Self.localServices.contains(service) { return .serving }
+        if routes.instanceCount(service: service) > 0 { return .serving }
+        if knownServices.contains(service) { return .notServing }
+        if unknownThrows { throw RPCError(.notFound, "unknown service \(service)") }
+        return .serviceUnknown
+    }
+
+    func watchHealth(
+        _ request: HealthV1.HealthCheckRequest,
+        _ writer: ResponseStreamWriter<HealthV1.HealthCheckResponse>,
+        _ context: ServerContext
+    ) async throws {
+        let doorbell = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let watcher = routes.addWatcher { doorbell.continuation.yield() }
+        defer { routes.removeWatcher(watcher) }
+        var last: HealthV1.ServingStatus?
+        var changes = doorbell.stream.makeAsyncIterator()
+        while !Task.isCancelled {
+            let status = try health(of: request.service, unknownThrows: false)
+            if status != last {
+                try await writer.send(HealthV1.HealthCheckResponse(status: status))
+                last = status
+            }
+            guard await changes.next() != nil else { return }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import SanlianContracts
+import SanlianEcho
+import SanlianRPC
+import SanlianTestHarness
+import SanlianWire
+import Testing
+
+/// Async handlers run on threads of their own (`HandlerThreadPool`), so that one that computes
+/// for long holds up neither other calls nor the connection's timers and pings.
+@Suite("Handlers that compute for long", .timeLimit(.minutes(1)))
+struct HandlerExecutorTests {
+    @Test("a handler computing for a second delays neither other calls nor the connection's pings")
+    func longHandler() async throws {
+        try await withServer(configure: {
+            // A ping every 50 ms, answered within 200 ms, or the connection is closed: a loop held
+            // by the handler for a second would miss them.
+            $0.connection.pingInterval = .milliseconds(50)
+            $0.connection.pingTimeout = .milliseconds(200)
+        }) { path, _ in
+            try await withClient(path: path) { client in
+                let echo = EchoV1.EchoClient(client, options: CallOptions(timeout: .seconds(20)))
+                let connection = try await client.connection(deadline: .now + .seconds(5))
+                async let busy = echo.echo(EchoV1.EchoRequest(payload: [1], busyMs: 1000))
+                // The busy call is running once Active counts it.
+                try await eventually("the busy call to start") {
+                    try await echo.active(EchoV1.EchoRequest()).index == 1
+                }
+                let clock = ContinuousClock()
+                var slowest = Duration.zero
+                var answered = 0
+                let end = clock.now + .milliseconds(600)
+                while clock.now < end {
+                    let started = clock.now
+                    _ = try await echo.echo(EchoV1.EchoRequest(payload: [2]))
+                    slowest = max(slowest, clock.now - started)
+                    answered += 1
+                }
+                #expect(try await busy.payload == [1])
+                #expect(answered > 3, "only \(answered) calls answered while one handler computed")
+                // Milliseconds on an idle machine, a little more beside a busy test run; a second
+                // if the handler held the loop. (The figure is a benchmark's to give, not a test's.)
+                #expect(slowest < .milliseconds(500), "the slowest concurrent call took \(slowest)")
+                #expect(
+                    try await client.connection(deadline: .now + .seconds(5)) === connection,
+                    "the connection was closed"
+                )
+            }
+        }
+    }
+
+    @Test(
+        "in the echo daemon, whose tasks run on its event loop, a handler computing for a second delays no other call",
+        arguments: [false, true]
+    )
+    func longHandlerInTheDaemon(onEventLoop: Bool) async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.socket()
+        // --on-event-loop answers Echo on the loop itself: the run that shows what a handler
+        // holding the loop would cost, and that the test can tell.
+        let outcome = try await Harness.run(
+            "sanlian-echo",
+            arguments: ["--socket", path] + (onEventLoop ? ["--on-event-loop"] : []),
+            ready: { try await eventually("the echo daemon to listen") { UnixSocketPath.isListening(path) } }
+        ) { _ in
+            try await withClient(path: path) { client in
+                let echo = EchoV1.EchoClient(client, options: CallOptions(timeout: .seconds(20)))
+                async let busy = echo.echo(EchoV1.EchoRequest(payload: [1], busyMs: 1000))
+                try await Task.sleep(for: .milliseconds(100))
+                let started = ContinuousClock.now
+                _ = try await echo.echo(EchoV1.EchoRequest(payload: [2]))
+                let waited = ContinuousClock.now - started
+                _ = try await busy
+                return waited
+            }
+        }
+        #expect(outcome.exitedCleanly, "\(outcome.standardError)")
+        // The call after the busy one waits out most of its second when the busy one holds the
+        // loop; milliseconds otherwise (a little more beside a busy test run).
+        if onEventLoop {
+            #expect(
+                outcome.value > .milliseconds(700),
+                "an Echo on the event loop did not hold the next call: \(outcome.value)"
+            )
+        } else {
+            #expect(outcome.value < .milliseconds(500), "the concurrent call waited \(outcome.value)")
+        }
+    }
+
+    @Test("handlers of a router run on its handler executor's threads")
+    func executorThreads() async throws {
+        let pool = HandlerThreadPool(threads: 2)
+        #expect(pool.threadCount == 2)
+        let ran = Locked<Int>(0)
+        await withDiscardingTaskGroup { group in
+            for _ in 0..<8 {
+                group.addTask(executorPreference: pool) {
+                    ran.withLock { $0 += 1 }
+                }
+            }
+        }
+        #expect(ran.value == 8)
+    }
+}
