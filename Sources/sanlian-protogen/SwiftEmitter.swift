@@ -257,6 +257,19 @@ struct SwiftEmitter {
         return out
     }
 
+    /// Whether `message`, or a message it holds at any depth, has a string field.
+    func holdsStrings(_ message: ProtoMessage, visited: Set<String> = []) -> Bool {
+        guard !visited.contains(message.fullName) else { return false }
+        let visited = visited.union([message.fullName])
+        return message.fields.contains { field in
+            switch field.kind {
+            case .string: return true
+            case .message(let name): return messagesByName[name].map { holdsStrings($0, visited: visited) } ?? false
+            default: return false
+            }
+        }
+    }
+
     func isMessage(_ kind: ProtoField.Kind) -> Bool {
         if case .message = kind { return true }
         return false
@@ -278,7 +291,10 @@ struct SwiftEmitter {
         out += "            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }\n"
         out +=
             "            defer { if CProtobufC_bumpNeedsFree(allocator) { \(prefix)__free_unpacked(raw, allocator) } }\n"
-        out += "            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)\n"
+        // Only a message with a string field somewhere in it can carry a NUL in one.
+        if holdsStrings(message) {
+            out += "            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)\n"
+        }
         out += "            return try Self(cMessage: raw.pointee)\n        }\n    }\n\n"
         out += "    init(cMessage c: \(cType)) throws(WireError) {\n"
         out += "        self.init()\n"

@@ -314,7 +314,6 @@ extension BrokerV1.RegisterResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__register_response__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -494,7 +493,6 @@ extension BrokerV1.PublishResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__publish_response__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -835,7 +833,6 @@ extension BrokerV1.PublishAlertResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__publish_alert_response__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -926,7 +923,6 @@ extension BrokerV1.StartPosition {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__start_position__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1528,7 +1524,6 @@ extension BrokerV1.AckLedgerResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__ack_ledger_response__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -2817,7 +2812,6 @@ extension BrokerV1.RedriveDeadLettersResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__redrive_dead_letters_response__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }

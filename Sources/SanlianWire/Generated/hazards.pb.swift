@@ -2936,7 +2936,6 @@ extension HazardsV1.MonthlyAnalysisRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__monthly_analysis_request__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }

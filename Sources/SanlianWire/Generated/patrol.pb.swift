@@ -987,7 +987,6 @@ extension PatrolV1.ListAreasRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__list_areas_request__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1316,7 +1315,6 @@ extension PatrolV1.AvailabilityWindow {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__availability_window__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1493,7 +1491,6 @@ extension PatrolV1.SetAvailabilityResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__set_availability_response__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1573,7 +1570,6 @@ extension PatrolV1.RosterRules {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__roster_rules__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -2754,7 +2750,6 @@ extension PatrolV1.CheckInResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__check_in_response__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -2900,7 +2895,6 @@ extension PatrolV1.CheckOutResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__check_out_response__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -3559,7 +3553,6 @@ extension PatrolV1.ListSessionsRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__list_sessions_request__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }

@@ -1890,7 +1890,6 @@ extension ResidentsV1.StatisticsRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__statistics_request__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -3182,7 +3181,6 @@ extension ResidentsV1.ChecklistRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__checklist_request__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -3451,7 +3449,6 @@ extension ResidentsV1.WindowRatesRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__window_rates_request__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -3536,7 +3533,6 @@ extension ResidentsV1.WindowRatesResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__window_rates_response__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }

@@ -703,7 +703,6 @@ extension RPCV1.Message {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__rpc__v1__message__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -976,7 +975,6 @@ extension RPCV1.WindowUpdate {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__rpc__v1__window_update__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1050,7 +1048,6 @@ extension RPCV1.Ping {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__rpc__v1__ping__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -1386,7 +1383,6 @@ extension RPCV1.FrameHeader {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__rpc__v1__frame_header__free_unpacked(raw, allocator) } }
-            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
