@@ -11,7 +11,9 @@ COMPOSE ?= compose/township.yaml
 STATE_DIR ?= var
 # Generated trees compared by check-generated (module.modulemap in CProtoDescriptor is hand-written).
 GENERATED_DIRS := Sources/CSanlianProto Sources/CProtoDescriptor Sources/SanlianWire/Generated \
-	Sources/SanlianContracts/Generated Tests/SanlianWireTests/Generated
+	Sources/SanlianContracts/Generated Tests/SanlianWireTests/Generated \
+	Sources/CPatrolProto Sources/PatrolContract/Generated Sources/CHazardsProto Sources/HazardsContract/Generated \
+	Sources/CResidentsProto Sources/ResidentsContract/Generated
 
 .PHONY: help deps build test proto check-generated lint format run bench bench-tools bench-floors fuzz symbol-order clean
 

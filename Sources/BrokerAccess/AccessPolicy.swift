@@ -68,6 +68,11 @@ package struct AccessPolicy: Sendable {
         departments[department]?.serve.contains { $0.matches(service) } ?? false
     }
 
+    /// Whether any department may serve `service`.
+    package func anyMayServe(_ service: String) -> Bool {
+        departments.values.contains { rules in rules.serve.contains { $0.matches(service) } }
+    }
+
     package func mayPublish(department: String, subject: String) -> Bool {
         departments[department]?.publish.contains { $0.matches(subject) } ?? false
     }

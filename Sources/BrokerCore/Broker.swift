@@ -57,7 +57,6 @@ package struct Broker: Sendable {
                 maxInFlight: compose.broker.maxInFlight
             ),
             clock: clock,
-            knownServices: Self.knownServices(compose),
             logger: logger
         )
         // The broker's handlers only wait on its ledger and subscriptions: the global executor.
@@ -91,18 +90,6 @@ package struct Broker: Sendable {
         )
         escalationInterval = .seconds(compose.broker.escalationCheckSeconds)
         self.logger = logger
-    }
-
-    /// Services named in the compose file, so health can say NOT_SERVING rather than NOT_FOUND.
-    private static func knownServices(_ compose: ComposeFile) -> Set<String> {
-        let contracts: [String: [String]] = [
-            "sanlian-patrol": [PatrolV1.Roster.name, PatrolV1.Patrols.name, PatrolV1.Publicity.name],
-            "sanlian-hazards": [HazardsV1.Hazards.name, HazardsV1.Disputes.name],
-            "sanlian-residents": [
-                ResidentsV1.Population.name, ResidentsV1.Transfers.name, ResidentsV1.WindowServices.name,
-            ],
-        ]
-        return Set(compose.services.keys.flatMap { contracts[$0] ?? [] })
     }
 
     /// In start order.

@@ -53,7 +53,8 @@ extension BrokerHandlers {
     func health(of service: String, unknownThrows: Bool) throws -> HealthV1.ServingStatus {
         if service.isEmpty || Self.localServices.contains(service) { return .serving }
         if routes.instanceCount(service: service) > 0 { return .serving }
-        if knownServices.contains(service) { return .notServing }
+        // A service some department may serve is one the township has, if not connected now.
+        if policy.anyMayServe(service) { return .notServing }
         if unknownThrows { throw RPCError(.notFound, "unknown service \(service)") }
         return .serviceUnknown
     }

@@ -32,7 +32,6 @@ struct BrokerHandlers: Sendable {
     let subscriptions: LedgerSubscriptions
     let delivery: DeliverySettings
     let clock: any LedgerClock
-    let knownServices: Set<String>
     let logger: Logger
 
     static let localServices: Set<String> = [BrokerV1.Broker.name, HealthV1.Health.name]

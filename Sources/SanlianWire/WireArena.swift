@@ -1,4 +1,4 @@
-import CProtobufC
+package import CProtobufC
 
 #if canImport(Glibc)
     import Glibc
@@ -24,7 +24,7 @@ let wireStackBytes = 1024
 /// A non-copyable struct passed `inout`, not a class: a class instance per encode was a heap
 /// allocation and its release, on every frame. Non-copyable because a copy would hand out the
 /// same bytes twice.
-struct WireArena: ~Copyable {
+package struct WireArena: ~Copyable {
     private let base: UnsafeMutableRawPointer
     private let capacity: Int
     private var used = 0
@@ -41,7 +41,7 @@ struct WireArena: ~Copyable {
 
     /// Runs `body` with an arena. The arena must not outlive `body`: its first bytes are on the
     /// stack of this call.
-    static func with<Result>(_ body: (inout WireArena) throws(WireError) -> Result) throws(WireError) -> Result {
+    package static func with<Result>(_ body: (inout WireArena) throws(WireError) -> Result) throws(WireError) -> Result {
         try withUnsafeTemporaryAllocation(byteCount: wireStackBytes, alignment: 16) {
             (stack: UnsafeMutableRawBufferPointer) throws(WireError) -> Result in
             var arena = WireArena(base: stack.baseAddress!, capacity: stack.count)
@@ -50,7 +50,7 @@ struct WireArena: ~Copyable {
     }
 
     /// Zero-filled memory for `count` values of `type`, valid until the arena is released.
-    mutating func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+    package mutating func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
         let byteCount = max(count, 1) * MemoryLayout<T>.stride
         let raw = allocateBytes(byteCount)
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
@@ -72,7 +72,7 @@ struct WireArena: ~Copyable {
 
     /// A NUL-terminated copy of `string`.
     /// - Throws: `WireError.embeddedNUL` when `string` holds a NUL, which C strings would silently cut.
-    mutating func string(_ string: String, message: String, field: String) throws(WireError) -> UnsafeMutablePointer<
+    package mutating func string(_ string: String, message: String, field: String) throws(WireError) -> UnsafeMutablePointer<
         CChar
     > {
         var string = string
@@ -89,7 +89,7 @@ struct WireArena: ~Copyable {
     }
 
     /// A copy of `bytes` as protobuf-c's binary data.
-    mutating func bytes(_ bytes: [UInt8]) -> ProtobufCBinaryData {
+    package mutating func bytes(_ bytes: [UInt8]) -> ProtobufCBinaryData {
         guard !bytes.isEmpty else { return ProtobufCBinaryData(len: 0, data: nil) }
         let copy = allocateBytes(bytes.count)
         bytes.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
@@ -100,7 +100,7 @@ struct WireArena: ~Copyable {
 /// Runs `body` with a protobuf-c allocator for `unpack` and `free_unpacked` whose memory comes
 /// from this call's stack (malloc once that is full). Everything unpacked must be copied out
 /// before `body` returns.
-func withWireDecodingAllocator<Result>(
+package func withWireDecodingAllocator<Result>(
     _ body: (UnsafeMutablePointer<ProtobufCAllocator>) throws(WireError) -> Result
 ) throws(WireError) -> Result {
     try withUnsafeTemporaryAllocation(byteCount: wireStackBytes, alignment: 16) {
@@ -120,7 +120,7 @@ private let wellKnownStrings: [(utf8: StaticString, string: String)] =
 
 /// Reads a proto3 string field. protobuf-c leaves strings non-NULL after init and unpack, but a NULL
 /// is read as "" rather than trusted.
-func wireString(_ pointer: UnsafeMutablePointer<CChar>?, message: String, field: String) throws(WireError) -> String {
+package func wireString(_ pointer: UnsafeMutablePointer<CChar>?, message: String, field: String) throws(WireError) -> String {
     guard let pointer else { return "" }
     // Every well-known string starts with "s": the others are not measured.
     if pointer[0] == 0x73, let known = wellKnownString(UnsafeRawBufferPointer(start: pointer, count: strlen(pointer))) {
@@ -151,7 +151,7 @@ func wellKnownString(_ bytes: UnsafeRawBufferPointer) -> String? {
 /// - Parameter message: the unpacked message (a `ProtobufCMessage` at its start).
 /// - Throws: `WireError.embeddedNUL` naming the field's path.
 @inline(__always)
-func wireRefuseNULStrings(_ message: UnsafeRawPointer, _ bytes: UnsafeRawBufferPointer, type: String) throws(WireError)
+package func wireRefuseNULStrings(_ message: UnsafeRawPointer, _ bytes: UnsafeRawBufferPointer, type: String) throws(WireError)
 {
     guard let base = bytes.baseAddress, bytes.count > 0, memchr(base, 0, bytes.count) != nil else { return }
     let descriptor = message.assumingMemoryBound(to: ProtobufCMessage.self).pointee.descriptor
@@ -171,14 +171,14 @@ func wireRefuseNULStrings(_ message: UnsafeRawPointer, _ bytes: UnsafeRawBufferP
 }
 
 /// Copies a bytes field out of protobuf-c's memory.
-func wireBytes(_ data: ProtobufCBinaryData) -> [UInt8] {
+package func wireBytes(_ data: ProtobufCBinaryData) -> [UInt8] {
     guard data.len > 0, let base = data.data else { return [] }
     return Array(UnsafeBufferPointer(start: base, count: data.len))
 }
 
 /// The value a sub-message pointer points at; protobuf-c sets a oneof's pointer with its case and
 /// never stores NULL in a repeated message field, so a NULL here means the tree is broken.
-func wirePointee<T>(_ pointer: UnsafeMutablePointer<T>?, message: String, field: String) throws(WireError) -> T {
+package func wirePointee<T>(_ pointer: UnsafeMutablePointer<T>?, message: String, field: String) throws(WireError) -> T {
     guard let pointer else { throw WireError.missingField(message: message, field: field) }
     return pointer.pointee
 }

@@ -28,6 +28,7 @@ struct SampleEmitter {
 
     func file() -> String {
         var out = emitter.header(source: "proto/*.proto")
+        for module in Set(emitter.contracts.values.map(\.module)).sorted() { out += "import \(module)\n" }
         out += "import SanlianWire\n\n"
         out += "/// Every generated message type with its samples.\n"
         out += "let generatedSampleCases: [WireSampleCase] = [\n"

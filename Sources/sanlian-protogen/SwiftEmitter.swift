@@ -1,13 +1,26 @@
 /// Writes the Swift message layer for a set of proto files: one value type per message, one enum
 /// per proto enum (keeping unknown values), the conversions to and from protoc-c's C structs, and a
 /// description of every service's methods.
+/// A .proto whose generated code is a module of its own (a department's contract).
+struct Contract {
+    /// The Swift module, e.g. "PatrolContract".
+    var module: String
+    /// Where its Swift files go.
+    var directory: String
+    /// The C module of its protoc-c output, e.g. "CPatrolProto".
+    var cModule: String
+}
+
 struct SwiftEmitter {
     let files: [ProtoFile]
+    /// .proto file name → its own module; the others go into SanlianWire.
+    let contracts: [String: Contract]
     private var messagesByName: [String: ProtoMessage] = [:]
     private var enumsByName: [String: ProtoEnum] = [:]
 
-    init(files: [ProtoFile]) {
+    init(files: [ProtoFile], contracts: [String: Contract] = [:]) {
         self.files = files
+        self.contracts = contracts
         for file in files {
             for message in file.messages { messagesByName[message.fullName] = message }
             for enumeration in file.enums { enumsByName[enumeration.fullName] = enumeration }
@@ -123,10 +136,11 @@ struct SwiftEmitter {
 
     // MARK: - Files
 
-    /// The file declaring one namespace enum per proto package.
+    /// The file declaring one namespace enum per proto package of SanlianWire (a contract module
+    /// declares its own).
     func namespacesFile() -> String {
         var out = header(source: "proto/*.proto")
-        let packages = Set(files.map(\.package)).sorted()
+        let packages = Set(files.filter { contracts[$0.name] == nil }.map(\.package)).sorted()
         for package in packages {
             out += "\n/// Messages, enums and services of the proto package `\(package)`.\n"
             out += "package enum \(Naming.namespace(package)) {}\n"
@@ -136,8 +150,17 @@ struct SwiftEmitter {
 
     func swiftFile(for file: ProtoFile) -> String {
         var out = header(source: "proto/\(file.name)")
-        out += "import CProtobufC\nimport CSanlianProto\n"
         let namespace = Naming.namespace(file.package)
+        if let contract = contracts[file.name] {
+            out += "package import CProtobufC\npackage import CSanlianProto\npackage import \(contract.cModule)\n"
+            out += "package import SanlianWire\n"
+            out += "\n/// Messages, enums and services of the proto package `\(file.package)`.\n"
+            out += "package enum \(namespace) {}\n"
+        } else {
+            // `package`: the conversions to and from the C structs are the other contract
+            // modules' too (their messages hold these).
+            out += "package import CProtobufC\npackage import CSanlianProto\n"
+        }
         for enumeration in file.enums {
             out += "\n" + enumDeclaration(enumeration, namespace: namespace)
         }
@@ -296,7 +319,7 @@ struct SwiftEmitter {
             out += "            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)\n"
         }
         out += "            return try Self(cMessage: raw.pointee)\n        }\n    }\n\n"
-        out += "    init(cMessage c: \(cType)) throws(WireError) {\n"
+        out += "    package init(cMessage c: \(cType)) throws(WireError) {\n"
         out += "        self.init()\n"
         var emittedOneofs: Set<Int> = []
         for field in message.fields {
@@ -349,13 +372,13 @@ struct SwiftEmitter {
         out += "            try fill(&c, &arena)\n"
         out += "            return body(\(prefix)__get_packed_size(&c)) { \(prefix)__pack(&c, $0) }\n"
         out += "        }\n    }\n\n"
-        out += "    func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<\(cType)> {\n"
+        out += "    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<\(cType)> {\n"
         out += "        let pointer = arena.allocate(\(cType).self, count: 1)\n"
         out += "        \(prefix)__init(pointer)\n"
         out += "        try fill(&pointer.pointee, &arena)\n"
         out += "        return pointer\n    }\n\n"
         out += "    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.\n"
-        out += "    func fill(_ c: inout \(cType), _ arena: inout WireArena) throws(WireError) {\n"
+        out += "    package func fill(_ c: inout \(cType), _ arena: inout WireArena) throws(WireError) {\n"
         emittedOneofs = []
         for field in message.fields {
             let property = Naming.property(field.name)

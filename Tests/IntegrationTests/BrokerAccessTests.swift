@@ -1,5 +1,7 @@
 import Foundation
 import NIOCore
+import HazardsContract
+import ResidentsContract
 import SanlianRPC
 import SanlianTestHarness
 import SanlianWire

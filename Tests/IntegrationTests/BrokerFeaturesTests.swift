@@ -1,5 +1,7 @@
 import Foundation
 import NIOCore
+import HazardsContract
+import ResidentsContract
 import SanlianRPC
 import SanlianTestHarness
 import SanlianWire
@@ -157,7 +159,9 @@ struct BrokerFeaturesTests {
         }
     }
 
-    @Test("health: the broker serves, a known service is NOT_SERVING until an instance registers, Watch follows it")
+    @Test(
+        "health: the broker serves, a service some department may serve is NOT_SERVING until an instance registers, Watch follows it"
+    )
     func health() async throws {
         let township = try Township()
         _ = try await Harness.withBroker(township) { _ in
@@ -185,12 +189,13 @@ struct BrokerFeaturesTests {
                     group.addTask {
                         for try await response in watch { seen.withLock { $0.append(response.status) } }
                     }
-                    try await eventually("the first status") { seen.value == [.serviceUnknown] }
+                    // The echo service is one a department may serve (compose file): known, if not served yet.
+                    try await eventually("the first status") { seen.value == [.notServing] }
                     _ = try await Harness.withEchoService(township, instance: "echo") { _ in
                         try await eventually("SERVING once an instance registers") { seen.value.last == .serving }
                     }
                     try await eventually("the status to fall back when the instance leaves") {
-                        seen.value == [.serviceUnknown, .serving, .serviceUnknown]
+                        seen.value == [.notServing, .serving, .notServing]
                     }
                     watch.cancel()
                     group.cancelAll()

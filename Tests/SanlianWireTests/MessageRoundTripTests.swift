@@ -1,4 +1,7 @@
 import NIOCore
+import HazardsContract
+import PatrolContract
+import ResidentsContract
 import SanlianWire
 import Testing
 

@@ -1,4 +1,7 @@
 import Foundation
+import HazardsContract
+import PatrolContract
+import ResidentsContract
 import SanlianWire
 import Testing
 

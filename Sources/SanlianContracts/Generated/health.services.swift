@@ -7,7 +7,9 @@ extension HealthV1 {
     /// Implemented by a process that serves `sanlian.health.v1.Health`: one method per RPC,
     /// each with its caller's context. `register(on:)` serves them all.
     package protocol HealthService: Sendable {
-        /// service "" asks about the process itself; an unknown service answers NOT_FOUND.
+        /// service "" asks about the process itself. A service is SERVING while an instance of it is
+        /// registered, NOT_SERVING while none is but some department may serve it (the compose file's
+        /// `serve`), and unknown (NOT_FOUND) otherwise.
         func check(_ request: HealthV1.HealthCheckRequest, context: ServerContext) async throws -> HealthV1.HealthCheckResponse
 
         /// Sends the current status, then every change; an unknown service is reported as
@@ -45,7 +47,9 @@ extension HealthV1 {
             self.options = options
         }
 
-        /// service "" asks about the process itself; an unknown service answers NOT_FOUND.
+        /// service "" asks about the process itself. A service is SERVING while an instance of it is
+        /// registered, NOT_SERVING while none is but some department may serve it (the compose file's
+        /// `serve`), and unknown (NOT_FOUND) otherwise.
         package func check(_ request: HealthV1.HealthCheckRequest, options: CallOptions? = nil) async throws(RPCError)
             -> HealthV1.HealthCheckResponse
         {

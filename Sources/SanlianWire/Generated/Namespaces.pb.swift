@@ -13,17 +13,8 @@ package enum CommonV1 {}
 /// Messages, enums and services of the proto package `sanlian.echo.v1`.
 package enum EchoV1 {}
 
-/// Messages, enums and services of the proto package `sanlian.hazards.v1`.
-package enum HazardsV1 {}
-
 /// Messages, enums and services of the proto package `sanlian.health.v1`.
 package enum HealthV1 {}
-
-/// Messages, enums and services of the proto package `sanlian.patrol.v1`.
-package enum PatrolV1 {}
-
-/// Messages, enums and services of the proto package `sanlian.residents.v1`.
-package enum ResidentsV1 {}
 
 /// Messages, enums and services of the proto package `sanlian.rpc.v1`.
 package enum RPCV1 {}
