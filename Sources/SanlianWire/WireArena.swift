@@ -41,7 +41,8 @@ package struct WireArena: ~Copyable {
 
     /// Runs `body` with an arena. The arena must not outlive `body`: its first bytes are on the
     /// stack of this call.
-    package static func with<Result>(_ body: (inout WireArena) throws(WireError) -> Result) throws(WireError) -> Result {
+    package static func with<Result>(_ body: (inout WireArena) throws(WireError) -> Result) throws(WireError) -> Result
+    {
         try withUnsafeTemporaryAllocation(byteCount: wireStackBytes, alignment: 16) {
             (stack: UnsafeMutableRawBufferPointer) throws(WireError) -> Result in
             var arena = WireArena(base: stack.baseAddress!, capacity: stack.count)
@@ -72,9 +73,11 @@ package struct WireArena: ~Copyable {
 
     /// A NUL-terminated copy of `string`.
     /// - Throws: `WireError.embeddedNUL` when `string` holds a NUL, which C strings would silently cut.
-    package mutating func string(_ string: String, message: String, field: String) throws(WireError) -> UnsafeMutablePointer<
-        CChar
-    > {
+    package mutating func string(_ string: String, message: String, field: String) throws(WireError)
+        -> UnsafeMutablePointer<
+            CChar
+        >
+    {
         var string = string
         let count = string.utf8.count
         let copy = allocateBytes(count + 1)
@@ -120,7 +123,9 @@ private let wellKnownStrings: [(utf8: StaticString, string: String)] =
 
 /// Reads a proto3 string field. protobuf-c leaves strings non-NULL after init and unpack, but a NULL
 /// is read as "" rather than trusted.
-package func wireString(_ pointer: UnsafeMutablePointer<CChar>?, message: String, field: String) throws(WireError) -> String {
+package func wireString(_ pointer: UnsafeMutablePointer<CChar>?, message: String, field: String) throws(WireError)
+    -> String
+{
     guard let pointer else { return "" }
     // Every well-known string starts with "s": the others are not measured.
     if pointer[0] == 0x73, let known = wellKnownString(UnsafeRawBufferPointer(start: pointer, count: strlen(pointer))) {
@@ -151,7 +156,8 @@ func wellKnownString(_ bytes: UnsafeRawBufferPointer) -> String? {
 /// - Parameter message: the unpacked message (a `ProtobufCMessage` at its start).
 /// - Throws: `WireError.embeddedNUL` naming the field's path.
 @inline(__always)
-package func wireRefuseNULStrings(_ message: UnsafeRawPointer, _ bytes: UnsafeRawBufferPointer, type: String) throws(WireError)
+package func wireRefuseNULStrings(_ message: UnsafeRawPointer, _ bytes: UnsafeRawBufferPointer, type: String)
+    throws(WireError)
 {
     guard let base = bytes.baseAddress, bytes.count > 0, memchr(base, 0, bytes.count) != nil else { return }
     let descriptor = message.assumingMemoryBound(to: ProtobufCMessage.self).pointee.descriptor
@@ -178,7 +184,8 @@ package func wireBytes(_ data: ProtobufCBinaryData) -> [UInt8] {
 
 /// The value a sub-message pointer points at; protobuf-c sets a oneof's pointer with its case and
 /// never stores NULL in a repeated message field, so a NULL here means the tree is broken.
-package func wirePointee<T>(_ pointer: UnsafeMutablePointer<T>?, message: String, field: String) throws(WireError) -> T {
+package func wirePointee<T>(_ pointer: UnsafeMutablePointer<T>?, message: String, field: String) throws(WireError) -> T
+{
     guard let pointer else { throw WireError.missingField(message: message, field: field) }
     return pointer.pointee
 }
