@@ -372,7 +372,8 @@ struct SwiftEmitter {
         out += "            try fill(&c, &arena)\n"
         out += "            return body(\(prefix)__get_packed_size(&c)) { \(prefix)__pack(&c, $0) }\n"
         out += "        }\n    }\n\n"
-        out += "    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<\(cType)> {\n"
+        out +=
+            "    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<\(cType)> {\n"
         out += "        let pointer = arena.allocate(\(cType).self, count: 1)\n"
         out += "        \(prefix)__init(pointer)\n"
         out += "        try fill(&pointer.pointee, &arena)\n"

@@ -1,6 +1,6 @@
 import Foundation
-import NIOCore
 import HazardsContract
+import NIOCore
 import ResidentsContract
 import SanlianRPC
 import SanlianTestHarness

@@ -1,5 +1,5 @@
-import NIOCore
 import HazardsContract
+import NIOCore
 import PatrolContract
 import ResidentsContract
 import SanlianWire
