@@ -75,6 +75,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Wall-clock time, injected so that tests control what time decides.
+        .target(name: "SanlianClock", swiftSettings: swiftSettings),
+
         // MARK: RPC runtime
         // The event loop and Unix sockets the runtime's connections run on, in place of SwiftNIO's
         // channels (docs/PERFORMANCE.md, "The epoll loop"); NIOCore for its futures and ByteBuffer.
@@ -200,7 +203,7 @@ let package = Package(
         .target(
             name: "AlertLedger",
             dependencies: [
-                "SanlianWire",
+                "SanlianWire", "SanlianClock",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -211,7 +214,7 @@ let package = Package(
             name: "BrokerCore",
             dependencies: [
                 "SanlianWire", "SanlianRPC", "SanlianCompose", "BrokerAccess", "BrokerPubSub", "BrokerRouting",
-                "AlertLedger",
+                "AlertLedger", "SanlianClock",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -330,7 +333,7 @@ let package = Package(
             name: "BrokerTests",
             dependencies: [
                 "BrokerCore", "BrokerPubSub", "BrokerAccess", "BrokerRouting", "AlertLedger", "SanlianCompose",
-                "SanlianCredentials", "SanlianTestHarness",
+                "SanlianCredentials", "SanlianTestHarness", "SanlianClock",
                 "SanlianRPC", "SanlianWire", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SanlianClock
 package import SanlianWire
 
 extension AlertLedger {

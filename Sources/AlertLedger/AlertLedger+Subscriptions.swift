@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SanlianClock
 import Logging
 import SanlianWire
 

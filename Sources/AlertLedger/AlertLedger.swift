@@ -1,4 +1,5 @@
 import Foundation
+package import SanlianClock
 import GRDB
 import GRDBSQLite
 package import Logging
@@ -40,7 +41,7 @@ package struct PublishReceipt: Sendable, Equatable {
 package final class AlertLedger: Sendable {
     package let path: String
     let pool: DatabasePool
-    let clock: any LedgerClock
+    let clock: any WallClock
     let escalation: EscalationPolicy
     let logger: Logger
     /// The highest committed sequence; waiters hear each advance.
@@ -57,7 +58,7 @@ package final class AlertLedger: Sendable {
 
     /// Opens (creating if needed) the ledger at `path` and brings its schema up to date.
     /// - Throws: `LedgerError` when the file cannot be opened or migrated.
-    package init(path: String, clock: any LedgerClock, escalation: EscalationPolicy, logger: Logger) throws(LedgerError)
+    package init(path: String, clock: any WallClock, escalation: EscalationPolicy, logger: Logger) throws(LedgerError)
     {
         self.path = path
         self.clock = clock

@@ -3,6 +3,7 @@ import BrokerAccess
 import BrokerPubSub
 import BrokerRouting
 import Foundation
+package import SanlianClock
 package import Logging
 import NIOCore
 package import SanlianCompose
@@ -26,7 +27,7 @@ package struct Broker: Sendable {
         compose: ComposeFile,
         stateDirectory: String,
         socketOverride: String? = nil,
-        clock: any LedgerClock = SystemLedgerClock(),
+        clock: any WallClock = SystemClock(),
         logger: Logger
     ) throws {
         let credentials = try CredentialStore.load(compose: compose, stateDirectory: stateDirectory)

@@ -3,6 +3,7 @@ import BrokerAccess
 import BrokerPubSub
 import BrokerRouting
 import Logging
+import SanlianClock
 import SanlianRPC
 import SanlianWire
 

@@ -3,6 +3,7 @@ import BrokerAccess
 import BrokerPubSub
 import BrokerRouting
 import Foundation
+import SanlianClock
 import Logging
 package import SanlianRPC
 import SanlianWire
@@ -31,7 +32,7 @@ struct BrokerHandlers: Sendable {
     let ledger: AlertLedger
     let subscriptions: LedgerSubscriptions
     let delivery: DeliverySettings
-    let clock: any LedgerClock
+    let clock: any WallClock
     let logger: Logger
 
     static let localServices: Set<String> = [BrokerV1.Broker.name, HealthV1.Health.name]

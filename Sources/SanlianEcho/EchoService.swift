@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
 package import SanlianContracts
 package import SanlianRPC
 package import SanlianWire
@@ -135,13 +138,14 @@ package struct EchoServer: EchoV1.EchoService {
         try await Task.sleep(for: .milliseconds(Int(milliseconds)))
     }
 
-    /// Keeps the thread busy for `milliseconds`, never suspending.
+    /// Holds the thread for `milliseconds` without suspending, as a long computation would: a
+    /// blocking wait, so that what it shows (whether anything else waits on this thread) does not
+    /// depend on how busy the machine's CPUs are.
     private static func compute(milliseconds: UInt32) {
         guard milliseconds > 0 else { return }
-        let end = ContinuousClock.now + .milliseconds(Int(milliseconds))
-        var spin: UInt64 = 0
-        while ContinuousClock.now < end { spin &+= 1 }
-        _ = spin
+        var request = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int(milliseconds % 1000) * 1_000_000)
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0, errno == EINTR { request = remaining }
     }
 
     /// "key=value", built in one allocation: this runs for every entry of every call.

@@ -1,5 +1,6 @@
 import AlertLedger
 import Foundation
+import SanlianClock
 import Logging
 import SanlianWire
 import Testing
@@ -74,10 +75,10 @@ struct AggregationRulesTests {
 
 @Suite("The ledger with a controlled clock", .timeLimit(.minutes(1)))
 struct LedgerClockTests {
-    static func withLedger(_ body: (AlertLedger, ManualLedgerClock) async throws -> Void) async throws {
+    static func withLedger(_ body: (AlertLedger, ManualClock) async throws -> Void) async throws {
         let directory = NSTemporaryDirectory() + "sl-ledger-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let clock = ManualLedgerClock(1_800_000_000_000)
+        let clock = ManualClock(1_800_000_000_000)
         let ledger = try AlertLedger(
             path: directory + "/ledger.sqlite",
             clock: clock,

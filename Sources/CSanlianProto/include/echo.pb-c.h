@@ -43,8 +43,9 @@ struct  Sanlian__Echo__V1__EchoRequest
    */
   protobuf_c_boolean include_metadata;
   /*
-   * Compute for this many milliseconds, without suspending, before answering: a handler that
-   * holds its thread, as a roster solve or a large import does.
+   * Hold the handler's thread for this many milliseconds, without suspending, before answering:
+   * a handler that holds its thread as a roster solve or a large import does (by a blocking wait,
+   * not by computing, so that a test of it does not depend on how busy the CPUs are).
    */
   uint32_t busy_ms;
 };

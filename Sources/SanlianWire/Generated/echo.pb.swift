@@ -16,8 +16,9 @@ extension EchoV1 {
         /// Also answer with the request metadata the server saw (EchoResponse.metadata). Off by default:
         /// building those strings is not the RPC path's cost, and benchmarks echo the payload alone.
         package var includeMetadata: Bool = false
-        /// Compute for this many milliseconds, without suspending, before answering: a handler that
-        /// holds its thread, as a roster solve or a large import does.
+        /// Hold the handler's thread for this many milliseconds, without suspending, before answering:
+        /// a handler that holds its thread as a roster solve or a large import does (by a blocking wait,
+        /// not by computing, so that a test of it does not depend on how busy the CPUs are).
         package var busyMs: UInt32 = 0
 
         package init() {}
