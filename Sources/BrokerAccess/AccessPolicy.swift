@@ -93,6 +93,11 @@ package struct AccessPolicy: Sendable {
         departments[department]?.grants.contains(grant) ?? false
     }
 
+    /// The department's grants, sorted.
+    package func grants(of department: String) -> [String] {
+        (departments[department]?.grants ?? []).sorted()
+    }
+
     package func boundUID(of department: String) -> UInt32? {
         departments[department]?.uid
     }

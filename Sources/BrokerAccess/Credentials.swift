@@ -6,34 +6,46 @@ package import SanlianCredentials
     import Glibc
 #endif
 
-/// Department secrets, read from the files the compose file names.
+/// Department and operator secrets, read from the files the compose file names.
 package struct CredentialStore: Sendable {
     /// Department code → secret bytes.
     package let secrets: [String: [UInt8]]
+    /// Operator id → secret bytes, for operators authenticated by a credential file.
+    package let operatorSecrets: [String: [UInt8]]
 
-    package init(secrets: [String: [UInt8]]) {
+    package init(secrets: [String: [UInt8]], operatorSecrets: [String: [UInt8]] = [:]) {
         self.secrets = secrets
+        self.operatorSecrets = operatorSecrets
     }
 
-    /// Loads every department's secret, creating missing files (mode 0600, in a 0700 directory).
+    /// Loads every department's and every operator's secret, creating missing files (mode 0600,
+    /// in a 0700 directory).
     /// - Throws: `CredentialError` when a file is readable by group or others, is empty, or cannot
     ///   be read or created: the broker must not start with a secret others can read.
     package static func load(compose: ComposeFile, stateDirectory: String, createMissing: Bool = true)
         throws(CredentialError)
         -> CredentialStore
     {
-        var secrets: [String: [UInt8]] = [:]
-        for (code, department) in compose.departments.sorted(by: { $0.key < $1.key }) {
-            let path = ComposeFile.resolve(department.credentialFile, stateDirectory: stateDirectory)
+        func secret(_ file: String, key: String, owner: String) throws(CredentialError) -> [UInt8] {
+            let path = ComposeFile.resolve(file, stateDirectory: stateDirectory)
             if !FileManager.default.fileExists(atPath: path) {
                 guard createMissing else {
-                    throw CredentialError(description: "departments.\(code): credential file \(path) does not exist")
+                    throw CredentialError(description: "\(key): credential file \(path) does not exist")
                 }
                 try create(path)
             }
-            secrets[code] = try read(path, department: code)
+            return try read(path, department: owner)
         }
-        return CredentialStore(secrets: secrets)
+        var secrets: [String: [UInt8]] = [:]
+        for (code, department) in compose.departments.sorted(by: { $0.key < $1.key }) {
+            secrets[code] = try secret(department.credentialFile, key: "departments.\(code)", owner: code)
+        }
+        var operatorSecrets: [String: [UInt8]] = [:]
+        for (id, person) in compose.operators.sorted(by: { $0.key < $1.key }) {
+            guard let file = person.credentialFile else { continue }
+            operatorSecrets[id] = try secret(file, key: "operators.\(id)", owner: "operator \(id)")
+        }
+        return CredentialStore(secrets: secrets, operatorSecrets: operatorSecrets)
     }
 
     /// Reads a secret file by the rules every reader follows (`CredentialFile`).

@@ -30,6 +30,15 @@ package struct Broker: Sendable {
         clock: any WallClock = SystemClock(),
         logger: Logger
     ) throws {
+        // The state directory is the township's: its processes' group may enter it (to reach the
+        // socket, 0660 in a 0750 directory); the secrets within are their owner's alone (0700).
+        if !FileManager.default.fileExists(atPath: stateDirectory) {
+            try FileManager.default.createDirectory(
+                atPath: stateDirectory,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o750]
+            )
+        }
         let credentials = try CredentialStore.load(compose: compose, stateDirectory: stateDirectory)
         let policy = try AccessPolicy(compose: compose)
         let escalation = compose.escalation
@@ -66,7 +75,11 @@ package struct Broker: Sendable {
 
         socketPath = socketOverride ?? ComposeFile.resolve(compose.broker.socket, stateDirectory: stateDirectory)
         var configuration = ServerConfiguration(socketPath: socketPath)
-        configuration.authenticator = BrokerAuthenticator(credentials: credentials, policy: policy)
+        configuration.authenticator = BrokerAuthenticator(
+            credentials: credentials,
+            policy: policy,
+            operators: compose.operators
+        )
         configuration.connection.maxFrameBytes = compose.broker.maxFrameBytes
         configuration.connection.outputPauseBytes = compose.broker.outputPauseBytes
         configuration.connection.outputCloseBytes = compose.broker.outputCloseBytes

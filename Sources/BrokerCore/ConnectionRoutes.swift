@@ -94,12 +94,16 @@ final class ConnectionRoutes: Sendable {
         return stamps
     }
 
-    /// The entries of `stamps(of:)`: the caller's department, operator and uid.
+    /// The entries of `stamps(of:)`: the caller's department, operator, roles, scope, grants
+    /// and uid, as the handshake authenticated them.
     static func stampEntries(of peer: PeerIdentity) -> [RPCV1.MetadataEntry] {
         var metadata = Metadata()
         metadata.add(MetadataKey.department, peer.department)
         metadata.add(MetadataKey.operatorID, peer.operatorID)
         if let uid = peer.credentials?.uid { metadata.add(MetadataKey.peerUID, String(uid)) }
+        if !peer.roles.isEmpty { metadata.add(MetadataKey.roles, peer.roles.joined(separator: ",")) }
+        for item in peer.scope { metadata.add(MetadataKey.scope, item) }
+        if !peer.grants.isEmpty { metadata.add(MetadataKey.grants, peer.grants.joined(separator: ",")) }
         return metadata.wire
     }
 }

@@ -1,7 +1,8 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Synchronization
 
 /// Wall-clock time in Unix milliseconds, injected wherever time decides something (escalation
 /// timers, missed check-ins, follow-up dates, overdue tasks), so that tests control it.

@@ -9,6 +9,8 @@ package struct ComposeFile: Sendable, Equatable {
     package var escalation: EscalationSettings
     /// Department code → department.
     package var departments: [String: Department]
+    /// Operator id → the person, their department, roles and scope, and how they authenticate.
+    package var operators: [String: Operator]
     package var services: [String: ServiceSettings]
 
     package struct BrokerSettings: Sendable, Equatable {
@@ -46,6 +48,22 @@ package struct ComposeFile: Sendable, Equatable {
         package var publish: [String]
         package var subscribe: [String]
         package var grants: [String]
+    }
+
+    /// A person who acts through the CLI: a duty officer, a station leader, a clerk, a village
+    /// group leader, an enterprise owner.
+    package struct Operator: Sendable, Equatable {
+        package var id: String
+        package var name: String
+        package var department: String
+        /// e.g. "duty_officer", "station_leader", "registration_clerk", "village_leader".
+        package var roles: [String]
+        /// Where the roles apply, each "kind=value" ("village=511681104203", "enterprise=E001").
+        package var scope: [String]
+        /// Authenticated by the Unix user they run as (SO_PEERCRED), when set…
+        package var uid: UInt32?
+        /// …else by a credential file of their own.
+        package var credentialFile: String?
     }
 
     package struct ServiceSettings: Sendable, Equatable {
@@ -124,6 +142,47 @@ extension ComposeFile {
         if let pause = broker?.outputPauseBytes, let close = broker?.outputCloseBytes, close <= pause {
             throw ComposeError("broker.output_close_bytes: must be more than broker.output_pause_bytes (\(pause))")
         }
+        var operators: [String: Operator] = [:]
+        for (id, person) in raw.operators ?? [:] {
+            let key = "operators.\(id)"
+            guard id.range(of: "^[a-z0-9][a-z0-9._-]{0,63}$", options: .regularExpression) != nil else {
+                throw ComposeError("\(key): ids are 1-64 lower-case letters, digits, '.', '_' or '-'")
+            }
+            guard departments[person.department] != nil else {
+                throw ComposeError("\(key).department: unknown department \(person.department)")
+            }
+            for role in person.roles ?? []
+            where role.range(of: "^[a-z][a-z_]{0,31}$", options: .regularExpression) == nil {
+                throw ComposeError("\(key).roles: \"\(role)\" is not a role name (lower-case letters and _)")
+            }
+            var scope: [String] = []
+            for (kind, values) in (person.scope ?? [:]).sorted(by: { $0.key < $1.key }) {
+                guard ["village", "enterprise"].contains(kind) else {
+                    throw ComposeError("\(key).scope.\(kind): a scope is a village or an enterprise")
+                }
+                for value in values.values {
+                    if kind == "village", !(value.count == 12 && value.allSatisfy(\.isNumber)) {
+                        throw ComposeError("\(key).scope.village: \"\(value)\" is not a 12-digit village code")
+                    }
+                    guard !value.isEmpty, !value.contains(","), !value.contains("=") else {
+                        throw ComposeError("\(key).scope.\(kind): \"\(value)\" is not a valid value")
+                    }
+                    scope.append("\(kind)=\(value)")
+                }
+            }
+            if person.uid != nil, person.credentialFile != nil {
+                throw ComposeError("\(key): give uid or credential_file, not both")
+            }
+            operators[id] = Operator(
+                id: id,
+                name: person.name ?? id,
+                department: person.department,
+                roles: person.roles ?? [],
+                scope: scope,
+                uid: person.uid,
+                credentialFile: person.uid == nil ? (person.credentialFile ?? "secrets/operators/\(id).secret") : nil
+            )
+        }
         var services: [String: ServiceSettings] = [:]
         for (name, service) in raw.services ?? [:] {
             guard departments[service.department] != nil else {
@@ -177,6 +236,7 @@ extension ComposeFile {
                 unknown: try duration(escalation.unknown, default: 3600, key: "escalation.unknown")
             ),
             departments: departments,
+            operators: operators,
             services: services
         )
     }
@@ -228,7 +288,36 @@ private struct RawCompose: Decodable {
     var broker: RawBroker?
     var escalation: RawEscalation?
     var departments: [String: RawDepartment]?
+    var operators: [String: RawOperator]?
     var services: [String: RawService]?
+}
+
+private struct RawOperator: Decodable {
+    var name: String?
+    var department: String
+    var roles: [String]?
+    var scope: [String: OneOrMany]?
+    var uid: UInt32?
+    var credentialFile: String?
+
+    enum CodingKeys: String, CodingKey {
+        case name, department, roles, scope, uid
+        case credentialFile = "credential_file"
+    }
+}
+
+/// A YAML value that is one string or a list of them.
+private struct OneOrMany: Decodable {
+    var values: [String]
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let one = try? container.decode(String.self) {
+            values = [one]
+        } else {
+            values = try container.decode([String].self)
+        }
+    }
 }
 
 private struct RawBroker: Decodable {

@@ -80,7 +80,7 @@ struct SanlianEchoCommand: AsyncParsableCommand {
         } else {
             let identity = try IdentityClaim.load(
                 department: department,
-                operatorID: instance,
+                operatorID: "",
                 credentialFile: credentialFile!,
                 clientName: "sanlian-echo"
             )

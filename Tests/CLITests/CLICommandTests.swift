@@ -66,17 +66,17 @@ struct CLICommandTests {
                 #expect(row.contains(cell), "\(cell) in \(row)")
             }
 
-            let ack = await sanlian(township, ["alert", "ack", "road:G318", "--operator", "duty-7"])
-            #expect(ack.output == "road:G318: acknowledged by station/duty-7\n", "\(ack.error)")
-            let resolved = await sanlian(township, ["alert", "resolve", "road:G318", "--operator", "duty-7"])
-            #expect(resolved.output == "road:G318: resolved by station/duty-7\n", "\(resolved.error)")
+            let ack = await sanlian(township, ["alert", "ack", "road:G318", "--operator", "duty-0421"])
+            #expect(ack.output == "road:G318: acknowledged by station/duty-0421\n", "\(ack.error)")
+            let resolved = await sanlian(township, ["alert", "resolve", "road:G318", "--operator", "duty-0421"])
+            #expect(resolved.output == "road:G318: resolved by station/duty-0421\n", "\(resolved.error)")
 
             let show = await sanlian(township, ["alert", "show", "road:G318"])
             #expect(show.status == 0, "\(show.error)")
             #expect(show.output.contains("state: resolved"))
             let history = show.output.split(separator: "\n").filter { $0.hasPrefix("#") }
             #expect(history.count == 3, "the alert, its acknowledgement and its resolution: \(show.output)")
-            #expect(history.last?.contains("resolved by station/duty-7") == true)
+            #expect(history.last?.contains("resolved by station/duty-0421") == true)
 
             let missing = await sanlian(township, ["alert", "show", "no-such"])
             #expect(missing.status == 1 && missing.error.contains("NOT_FOUND"), "\(missing.error)")

@@ -68,7 +68,7 @@ struct AlertLedgerTests {
                     (error as? RPCError)?.code == .invalidArgument && "\(error)".contains("alert.identifier")
                 }
             }
-            try await township.withClient("station", operatorID: "duty-7") { station in
+            try await township.withClient("station", operatorID: "duty-0421") { station in
                 let aggregates = try await station.unary(
                     BrokerV1.Broker.listAggregates,
                     BrokerV1.ListAggregatesRequest()
@@ -86,7 +86,7 @@ struct AlertLedgerTests {
                     BrokerV1.AggregateActionRequest(fingerprint: "road:G318")
                 )
                 #expect(acknowledged.aggregate?.state == .acknowledged)
-                #expect(acknowledged.aggregate?.acknowledgedBy == "station/duty-7")
+                #expect(acknowledged.aggregate?.acknowledgedBy == "station/duty-0421")
 
                 // The command room's durable subscription sees every event in order.
                 let stream = try await station.serverStream(

@@ -85,13 +85,13 @@ struct BadInputTests {
     @Test("an authenticator's refusal is UNAUTHENTICATED and the client reports it")
     func refusedCredentials() async throws {
         struct OnlyStation: Authenticator {
-            func authenticate(claim: IdentityClaim, credentials: PeerCredentials?) throws(RPCError) -> (
-                department: String, operatorID: String
-            ) {
+            func authenticate(claim: IdentityClaim, credentials: PeerCredentials?) throws(RPCError)
+                -> AuthenticatedIdentity
+            {
                 guard claim.department == "station" else {
                     throw RPCError(.unauthenticated, "unknown department \(claim.department)")
                 }
-                return (claim.department, claim.operatorID)
+                return AuthenticatedIdentity(department: claim.department, operatorID: claim.operatorID)
             }
         }
         try await withServer(configure: { $0.authenticator = OnlyStation() }) { path, _ in

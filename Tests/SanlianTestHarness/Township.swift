@@ -35,20 +35,28 @@ package final class Township: Sendable {
         stateDirectory + "/secrets/\(department).secret"
     }
 
-    /// The claim a process of `department` presents (the broker must have created the secrets).
-    package func identity(_ department: String, operatorID: String = "tester") throws -> IdentityClaim {
+    /// The credential file of operator `id` (authenticated by a file of their own).
+    package func operatorCredentialFile(_ id: String) -> String {
+        stateDirectory + "/secrets/operators/\(id).secret"
+    }
+
+    /// The claim a process of `department` presents (the broker must have created the secrets):
+    /// the department alone, or, with `operatorID`, that operator of it, with the operator's own
+    /// credential.
+    package func identity(_ department: String, operatorID: String = "") throws -> IdentityClaim {
         try IdentityClaim.load(
             department: department,
             operatorID: operatorID,
-            credentialFile: credentialFile(department),
+            credentialFile: operatorID.isEmpty ? credentialFile(department) : operatorCredentialFile(operatorID),
             clientName: "integration-test"
         )
     }
 
-    /// Runs a client of the broker as `department` for the duration of `body`, connected first.
+    /// Runs a client of the broker as `department` (and, with `operatorID`, as that operator of
+    /// it) for the duration of `body`, connected first.
     package func withClient<T: Sendable>(
         _ department: String,
-        operatorID: String = "tester",
+        operatorID: String = "",
         identity: IdentityClaim? = nil,
         configure: (inout ClientConfiguration) -> Void = { _ in },
         _ body: @Sendable (RPCClient) async throws -> T

@@ -31,28 +31,39 @@ package struct BrokerSession: Sendable {
             )
         }
         let waitUntil = ContinuousClock.now + settings.timeout
-        // A broker starting for the first time creates the secrets first: with --wait, wait for them too.
-        while settings.wait, !FileManager.default.fileExists(atPath: settings.credentialPath),
-            ContinuousClock.now < waitUntil
-        {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        if settings.wait, !FileManager.default.fileExists(atPath: settings.credentialPath) {
-            throw CLIError(
-                "the broker did not come up within \(settings.timeout): no credential file at \(settings.credentialPath) yet"
-            )
+        if let credentialPath = settings.credentialPath {
+            // A broker starting for the first time creates the secrets first: with --wait, wait for them too.
+            while settings.wait, !FileManager.default.fileExists(atPath: credentialPath),
+                ContinuousClock.now < waitUntil
+            {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            if settings.wait, !FileManager.default.fileExists(atPath: credentialPath) {
+                throw CLIError(
+                    "the broker did not come up within \(settings.timeout): no credential file at \(credentialPath) yet"
+                )
+            }
         }
         let identity: IdentityClaim
         do {
-            identity = try IdentityClaim.load(
-                department: settings.department,
-                operatorID: settings.operatorID,
-                credentialFile: settings.credentialPath,
-                clientName: "sanlian-cli"
-            )
+            if let credentialPath = settings.credentialPath {
+                identity = try IdentityClaim.load(
+                    department: settings.department,
+                    operatorID: settings.operatorID,
+                    credentialFile: credentialPath,
+                    clientName: "sanlian-cli"
+                )
+            } else {
+                // An operator bound to this Unix user: the broker reads the uid from the socket.
+                identity = IdentityClaim(
+                    department: settings.department,
+                    operatorID: settings.operatorID,
+                    clientName: "sanlian-cli"
+                )
+            }
         } catch {
             throw CLIError(
-                "\(error) (the broker creates each department's secret under \(settings.stateDirectory)/secrets on its first start)"
+                "\(error) (the broker creates the departments' and operators' secrets under \(settings.stateDirectory)/secrets on its first start; an operator's is theirs alone to read)"
             )
         }
         var configuration = ClientConfiguration(socketPath: settings.socketPath, identity: identity)

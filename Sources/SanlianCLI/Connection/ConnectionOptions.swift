@@ -3,6 +3,10 @@ import Foundation
 import SanlianCompose
 import Yams
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// How a command finds the township's broker and who it acts as. Each setting comes from its
 /// option, else an environment variable, else the config file, else a default; so that `sanlian`
 /// works from any directory once `SANLIAN_DIR` (as `NATS_URL` is for nats) or the config file
@@ -36,7 +40,10 @@ package struct ConnectionOptions: ParsableArguments {
 
     @Option(
         name: .customLong("operator"),
-        help: ArgumentHelp("Operator acting (default: $SANLIAN_OPERATOR, else the Unix user).", valueName: "id")
+        help: ArgumentHelp(
+            "The person acting, an operator of the compose file (default: $SANLIAN_OPERATOR, else the operator bound to this Unix user, else the department alone).",
+            valueName: "id"
+        )
     )
     var operatorID: String?
 
@@ -65,7 +72,8 @@ package struct ConnectionOptions: ParsableArguments {
         package var socketPath: String
         package var department: String
         package var operatorID: String
-        package var credentialPath: String
+        /// nil for an operator bound to this Unix user: the kernel's word is the credential.
+        package var credentialPath: String?
         package var timeout: Duration
         package var wait: Bool
     }
@@ -83,24 +91,45 @@ package struct ConnectionOptions: ParsableArguments {
                 composePath = "compose/township.yaml"
             }
         }
-        let department = department ?? environment["SANLIAN_DEPARTMENT"] ?? config.department ?? "station"
-        let operatorID = operatorID ?? environment["SANLIAN_OPERATOR"] ?? config.operatorID ?? environment["USER"] ?? ""
+        let file: ComposeFile?
+        do {
+            file = try composePath.map { try ComposeFile.load(path: $0) }
+        } catch {
+            throw CLIError("\(error)")
+        }
+        // The person acting: as told, else the operator the compose file binds to this Unix user.
+        let uid = getuid()
+        let operatorID =
+            operatorID ?? environment["SANLIAN_OPERATOR"] ?? config.operatorID
+            ?? file?.operators.values.first(where: { $0.uid == uid })?.id ?? ""
+        let person = file?.operators[operatorID]
+        if let file, !operatorID.isEmpty, person == nil {
+            throw CLIError(
+                "--operator: \(operatorID) is not an operator of \(composePath ?? "the compose file") (it has \(file.operators.keys.sorted().joined(separator: ", ")))"
+            )
+        }
+        let department =
+            department ?? environment["SANLIAN_DEPARTMENT"] ?? person?.department ?? config.department ?? "station"
+        if let person, person.department != department {
+            throw CLIError("--department: operator \(operatorID) belongs to \(person.department), not \(department)")
+        }
         var socketPath = ComposeFile.resolve("run/broker.sock", stateDirectory: stateDirectory)
-        var credentialPath = ComposeFile.resolve("secrets/\(department).secret", stateDirectory: stateDirectory)
-        if let composePath {
-            let file: ComposeFile
-            do {
-                file = try ComposeFile.load(path: composePath)
-            } catch {
-                throw CLIError("\(error)")
-            }
+        var credentialPath: String? = ComposeFile.resolve(
+            operatorID.isEmpty ? "secrets/\(department).secret" : "secrets/operators/\(operatorID).secret",
+            stateDirectory: stateDirectory
+        )
+        if let file {
             socketPath = ComposeFile.resolve(file.broker.socket, stateDirectory: stateDirectory)
             guard let settings = file.departments[department] else {
                 throw CLIError(
-                    "--department: \(department) is not a department of \(composePath) (it has \(file.departments.keys.sorted().joined(separator: ", ")))"
+                    "--department: \(department) is not a department of \(composePath ?? "the compose file") (it has \(file.departments.keys.sorted().joined(separator: ", ")))"
                 )
             }
-            credentialPath = ComposeFile.resolve(settings.credentialFile, stateDirectory: stateDirectory)
+            if let person {
+                credentialPath = person.credentialFile.map { ComposeFile.resolve($0, stateDirectory: stateDirectory) }
+            } else {
+                credentialPath = ComposeFile.resolve(settings.credentialFile, stateDirectory: stateDirectory)
+            }
         }
         guard timeout > 0 else { throw CLIError("--timeout: must be a positive number of seconds, got \(timeout)") }
         return Resolved(

@@ -32,7 +32,7 @@ extension RPCConnectionHandler {
             credential: hello.credential,
             clientName: hello.clientName
         )
-        let authenticated: (department: String, operatorID: String)
+        let authenticated: AuthenticatedIdentity
         do {
             authenticated = try (authenticator ?? AcceptAllAuthenticator()).authenticate(
                 claim: claim,
@@ -55,6 +55,9 @@ extension RPCConnectionHandler {
             credentials: peerCredentials,
             department: authenticated.department,
             operatorID: authenticated.operatorID,
+            roles: authenticated.roles,
+            scope: authenticated.scope,
+            grants: authenticated.grants,
             clientName: hello.clientName,
             connectionID: connectionID,
             maxFrameBytes: peerMaxFrameBytes

@@ -76,4 +76,10 @@ package enum MetadataKey {
     package static let operatorID = "sanlian-operator"
     /// The caller's Unix uid as the broker read it from SO_PEERCRED.
     package static let peerUID = "sanlian-peer-uid"
+    /// The operator's roles, comma-separated ("duty_officer,station_leader").
+    package static let roles = "sanlian-roles"
+    /// Where the operator's roles apply: one entry per item, "village=511681104203".
+    package static let scope = "sanlian-scope"
+    /// The department's extra rights, comma-separated ("personal_data").
+    package static let grants = "sanlian-grants"
 }
