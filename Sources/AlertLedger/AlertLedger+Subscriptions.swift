@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-import SanlianClock
 import Logging
+import SanlianClock
 import SanlianWire
 
 /// A dead-lettered event of a durable subscription.

@@ -1,8 +1,8 @@
 import Foundation
-package import SanlianClock
 import GRDB
 import GRDBSQLite
 package import Logging
+package import SanlianClock
 package import SanlianWire
 import Synchronization
 
@@ -58,8 +58,7 @@ package final class AlertLedger: Sendable {
 
     /// Opens (creating if needed) the ledger at `path` and brings its schema up to date.
     /// - Throws: `LedgerError` when the file cannot be opened or migrated.
-    package init(path: String, clock: any WallClock, escalation: EscalationPolicy, logger: Logger) throws(LedgerError)
-    {
+    package init(path: String, clock: any WallClock, escalation: EscalationPolicy, logger: Logger) throws(LedgerError) {
         self.path = path
         self.clock = clock
         self.escalation = escalation

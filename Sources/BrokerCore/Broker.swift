@@ -3,9 +3,9 @@ import BrokerAccess
 import BrokerPubSub
 import BrokerRouting
 import Foundation
-package import SanlianClock
 package import Logging
 import NIOCore
+package import SanlianClock
 package import SanlianCompose
 package import SanlianRPC
 import SanlianWire

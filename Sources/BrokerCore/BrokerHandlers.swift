@@ -3,8 +3,8 @@ import BrokerAccess
 import BrokerPubSub
 import BrokerRouting
 import Foundation
-import SanlianClock
 import Logging
+import SanlianClock
 package import SanlianRPC
 import SanlianWire
 import Synchronization

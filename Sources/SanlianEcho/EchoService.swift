@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 package import SanlianContracts
 package import SanlianRPC
 package import SanlianWire
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The echo service (proto/echo.proto): a stand-in department service for tests and benchmarks
 /// of the RPC runtime and the broker, written as a department service is: it implements the

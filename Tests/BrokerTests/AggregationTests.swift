@@ -1,7 +1,7 @@
 import AlertLedger
 import Foundation
-import SanlianClock
 import Logging
+import SanlianClock
 import SanlianWire
 import Testing
 
