@@ -145,14 +145,48 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // MARK: Department services
-        // What a department service is built on: serving its contracts through the broker.
+        // Serving a router's services through the broker: registration, status reports.
         .target(
-            name: "ServiceFrame",
+            name: "ServiceHosting",
             dependencies: [
                 "SanlianRPC", "SanlianWire", "SanlianContracts",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // What a department service is built on: its compose section, database, clock, outbox,
+        // and serving its contracts through the broker; its executable is one line.
+        .target(
+            name: "ServiceFrame",
+            dependencies: [
+                "ServiceHosting", "SanlianRPC", "SanlianWire", "SanlianContracts", "SanlianCompose", "SanlianClock",
+                "ServiceSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Two stand-in department services on the frame, for the frame's tests over real processes.
+        .target(
+            name: "SanlianStandin",
+            dependencies: [
+                "ServiceFrame", "SanlianContracts", "SanlianRPC", "SanlianWire", "SanlianCompose",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sanlian-standin-front",
+            dependencies: ["SanlianStandin", "ServiceFrame"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sanlian-standin-back",
+            dependencies: ["SanlianStandin", "ServiceFrame"],
             swiftSettings: swiftSettings
         ),
         // The echo service: a stand-in department service for tests and benchmarks.
@@ -164,7 +198,7 @@ let package = Package(
         .executableTarget(
             name: "sanlian-echo",
             dependencies: [
-                "SanlianEcho", "SanlianRPC", "ServiceSupport", "ServiceFrame",
+                "SanlianEcho", "SanlianRPC", "ServiceSupport", "ServiceHosting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -290,7 +324,7 @@ let package = Package(
         .target(
             name: "SanlianTestHarness",
             dependencies: [
-                "SanlianRPC", "SanlianWire", "ServiceFrame", "SanlianContracts",
+                "SanlianRPC", "SanlianWire", "ServiceHosting", "SanlianContracts",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -311,7 +345,8 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "SanlianTestHarness", "SanlianRPC", "SanlianWire", "SanlianContracts", "HazardsContract",
-                "ResidentsContract", "AlertLedger", "sanlian-broker", "sanlian-echo", "sanlian",
+                "ResidentsContract", "AlertLedger", "sanlian-broker", "sanlian-echo", "sanlian", "sanlian-standin-front",
+                "sanlian-standin-back", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],

@@ -3,6 +3,7 @@ import BrokerAccess
 import BrokerPubSub
 import BrokerRouting
 import Logging
+import SanlianClock
 import SanlianRPC
 import SanlianWire
 
@@ -32,7 +33,8 @@ extension BrokerHandlers {
             connection: connection,
             name: name,
             department: department,
-            services: request.services
+            services: request.services,
+            at: clock.nowMilliseconds()
         )
         logger.info(
             "Services registered",
@@ -47,7 +49,27 @@ extension BrokerHandlers {
     func checkHealth(_ request: HealthV1.HealthCheckRequest, _ context: ServerContext) throws
         -> HealthV1.HealthCheckResponse
     {
-        HealthV1.HealthCheckResponse(status: try health(of: request.service, unknownThrows: true))
+        let detail = routes.instances(of: request.service).flatMap { instance in
+            instance.status.detail.map { CommonV1.KeyValue(key: "\(instance.name): \($0.key)", value: $0.value) }
+        }
+        return HealthV1.HealthCheckResponse(
+            status: try health(of: request.service, unknownThrows: true),
+            detail: detail
+        )
+    }
+
+    /// Keeps a registered instance's report of how it is doing.
+    func reportStatus(
+        _ request: BrokerV1.ReportStatusRequest,
+        _ context: ServerContext,
+        _ connection: RPCConnection
+    ) throws -> BrokerV1.ReportStatusResponse {
+        try RequestRules.checkStatusReport(request)
+        guard let instance = routes.instance(on: connection) else {
+            throw RPCError(.failedPrecondition, "report: this connection has registered no service")
+        }
+        instance.record(request.detail, at: clock.nowMilliseconds())
+        return BrokerV1.ReportStatusResponse()
     }
 
     func health(of service: String, unknownThrows: Bool) throws -> HealthV1.ServingStatus {

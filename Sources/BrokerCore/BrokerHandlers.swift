@@ -61,6 +61,7 @@ struct BrokerHandlers: Sendable {
         router.register(BrokerV1.Broker.listDeadLetters, handler: listDeadLetters)
         router.register(BrokerV1.Broker.redriveDeadLetters, handler: redriveDeadLetters)
         router.register(BrokerV1.Broker.listServices, handler: listServices)
+        router.register(BrokerV1.Broker.reportStatus, withConnection: reportStatus)
         router.register(HealthV1.Health.check, handler: checkHealth)
         router.register(HealthV1.Health.watch, streaming: watchHealth)
     }

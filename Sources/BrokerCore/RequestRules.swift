@@ -81,6 +81,18 @@ package enum RequestRules {
         }
     }
 
+    /// - Throws: INVALID_ARGUMENT naming the entry at fault.
+    package static func checkStatusReport(_ request: BrokerV1.ReportStatusRequest) throws(RPCError) {
+        guard request.detail.count <= 32 else { throw RPCError(.invalidArgument, "detail: more than 32 entries") }
+        for (index, entry) in request.detail.enumerated() {
+            guard !entry.key.isEmpty else {
+                throw RPCError(.invalidArgument, "detail[\(index)].key: must not be empty")
+            }
+            try checkBytes(entry.key, 64, "detail[\(index)].key")
+            try checkBytes(entry.value, 256, "detail[\(index)].value")
+        }
+    }
+
     /// - Throws: INVALID_ARGUMENT naming `fingerprint` or `note`.
     package static func checkAggregateAction(_ request: BrokerV1.AggregateActionRequest) throws(RPCError) {
         guard !request.fingerprint.isEmpty else { throw RPCError(.invalidArgument, "fingerprint: must not be empty") }

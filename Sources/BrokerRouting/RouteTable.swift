@@ -17,6 +17,25 @@ package final class RouteTable: Sendable {
         package let services: [BrokerV1.ServiceDescriptor]
         /// Paths of the methods it registered as server-streaming, worked out once.
         package let streamingMethods: Set<String>
+        package let registeredUnixMs: Int64
+        /// Its latest status report and when it came.
+        private let report = Mutex<(detail: [CommonV1.KeyValue], unixMs: Int64)>(([], 0))
+
+        /// Keeps `detail` as the instance's latest report.
+        package func record(_ detail: [CommonV1.KeyValue], at unixMs: Int64) {
+            report.withLock { $0 = (detail, unixMs) }
+        }
+
+        package var status: BrokerV1.InstanceStatus {
+            let (detail, unixMs) = report.withLock { $0 }
+            return BrokerV1.InstanceStatus(
+                name: name,
+                department: department,
+                detail: detail,
+                reportedUnixMs: unixMs,
+                registeredUnixMs: registeredUnixMs
+            )
+        }
 
         init(
             id: UInt64,
@@ -24,8 +43,10 @@ package final class RouteTable: Sendable {
             department: String,
             connection: RPCConnection,
             services: [BrokerV1.ServiceDescriptor],
-            streamingMethods: Set<String>
+            streamingMethods: Set<String>,
+            registeredUnixMs: Int64
         ) {
+            self.registeredUnixMs = registeredUnixMs
             self.id = id
             self.name = name
             self.department = department
@@ -63,7 +84,8 @@ package final class RouteTable: Sendable {
         connection: RPCConnection,
         name: String,
         department: String,
-        services: [BrokerV1.ServiceDescriptor]
+        services: [BrokerV1.ServiceDescriptor],
+        at unixMs: Int64 = 0
     ) -> UInt64 {
         let (id, isNew, watchers) = state.withLock { state -> (UInt64, Bool, [@Sendable () -> Void]) in
             if let existing = state.instances.values.first(where: { $0.connection === connection }) {
@@ -81,7 +103,8 @@ package final class RouteTable: Sendable {
                     services.flatMap { service in
                         service.methods.filter(\.serverStreaming).map { "/\(service.name)/\($0.name)" }
                     }
-                )
+                ),
+                registeredUnixMs: unixMs
             )
             for service in services { state.byService[service.name, default: ServiceInstances()].ids.append(id) }
             return (id, true, Array(state.watchers.values))
@@ -140,6 +163,16 @@ package final class RouteTable: Sendable {
         }
     }
 
+    /// The instance registered on `connection`, if any.
+    package func instance(on connection: RPCConnection) -> Instance? {
+        state.withLock { $0.instances.values.first { $0.connection === connection } }
+    }
+
+    /// The instances of `service`.
+    package func instances(of service: String) -> [Instance] {
+        state.withLock { state in (state.byService[service]?.ids ?? []).compactMap { state.instances[$0] } }
+    }
+
     package func instanceCount(service: String) -> Int {
         state.withLock { $0.byService[service]?.ids.count ?? 0 }
     }
@@ -154,7 +187,8 @@ package final class RouteTable: Sendable {
                 return BrokerV1.ServiceStatus(
                     service: descriptor,
                     instances: UInt32(instances.count),
-                    instanceNames: instances.map(\.name)
+                    instanceNames: instances.map(\.name),
+                    instanceStatus: instances.map(\.status)
                 )
             }
         }

@@ -1447,6 +1447,141 @@ void   sanlian__broker__v1__service_status__free_unpacked
   assert(message->base.descriptor == &sanlian__broker__v1__service_status__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sanlian__broker__v1__instance_status__init
+                     (Sanlian__Broker__V1__InstanceStatus         *message)
+{
+  static const Sanlian__Broker__V1__InstanceStatus init_value = SANLIAN__BROKER__V1__INSTANCE_STATUS__INIT;
+  *message = init_value;
+}
+size_t sanlian__broker__v1__instance_status__get_packed_size
+                     (const Sanlian__Broker__V1__InstanceStatus *message)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__instance_status__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__broker__v1__instance_status__pack
+                     (const Sanlian__Broker__V1__InstanceStatus *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__instance_status__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__broker__v1__instance_status__pack_to_buffer
+                     (const Sanlian__Broker__V1__InstanceStatus *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__instance_status__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Broker__V1__InstanceStatus *
+       sanlian__broker__v1__instance_status__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Broker__V1__InstanceStatus *)
+     protobuf_c_message_unpack (&sanlian__broker__v1__instance_status__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__broker__v1__instance_status__free_unpacked
+                     (Sanlian__Broker__V1__InstanceStatus *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__broker__v1__instance_status__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__broker__v1__report_status_request__init
+                     (Sanlian__Broker__V1__ReportStatusRequest         *message)
+{
+  static const Sanlian__Broker__V1__ReportStatusRequest init_value = SANLIAN__BROKER__V1__REPORT_STATUS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__broker__v1__report_status_request__get_packed_size
+                     (const Sanlian__Broker__V1__ReportStatusRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__report_status_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__broker__v1__report_status_request__pack
+                     (const Sanlian__Broker__V1__ReportStatusRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__report_status_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__broker__v1__report_status_request__pack_to_buffer
+                     (const Sanlian__Broker__V1__ReportStatusRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__report_status_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Broker__V1__ReportStatusRequest *
+       sanlian__broker__v1__report_status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Broker__V1__ReportStatusRequest *)
+     protobuf_c_message_unpack (&sanlian__broker__v1__report_status_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__broker__v1__report_status_request__free_unpacked
+                     (Sanlian__Broker__V1__ReportStatusRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__broker__v1__report_status_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__broker__v1__report_status_response__init
+                     (Sanlian__Broker__V1__ReportStatusResponse         *message)
+{
+  static const Sanlian__Broker__V1__ReportStatusResponse init_value = SANLIAN__BROKER__V1__REPORT_STATUS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sanlian__broker__v1__report_status_response__get_packed_size
+                     (const Sanlian__Broker__V1__ReportStatusResponse *message)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__report_status_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__broker__v1__report_status_response__pack
+                     (const Sanlian__Broker__V1__ReportStatusResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__report_status_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__broker__v1__report_status_response__pack_to_buffer
+                     (const Sanlian__Broker__V1__ReportStatusResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__broker__v1__report_status_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Broker__V1__ReportStatusResponse *
+       sanlian__broker__v1__report_status_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Broker__V1__ReportStatusResponse *)
+     protobuf_c_message_unpack (&sanlian__broker__v1__report_status_response__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__broker__v1__report_status_response__free_unpacked
+                     (Sanlian__Broker__V1__ReportStatusResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__broker__v1__report_status_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sanlian__broker__v1__list_services_response__init
                      (Sanlian__Broker__V1__ListServicesResponse         *message)
 {
@@ -3229,7 +3364,7 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__list_services_request__des
   (ProtobufCMessageInit) sanlian__broker__v1__list_services_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__broker__v1__service_status__field_descriptors[3] =
+static const ProtobufCFieldDescriptor sanlian__broker__v1__service_status__field_descriptors[4] =
 {
   {
     "service",
@@ -3267,16 +3402,29 @@ static const ProtobufCFieldDescriptor sanlian__broker__v1__service_status__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "instance_status",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Broker__V1__ServiceStatus, n_instance_status),
+    offsetof(Sanlian__Broker__V1__ServiceStatus, instance_status),
+    &sanlian__broker__v1__instance_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__broker__v1__service_status__field_indices_by_name[] = {
   2,   /* field[2] = instance_names */
+  3,   /* field[3] = instance_status */
   1,   /* field[1] = instances */
   0,   /* field[0] = service */
 };
 static const ProtobufCIntRange sanlian__broker__v1__service_status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor sanlian__broker__v1__service_status__descriptor =
 {
@@ -3286,11 +3434,157 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__service_status__descriptor
   "Sanlian__Broker__V1__ServiceStatus",
   "sanlian.broker.v1",
   sizeof(Sanlian__Broker__V1__ServiceStatus),
-  3,
+  4,
   sanlian__broker__v1__service_status__field_descriptors,
   sanlian__broker__v1__service_status__field_indices_by_name,
   1,  sanlian__broker__v1__service_status__number_ranges,
   (ProtobufCMessageInit) sanlian__broker__v1__service_status__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__broker__v1__instance_status__field_descriptors[5] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__InstanceStatus, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "department",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__InstanceStatus, department),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "detail",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Broker__V1__InstanceStatus, n_detail),
+    offsetof(Sanlian__Broker__V1__InstanceStatus, detail),
+    &sanlian__common__v1__key_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reported_unix_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__InstanceStatus, reported_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "registered_unix_ms",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Broker__V1__InstanceStatus, registered_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__broker__v1__instance_status__field_indices_by_name[] = {
+  1,   /* field[1] = department */
+  2,   /* field[2] = detail */
+  0,   /* field[0] = name */
+  4,   /* field[4] = registered_unix_ms */
+  3,   /* field[3] = reported_unix_ms */
+};
+static const ProtobufCIntRange sanlian__broker__v1__instance_status__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor sanlian__broker__v1__instance_status__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.broker.v1.InstanceStatus",
+  "InstanceStatus",
+  "Sanlian__Broker__V1__InstanceStatus",
+  "sanlian.broker.v1",
+  sizeof(Sanlian__Broker__V1__InstanceStatus),
+  5,
+  sanlian__broker__v1__instance_status__field_descriptors,
+  sanlian__broker__v1__instance_status__field_indices_by_name,
+  1,  sanlian__broker__v1__instance_status__number_ranges,
+  (ProtobufCMessageInit) sanlian__broker__v1__instance_status__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__broker__v1__report_status_request__field_descriptors[1] =
+{
+  {
+    "detail",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Broker__V1__ReportStatusRequest, n_detail),
+    offsetof(Sanlian__Broker__V1__ReportStatusRequest, detail),
+    &sanlian__common__v1__key_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__broker__v1__report_status_request__field_indices_by_name[] = {
+  0,   /* field[0] = detail */
+};
+static const ProtobufCIntRange sanlian__broker__v1__report_status_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor sanlian__broker__v1__report_status_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.broker.v1.ReportStatusRequest",
+  "ReportStatusRequest",
+  "Sanlian__Broker__V1__ReportStatusRequest",
+  "sanlian.broker.v1",
+  sizeof(Sanlian__Broker__V1__ReportStatusRequest),
+  1,
+  sanlian__broker__v1__report_status_request__field_descriptors,
+  sanlian__broker__v1__report_status_request__field_indices_by_name,
+  1,  sanlian__broker__v1__report_status_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__broker__v1__report_status_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define sanlian__broker__v1__report_status_response__field_descriptors NULL
+#define sanlian__broker__v1__report_status_response__field_indices_by_name NULL
+#define sanlian__broker__v1__report_status_response__number_ranges NULL
+const ProtobufCMessageDescriptor sanlian__broker__v1__report_status_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.broker.v1.ReportStatusResponse",
+  "ReportStatusResponse",
+  "Sanlian__Broker__V1__ReportStatusResponse",
+  "sanlian.broker.v1",
+  sizeof(Sanlian__Broker__V1__ReportStatusResponse),
+  0,
+  sanlian__broker__v1__report_status_response__field_descriptors,
+  sanlian__broker__v1__report_status_response__field_indices_by_name,
+  0,  sanlian__broker__v1__report_status_response__number_ranges,
+  (ProtobufCMessageInit) sanlian__broker__v1__report_status_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor sanlian__broker__v1__list_services_response__field_descriptors[2] =
@@ -3344,7 +3638,7 @@ const ProtobufCMessageDescriptor sanlian__broker__v1__list_services_response__de
   (ProtobufCMessageInit) sanlian__broker__v1__list_services_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor sanlian__broker__v1__broker__method_descriptors[15] =
+static const ProtobufCMethodDescriptor sanlian__broker__v1__broker__method_descriptors[16] =
 {
   { "RegisterServices", &sanlian__broker__v1__register_request__descriptor, &sanlian__broker__v1__register_response__descriptor },
   { "Publish", &sanlian__broker__v1__publish_request__descriptor, &sanlian__broker__v1__publish_response__descriptor },
@@ -3361,6 +3655,7 @@ static const ProtobufCMethodDescriptor sanlian__broker__v1__broker__method_descr
   { "ListDeadLetters", &sanlian__broker__v1__list_dead_letters_request__descriptor, &sanlian__broker__v1__list_dead_letters_response__descriptor },
   { "RedriveDeadLetters", &sanlian__broker__v1__redrive_dead_letters_request__descriptor, &sanlian__broker__v1__redrive_dead_letters_response__descriptor },
   { "ListServices", &sanlian__broker__v1__list_services_request__descriptor, &sanlian__broker__v1__list_services_response__descriptor },
+  { "ReportStatus", &sanlian__broker__v1__report_status_request__descriptor, &sanlian__broker__v1__report_status_response__descriptor },
 };
 const unsigned sanlian__broker__v1__broker__method_indices_by_name[] = {
   5,        /* AckLedger */
@@ -3375,6 +3670,7 @@ const unsigned sanlian__broker__v1__broker__method_indices_by_name[] = {
   7,        /* ReadLedger */
   13,        /* RedriveDeadLetters */
   0,        /* RegisterServices */
+  15,        /* ReportStatus */
   9,        /* ResolveAggregate */
   2,        /* Subscribe */
   4         /* SubscribeLedger */
@@ -3386,7 +3682,7 @@ const ProtobufCServiceDescriptor sanlian__broker__v1__broker__descriptor =
   "Broker",
   "Sanlian__Broker__V1__Broker",
   "sanlian.broker.v1",
-  15,
+  16,
   sanlian__broker__v1__broker__method_descriptors,
   sanlian__broker__v1__broker__method_indices_by_name
 };
@@ -3509,6 +3805,14 @@ void sanlian__broker__v1__broker__list_services(ProtobufCService *service,
 {
   assert(service->descriptor == &sanlian__broker__v1__broker__descriptor);
   service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sanlian__broker__v1__broker__report_status(ProtobufCService *service,
+                                                const Sanlian__Broker__V1__ReportStatusRequest *input,
+                                                Sanlian__Broker__V1__ReportStatusResponse_Closure closure,
+                                                void *closure_data)
+{
+  assert(service->descriptor == &sanlian__broker__v1__broker__descriptor);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__broker__v1__broker__init (Sanlian__Broker__V1__Broker_Service *service,
                                         Sanlian__Broker__V1__Broker_ServiceDestroy destroy)

@@ -135,7 +135,7 @@ const ProtobufCMessageDescriptor sanlian__health__v1__health_check_request__desc
   (ProtobufCMessageInit) sanlian__health__v1__health_check_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__health__v1__health_check_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor sanlian__health__v1__health_check_response__field_descriptors[2] =
 {
   {
     "status",
@@ -149,14 +149,27 @@ static const ProtobufCFieldDescriptor sanlian__health__v1__health_check_response
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "detail",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Health__V1__HealthCheckResponse, n_detail),
+    offsetof(Sanlian__Health__V1__HealthCheckResponse, detail),
+    &sanlian__common__v1__key_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__health__v1__health_check_response__field_indices_by_name[] = {
+  1,   /* field[1] = detail */
   0,   /* field[0] = status */
 };
 static const ProtobufCIntRange sanlian__health__v1__health_check_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor sanlian__health__v1__health_check_response__descriptor =
 {
@@ -166,7 +179,7 @@ const ProtobufCMessageDescriptor sanlian__health__v1__health_check_response__des
   "Sanlian__Health__V1__HealthCheckResponse",
   "sanlian.health.v1",
   sizeof(Sanlian__Health__V1__HealthCheckResponse),
-  1,
+  2,
   sanlian__health__v1__health_check_response__field_descriptors,
   sanlian__health__v1__health_check_response__field_indices_by_name,
   1,  sanlian__health__v1__health_check_response__number_ranges,

@@ -12,6 +12,8 @@ package struct ComposeFile: Sendable, Equatable {
     /// Operator id → the person, their department, roles and scope, and how they authenticate.
     package var operators: [String: Operator]
     package var services: [String: ServiceSettings]
+    /// The file's YAML, for the sections a service reads itself (`section(_:as:)`).
+    package var text: String = ""
 
     package struct BrokerSettings: Sendable, Equatable {
         package var socket: String
@@ -194,7 +196,7 @@ extension ComposeFile {
                 database: service.database ?? ""
             )
         }
-        return ComposeFile(
+        var file = ComposeFile(
             version: raw.version,
             broker: BrokerSettings(
                 socket: broker?.socket ?? "run/broker.sock",
@@ -239,6 +241,25 @@ extension ComposeFile {
             operators: operators,
             services: services
         )
+        file.text = text
+        return file
+    }
+
+    /// The top-level section `key` of the file (a service's own, such as `patrol:`), decoded as
+    /// `T`; nil when the file has none.
+    /// - Throws: `ComposeError` naming the key at fault.
+    package func section<T: Decodable>(_ key: String, as type: T.Type) throws(ComposeError) -> T? {
+        do {
+            return try YAMLDecoder().decode(
+                ComposeSection<T>.self,
+                from: text,
+                userInfo: [ComposeSection<T>.nameKey: key]
+            ).value
+        } catch let error as DecodingError {
+            throw ComposeError(Self.describe(error))
+        } catch {
+            throw ComposeError("\(key): \(error)")
+        }
     }
 
     /// Resolves `path` against the state directory unless it is absolute.
@@ -263,7 +284,7 @@ extension ComposeFile {
         return number * multiplier
     }
 
-    private static func describe(_ error: DecodingError) -> String {
+    static func describe(_ error: DecodingError) -> String {
         func path(_ codingPath: [any CodingKey]) -> String {
             codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
         }
@@ -372,4 +393,24 @@ private struct RawDepartment: Decodable {
 private struct RawService: Decodable {
     var department: String
     var database: String?
+}
+
+/// One top-level section of a compose file, by the name in the decoder's user info.
+private struct ComposeSection<T: Decodable>: Decodable {
+    static var nameKey: CodingUserInfoKey { CodingUserInfoKey(rawValue: "sanlian.section")! }
+
+    var value: T?
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        let name = decoder.userInfo[Self.nameKey] as? String ?? ""
+        value = try container.decodeIfPresent(T.self, forKey: Key(stringValue: name))
+    }
 }

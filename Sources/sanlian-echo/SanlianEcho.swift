@@ -3,7 +3,7 @@ import Logging
 import SanlianContracts
 import SanlianEcho
 import SanlianRPC
-import ServiceFrame
+import ServiceHosting
 import ServiceLifecycle
 import ServiceSupport
 import UnixSignals

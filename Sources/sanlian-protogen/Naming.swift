@@ -11,7 +11,25 @@ enum Naming {
     static func cFunctionPrefix(_ fullName: String) -> String {
         var parts = fullName.split(separator: ".").map(String.init)
         let last = parts.removeLast()
-        return (parts.map { $0.lowercased() } + [camelToLower(last)]).joined(separator: "__")
+        return (parts.map { $0.lowercased() } + [protocCamelToLower(last)]).joined(separator: "__")
+    }
+
+    /// protoc-c's `CamelToLower` exactly: an underscore only where an upper-case letter follows a
+    /// letter that is not, so "WhoAmIRequest" → "who_am_irequest".
+    static func protocCamelToLower(_ name: String) -> String {
+        var result = ""
+        var wasUpper = true
+        for character in name {
+            let isUpper = character.isUppercase
+            if isUpper {
+                if !wasUpper { result += "_" }
+                result += character.lowercased()
+            } else {
+                result.append(character)
+            }
+            wasUpper = isUpper
+        }
+        return result
     }
 
     /// protoc-c's `ToCamel`: upper-cases the first letter and every letter after an underscore.

@@ -240,3 +240,63 @@ package enum Harness {
         )
     }
 }
+
+extension Township {
+    /// The default compose file with the two stand-in services of the frame's tests: Front run by
+    /// the traffic office, Back by comprehensive governance, each department allowed to serve its
+    /// own and to call the other's, the station allowed to call both.
+    package static func withStandins(_ text: String) -> String {
+        text.replacingOccurrences(
+            of: "\"/sanlian.echo.v1.Echo/*\"]",
+            with: "\"/sanlian.echo.v1.Echo/*\", \"/sanlian.standin.v1.*/*\"]"
+        )
+        .replacingOccurrences(
+            of: "serve: [\"sanlian.hazards.v1.*\", \"sanlian.echo.v1.*\"]",
+            with: "serve: [\"sanlian.hazards.v1.*\", \"sanlian.echo.v1.*\", \"sanlian.standin.v1.Front\"]"
+        )
+        .replacingOccurrences(
+            of: "serve: [\"sanlian.patrol.v1.*\", \"sanlian.echo.v1.*\"]",
+            with: "serve: [\"sanlian.patrol.v1.*\", \"sanlian.echo.v1.*\", \"sanlian.standin.v1.Back\"]"
+        )
+            + """
+
+              sanlian-standin-front:
+                department: traffic
+                database: data/standin-front.sqlite
+              sanlian-standin-back:
+                department: governance
+                database: data/standin-back.sqlite
+
+            """
+    }
+}
+
+extension Harness {
+    /// Runs the department service `name` (an executable of this package, with its entry under
+    /// the compose file's `services`) of `township` for the duration of `body`; ready once it has
+    /// registered with the broker, which must be running.
+    package static func withService<T: Sendable>(
+        _ township: Township,
+        _ name: String,
+        _ body: @escaping @Sendable (RunningProcess) async throws -> T
+    ) async throws -> ProcessOutcome<T> {
+        try await run(
+            name,
+            arguments: [
+                "--compose", township.composePath, "--state-dir", township.stateDirectory, "--log-level", "info",
+            ],
+            ready: { try await waitForRegistration(township, instance: name) },
+            body
+        )
+    }
+
+    /// Waits until an instance named `instance` is registered with the township's broker.
+    package static func waitForRegistration(_ township: Township, instance: String) async throws {
+        try await township.withClient("station") { client in
+            try await eventually("\(instance) to register") {
+                let services = try await client.unary(BrokerV1.Broker.listServices, BrokerV1.ListServicesRequest())
+                return services.services.contains { $0.instanceNames.contains(instance) }
+            }
+        }
+    }
+}

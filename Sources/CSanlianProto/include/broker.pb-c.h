@@ -49,6 +49,9 @@ typedef struct Sanlian__Broker__V1__RedriveDeadLettersRequest Sanlian__Broker__V
 typedef struct Sanlian__Broker__V1__RedriveDeadLettersResponse Sanlian__Broker__V1__RedriveDeadLettersResponse;
 typedef struct Sanlian__Broker__V1__ListServicesRequest Sanlian__Broker__V1__ListServicesRequest;
 typedef struct Sanlian__Broker__V1__ServiceStatus Sanlian__Broker__V1__ServiceStatus;
+typedef struct Sanlian__Broker__V1__InstanceStatus Sanlian__Broker__V1__InstanceStatus;
+typedef struct Sanlian__Broker__V1__ReportStatusRequest Sanlian__Broker__V1__ReportStatusRequest;
+typedef struct Sanlian__Broker__V1__ReportStatusResponse Sanlian__Broker__V1__ReportStatusResponse;
 typedef struct Sanlian__Broker__V1__ListServicesResponse Sanlian__Broker__V1__ListServicesResponse;
 
 
@@ -610,10 +613,62 @@ struct  Sanlian__Broker__V1__ServiceStatus
   uint32_t instances;
   size_t n_instance_names;
   char **instance_names;
+  /*
+   * Each instance's latest report (ReportStatus), in the order of instance_names.
+   */
+  size_t n_instance_status;
+  Sanlian__Broker__V1__InstanceStatus **instance_status;
 };
 #define SANLIAN__BROKER__V1__SERVICE_STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__broker__v1__service_status__descriptor) \
-    , NULL, 0, 0,NULL }
+    , NULL, 0, 0,NULL, 0,NULL }
+
+
+struct  Sanlian__Broker__V1__InstanceStatus
+{
+  ProtobufCMessage base;
+  char *name;
+  char *department;
+  /*
+   * e.g. outbox.backlog=3, outbox.oldest_unix_ms=…, outbox.failed=0.
+   */
+  size_t n_detail;
+  Sanlian__Common__V1__KeyValue **detail;
+  /*
+   * 0 when the instance has not reported.
+   */
+  int64_t reported_unix_ms;
+  /*
+   * When it registered.
+   */
+  int64_t registered_unix_ms;
+};
+#define SANLIAN__BROKER__V1__INSTANCE_STATUS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__broker__v1__instance_status__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0 }
+
+
+struct  Sanlian__Broker__V1__ReportStatusRequest
+{
+  ProtobufCMessage base;
+  /*
+   * At most 32 entries; key 1-64 bytes, value at most 256 bytes.
+   */
+  size_t n_detail;
+  Sanlian__Common__V1__KeyValue **detail;
+};
+#define SANLIAN__BROKER__V1__REPORT_STATUS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__broker__v1__report_status_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Sanlian__Broker__V1__ReportStatusResponse
+{
+  ProtobufCMessage base;
+};
+#define SANLIAN__BROKER__V1__REPORT_STATUS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__broker__v1__report_status_response__descriptor) \
+     }
 
 
 struct  Sanlian__Broker__V1__ListServicesResponse
@@ -1236,6 +1291,63 @@ Sanlian__Broker__V1__ServiceStatus *
 void   sanlian__broker__v1__service_status__free_unpacked
                      (Sanlian__Broker__V1__ServiceStatus *message,
                       ProtobufCAllocator *allocator);
+/* Sanlian__Broker__V1__InstanceStatus methods */
+void   sanlian__broker__v1__instance_status__init
+                     (Sanlian__Broker__V1__InstanceStatus         *message);
+size_t sanlian__broker__v1__instance_status__get_packed_size
+                     (const Sanlian__Broker__V1__InstanceStatus   *message);
+size_t sanlian__broker__v1__instance_status__pack
+                     (const Sanlian__Broker__V1__InstanceStatus   *message,
+                      uint8_t             *out);
+size_t sanlian__broker__v1__instance_status__pack_to_buffer
+                     (const Sanlian__Broker__V1__InstanceStatus   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Broker__V1__InstanceStatus *
+       sanlian__broker__v1__instance_status__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__broker__v1__instance_status__free_unpacked
+                     (Sanlian__Broker__V1__InstanceStatus *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Broker__V1__ReportStatusRequest methods */
+void   sanlian__broker__v1__report_status_request__init
+                     (Sanlian__Broker__V1__ReportStatusRequest         *message);
+size_t sanlian__broker__v1__report_status_request__get_packed_size
+                     (const Sanlian__Broker__V1__ReportStatusRequest   *message);
+size_t sanlian__broker__v1__report_status_request__pack
+                     (const Sanlian__Broker__V1__ReportStatusRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__broker__v1__report_status_request__pack_to_buffer
+                     (const Sanlian__Broker__V1__ReportStatusRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Broker__V1__ReportStatusRequest *
+       sanlian__broker__v1__report_status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__broker__v1__report_status_request__free_unpacked
+                     (Sanlian__Broker__V1__ReportStatusRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Broker__V1__ReportStatusResponse methods */
+void   sanlian__broker__v1__report_status_response__init
+                     (Sanlian__Broker__V1__ReportStatusResponse         *message);
+size_t sanlian__broker__v1__report_status_response__get_packed_size
+                     (const Sanlian__Broker__V1__ReportStatusResponse   *message);
+size_t sanlian__broker__v1__report_status_response__pack
+                     (const Sanlian__Broker__V1__ReportStatusResponse   *message,
+                      uint8_t             *out);
+size_t sanlian__broker__v1__report_status_response__pack_to_buffer
+                     (const Sanlian__Broker__V1__ReportStatusResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Broker__V1__ReportStatusResponse *
+       sanlian__broker__v1__report_status_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__broker__v1__report_status_response__free_unpacked
+                     (Sanlian__Broker__V1__ReportStatusResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Sanlian__Broker__V1__ListServicesResponse methods */
 void   sanlian__broker__v1__list_services_response__init
                      (Sanlian__Broker__V1__ListServicesResponse         *message);
@@ -1353,6 +1465,15 @@ typedef void (*Sanlian__Broker__V1__ListServicesRequest_Closure)
 typedef void (*Sanlian__Broker__V1__ServiceStatus_Closure)
                  (const Sanlian__Broker__V1__ServiceStatus *message,
                   void *closure_data);
+typedef void (*Sanlian__Broker__V1__InstanceStatus_Closure)
+                 (const Sanlian__Broker__V1__InstanceStatus *message,
+                  void *closure_data);
+typedef void (*Sanlian__Broker__V1__ReportStatusRequest_Closure)
+                 (const Sanlian__Broker__V1__ReportStatusRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Broker__V1__ReportStatusResponse_Closure)
+                 (const Sanlian__Broker__V1__ReportStatusResponse *message,
+                  void *closure_data);
 typedef void (*Sanlian__Broker__V1__ListServicesResponse_Closure)
                  (const Sanlian__Broker__V1__ListServicesResponse *message,
                   void *closure_data);
@@ -1423,6 +1544,10 @@ struct Sanlian__Broker__V1__Broker_Service
                         const Sanlian__Broker__V1__ListServicesRequest *input,
                         Sanlian__Broker__V1__ListServicesResponse_Closure closure,
                         void *closure_data);
+  void (*report_status)(Sanlian__Broker__V1__Broker_Service *service,
+                        const Sanlian__Broker__V1__ReportStatusRequest *input,
+                        Sanlian__Broker__V1__ReportStatusResponse_Closure closure,
+                        void *closure_data);
 };
 typedef void (*Sanlian__Broker__V1__Broker_ServiceDestroy)(Sanlian__Broker__V1__Broker_Service *);
 void sanlian__broker__v1__broker__init (Sanlian__Broker__V1__Broker_Service *service,
@@ -1445,7 +1570,8 @@ void sanlian__broker__v1__broker__init (Sanlian__Broker__V1__Broker_Service *ser
       function_prefix__ ## get_aggregate,\
       function_prefix__ ## list_dead_letters,\
       function_prefix__ ## redrive_dead_letters,\
-      function_prefix__ ## list_services  }
+      function_prefix__ ## list_services,\
+      function_prefix__ ## report_status  }
 void sanlian__broker__v1__broker__register_services(ProtobufCService *service,
                                                     const Sanlian__Broker__V1__RegisterRequest *input,
                                                     Sanlian__Broker__V1__RegisterResponse_Closure closure,
@@ -1506,6 +1632,10 @@ void sanlian__broker__v1__broker__list_services(ProtobufCService *service,
                                                 const Sanlian__Broker__V1__ListServicesRequest *input,
                                                 Sanlian__Broker__V1__ListServicesResponse_Closure closure,
                                                 void *closure_data);
+void sanlian__broker__v1__broker__report_status(ProtobufCService *service,
+                                                const Sanlian__Broker__V1__ReportStatusRequest *input,
+                                                Sanlian__Broker__V1__ReportStatusResponse_Closure closure,
+                                                void *closure_data);
 
 /* --- descriptors --- */
 
@@ -1541,6 +1671,9 @@ extern const ProtobufCMessageDescriptor sanlian__broker__v1__redrive_dead_letter
 extern const ProtobufCMessageDescriptor sanlian__broker__v1__redrive_dead_letters_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__broker__v1__list_services_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__broker__v1__service_status__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__broker__v1__instance_status__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__broker__v1__report_status_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__broker__v1__report_status_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__broker__v1__list_services_response__descriptor;
 extern const ProtobufCServiceDescriptor sanlian__broker__v1__broker__descriptor;
 

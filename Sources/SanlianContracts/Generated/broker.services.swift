@@ -57,6 +57,10 @@ extension BrokerV1 {
         func redriveDeadLetters(_ request: BrokerV1.RedriveDeadLettersRequest, context: ServerContext) async throws -> BrokerV1.RedriveDeadLettersResponse
 
         func listServices(_ request: BrokerV1.ListServicesRequest, context: ServerContext) async throws -> BrokerV1.ListServicesResponse
+
+        /// A registered service instance says how it is doing (its outbox's backlog, say); the broker
+        /// keeps the latest report of each instance for ListServices and Health.
+        func reportStatus(_ request: BrokerV1.ReportStatusRequest, context: ServerContext) async throws -> BrokerV1.ReportStatusResponse
     }
 }
 
@@ -108,6 +112,9 @@ extension BrokerV1.BrokerService {
         }
         router.register(BrokerV1.Broker.listServices) { request, context in
             try await self.listServices(request, context: context)
+        }
+        router.register(BrokerV1.Broker.reportStatus) { request, context in
+            try await self.reportStatus(request, context: context)
         }
     }
 }
@@ -225,6 +232,14 @@ extension BrokerV1 {
             -> BrokerV1.ListServicesResponse
         {
             try await caller.unary(BrokerV1.Broker.listServices, request, options: options ?? self.options)
+        }
+
+        /// A registered service instance says how it is doing (its outbox's backlog, say); the broker
+        /// keeps the latest report of each instance for ListServices and Health.
+        package func reportStatus(_ request: BrokerV1.ReportStatusRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> BrokerV1.ReportStatusResponse
+        {
+            try await caller.unary(BrokerV1.Broker.reportStatus, request, options: options ?? self.options)
         }
     }
 }

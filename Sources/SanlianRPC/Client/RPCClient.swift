@@ -337,6 +337,23 @@ package protocol RPCCaller: Sendable {
         _ request: Request,
         options: CallOptions
     ) async throws(RPCError) -> ResponseStream<Response>
+
+    /// A unary call of the method at path `method` with an encoded request (an outbox's stored
+    /// call).
+    /// - Returns: the encoded response.
+    func unary(method: String, payload: [UInt8], options: CallOptions) async throws(RPCError) -> [UInt8]
 }
 
-extension RPCClient: RPCCaller {}
+extension RPCClient: RPCCaller {
+    package func unary(method: String, payload: [UInt8], options: CallOptions) async throws(RPCError) -> [UInt8] {
+        let outcome = try await call(
+            method: method,
+            payload: payload,
+            metadata: options.metadata,
+            deadline: options.effectiveDeadline,
+            waitForReady: options.waitForReady
+        )
+        if let error = outcome.error { throw error }
+        return outcome.payload ?? []
+    }
+}

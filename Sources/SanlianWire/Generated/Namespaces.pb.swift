@@ -18,3 +18,6 @@ package enum HealthV1 {}
 
 /// Messages, enums and services of the proto package `sanlian.rpc.v1`.
 package enum RPCV1 {}
+
+/// Messages, enums and services of the proto package `sanlian.standin.v1`.
+package enum StandinV1 {}

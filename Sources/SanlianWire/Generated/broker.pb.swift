@@ -2943,17 +2943,21 @@ extension BrokerV1 {
         /// Connected instances serving it.
         package var instances: UInt32 = 0
         package var instanceNames: [String] = []
+        /// Each instance's latest report (ReportStatus), in the order of instance_names.
+        package var instanceStatus: [BrokerV1.InstanceStatus] = []
 
         package init() {}
 
         package init(
             service: BrokerV1.ServiceDescriptor? = nil,
             instances: UInt32 = 0,
-            instanceNames: [String] = []
+            instanceNames: [String] = [],
+            instanceStatus: [BrokerV1.InstanceStatus] = []
         ) {
             self.service = service
             self.instances = instances
             self.instanceNames = instanceNames
+            self.instanceStatus = instanceStatus
         }
     }
 }
@@ -2983,6 +2987,10 @@ extension BrokerV1.ServiceStatus {
         self.instanceNames.reserveCapacity(c.n_instance_names)
         for index in 0..<c.n_instance_names {
             self.instanceNames.append(try wireString(c.instance_names[index], message: "sanlian.broker.v1.ServiceStatus", field: "instance_names"))
+        }
+        self.instanceStatus.reserveCapacity(c.n_instance_status)
+        for index in 0..<c.n_instance_status {
+            self.instanceStatus.append(try BrokerV1.InstanceStatus(cMessage: wirePointee(c.instance_status[index], message: "sanlian.broker.v1.ServiceStatus", field: "instance_status")))
         }
     }
 
@@ -3019,6 +3027,14 @@ extension BrokerV1.ServiceStatus {
             c.n_instance_names = self.instanceNames.count
             c.instance_names = array
         }
+        if !self.instanceStatus.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Broker__V1__InstanceStatus>?.self, count: self.instanceStatus.count)
+            for (index, element) in self.instanceStatus.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_instance_status = self.instanceStatus.count
+            c.instance_status = array
+        }
     }
 }
 
@@ -3039,6 +3055,283 @@ extension BrokerV1.ServiceStatus {
             for element in self.instanceNames { json.string(element) }
             json.endArray()
         }
+        if options.includeDefaults || !self.instanceStatus.isEmpty {
+            json.key("instanceStatus")
+            json.beginArray()
+            for element in self.instanceStatus { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
+extension BrokerV1 {
+    package struct InstanceStatus: WireMessage {
+        package static let protoName = "sanlian.broker.v1.InstanceStatus"
+
+        package var name: String = ""
+        package var department: String = ""
+        /// e.g. outbox.backlog=3, outbox.oldest_unix_ms=…, outbox.failed=0.
+        package var detail: [CommonV1.KeyValue] = []
+        /// 0 when the instance has not reported.
+        package var reportedUnixMs: Int64 = 0
+        /// When it registered.
+        package var registeredUnixMs: Int64 = 0
+
+        package init() {}
+
+        package init(
+            name: String = "",
+            department: String = "",
+            detail: [CommonV1.KeyValue] = [],
+            reportedUnixMs: Int64 = 0,
+            registeredUnixMs: Int64 = 0
+        ) {
+            self.name = name
+            self.department = department
+            self.detail = detail
+            self.reportedUnixMs = reportedUnixMs
+            self.registeredUnixMs = registeredUnixMs
+        }
+    }
+}
+
+extension BrokerV1.InstanceStatus {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__instance_status__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__instance_status__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Broker__V1__InstanceStatus) throws(WireError) {
+        self.init()
+        self.name = try wireString(c.name, message: "sanlian.broker.v1.InstanceStatus", field: "name")
+        self.department = try wireString(c.department, message: "sanlian.broker.v1.InstanceStatus", field: "department")
+        self.detail.reserveCapacity(c.n_detail)
+        for index in 0..<c.n_detail {
+            self.detail.append(try CommonV1.KeyValue(cMessage: wirePointee(c.detail[index], message: "sanlian.broker.v1.InstanceStatus", field: "detail")))
+        }
+        self.reportedUnixMs = c.reported_unix_ms
+        self.registeredUnixMs = c.registered_unix_ms
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__InstanceStatus()
+            sanlian__broker__v1__instance_status__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__broker__v1__instance_status__get_packed_size(&c)) { sanlian__broker__v1__instance_status__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__InstanceStatus> {
+        let pointer = arena.allocate(Sanlian__Broker__V1__InstanceStatus.self, count: 1)
+        sanlian__broker__v1__instance_status__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Broker__V1__InstanceStatus, _ arena: inout WireArena) throws(WireError) {
+        c.name = try arena.string(self.name, message: "sanlian.broker.v1.InstanceStatus", field: "name")
+        c.department = try arena.string(self.department, message: "sanlian.broker.v1.InstanceStatus", field: "department")
+        if !self.detail.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Common__V1__KeyValue>?.self, count: self.detail.count)
+            for (index, element) in self.detail.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_detail = self.detail.count
+            c.detail = array
+        }
+        c.reported_unix_ms = self.reportedUnixMs
+        c.registered_unix_ms = self.registeredUnixMs
+    }
+}
+
+extension BrokerV1.InstanceStatus {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        if options.includeDefaults || !(self.department.isEmpty) {
+            json.key("department")
+            json.string(self.department)
+        }
+        if options.includeDefaults || !self.detail.isEmpty {
+            json.key("detail")
+            json.beginArray()
+            for element in self.detail { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.reportedUnixMs == 0) {
+            json.key("reportedUnixMs")
+            json.int64(self.reportedUnixMs)
+        }
+        if options.includeDefaults || !(self.registeredUnixMs == 0) {
+            json.key("registeredUnixMs")
+            json.int64(self.registeredUnixMs)
+        }
+        json.endObject()
+    }
+}
+
+extension BrokerV1 {
+    package struct ReportStatusRequest: WireMessage {
+        package static let protoName = "sanlian.broker.v1.ReportStatusRequest"
+
+        /// At most 32 entries; key 1-64 bytes, value at most 256 bytes.
+        package var detail: [CommonV1.KeyValue] = []
+
+        package init() {}
+
+        package init(
+            detail: [CommonV1.KeyValue] = []
+        ) {
+            self.detail = detail
+        }
+    }
+}
+
+extension BrokerV1.ReportStatusRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__report_status_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__report_status_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Broker__V1__ReportStatusRequest) throws(WireError) {
+        self.init()
+        self.detail.reserveCapacity(c.n_detail)
+        for index in 0..<c.n_detail {
+            self.detail.append(try CommonV1.KeyValue(cMessage: wirePointee(c.detail[index], message: "sanlian.broker.v1.ReportStatusRequest", field: "detail")))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__ReportStatusRequest()
+            sanlian__broker__v1__report_status_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__broker__v1__report_status_request__get_packed_size(&c)) { sanlian__broker__v1__report_status_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ReportStatusRequest> {
+        let pointer = arena.allocate(Sanlian__Broker__V1__ReportStatusRequest.self, count: 1)
+        sanlian__broker__v1__report_status_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Broker__V1__ReportStatusRequest, _ arena: inout WireArena) throws(WireError) {
+        if !self.detail.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Common__V1__KeyValue>?.self, count: self.detail.count)
+            for (index, element) in self.detail.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_detail = self.detail.count
+            c.detail = array
+        }
+    }
+}
+
+extension BrokerV1.ReportStatusRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.detail.isEmpty {
+            json.key("detail")
+            json.beginArray()
+            for element in self.detail { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
+extension BrokerV1 {
+    package struct ReportStatusResponse: WireMessage {
+        package static let protoName = "sanlian.broker.v1.ReportStatusResponse"
+
+
+        package init(
+        ) {
+        }
+    }
+}
+
+extension BrokerV1.ReportStatusResponse {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__broker__v1__report_status_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__broker__v1__report_status_response__free_unpacked(raw, allocator) } }
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Broker__V1__ReportStatusResponse) throws(WireError) {
+        self.init()
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Broker__V1__ReportStatusResponse()
+            sanlian__broker__v1__report_status_response__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__broker__v1__report_status_response__get_packed_size(&c)) { sanlian__broker__v1__report_status_response__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Broker__V1__ReportStatusResponse> {
+        let pointer = arena.allocate(Sanlian__Broker__V1__ReportStatusResponse.self, count: 1)
+        sanlian__broker__v1__report_status_response__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Broker__V1__ReportStatusResponse, _ arena: inout WireArena) throws(WireError) {
+    }
+}
+
+extension BrokerV1.ReportStatusResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
         json.endObject()
     }
 }
@@ -3203,6 +3496,11 @@ extension BrokerV1 {
         package static let listServices = WireMethod<BrokerV1.ListServicesRequest, BrokerV1.ListServicesResponse>(
             service: name, method: "ListServices", kind: .unary)
 
+        /// A registered service instance says how it is doing (its outbox's backlog, say); the broker
+        /// keeps the latest report of each instance for ListServices and Health.
+        package static let reportStatus = WireMethod<BrokerV1.ReportStatusRequest, BrokerV1.ReportStatusResponse>(
+            service: name, method: "ReportStatus", kind: .unary)
+
         /// Every method of the service, for registration and listing.
         package static let methods: [WireMethodDescription] = [
             registerServices.description,
@@ -3220,6 +3518,7 @@ extension BrokerV1 {
             listDeadLetters.description,
             redriveDeadLetters.description,
             listServices.description,
+            reportStatus.description,
         ]
     }
 }

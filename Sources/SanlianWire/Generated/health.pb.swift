@@ -136,13 +136,18 @@ extension HealthV1 {
         package static let protoName = "sanlian.health.v1.HealthCheckResponse"
 
         package var status: HealthV1.ServingStatus = .unknown
+        /// For a service: its instances' latest reports (ReportStatus), each key prefixed with the
+        /// instance's name ("sanlian-patrol: outbox.backlog" = "0").
+        package var detail: [CommonV1.KeyValue] = []
 
         package init() {}
 
         package init(
-            status: HealthV1.ServingStatus = .unknown
+            status: HealthV1.ServingStatus = .unknown,
+            detail: [CommonV1.KeyValue] = []
         ) {
             self.status = status
+            self.detail = detail
         }
     }
 }
@@ -158,6 +163,7 @@ extension HealthV1.HealthCheckResponse {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__health__v1__health_check_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -165,6 +171,10 @@ extension HealthV1.HealthCheckResponse {
     package init(cMessage c: Sanlian__Health__V1__HealthCheckResponse) throws(WireError) {
         self.init()
         self.status = HealthV1.ServingStatus(rawValue: Int32(truncatingIfNeeded: c.status.rawValue))
+        self.detail.reserveCapacity(c.n_detail)
+        for index in 0..<c.n_detail {
+            self.detail.append(try CommonV1.KeyValue(cMessage: wirePointee(c.detail[index], message: "sanlian.health.v1.HealthCheckResponse", field: "detail")))
+        }
     }
 
     package func withPacking(
@@ -189,6 +199,14 @@ extension HealthV1.HealthCheckResponse {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     package func fill(_ c: inout Sanlian__Health__V1__HealthCheckResponse, _ arena: inout WireArena) throws(WireError) {
         c.status = Sanlian__Health__V1__ServingStatus(rawValue: Sanlian__Health__V1__ServingStatus.RawValue(truncatingIfNeeded: self.status.rawValue))
+        if !self.detail.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Common__V1__KeyValue>?.self, count: self.detail.count)
+            for (index, element) in self.detail.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_detail = self.detail.count
+            c.detail = array
+        }
     }
 }
 
@@ -198,6 +216,12 @@ extension HealthV1.HealthCheckResponse {
         if options.includeDefaults || !(self.status.rawValue == 0) {
             json.key("status")
             json.enumeration(self.status, options)
+        }
+        if options.includeDefaults || !self.detail.isEmpty {
+            json.key("detail")
+            json.beginArray()
+            for element in self.detail { element.writeJSON(to: &json, options: options) }
+            json.endArray()
         }
         json.endObject()
     }

@@ -49,6 +49,9 @@ let generatedSampleCases: [WireSampleCase] = [
     WireSampleCase(BrokerV1.RedriveDeadLettersResponse.self),
     WireSampleCase(BrokerV1.ListServicesRequest.self),
     WireSampleCase(BrokerV1.ServiceStatus.self),
+    WireSampleCase(BrokerV1.InstanceStatus.self),
+    WireSampleCase(BrokerV1.ReportStatusRequest.self),
+    WireSampleCase(BrokerV1.ReportStatusResponse.self),
     WireSampleCase(BrokerV1.ListServicesResponse.self),
     WireSampleCase(EchoV1.EchoRequest.self),
     WireSampleCase(EchoV1.EchoResponse.self),
@@ -167,6 +170,12 @@ let generatedSampleCases: [WireSampleCase] = [
     WireSampleCase(RPCV1.FrameHeader.self),
     WireSampleCase(RPCV1.StartFrameHeader.self),
     WireSampleCase(RPCV1.CallStartHeader.self),
+    WireSampleCase(StandinV1.RecordRequest.self),
+    WireSampleCase(StandinV1.RecordResponse.self),
+    WireSampleCase(StandinV1.WhoAmIRequest.self),
+    WireSampleCase(StandinV1.Identity.self),
+    WireSampleCase(StandinV1.RelayRequest.self),
+    WireSampleCase(StandinV1.RelayResponse.self),
 ]
 
 extension CommonV1.KeyValue: WireSampled {
@@ -687,6 +696,40 @@ extension BrokerV1.ServiceStatus: WireSampled {
         value.service = BrokerV1.ServiceDescriptor.sample(variant: variant)
         value.instances = (variant % 2 == 0 ? UInt32.max : 1)
         value.instanceNames = ["高兴派出所 instance_names 联防巡逻 ✓🚓 #\(variant)", "高兴派出所 instance_names 联防巡逻 ✓🚓 #\((variant + 1))"]
+        value.instanceStatus = [BrokerV1.InstanceStatus.sample(variant: variant), BrokerV1.InstanceStatus.sample(variant: (variant + 1))]
+        return value
+    }
+}
+
+extension BrokerV1.InstanceStatus: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.name = "高兴派出所 name 联防巡逻 ✓🚓 #\(variant)"
+        value.department = "高兴派出所 department 联防巡逻 ✓🚓 #\(variant)"
+        value.detail = [CommonV1.KeyValue.sample(variant: variant), CommonV1.KeyValue.sample(variant: (variant + 1))]
+        value.reportedUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.registeredUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        return value
+    }
+}
+
+extension BrokerV1.ReportStatusRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.detail = [CommonV1.KeyValue.sample(variant: variant), CommonV1.KeyValue.sample(variant: (variant + 1))]
+        return value
+    }
+}
+
+extension BrokerV1.ReportStatusResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        let value = Self()
         return value
     }
 }
@@ -1099,6 +1142,7 @@ extension HealthV1.HealthCheckResponse: WireSampled {
     static func sample(variant: Int) -> Self {
         var value = Self()
         value.status = (variant % 2 == 0 ? HealthV1.ServingStatus.knownCases.last! : .unrecognized(7_777))
+        value.detail = [CommonV1.KeyValue.sample(variant: variant), CommonV1.KeyValue.sample(variant: (variant + 1))]
         return value
     }
 }
@@ -2155,6 +2199,76 @@ extension RPCV1.CallStartHeader: WireSampled {
         value.metadata = [RPCV1.MetadataEntry.sample(variant: variant), RPCV1.MetadataEntry.sample(variant: (variant + 1))]
         value.halfClose = true
         value.initialWindow = (variant % 2 == 0 ? UInt32.max : 1)
+        return value
+    }
+}
+
+extension StandinV1.RecordRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.key = "高兴派出所 key 联防巡逻 ✓🚓 #\(variant)"
+        value.headline = "高兴派出所 headline 联防巡逻 ✓🚓 #\(variant)"
+        value.crashAfterCommit = true
+        return value
+    }
+}
+
+extension StandinV1.RecordResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.id = (variant % 2 == 0 ? Int64.max : Int64.min)
+        return value
+    }
+}
+
+extension StandinV1.WhoAmIRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.delayMs = (variant % 2 == 0 ? UInt32.max : 1)
+        value.onBehalfOf = "高兴派出所 on_behalf_of 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension StandinV1.Identity: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.department = "高兴派出所 department 联防巡逻 ✓🚓 #\(variant)"
+        value.operatorID = "高兴派出所 operator_id 联防巡逻 ✓🚓 #\(variant)"
+        value.roles = ["高兴派出所 roles 联防巡逻 ✓🚓 #\(variant)", "高兴派出所 roles 联防巡逻 ✓🚓 #\((variant + 1))"]
+        value.scope = ["高兴派出所 scope 联防巡逻 ✓🚓 #\(variant)", "高兴派出所 scope 联防巡逻 ✓🚓 #\((variant + 1))"]
+        value.grants = ["高兴派出所 grants 联防巡逻 ✓🚓 #\(variant)", "高兴派出所 grants 联防巡逻 ✓🚓 #\((variant + 1))"]
+        value.remainingMicros = (variant % 2 == 0 ? UInt64.max : 1)
+        value.onBehalfOf = "高兴派出所 on_behalf_of 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension StandinV1.RelayRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.delayMs = (variant % 2 == 0 ? UInt32.max : 1)
+        return value
+    }
+}
+
+extension StandinV1.RelayResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.caller = StandinV1.Identity.sample(variant: variant)
+        value.seenByBack = StandinV1.Identity.sample(variant: variant)
         return value
     }
 }

@@ -1,0 +1,4 @@
+import SanlianStandin
+import ServiceFrame
+
+await ServiceMain.run(StandinBack.self)
