@@ -5,7 +5,9 @@ SHELL := /bin/bash
 
 SWIFT ?= swift
 # Debian 12 packages the build, the generator and the tests need.
-APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev pkg-config libsqlite3-dev
+# python3-protobuf: the tests hold the generated JSON mapping to protobuf's own (json_format).
+APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev pkg-config libsqlite3-dev \
+	python3 python3-protobuf
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 COMPOSE ?= compose/township.yaml
 STATE_DIR ?= var

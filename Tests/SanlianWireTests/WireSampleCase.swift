@@ -13,12 +13,24 @@ protocol WireSampled: WireMessage {
 /// One generated message type under test, with the checks to run on it.
 struct WireSampleCase: Sendable, CustomTestStringConvertible {
     let testDescription: String
+    let protoName: String
+    /// Each sample encoded, and its JSON with and without default values.
+    let jsonSamples: @Sendable () throws -> [(bytes: [UInt8], withDefaults: String, without: String)]
     let roundTripAll: @Sendable () throws -> Void
     let rejectTruncated: @Sendable () throws -> Void
     let decodeMutated: @Sendable () throws -> Void
 
     init<M: WireSampled>(_ type: M.Type) {
         testDescription = M.protoName
+        protoName = M.protoName
+        jsonSamples = {
+            try ([M()] + (0..<M.sampleVariants).map(M.sample(variant:))).map { sample in
+                (
+                    try sample.serializedBytes(), sample.jsonText(options: JSONOptions(includeDefaults: true)),
+                    sample.jsonText()
+                )
+            }
+        }
         roundTripAll = {
             let samples = [M()] + (0..<M.sampleVariants).map(M.sample(variant:))
             for sample in samples {
