@@ -370,6 +370,7 @@ let package = Package(
                 "BrokerCore", "BrokerPubSub", "BrokerAccess", "BrokerRouting", "AlertLedger", "SanlianCompose",
                 "SanlianCredentials", "SanlianTestHarness", "SanlianClock",
                 "SanlianRPC", "SanlianWire", .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

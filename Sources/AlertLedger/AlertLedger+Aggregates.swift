@@ -42,20 +42,23 @@ extension AlertLedger {
             guard
                 let row = try Row.fetchOne(
                     db,
-                    sql: "SELECT body, firing_since_ms FROM aggregates WHERE key = ?",
+                    sql: "SELECT body, firing_since_ms, last_sequence, event_count FROM aggregates WHERE key = ?",
                     arguments: [fingerprint]
                 )
             else { throw LedgerError(.notFound, "no aggregate with fingerprint \(fingerprint)") }
             var aggregate = try AlertV1.Aggregate(serializedBytes: row["body"] as Data)
             try change(&aggregate, now)
-            try Self.saveAggregate(aggregate, key: fingerprint, firingSince: row["firing_since_ms"], db)
+            var chain = AggregateChain(row)
             let event = try Self.append(
                 subject: Self.derivedSubject("aggregate", aggregate.latest?.subject),
                 body: .transition(aggregate),
                 drill: aggregate.drill,
+                previousInAggregate: chain.last,
                 now: now,
                 db
             )
+            chain.append(event.sequence)
+            try Self.saveAggregate(aggregate, key: fingerprint, firingSince: row["firing_since_ms"], chain: chain, db)
             return (aggregate, event.sequence)
         }
         notifier.advance(to: sequence)
@@ -170,22 +173,26 @@ extension AlertLedger {
     /// has in all.
     package func history(ofAggregate key: String, limit: Int) async throws -> (events: [StoredEvent], total: Int) {
         try await pool.read { db in
-            let total =
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE aggregate_key = ?", arguments: [key]) ?? 0
-            let rows = try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT sequence, subject, body FROM events WHERE aggregate_key = ? ORDER BY sequence DESC LIMIT ?",
-                arguments: [key, Int64(limit)]
-            )
-            let events = rows.reversed().map { row in
-                StoredEvent(
-                    sequence: UInt64(row["sequence"] as Int64),
-                    subject: row["subject"],
-                    encoded: [UInt8](row["body"] as Data)
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT last_sequence, event_count FROM aggregates WHERE key = ?",
+                    arguments: [key]
                 )
+            else { return ([], 0) }
+            let chain = AggregateChain(row)
+            let link = try db.cachedStatement(
+                sql: "SELECT aggregate_previous, subject, body FROM events WHERE sequence = ?"
+            )
+            var events: [StoredEvent] = []
+            var next = chain.last
+            while next != 0, events.count < limit,
+                let row = try Row.fetchOne(link, arguments: [Int64(next)])
+            {
+                events.append(StoredEvent(sequence: next, subject: row[1], encoded: [UInt8](row[2] as Data)))
+                next = UInt64((row[0] as Int64?) ?? 0)
             }
-            return (events, total)
+            return (events.reversed(), Int(chain.count))
         }
     }
 
@@ -200,7 +207,7 @@ extension AlertLedger {
             var events: [AlertV1.LedgerEvent] = []
             let rows = try Row.fetchAll(
                 db,
-                sql: "SELECT key, body, firing_since_ms FROM aggregates WHERE state = ?",
+                sql: "SELECT key, body, firing_since_ms, last_sequence, event_count FROM aggregates WHERE state = ?",
                 arguments: [AlertV1.AggregateState.firing.rawValue]
             )
             for row in rows {
@@ -209,7 +216,6 @@ extension AlertLedger {
                 let due = policy.dueLevel(for: aggregate, firingSince: firingSince, now: now)
                 guard due > aggregate.escalationLevel else { continue }
                 aggregate.escalationLevel = due
-                try Self.saveAggregate(aggregate, key: row["key"], firingSince: firingSince, db)
                 let escalation = AlertV1.Escalation(
                     fingerprint: aggregate.fingerprint,
                     level: due,
@@ -217,15 +223,18 @@ extension AlertLedger {
                     escalatedUnixMs: now,
                     aggregate: aggregate
                 )
-                events.append(
-                    try Self.append(
-                        subject: Self.derivedSubject("escalation", aggregate.latest?.subject),
-                        body: .escalation(escalation),
-                        drill: aggregate.drill,
-                        now: now,
-                        db
-                    )
+                var chain = AggregateChain(row)
+                let event = try Self.append(
+                    subject: Self.derivedSubject("escalation", aggregate.latest?.subject),
+                    body: .escalation(escalation),
+                    drill: aggregate.drill,
+                    previousInAggregate: chain.last,
+                    now: now,
+                    db
                 )
+                chain.append(event.sequence)
+                try Self.saveAggregate(aggregate, key: row["key"], firingSince: firingSince, chain: chain, db)
+                events.append(event)
             }
             return events
         }

@@ -156,7 +156,7 @@ package final class AlertLedger: Sendable {
         }
         // The command room's list (state, severity, escalation, time) and its filters read
         // columns, so that a page is an indexed range rather than every aggregate decoded and
-        // sorted; an aggregate's history is found by its key.
+        // sorted.
         migrator.registerMigration("v3: aggregates listed in order and by filter; events by aggregate") { db in
             try db.execute(
                 sql: """
@@ -169,10 +169,23 @@ package final class AlertLedger: Sendable {
                     ALTER TABLE aggregates ADD COLUMN subject TEXT NOT NULL DEFAULT '';
                     """
             )
-            let aggregates = try Row.fetchAll(db, sql: "SELECT key, firing_since_ms, body FROM aggregates")
+            let aggregates = try Row.fetchAll(db, sql: "SELECT key, body FROM aggregates")
             for row in aggregates {
                 let aggregate = try AlertV1.Aggregate(serializedBytes: row["body"] as Data)
-                try saveAggregate(aggregate, key: row["key"], firingSince: row["firing_since_ms"], db)
+                let latest = aggregate.latest
+                try db.execute(
+                    sql: """
+                        UPDATE aggregates SET severity_rank = ?, escalation_level = ?, last_seen_ms = ?,
+                            department = ?, village = ?, subject = ?
+                        WHERE key = ?
+                        """,
+                    arguments: [
+                        AggregationRules.severityRank(latest?.severity ?? .unspecified),
+                        Int64(aggregate.escalationLevel), aggregate.lastSeenUnixMs,
+                        latest?.senderDepartment ?? "", latest?.area?.villageCode ?? "", latest?.subject ?? "",
+                        row["key"] as String,
+                    ]
+                )
             }
             let events = try Row.fetchAll(db, sql: "SELECT sequence, body FROM events")
             for row in events {
@@ -189,6 +202,49 @@ package final class AlertLedger: Sendable {
                     CREATE INDEX events_by_aggregate ON events(aggregate_key, sequence) WHERE aggregate_key IS NOT NULL;
                     CREATE INDEX aggregates_in_order
                         ON aggregates(state, severity_rank, escalation_level DESC, last_seen_ms DESC, key);
+                    """
+            )
+        }
+        // An aggregate's history is a chain: each of its events names the one before, and the
+        // aggregate its latest. An index over every event by its aggregate cost a third of the
+        // publishing rate (a page written per aggregate per commit); the chain costs a column in
+        // rows that are written anyway.
+        migrator.registerMigration("v4: an aggregate's history as a chain of its events") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE events ADD COLUMN aggregate_previous INTEGER;
+                    ALTER TABLE aggregates ADD COLUMN last_sequence INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE aggregates ADD COLUMN event_count INTEGER NOT NULL DEFAULT 0;
+                    """
+            )
+            var chains: [String: (last: Int64, count: Int64)] = [:]
+            let events = try Row.fetchCursor(
+                db,
+                sql: "SELECT aggregate_key, sequence FROM events WHERE aggregate_key IS NOT NULL ORDER BY sequence"
+            )
+            var links: [(sequence: Int64, previous: Int64)] = []
+            while let row = try events.next() {
+                let key: String = row[0]
+                let sequence: Int64 = row[1]
+                if let chain = chains[key] { links.append((sequence, chain.last)) }
+                chains[key] = (sequence, (chains[key]?.count ?? 0) + 1)
+            }
+            for link in links {
+                try db.execute(
+                    sql: "UPDATE events SET aggregate_previous = ? WHERE sequence = ?",
+                    arguments: [link.previous, link.sequence]
+                )
+            }
+            for (key, chain) in chains {
+                try db.execute(
+                    sql: "UPDATE aggregates SET last_sequence = ?, event_count = ? WHERE key = ?",
+                    arguments: [chain.last, chain.count, key]
+                )
+            }
+            try db.execute(
+                sql: """
+                    DROP INDEX events_by_aggregate;
+                    ALTER TABLE events DROP COLUMN aggregate_key;
                     """
             )
         }
@@ -264,6 +320,7 @@ package final class AlertLedger: Sendable {
                         drill: AggregationRules.isDrill(alert),
                         aggregateFingerprint: key
                     )
+                    let previous = try folding.latestSequence(of: key, db)
                     // One statement for the usual case: the unique (sender, identifier) index
                     // turns a repeat into an ignored insert, and only then is the original looked up.
                     guard
@@ -271,7 +328,7 @@ package final class AlertLedger: Sendable {
                             event,
                             sender: alert.senderDepartment,
                             identifier: alert.identifier,
-                            aggregateKey: key,
+                            previousInAggregate: previous,
                             using: insertStatement,
                             db
                         )
@@ -287,7 +344,7 @@ package final class AlertLedger: Sendable {
                         continue
                     }
                     sequence += 1
-                    try folding.fold(alert, key: key, now: now, db)
+                    folding.fold(alert, key: key, sequence: UInt64(sequence), now: now)
                     receipts.append(PublishReceipt(sequence: UInt64(sequence), duplicate: false))
                 }
                 try folding.save(db)
@@ -308,21 +365,21 @@ package final class AlertLedger: Sendable {
     static func insertStatement(_ db: Database) throws -> Statement {
         try db.cachedStatement(
             sql: """
-                INSERT OR IGNORE INTO events (sequence, recorded_ms, subject, sender, identifier, aggregate_key, body)
+                INSERT OR IGNORE INTO events (sequence, recorded_ms, subject, sender, identifier, aggregate_previous, body)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """
         )
     }
 
-    /// Stores `event`; for an alert, `sender` and `identifier` make it unique. `aggregateKey` is
-    /// the aggregate it belongs to (its history).
+    /// Stores `event`; for an alert, `sender` and `identifier` make it unique.
+    /// `previousInAggregate` is the sequence of its aggregate's event before it (nil: the first).
     /// - Returns: false when an alert with the same sender and identifier is already stored.
     @discardableResult
     static func insert(
         _ event: AlertV1.LedgerEvent,
         sender: String? = nil,
         identifier: String? = nil,
-        aggregateKey: String?,
+        previousInAggregate: UInt64?,
         using statement: Statement? = nil,
         _ db: Database
     ) throws -> Bool {
@@ -332,17 +389,23 @@ package final class AlertLedger: Sendable {
             [
                 .integer(Int64(event.sequence)), .integer(event.recordedUnixMs), .text(event.subject),
                 sender.map(HotStatement.Value.text) ?? .null, identifier.map(HotStatement.Value.text) ?? .null,
-                aggregateKey.map(HotStatement.Value.text) ?? .null, .blob(try event.serializedBytes()),
+                previousInAggregate.map { .integer(Int64($0)) } ?? .null, .blob(try event.serializedBytes()),
             ],
             db
         )
         return db.changesCount > 0
     }
 
-    /// Appends a non-alert event (escalation, transition) with the next sequence.
-    static func append(subject: String, body: AlertV1.LedgerEvent.Body, drill: Bool, now: Int64, _ db: Database) throws
-        -> AlertV1.LedgerEvent
-    {
+    /// Appends a non-alert event (escalation, transition) of an aggregate whose latest event is
+    /// `previousInAggregate`, with the next sequence.
+    static func append(
+        subject: String,
+        body: AlertV1.LedgerEvent.Body,
+        drill: Bool,
+        previousInAggregate: UInt64,
+        now: Int64,
+        _ db: Database
+    ) throws -> AlertV1.LedgerEvent {
         let sequence = (try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM events") ?? 0) + 1
         var event = AlertV1.LedgerEvent(
             sequence: UInt64(sequence),
@@ -352,66 +415,102 @@ package final class AlertLedger: Sendable {
             drill: drill
         )
         event.aggregateFingerprint = AggregationRules.key(of: event) ?? ""
-        try insert(event, aggregateKey: AggregationRules.key(of: event), db)
+        try insert(event, previousInAggregate: previousInAggregate == 0 ? nil : previousInAggregate, db)
         return event
     }
 
     /// Aggregates touched by one committed batch: read once, folded in memory, written once.
     struct AggregateBatch {
-        private var touched: [String: (aggregate: AlertV1.Aggregate, firingSince: Int64)] = [:]
+        private struct Touched {
+            /// nil until the fingerprint's first alert is folded.
+            var aggregate: AlertV1.Aggregate?
+            var firingSince: Int64
+            var chain: AggregateChain
+            /// Whether an alert of this batch folded into it (a repeat does not).
+            var folded = false
+        }
+
+        private var touched: [String: Touched] = [:]
         private var order: [String] = []
 
-        /// Folds `alert`, of the aggregate `key` (`AggregationRules.key(for:)`).
-        mutating func fold(_ alert: AlertV1.Alert, key: String, now: Int64, _ db: Database) throws {
+        /// The sequence of the latest event of the aggregate `key` (nil: it has none), read from
+        /// the ledger the first time the batch meets it.
+        mutating func latestSequence(of key: String, _ db: Database) throws -> UInt64? {
             // One hash of the key for an aggregate this batch touched already (the usual case in
-            // a burst), where looking it up, checking and storing it hashed it three times.
-            if let index = touched.index(forKey: key) {
-                let existing = touched.values[index]
-                touched.values[index] = Self.folded(alert, into: existing, now: now)
-                return
-            }
+            // a burst).
+            if let index = touched.index(forKey: key) { return touched.values[index].chain.latest }
             let stored = try HotStatement.firstRow(
-                db.cachedStatement(sql: "SELECT body, firing_since_ms FROM aggregates WHERE key = ?"),
+                db.cachedStatement(
+                    sql: "SELECT body, firing_since_ms, last_sequence, event_count FROM aggregates WHERE key = ?"
+                ),
                 [.text(key)],
                 db
             ) { columns in
-                (try AlertV1.Aggregate(decoding: HotStatement.blob(columns, 0)), sqlite3_column_int64(columns, 1))
+                Touched(
+                    aggregate: try AlertV1.Aggregate(decoding: HotStatement.blob(columns, 0)),
+                    firingSince: sqlite3_column_int64(columns, 1),
+                    chain: AggregateChain(
+                        last: UInt64(sqlite3_column_int64(columns, 2)),
+                        count: sqlite3_column_int64(columns, 3)
+                    )
+                )
             }
+            let entry = stored ?? Touched(aggregate: nil, firingSince: 0, chain: AggregateChain(last: 0, count: 0))
+            touched[key] = entry
             order.append(key)
-            touched[key] = Self.folded(alert, into: stored, now: now)
+            return entry.chain.latest
         }
 
-        /// `alert` folded into `existing` (nil: the fingerprint's first alert), with the time its
-        /// aggregate has been firing since: now for a new aggregate or one that fired again.
-        private static func folded(
-            _ alert: AlertV1.Alert,
-            into existing: (aggregate: AlertV1.Aggregate, firingSince: Int64)?,
-            now: Int64
-        ) -> (aggregate: AlertV1.Aggregate, firingSince: Int64) {
-            let folded = AggregationRules.fold(alert, into: existing?.aggregate, now: now)
-            let refired = existing?.aggregate.state == .resolved && folded.state == .firing
-            let firingSince = (existing == nil || refired) ? now : existing!.firingSince
-            return (folded, firingSince)
+        /// Folds `alert`, event `sequence` of the aggregate `key` (`AggregationRules.key(for:)`),
+        /// whose latest sequence the batch has read.
+        mutating func fold(_ alert: AlertV1.Alert, key: String, sequence: UInt64, now: Int64) {
+            guard let index = touched.index(forKey: key) else {
+                preconditionFailure("an aggregate is folded after its latest sequence is read")
+            }
+            var entry = touched.values[index]
+            let folded = AggregationRules.fold(alert, into: entry.aggregate, now: now)
+            // Firing since now: a new aggregate, or one that fired again.
+            if entry.aggregate == nil || (entry.aggregate?.state == .resolved && folded.state == .firing) {
+                entry.firingSince = now
+            }
+            entry.aggregate = folded
+            entry.folded = true
+            entry.chain.append(sequence)
+            touched.values[index] = entry
         }
 
         func save(_ db: Database) throws {
             for key in order {
                 let entry = touched[key]!
-                try AlertLedger.saveAggregate(entry.aggregate, key: key, firingSince: entry.firingSince, db)
+                guard entry.folded, let aggregate = entry.aggregate else { continue }
+                try AlertLedger.saveAggregate(
+                    aggregate,
+                    key: key,
+                    firingSince: entry.firingSince,
+                    chain: entry.chain,
+                    db
+                )
             }
         }
     }
 
-    static func saveAggregate(_ aggregate: AlertV1.Aggregate, key: String, firingSince: Int64, _ db: Database) throws {
+    static func saveAggregate(
+        _ aggregate: AlertV1.Aggregate,
+        key: String,
+        firingSince: Int64,
+        chain: AggregateChain,
+        _ db: Database
+    ) throws {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO aggregates (key, state, firing_since_ms, body, severity_rank, escalation_level, last_seen_ms,
-                    department, village, subject)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    department, village, subject, last_sequence, event_count)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(key) DO UPDATE SET state = excluded.state, firing_since_ms = excluded.firing_since_ms,
                     body = excluded.body, severity_rank = excluded.severity_rank,
                     escalation_level = excluded.escalation_level, last_seen_ms = excluded.last_seen_ms,
-                    department = excluded.department, village = excluded.village, subject = excluded.subject
+                    department = excluded.department, village = excluded.village, subject = excluded.subject,
+                    last_sequence = excluded.last_sequence, event_count = excluded.event_count
                 """
         )
         let latest = aggregate.latest
@@ -423,7 +522,7 @@ package final class AlertLedger: Sendable {
                 .integer(Int64(AggregationRules.severityRank(latest?.severity ?? .unspecified))),
                 .integer(Int64(aggregate.escalationLevel)), .integer(aggregate.lastSeenUnixMs),
                 .text(latest?.senderDepartment ?? ""), .text(latest?.area?.villageCode ?? ""),
-                .text(latest?.subject ?? ""),
+                .text(latest?.subject ?? ""), .integer(Int64(chain.last)), .integer(chain.count),
             ],
             db
         )
@@ -586,5 +685,30 @@ package final class SequenceNotifier: Sendable {
             let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
             waiter?.continuation.resume()
         }
+    }
+}
+
+/// Where an aggregate's history (its alerts, acknowledgements, resolutions and escalations)
+/// ends, and how long it is: each event names the one before it (`aggregate_previous`).
+struct AggregateChain: Equatable {
+    /// The sequence of the aggregate's latest event; 0 when it has none.
+    var last: UInt64
+    var count: Int64
+
+    var latest: UInt64? { last == 0 ? nil : last }
+
+    /// From an aggregates row read with its `last_sequence` and `event_count` columns.
+    init(_ row: Row) {
+        self.init(last: UInt64(row["last_sequence"] as Int64), count: row["event_count"])
+    }
+
+    init(last: UInt64, count: Int64) {
+        self.last = last
+        self.count = count
+    }
+
+    mutating func append(_ sequence: UInt64) {
+        last = sequence
+        count += 1
     }
 }

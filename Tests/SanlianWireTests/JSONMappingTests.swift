@@ -36,7 +36,9 @@ struct JSONMappingTests {
         let directory = try TemporaryDirectory()
         let descriptors = directory.path + "/set.pb"
         let protoDirectory = Township.repositoryRoot + "/proto"
-        let protoFiles = try FileManager.default.contentsOfDirectory(atPath: protoDirectory).filter { $0.hasSuffix(".proto") }
+        let protoFiles = try FileManager.default.contentsOfDirectory(atPath: protoDirectory).filter {
+            $0.hasSuffix(".proto")
+        }
         let protoc = Process()
         protoc.executableURL = URL(fileURLWithPath: "/usr/bin/protoc")
         protoc.currentDirectoryURL = URL(fileURLWithPath: protoDirectory)
