@@ -199,7 +199,7 @@ package enum Machine {
     /// How long an idle virtual CPU polls before it halts (the guest's `haltpoll` cpuidle
     /// driver; nil when it is not loaded). With 0, every wake-up of an idle CPU waits for the
     /// hypervisor to run it again, which moved the sequential figures three- to fivefold here
-    /// (docs/PERFORMANCE.md, eighth round): a figure to read beside them.
+    /// (docs/PERFORMANCE.md, "Measuring"): a figure to read beside them.
     package static func guestHaltPollNanoseconds() -> Int? {
         (try? String(contentsOfFile: "/sys/module/haltpoll/parameters/guest_halt_poll_ns", encoding: .utf8))
             .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
@@ -335,8 +335,8 @@ package struct BenchResults {
             ratioRow("Sanlian / SwiftNIO floor", sanlian[size], nio[size])
         }
         // Each round's p50 as well: on a machine whose idle CPUs sleep, a sequential run settles
-        // with its processes together on one CPU or apart, and stays so (PERFORMANCE.md, seventh
-        // round), which the medians alone hide.
+        // with its processes together on one CPU or apart, and stays so (docs/PERFORMANCE.md,
+        // "Measuring"), which the medians alone hide.
         func p50s(_ rounds: [[String: Double]]?) -> String {
             (rounds ?? []).map { String(format: "%.1f", $0["p50_us"] ?? 0) }.joined(separator: ", ")
         }

@@ -4,7 +4,7 @@ package import Foundation
 ///
 /// On a machine whose idle CPUs sleep, an unpinned sequential run settles with its three
 /// processes together on one CPU or apart, and a wake-up onto a sleeping CPU costs more than
-/// the work of a hop (docs/PERFORMANCE.md, sixth and seventh rounds). Pinning both sides alike
+/// the work of a hop (docs/PERFORMANCE.md, "Measuring"). Pinning both sides alike
 /// measures what each side's code costs under one placement, run after run; the targets are
 /// still judged on the unpinned runs.
 package struct Placement {

@@ -5,7 +5,7 @@
     // epoll-floor: the benchmark's third floor. bench/c/relay.c and echo_server.c line for line in
     // Swift, on epoll directly, without SwiftNIO: what Swift itself costs for the same system calls.
     // Beside the C floor and nio-floor it splits the gap between the C floor and Sanlian into the
-    // language, SwiftNIO, and the RPC runtime and broker (docs/PERFORMANCE.md, thirteenth round;
+    // language, SwiftNIO, and the RPC runtime and broker (docs/PERFORMANCE.md, "Decisions that stand";
     // `bench/tools/floors.sh`). Not part of the township.
     //
     // usage: epoll-floor relay LISTEN_PATH UPSTREAM_PATH

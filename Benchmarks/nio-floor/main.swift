@@ -12,7 +12,7 @@ import NIOPosix
 // connection per client, and a byte echo, each on one event loop (as Sanlian's daemons run), with
 // the default channel options, writing what it reads and flushing when a read is done. Between the
 // C floor and Sanlian it separates what SwiftNIO costs on this machine from what the RPC runtime
-// and the broker add on top of it (docs/PERFORMANCE.md, tenth round). Not part of the township.
+// and the broker add on top of it (docs/PERFORMANCE.md, "Decisions that stand"). Not part of the township.
 //
 // usage: nio-floor relay LISTEN_PATH UPSTREAM_PATH
 //        nio-floor echo LISTEN_PATH

@@ -62,7 +62,7 @@ struct SanlianBench: ParsableCommand {
                 + "got there (written by the linker, copied, read through), faults map larger folios in larger "
                 + "pieces, and the daemons' resident memory would depend on that: the idle broker's start-up "
                 + "peak measured 14.1–14.5 MiB started from disk and 19.2 MiB after its binary had been read "
-                + "through with cat (docs/PERFORMANCE.md, seventh round)."
+                + "through with cat (docs/PERFORMANCE.md, "What make bench measures")."
         )
     )
     var keepPageCache = false
@@ -100,7 +100,7 @@ struct SanlianBench: ParsableCommand {
         var results = BenchResults(machine: Machine.describe(), date: ISO8601DateFormatter().string(from: Date()))
         results.daemonsFromDisk = !keepPageCache
         // Anything else busy on the machine moves every figure: a process spinning on one CPU of
-        // two keeps that CPU awake and takes half the machine (docs/PERFORMANCE.md, ninth round).
+        // two keeps that CPU awake and takes half the machine (docs/PERFORMANCE.md, "What make bench measures").
         results.busyBeforeRun = Machine.busyShare(over: 1)
         if !results.wasQuiet, let busy = results.busyLine { progress("warning: " + busy) }
 

@@ -20,7 +20,7 @@ protocol EpollWatcher: AnyObject {
 ///
 /// It exists because SwiftNIO's channels were most of what a brokered call cost above the C floor,
 /// while the same relay and echo server in Swift on epoll match the C floor (docs/PERFORMANCE.md,
-/// "The epoll loop"). A Unix-socket stream of length-prefixed frames needs no pipeline, no
+/// "Decisions that stand"). A Unix-socket stream of length-prefixed frames needs no pipeline, no
 /// channel options and no per-read allocation policy.
 ///
 /// `@unchecked Sendable`: the registrations, the timers and the spare task array are touched only

@@ -8,7 +8,7 @@
 # in two layouts: all processes on CPU 0 ("one CPU"), and the client on CPU 0 with the relay or
 # broker and the echo server or service on CPU 1 ("apart"). Prints each stack's median p50 and its
 # ratio to the C floor's, and the median CPU per call of its relay and echo together (kernel
-# time included). See docs/PERFORMANCE.md, thirteenth round.
+# time included). See docs/PERFORMANCE.md, "Latest figures".
 #
 # usage: bench/tools/floors.sh [ROUNDS]
 # environment: BIN_DIR (release builds of epoll-floor, nio-floor, sanlian-broker and sanlian-echo;

@@ -12,7 +12,7 @@
 # On a machine whose idle CPUs sleep, the three processes either follow one another on one CPU
 # (each wake-up local) or settle apart (each hop waking a sleeping CPU), and stay as they started
 # until something moves them: what runs beside the client as it starts sways which, and more
-# CPU per hop moves them apart. docs/PERFORMANCE.md, the seventh round, has the figures.
+# CPU per hop moves them apart. docs/PERFORMANCE.md, "Measuring".
 set -euo pipefail
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
 settings=("$@"); [[ ${#settings[@]} -gt 0 ]] || settings=(0 3 6 10 15)

@@ -4,7 +4,7 @@
 usage: resident_sections.py PID [BINARY]   (as root: /proc/PID/pagemap needs CAP_SYS_ADMIN)
 
 Reads the section addresses with `readelf -SW` and asks /proc/PID/pagemap which of their pages
-are present. Sections smaller than 50 KB are left out. See docs/PERFORMANCE.md ("RSS").
+are present. Sections smaller than 50 KB are left out. See docs/PERFORMANCE.md ("Measuring").
 """
 import os
 import struct

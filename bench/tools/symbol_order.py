@@ -12,12 +12,12 @@ cuts each profile in two where start-up ends, when the daemon releases its start
 `daemonLinkerSettings`) lays the functions out in that order, side by side: the code a serving
 daemon runs sits on a few hundred pages at the front of .text instead of being spread over its
 21 MiB, each touch of which the kernel answers by mapping 64 KiB around it
-(docs/PERFORMANCE.md, "Fifth round").
+(docs/PERFORMANCE.md, "Decisions that stand", memory).
 
 Functions the toolchain's static libraries (the standard library, Foundation, …) define in a
 plain `.text`, their objects being compiled without function sections, are left out: ordering
 one of them would move its object's whole `.text`, megabytes of code, into the ordered part and
-spread the daemons' own serving code around it (docs/PERFORMANCE.md, "Sixth round").
+spread the daemons' own serving code around it (a measured choice; the history is in git).
 
 Valgrind 3.19 cannot read the DWARF 5 the Swift toolchain writes, so it profiles copies of the
 executables without debug information (objcopy --strip-debug); the symbols stay.
