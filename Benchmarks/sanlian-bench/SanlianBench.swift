@@ -62,7 +62,7 @@ struct SanlianBench: ParsableCommand {
                 + "got there (written by the linker, copied, read through), faults map larger folios in larger "
                 + "pieces, and the daemons' resident memory would depend on that: the idle broker's start-up "
                 + "peak measured 14.1–14.5 MiB started from disk and 19.2 MiB after its binary had been read "
-                + "through with cat (docs/PERFORMANCE.md, "What make bench measures")."
+                + "through with cat (docs/PERFORMANCE.md, \"What make bench measures\")."
         )
     )
     var keepPageCache = false
