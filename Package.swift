@@ -40,6 +40,7 @@ let package = Package(
         .executable(name: "sanlian", targets: ["sanlian"]),
         .executable(name: "sanlian-protogen", targets: ["sanlian-protogen"]),
         .executable(name: "sanlian-echo", targets: ["sanlian-echo"]),
+        .executable(name: "sanlian-patrol", targets: ["sanlian-patrol"]),
         .executable(name: "sanlian-bench", targets: ["sanlian-bench"]),
         .executable(name: "nio-floor", targets: ["nio-floor"]),
         .executable(name: "epoll-floor", targets: ["epoll-floor"]),
@@ -187,6 +188,24 @@ let package = Package(
         .executableTarget(
             name: "sanlian-standin-back",
             dependencies: ["SanlianStandin", "ServiceFrame"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: sanlian-patrol (联防): its rules (no NIO, no socket), the service, the executable
+        .target(name: "PatrolRules", swiftSettings: swiftSettings),
+        .target(
+            name: "PatrolService",
+            dependencies: [
+                "PatrolRules", "PatrolContract", "HazardsContract", "ServiceFrame", "SanlianRPC", "SanlianWire", "SanlianClock",
+                "SanlianCompose", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sanlian-patrol",
+            dependencies: ["PatrolService", "ServiceFrame"],
             swiftSettings: swiftSettings
         ),
         // The echo service: a stand-in department service for tests and benchmarks.
@@ -357,6 +376,11 @@ let package = Package(
             dependencies: [
                 "SanlianCLI", "SanlianTestHarness", "SanlianRPC", "SanlianWire", "sanlian-broker", "sanlian-echo",
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PatrolRulesTests",
+            dependencies: ["PatrolRules"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

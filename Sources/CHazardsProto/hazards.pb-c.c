@@ -1177,7 +1177,7 @@ void   sanlian__hazards__v1__monthly_analysis_report__free_unpacked
   assert(message->base.descriptor == &sanlian__hazards__v1__monthly_analysis_report__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor sanlian__hazards__v1__report_hazard_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__report_hazard_request__field_descriptors[6] =
 {
   {
     "kind",
@@ -1239,10 +1239,23 @@ static const ProtobufCFieldDescriptor sanlian__hazards__v1__report_hazard_reques
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "identifier",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__ReportHazardRequest, identifier),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__hazards__v1__report_hazard_request__field_indices_by_name[] = {
   2,   /* field[2] = description */
   4,   /* field[4] = drill */
+  5,   /* field[5] = identifier */
   0,   /* field[0] = kind */
   1,   /* field[1] = place */
   3,   /* field[3] = suggested_grade */
@@ -1250,7 +1263,7 @@ static const unsigned sanlian__hazards__v1__report_hazard_request__field_indices
 static const ProtobufCIntRange sanlian__hazards__v1__report_hazard_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor sanlian__hazards__v1__report_hazard_request__descriptor =
 {
@@ -1260,7 +1273,7 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__report_hazard_request__de
   "Sanlian__Hazards__V1__ReportHazardRequest",
   "sanlian.hazards.v1",
   sizeof(Sanlian__Hazards__V1__ReportHazardRequest),
-  5,
+  6,
   sanlian__hazards__v1__report_hazard_request__field_descriptors,
   sanlian__hazards__v1__report_hazard_request__field_indices_by_name,
   1,  sanlian__hazards__v1__report_hazard_request__number_ranges,

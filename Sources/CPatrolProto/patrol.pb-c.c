@@ -232,6 +232,186 @@ void   sanlian__patrol__v1__list_volunteers_response__free_unpacked
   assert(message->base.descriptor == &sanlian__patrol__v1__list_volunteers_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sanlian__patrol__v1__import_row__init
+                     (Sanlian__Patrol__V1__ImportRow         *message)
+{
+  static const Sanlian__Patrol__V1__ImportRow init_value = SANLIAN__PATROL__V1__IMPORT_ROW__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__import_row__get_packed_size
+                     (const Sanlian__Patrol__V1__ImportRow *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__import_row__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__import_row__pack
+                     (const Sanlian__Patrol__V1__ImportRow *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__import_row__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__import_row__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ImportRow *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__import_row__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__ImportRow *
+       sanlian__patrol__v1__import_row__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__ImportRow *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__import_row__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__import_row__free_unpacked
+                     (Sanlian__Patrol__V1__ImportRow *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__import_row__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__patrol__v1__import_volunteers_request__init
+                     (Sanlian__Patrol__V1__ImportVolunteersRequest         *message)
+{
+  static const Sanlian__Patrol__V1__ImportVolunteersRequest init_value = SANLIAN__PATROL__V1__IMPORT_VOLUNTEERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__import_volunteers_request__get_packed_size
+                     (const Sanlian__Patrol__V1__ImportVolunteersRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__import_volunteers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__import_volunteers_request__pack
+                     (const Sanlian__Patrol__V1__ImportVolunteersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__import_volunteers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__import_volunteers_request__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ImportVolunteersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__import_volunteers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__ImportVolunteersRequest *
+       sanlian__patrol__v1__import_volunteers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__ImportVolunteersRequest *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__import_volunteers_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__import_volunteers_request__free_unpacked
+                     (Sanlian__Patrol__V1__ImportVolunteersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__import_volunteers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__patrol__v1__row_error__init
+                     (Sanlian__Patrol__V1__RowError         *message)
+{
+  static const Sanlian__Patrol__V1__RowError init_value = SANLIAN__PATROL__V1__ROW_ERROR__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__row_error__get_packed_size
+                     (const Sanlian__Patrol__V1__RowError *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__row_error__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__row_error__pack
+                     (const Sanlian__Patrol__V1__RowError *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__row_error__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__row_error__pack_to_buffer
+                     (const Sanlian__Patrol__V1__RowError *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__row_error__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__RowError *
+       sanlian__patrol__v1__row_error__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__RowError *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__row_error__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__row_error__free_unpacked
+                     (Sanlian__Patrol__V1__RowError *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__row_error__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__patrol__v1__import_volunteers_response__init
+                     (Sanlian__Patrol__V1__ImportVolunteersResponse         *message)
+{
+  static const Sanlian__Patrol__V1__ImportVolunteersResponse init_value = SANLIAN__PATROL__V1__IMPORT_VOLUNTEERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__import_volunteers_response__get_packed_size
+                     (const Sanlian__Patrol__V1__ImportVolunteersResponse *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__import_volunteers_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__import_volunteers_response__pack
+                     (const Sanlian__Patrol__V1__ImportVolunteersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__import_volunteers_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__import_volunteers_response__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ImportVolunteersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__import_volunteers_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__ImportVolunteersResponse *
+       sanlian__patrol__v1__import_volunteers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__ImportVolunteersResponse *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__import_volunteers_response__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__import_volunteers_response__free_unpacked
+                     (Sanlian__Patrol__V1__ImportVolunteersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__import_volunteers_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sanlian__patrol__v1__team__init
                      (Sanlian__Patrol__V1__Team         *message)
 {
@@ -275,6 +455,96 @@ void   sanlian__patrol__v1__team__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &sanlian__patrol__v1__team__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__patrol__v1__list_teams_request__init
+                     (Sanlian__Patrol__V1__ListTeamsRequest         *message)
+{
+  static const Sanlian__Patrol__V1__ListTeamsRequest init_value = SANLIAN__PATROL__V1__LIST_TEAMS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__list_teams_request__get_packed_size
+                     (const Sanlian__Patrol__V1__ListTeamsRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_teams_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__list_teams_request__pack
+                     (const Sanlian__Patrol__V1__ListTeamsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_teams_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__list_teams_request__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ListTeamsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_teams_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__ListTeamsRequest *
+       sanlian__patrol__v1__list_teams_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__ListTeamsRequest *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__list_teams_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__list_teams_request__free_unpacked
+                     (Sanlian__Patrol__V1__ListTeamsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_teams_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__patrol__v1__list_teams_response__init
+                     (Sanlian__Patrol__V1__ListTeamsResponse         *message)
+{
+  static const Sanlian__Patrol__V1__ListTeamsResponse init_value = SANLIAN__PATROL__V1__LIST_TEAMS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__list_teams_response__get_packed_size
+                     (const Sanlian__Patrol__V1__ListTeamsResponse *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_teams_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__list_teams_response__pack
+                     (const Sanlian__Patrol__V1__ListTeamsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_teams_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__list_teams_response__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ListTeamsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_teams_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__ListTeamsResponse *
+       sanlian__patrol__v1__list_teams_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__ListTeamsResponse *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__list_teams_response__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__list_teams_response__free_unpacked
+                     (Sanlian__Patrol__V1__ListTeamsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_teams_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   sanlian__patrol__v1__patrol_area__init
@@ -457,6 +727,96 @@ void   sanlian__patrol__v1__shift_template__free_unpacked
   assert(message->base.descriptor == &sanlian__patrol__v1__shift_template__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sanlian__patrol__v1__list_shift_templates_request__init
+                     (Sanlian__Patrol__V1__ListShiftTemplatesRequest         *message)
+{
+  static const Sanlian__Patrol__V1__ListShiftTemplatesRequest init_value = SANLIAN__PATROL__V1__LIST_SHIFT_TEMPLATES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__list_shift_templates_request__get_packed_size
+                     (const Sanlian__Patrol__V1__ListShiftTemplatesRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_shift_templates_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__list_shift_templates_request__pack
+                     (const Sanlian__Patrol__V1__ListShiftTemplatesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_shift_templates_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__list_shift_templates_request__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ListShiftTemplatesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_shift_templates_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__ListShiftTemplatesRequest *
+       sanlian__patrol__v1__list_shift_templates_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__ListShiftTemplatesRequest *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__list_shift_templates_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__list_shift_templates_request__free_unpacked
+                     (Sanlian__Patrol__V1__ListShiftTemplatesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_shift_templates_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__patrol__v1__list_shift_templates_response__init
+                     (Sanlian__Patrol__V1__ListShiftTemplatesResponse         *message)
+{
+  static const Sanlian__Patrol__V1__ListShiftTemplatesResponse init_value = SANLIAN__PATROL__V1__LIST_SHIFT_TEMPLATES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__list_shift_templates_response__get_packed_size
+                     (const Sanlian__Patrol__V1__ListShiftTemplatesResponse *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_shift_templates_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__list_shift_templates_response__pack
+                     (const Sanlian__Patrol__V1__ListShiftTemplatesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_shift_templates_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__list_shift_templates_response__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ListShiftTemplatesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_shift_templates_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__ListShiftTemplatesResponse *
+       sanlian__patrol__v1__list_shift_templates_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__ListShiftTemplatesResponse *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__list_shift_templates_response__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__list_shift_templates_response__free_unpacked
+                     (Sanlian__Patrol__V1__ListShiftTemplatesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_shift_templates_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sanlian__patrol__v1__availability_window__init
                      (Sanlian__Patrol__V1__AvailabilityWindow         *message)
 {
@@ -592,6 +952,96 @@ void   sanlian__patrol__v1__set_availability_response__free_unpacked
   assert(message->base.descriptor == &sanlian__patrol__v1__set_availability_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sanlian__patrol__v1__get_availability_request__init
+                     (Sanlian__Patrol__V1__GetAvailabilityRequest         *message)
+{
+  static const Sanlian__Patrol__V1__GetAvailabilityRequest init_value = SANLIAN__PATROL__V1__GET_AVAILABILITY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__get_availability_request__get_packed_size
+                     (const Sanlian__Patrol__V1__GetAvailabilityRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__get_availability_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__get_availability_request__pack
+                     (const Sanlian__Patrol__V1__GetAvailabilityRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__get_availability_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__get_availability_request__pack_to_buffer
+                     (const Sanlian__Patrol__V1__GetAvailabilityRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__get_availability_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__GetAvailabilityRequest *
+       sanlian__patrol__v1__get_availability_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__GetAvailabilityRequest *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__get_availability_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__get_availability_request__free_unpacked
+                     (Sanlian__Patrol__V1__GetAvailabilityRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__get_availability_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__patrol__v1__get_availability_response__init
+                     (Sanlian__Patrol__V1__GetAvailabilityResponse         *message)
+{
+  static const Sanlian__Patrol__V1__GetAvailabilityResponse init_value = SANLIAN__PATROL__V1__GET_AVAILABILITY_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__get_availability_response__get_packed_size
+                     (const Sanlian__Patrol__V1__GetAvailabilityResponse *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__get_availability_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__get_availability_response__pack
+                     (const Sanlian__Patrol__V1__GetAvailabilityResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__get_availability_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__get_availability_response__pack_to_buffer
+                     (const Sanlian__Patrol__V1__GetAvailabilityResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__get_availability_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__GetAvailabilityResponse *
+       sanlian__patrol__v1__get_availability_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__GetAvailabilityResponse *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__get_availability_response__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__get_availability_response__free_unpacked
+                     (Sanlian__Patrol__V1__GetAvailabilityResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__get_availability_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sanlian__patrol__v1__roster_rules__init
                      (Sanlian__Patrol__V1__RosterRules         *message)
 {
@@ -725,6 +1175,51 @@ void   sanlian__patrol__v1__unfilled_shift__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &sanlian__patrol__v1__unfilled_shift__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__patrol__v1__roster_score__init
+                     (Sanlian__Patrol__V1__RosterScore         *message)
+{
+  static const Sanlian__Patrol__V1__RosterScore init_value = SANLIAN__PATROL__V1__ROSTER_SCORE__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__roster_score__get_packed_size
+                     (const Sanlian__Patrol__V1__RosterScore *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__roster_score__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__roster_score__pack
+                     (const Sanlian__Patrol__V1__RosterScore *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__roster_score__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__roster_score__pack_to_buffer
+                     (const Sanlian__Patrol__V1__RosterScore *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__roster_score__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__RosterScore *
+       sanlian__patrol__v1__roster_score__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__RosterScore *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__roster_score__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__roster_score__free_unpacked
+                     (Sanlian__Patrol__V1__RosterScore *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__roster_score__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   sanlian__patrol__v1__generate_roster_response__init
@@ -907,6 +1402,51 @@ void   sanlian__patrol__v1__list_assignments_response__free_unpacked
   assert(message->base.descriptor == &sanlian__patrol__v1__list_assignments_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sanlian__patrol__v1__assign_by_hand_request__init
+                     (Sanlian__Patrol__V1__AssignByHandRequest         *message)
+{
+  static const Sanlian__Patrol__V1__AssignByHandRequest init_value = SANLIAN__PATROL__V1__ASSIGN_BY_HAND_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__assign_by_hand_request__get_packed_size
+                     (const Sanlian__Patrol__V1__AssignByHandRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__assign_by_hand_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__assign_by_hand_request__pack
+                     (const Sanlian__Patrol__V1__AssignByHandRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__assign_by_hand_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__assign_by_hand_request__pack_to_buffer
+                     (const Sanlian__Patrol__V1__AssignByHandRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__assign_by_hand_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__AssignByHandRequest *
+       sanlian__patrol__v1__assign_by_hand_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__AssignByHandRequest *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__assign_by_hand_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__assign_by_hand_request__free_unpacked
+                     (Sanlian__Patrol__V1__AssignByHandRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__assign_by_hand_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sanlian__patrol__v1__update_assignment_request__init
                      (Sanlian__Patrol__V1__UpdateAssignmentRequest         *message)
 {
@@ -997,49 +1537,49 @@ void   sanlian__patrol__v1__swap_request__free_unpacked
   assert(message->base.descriptor == &sanlian__patrol__v1__swap_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-void   sanlian__patrol__v1__swap_response__init
-                     (Sanlian__Patrol__V1__SwapResponse         *message)
+void   sanlian__patrol__v1__swap__init
+                     (Sanlian__Patrol__V1__Swap         *message)
 {
-  static const Sanlian__Patrol__V1__SwapResponse init_value = SANLIAN__PATROL__V1__SWAP_RESPONSE__INIT;
+  static const Sanlian__Patrol__V1__Swap init_value = SANLIAN__PATROL__V1__SWAP__INIT;
   *message = init_value;
 }
-size_t sanlian__patrol__v1__swap_response__get_packed_size
-                     (const Sanlian__Patrol__V1__SwapResponse *message)
+size_t sanlian__patrol__v1__swap__get_packed_size
+                     (const Sanlian__Patrol__V1__Swap *message)
 {
-  assert(message->base.descriptor == &sanlian__patrol__v1__swap_response__descriptor);
+  assert(message->base.descriptor == &sanlian__patrol__v1__swap__descriptor);
   return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
 }
-size_t sanlian__patrol__v1__swap_response__pack
-                     (const Sanlian__Patrol__V1__SwapResponse *message,
+size_t sanlian__patrol__v1__swap__pack
+                     (const Sanlian__Patrol__V1__Swap *message,
                       uint8_t       *out)
 {
-  assert(message->base.descriptor == &sanlian__patrol__v1__swap_response__descriptor);
+  assert(message->base.descriptor == &sanlian__patrol__v1__swap__descriptor);
   return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
 }
-size_t sanlian__patrol__v1__swap_response__pack_to_buffer
-                     (const Sanlian__Patrol__V1__SwapResponse *message,
+size_t sanlian__patrol__v1__swap__pack_to_buffer
+                     (const Sanlian__Patrol__V1__Swap *message,
                       ProtobufCBuffer *buffer)
 {
-  assert(message->base.descriptor == &sanlian__patrol__v1__swap_response__descriptor);
+  assert(message->base.descriptor == &sanlian__patrol__v1__swap__descriptor);
   return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
 }
-Sanlian__Patrol__V1__SwapResponse *
-       sanlian__patrol__v1__swap_response__unpack
+Sanlian__Patrol__V1__Swap *
+       sanlian__patrol__v1__swap__unpack
                      (ProtobufCAllocator  *allocator,
                       size_t               len,
                       const uint8_t       *data)
 {
-  return (Sanlian__Patrol__V1__SwapResponse *)
-     protobuf_c_message_unpack (&sanlian__patrol__v1__swap_response__descriptor,
+  return (Sanlian__Patrol__V1__Swap *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__swap__descriptor,
                                 allocator, len, data);
 }
-void   sanlian__patrol__v1__swap_response__free_unpacked
-                     (Sanlian__Patrol__V1__SwapResponse *message,
+void   sanlian__patrol__v1__swap__free_unpacked
+                     (Sanlian__Patrol__V1__Swap *message,
                       ProtobufCAllocator *allocator)
 {
   if(!message)
     return;
-  assert(message->base.descriptor == &sanlian__patrol__v1__swap_response__descriptor);
+  assert(message->base.descriptor == &sanlian__patrol__v1__swap__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   sanlian__patrol__v1__decide_swap_request__init
@@ -1085,6 +1625,96 @@ void   sanlian__patrol__v1__decide_swap_request__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &sanlian__patrol__v1__decide_swap_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__patrol__v1__list_swaps_request__init
+                     (Sanlian__Patrol__V1__ListSwapsRequest         *message)
+{
+  static const Sanlian__Patrol__V1__ListSwapsRequest init_value = SANLIAN__PATROL__V1__LIST_SWAPS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__list_swaps_request__get_packed_size
+                     (const Sanlian__Patrol__V1__ListSwapsRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_swaps_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__list_swaps_request__pack
+                     (const Sanlian__Patrol__V1__ListSwapsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_swaps_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__list_swaps_request__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ListSwapsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_swaps_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__ListSwapsRequest *
+       sanlian__patrol__v1__list_swaps_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__ListSwapsRequest *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__list_swaps_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__list_swaps_request__free_unpacked
+                     (Sanlian__Patrol__V1__ListSwapsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_swaps_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__patrol__v1__list_swaps_response__init
+                     (Sanlian__Patrol__V1__ListSwapsResponse         *message)
+{
+  static const Sanlian__Patrol__V1__ListSwapsResponse init_value = SANLIAN__PATROL__V1__LIST_SWAPS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__list_swaps_response__get_packed_size
+                     (const Sanlian__Patrol__V1__ListSwapsResponse *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_swaps_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__list_swaps_response__pack
+                     (const Sanlian__Patrol__V1__ListSwapsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_swaps_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__list_swaps_response__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ListSwapsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_swaps_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__ListSwapsResponse *
+       sanlian__patrol__v1__list_swaps_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__ListSwapsResponse *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__list_swaps_response__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__list_swaps_response__free_unpacked
+                     (Sanlian__Patrol__V1__ListSwapsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_swaps_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   sanlian__patrol__v1__check_in_request__init
@@ -1265,6 +1895,141 @@ void   sanlian__patrol__v1__check_out_response__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &sanlian__patrol__v1__check_out_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__patrol__v1__check_in_record__init
+                     (Sanlian__Patrol__V1__CheckInRecord         *message)
+{
+  static const Sanlian__Patrol__V1__CheckInRecord init_value = SANLIAN__PATROL__V1__CHECK_IN_RECORD__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__check_in_record__get_packed_size
+                     (const Sanlian__Patrol__V1__CheckInRecord *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__check_in_record__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__check_in_record__pack
+                     (const Sanlian__Patrol__V1__CheckInRecord *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__check_in_record__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__check_in_record__pack_to_buffer
+                     (const Sanlian__Patrol__V1__CheckInRecord *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__check_in_record__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__CheckInRecord *
+       sanlian__patrol__v1__check_in_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__CheckInRecord *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__check_in_record__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__check_in_record__free_unpacked
+                     (Sanlian__Patrol__V1__CheckInRecord *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__check_in_record__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__patrol__v1__list_check_ins_request__init
+                     (Sanlian__Patrol__V1__ListCheckInsRequest         *message)
+{
+  static const Sanlian__Patrol__V1__ListCheckInsRequest init_value = SANLIAN__PATROL__V1__LIST_CHECK_INS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__list_check_ins_request__get_packed_size
+                     (const Sanlian__Patrol__V1__ListCheckInsRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_check_ins_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__list_check_ins_request__pack
+                     (const Sanlian__Patrol__V1__ListCheckInsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_check_ins_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__list_check_ins_request__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ListCheckInsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_check_ins_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__ListCheckInsRequest *
+       sanlian__patrol__v1__list_check_ins_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__ListCheckInsRequest *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__list_check_ins_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__list_check_ins_request__free_unpacked
+                     (Sanlian__Patrol__V1__ListCheckInsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_check_ins_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__patrol__v1__list_check_ins_response__init
+                     (Sanlian__Patrol__V1__ListCheckInsResponse         *message)
+{
+  static const Sanlian__Patrol__V1__ListCheckInsResponse init_value = SANLIAN__PATROL__V1__LIST_CHECK_INS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__list_check_ins_response__get_packed_size
+                     (const Sanlian__Patrol__V1__ListCheckInsResponse *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_check_ins_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__list_check_ins_response__pack
+                     (const Sanlian__Patrol__V1__ListCheckInsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_check_ins_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__list_check_ins_response__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ListCheckInsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_check_ins_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__ListCheckInsResponse *
+       sanlian__patrol__v1__list_check_ins_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__ListCheckInsResponse *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__list_check_ins_response__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__list_check_ins_response__free_unpacked
+                     (Sanlian__Patrol__V1__ListCheckInsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__list_check_ins_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   sanlian__patrol__v1__report_finding_request__init
@@ -1672,6 +2437,51 @@ void   sanlian__patrol__v1__volunteer_hours__free_unpacked
   assert(message->base.descriptor == &sanlian__patrol__v1__volunteer_hours__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sanlian__patrol__v1__team_hours__init
+                     (Sanlian__Patrol__V1__TeamHours         *message)
+{
+  static const Sanlian__Patrol__V1__TeamHours init_value = SANLIAN__PATROL__V1__TEAM_HOURS__INIT;
+  *message = init_value;
+}
+size_t sanlian__patrol__v1__team_hours__get_packed_size
+                     (const Sanlian__Patrol__V1__TeamHours *message)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__team_hours__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__patrol__v1__team_hours__pack
+                     (const Sanlian__Patrol__V1__TeamHours *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__team_hours__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__patrol__v1__team_hours__pack_to_buffer
+                     (const Sanlian__Patrol__V1__TeamHours *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__patrol__v1__team_hours__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Patrol__V1__TeamHours *
+       sanlian__patrol__v1__team_hours__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Patrol__V1__TeamHours *)
+     protobuf_c_message_unpack (&sanlian__patrol__v1__team_hours__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__patrol__v1__team_hours__free_unpacked
+                     (Sanlian__Patrol__V1__TeamHours *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__patrol__v1__team_hours__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sanlian__patrol__v1__hours_summary_response__init
                      (Sanlian__Patrol__V1__HoursSummaryResponse         *message)
 {
@@ -1717,7 +2527,7 @@ void   sanlian__patrol__v1__hours_summary_response__free_unpacked
   assert(message->base.descriptor == &sanlian__patrol__v1__hours_summary_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__volunteer__field_descriptors[9] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__volunteer__field_descriptors[11] =
 {
   {
     "id",
@@ -1827,14 +2637,40 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__volunteer__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "preferred_shift_names",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Sanlian__Patrol__V1__Volunteer, n_preferred_shift_names),
+    offsetof(Sanlian__Patrol__V1__Volunteer, preferred_shift_names),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "masked",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__Volunteer, masked),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__volunteer__field_indices_by_name[] = {
   7,   /* field[7] = active */
   0,   /* field[0] = id */
   3,   /* field[3] = kind */
+  10,   /* field[10] = masked */
   1,   /* field[1] = name */
   2,   /* field[2] = phone */
   8,   /* field[8] = preferred_area_ids */
+  9,   /* field[9] = preferred_shift_names */
   4,   /* field[4] = skills */
   6,   /* field[6] = team_id */
   5,   /* field[5] = village_code */
@@ -1842,7 +2678,7 @@ static const unsigned sanlian__patrol__v1__volunteer__field_indices_by_name[] = 
 static const ProtobufCIntRange sanlian__patrol__v1__volunteer__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__volunteer__descriptor =
 {
@@ -1852,7 +2688,7 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__volunteer__descriptor =
   "Sanlian__Patrol__V1__Volunteer",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__Volunteer),
-  9,
+  11,
   sanlian__patrol__v1__volunteer__field_descriptors,
   sanlian__patrol__v1__volunteer__field_indices_by_name,
   1,  sanlian__patrol__v1__volunteer__number_ranges,
@@ -1935,7 +2771,7 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__get_volunteer_request__des
   (ProtobufCMessageInit) sanlian__patrol__v1__get_volunteer_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_volunteers_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_volunteers_request__field_descriptors[4] =
 {
   {
     "village_code",
@@ -1973,16 +2809,29 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_volunteers_reque
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "team_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ListVolunteersRequest, team_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__list_volunteers_request__field_indices_by_name[] = {
   1,   /* field[1] = include_inactive */
   2,   /* field[2] = page */
+  3,   /* field[3] = team_id */
   0,   /* field[0] = village_code */
 };
 static const ProtobufCIntRange sanlian__patrol__v1__list_volunteers_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__list_volunteers_request__descriptor =
 {
@@ -1992,7 +2841,7 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__list_volunteers_request__d
   "Sanlian__Patrol__V1__ListVolunteersRequest",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__ListVolunteersRequest),
-  3,
+  4,
   sanlian__patrol__v1__list_volunteers_request__field_descriptors,
   sanlian__patrol__v1__list_volunteers_request__field_indices_by_name,
   1,  sanlian__patrol__v1__list_volunteers_request__number_ranges,
@@ -2048,6 +2897,236 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__list_volunteers_response__
   sanlian__patrol__v1__list_volunteers_response__field_indices_by_name,
   1,  sanlian__patrol__v1__list_volunteers_response__number_ranges,
   (ProtobufCMessageInit) sanlian__patrol__v1__list_volunteers_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__import_row__field_descriptors[2] =
+{
+  {
+    "row",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ImportRow, row),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "volunteer",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ImportRow, volunteer),
+    &sanlian__patrol__v1__volunteer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__import_row__field_indices_by_name[] = {
+  0,   /* field[0] = row */
+  1,   /* field[1] = volunteer */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__import_row__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__import_row__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.ImportRow",
+  "ImportRow",
+  "Sanlian__Patrol__V1__ImportRow",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__ImportRow),
+  2,
+  sanlian__patrol__v1__import_row__field_descriptors,
+  sanlian__patrol__v1__import_row__field_indices_by_name,
+  1,  sanlian__patrol__v1__import_row__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__import_row__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__import_volunteers_request__field_descriptors[2] =
+{
+  {
+    "rows",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Patrol__V1__ImportVolunteersRequest, n_rows),
+    offsetof(Sanlian__Patrol__V1__ImportVolunteersRequest, rows),
+    &sanlian__patrol__v1__import_row__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dry_run",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ImportVolunteersRequest, dry_run),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__import_volunteers_request__field_indices_by_name[] = {
+  1,   /* field[1] = dry_run */
+  0,   /* field[0] = rows */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__import_volunteers_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__import_volunteers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.ImportVolunteersRequest",
+  "ImportVolunteersRequest",
+  "Sanlian__Patrol__V1__ImportVolunteersRequest",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__ImportVolunteersRequest),
+  2,
+  sanlian__patrol__v1__import_volunteers_request__field_descriptors,
+  sanlian__patrol__v1__import_volunteers_request__field_indices_by_name,
+  1,  sanlian__patrol__v1__import_volunteers_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__import_volunteers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__row_error__field_descriptors[3] =
+{
+  {
+    "row",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__RowError, row),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "field",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__RowError, field),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "message",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__RowError, message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__row_error__field_indices_by_name[] = {
+  1,   /* field[1] = field */
+  2,   /* field[2] = message */
+  0,   /* field[0] = row */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__row_error__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__row_error__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.RowError",
+  "RowError",
+  "Sanlian__Patrol__V1__RowError",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__RowError),
+  3,
+  sanlian__patrol__v1__row_error__field_descriptors,
+  sanlian__patrol__v1__row_error__field_indices_by_name,
+  1,  sanlian__patrol__v1__row_error__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__row_error__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__import_volunteers_response__field_descriptors[3] =
+{
+  {
+    "created",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ImportVolunteersResponse, created),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ImportVolunteersResponse, updated),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rejected",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Patrol__V1__ImportVolunteersResponse, n_rejected),
+    offsetof(Sanlian__Patrol__V1__ImportVolunteersResponse, rejected),
+    &sanlian__patrol__v1__row_error__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__import_volunteers_response__field_indices_by_name[] = {
+  0,   /* field[0] = created */
+  2,   /* field[2] = rejected */
+  1,   /* field[1] = updated */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__import_volunteers_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__import_volunteers_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.ImportVolunteersResponse",
+  "ImportVolunteersResponse",
+  "Sanlian__Patrol__V1__ImportVolunteersResponse",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__ImportVolunteersResponse),
+  3,
+  sanlian__patrol__v1__import_volunteers_response__field_descriptors,
+  sanlian__patrol__v1__import_volunteers_response__field_indices_by_name,
+  1,  sanlian__patrol__v1__import_volunteers_response__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__import_volunteers_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor sanlian__patrol__v1__team__field_descriptors[3] =
@@ -2112,6 +3191,95 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__team__descriptor =
   sanlian__patrol__v1__team__field_indices_by_name,
   1,  sanlian__patrol__v1__team__number_ranges,
   (ProtobufCMessageInit) sanlian__patrol__v1__team__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_teams_request__field_descriptors[1] =
+{
+  {
+    "page",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ListTeamsRequest, page),
+    &sanlian__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__list_teams_request__field_indices_by_name[] = {
+  0,   /* field[0] = page */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__list_teams_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__list_teams_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.ListTeamsRequest",
+  "ListTeamsRequest",
+  "Sanlian__Patrol__V1__ListTeamsRequest",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__ListTeamsRequest),
+  1,
+  sanlian__patrol__v1__list_teams_request__field_descriptors,
+  sanlian__patrol__v1__list_teams_request__field_indices_by_name,
+  1,  sanlian__patrol__v1__list_teams_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__list_teams_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_teams_response__field_descriptors[2] =
+{
+  {
+    "teams",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Patrol__V1__ListTeamsResponse, n_teams),
+    offsetof(Sanlian__Patrol__V1__ListTeamsResponse, teams),
+    &sanlian__patrol__v1__team__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ListTeamsResponse, page),
+    &sanlian__common__v1__page_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__list_teams_response__field_indices_by_name[] = {
+  1,   /* field[1] = page */
+  0,   /* field[0] = teams */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__list_teams_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__list_teams_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.ListTeamsResponse",
+  "ListTeamsResponse",
+  "Sanlian__Patrol__V1__ListTeamsResponse",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__ListTeamsResponse),
+  2,
+  sanlian__patrol__v1__list_teams_response__field_descriptors,
+  sanlian__patrol__v1__list_teams_response__field_indices_by_name,
+  1,  sanlian__patrol__v1__list_teams_response__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__list_teams_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor sanlian__patrol__v1__patrol_area__field_descriptors[4] =
@@ -2191,9 +3359,29 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__patrol_area__descriptor =
   (ProtobufCMessageInit) sanlian__patrol__v1__patrol_area__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-#define sanlian__patrol__v1__list_areas_request__field_descriptors NULL
-#define sanlian__patrol__v1__list_areas_request__field_indices_by_name NULL
-#define sanlian__patrol__v1__list_areas_request__number_ranges NULL
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_areas_request__field_descriptors[1] =
+{
+  {
+    "page",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ListAreasRequest, page),
+    &sanlian__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__list_areas_request__field_indices_by_name[] = {
+  0,   /* field[0] = page */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__list_areas_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
 const ProtobufCMessageDescriptor sanlian__patrol__v1__list_areas_request__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -2202,14 +3390,14 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__list_areas_request__descri
   "Sanlian__Patrol__V1__ListAreasRequest",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__ListAreasRequest),
-  0,
+  1,
   sanlian__patrol__v1__list_areas_request__field_descriptors,
   sanlian__patrol__v1__list_areas_request__field_indices_by_name,
-  0,  sanlian__patrol__v1__list_areas_request__number_ranges,
+  1,  sanlian__patrol__v1__list_areas_request__number_ranges,
   (ProtobufCMessageInit) sanlian__patrol__v1__list_areas_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_areas_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_areas_response__field_descriptors[2] =
 {
   {
     "areas",
@@ -2223,14 +3411,27 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_areas_response__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ListAreasResponse, page),
+    &sanlian__common__v1__page_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__list_areas_response__field_indices_by_name[] = {
   0,   /* field[0] = areas */
+  1,   /* field[1] = page */
 };
 static const ProtobufCIntRange sanlian__patrol__v1__list_areas_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__list_areas_response__descriptor =
 {
@@ -2240,14 +3441,14 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__list_areas_response__descr
   "Sanlian__Patrol__V1__ListAreasResponse",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__ListAreasResponse),
-  1,
+  2,
   sanlian__patrol__v1__list_areas_response__field_descriptors,
   sanlian__patrol__v1__list_areas_response__field_indices_by_name,
   1,  sanlian__patrol__v1__list_areas_response__number_ranges,
   (ProtobufCMessageInit) sanlian__patrol__v1__list_areas_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__shift_template__field_descriptors[9] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__shift_template__field_descriptors[11] =
 {
   {
     "id",
@@ -2357,22 +3558,48 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__shift_template__field
     0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "check_in_every_minutes",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ShiftTemplate, check_in_every_minutes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "retired",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ShiftTemplate, retired),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__shift_template__field_indices_by_name[] = {
   2,   /* field[2] = area_id */
+  9,   /* field[9] = check_in_every_minutes */
   4,   /* field[4] = end_minute */
   0,   /* field[0] = id */
   1,   /* field[1] = name */
   6,   /* field[6] = night */
   5,   /* field[5] = people_needed */
   7,   /* field[7] = required_skills */
+  10,   /* field[10] = retired */
   3,   /* field[3] = start_minute */
   8,   /* field[8] = weekdays */
 };
 static const ProtobufCIntRange sanlian__patrol__v1__shift_template__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__shift_template__descriptor =
 {
@@ -2382,11 +3609,113 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__shift_template__descriptor
   "Sanlian__Patrol__V1__ShiftTemplate",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__ShiftTemplate),
-  9,
+  11,
   sanlian__patrol__v1__shift_template__field_descriptors,
   sanlian__patrol__v1__shift_template__field_indices_by_name,
   1,  sanlian__patrol__v1__shift_template__number_ranges,
   (ProtobufCMessageInit) sanlian__patrol__v1__shift_template__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_shift_templates_request__field_descriptors[2] =
+{
+  {
+    "area_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ListShiftTemplatesRequest, area_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ListShiftTemplatesRequest, page),
+    &sanlian__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__list_shift_templates_request__field_indices_by_name[] = {
+  0,   /* field[0] = area_id */
+  1,   /* field[1] = page */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__list_shift_templates_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__list_shift_templates_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.ListShiftTemplatesRequest",
+  "ListShiftTemplatesRequest",
+  "Sanlian__Patrol__V1__ListShiftTemplatesRequest",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__ListShiftTemplatesRequest),
+  2,
+  sanlian__patrol__v1__list_shift_templates_request__field_descriptors,
+  sanlian__patrol__v1__list_shift_templates_request__field_indices_by_name,
+  1,  sanlian__patrol__v1__list_shift_templates_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__list_shift_templates_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_shift_templates_response__field_descriptors[2] =
+{
+  {
+    "templates",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Patrol__V1__ListShiftTemplatesResponse, n_templates),
+    offsetof(Sanlian__Patrol__V1__ListShiftTemplatesResponse, templates),
+    &sanlian__patrol__v1__shift_template__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ListShiftTemplatesResponse, page),
+    &sanlian__common__v1__page_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__list_shift_templates_response__field_indices_by_name[] = {
+  1,   /* field[1] = page */
+  0,   /* field[0] = templates */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__list_shift_templates_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__list_shift_templates_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.ListShiftTemplatesResponse",
+  "ListShiftTemplatesResponse",
+  "Sanlian__Patrol__V1__ListShiftTemplatesResponse",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__ListShiftTemplatesResponse),
+  2,
+  sanlian__patrol__v1__list_shift_templates_response__field_descriptors,
+  sanlian__patrol__v1__list_shift_templates_response__field_indices_by_name,
+  1,  sanlian__patrol__v1__list_shift_templates_response__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__list_shift_templates_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor sanlian__patrol__v1__availability_window__field_descriptors[2] =
@@ -2440,7 +3769,7 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__availability_window__descr
   (ProtobufCMessageInit) sanlian__patrol__v1__availability_window__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__set_availability_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__set_availability_request__field_descriptors[3] =
 {
   {
     "volunteer_id",
@@ -2466,15 +3795,28 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__set_availability_requ
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "append",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__SetAvailabilityRequest, append),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__set_availability_request__field_indices_by_name[] = {
+  2,   /* field[2] = append */
   0,   /* field[0] = volunteer_id */
   1,   /* field[1] = windows */
 };
 static const ProtobufCIntRange sanlian__patrol__v1__set_availability_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__set_availability_request__descriptor =
 {
@@ -2484,7 +3826,7 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__set_availability_request__
   "Sanlian__Patrol__V1__SetAvailabilityRequest",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__SetAvailabilityRequest),
-  2,
+  3,
   sanlian__patrol__v1__set_availability_request__field_descriptors,
   sanlian__patrol__v1__set_availability_request__field_indices_by_name,
   1,  sanlian__patrol__v1__set_availability_request__number_ranges,
@@ -2527,6 +3869,82 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__set_availability_response_
   sanlian__patrol__v1__set_availability_response__field_indices_by_name,
   1,  sanlian__patrol__v1__set_availability_response__number_ranges,
   (ProtobufCMessageInit) sanlian__patrol__v1__set_availability_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__get_availability_request__field_descriptors[1] =
+{
+  {
+    "volunteer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__GetAvailabilityRequest, volunteer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__get_availability_request__field_indices_by_name[] = {
+  0,   /* field[0] = volunteer_id */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__get_availability_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__get_availability_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.GetAvailabilityRequest",
+  "GetAvailabilityRequest",
+  "Sanlian__Patrol__V1__GetAvailabilityRequest",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__GetAvailabilityRequest),
+  1,
+  sanlian__patrol__v1__get_availability_request__field_descriptors,
+  sanlian__patrol__v1__get_availability_request__field_indices_by_name,
+  1,  sanlian__patrol__v1__get_availability_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__get_availability_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__get_availability_response__field_descriptors[1] =
+{
+  {
+    "windows",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Patrol__V1__GetAvailabilityResponse, n_windows),
+    offsetof(Sanlian__Patrol__V1__GetAvailabilityResponse, windows),
+    &sanlian__patrol__v1__availability_window__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__get_availability_response__field_indices_by_name[] = {
+  0,   /* field[0] = windows */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__get_availability_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__get_availability_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.GetAvailabilityResponse",
+  "GetAvailabilityResponse",
+  "Sanlian__Patrol__V1__GetAvailabilityResponse",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__GetAvailabilityResponse),
+  1,
+  sanlian__patrol__v1__get_availability_response__field_descriptors,
+  sanlian__patrol__v1__get_availability_response__field_indices_by_name,
+  1,  sanlian__patrol__v1__get_availability_response__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__get_availability_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor sanlian__patrol__v1__roster_rules__field_descriptors[3] =
@@ -2670,7 +4088,7 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__generate_roster_request__d
   (ProtobufCMessageInit) sanlian__patrol__v1__generate_roster_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__unfilled_shift__field_descriptors[4] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__unfilled_shift__field_descriptors[5] =
 {
   {
     "shift_template_id",
@@ -2720,8 +4138,21 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__unfilled_shift__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "area_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__UnfilledShift, area_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__unfilled_shift__field_indices_by_name[] = {
+  4,   /* field[4] = area_id */
   1,   /* field[1] = day */
   2,   /* field[2] = missing */
   3,   /* field[3] = reason */
@@ -2730,7 +4161,7 @@ static const unsigned sanlian__patrol__v1__unfilled_shift__field_indices_by_name
 static const ProtobufCIntRange sanlian__patrol__v1__unfilled_shift__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__unfilled_shift__descriptor =
 {
@@ -2740,27 +4171,196 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__unfilled_shift__descriptor
   "Sanlian__Patrol__V1__UnfilledShift",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__UnfilledShift),
-  4,
+  5,
   sanlian__patrol__v1__unfilled_shift__field_descriptors,
   sanlian__patrol__v1__unfilled_shift__field_indices_by_name,
   1,  sanlian__patrol__v1__unfilled_shift__number_ranges,
   (ProtobufCMessageInit) sanlian__patrol__v1__unfilled_shift__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__generate_roster_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__roster_score__field_descriptors[12] =
 {
   {
-    "assignments",
+    "hard_violations",
     1,
-    PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_MESSAGE,
-    offsetof(Sanlian__Patrol__V1__GenerateRosterResponse, n_assignments),
-    offsetof(Sanlian__Patrol__V1__GenerateRosterResponse, assignments),
-    &sanlian__patrol__v1__assignment__descriptor,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__RosterScore, hard_violations),
+    NULL,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "unfilled_shifts",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__RosterScore, unfilled_shifts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unfilled_places",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__RosterScore, unfilled_places),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fairness_spread",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__RosterScore, fairness_spread),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "preferences_met",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__RosterScore, preferences_met),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "preferences_stated",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__RosterScore, preferences_stated),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "assignments",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__RosterScore, assignments),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kept",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__RosterScore, kept),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "changed",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__RosterScore, changed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "added",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__RosterScore, added),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "area_coverage_min_percent",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__RosterScore, area_coverage_min_percent),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "area_coverage_max_percent",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__RosterScore, area_coverage_max_percent),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__roster_score__field_indices_by_name[] = {
+  9,   /* field[9] = added */
+  11,   /* field[11] = area_coverage_max_percent */
+  10,   /* field[10] = area_coverage_min_percent */
+  6,   /* field[6] = assignments */
+  8,   /* field[8] = changed */
+  3,   /* field[3] = fairness_spread */
+  0,   /* field[0] = hard_violations */
+  7,   /* field[7] = kept */
+  4,   /* field[4] = preferences_met */
+  5,   /* field[5] = preferences_stated */
+  2,   /* field[2] = unfilled_places */
+  1,   /* field[1] = unfilled_shifts */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__roster_score__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 12 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__roster_score__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.RosterScore",
+  "RosterScore",
+  "Sanlian__Patrol__V1__RosterScore",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__RosterScore),
+  12,
+  sanlian__patrol__v1__roster_score__field_descriptors,
+  sanlian__patrol__v1__roster_score__field_indices_by_name,
+  1,  sanlian__patrol__v1__roster_score__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__roster_score__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__generate_roster_response__field_descriptors[5] =
+{
   {
     "unfilled",
     2,
@@ -2785,16 +4385,54 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__generate_roster_respo
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "score",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__GenerateRosterResponse, score),
+    &sanlian__patrol__v1__roster_score__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dry_run",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__GenerateRosterResponse, dry_run),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "solve_milliseconds",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__GenerateRosterResponse, solve_milliseconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__generate_roster_response__field_indices_by_name[] = {
-  0,   /* field[0] = assignments */
-  2,   /* field[2] = fairness_spread */
-  1,   /* field[1] = unfilled */
+  3,   /* field[3] = dry_run */
+  1,   /* field[1] = fairness_spread */
+  2,   /* field[2] = score */
+  4,   /* field[4] = solve_milliseconds */
+  0,   /* field[0] = unfilled */
 };
 static const ProtobufCIntRange sanlian__patrol__v1__generate_roster_response__number_ranges[1 + 1] =
 {
-  { 1, 0 },
-  { 0, 3 }
+  { 2, 0 },
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__generate_roster_response__descriptor =
 {
@@ -2804,14 +4442,14 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__generate_roster_response__
   "Sanlian__Patrol__V1__GenerateRosterResponse",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__GenerateRosterResponse),
-  3,
+  5,
   sanlian__patrol__v1__generate_roster_response__field_descriptors,
   sanlian__patrol__v1__generate_roster_response__field_indices_by_name,
   1,  sanlian__patrol__v1__generate_roster_response__number_ranges,
   (ProtobufCMessageInit) sanlian__patrol__v1__generate_roster_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__assignment__field_descriptors[8] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__assignment__field_descriptors[10] =
 {
   {
     "id",
@@ -2909,12 +4547,38 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__assignment__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "area_id",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__Assignment, area_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "shift_name",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__Assignment, shift_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__assignment__field_indices_by_name[] = {
+  8,   /* field[8] = area_id */
   2,   /* field[2] = day */
   7,   /* field[7] = ends_unix_ms */
   0,   /* field[0] = id */
   5,   /* field[5] = locked */
+  9,   /* field[9] = shift_name */
   1,   /* field[1] = shift_template_id */
   6,   /* field[6] = starts_unix_ms */
   4,   /* field[4] = state */
@@ -2923,7 +4587,7 @@ static const unsigned sanlian__patrol__v1__assignment__field_indices_by_name[] =
 static const ProtobufCIntRange sanlian__patrol__v1__assignment__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__assignment__descriptor =
 {
@@ -2933,14 +4597,14 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__assignment__descriptor =
   "Sanlian__Patrol__V1__Assignment",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__Assignment),
-  8,
+  10,
   sanlian__patrol__v1__assignment__field_descriptors,
   sanlian__patrol__v1__assignment__field_indices_by_name,
   1,  sanlian__patrol__v1__assignment__number_ranges,
   (ProtobufCMessageInit) sanlian__patrol__v1__assignment__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_assignments_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_assignments_request__field_descriptors[5] =
 {
   {
     "volunteer_id",
@@ -2978,16 +4642,42 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_assignments_requ
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "area_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ListAssignmentsRequest, area_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "states",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Sanlian__Patrol__V1__ListAssignmentsRequest, n_states),
+    offsetof(Sanlian__Patrol__V1__ListAssignmentsRequest, states),
+    &sanlian__patrol__v1__assignment_state__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__list_assignments_request__field_indices_by_name[] = {
+  3,   /* field[3] = area_id */
   2,   /* field[2] = page */
   1,   /* field[1] = range */
+  4,   /* field[4] = states */
   0,   /* field[0] = volunteer_id */
 };
 static const ProtobufCIntRange sanlian__patrol__v1__list_assignments_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__list_assignments_request__descriptor =
 {
@@ -2997,7 +4687,7 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__list_assignments_request__
   "Sanlian__Patrol__V1__ListAssignmentsRequest",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__ListAssignmentsRequest),
-  3,
+  5,
   sanlian__patrol__v1__list_assignments_request__field_descriptors,
   sanlian__patrol__v1__list_assignments_request__field_indices_by_name,
   1,  sanlian__patrol__v1__list_assignments_request__number_ranges,
@@ -3053,6 +4743,83 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__list_assignments_response_
   sanlian__patrol__v1__list_assignments_response__field_indices_by_name,
   1,  sanlian__patrol__v1__list_assignments_response__number_ranges,
   (ProtobufCMessageInit) sanlian__patrol__v1__list_assignments_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__assign_by_hand_request__field_descriptors[4] =
+{
+  {
+    "shift_template_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__AssignByHandRequest, shift_template_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "day",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__AssignByHandRequest, day),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "volunteer_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__AssignByHandRequest, volunteer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "locked",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__AssignByHandRequest, locked),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__assign_by_hand_request__field_indices_by_name[] = {
+  1,   /* field[1] = day */
+  3,   /* field[3] = locked */
+  0,   /* field[0] = shift_template_id */
+  2,   /* field[2] = volunteer_id */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__assign_by_hand_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__assign_by_hand_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.AssignByHandRequest",
+  "AssignByHandRequest",
+  "Sanlian__Patrol__V1__AssignByHandRequest",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__AssignByHandRequest),
+  4,
+  sanlian__patrol__v1__assign_by_hand_request__field_descriptors,
+  sanlian__patrol__v1__assign_by_hand_request__field_indices_by_name,
+  1,  sanlian__patrol__v1__assign_by_hand_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__assign_by_hand_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor sanlian__patrol__v1__update_assignment_request__field_descriptors[3] =
@@ -3119,7 +4886,7 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__update_assignment_request_
   (ProtobufCMessageInit) sanlian__patrol__v1__update_assignment_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__swap_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__swap_request__field_descriptors[4] =
 {
   {
     "assignment_id",
@@ -3157,16 +4924,29 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__swap_request__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "in_return_assignment_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__SwapRequest, in_return_assignment_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__swap_request__field_indices_by_name[] = {
   0,   /* field[0] = assignment_id */
+  3,   /* field[3] = in_return_assignment_id */
   2,   /* field[2] = reason */
   1,   /* field[1] = to_volunteer_id */
 };
 static const ProtobufCIntRange sanlian__patrol__v1__swap_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__swap_request__descriptor =
 {
@@ -3176,22 +4956,70 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__swap_request__descriptor =
   "Sanlian__Patrol__V1__SwapRequest",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__SwapRequest),
-  3,
+  4,
   sanlian__patrol__v1__swap_request__field_descriptors,
   sanlian__patrol__v1__swap_request__field_indices_by_name,
   1,  sanlian__patrol__v1__swap_request__number_ranges,
   (ProtobufCMessageInit) sanlian__patrol__v1__swap_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__swap_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__swap__field_descriptors[10] =
 {
   {
-    "swap_id",
+    "id",
     1,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_STRING,
     0,   /* quantifier_offset */
-    offsetof(Sanlian__Patrol__V1__SwapResponse, swap_id),
+    offsetof(Sanlian__Patrol__V1__Swap, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "assignment_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__Swap, assignment_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "from_volunteer_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__Swap, from_volunteer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "to_volunteer_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__Swap, to_volunteer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "in_return_assignment_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__Swap, in_return_assignment_id),
     NULL,
     &protobuf_c_empty_string,
     0,             /* flags */
@@ -3199,39 +5027,95 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__swap_response__field_
   },
   {
     "state",
-    2,
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__Swap, state),
+    &sanlian__patrol__v1__swap_state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    7,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_STRING,
     0,   /* quantifier_offset */
-    offsetof(Sanlian__Patrol__V1__SwapResponse, state),
+    offsetof(Sanlian__Patrol__V1__Swap, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "requested_unix_ms",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__Swap, requested_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "decided_unix_ms",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__Swap, decided_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "decided_by",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__Swap, decided_by),
     NULL,
     &protobuf_c_empty_string,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };
-static const unsigned sanlian__patrol__v1__swap_response__field_indices_by_name[] = {
-  1,   /* field[1] = state */
-  0,   /* field[0] = swap_id */
+static const unsigned sanlian__patrol__v1__swap__field_indices_by_name[] = {
+  1,   /* field[1] = assignment_id */
+  9,   /* field[9] = decided_by */
+  8,   /* field[8] = decided_unix_ms */
+  2,   /* field[2] = from_volunteer_id */
+  0,   /* field[0] = id */
+  4,   /* field[4] = in_return_assignment_id */
+  6,   /* field[6] = reason */
+  7,   /* field[7] = requested_unix_ms */
+  5,   /* field[5] = state */
+  3,   /* field[3] = to_volunteer_id */
 };
-static const ProtobufCIntRange sanlian__patrol__v1__swap_response__number_ranges[1 + 1] =
+static const ProtobufCIntRange sanlian__patrol__v1__swap__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 10 }
 };
-const ProtobufCMessageDescriptor sanlian__patrol__v1__swap_response__descriptor =
+const ProtobufCMessageDescriptor sanlian__patrol__v1__swap__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
-  "sanlian.patrol.v1.SwapResponse",
-  "SwapResponse",
-  "Sanlian__Patrol__V1__SwapResponse",
+  "sanlian.patrol.v1.Swap",
+  "Swap",
+  "Sanlian__Patrol__V1__Swap",
   "sanlian.patrol.v1",
-  sizeof(Sanlian__Patrol__V1__SwapResponse),
-  2,
-  sanlian__patrol__v1__swap_response__field_descriptors,
-  sanlian__patrol__v1__swap_response__field_indices_by_name,
-  1,  sanlian__patrol__v1__swap_response__number_ranges,
-  (ProtobufCMessageInit) sanlian__patrol__v1__swap_response__init,
+  sizeof(Sanlian__Patrol__V1__Swap),
+  10,
+  sanlian__patrol__v1__swap__field_descriptors,
+  sanlian__patrol__v1__swap__field_indices_by_name,
+  1,  sanlian__patrol__v1__swap__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__swap__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor sanlian__patrol__v1__decide_swap_request__field_descriptors[2] =
@@ -3249,20 +5133,20 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__decide_swap_request__
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "accept",
+    "decision",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_BOOL,
+    PROTOBUF_C_TYPE_ENUM,
     0,   /* quantifier_offset */
-    offsetof(Sanlian__Patrol__V1__DecideSwapRequest, accept),
-    NULL,
+    offsetof(Sanlian__Patrol__V1__DecideSwapRequest, decision),
+    &sanlian__patrol__v1__swap_decision__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };
 static const unsigned sanlian__patrol__v1__decide_swap_request__field_indices_by_name[] = {
-  1,   /* field[1] = accept */
+  1,   /* field[1] = decision */
   0,   /* field[0] = swap_id */
 };
 static const ProtobufCIntRange sanlian__patrol__v1__decide_swap_request__number_ranges[1 + 1] =
@@ -3283,6 +5167,108 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__decide_swap_request__descr
   sanlian__patrol__v1__decide_swap_request__field_indices_by_name,
   1,  sanlian__patrol__v1__decide_swap_request__number_ranges,
   (ProtobufCMessageInit) sanlian__patrol__v1__decide_swap_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_swaps_request__field_descriptors[2] =
+{
+  {
+    "states",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Sanlian__Patrol__V1__ListSwapsRequest, n_states),
+    offsetof(Sanlian__Patrol__V1__ListSwapsRequest, states),
+    &sanlian__patrol__v1__swap_state__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ListSwapsRequest, page),
+    &sanlian__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__list_swaps_request__field_indices_by_name[] = {
+  1,   /* field[1] = page */
+  0,   /* field[0] = states */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__list_swaps_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__list_swaps_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.ListSwapsRequest",
+  "ListSwapsRequest",
+  "Sanlian__Patrol__V1__ListSwapsRequest",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__ListSwapsRequest),
+  2,
+  sanlian__patrol__v1__list_swaps_request__field_descriptors,
+  sanlian__patrol__v1__list_swaps_request__field_indices_by_name,
+  1,  sanlian__patrol__v1__list_swaps_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__list_swaps_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_swaps_response__field_descriptors[2] =
+{
+  {
+    "swaps",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Patrol__V1__ListSwapsResponse, n_swaps),
+    offsetof(Sanlian__Patrol__V1__ListSwapsResponse, swaps),
+    &sanlian__patrol__v1__swap__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ListSwapsResponse, page),
+    &sanlian__common__v1__page_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__list_swaps_response__field_indices_by_name[] = {
+  1,   /* field[1] = page */
+  0,   /* field[0] = swaps */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__list_swaps_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__list_swaps_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.ListSwapsResponse",
+  "ListSwapsResponse",
+  "Sanlian__Patrol__V1__ListSwapsResponse",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__ListSwapsResponse),
+  2,
+  sanlian__patrol__v1__list_swaps_response__field_descriptors,
+  sanlian__patrol__v1__list_swaps_response__field_indices_by_name,
+  1,  sanlian__patrol__v1__list_swaps_response__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__list_swaps_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor sanlian__patrol__v1__check_in_request__field_descriptors[2] =
@@ -3336,7 +5322,7 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__check_in_request__descript
   (ProtobufCMessageInit) sanlian__patrol__v1__check_in_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__check_in_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__check_in_response__field_descriptors[3] =
 {
   {
     "next_due_unix_ms",
@@ -3350,14 +5336,40 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__check_in_response__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "started",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__CheckInResponse, started),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resolved_missed",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__CheckInResponse, resolved_missed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__check_in_response__field_indices_by_name[] = {
   0,   /* field[0] = next_due_unix_ms */
+  2,   /* field[2] = resolved_missed */
+  1,   /* field[1] = started */
 };
 static const ProtobufCIntRange sanlian__patrol__v1__check_in_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__check_in_response__descriptor =
 {
@@ -3367,7 +5379,7 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__check_in_response__descrip
   "Sanlian__Patrol__V1__CheckInResponse",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__CheckInResponse),
-  1,
+  3,
   sanlian__patrol__v1__check_in_response__field_descriptors,
   sanlian__patrol__v1__check_in_response__field_indices_by_name,
   1,  sanlian__patrol__v1__check_in_response__number_ranges,
@@ -3450,7 +5462,238 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__check_out_response__descri
   (ProtobufCMessageInit) sanlian__patrol__v1__check_out_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__report_finding_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__check_in_record__field_descriptors[6] =
+{
+  {
+    "assignment_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__CheckInRecord, assignment_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "volunteer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__CheckInRecord, volunteer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__CheckInRecord, kind),
+    &sanlian__patrol__v1__check_in_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "at_unix_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__CheckInRecord, at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "place",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__CheckInRecord, place),
+    &sanlian__common__v1__place__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "miss_number",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__CheckInRecord, miss_number),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__check_in_record__field_indices_by_name[] = {
+  0,   /* field[0] = assignment_id */
+  3,   /* field[3] = at_unix_ms */
+  2,   /* field[2] = kind */
+  5,   /* field[5] = miss_number */
+  4,   /* field[4] = place */
+  1,   /* field[1] = volunteer_id */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__check_in_record__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__check_in_record__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.CheckInRecord",
+  "CheckInRecord",
+  "Sanlian__Patrol__V1__CheckInRecord",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__CheckInRecord),
+  6,
+  sanlian__patrol__v1__check_in_record__field_descriptors,
+  sanlian__patrol__v1__check_in_record__field_indices_by_name,
+  1,  sanlian__patrol__v1__check_in_record__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__check_in_record__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_check_ins_request__field_descriptors[4] =
+{
+  {
+    "assignment_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ListCheckInsRequest, assignment_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "range",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ListCheckInsRequest, range),
+    &sanlian__common__v1__time_range__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kinds",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Sanlian__Patrol__V1__ListCheckInsRequest, n_kinds),
+    offsetof(Sanlian__Patrol__V1__ListCheckInsRequest, kinds),
+    &sanlian__patrol__v1__check_in_kind__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ListCheckInsRequest, page),
+    &sanlian__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__list_check_ins_request__field_indices_by_name[] = {
+  0,   /* field[0] = assignment_id */
+  2,   /* field[2] = kinds */
+  3,   /* field[3] = page */
+  1,   /* field[1] = range */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__list_check_ins_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__list_check_ins_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.ListCheckInsRequest",
+  "ListCheckInsRequest",
+  "Sanlian__Patrol__V1__ListCheckInsRequest",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__ListCheckInsRequest),
+  4,
+  sanlian__patrol__v1__list_check_ins_request__field_descriptors,
+  sanlian__patrol__v1__list_check_ins_request__field_indices_by_name,
+  1,  sanlian__patrol__v1__list_check_ins_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__list_check_ins_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_check_ins_response__field_descriptors[2] =
+{
+  {
+    "records",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Patrol__V1__ListCheckInsResponse, n_records),
+    offsetof(Sanlian__Patrol__V1__ListCheckInsResponse, records),
+    &sanlian__patrol__v1__check_in_record__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ListCheckInsResponse, page),
+    &sanlian__common__v1__page_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__list_check_ins_response__field_indices_by_name[] = {
+  1,   /* field[1] = page */
+  0,   /* field[0] = records */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__list_check_ins_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__list_check_ins_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.ListCheckInsResponse",
+  "ListCheckInsResponse",
+  "Sanlian__Patrol__V1__ListCheckInsResponse",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__ListCheckInsResponse),
+  2,
+  sanlian__patrol__v1__list_check_ins_response__field_descriptors,
+  sanlian__patrol__v1__list_check_ins_response__field_indices_by_name,
+  1,  sanlian__patrol__v1__list_check_ins_response__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__list_check_ins_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__report_finding_request__field_descriptors[6] =
 {
   {
     "assignment_id",
@@ -3512,10 +5755,23 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__report_finding_reques
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "drill",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ReportFindingRequest, drill),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__report_finding_request__field_indices_by_name[] = {
   0,   /* field[0] = assignment_id */
   3,   /* field[3] = description */
+  5,   /* field[5] = drill */
   1,   /* field[1] = kind */
   2,   /* field[2] = place */
   4,   /* field[4] = raise_hazard */
@@ -3523,7 +5779,7 @@ static const unsigned sanlian__patrol__v1__report_finding_request__field_indices
 static const ProtobufCIntRange sanlian__patrol__v1__report_finding_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__report_finding_request__descriptor =
 {
@@ -3533,14 +5789,14 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__report_finding_request__de
   "Sanlian__Patrol__V1__ReportFindingRequest",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__ReportFindingRequest),
-  5,
+  6,
   sanlian__patrol__v1__report_finding_request__field_descriptors,
   sanlian__patrol__v1__report_finding_request__field_indices_by_name,
   1,  sanlian__patrol__v1__report_finding_request__number_ranges,
   (ProtobufCMessageInit) sanlian__patrol__v1__report_finding_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__finding__field_descriptors[7] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__finding__field_descriptors[11] =
 {
   {
     "id",
@@ -3626,20 +5882,72 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__finding__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "volunteer_id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__Finding, volunteer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "drill",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__Finding, drill),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hazard_reported",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__Finding, hazard_reported),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "recorded_by",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__Finding, recorded_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__finding__field_indices_by_name[] = {
   6,   /* field[6] = alert_identifier */
   1,   /* field[1] = assignment_id */
   4,   /* field[4] = description */
+  8,   /* field[8] = drill */
   5,   /* field[5] = found_unix_ms */
+  9,   /* field[9] = hazard_reported */
   0,   /* field[0] = id */
   2,   /* field[2] = kind */
   3,   /* field[3] = place */
+  10,   /* field[10] = recorded_by */
+  7,   /* field[7] = volunteer_id */
 };
 static const ProtobufCIntRange sanlian__patrol__v1__finding__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__finding__descriptor =
 {
@@ -3649,7 +5957,7 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__finding__descriptor =
   "Sanlian__Patrol__V1__Finding",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__Finding),
-  7,
+  11,
   sanlian__patrol__v1__finding__field_descriptors,
   sanlian__patrol__v1__finding__field_indices_by_name,
   1,  sanlian__patrol__v1__finding__number_ranges,
@@ -3887,7 +6195,7 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__publicity_session__descrip
   (ProtobufCMessageInit) sanlian__patrol__v1__publicity_session__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_sessions_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_sessions_request__field_descriptors[2] =
 {
   {
     "range",
@@ -3901,14 +6209,27 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_sessions_request
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ListSessionsRequest, page),
+    &sanlian__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__list_sessions_request__field_indices_by_name[] = {
+  1,   /* field[1] = page */
   0,   /* field[0] = range */
 };
 static const ProtobufCIntRange sanlian__patrol__v1__list_sessions_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__list_sessions_request__descriptor =
 {
@@ -3918,14 +6239,14 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__list_sessions_request__des
   "Sanlian__Patrol__V1__ListSessionsRequest",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__ListSessionsRequest),
-  1,
+  2,
   sanlian__patrol__v1__list_sessions_request__field_descriptors,
   sanlian__patrol__v1__list_sessions_request__field_indices_by_name,
   1,  sanlian__patrol__v1__list_sessions_request__number_ranges,
   (ProtobufCMessageInit) sanlian__patrol__v1__list_sessions_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_sessions_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_sessions_response__field_descriptors[2] =
 {
   {
     "sessions",
@@ -3939,14 +6260,27 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__list_sessions_respons
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__ListSessionsResponse, page),
+    &sanlian__common__v1__page_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__list_sessions_response__field_indices_by_name[] = {
+  1,   /* field[1] = page */
   0,   /* field[0] = sessions */
 };
 static const ProtobufCIntRange sanlian__patrol__v1__list_sessions_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__list_sessions_response__descriptor =
 {
@@ -3956,14 +6290,14 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__list_sessions_response__de
   "Sanlian__Patrol__V1__ListSessionsResponse",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__ListSessionsResponse),
-  1,
+  2,
   sanlian__patrol__v1__list_sessions_response__field_descriptors,
   sanlian__patrol__v1__list_sessions_response__field_indices_by_name,
   1,  sanlian__patrol__v1__list_sessions_response__number_ranges,
   (ProtobufCMessageInit) sanlian__patrol__v1__list_sessions_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__hours_summary_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__hours_summary_request__field_descriptors[4] =
 {
   {
     "month",
@@ -3989,15 +6323,41 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__hours_summary_request
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "team_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__HoursSummaryRequest, team_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__HoursSummaryRequest, page),
+    &sanlian__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__hours_summary_request__field_indices_by_name[] = {
   0,   /* field[0] = month */
+  3,   /* field[3] = page */
+  2,   /* field[2] = team_id */
   1,   /* field[1] = volunteer_id */
 };
 static const ProtobufCIntRange sanlian__patrol__v1__hours_summary_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__hours_summary_request__descriptor =
 {
@@ -4007,14 +6367,14 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__hours_summary_request__des
   "Sanlian__Patrol__V1__HoursSummaryRequest",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__HoursSummaryRequest),
-  2,
+  4,
   sanlian__patrol__v1__hours_summary_request__field_descriptors,
   sanlian__patrol__v1__hours_summary_request__field_indices_by_name,
   1,  sanlian__patrol__v1__hours_summary_request__number_ranges,
   (ProtobufCMessageInit) sanlian__patrol__v1__hours_summary_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__volunteer_hours__field_descriptors[6] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__volunteer_hours__field_descriptors[8] =
 {
   {
     "volunteer_id",
@@ -4088,19 +6448,45 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__volunteer_hours__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "team_id",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__VolunteerHours, team_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "missed_check_ins",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__VolunteerHours, missed_check_ins),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__volunteer_hours__field_indices_by_name[] = {
+  7,   /* field[7] = missed_check_ins */
   1,   /* field[1] = name */
   5,   /* field[5] = no_shows */
   2,   /* field[2] = patrol_minutes */
   3,   /* field[3] = publicity_minutes */
   4,   /* field[4] = shifts_completed */
+  6,   /* field[6] = team_id */
   0,   /* field[0] = volunteer_id */
 };
 static const ProtobufCIntRange sanlian__patrol__v1__volunteer_hours__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__volunteer_hours__descriptor =
 {
@@ -4110,14 +6496,130 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__volunteer_hours__descripto
   "Sanlian__Patrol__V1__VolunteerHours",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__VolunteerHours),
-  6,
+  8,
   sanlian__patrol__v1__volunteer_hours__field_descriptors,
   sanlian__patrol__v1__volunteer_hours__field_indices_by_name,
   1,  sanlian__patrol__v1__volunteer_hours__number_ranges,
   (ProtobufCMessageInit) sanlian__patrol__v1__volunteer_hours__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__patrol__v1__hours_summary_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__team_hours__field_descriptors[7] =
+{
+  {
+    "team_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__TeamHours, team_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__TeamHours, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "volunteers",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__TeamHours, volunteers),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "patrol_minutes",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__TeamHours, patrol_minutes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "publicity_minutes",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__TeamHours, publicity_minutes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "shifts_completed",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__TeamHours, shifts_completed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "no_shows",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__TeamHours, no_shows),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__patrol__v1__team_hours__field_indices_by_name[] = {
+  1,   /* field[1] = name */
+  6,   /* field[6] = no_shows */
+  3,   /* field[3] = patrol_minutes */
+  4,   /* field[4] = publicity_minutes */
+  5,   /* field[5] = shifts_completed */
+  0,   /* field[0] = team_id */
+  2,   /* field[2] = volunteers */
+};
+static const ProtobufCIntRange sanlian__patrol__v1__team_hours__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor sanlian__patrol__v1__team_hours__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.TeamHours",
+  "TeamHours",
+  "Sanlian__Patrol__V1__TeamHours",
+  "sanlian.patrol.v1",
+  sizeof(Sanlian__Patrol__V1__TeamHours),
+  7,
+  sanlian__patrol__v1__team_hours__field_descriptors,
+  sanlian__patrol__v1__team_hours__field_indices_by_name,
+  1,  sanlian__patrol__v1__team_hours__number_ranges,
+  (ProtobufCMessageInit) sanlian__patrol__v1__team_hours__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__patrol__v1__hours_summary_response__field_descriptors[7] =
 {
   {
     "volunteers",
@@ -4131,14 +6633,92 @@ static const ProtobufCFieldDescriptor sanlian__patrol__v1__hours_summary_respons
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__HoursSummaryResponse, page),
+    &sanlian__common__v1__page_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "teams",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Patrol__V1__HoursSummaryResponse, n_teams),
+    offsetof(Sanlian__Patrol__V1__HoursSummaryResponse, teams),
+    &sanlian__patrol__v1__team_hours__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sessions",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__HoursSummaryResponse, sessions),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attendees",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__HoursSummaryResponse, attendees),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "patrol_minutes",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__HoursSummaryResponse, patrol_minutes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "publicity_minutes",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Patrol__V1__HoursSummaryResponse, publicity_minutes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__patrol__v1__hours_summary_response__field_indices_by_name[] = {
+  4,   /* field[4] = attendees */
+  1,   /* field[1] = page */
+  5,   /* field[5] = patrol_minutes */
+  6,   /* field[6] = publicity_minutes */
+  3,   /* field[3] = sessions */
+  2,   /* field[2] = teams */
   0,   /* field[0] = volunteers */
 };
 static const ProtobufCIntRange sanlian__patrol__v1__hours_summary_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor sanlian__patrol__v1__hours_summary_response__descriptor =
 {
@@ -4148,7 +6728,7 @@ const ProtobufCMessageDescriptor sanlian__patrol__v1__hours_summary_response__de
   "Sanlian__Patrol__V1__HoursSummaryResponse",
   "sanlian.patrol.v1",
   sizeof(Sanlian__Patrol__V1__HoursSummaryResponse),
-  1,
+  7,
   sanlian__patrol__v1__hours_summary_response__field_descriptors,
   sanlian__patrol__v1__hours_summary_response__field_indices_by_name,
   1,  sanlian__patrol__v1__hours_summary_response__number_ranges,
@@ -4257,6 +6837,112 @@ const ProtobufCEnumDescriptor sanlian__patrol__v1__assignment_state__descriptor 
   sanlian__patrol__v1__assignment_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
+static const ProtobufCEnumValue sanlian__patrol__v1__swap_state__enum_values_by_number[6] =
+{
+  { "SWAP_STATE_UNSPECIFIED", "SANLIAN__PATROL__V1__SWAP_STATE__SWAP_STATE_UNSPECIFIED", 0 },
+  { "SWAP_STATE_REQUESTED", "SANLIAN__PATROL__V1__SWAP_STATE__SWAP_STATE_REQUESTED", 1 },
+  { "SWAP_STATE_ACCEPTED", "SANLIAN__PATROL__V1__SWAP_STATE__SWAP_STATE_ACCEPTED", 2 },
+  { "SWAP_STATE_DECLINED", "SANLIAN__PATROL__V1__SWAP_STATE__SWAP_STATE_DECLINED", 3 },
+  { "SWAP_STATE_APPROVED", "SANLIAN__PATROL__V1__SWAP_STATE__SWAP_STATE_APPROVED", 4 },
+  { "SWAP_STATE_REJECTED", "SANLIAN__PATROL__V1__SWAP_STATE__SWAP_STATE_REJECTED", 5 },
+};
+static const ProtobufCIntRange sanlian__patrol__v1__swap_state__value_ranges[] = {
+{0, 0},{0, 6}
+};
+static const ProtobufCEnumValueIndex sanlian__patrol__v1__swap_state__enum_values_by_name[6] =
+{
+  { "SWAP_STATE_ACCEPTED", 2 },
+  { "SWAP_STATE_APPROVED", 4 },
+  { "SWAP_STATE_DECLINED", 3 },
+  { "SWAP_STATE_REJECTED", 5 },
+  { "SWAP_STATE_REQUESTED", 1 },
+  { "SWAP_STATE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor sanlian__patrol__v1__swap_state__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.SwapState",
+  "SwapState",
+  "Sanlian__Patrol__V1__SwapState",
+  "sanlian.patrol.v1",
+  6,
+  sanlian__patrol__v1__swap_state__enum_values_by_number,
+  6,
+  sanlian__patrol__v1__swap_state__enum_values_by_name,
+  1,
+  sanlian__patrol__v1__swap_state__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue sanlian__patrol__v1__swap_decision__enum_values_by_number[5] =
+{
+  { "SWAP_DECISION_UNSPECIFIED", "SANLIAN__PATROL__V1__SWAP_DECISION__SWAP_DECISION_UNSPECIFIED", 0 },
+  { "SWAP_DECISION_ACCEPT", "SANLIAN__PATROL__V1__SWAP_DECISION__SWAP_DECISION_ACCEPT", 1 },
+  { "SWAP_DECISION_DECLINE", "SANLIAN__PATROL__V1__SWAP_DECISION__SWAP_DECISION_DECLINE", 2 },
+  { "SWAP_DECISION_APPROVE", "SANLIAN__PATROL__V1__SWAP_DECISION__SWAP_DECISION_APPROVE", 3 },
+  { "SWAP_DECISION_REJECT", "SANLIAN__PATROL__V1__SWAP_DECISION__SWAP_DECISION_REJECT", 4 },
+};
+static const ProtobufCIntRange sanlian__patrol__v1__swap_decision__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex sanlian__patrol__v1__swap_decision__enum_values_by_name[5] =
+{
+  { "SWAP_DECISION_ACCEPT", 1 },
+  { "SWAP_DECISION_APPROVE", 3 },
+  { "SWAP_DECISION_DECLINE", 2 },
+  { "SWAP_DECISION_REJECT", 4 },
+  { "SWAP_DECISION_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor sanlian__patrol__v1__swap_decision__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.SwapDecision",
+  "SwapDecision",
+  "Sanlian__Patrol__V1__SwapDecision",
+  "sanlian.patrol.v1",
+  5,
+  sanlian__patrol__v1__swap_decision__enum_values_by_number,
+  5,
+  sanlian__patrol__v1__swap_decision__enum_values_by_name,
+  1,
+  sanlian__patrol__v1__swap_decision__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue sanlian__patrol__v1__check_in_kind__enum_values_by_number[6] =
+{
+  { "CHECK_IN_KIND_UNSPECIFIED", "SANLIAN__PATROL__V1__CHECK_IN_KIND__CHECK_IN_KIND_UNSPECIFIED", 0 },
+  { "CHECK_IN_KIND_START", "SANLIAN__PATROL__V1__CHECK_IN_KIND__CHECK_IN_KIND_START", 1 },
+  { "CHECK_IN_KIND_CHECK_IN", "SANLIAN__PATROL__V1__CHECK_IN_KIND__CHECK_IN_KIND_CHECK_IN", 2 },
+  { "CHECK_IN_KIND_MISSED", "SANLIAN__PATROL__V1__CHECK_IN_KIND__CHECK_IN_KIND_MISSED", 3 },
+  { "CHECK_IN_KIND_CHECK_OUT", "SANLIAN__PATROL__V1__CHECK_IN_KIND__CHECK_IN_KIND_CHECK_OUT", 4 },
+  { "CHECK_IN_KIND_CLOSED", "SANLIAN__PATROL__V1__CHECK_IN_KIND__CHECK_IN_KIND_CLOSED", 5 },
+};
+static const ProtobufCIntRange sanlian__patrol__v1__check_in_kind__value_ranges[] = {
+{0, 0},{0, 6}
+};
+static const ProtobufCEnumValueIndex sanlian__patrol__v1__check_in_kind__enum_values_by_name[6] =
+{
+  { "CHECK_IN_KIND_CHECK_IN", 2 },
+  { "CHECK_IN_KIND_CHECK_OUT", 4 },
+  { "CHECK_IN_KIND_CLOSED", 5 },
+  { "CHECK_IN_KIND_MISSED", 3 },
+  { "CHECK_IN_KIND_START", 1 },
+  { "CHECK_IN_KIND_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor sanlian__patrol__v1__check_in_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "sanlian.patrol.v1.CheckInKind",
+  "CheckInKind",
+  "Sanlian__Patrol__V1__CheckInKind",
+  "sanlian.patrol.v1",
+  6,
+  sanlian__patrol__v1__check_in_kind__enum_values_by_number,
+  6,
+  sanlian__patrol__v1__check_in_kind__enum_values_by_name,
+  1,
+  sanlian__patrol__v1__check_in_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
 static const ProtobufCEnumValue sanlian__patrol__v1__finding_kind__enum_values_by_number[7] =
 {
   { "FINDING_KIND_UNSPECIFIED", "SANLIAN__PATROL__V1__FINDING_KIND__FINDING_KIND_UNSPECIFIED", 0 },
@@ -4295,35 +6981,47 @@ const ProtobufCEnumDescriptor sanlian__patrol__v1__finding_kind__descriptor =
   sanlian__patrol__v1__finding_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor sanlian__patrol__v1__roster__method_descriptors[13] =
+static const ProtobufCMethodDescriptor sanlian__patrol__v1__roster__method_descriptors[19] =
 {
   { "UpsertVolunteer", &sanlian__patrol__v1__upsert_volunteer_request__descriptor, &sanlian__patrol__v1__volunteer__descriptor },
   { "GetVolunteer", &sanlian__patrol__v1__get_volunteer_request__descriptor, &sanlian__patrol__v1__volunteer__descriptor },
   { "ListVolunteers", &sanlian__patrol__v1__list_volunteers_request__descriptor, &sanlian__patrol__v1__list_volunteers_response__descriptor },
+  { "ImportVolunteers", &sanlian__patrol__v1__import_volunteers_request__descriptor, &sanlian__patrol__v1__import_volunteers_response__descriptor },
   { "UpsertTeam", &sanlian__patrol__v1__team__descriptor, &sanlian__patrol__v1__team__descriptor },
+  { "ListTeams", &sanlian__patrol__v1__list_teams_request__descriptor, &sanlian__patrol__v1__list_teams_response__descriptor },
   { "UpsertArea", &sanlian__patrol__v1__patrol_area__descriptor, &sanlian__patrol__v1__patrol_area__descriptor },
   { "ListAreas", &sanlian__patrol__v1__list_areas_request__descriptor, &sanlian__patrol__v1__list_areas_response__descriptor },
   { "UpsertShiftTemplate", &sanlian__patrol__v1__shift_template__descriptor, &sanlian__patrol__v1__shift_template__descriptor },
+  { "ListShiftTemplates", &sanlian__patrol__v1__list_shift_templates_request__descriptor, &sanlian__patrol__v1__list_shift_templates_response__descriptor },
   { "SetAvailability", &sanlian__patrol__v1__set_availability_request__descriptor, &sanlian__patrol__v1__set_availability_response__descriptor },
+  { "GetAvailability", &sanlian__patrol__v1__get_availability_request__descriptor, &sanlian__patrol__v1__get_availability_response__descriptor },
   { "GenerateRoster", &sanlian__patrol__v1__generate_roster_request__descriptor, &sanlian__patrol__v1__generate_roster_response__descriptor },
   { "ListAssignments", &sanlian__patrol__v1__list_assignments_request__descriptor, &sanlian__patrol__v1__list_assignments_response__descriptor },
+  { "AssignByHand", &sanlian__patrol__v1__assign_by_hand_request__descriptor, &sanlian__patrol__v1__assignment__descriptor },
   { "UpdateAssignment", &sanlian__patrol__v1__update_assignment_request__descriptor, &sanlian__patrol__v1__assignment__descriptor },
-  { "RequestSwap", &sanlian__patrol__v1__swap_request__descriptor, &sanlian__patrol__v1__swap_response__descriptor },
-  { "DecideSwap", &sanlian__patrol__v1__decide_swap_request__descriptor, &sanlian__patrol__v1__swap_response__descriptor },
+  { "RequestSwap", &sanlian__patrol__v1__swap_request__descriptor, &sanlian__patrol__v1__swap__descriptor },
+  { "DecideSwap", &sanlian__patrol__v1__decide_swap_request__descriptor, &sanlian__patrol__v1__swap__descriptor },
+  { "ListSwaps", &sanlian__patrol__v1__list_swaps_request__descriptor, &sanlian__patrol__v1__list_swaps_response__descriptor },
 };
 const unsigned sanlian__patrol__v1__roster__method_indices_by_name[] = {
-  12,        /* DecideSwap */
-  8,        /* GenerateRoster */
+  14,        /* AssignByHand */
+  17,        /* DecideSwap */
+  12,        /* GenerateRoster */
+  11,        /* GetAvailability */
   1,        /* GetVolunteer */
-  5,        /* ListAreas */
-  9,        /* ListAssignments */
+  3,        /* ImportVolunteers */
+  7,        /* ListAreas */
+  13,        /* ListAssignments */
+  9,        /* ListShiftTemplates */
+  18,        /* ListSwaps */
+  5,        /* ListTeams */
   2,        /* ListVolunteers */
-  11,        /* RequestSwap */
-  7,        /* SetAvailability */
-  10,        /* UpdateAssignment */
-  4,        /* UpsertArea */
-  6,        /* UpsertShiftTemplate */
-  3,        /* UpsertTeam */
+  16,        /* RequestSwap */
+  10,        /* SetAvailability */
+  15,        /* UpdateAssignment */
+  6,        /* UpsertArea */
+  8,        /* UpsertShiftTemplate */
+  4,        /* UpsertTeam */
   0         /* UpsertVolunteer */
 };
 const ProtobufCServiceDescriptor sanlian__patrol__v1__roster__descriptor =
@@ -4333,7 +7031,7 @@ const ProtobufCServiceDescriptor sanlian__patrol__v1__roster__descriptor =
   "Roster",
   "Sanlian__Patrol__V1__Roster",
   "sanlian.patrol.v1",
-  13,
+  19,
   sanlian__patrol__v1__roster__method_descriptors,
   sanlian__patrol__v1__roster__method_indices_by_name
 };
@@ -4361,13 +7059,29 @@ void sanlian__patrol__v1__roster__list_volunteers(ProtobufCService *service,
   assert(service->descriptor == &sanlian__patrol__v1__roster__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void sanlian__patrol__v1__roster__import_volunteers(ProtobufCService *service,
+                                                    const Sanlian__Patrol__V1__ImportVolunteersRequest *input,
+                                                    Sanlian__Patrol__V1__ImportVolunteersResponse_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &sanlian__patrol__v1__roster__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void sanlian__patrol__v1__roster__upsert_team(ProtobufCService *service,
                                               const Sanlian__Patrol__V1__Team *input,
                                               Sanlian__Patrol__V1__Team_Closure closure,
                                               void *closure_data)
 {
   assert(service->descriptor == &sanlian__patrol__v1__roster__descriptor);
-  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sanlian__patrol__v1__roster__list_teams(ProtobufCService *service,
+                                             const Sanlian__Patrol__V1__ListTeamsRequest *input,
+                                             Sanlian__Patrol__V1__ListTeamsResponse_Closure closure,
+                                             void *closure_data)
+{
+  assert(service->descriptor == &sanlian__patrol__v1__roster__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__patrol__v1__roster__upsert_area(ProtobufCService *service,
                                               const Sanlian__Patrol__V1__PatrolArea *input,
@@ -4375,7 +7089,7 @@ void sanlian__patrol__v1__roster__upsert_area(ProtobufCService *service,
                                               void *closure_data)
 {
   assert(service->descriptor == &sanlian__patrol__v1__roster__descriptor);
-  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__patrol__v1__roster__list_areas(ProtobufCService *service,
                                              const Sanlian__Patrol__V1__ListAreasRequest *input,
@@ -4383,7 +7097,7 @@ void sanlian__patrol__v1__roster__list_areas(ProtobufCService *service,
                                              void *closure_data)
 {
   assert(service->descriptor == &sanlian__patrol__v1__roster__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__patrol__v1__roster__upsert_shift_template(ProtobufCService *service,
                                                         const Sanlian__Patrol__V1__ShiftTemplate *input,
@@ -4391,7 +7105,15 @@ void sanlian__patrol__v1__roster__upsert_shift_template(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &sanlian__patrol__v1__roster__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sanlian__patrol__v1__roster__list_shift_templates(ProtobufCService *service,
+                                                       const Sanlian__Patrol__V1__ListShiftTemplatesRequest *input,
+                                                       Sanlian__Patrol__V1__ListShiftTemplatesResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &sanlian__patrol__v1__roster__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__patrol__v1__roster__set_availability(ProtobufCService *service,
                                                    const Sanlian__Patrol__V1__SetAvailabilityRequest *input,
@@ -4399,7 +7121,15 @@ void sanlian__patrol__v1__roster__set_availability(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &sanlian__patrol__v1__roster__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sanlian__patrol__v1__roster__get_availability(ProtobufCService *service,
+                                                   const Sanlian__Patrol__V1__GetAvailabilityRequest *input,
+                                                   Sanlian__Patrol__V1__GetAvailabilityResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &sanlian__patrol__v1__roster__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__patrol__v1__roster__generate_roster(ProtobufCService *service,
                                                   const Sanlian__Patrol__V1__GenerateRosterRequest *input,
@@ -4407,7 +7137,7 @@ void sanlian__patrol__v1__roster__generate_roster(ProtobufCService *service,
                                                   void *closure_data)
 {
   assert(service->descriptor == &sanlian__patrol__v1__roster__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__patrol__v1__roster__list_assignments(ProtobufCService *service,
                                                    const Sanlian__Patrol__V1__ListAssignmentsRequest *input,
@@ -4415,7 +7145,15 @@ void sanlian__patrol__v1__roster__list_assignments(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &sanlian__patrol__v1__roster__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sanlian__patrol__v1__roster__assign_by_hand(ProtobufCService *service,
+                                                 const Sanlian__Patrol__V1__AssignByHandRequest *input,
+                                                 Sanlian__Patrol__V1__Assignment_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &sanlian__patrol__v1__roster__descriptor);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__patrol__v1__roster__update_assignment(ProtobufCService *service,
                                                     const Sanlian__Patrol__V1__UpdateAssignmentRequest *input,
@@ -4423,23 +7161,31 @@ void sanlian__patrol__v1__roster__update_assignment(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &sanlian__patrol__v1__roster__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__patrol__v1__roster__request_swap(ProtobufCService *service,
                                                const Sanlian__Patrol__V1__SwapRequest *input,
-                                               Sanlian__Patrol__V1__SwapResponse_Closure closure,
+                                               Sanlian__Patrol__V1__Swap_Closure closure,
                                                void *closure_data)
 {
   assert(service->descriptor == &sanlian__patrol__v1__roster__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__patrol__v1__roster__decide_swap(ProtobufCService *service,
                                               const Sanlian__Patrol__V1__DecideSwapRequest *input,
-                                              Sanlian__Patrol__V1__SwapResponse_Closure closure,
+                                              Sanlian__Patrol__V1__Swap_Closure closure,
                                               void *closure_data)
 {
   assert(service->descriptor == &sanlian__patrol__v1__roster__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sanlian__patrol__v1__roster__list_swaps(ProtobufCService *service,
+                                             const Sanlian__Patrol__V1__ListSwapsRequest *input,
+                                             Sanlian__Patrol__V1__ListSwapsResponse_Closure closure,
+                                             void *closure_data)
+{
+  assert(service->descriptor == &sanlian__patrol__v1__roster__descriptor);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__patrol__v1__roster__init (Sanlian__Patrol__V1__Roster_Service *service,
                                         Sanlian__Patrol__V1__Roster_ServiceDestroy destroy)
@@ -4448,18 +7194,20 @@ void sanlian__patrol__v1__roster__init (Sanlian__Patrol__V1__Roster_Service *ser
                                      &sanlian__patrol__v1__roster__descriptor,
                                      (ProtobufCServiceDestroy) destroy);
 }
-static const ProtobufCMethodDescriptor sanlian__patrol__v1__patrols__method_descriptors[4] =
+static const ProtobufCMethodDescriptor sanlian__patrol__v1__patrols__method_descriptors[5] =
 {
   { "CheckIn", &sanlian__patrol__v1__check_in_request__descriptor, &sanlian__patrol__v1__check_in_response__descriptor },
   { "CheckOut", &sanlian__patrol__v1__check_out_request__descriptor, &sanlian__patrol__v1__check_out_response__descriptor },
+  { "ListCheckIns", &sanlian__patrol__v1__list_check_ins_request__descriptor, &sanlian__patrol__v1__list_check_ins_response__descriptor },
   { "ReportFinding", &sanlian__patrol__v1__report_finding_request__descriptor, &sanlian__patrol__v1__finding__descriptor },
   { "ListFindings", &sanlian__patrol__v1__list_findings_request__descriptor, &sanlian__patrol__v1__list_findings_response__descriptor },
 };
 const unsigned sanlian__patrol__v1__patrols__method_indices_by_name[] = {
   0,        /* CheckIn */
   1,        /* CheckOut */
-  3,        /* ListFindings */
-  2         /* ReportFinding */
+  2,        /* ListCheckIns */
+  4,        /* ListFindings */
+  3         /* ReportFinding */
 };
 const ProtobufCServiceDescriptor sanlian__patrol__v1__patrols__descriptor =
 {
@@ -4468,7 +7216,7 @@ const ProtobufCServiceDescriptor sanlian__patrol__v1__patrols__descriptor =
   "Patrols",
   "Sanlian__Patrol__V1__Patrols",
   "sanlian.patrol.v1",
-  4,
+  5,
   sanlian__patrol__v1__patrols__method_descriptors,
   sanlian__patrol__v1__patrols__method_indices_by_name
 };
@@ -4488,13 +7236,21 @@ void sanlian__patrol__v1__patrols__check_out(ProtobufCService *service,
   assert(service->descriptor == &sanlian__patrol__v1__patrols__descriptor);
   service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void sanlian__patrol__v1__patrols__list_check_ins(ProtobufCService *service,
+                                                  const Sanlian__Patrol__V1__ListCheckInsRequest *input,
+                                                  Sanlian__Patrol__V1__ListCheckInsResponse_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &sanlian__patrol__v1__patrols__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void sanlian__patrol__v1__patrols__report_finding(ProtobufCService *service,
                                                   const Sanlian__Patrol__V1__ReportFindingRequest *input,
                                                   Sanlian__Patrol__V1__Finding_Closure closure,
                                                   void *closure_data)
 {
   assert(service->descriptor == &sanlian__patrol__v1__patrols__descriptor);
-  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__patrol__v1__patrols__list_findings(ProtobufCService *service,
                                                  const Sanlian__Patrol__V1__ListFindingsRequest *input,
@@ -4502,7 +7258,7 @@ void sanlian__patrol__v1__patrols__list_findings(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &sanlian__patrol__v1__patrols__descriptor);
-  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__patrol__v1__patrols__init (Sanlian__Patrol__V1__Patrols_Service *service,
                                          Sanlian__Patrol__V1__Patrols_ServiceDestroy destroy)

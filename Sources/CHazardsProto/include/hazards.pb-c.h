@@ -182,6 +182,12 @@ struct  Sanlian__Hazards__V1__ReportHazardRequest
    * An exercise: flows through, marked as a drill.
    */
   protobuf_c_boolean drill;
+  /*
+   * The reporter's own identifier for this report (1–128 bytes; empty: none): a report repeated
+   * with the same identifier by the same department is the same report, taken once (a service
+   * reporting through its outbox may send it again after a crash).
+   */
+  char *identifier;
   Sanlian__Hazards__V1__ReportHazardRequest__SuggestedCase suggested_case;
   union {
     Sanlian__Hazards__V1__HazardGrade suggested_grade;
@@ -189,7 +195,7 @@ struct  Sanlian__Hazards__V1__ReportHazardRequest
 };
 #define SANLIAN__HAZARDS__V1__REPORT_HAZARD_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__report_hazard_request__descriptor) \
-    , SANLIAN__HAZARDS__V1__HAZARD_KIND__HAZARD_KIND_UNSPECIFIED, NULL, (char *)protobuf_c_empty_string, 0, SANLIAN__HAZARDS__V1__REPORT_HAZARD_REQUEST__SUGGESTED__NOT_SET, {0} }
+    , SANLIAN__HAZARDS__V1__HAZARD_KIND__HAZARD_KIND_UNSPECIFIED, NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, SANLIAN__HAZARDS__V1__REPORT_HAZARD_REQUEST__SUGGESTED__NOT_SET, {0} }
 
 
 struct  Sanlian__Hazards__V1__HazardEvent

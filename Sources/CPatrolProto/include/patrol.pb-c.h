@@ -21,29 +21,46 @@ typedef struct Sanlian__Patrol__V1__UpsertVolunteerRequest Sanlian__Patrol__V1__
 typedef struct Sanlian__Patrol__V1__GetVolunteerRequest Sanlian__Patrol__V1__GetVolunteerRequest;
 typedef struct Sanlian__Patrol__V1__ListVolunteersRequest Sanlian__Patrol__V1__ListVolunteersRequest;
 typedef struct Sanlian__Patrol__V1__ListVolunteersResponse Sanlian__Patrol__V1__ListVolunteersResponse;
+typedef struct Sanlian__Patrol__V1__ImportRow Sanlian__Patrol__V1__ImportRow;
+typedef struct Sanlian__Patrol__V1__ImportVolunteersRequest Sanlian__Patrol__V1__ImportVolunteersRequest;
+typedef struct Sanlian__Patrol__V1__RowError Sanlian__Patrol__V1__RowError;
+typedef struct Sanlian__Patrol__V1__ImportVolunteersResponse Sanlian__Patrol__V1__ImportVolunteersResponse;
 typedef struct Sanlian__Patrol__V1__Team Sanlian__Patrol__V1__Team;
+typedef struct Sanlian__Patrol__V1__ListTeamsRequest Sanlian__Patrol__V1__ListTeamsRequest;
+typedef struct Sanlian__Patrol__V1__ListTeamsResponse Sanlian__Patrol__V1__ListTeamsResponse;
 typedef struct Sanlian__Patrol__V1__PatrolArea Sanlian__Patrol__V1__PatrolArea;
 typedef struct Sanlian__Patrol__V1__ListAreasRequest Sanlian__Patrol__V1__ListAreasRequest;
 typedef struct Sanlian__Patrol__V1__ListAreasResponse Sanlian__Patrol__V1__ListAreasResponse;
 typedef struct Sanlian__Patrol__V1__ShiftTemplate Sanlian__Patrol__V1__ShiftTemplate;
+typedef struct Sanlian__Patrol__V1__ListShiftTemplatesRequest Sanlian__Patrol__V1__ListShiftTemplatesRequest;
+typedef struct Sanlian__Patrol__V1__ListShiftTemplatesResponse Sanlian__Patrol__V1__ListShiftTemplatesResponse;
 typedef struct Sanlian__Patrol__V1__AvailabilityWindow Sanlian__Patrol__V1__AvailabilityWindow;
 typedef struct Sanlian__Patrol__V1__SetAvailabilityRequest Sanlian__Patrol__V1__SetAvailabilityRequest;
 typedef struct Sanlian__Patrol__V1__SetAvailabilityResponse Sanlian__Patrol__V1__SetAvailabilityResponse;
+typedef struct Sanlian__Patrol__V1__GetAvailabilityRequest Sanlian__Patrol__V1__GetAvailabilityRequest;
+typedef struct Sanlian__Patrol__V1__GetAvailabilityResponse Sanlian__Patrol__V1__GetAvailabilityResponse;
 typedef struct Sanlian__Patrol__V1__RosterRules Sanlian__Patrol__V1__RosterRules;
 typedef struct Sanlian__Patrol__V1__GenerateRosterRequest Sanlian__Patrol__V1__GenerateRosterRequest;
 typedef struct Sanlian__Patrol__V1__UnfilledShift Sanlian__Patrol__V1__UnfilledShift;
+typedef struct Sanlian__Patrol__V1__RosterScore Sanlian__Patrol__V1__RosterScore;
 typedef struct Sanlian__Patrol__V1__GenerateRosterResponse Sanlian__Patrol__V1__GenerateRosterResponse;
 typedef struct Sanlian__Patrol__V1__Assignment Sanlian__Patrol__V1__Assignment;
 typedef struct Sanlian__Patrol__V1__ListAssignmentsRequest Sanlian__Patrol__V1__ListAssignmentsRequest;
 typedef struct Sanlian__Patrol__V1__ListAssignmentsResponse Sanlian__Patrol__V1__ListAssignmentsResponse;
+typedef struct Sanlian__Patrol__V1__AssignByHandRequest Sanlian__Patrol__V1__AssignByHandRequest;
 typedef struct Sanlian__Patrol__V1__UpdateAssignmentRequest Sanlian__Patrol__V1__UpdateAssignmentRequest;
 typedef struct Sanlian__Patrol__V1__SwapRequest Sanlian__Patrol__V1__SwapRequest;
-typedef struct Sanlian__Patrol__V1__SwapResponse Sanlian__Patrol__V1__SwapResponse;
+typedef struct Sanlian__Patrol__V1__Swap Sanlian__Patrol__V1__Swap;
 typedef struct Sanlian__Patrol__V1__DecideSwapRequest Sanlian__Patrol__V1__DecideSwapRequest;
+typedef struct Sanlian__Patrol__V1__ListSwapsRequest Sanlian__Patrol__V1__ListSwapsRequest;
+typedef struct Sanlian__Patrol__V1__ListSwapsResponse Sanlian__Patrol__V1__ListSwapsResponse;
 typedef struct Sanlian__Patrol__V1__CheckInRequest Sanlian__Patrol__V1__CheckInRequest;
 typedef struct Sanlian__Patrol__V1__CheckInResponse Sanlian__Patrol__V1__CheckInResponse;
 typedef struct Sanlian__Patrol__V1__CheckOutRequest Sanlian__Patrol__V1__CheckOutRequest;
 typedef struct Sanlian__Patrol__V1__CheckOutResponse Sanlian__Patrol__V1__CheckOutResponse;
+typedef struct Sanlian__Patrol__V1__CheckInRecord Sanlian__Patrol__V1__CheckInRecord;
+typedef struct Sanlian__Patrol__V1__ListCheckInsRequest Sanlian__Patrol__V1__ListCheckInsRequest;
+typedef struct Sanlian__Patrol__V1__ListCheckInsResponse Sanlian__Patrol__V1__ListCheckInsResponse;
 typedef struct Sanlian__Patrol__V1__ReportFindingRequest Sanlian__Patrol__V1__ReportFindingRequest;
 typedef struct Sanlian__Patrol__V1__Finding Sanlian__Patrol__V1__Finding;
 typedef struct Sanlian__Patrol__V1__ListFindingsRequest Sanlian__Patrol__V1__ListFindingsRequest;
@@ -53,6 +70,7 @@ typedef struct Sanlian__Patrol__V1__ListSessionsRequest Sanlian__Patrol__V1__Lis
 typedef struct Sanlian__Patrol__V1__ListSessionsResponse Sanlian__Patrol__V1__ListSessionsResponse;
 typedef struct Sanlian__Patrol__V1__HoursSummaryRequest Sanlian__Patrol__V1__HoursSummaryRequest;
 typedef struct Sanlian__Patrol__V1__VolunteerHours Sanlian__Patrol__V1__VolunteerHours;
+typedef struct Sanlian__Patrol__V1__TeamHours Sanlian__Patrol__V1__TeamHours;
 typedef struct Sanlian__Patrol__V1__HoursSummaryResponse Sanlian__Patrol__V1__HoursSummaryResponse;
 
 
@@ -82,12 +100,50 @@ typedef enum _Sanlian__Patrol__V1__AssignmentState {
   SANLIAN__PATROL__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_UNSPECIFIED = 0,
   SANLIAN__PATROL__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_ASSIGNED = 1,
   SANLIAN__PATROL__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_CONFIRMED = 2,
+  /*
+   * Given to another volunteer by an approved swap (kept for the record).
+   */
   SANLIAN__PATROL__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_SWAPPED = 3,
   SANLIAN__PATROL__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_COMPLETED = 4,
   SANLIAN__PATROL__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_NO_SHOW = 5,
   SANLIAN__PATROL__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_CANCELLED = 6
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SANLIAN__PATROL__V1__ASSIGNMENT_STATE)
 } Sanlian__Patrol__V1__AssignmentState;
+typedef enum _Sanlian__Patrol__V1__SwapState {
+  SANLIAN__PATROL__V1__SWAP_STATE__SWAP_STATE_UNSPECIFIED = 0,
+  SANLIAN__PATROL__V1__SWAP_STATE__SWAP_STATE_REQUESTED = 1,
+  SANLIAN__PATROL__V1__SWAP_STATE__SWAP_STATE_ACCEPTED = 2,
+  SANLIAN__PATROL__V1__SWAP_STATE__SWAP_STATE_DECLINED = 3,
+  SANLIAN__PATROL__V1__SWAP_STATE__SWAP_STATE_APPROVED = 4,
+  SANLIAN__PATROL__V1__SWAP_STATE__SWAP_STATE_REJECTED = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SANLIAN__PATROL__V1__SWAP_STATE)
+} Sanlian__Patrol__V1__SwapState;
+typedef enum _Sanlian__Patrol__V1__SwapDecision {
+  SANLIAN__PATROL__V1__SWAP_DECISION__SWAP_DECISION_UNSPECIFIED = 0,
+  /*
+   * The other volunteer's answer.
+   */
+  SANLIAN__PATROL__V1__SWAP_DECISION__SWAP_DECISION_ACCEPT = 1,
+  SANLIAN__PATROL__V1__SWAP_DECISION__SWAP_DECISION_DECLINE = 2,
+  /*
+   * The coordinator's, once accepted.
+   */
+  SANLIAN__PATROL__V1__SWAP_DECISION__SWAP_DECISION_APPROVE = 3,
+  SANLIAN__PATROL__V1__SWAP_DECISION__SWAP_DECISION_REJECT = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SANLIAN__PATROL__V1__SWAP_DECISION)
+} Sanlian__Patrol__V1__SwapDecision;
+typedef enum _Sanlian__Patrol__V1__CheckInKind {
+  SANLIAN__PATROL__V1__CHECK_IN_KIND__CHECK_IN_KIND_UNSPECIFIED = 0,
+  SANLIAN__PATROL__V1__CHECK_IN_KIND__CHECK_IN_KIND_START = 1,
+  SANLIAN__PATROL__V1__CHECK_IN_KIND__CHECK_IN_KIND_CHECK_IN = 2,
+  SANLIAN__PATROL__V1__CHECK_IN_KIND__CHECK_IN_KIND_MISSED = 3,
+  SANLIAN__PATROL__V1__CHECK_IN_KIND__CHECK_IN_KIND_CHECK_OUT = 4,
+  /*
+   * The shift ended without a check-out: the patrol is closed at its end.
+   */
+  SANLIAN__PATROL__V1__CHECK_IN_KIND__CHECK_IN_KIND_CLOSED = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SANLIAN__PATROL__V1__CHECK_IN_KIND)
+} Sanlian__Patrol__V1__CheckInKind;
 typedef enum _Sanlian__Patrol__V1__FindingKind {
   SANLIAN__PATROL__V1__FINDING_KIND__FINDING_KIND_UNSPECIFIED = 0,
   SANLIAN__PATROL__V1__FINDING_KIND__FINDING_KIND_BROKEN_FACILITY = 1,
@@ -107,27 +163,43 @@ struct  Sanlian__Patrol__V1__Volunteer
   char *id;
   char *name;
   /*
-   * Masked ("138****5678") unless the caller holds the personal-data grant.
+   * 11 digits, a mainland mobile number. Masked ("138****5678") unless the caller holds the
+   * personal-data grant.
    */
   char *phone;
   Sanlian__Patrol__V1__VolunteerKind kind;
   /*
-   * e.g. "first_aid", "driving", "publicity".
+   * e.g. "first_aid", "driving", "publicity": at most 16, each 1–32 of a–z, 0–9 and '_'.
    */
   size_t n_skills;
   char **skills;
+  /*
+   * Empty or 12 digits.
+   */
   char *village_code;
+  /*
+   * Empty or a team's id.
+   */
   char *team_id;
   protobuf_c_boolean active;
   /*
-   * Areas the volunteer prefers to patrol.
+   * Areas the volunteer prefers to patrol: at most 16 areas' ids.
    */
   size_t n_preferred_area_ids;
   char **preferred_area_ids;
+  /*
+   * Shift names the volunteer prefers ("day", "night"): at most 8.
+   */
+  size_t n_preferred_shift_names;
+  char **preferred_shift_names;
+  /*
+   * True when phone is masked in this copy.
+   */
+  protobuf_c_boolean masked;
 };
 #define SANLIAN__PATROL__V1__VOLUNTEER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__volunteer__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SANLIAN__PATROL__V1__VOLUNTEER_KIND__VOLUNTEER_KIND_UNSPECIFIED, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SANLIAN__PATROL__V1__VOLUNTEER_KIND__VOLUNTEER_KIND_UNSPECIFIED, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, 0 }
 
 
 struct  Sanlian__Patrol__V1__UpsertVolunteerRequest
@@ -156,10 +228,11 @@ struct  Sanlian__Patrol__V1__ListVolunteersRequest
   char *village_code;
   protobuf_c_boolean include_inactive;
   Sanlian__Common__V1__PageRequest *page;
+  char *team_id;
 };
 #define SANLIAN__PATROL__V1__LIST_VOLUNTEERS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__list_volunteers_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, NULL }
+    , (char *)protobuf_c_empty_string, 0, NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Sanlian__Patrol__V1__ListVolunteersResponse
@@ -174,16 +247,104 @@ struct  Sanlian__Patrol__V1__ListVolunteersResponse
     , 0,NULL, NULL }
 
 
+/*
+ * One row of an import file: its number in the file (the header is row 1) and the volunteer.
+ */
+struct  Sanlian__Patrol__V1__ImportRow
+{
+  ProtobufCMessage base;
+  uint32_t row;
+  Sanlian__Patrol__V1__Volunteer *volunteer;
+};
+#define SANLIAN__PATROL__V1__IMPORT_ROW__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__import_row__descriptor) \
+    , 0, NULL }
+
+
+struct  Sanlian__Patrol__V1__ImportVolunteersRequest
+{
+  ProtobufCMessage base;
+  /*
+   * At most 5000 rows.
+   */
+  size_t n_rows;
+  Sanlian__Patrol__V1__ImportRow **rows;
+  /*
+   * Check every row, store nothing.
+   */
+  protobuf_c_boolean dry_run;
+};
+#define SANLIAN__PATROL__V1__IMPORT_VOLUNTEERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__import_volunteers_request__descriptor) \
+    , 0,NULL, 0 }
+
+
+struct  Sanlian__Patrol__V1__RowError
+{
+  ProtobufCMessage base;
+  uint32_t row;
+  /*
+   * The field at fault, as the file's column names it ("phone").
+   */
+  char *field;
+  char *message;
+};
+#define SANLIAN__PATROL__V1__ROW_ERROR__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__row_error__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Sanlian__Patrol__V1__ImportVolunteersResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Volunteers new to the service, and volunteers updated (0 when anything was rejected).
+   */
+  uint32_t created;
+  uint32_t updated;
+  size_t n_rejected;
+  Sanlian__Patrol__V1__RowError **rejected;
+};
+#define SANLIAN__PATROL__V1__IMPORT_VOLUNTEERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__import_volunteers_response__descriptor) \
+    , 0, 0, 0,NULL }
+
+
 struct  Sanlian__Patrol__V1__Team
 {
   ProtobufCMessage base;
   char *id;
   char *name;
+  /*
+   * Empty or a volunteer's id.
+   */
   char *leader_volunteer_id;
 };
 #define SANLIAN__PATROL__V1__TEAM__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__team__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Sanlian__Patrol__V1__ListTeamsRequest
+{
+  ProtobufCMessage base;
+  Sanlian__Common__V1__PageRequest *page;
+};
+#define SANLIAN__PATROL__V1__LIST_TEAMS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__list_teams_request__descriptor) \
+    , NULL }
+
+
+struct  Sanlian__Patrol__V1__ListTeamsResponse
+{
+  ProtobufCMessage base;
+  size_t n_teams;
+  Sanlian__Patrol__V1__Team **teams;
+  Sanlian__Common__V1__PageResponse *page;
+};
+#define SANLIAN__PATROL__V1__LIST_TEAMS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__list_teams_response__descriptor) \
+    , 0,NULL, NULL }
 
 
 struct  Sanlian__Patrol__V1__PatrolArea
@@ -202,10 +363,11 @@ struct  Sanlian__Patrol__V1__PatrolArea
 struct  Sanlian__Patrol__V1__ListAreasRequest
 {
   ProtobufCMessage base;
+  Sanlian__Common__V1__PageRequest *page;
 };
 #define SANLIAN__PATROL__V1__LIST_AREAS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__list_areas_request__descriptor) \
-     }
+    , NULL }
 
 
 struct  Sanlian__Patrol__V1__ListAreasResponse
@@ -213,10 +375,11 @@ struct  Sanlian__Patrol__V1__ListAreasResponse
   ProtobufCMessage base;
   size_t n_areas;
   Sanlian__Patrol__V1__PatrolArea **areas;
+  Sanlian__Common__V1__PageResponse *page;
 };
 #define SANLIAN__PATROL__V1__LIST_AREAS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__list_areas_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, NULL }
 
 
 struct  Sanlian__Patrol__V1__ShiftTemplate
@@ -229,15 +392,22 @@ struct  Sanlian__Patrol__V1__ShiftTemplate
   char *name;
   char *area_id;
   /*
-   * Minutes after local midnight; a shift may end past midnight (end < start).
+   * Minutes after local midnight, 0–1439; a shift may end past midnight (end <= start). At most
+   * 16 hours long.
    */
   uint32_t start_minute;
   uint32_t end_minute;
+  /*
+   * 1–50.
+   */
   uint32_t people_needed;
   /*
-   * Night rules (nobody alone, at least one veteran) apply.
+   * Night rules apply: nobody alone (at least two people), at least one veteran.
    */
   protobuf_c_boolean night;
+  /*
+   * Skills at least one of the shift's people must have: at most 8.
+   */
   size_t n_required_skills;
   char **required_skills;
   /*
@@ -245,10 +415,45 @@ struct  Sanlian__Patrol__V1__ShiftTemplate
    */
   size_t n_weekdays;
   uint32_t *weekdays;
+  /*
+   * How often a volunteer on this shift checks in, in minutes, as the compose file's patrol
+   * section sets it (read only).
+   */
+  uint32_t check_in_every_minutes;
+  /*
+   * A template no longer used: no new shifts are made of it.
+   */
+  protobuf_c_boolean retired;
 };
 #define SANLIAN__PATROL__V1__SHIFT_TEMPLATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__shift_template__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0,NULL, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0,NULL, 0,NULL, 0, 0 }
+
+
+struct  Sanlian__Patrol__V1__ListShiftTemplatesRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Empty: every area.
+   */
+  char *area_id;
+  Sanlian__Common__V1__PageRequest *page;
+};
+#define SANLIAN__PATROL__V1__LIST_SHIFT_TEMPLATES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__list_shift_templates_request__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Sanlian__Patrol__V1__ListShiftTemplatesResponse
+{
+  ProtobufCMessage base;
+  size_t n_templates;
+  Sanlian__Patrol__V1__ShiftTemplate **templates;
+  Sanlian__Common__V1__PageResponse *page;
+};
+#define SANLIAN__PATROL__V1__LIST_SHIFT_TEMPLATES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__list_shift_templates_response__descriptor) \
+    , 0,NULL, NULL }
 
 
 struct  Sanlian__Patrol__V1__AvailabilityWindow
@@ -256,7 +461,8 @@ struct  Sanlian__Patrol__V1__AvailabilityWindow
   ProtobufCMessage base;
   Sanlian__Common__V1__TimeRange *range;
   /*
-   * true: available; false: time off.
+   * true: available; false: time off. A volunteer with no available window is available
+   * whenever not on time off; one with some is available only within them.
    */
   protobuf_c_boolean available;
 };
@@ -269,17 +475,27 @@ struct  Sanlian__Patrol__V1__SetAvailabilityRequest
 {
   ProtobufCMessage base;
   char *volunteer_id;
+  /*
+   * At most 500, each with both ends set and from < to.
+   */
   size_t n_windows;
   Sanlian__Patrol__V1__AvailabilityWindow **windows;
+  /*
+   * Add to the volunteer's windows instead of replacing them.
+   */
+  protobuf_c_boolean append;
 };
 #define SANLIAN__PATROL__V1__SET_AVAILABILITY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__set_availability_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0 }
 
 
 struct  Sanlian__Patrol__V1__SetAvailabilityResponse
 {
   ProtobufCMessage base;
+  /*
+   * How many windows the volunteer has now.
+   */
   uint32_t windows;
 };
 #define SANLIAN__PATROL__V1__SET_AVAILABILITY_RESPONSE__INIT \
@@ -287,10 +503,37 @@ struct  Sanlian__Patrol__V1__SetAvailabilityResponse
     , 0 }
 
 
+struct  Sanlian__Patrol__V1__GetAvailabilityRequest
+{
+  ProtobufCMessage base;
+  char *volunteer_id;
+};
+#define SANLIAN__PATROL__V1__GET_AVAILABILITY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__get_availability_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Sanlian__Patrol__V1__GetAvailabilityResponse
+{
+  ProtobufCMessage base;
+  size_t n_windows;
+  Sanlian__Patrol__V1__AvailabilityWindow **windows;
+};
+#define SANLIAN__PATROL__V1__GET_AVAILABILITY_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__get_availability_response__descriptor) \
+    , 0,NULL }
+
+
 struct  Sanlian__Patrol__V1__RosterRules
 {
   ProtobufCMessage base;
+  /*
+   * 0: the compose file's patrol.min_rest_minutes.
+   */
   uint32_t min_rest_minutes;
+  /*
+   * 0: the compose file's patrol.max_shifts_per_week (ISO weeks).
+   */
   uint32_t max_shifts_per_week;
   /*
    * Seed for tie-breaking: the same input and seed give the same roster.
@@ -306,13 +549,13 @@ struct  Sanlian__Patrol__V1__GenerateRosterRequest
 {
   ProtobufCMessage base;
   /*
-   * Dates "YYYY-MM-DD", inclusive.
+   * Dates "YYYY-MM-DD", inclusive; at most 62 days.
    */
   char *first_day;
   char *last_day;
   Sanlian__Patrol__V1__RosterRules *rules;
   /*
-   * Only report what would be assigned.
+   * Solve and score, store nothing.
    */
   protobuf_c_boolean dry_run;
 };
@@ -326,32 +569,83 @@ struct  Sanlian__Patrol__V1__UnfilledShift
   ProtobufCMessage base;
   char *shift_template_id;
   char *day;
+  /*
+   * Places left empty.
+   */
   uint32_t missing;
   /*
-   * Why it could not be filled, e.g. "no available veteran for a night shift".
+   * Why, e.g. "no available veteran for a night shift", "every volunteer with first_aid is at
+   * the weekly limit".
    */
   char *reason;
+  char *area_id;
 };
 #define SANLIAN__PATROL__V1__UNFILLED_SHIFT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__unfilled_shift__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * How good a roster is. Hard-rule violations are always 0: a roster breaking a hard rule is
+ * never produced.
+ */
+struct  Sanlian__Patrol__V1__RosterScore
+{
+  ProtobufCMessage base;
+  uint32_t hard_violations;
+  /*
+   * Shifts with at least one place empty, and the empty places in all.
+   */
+  uint32_t unfilled_shifts;
+  uint32_t unfilled_places;
+  /*
+   * Among active volunteers who could take the same number of the period's shifts: most minus
+   * fewest shifts, the largest over such groups.
+   */
+  uint32_t fairness_spread;
+  /*
+   * Assignments to a volunteer's preferred area or shift, of those where the volunteer states a
+   * preference.
+   */
+  uint32_t preferences_met;
+  uint32_t preferences_stated;
+  uint32_t assignments;
+  /*
+   * Assignments kept from before, moved (another volunteer or none), and new.
+   */
+  uint32_t kept;
+  uint32_t changed;
+  uint32_t added;
+  /*
+   * Shifts of each area filled, fewest and most, in per cent of the places they need.
+   */
+  uint32_t area_coverage_min_percent;
+  uint32_t area_coverage_max_percent;
+};
+#define SANLIAN__PATROL__V1__ROSTER_SCORE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__roster_score__descriptor) \
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 struct  Sanlian__Patrol__V1__GenerateRosterResponse
 {
   ProtobufCMessage base;
-  size_t n_assignments;
-  Sanlian__Patrol__V1__Assignment **assignments;
+  /*
+   * As many as fit one frame; score.unfilled_shifts says how many there are.
+   */
   size_t n_unfilled;
   Sanlian__Patrol__V1__UnfilledShift **unfilled;
   /*
-   * Largest minus smallest number of shifts per active volunteer.
+   * The same as score.fairness_spread.
    */
   uint32_t fairness_spread;
+  Sanlian__Patrol__V1__RosterScore *score;
+  protobuf_c_boolean dry_run;
+  uint32_t solve_milliseconds;
 };
 #define SANLIAN__PATROL__V1__GENERATE_ROSTER_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__generate_roster_response__descriptor) \
-    , 0,NULL, 0,NULL, 0 }
+    , 0,NULL, 0, NULL, 0, 0 }
 
 
 struct  Sanlian__Patrol__V1__Assignment
@@ -368,22 +662,33 @@ struct  Sanlian__Patrol__V1__Assignment
   protobuf_c_boolean locked;
   int64_t starts_unix_ms;
   int64_t ends_unix_ms;
+  char *area_id;
+  char *shift_name;
 };
 #define SANLIAN__PATROL__V1__ASSIGNMENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__assignment__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SANLIAN__PATROL__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_UNSPECIFIED, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SANLIAN__PATROL__V1__ASSIGNMENT_STATE__ASSIGNMENT_STATE_UNSPECIFIED, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Sanlian__Patrol__V1__ListAssignmentsRequest
 {
   ProtobufCMessage base;
   char *volunteer_id;
+  /*
+   * Assignments whose shift starts within it.
+   */
   Sanlian__Common__V1__TimeRange *range;
   Sanlian__Common__V1__PageRequest *page;
+  char *area_id;
+  /*
+   * Empty: every state but swapped and cancelled.
+   */
+  size_t n_states;
+  Sanlian__Patrol__V1__AssignmentState *states;
 };
 #define SANLIAN__PATROL__V1__LIST_ASSIGNMENTS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__list_assignments_request__descriptor) \
-    , (char *)protobuf_c_empty_string, NULL, NULL }
+    , (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 struct  Sanlian__Patrol__V1__ListAssignmentsResponse
@@ -398,6 +703,19 @@ struct  Sanlian__Patrol__V1__ListAssignmentsResponse
     , 0,NULL, NULL }
 
 
+struct  Sanlian__Patrol__V1__AssignByHandRequest
+{
+  ProtobufCMessage base;
+  char *shift_template_id;
+  char *day;
+  char *volunteer_id;
+  protobuf_c_boolean locked;
+};
+#define SANLIAN__PATROL__V1__ASSIGN_BY_HAND_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__assign_by_hand_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
 typedef enum {
   SANLIAN__PATROL__V1__UPDATE_ASSIGNMENT_REQUEST__LOCK__NOT_SET = 0,
   SANLIAN__PATROL__V1__UPDATE_ASSIGNMENT_REQUEST__LOCK_LOCKED = 3
@@ -408,6 +726,9 @@ struct  Sanlian__Patrol__V1__UpdateAssignmentRequest
 {
   ProtobufCMessage base;
   char *assignment_id;
+  /*
+   * UNSPECIFIED: leave the state as it is.
+   */
   Sanlian__Patrol__V1__AssignmentState state;
   Sanlian__Patrol__V1__UpdateAssignmentRequest__LockCase lock_case;
   union {
@@ -422,38 +743,83 @@ struct  Sanlian__Patrol__V1__UpdateAssignmentRequest
 struct  Sanlian__Patrol__V1__SwapRequest
 {
   ProtobufCMessage base;
+  /*
+   * The assignment given away.
+   */
   char *assignment_id;
   char *to_volunteer_id;
+  /*
+   * At most 200 characters.
+   */
   char *reason;
+  /*
+   * Present: an exchange, the other volunteer's assignment taken in return.
+   */
+  char *in_return_assignment_id;
 };
 #define SANLIAN__PATROL__V1__SWAP_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__swap_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
-struct  Sanlian__Patrol__V1__SwapResponse
+struct  Sanlian__Patrol__V1__Swap
 {
   ProtobufCMessage base;
-  char *swap_id;
+  char *id;
+  char *assignment_id;
+  char *from_volunteer_id;
+  char *to_volunteer_id;
+  char *in_return_assignment_id;
+  Sanlian__Patrol__V1__SwapState state;
+  char *reason;
+  int64_t requested_unix_ms;
+  int64_t decided_unix_ms;
   /*
-   * "requested", "accepted", "declined".
+   * Who decided last ("governance/gov-01").
    */
-  char *state;
+  char *decided_by;
 };
-#define SANLIAN__PATROL__V1__SWAP_RESPONSE__INIT \
- { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__swap_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+#define SANLIAN__PATROL__V1__SWAP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__swap__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SANLIAN__PATROL__V1__SWAP_STATE__SWAP_STATE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Sanlian__Patrol__V1__DecideSwapRequest
 {
   ProtobufCMessage base;
   char *swap_id;
-  protobuf_c_boolean accept;
+  Sanlian__Patrol__V1__SwapDecision decision;
 };
 #define SANLIAN__PATROL__V1__DECIDE_SWAP_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__decide_swap_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, SANLIAN__PATROL__V1__SWAP_DECISION__SWAP_DECISION_UNSPECIFIED }
+
+
+struct  Sanlian__Patrol__V1__ListSwapsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Empty: every state.
+   */
+  size_t n_states;
+  Sanlian__Patrol__V1__SwapState *states;
+  Sanlian__Common__V1__PageRequest *page;
+};
+#define SANLIAN__PATROL__V1__LIST_SWAPS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__list_swaps_request__descriptor) \
+    , 0,NULL, NULL }
+
+
+struct  Sanlian__Patrol__V1__ListSwapsResponse
+{
+  ProtobufCMessage base;
+  size_t n_swaps;
+  Sanlian__Patrol__V1__Swap **swaps;
+  Sanlian__Common__V1__PageResponse *page;
+};
+#define SANLIAN__PATROL__V1__LIST_SWAPS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__list_swaps_response__descriptor) \
+    , 0,NULL, NULL }
 
 
 struct  Sanlian__Patrol__V1__CheckInRequest
@@ -471,13 +837,22 @@ struct  Sanlian__Patrol__V1__CheckInResponse
 {
   ProtobufCMessage base;
   /*
-   * When the next check-in is due, Unix ms; missing it raises an alert.
+   * When the next check-in is due, Unix ms; missing it (past the compose file's grace) raises
+   * an alert.
    */
   int64_t next_due_unix_ms;
+  /*
+   * This check-in started the patrol.
+   */
+  protobuf_c_boolean started;
+  /*
+   * This check-in came after a missed one, whose alert it resolved.
+   */
+  protobuf_c_boolean resolved_missed;
 };
 #define SANLIAN__PATROL__V1__CHECK_IN_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__check_in_response__descriptor) \
-    , 0 }
+    , 0, 0, 0 }
 
 
 struct  Sanlian__Patrol__V1__CheckOutRequest
@@ -500,21 +875,79 @@ struct  Sanlian__Patrol__V1__CheckOutResponse
     , 0 }
 
 
+struct  Sanlian__Patrol__V1__CheckInRecord
+{
+  ProtobufCMessage base;
+  char *assignment_id;
+  char *volunteer_id;
+  Sanlian__Patrol__V1__CheckInKind kind;
+  int64_t at_unix_ms;
+  Sanlian__Common__V1__Place *place;
+  /*
+   * For MISSED: the first or second (or later) miss of the patrol.
+   */
+  uint32_t miss_number;
+};
+#define SANLIAN__PATROL__V1__CHECK_IN_RECORD__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__check_in_record__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SANLIAN__PATROL__V1__CHECK_IN_KIND__CHECK_IN_KIND_UNSPECIFIED, 0, NULL, 0 }
+
+
+struct  Sanlian__Patrol__V1__ListCheckInsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Empty: every assignment's, within range.
+   */
+  char *assignment_id;
+  Sanlian__Common__V1__TimeRange *range;
+  /*
+   * Empty: every kind.
+   */
+  size_t n_kinds;
+  Sanlian__Patrol__V1__CheckInKind *kinds;
+  Sanlian__Common__V1__PageRequest *page;
+};
+#define SANLIAN__PATROL__V1__LIST_CHECK_INS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__list_check_ins_request__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL, 0,NULL, NULL }
+
+
+struct  Sanlian__Patrol__V1__ListCheckInsResponse
+{
+  ProtobufCMessage base;
+  size_t n_records;
+  Sanlian__Patrol__V1__CheckInRecord **records;
+  Sanlian__Common__V1__PageResponse *page;
+};
+#define SANLIAN__PATROL__V1__LIST_CHECK_INS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__list_check_ins_response__descriptor) \
+    , 0,NULL, NULL }
+
+
 struct  Sanlian__Patrol__V1__ReportFindingRequest
 {
   ProtobufCMessage base;
   char *assignment_id;
   Sanlian__Patrol__V1__FindingKind kind;
   Sanlian__Common__V1__Place *place;
+  /*
+   * 1–500 characters.
+   */
   char *description;
   /*
-   * Raise a hazard alert through the broker for joint control and the command room.
+   * A hazard: reported to the hazards service (Hazards/Report) where the compose file has one,
+   * besides the alert every finding raises. Road hazards and fire risks are hazards always.
    */
   protobuf_c_boolean raise_hazard;
+  /*
+   * An exercise: its alert is marked as one.
+   */
+  protobuf_c_boolean drill;
 };
 #define SANLIAN__PATROL__V1__REPORT_FINDING_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__report_finding_request__descriptor) \
-    , (char *)protobuf_c_empty_string, SANLIAN__PATROL__V1__FINDING_KIND__FINDING_KIND_UNSPECIFIED, NULL, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, SANLIAN__PATROL__V1__FINDING_KIND__FINDING_KIND_UNSPECIFIED, NULL, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Sanlian__Patrol__V1__Finding
@@ -527,13 +960,26 @@ struct  Sanlian__Patrol__V1__Finding
   char *description;
   int64_t found_unix_ms;
   /*
-   * The alert raised, if any.
+   * The alert raised.
    */
   char *alert_identifier;
+  /*
+   * Who found it: the assignment's volunteer.
+   */
+  char *volunteer_id;
+  protobuf_c_boolean drill;
+  /*
+   * Reported to the hazards service as well.
+   */
+  protobuf_c_boolean hazard_reported;
+  /*
+   * Who recorded it ("governance/gov-01").
+   */
+  char *recorded_by;
 };
 #define SANLIAN__PATROL__V1__FINDING__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__finding__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SANLIAN__PATROL__V1__FINDING_KIND__FINDING_KIND_UNSPECIFIED, NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SANLIAN__PATROL__V1__FINDING_KIND__FINDING_KIND_UNSPECIFIED, NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Sanlian__Patrol__V1__ListFindingsRequest
@@ -564,11 +1010,23 @@ struct  Sanlian__Patrol__V1__PublicitySession
   ProtobufCMessage base;
   char *id;
   Sanlian__Common__V1__Place *place;
+  /*
+   * 1–200 characters.
+   */
   char *topic;
+  /*
+   * e.g. "村民", "学生", "企业职工": at most 64 characters.
+   */
   char *audience;
   uint32_t attendees;
   int64_t held_unix_ms;
+  /*
+   * 1–1440.
+   */
   uint32_t duration_minutes;
+  /*
+   * Volunteers who ran it: at most 50.
+   */
   size_t n_volunteer_ids;
   char **volunteer_ids;
 };
@@ -581,10 +1039,11 @@ struct  Sanlian__Patrol__V1__ListSessionsRequest
 {
   ProtobufCMessage base;
   Sanlian__Common__V1__TimeRange *range;
+  Sanlian__Common__V1__PageRequest *page;
 };
 #define SANLIAN__PATROL__V1__LIST_SESSIONS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__list_sessions_request__descriptor) \
-    , NULL }
+    , NULL, NULL }
 
 
 struct  Sanlian__Patrol__V1__ListSessionsResponse
@@ -592,10 +1051,11 @@ struct  Sanlian__Patrol__V1__ListSessionsResponse
   ProtobufCMessage base;
   size_t n_sessions;
   Sanlian__Patrol__V1__PublicitySession **sessions;
+  Sanlian__Common__V1__PageResponse *page;
 };
 #define SANLIAN__PATROL__V1__LIST_SESSIONS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__list_sessions_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, NULL }
 
 
 struct  Sanlian__Patrol__V1__HoursSummaryRequest
@@ -606,10 +1066,15 @@ struct  Sanlian__Patrol__V1__HoursSummaryRequest
    * Empty: every volunteer.
    */
   char *volunteer_id;
+  /*
+   * Empty: every team.
+   */
+  char *team_id;
+  Sanlian__Common__V1__PageRequest *page;
 };
 #define SANLIAN__PATROL__V1__HOURS_SUMMARY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__hours_summary_request__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string }
+    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
 
 
 struct  Sanlian__Patrol__V1__VolunteerHours
@@ -617,25 +1082,65 @@ struct  Sanlian__Patrol__V1__VolunteerHours
   ProtobufCMessage base;
   char *volunteer_id;
   char *name;
+  /*
+   * Minutes from check-in to check-out (or the shift's end) of the month's patrols.
+   */
+  uint32_t patrol_minutes;
+  uint32_t publicity_minutes;
+  uint32_t shifts_completed;
+  uint32_t no_shows;
+  char *team_id;
+  uint32_t missed_check_ins;
+};
+#define SANLIAN__PATROL__V1__VOLUNTEER_HOURS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__volunteer_hours__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Sanlian__Patrol__V1__TeamHours
+{
+  ProtobufCMessage base;
+  /*
+   * "" for volunteers in no team.
+   */
+  char *team_id;
+  char *name;
+  uint32_t volunteers;
   uint32_t patrol_minutes;
   uint32_t publicity_minutes;
   uint32_t shifts_completed;
   uint32_t no_shows;
 };
-#define SANLIAN__PATROL__V1__VOLUNTEER_HOURS__INIT \
- { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__volunteer_hours__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
+#define SANLIAN__PATROL__V1__TEAM_HOURS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__team_hours__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0 }
 
 
 struct  Sanlian__Patrol__V1__HoursSummaryResponse
 {
   ProtobufCMessage base;
+  /*
+   * A page of volunteers, by id.
+   */
   size_t n_volunteers;
   Sanlian__Patrol__V1__VolunteerHours **volunteers;
+  Sanlian__Common__V1__PageResponse *page;
+  /*
+   * Every team, on every page.
+   */
+  size_t n_teams;
+  Sanlian__Patrol__V1__TeamHours **teams;
+  /*
+   * The whole month: sessions held and their attendees.
+   */
+  uint32_t sessions;
+  uint32_t attendees;
+  uint32_t patrol_minutes;
+  uint32_t publicity_minutes;
 };
 #define SANLIAN__PATROL__V1__HOURS_SUMMARY_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__patrol__v1__hours_summary_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, NULL, 0,NULL, 0, 0, 0, 0 }
 
 
 /* Sanlian__Patrol__V1__Volunteer methods */
@@ -733,6 +1238,82 @@ Sanlian__Patrol__V1__ListVolunteersResponse *
 void   sanlian__patrol__v1__list_volunteers_response__free_unpacked
                      (Sanlian__Patrol__V1__ListVolunteersResponse *message,
                       ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__ImportRow methods */
+void   sanlian__patrol__v1__import_row__init
+                     (Sanlian__Patrol__V1__ImportRow         *message);
+size_t sanlian__patrol__v1__import_row__get_packed_size
+                     (const Sanlian__Patrol__V1__ImportRow   *message);
+size_t sanlian__patrol__v1__import_row__pack
+                     (const Sanlian__Patrol__V1__ImportRow   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__import_row__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ImportRow   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__ImportRow *
+       sanlian__patrol__v1__import_row__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__import_row__free_unpacked
+                     (Sanlian__Patrol__V1__ImportRow *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__ImportVolunteersRequest methods */
+void   sanlian__patrol__v1__import_volunteers_request__init
+                     (Sanlian__Patrol__V1__ImportVolunteersRequest         *message);
+size_t sanlian__patrol__v1__import_volunteers_request__get_packed_size
+                     (const Sanlian__Patrol__V1__ImportVolunteersRequest   *message);
+size_t sanlian__patrol__v1__import_volunteers_request__pack
+                     (const Sanlian__Patrol__V1__ImportVolunteersRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__import_volunteers_request__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ImportVolunteersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__ImportVolunteersRequest *
+       sanlian__patrol__v1__import_volunteers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__import_volunteers_request__free_unpacked
+                     (Sanlian__Patrol__V1__ImportVolunteersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__RowError methods */
+void   sanlian__patrol__v1__row_error__init
+                     (Sanlian__Patrol__V1__RowError         *message);
+size_t sanlian__patrol__v1__row_error__get_packed_size
+                     (const Sanlian__Patrol__V1__RowError   *message);
+size_t sanlian__patrol__v1__row_error__pack
+                     (const Sanlian__Patrol__V1__RowError   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__row_error__pack_to_buffer
+                     (const Sanlian__Patrol__V1__RowError   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__RowError *
+       sanlian__patrol__v1__row_error__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__row_error__free_unpacked
+                     (Sanlian__Patrol__V1__RowError *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__ImportVolunteersResponse methods */
+void   sanlian__patrol__v1__import_volunteers_response__init
+                     (Sanlian__Patrol__V1__ImportVolunteersResponse         *message);
+size_t sanlian__patrol__v1__import_volunteers_response__get_packed_size
+                     (const Sanlian__Patrol__V1__ImportVolunteersResponse   *message);
+size_t sanlian__patrol__v1__import_volunteers_response__pack
+                     (const Sanlian__Patrol__V1__ImportVolunteersResponse   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__import_volunteers_response__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ImportVolunteersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__ImportVolunteersResponse *
+       sanlian__patrol__v1__import_volunteers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__import_volunteers_response__free_unpacked
+                     (Sanlian__Patrol__V1__ImportVolunteersResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Sanlian__Patrol__V1__Team methods */
 void   sanlian__patrol__v1__team__init
                      (Sanlian__Patrol__V1__Team         *message);
@@ -751,6 +1332,44 @@ Sanlian__Patrol__V1__Team *
                       const uint8_t       *data);
 void   sanlian__patrol__v1__team__free_unpacked
                      (Sanlian__Patrol__V1__Team *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__ListTeamsRequest methods */
+void   sanlian__patrol__v1__list_teams_request__init
+                     (Sanlian__Patrol__V1__ListTeamsRequest         *message);
+size_t sanlian__patrol__v1__list_teams_request__get_packed_size
+                     (const Sanlian__Patrol__V1__ListTeamsRequest   *message);
+size_t sanlian__patrol__v1__list_teams_request__pack
+                     (const Sanlian__Patrol__V1__ListTeamsRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__list_teams_request__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ListTeamsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__ListTeamsRequest *
+       sanlian__patrol__v1__list_teams_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__list_teams_request__free_unpacked
+                     (Sanlian__Patrol__V1__ListTeamsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__ListTeamsResponse methods */
+void   sanlian__patrol__v1__list_teams_response__init
+                     (Sanlian__Patrol__V1__ListTeamsResponse         *message);
+size_t sanlian__patrol__v1__list_teams_response__get_packed_size
+                     (const Sanlian__Patrol__V1__ListTeamsResponse   *message);
+size_t sanlian__patrol__v1__list_teams_response__pack
+                     (const Sanlian__Patrol__V1__ListTeamsResponse   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__list_teams_response__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ListTeamsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__ListTeamsResponse *
+       sanlian__patrol__v1__list_teams_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__list_teams_response__free_unpacked
+                     (Sanlian__Patrol__V1__ListTeamsResponse *message,
                       ProtobufCAllocator *allocator);
 /* Sanlian__Patrol__V1__PatrolArea methods */
 void   sanlian__patrol__v1__patrol_area__init
@@ -828,6 +1447,44 @@ Sanlian__Patrol__V1__ShiftTemplate *
 void   sanlian__patrol__v1__shift_template__free_unpacked
                      (Sanlian__Patrol__V1__ShiftTemplate *message,
                       ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__ListShiftTemplatesRequest methods */
+void   sanlian__patrol__v1__list_shift_templates_request__init
+                     (Sanlian__Patrol__V1__ListShiftTemplatesRequest         *message);
+size_t sanlian__patrol__v1__list_shift_templates_request__get_packed_size
+                     (const Sanlian__Patrol__V1__ListShiftTemplatesRequest   *message);
+size_t sanlian__patrol__v1__list_shift_templates_request__pack
+                     (const Sanlian__Patrol__V1__ListShiftTemplatesRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__list_shift_templates_request__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ListShiftTemplatesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__ListShiftTemplatesRequest *
+       sanlian__patrol__v1__list_shift_templates_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__list_shift_templates_request__free_unpacked
+                     (Sanlian__Patrol__V1__ListShiftTemplatesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__ListShiftTemplatesResponse methods */
+void   sanlian__patrol__v1__list_shift_templates_response__init
+                     (Sanlian__Patrol__V1__ListShiftTemplatesResponse         *message);
+size_t sanlian__patrol__v1__list_shift_templates_response__get_packed_size
+                     (const Sanlian__Patrol__V1__ListShiftTemplatesResponse   *message);
+size_t sanlian__patrol__v1__list_shift_templates_response__pack
+                     (const Sanlian__Patrol__V1__ListShiftTemplatesResponse   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__list_shift_templates_response__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ListShiftTemplatesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__ListShiftTemplatesResponse *
+       sanlian__patrol__v1__list_shift_templates_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__list_shift_templates_response__free_unpacked
+                     (Sanlian__Patrol__V1__ListShiftTemplatesResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Sanlian__Patrol__V1__AvailabilityWindow methods */
 void   sanlian__patrol__v1__availability_window__init
                      (Sanlian__Patrol__V1__AvailabilityWindow         *message);
@@ -885,6 +1542,44 @@ Sanlian__Patrol__V1__SetAvailabilityResponse *
 void   sanlian__patrol__v1__set_availability_response__free_unpacked
                      (Sanlian__Patrol__V1__SetAvailabilityResponse *message,
                       ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__GetAvailabilityRequest methods */
+void   sanlian__patrol__v1__get_availability_request__init
+                     (Sanlian__Patrol__V1__GetAvailabilityRequest         *message);
+size_t sanlian__patrol__v1__get_availability_request__get_packed_size
+                     (const Sanlian__Patrol__V1__GetAvailabilityRequest   *message);
+size_t sanlian__patrol__v1__get_availability_request__pack
+                     (const Sanlian__Patrol__V1__GetAvailabilityRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__get_availability_request__pack_to_buffer
+                     (const Sanlian__Patrol__V1__GetAvailabilityRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__GetAvailabilityRequest *
+       sanlian__patrol__v1__get_availability_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__get_availability_request__free_unpacked
+                     (Sanlian__Patrol__V1__GetAvailabilityRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__GetAvailabilityResponse methods */
+void   sanlian__patrol__v1__get_availability_response__init
+                     (Sanlian__Patrol__V1__GetAvailabilityResponse         *message);
+size_t sanlian__patrol__v1__get_availability_response__get_packed_size
+                     (const Sanlian__Patrol__V1__GetAvailabilityResponse   *message);
+size_t sanlian__patrol__v1__get_availability_response__pack
+                     (const Sanlian__Patrol__V1__GetAvailabilityResponse   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__get_availability_response__pack_to_buffer
+                     (const Sanlian__Patrol__V1__GetAvailabilityResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__GetAvailabilityResponse *
+       sanlian__patrol__v1__get_availability_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__get_availability_response__free_unpacked
+                     (Sanlian__Patrol__V1__GetAvailabilityResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Sanlian__Patrol__V1__RosterRules methods */
 void   sanlian__patrol__v1__roster_rules__init
                      (Sanlian__Patrol__V1__RosterRules         *message);
@@ -941,6 +1636,25 @@ Sanlian__Patrol__V1__UnfilledShift *
                       const uint8_t       *data);
 void   sanlian__patrol__v1__unfilled_shift__free_unpacked
                      (Sanlian__Patrol__V1__UnfilledShift *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__RosterScore methods */
+void   sanlian__patrol__v1__roster_score__init
+                     (Sanlian__Patrol__V1__RosterScore         *message);
+size_t sanlian__patrol__v1__roster_score__get_packed_size
+                     (const Sanlian__Patrol__V1__RosterScore   *message);
+size_t sanlian__patrol__v1__roster_score__pack
+                     (const Sanlian__Patrol__V1__RosterScore   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__roster_score__pack_to_buffer
+                     (const Sanlian__Patrol__V1__RosterScore   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__RosterScore *
+       sanlian__patrol__v1__roster_score__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__roster_score__free_unpacked
+                     (Sanlian__Patrol__V1__RosterScore *message,
                       ProtobufCAllocator *allocator);
 /* Sanlian__Patrol__V1__GenerateRosterResponse methods */
 void   sanlian__patrol__v1__generate_roster_response__init
@@ -1018,6 +1732,25 @@ Sanlian__Patrol__V1__ListAssignmentsResponse *
 void   sanlian__patrol__v1__list_assignments_response__free_unpacked
                      (Sanlian__Patrol__V1__ListAssignmentsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__AssignByHandRequest methods */
+void   sanlian__patrol__v1__assign_by_hand_request__init
+                     (Sanlian__Patrol__V1__AssignByHandRequest         *message);
+size_t sanlian__patrol__v1__assign_by_hand_request__get_packed_size
+                     (const Sanlian__Patrol__V1__AssignByHandRequest   *message);
+size_t sanlian__patrol__v1__assign_by_hand_request__pack
+                     (const Sanlian__Patrol__V1__AssignByHandRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__assign_by_hand_request__pack_to_buffer
+                     (const Sanlian__Patrol__V1__AssignByHandRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__AssignByHandRequest *
+       sanlian__patrol__v1__assign_by_hand_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__assign_by_hand_request__free_unpacked
+                     (Sanlian__Patrol__V1__AssignByHandRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Sanlian__Patrol__V1__UpdateAssignmentRequest methods */
 void   sanlian__patrol__v1__update_assignment_request__init
                      (Sanlian__Patrol__V1__UpdateAssignmentRequest         *message);
@@ -1056,24 +1789,24 @@ Sanlian__Patrol__V1__SwapRequest *
 void   sanlian__patrol__v1__swap_request__free_unpacked
                      (Sanlian__Patrol__V1__SwapRequest *message,
                       ProtobufCAllocator *allocator);
-/* Sanlian__Patrol__V1__SwapResponse methods */
-void   sanlian__patrol__v1__swap_response__init
-                     (Sanlian__Patrol__V1__SwapResponse         *message);
-size_t sanlian__patrol__v1__swap_response__get_packed_size
-                     (const Sanlian__Patrol__V1__SwapResponse   *message);
-size_t sanlian__patrol__v1__swap_response__pack
-                     (const Sanlian__Patrol__V1__SwapResponse   *message,
+/* Sanlian__Patrol__V1__Swap methods */
+void   sanlian__patrol__v1__swap__init
+                     (Sanlian__Patrol__V1__Swap         *message);
+size_t sanlian__patrol__v1__swap__get_packed_size
+                     (const Sanlian__Patrol__V1__Swap   *message);
+size_t sanlian__patrol__v1__swap__pack
+                     (const Sanlian__Patrol__V1__Swap   *message,
                       uint8_t             *out);
-size_t sanlian__patrol__v1__swap_response__pack_to_buffer
-                     (const Sanlian__Patrol__V1__SwapResponse   *message,
+size_t sanlian__patrol__v1__swap__pack_to_buffer
+                     (const Sanlian__Patrol__V1__Swap   *message,
                       ProtobufCBuffer     *buffer);
-Sanlian__Patrol__V1__SwapResponse *
-       sanlian__patrol__v1__swap_response__unpack
+Sanlian__Patrol__V1__Swap *
+       sanlian__patrol__v1__swap__unpack
                      (ProtobufCAllocator  *allocator,
                       size_t               len,
                       const uint8_t       *data);
-void   sanlian__patrol__v1__swap_response__free_unpacked
-                     (Sanlian__Patrol__V1__SwapResponse *message,
+void   sanlian__patrol__v1__swap__free_unpacked
+                     (Sanlian__Patrol__V1__Swap *message,
                       ProtobufCAllocator *allocator);
 /* Sanlian__Patrol__V1__DecideSwapRequest methods */
 void   sanlian__patrol__v1__decide_swap_request__init
@@ -1093,6 +1826,44 @@ Sanlian__Patrol__V1__DecideSwapRequest *
                       const uint8_t       *data);
 void   sanlian__patrol__v1__decide_swap_request__free_unpacked
                      (Sanlian__Patrol__V1__DecideSwapRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__ListSwapsRequest methods */
+void   sanlian__patrol__v1__list_swaps_request__init
+                     (Sanlian__Patrol__V1__ListSwapsRequest         *message);
+size_t sanlian__patrol__v1__list_swaps_request__get_packed_size
+                     (const Sanlian__Patrol__V1__ListSwapsRequest   *message);
+size_t sanlian__patrol__v1__list_swaps_request__pack
+                     (const Sanlian__Patrol__V1__ListSwapsRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__list_swaps_request__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ListSwapsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__ListSwapsRequest *
+       sanlian__patrol__v1__list_swaps_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__list_swaps_request__free_unpacked
+                     (Sanlian__Patrol__V1__ListSwapsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__ListSwapsResponse methods */
+void   sanlian__patrol__v1__list_swaps_response__init
+                     (Sanlian__Patrol__V1__ListSwapsResponse         *message);
+size_t sanlian__patrol__v1__list_swaps_response__get_packed_size
+                     (const Sanlian__Patrol__V1__ListSwapsResponse   *message);
+size_t sanlian__patrol__v1__list_swaps_response__pack
+                     (const Sanlian__Patrol__V1__ListSwapsResponse   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__list_swaps_response__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ListSwapsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__ListSwapsResponse *
+       sanlian__patrol__v1__list_swaps_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__list_swaps_response__free_unpacked
+                     (Sanlian__Patrol__V1__ListSwapsResponse *message,
                       ProtobufCAllocator *allocator);
 /* Sanlian__Patrol__V1__CheckInRequest methods */
 void   sanlian__patrol__v1__check_in_request__init
@@ -1169,6 +1940,63 @@ Sanlian__Patrol__V1__CheckOutResponse *
                       const uint8_t       *data);
 void   sanlian__patrol__v1__check_out_response__free_unpacked
                      (Sanlian__Patrol__V1__CheckOutResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__CheckInRecord methods */
+void   sanlian__patrol__v1__check_in_record__init
+                     (Sanlian__Patrol__V1__CheckInRecord         *message);
+size_t sanlian__patrol__v1__check_in_record__get_packed_size
+                     (const Sanlian__Patrol__V1__CheckInRecord   *message);
+size_t sanlian__patrol__v1__check_in_record__pack
+                     (const Sanlian__Patrol__V1__CheckInRecord   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__check_in_record__pack_to_buffer
+                     (const Sanlian__Patrol__V1__CheckInRecord   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__CheckInRecord *
+       sanlian__patrol__v1__check_in_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__check_in_record__free_unpacked
+                     (Sanlian__Patrol__V1__CheckInRecord *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__ListCheckInsRequest methods */
+void   sanlian__patrol__v1__list_check_ins_request__init
+                     (Sanlian__Patrol__V1__ListCheckInsRequest         *message);
+size_t sanlian__patrol__v1__list_check_ins_request__get_packed_size
+                     (const Sanlian__Patrol__V1__ListCheckInsRequest   *message);
+size_t sanlian__patrol__v1__list_check_ins_request__pack
+                     (const Sanlian__Patrol__V1__ListCheckInsRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__list_check_ins_request__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ListCheckInsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__ListCheckInsRequest *
+       sanlian__patrol__v1__list_check_ins_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__list_check_ins_request__free_unpacked
+                     (Sanlian__Patrol__V1__ListCheckInsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__ListCheckInsResponse methods */
+void   sanlian__patrol__v1__list_check_ins_response__init
+                     (Sanlian__Patrol__V1__ListCheckInsResponse         *message);
+size_t sanlian__patrol__v1__list_check_ins_response__get_packed_size
+                     (const Sanlian__Patrol__V1__ListCheckInsResponse   *message);
+size_t sanlian__patrol__v1__list_check_ins_response__pack
+                     (const Sanlian__Patrol__V1__ListCheckInsResponse   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__list_check_ins_response__pack_to_buffer
+                     (const Sanlian__Patrol__V1__ListCheckInsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__ListCheckInsResponse *
+       sanlian__patrol__v1__list_check_ins_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__list_check_ins_response__free_unpacked
+                     (Sanlian__Patrol__V1__ListCheckInsResponse *message,
                       ProtobufCAllocator *allocator);
 /* Sanlian__Patrol__V1__ReportFindingRequest methods */
 void   sanlian__patrol__v1__report_finding_request__init
@@ -1341,6 +2169,25 @@ Sanlian__Patrol__V1__VolunteerHours *
 void   sanlian__patrol__v1__volunteer_hours__free_unpacked
                      (Sanlian__Patrol__V1__VolunteerHours *message,
                       ProtobufCAllocator *allocator);
+/* Sanlian__Patrol__V1__TeamHours methods */
+void   sanlian__patrol__v1__team_hours__init
+                     (Sanlian__Patrol__V1__TeamHours         *message);
+size_t sanlian__patrol__v1__team_hours__get_packed_size
+                     (const Sanlian__Patrol__V1__TeamHours   *message);
+size_t sanlian__patrol__v1__team_hours__pack
+                     (const Sanlian__Patrol__V1__TeamHours   *message,
+                      uint8_t             *out);
+size_t sanlian__patrol__v1__team_hours__pack_to_buffer
+                     (const Sanlian__Patrol__V1__TeamHours   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Patrol__V1__TeamHours *
+       sanlian__patrol__v1__team_hours__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__patrol__v1__team_hours__free_unpacked
+                     (Sanlian__Patrol__V1__TeamHours *message,
+                      ProtobufCAllocator *allocator);
 /* Sanlian__Patrol__V1__HoursSummaryResponse methods */
 void   sanlian__patrol__v1__hours_summary_response__init
                      (Sanlian__Patrol__V1__HoursSummaryResponse         *message);
@@ -1377,8 +2224,26 @@ typedef void (*Sanlian__Patrol__V1__ListVolunteersRequest_Closure)
 typedef void (*Sanlian__Patrol__V1__ListVolunteersResponse_Closure)
                  (const Sanlian__Patrol__V1__ListVolunteersResponse *message,
                   void *closure_data);
+typedef void (*Sanlian__Patrol__V1__ImportRow_Closure)
+                 (const Sanlian__Patrol__V1__ImportRow *message,
+                  void *closure_data);
+typedef void (*Sanlian__Patrol__V1__ImportVolunteersRequest_Closure)
+                 (const Sanlian__Patrol__V1__ImportVolunteersRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Patrol__V1__RowError_Closure)
+                 (const Sanlian__Patrol__V1__RowError *message,
+                  void *closure_data);
+typedef void (*Sanlian__Patrol__V1__ImportVolunteersResponse_Closure)
+                 (const Sanlian__Patrol__V1__ImportVolunteersResponse *message,
+                  void *closure_data);
 typedef void (*Sanlian__Patrol__V1__Team_Closure)
                  (const Sanlian__Patrol__V1__Team *message,
+                  void *closure_data);
+typedef void (*Sanlian__Patrol__V1__ListTeamsRequest_Closure)
+                 (const Sanlian__Patrol__V1__ListTeamsRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Patrol__V1__ListTeamsResponse_Closure)
+                 (const Sanlian__Patrol__V1__ListTeamsResponse *message,
                   void *closure_data);
 typedef void (*Sanlian__Patrol__V1__PatrolArea_Closure)
                  (const Sanlian__Patrol__V1__PatrolArea *message,
@@ -1392,6 +2257,12 @@ typedef void (*Sanlian__Patrol__V1__ListAreasResponse_Closure)
 typedef void (*Sanlian__Patrol__V1__ShiftTemplate_Closure)
                  (const Sanlian__Patrol__V1__ShiftTemplate *message,
                   void *closure_data);
+typedef void (*Sanlian__Patrol__V1__ListShiftTemplatesRequest_Closure)
+                 (const Sanlian__Patrol__V1__ListShiftTemplatesRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Patrol__V1__ListShiftTemplatesResponse_Closure)
+                 (const Sanlian__Patrol__V1__ListShiftTemplatesResponse *message,
+                  void *closure_data);
 typedef void (*Sanlian__Patrol__V1__AvailabilityWindow_Closure)
                  (const Sanlian__Patrol__V1__AvailabilityWindow *message,
                   void *closure_data);
@@ -1401,6 +2272,12 @@ typedef void (*Sanlian__Patrol__V1__SetAvailabilityRequest_Closure)
 typedef void (*Sanlian__Patrol__V1__SetAvailabilityResponse_Closure)
                  (const Sanlian__Patrol__V1__SetAvailabilityResponse *message,
                   void *closure_data);
+typedef void (*Sanlian__Patrol__V1__GetAvailabilityRequest_Closure)
+                 (const Sanlian__Patrol__V1__GetAvailabilityRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Patrol__V1__GetAvailabilityResponse_Closure)
+                 (const Sanlian__Patrol__V1__GetAvailabilityResponse *message,
+                  void *closure_data);
 typedef void (*Sanlian__Patrol__V1__RosterRules_Closure)
                  (const Sanlian__Patrol__V1__RosterRules *message,
                   void *closure_data);
@@ -1409,6 +2286,9 @@ typedef void (*Sanlian__Patrol__V1__GenerateRosterRequest_Closure)
                   void *closure_data);
 typedef void (*Sanlian__Patrol__V1__UnfilledShift_Closure)
                  (const Sanlian__Patrol__V1__UnfilledShift *message,
+                  void *closure_data);
+typedef void (*Sanlian__Patrol__V1__RosterScore_Closure)
+                 (const Sanlian__Patrol__V1__RosterScore *message,
                   void *closure_data);
 typedef void (*Sanlian__Patrol__V1__GenerateRosterResponse_Closure)
                  (const Sanlian__Patrol__V1__GenerateRosterResponse *message,
@@ -1422,17 +2302,26 @@ typedef void (*Sanlian__Patrol__V1__ListAssignmentsRequest_Closure)
 typedef void (*Sanlian__Patrol__V1__ListAssignmentsResponse_Closure)
                  (const Sanlian__Patrol__V1__ListAssignmentsResponse *message,
                   void *closure_data);
+typedef void (*Sanlian__Patrol__V1__AssignByHandRequest_Closure)
+                 (const Sanlian__Patrol__V1__AssignByHandRequest *message,
+                  void *closure_data);
 typedef void (*Sanlian__Patrol__V1__UpdateAssignmentRequest_Closure)
                  (const Sanlian__Patrol__V1__UpdateAssignmentRequest *message,
                   void *closure_data);
 typedef void (*Sanlian__Patrol__V1__SwapRequest_Closure)
                  (const Sanlian__Patrol__V1__SwapRequest *message,
                   void *closure_data);
-typedef void (*Sanlian__Patrol__V1__SwapResponse_Closure)
-                 (const Sanlian__Patrol__V1__SwapResponse *message,
+typedef void (*Sanlian__Patrol__V1__Swap_Closure)
+                 (const Sanlian__Patrol__V1__Swap *message,
                   void *closure_data);
 typedef void (*Sanlian__Patrol__V1__DecideSwapRequest_Closure)
                  (const Sanlian__Patrol__V1__DecideSwapRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Patrol__V1__ListSwapsRequest_Closure)
+                 (const Sanlian__Patrol__V1__ListSwapsRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Patrol__V1__ListSwapsResponse_Closure)
+                 (const Sanlian__Patrol__V1__ListSwapsResponse *message,
                   void *closure_data);
 typedef void (*Sanlian__Patrol__V1__CheckInRequest_Closure)
                  (const Sanlian__Patrol__V1__CheckInRequest *message,
@@ -1445,6 +2334,15 @@ typedef void (*Sanlian__Patrol__V1__CheckOutRequest_Closure)
                   void *closure_data);
 typedef void (*Sanlian__Patrol__V1__CheckOutResponse_Closure)
                  (const Sanlian__Patrol__V1__CheckOutResponse *message,
+                  void *closure_data);
+typedef void (*Sanlian__Patrol__V1__CheckInRecord_Closure)
+                 (const Sanlian__Patrol__V1__CheckInRecord *message,
+                  void *closure_data);
+typedef void (*Sanlian__Patrol__V1__ListCheckInsRequest_Closure)
+                 (const Sanlian__Patrol__V1__ListCheckInsRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Patrol__V1__ListCheckInsResponse_Closure)
+                 (const Sanlian__Patrol__V1__ListCheckInsResponse *message,
                   void *closure_data);
 typedef void (*Sanlian__Patrol__V1__ReportFindingRequest_Closure)
                  (const Sanlian__Patrol__V1__ReportFindingRequest *message,
@@ -1473,6 +2371,9 @@ typedef void (*Sanlian__Patrol__V1__HoursSummaryRequest_Closure)
 typedef void (*Sanlian__Patrol__V1__VolunteerHours_Closure)
                  (const Sanlian__Patrol__V1__VolunteerHours *message,
                   void *closure_data);
+typedef void (*Sanlian__Patrol__V1__TeamHours_Closure)
+                 (const Sanlian__Patrol__V1__TeamHours *message,
+                  void *closure_data);
 typedef void (*Sanlian__Patrol__V1__HoursSummaryResponse_Closure)
                  (const Sanlian__Patrol__V1__HoursSummaryResponse *message,
                   void *closure_data);
@@ -1495,10 +2396,18 @@ struct Sanlian__Patrol__V1__Roster_Service
                           const Sanlian__Patrol__V1__ListVolunteersRequest *input,
                           Sanlian__Patrol__V1__ListVolunteersResponse_Closure closure,
                           void *closure_data);
+  void (*import_volunteers)(Sanlian__Patrol__V1__Roster_Service *service,
+                            const Sanlian__Patrol__V1__ImportVolunteersRequest *input,
+                            Sanlian__Patrol__V1__ImportVolunteersResponse_Closure closure,
+                            void *closure_data);
   void (*upsert_team)(Sanlian__Patrol__V1__Roster_Service *service,
                       const Sanlian__Patrol__V1__Team *input,
                       Sanlian__Patrol__V1__Team_Closure closure,
                       void *closure_data);
+  void (*list_teams)(Sanlian__Patrol__V1__Roster_Service *service,
+                     const Sanlian__Patrol__V1__ListTeamsRequest *input,
+                     Sanlian__Patrol__V1__ListTeamsResponse_Closure closure,
+                     void *closure_data);
   void (*upsert_area)(Sanlian__Patrol__V1__Roster_Service *service,
                       const Sanlian__Patrol__V1__PatrolArea *input,
                       Sanlian__Patrol__V1__PatrolArea_Closure closure,
@@ -1511,9 +2420,17 @@ struct Sanlian__Patrol__V1__Roster_Service
                                 const Sanlian__Patrol__V1__ShiftTemplate *input,
                                 Sanlian__Patrol__V1__ShiftTemplate_Closure closure,
                                 void *closure_data);
+  void (*list_shift_templates)(Sanlian__Patrol__V1__Roster_Service *service,
+                               const Sanlian__Patrol__V1__ListShiftTemplatesRequest *input,
+                               Sanlian__Patrol__V1__ListShiftTemplatesResponse_Closure closure,
+                               void *closure_data);
   void (*set_availability)(Sanlian__Patrol__V1__Roster_Service *service,
                            const Sanlian__Patrol__V1__SetAvailabilityRequest *input,
                            Sanlian__Patrol__V1__SetAvailabilityResponse_Closure closure,
+                           void *closure_data);
+  void (*get_availability)(Sanlian__Patrol__V1__Roster_Service *service,
+                           const Sanlian__Patrol__V1__GetAvailabilityRequest *input,
+                           Sanlian__Patrol__V1__GetAvailabilityResponse_Closure closure,
                            void *closure_data);
   void (*generate_roster)(Sanlian__Patrol__V1__Roster_Service *service,
                           const Sanlian__Patrol__V1__GenerateRosterRequest *input,
@@ -1523,18 +2440,26 @@ struct Sanlian__Patrol__V1__Roster_Service
                            const Sanlian__Patrol__V1__ListAssignmentsRequest *input,
                            Sanlian__Patrol__V1__ListAssignmentsResponse_Closure closure,
                            void *closure_data);
+  void (*assign_by_hand)(Sanlian__Patrol__V1__Roster_Service *service,
+                         const Sanlian__Patrol__V1__AssignByHandRequest *input,
+                         Sanlian__Patrol__V1__Assignment_Closure closure,
+                         void *closure_data);
   void (*update_assignment)(Sanlian__Patrol__V1__Roster_Service *service,
                             const Sanlian__Patrol__V1__UpdateAssignmentRequest *input,
                             Sanlian__Patrol__V1__Assignment_Closure closure,
                             void *closure_data);
   void (*request_swap)(Sanlian__Patrol__V1__Roster_Service *service,
                        const Sanlian__Patrol__V1__SwapRequest *input,
-                       Sanlian__Patrol__V1__SwapResponse_Closure closure,
+                       Sanlian__Patrol__V1__Swap_Closure closure,
                        void *closure_data);
   void (*decide_swap)(Sanlian__Patrol__V1__Roster_Service *service,
                       const Sanlian__Patrol__V1__DecideSwapRequest *input,
-                      Sanlian__Patrol__V1__SwapResponse_Closure closure,
+                      Sanlian__Patrol__V1__Swap_Closure closure,
                       void *closure_data);
+  void (*list_swaps)(Sanlian__Patrol__V1__Roster_Service *service,
+                     const Sanlian__Patrol__V1__ListSwapsRequest *input,
+                     Sanlian__Patrol__V1__ListSwapsResponse_Closure closure,
+                     void *closure_data);
 };
 typedef void (*Sanlian__Patrol__V1__Roster_ServiceDestroy)(Sanlian__Patrol__V1__Roster_Service *);
 void sanlian__patrol__v1__roster__init (Sanlian__Patrol__V1__Roster_Service *service,
@@ -1546,16 +2471,22 @@ void sanlian__patrol__v1__roster__init (Sanlian__Patrol__V1__Roster_Service *ser
       function_prefix__ ## upsert_volunteer,\
       function_prefix__ ## get_volunteer,\
       function_prefix__ ## list_volunteers,\
+      function_prefix__ ## import_volunteers,\
       function_prefix__ ## upsert_team,\
+      function_prefix__ ## list_teams,\
       function_prefix__ ## upsert_area,\
       function_prefix__ ## list_areas,\
       function_prefix__ ## upsert_shift_template,\
+      function_prefix__ ## list_shift_templates,\
       function_prefix__ ## set_availability,\
+      function_prefix__ ## get_availability,\
       function_prefix__ ## generate_roster,\
       function_prefix__ ## list_assignments,\
+      function_prefix__ ## assign_by_hand,\
       function_prefix__ ## update_assignment,\
       function_prefix__ ## request_swap,\
-      function_prefix__ ## decide_swap  }
+      function_prefix__ ## decide_swap,\
+      function_prefix__ ## list_swaps  }
 void sanlian__patrol__v1__roster__upsert_volunteer(ProtobufCService *service,
                                                    const Sanlian__Patrol__V1__UpsertVolunteerRequest *input,
                                                    Sanlian__Patrol__V1__Volunteer_Closure closure,
@@ -1568,10 +2499,18 @@ void sanlian__patrol__v1__roster__list_volunteers(ProtobufCService *service,
                                                   const Sanlian__Patrol__V1__ListVolunteersRequest *input,
                                                   Sanlian__Patrol__V1__ListVolunteersResponse_Closure closure,
                                                   void *closure_data);
+void sanlian__patrol__v1__roster__import_volunteers(ProtobufCService *service,
+                                                    const Sanlian__Patrol__V1__ImportVolunteersRequest *input,
+                                                    Sanlian__Patrol__V1__ImportVolunteersResponse_Closure closure,
+                                                    void *closure_data);
 void sanlian__patrol__v1__roster__upsert_team(ProtobufCService *service,
                                               const Sanlian__Patrol__V1__Team *input,
                                               Sanlian__Patrol__V1__Team_Closure closure,
                                               void *closure_data);
+void sanlian__patrol__v1__roster__list_teams(ProtobufCService *service,
+                                             const Sanlian__Patrol__V1__ListTeamsRequest *input,
+                                             Sanlian__Patrol__V1__ListTeamsResponse_Closure closure,
+                                             void *closure_data);
 void sanlian__patrol__v1__roster__upsert_area(ProtobufCService *service,
                                               const Sanlian__Patrol__V1__PatrolArea *input,
                                               Sanlian__Patrol__V1__PatrolArea_Closure closure,
@@ -1584,9 +2523,17 @@ void sanlian__patrol__v1__roster__upsert_shift_template(ProtobufCService *servic
                                                         const Sanlian__Patrol__V1__ShiftTemplate *input,
                                                         Sanlian__Patrol__V1__ShiftTemplate_Closure closure,
                                                         void *closure_data);
+void sanlian__patrol__v1__roster__list_shift_templates(ProtobufCService *service,
+                                                       const Sanlian__Patrol__V1__ListShiftTemplatesRequest *input,
+                                                       Sanlian__Patrol__V1__ListShiftTemplatesResponse_Closure closure,
+                                                       void *closure_data);
 void sanlian__patrol__v1__roster__set_availability(ProtobufCService *service,
                                                    const Sanlian__Patrol__V1__SetAvailabilityRequest *input,
                                                    Sanlian__Patrol__V1__SetAvailabilityResponse_Closure closure,
+                                                   void *closure_data);
+void sanlian__patrol__v1__roster__get_availability(ProtobufCService *service,
+                                                   const Sanlian__Patrol__V1__GetAvailabilityRequest *input,
+                                                   Sanlian__Patrol__V1__GetAvailabilityResponse_Closure closure,
                                                    void *closure_data);
 void sanlian__patrol__v1__roster__generate_roster(ProtobufCService *service,
                                                   const Sanlian__Patrol__V1__GenerateRosterRequest *input,
@@ -1596,18 +2543,26 @@ void sanlian__patrol__v1__roster__list_assignments(ProtobufCService *service,
                                                    const Sanlian__Patrol__V1__ListAssignmentsRequest *input,
                                                    Sanlian__Patrol__V1__ListAssignmentsResponse_Closure closure,
                                                    void *closure_data);
+void sanlian__patrol__v1__roster__assign_by_hand(ProtobufCService *service,
+                                                 const Sanlian__Patrol__V1__AssignByHandRequest *input,
+                                                 Sanlian__Patrol__V1__Assignment_Closure closure,
+                                                 void *closure_data);
 void sanlian__patrol__v1__roster__update_assignment(ProtobufCService *service,
                                                     const Sanlian__Patrol__V1__UpdateAssignmentRequest *input,
                                                     Sanlian__Patrol__V1__Assignment_Closure closure,
                                                     void *closure_data);
 void sanlian__patrol__v1__roster__request_swap(ProtobufCService *service,
                                                const Sanlian__Patrol__V1__SwapRequest *input,
-                                               Sanlian__Patrol__V1__SwapResponse_Closure closure,
+                                               Sanlian__Patrol__V1__Swap_Closure closure,
                                                void *closure_data);
 void sanlian__patrol__v1__roster__decide_swap(ProtobufCService *service,
                                               const Sanlian__Patrol__V1__DecideSwapRequest *input,
-                                              Sanlian__Patrol__V1__SwapResponse_Closure closure,
+                                              Sanlian__Patrol__V1__Swap_Closure closure,
                                               void *closure_data);
+void sanlian__patrol__v1__roster__list_swaps(ProtobufCService *service,
+                                             const Sanlian__Patrol__V1__ListSwapsRequest *input,
+                                             Sanlian__Patrol__V1__ListSwapsResponse_Closure closure,
+                                             void *closure_data);
 typedef struct Sanlian__Patrol__V1__Patrols_Service Sanlian__Patrol__V1__Patrols_Service;
 struct Sanlian__Patrol__V1__Patrols_Service
 {
@@ -1620,6 +2575,10 @@ struct Sanlian__Patrol__V1__Patrols_Service
                     const Sanlian__Patrol__V1__CheckOutRequest *input,
                     Sanlian__Patrol__V1__CheckOutResponse_Closure closure,
                     void *closure_data);
+  void (*list_check_ins)(Sanlian__Patrol__V1__Patrols_Service *service,
+                         const Sanlian__Patrol__V1__ListCheckInsRequest *input,
+                         Sanlian__Patrol__V1__ListCheckInsResponse_Closure closure,
+                         void *closure_data);
   void (*report_finding)(Sanlian__Patrol__V1__Patrols_Service *service,
                          const Sanlian__Patrol__V1__ReportFindingRequest *input,
                          Sanlian__Patrol__V1__Finding_Closure closure,
@@ -1638,6 +2597,7 @@ void sanlian__patrol__v1__patrols__init (Sanlian__Patrol__V1__Patrols_Service *s
     { SANLIAN__PATROL__V1__PATROLS__BASE_INIT,\
       function_prefix__ ## check_in,\
       function_prefix__ ## check_out,\
+      function_prefix__ ## list_check_ins,\
       function_prefix__ ## report_finding,\
       function_prefix__ ## list_findings  }
 void sanlian__patrol__v1__patrols__check_in(ProtobufCService *service,
@@ -1648,6 +2608,10 @@ void sanlian__patrol__v1__patrols__check_out(ProtobufCService *service,
                                              const Sanlian__Patrol__V1__CheckOutRequest *input,
                                              Sanlian__Patrol__V1__CheckOutResponse_Closure closure,
                                              void *closure_data);
+void sanlian__patrol__v1__patrols__list_check_ins(ProtobufCService *service,
+                                                  const Sanlian__Patrol__V1__ListCheckInsRequest *input,
+                                                  Sanlian__Patrol__V1__ListCheckInsResponse_Closure closure,
+                                                  void *closure_data);
 void sanlian__patrol__v1__patrols__report_finding(ProtobufCService *service,
                                                   const Sanlian__Patrol__V1__ReportFindingRequest *input,
                                                   Sanlian__Patrol__V1__Finding_Closure closure,
@@ -1701,35 +2665,55 @@ void sanlian__patrol__v1__publicity__hours_summary(ProtobufCService *service,
 extern const ProtobufCEnumDescriptor    sanlian__patrol__v1__volunteer_kind__descriptor;
 extern const ProtobufCEnumDescriptor    sanlian__patrol__v1__area_kind__descriptor;
 extern const ProtobufCEnumDescriptor    sanlian__patrol__v1__assignment_state__descriptor;
+extern const ProtobufCEnumDescriptor    sanlian__patrol__v1__swap_state__descriptor;
+extern const ProtobufCEnumDescriptor    sanlian__patrol__v1__swap_decision__descriptor;
+extern const ProtobufCEnumDescriptor    sanlian__patrol__v1__check_in_kind__descriptor;
 extern const ProtobufCEnumDescriptor    sanlian__patrol__v1__finding_kind__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__volunteer__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__upsert_volunteer_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__get_volunteer_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__list_volunteers_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__list_volunteers_response__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__import_row__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__import_volunteers_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__row_error__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__import_volunteers_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__team__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__list_teams_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__list_teams_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__patrol_area__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__list_areas_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__list_areas_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__shift_template__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__list_shift_templates_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__list_shift_templates_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__availability_window__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__set_availability_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__set_availability_response__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__get_availability_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__get_availability_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__roster_rules__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__generate_roster_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__unfilled_shift__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__roster_score__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__generate_roster_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__assignment__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__list_assignments_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__list_assignments_response__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__assign_by_hand_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__update_assignment_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__swap_request__descriptor;
-extern const ProtobufCMessageDescriptor sanlian__patrol__v1__swap_response__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__swap__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__decide_swap_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__list_swaps_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__list_swaps_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__check_in_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__check_in_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__check_out_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__check_out_response__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__check_in_record__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__list_check_ins_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__list_check_ins_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__report_finding_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__finding__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__list_findings_request__descriptor;
@@ -1739,6 +2723,7 @@ extern const ProtobufCMessageDescriptor sanlian__patrol__v1__list_sessions_reque
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__list_sessions_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__hours_summary_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__volunteer_hours__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__patrol__v1__team_hours__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__patrol__v1__hours_summary_response__descriptor;
 extern const ProtobufCServiceDescriptor sanlian__patrol__v1__roster__descriptor;
 extern const ProtobufCServiceDescriptor sanlian__patrol__v1__patrols__descriptor;

@@ -505,6 +505,10 @@ extension HazardsV1 {
         package var suggestedGrade: HazardsV1.HazardGrade? = nil
         /// An exercise: flows through, marked as a drill.
         package var drill: Bool = false
+        /// The reporter's own identifier for this report (1–128 bytes; empty: none): a report repeated
+        /// with the same identifier by the same department is the same report, taken once (a service
+        /// reporting through its outbox may send it again after a crash).
+        package var identifier: String = ""
 
         package init() {}
 
@@ -513,13 +517,15 @@ extension HazardsV1 {
             place: CommonV1.Place? = nil,
             description: String = "",
             suggestedGrade: HazardsV1.HazardGrade? = nil,
-            drill: Bool = false
+            drill: Bool = false,
+            identifier: String = ""
         ) {
             self.kind = kind
             self.place = place
             self.description = description
             self.suggestedGrade = suggestedGrade
             self.drill = drill
+            self.identifier = identifier
         }
     }
 }
@@ -551,6 +557,7 @@ extension HazardsV1.ReportHazardRequest {
             self.suggestedGrade = HazardsV1.HazardGrade(rawValue: Int32(truncatingIfNeeded: c.suggested_grade.rawValue))
         }
         self.drill = c.drill != 0
+        self.identifier = try wireString(c.identifier, message: "sanlian.hazards.v1.ReportHazardRequest", field: "identifier")
     }
 
     package func withPacking(
@@ -584,6 +591,7 @@ extension HazardsV1.ReportHazardRequest {
             c.suggested_grade = Sanlian__Hazards__V1__HazardGrade(rawValue: Sanlian__Hazards__V1__HazardGrade.RawValue(truncatingIfNeeded: value.rawValue))
         }
         c.drill = self.drill ? 1 : 0
+        c.identifier = try arena.string(self.identifier, message: "sanlian.hazards.v1.ReportHazardRequest", field: "identifier")
     }
 }
 
@@ -609,6 +617,10 @@ extension HazardsV1.ReportHazardRequest {
         if options.includeDefaults || !(!self.drill) {
             json.key("drill")
             json.bool(self.drill)
+        }
+        if options.includeDefaults || !(self.identifier.isEmpty) {
+            json.key("identifier")
+            json.string(self.identifier)
         }
         json.endObject()
     }

@@ -125,6 +125,7 @@ extension PatrolV1 {
         case unspecified
         case assigned
         case confirmed
+        /// Given to another volunteer by an approved swap (kept for the record).
         case swapped
         case completed
         case noShow
@@ -187,6 +188,199 @@ extension PatrolV1 {
         }
 
         package static let knownCases: [Self] = [.unspecified, .assigned, .confirmed, .swapped, .completed, .noShow, .cancelled]
+    }
+}
+
+extension PatrolV1 {
+    package enum SwapState: WireEnum {
+        case unspecified
+        case requested
+        case accepted
+        case declined
+        case approved
+        case rejected
+        /// A value this version of the contract does not know; kept so that it survives a round trip.
+        case unrecognized(Int32)
+
+        package init(rawValue: Int32) {
+            switch rawValue {
+            case 0: self = .unspecified
+            case 1: self = .requested
+            case 2: self = .accepted
+            case 3: self = .declined
+            case 4: self = .approved
+            case 5: self = .rejected
+            default: self = .unrecognized(rawValue)
+            }
+        }
+
+        package var rawValue: Int32 {
+            switch self {
+            case .unspecified: 0
+            case .requested: 1
+            case .accepted: 2
+            case .declined: 3
+            case .approved: 4
+            case .rejected: 5
+            case .unrecognized(let value): value
+            }
+        }
+
+        /// The value's name in the .proto file, or its number when unknown.
+        package var protoName: String {
+            switch self {
+            case .unspecified: "SWAP_STATE_UNSPECIFIED"
+            case .requested: "SWAP_STATE_REQUESTED"
+            case .accepted: "SWAP_STATE_ACCEPTED"
+            case .declined: "SWAP_STATE_DECLINED"
+            case .approved: "SWAP_STATE_APPROVED"
+            case .rejected: "SWAP_STATE_REJECTED"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .requested: "requested"
+            case .accepted: "accepted"
+            case .declined: "declined"
+            case .approved: "approved"
+            case .rejected: "rejected"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        package static let knownCases: [Self] = [.unspecified, .requested, .accepted, .declined, .approved, .rejected]
+    }
+}
+
+extension PatrolV1 {
+    package enum SwapDecision: WireEnum {
+        case unspecified
+        /// The other volunteer's answer.
+        case accept
+        case decline
+        /// The coordinator's, once accepted.
+        case approve
+        case reject
+        /// A value this version of the contract does not know; kept so that it survives a round trip.
+        case unrecognized(Int32)
+
+        package init(rawValue: Int32) {
+            switch rawValue {
+            case 0: self = .unspecified
+            case 1: self = .accept
+            case 2: self = .decline
+            case 3: self = .approve
+            case 4: self = .reject
+            default: self = .unrecognized(rawValue)
+            }
+        }
+
+        package var rawValue: Int32 {
+            switch self {
+            case .unspecified: 0
+            case .accept: 1
+            case .decline: 2
+            case .approve: 3
+            case .reject: 4
+            case .unrecognized(let value): value
+            }
+        }
+
+        /// The value's name in the .proto file, or its number when unknown.
+        package var protoName: String {
+            switch self {
+            case .unspecified: "SWAP_DECISION_UNSPECIFIED"
+            case .accept: "SWAP_DECISION_ACCEPT"
+            case .decline: "SWAP_DECISION_DECLINE"
+            case .approve: "SWAP_DECISION_APPROVE"
+            case .reject: "SWAP_DECISION_REJECT"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .accept: "accept"
+            case .decline: "decline"
+            case .approve: "approve"
+            case .reject: "reject"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        package static let knownCases: [Self] = [.unspecified, .accept, .decline, .approve, .reject]
+    }
+}
+
+extension PatrolV1 {
+    package enum CheckInKind: WireEnum {
+        case unspecified
+        case start
+        case checkIn
+        case missed
+        case checkOut
+        /// The shift ended without a check-out: the patrol is closed at its end.
+        case closed
+        /// A value this version of the contract does not know; kept so that it survives a round trip.
+        case unrecognized(Int32)
+
+        package init(rawValue: Int32) {
+            switch rawValue {
+            case 0: self = .unspecified
+            case 1: self = .start
+            case 2: self = .checkIn
+            case 3: self = .missed
+            case 4: self = .checkOut
+            case 5: self = .closed
+            default: self = .unrecognized(rawValue)
+            }
+        }
+
+        package var rawValue: Int32 {
+            switch self {
+            case .unspecified: 0
+            case .start: 1
+            case .checkIn: 2
+            case .missed: 3
+            case .checkOut: 4
+            case .closed: 5
+            case .unrecognized(let value): value
+            }
+        }
+
+        /// The value's name in the .proto file, or its number when unknown.
+        package var protoName: String {
+            switch self {
+            case .unspecified: "CHECK_IN_KIND_UNSPECIFIED"
+            case .start: "CHECK_IN_KIND_START"
+            case .checkIn: "CHECK_IN_KIND_CHECK_IN"
+            case .missed: "CHECK_IN_KIND_MISSED"
+            case .checkOut: "CHECK_IN_KIND_CHECK_OUT"
+            case .closed: "CHECK_IN_KIND_CLOSED"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .start: "start"
+            case .checkIn: "check_in"
+            case .missed: "missed"
+            case .checkOut: "check_out"
+            case .closed: "closed"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        package static let knownCases: [Self] = [.unspecified, .start, .checkIn, .missed, .checkOut, .closed]
     }
 }
 
@@ -266,16 +460,23 @@ extension PatrolV1 {
 
         package var id: String = ""
         package var name: String = ""
-        /// Masked ("138****5678") unless the caller holds the personal-data grant.
+        /// 11 digits, a mainland mobile number. Masked ("138****5678") unless the caller holds the
+        /// personal-data grant.
         package var phone: String = ""
         package var kind: PatrolV1.VolunteerKind = .unspecified
-        /// e.g. "first_aid", "driving", "publicity".
+        /// e.g. "first_aid", "driving", "publicity": at most 16, each 1–32 of a–z, 0–9 and '_'.
         package var skills: [String] = []
+        /// Empty or 12 digits.
         package var villageCode: String = ""
+        /// Empty or a team's id.
         package var teamID: String = ""
         package var active: Bool = false
-        /// Areas the volunteer prefers to patrol.
+        /// Areas the volunteer prefers to patrol: at most 16 areas' ids.
         package var preferredAreaIds: [String] = []
+        /// Shift names the volunteer prefers ("day", "night"): at most 8.
+        package var preferredShiftNames: [String] = []
+        /// True when phone is masked in this copy.
+        package var masked: Bool = false
 
         package init() {}
 
@@ -288,7 +489,9 @@ extension PatrolV1 {
             villageCode: String = "",
             teamID: String = "",
             active: Bool = false,
-            preferredAreaIds: [String] = []
+            preferredAreaIds: [String] = [],
+            preferredShiftNames: [String] = [],
+            masked: Bool = false
         ) {
             self.id = id
             self.name = name
@@ -299,6 +502,8 @@ extension PatrolV1 {
             self.teamID = teamID
             self.active = active
             self.preferredAreaIds = preferredAreaIds
+            self.preferredShiftNames = preferredShiftNames
+            self.masked = masked
         }
     }
 }
@@ -336,6 +541,11 @@ extension PatrolV1.Volunteer {
         for index in 0..<c.n_preferred_area_ids {
             self.preferredAreaIds.append(try wireString(c.preferred_area_ids[index], message: "sanlian.patrol.v1.Volunteer", field: "preferred_area_ids"))
         }
+        self.preferredShiftNames.reserveCapacity(c.n_preferred_shift_names)
+        for index in 0..<c.n_preferred_shift_names {
+            self.preferredShiftNames.append(try wireString(c.preferred_shift_names[index], message: "sanlian.patrol.v1.Volunteer", field: "preferred_shift_names"))
+        }
+        self.masked = c.masked != 0
     }
 
     package func withPacking(
@@ -382,6 +592,15 @@ extension PatrolV1.Volunteer {
             c.n_preferred_area_ids = self.preferredAreaIds.count
             c.preferred_area_ids = array
         }
+        if !self.preferredShiftNames.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<CChar>?.self, count: self.preferredShiftNames.count)
+            for (index, element) in self.preferredShiftNames.enumerated() {
+                array[index] = try arena.string(element, message: "sanlian.patrol.v1.Volunteer", field: "preferred_shift_names")
+            }
+            c.n_preferred_shift_names = self.preferredShiftNames.count
+            c.preferred_shift_names = array
+        }
+        c.masked = self.masked ? 1 : 0
     }
 }
 
@@ -427,6 +646,16 @@ extension PatrolV1.Volunteer {
             json.beginArray()
             for element in self.preferredAreaIds { json.string(element) }
             json.endArray()
+        }
+        if options.includeDefaults || !self.preferredShiftNames.isEmpty {
+            json.key("preferredShiftNames")
+            json.beginArray()
+            for element in self.preferredShiftNames { json.string(element) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(!self.masked) {
+            json.key("masked")
+            json.bool(self.masked)
         }
         json.endObject()
     }
@@ -589,17 +818,20 @@ extension PatrolV1 {
         package var villageCode: String = ""
         package var includeInactive: Bool = false
         package var page: CommonV1.PageRequest? = nil
+        package var teamID: String = ""
 
         package init() {}
 
         package init(
             villageCode: String = "",
             includeInactive: Bool = false,
-            page: CommonV1.PageRequest? = nil
+            page: CommonV1.PageRequest? = nil,
+            teamID: String = ""
         ) {
             self.villageCode = villageCode
             self.includeInactive = includeInactive
             self.page = page
+            self.teamID = teamID
         }
     }
 }
@@ -627,6 +859,7 @@ extension PatrolV1.ListVolunteersRequest {
         if c.page != nil {
             self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.patrol.v1.ListVolunteersRequest", field: "page"))
         }
+        self.teamID = try wireString(c.team_id, message: "sanlian.patrol.v1.ListVolunteersRequest", field: "team_id")
     }
 
     package func withPacking(
@@ -655,6 +888,7 @@ extension PatrolV1.ListVolunteersRequest {
         if let value = self.page {
             c.page = try value.cPointer(&arena)
         }
+        c.team_id = try arena.string(self.teamID, message: "sanlian.patrol.v1.ListVolunteersRequest", field: "team_id")
     }
 }
 
@@ -672,6 +906,10 @@ extension PatrolV1.ListVolunteersRequest {
         if let value = self.page {
             json.key("page")
             value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.teamID.isEmpty) {
+            json.key("teamId")
+            json.string(self.teamID)
         }
         json.endObject()
     }
@@ -776,11 +1014,391 @@ extension PatrolV1.ListVolunteersResponse {
 }
 
 extension PatrolV1 {
+    /// One row of an import file: its number in the file (the header is row 1) and the volunteer.
+    package struct ImportRow: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.ImportRow"
+
+        package var row: UInt32 = 0
+        package var volunteer: PatrolV1.Volunteer? = nil
+
+        package init() {}
+
+        package init(
+            row: UInt32 = 0,
+            volunteer: PatrolV1.Volunteer? = nil
+        ) {
+            self.row = row
+            self.volunteer = volunteer
+        }
+    }
+}
+
+extension PatrolV1.ImportRow {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__import_row__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__import_row__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__ImportRow) throws(WireError) {
+        self.init()
+        self.row = c.row
+        if c.volunteer != nil {
+            self.volunteer = try PatrolV1.Volunteer(cMessage: wirePointee(c.volunteer, message: "sanlian.patrol.v1.ImportRow", field: "volunteer"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__ImportRow()
+            sanlian__patrol__v1__import_row__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__import_row__get_packed_size(&c)) { sanlian__patrol__v1__import_row__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ImportRow> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__ImportRow.self, count: 1)
+        sanlian__patrol__v1__import_row__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__ImportRow, _ arena: inout WireArena) throws(WireError) {
+        c.row = self.row
+        if let value = self.volunteer {
+            c.volunteer = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension PatrolV1.ImportRow {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.row == 0) {
+            json.key("row")
+            json.int32(self.row)
+        }
+        if let value = self.volunteer {
+            json.key("volunteer")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
+    package struct ImportVolunteersRequest: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.ImportVolunteersRequest"
+
+        /// At most 5000 rows.
+        package var rows: [PatrolV1.ImportRow] = []
+        /// Check every row, store nothing.
+        package var dryRun: Bool = false
+
+        package init() {}
+
+        package init(
+            rows: [PatrolV1.ImportRow] = [],
+            dryRun: Bool = false
+        ) {
+            self.rows = rows
+            self.dryRun = dryRun
+        }
+    }
+}
+
+extension PatrolV1.ImportVolunteersRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__import_volunteers_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__import_volunteers_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__ImportVolunteersRequest) throws(WireError) {
+        self.init()
+        self.rows.reserveCapacity(c.n_rows)
+        for index in 0..<c.n_rows {
+            self.rows.append(try PatrolV1.ImportRow(cMessage: wirePointee(c.rows[index], message: "sanlian.patrol.v1.ImportVolunteersRequest", field: "rows")))
+        }
+        self.dryRun = c.dry_run != 0
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__ImportVolunteersRequest()
+            sanlian__patrol__v1__import_volunteers_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__import_volunteers_request__get_packed_size(&c)) { sanlian__patrol__v1__import_volunteers_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ImportVolunteersRequest> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__ImportVolunteersRequest.self, count: 1)
+        sanlian__patrol__v1__import_volunteers_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__ImportVolunteersRequest, _ arena: inout WireArena) throws(WireError) {
+        if !self.rows.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__ImportRow>?.self, count: self.rows.count)
+            for (index, element) in self.rows.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_rows = self.rows.count
+            c.rows = array
+        }
+        c.dry_run = self.dryRun ? 1 : 0
+    }
+}
+
+extension PatrolV1.ImportVolunteersRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.rows.isEmpty {
+            json.key("rows")
+            json.beginArray()
+            for element in self.rows { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(!self.dryRun) {
+            json.key("dryRun")
+            json.bool(self.dryRun)
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
+    package struct RowError: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.RowError"
+
+        package var row: UInt32 = 0
+        /// The field at fault, as the file's column names it ("phone").
+        package var field: String = ""
+        package var message: String = ""
+
+        package init() {}
+
+        package init(
+            row: UInt32 = 0,
+            field: String = "",
+            message: String = ""
+        ) {
+            self.row = row
+            self.field = field
+            self.message = message
+        }
+    }
+}
+
+extension PatrolV1.RowError {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__row_error__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__row_error__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__RowError) throws(WireError) {
+        self.init()
+        self.row = c.row
+        self.field = try wireString(c.field, message: "sanlian.patrol.v1.RowError", field: "field")
+        self.message = try wireString(c.message, message: "sanlian.patrol.v1.RowError", field: "message")
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__RowError()
+            sanlian__patrol__v1__row_error__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__row_error__get_packed_size(&c)) { sanlian__patrol__v1__row_error__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__RowError> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__RowError.self, count: 1)
+        sanlian__patrol__v1__row_error__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__RowError, _ arena: inout WireArena) throws(WireError) {
+        c.row = self.row
+        c.field = try arena.string(self.field, message: "sanlian.patrol.v1.RowError", field: "field")
+        c.message = try arena.string(self.message, message: "sanlian.patrol.v1.RowError", field: "message")
+    }
+}
+
+extension PatrolV1.RowError {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.row == 0) {
+            json.key("row")
+            json.int32(self.row)
+        }
+        if options.includeDefaults || !(self.field.isEmpty) {
+            json.key("field")
+            json.string(self.field)
+        }
+        if options.includeDefaults || !(self.message.isEmpty) {
+            json.key("message")
+            json.string(self.message)
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
+    package struct ImportVolunteersResponse: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.ImportVolunteersResponse"
+
+        /// Volunteers new to the service, and volunteers updated (0 when anything was rejected).
+        package var created: UInt32 = 0
+        package var updated: UInt32 = 0
+        package var rejected: [PatrolV1.RowError] = []
+
+        package init() {}
+
+        package init(
+            created: UInt32 = 0,
+            updated: UInt32 = 0,
+            rejected: [PatrolV1.RowError] = []
+        ) {
+            self.created = created
+            self.updated = updated
+            self.rejected = rejected
+        }
+    }
+}
+
+extension PatrolV1.ImportVolunteersResponse {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__import_volunteers_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__import_volunteers_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__ImportVolunteersResponse) throws(WireError) {
+        self.init()
+        self.created = c.created
+        self.updated = c.updated
+        self.rejected.reserveCapacity(c.n_rejected)
+        for index in 0..<c.n_rejected {
+            self.rejected.append(try PatrolV1.RowError(cMessage: wirePointee(c.rejected[index], message: "sanlian.patrol.v1.ImportVolunteersResponse", field: "rejected")))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__ImportVolunteersResponse()
+            sanlian__patrol__v1__import_volunteers_response__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__import_volunteers_response__get_packed_size(&c)) { sanlian__patrol__v1__import_volunteers_response__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ImportVolunteersResponse> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__ImportVolunteersResponse.self, count: 1)
+        sanlian__patrol__v1__import_volunteers_response__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__ImportVolunteersResponse, _ arena: inout WireArena) throws(WireError) {
+        c.created = self.created
+        c.updated = self.updated
+        if !self.rejected.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__RowError>?.self, count: self.rejected.count)
+            for (index, element) in self.rejected.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_rejected = self.rejected.count
+            c.rejected = array
+        }
+    }
+}
+
+extension PatrolV1.ImportVolunteersResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.created == 0) {
+            json.key("created")
+            json.int32(self.created)
+        }
+        if options.includeDefaults || !(self.updated == 0) {
+            json.key("updated")
+            json.int32(self.updated)
+        }
+        if options.includeDefaults || !self.rejected.isEmpty {
+            json.key("rejected")
+            json.beginArray()
+            for element in self.rejected { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
     package struct Team: WireMessage {
         package static let protoName = "sanlian.patrol.v1.Team"
 
         package var id: String = ""
         package var name: String = ""
+        /// Empty or a volunteer's id.
         package var leaderVolunteerID: String = ""
 
         package init() {}
@@ -861,6 +1479,181 @@ extension PatrolV1.Team {
         if options.includeDefaults || !(self.leaderVolunteerID.isEmpty) {
             json.key("leaderVolunteerId")
             json.string(self.leaderVolunteerID)
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
+    package struct ListTeamsRequest: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.ListTeamsRequest"
+
+        package var page: CommonV1.PageRequest? = nil
+
+        package init() {}
+
+        package init(
+            page: CommonV1.PageRequest? = nil
+        ) {
+            self.page = page
+        }
+    }
+}
+
+extension PatrolV1.ListTeamsRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__list_teams_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__list_teams_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__ListTeamsRequest) throws(WireError) {
+        self.init()
+        if c.page != nil {
+            self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.patrol.v1.ListTeamsRequest", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__ListTeamsRequest()
+            sanlian__patrol__v1__list_teams_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__list_teams_request__get_packed_size(&c)) { sanlian__patrol__v1__list_teams_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListTeamsRequest> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__ListTeamsRequest.self, count: 1)
+        sanlian__patrol__v1__list_teams_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__ListTeamsRequest, _ arena: inout WireArena) throws(WireError) {
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension PatrolV1.ListTeamsRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
+    package struct ListTeamsResponse: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.ListTeamsResponse"
+
+        package var teams: [PatrolV1.Team] = []
+        package var page: CommonV1.PageResponse? = nil
+
+        package init() {}
+
+        package init(
+            teams: [PatrolV1.Team] = [],
+            page: CommonV1.PageResponse? = nil
+        ) {
+            self.teams = teams
+            self.page = page
+        }
+    }
+}
+
+extension PatrolV1.ListTeamsResponse {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__list_teams_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__list_teams_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__ListTeamsResponse) throws(WireError) {
+        self.init()
+        self.teams.reserveCapacity(c.n_teams)
+        for index in 0..<c.n_teams {
+            self.teams.append(try PatrolV1.Team(cMessage: wirePointee(c.teams[index], message: "sanlian.patrol.v1.ListTeamsResponse", field: "teams")))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageResponse(cMessage: wirePointee(c.page, message: "sanlian.patrol.v1.ListTeamsResponse", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__ListTeamsResponse()
+            sanlian__patrol__v1__list_teams_response__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__list_teams_response__get_packed_size(&c)) { sanlian__patrol__v1__list_teams_response__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListTeamsResponse> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__ListTeamsResponse.self, count: 1)
+        sanlian__patrol__v1__list_teams_response__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__ListTeamsResponse, _ arena: inout WireArena) throws(WireError) {
+        if !self.teams.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__Team>?.self, count: self.teams.count)
+            for (index, element) in self.teams.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_teams = self.teams.count
+            c.teams = array
+        }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension PatrolV1.ListTeamsResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.teams.isEmpty {
+            json.key("teams")
+            json.beginArray()
+            for element in self.teams { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
         }
         json.endObject()
     }
@@ -974,9 +1767,14 @@ extension PatrolV1 {
     package struct ListAreasRequest: WireMessage {
         package static let protoName = "sanlian.patrol.v1.ListAreasRequest"
 
+        package var page: CommonV1.PageRequest? = nil
+
+        package init() {}
 
         package init(
+            page: CommonV1.PageRequest? = nil
         ) {
+            self.page = page
         }
     }
 }
@@ -992,12 +1790,16 @@ extension PatrolV1.ListAreasRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__list_areas_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
 
     package init(cMessage c: Sanlian__Patrol__V1__ListAreasRequest) throws(WireError) {
         self.init()
+        if c.page != nil {
+            self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.patrol.v1.ListAreasRequest", field: "page"))
+        }
     }
 
     package func withPacking(
@@ -1021,12 +1823,19 @@ extension PatrolV1.ListAreasRequest {
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     package func fill(_ c: inout Sanlian__Patrol__V1__ListAreasRequest, _ arena: inout WireArena) throws(WireError) {
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
     }
 }
 
 extension PatrolV1.ListAreasRequest {
     package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
         json.beginObject()
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
         json.endObject()
     }
 }
@@ -1036,13 +1845,16 @@ extension PatrolV1 {
         package static let protoName = "sanlian.patrol.v1.ListAreasResponse"
 
         package var areas: [PatrolV1.PatrolArea] = []
+        package var page: CommonV1.PageResponse? = nil
 
         package init() {}
 
         package init(
-            areas: [PatrolV1.PatrolArea] = []
+            areas: [PatrolV1.PatrolArea] = [],
+            page: CommonV1.PageResponse? = nil
         ) {
             self.areas = areas
+            self.page = page
         }
     }
 }
@@ -1068,6 +1880,9 @@ extension PatrolV1.ListAreasResponse {
         self.areas.reserveCapacity(c.n_areas)
         for index in 0..<c.n_areas {
             self.areas.append(try PatrolV1.PatrolArea(cMessage: wirePointee(c.areas[index], message: "sanlian.patrol.v1.ListAreasResponse", field: "areas")))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageResponse(cMessage: wirePointee(c.page, message: "sanlian.patrol.v1.ListAreasResponse", field: "page"))
         }
     }
 
@@ -1100,6 +1915,9 @@ extension PatrolV1.ListAreasResponse {
             c.n_areas = self.areas.count
             c.areas = array
         }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
     }
 }
 
@@ -1111,6 +1929,10 @@ extension PatrolV1.ListAreasResponse {
             json.beginArray()
             for element in self.areas { element.writeJSON(to: &json, options: options) }
             json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
         }
         json.endObject()
     }
@@ -1124,15 +1946,23 @@ extension PatrolV1 {
         /// e.g. "day", "evening", "night".
         package var name: String = ""
         package var areaID: String = ""
-        /// Minutes after local midnight; a shift may end past midnight (end < start).
+        /// Minutes after local midnight, 0–1439; a shift may end past midnight (end <= start). At most
+        /// 16 hours long.
         package var startMinute: UInt32 = 0
         package var endMinute: UInt32 = 0
+        /// 1–50.
         package var peopleNeeded: UInt32 = 0
-        /// Night rules (nobody alone, at least one veteran) apply.
+        /// Night rules apply: nobody alone (at least two people), at least one veteran.
         package var night: Bool = false
+        /// Skills at least one of the shift's people must have: at most 8.
         package var requiredSkills: [String] = []
         /// ISO weekdays (1 = Monday) the shift runs; empty means every day.
         package var weekdays: [UInt32] = []
+        /// How often a volunteer on this shift checks in, in minutes, as the compose file's patrol
+        /// section sets it (read only).
+        package var checkInEveryMinutes: UInt32 = 0
+        /// A template no longer used: no new shifts are made of it.
+        package var retired: Bool = false
 
         package init() {}
 
@@ -1145,7 +1975,9 @@ extension PatrolV1 {
             peopleNeeded: UInt32 = 0,
             night: Bool = false,
             requiredSkills: [String] = [],
-            weekdays: [UInt32] = []
+            weekdays: [UInt32] = [],
+            checkInEveryMinutes: UInt32 = 0,
+            retired: Bool = false
         ) {
             self.id = id
             self.name = name
@@ -1156,6 +1988,8 @@ extension PatrolV1 {
             self.night = night
             self.requiredSkills = requiredSkills
             self.weekdays = weekdays
+            self.checkInEveryMinutes = checkInEveryMinutes
+            self.retired = retired
         }
     }
 }
@@ -1193,6 +2027,8 @@ extension PatrolV1.ShiftTemplate {
         for index in 0..<c.n_weekdays {
             self.weekdays.append(c.weekdays[index])
         }
+        self.checkInEveryMinutes = c.check_in_every_minutes
+        self.retired = c.retired != 0
     }
 
     package func withPacking(
@@ -1239,6 +2075,8 @@ extension PatrolV1.ShiftTemplate {
             c.n_weekdays = self.weekdays.count
             c.weekdays = array
         }
+        c.check_in_every_minutes = self.checkInEveryMinutes
+        c.retired = self.retired ? 1 : 0
     }
 }
 
@@ -1285,6 +2123,199 @@ extension PatrolV1.ShiftTemplate {
             for element in self.weekdays { json.int32(element) }
             json.endArray()
         }
+        if options.includeDefaults || !(self.checkInEveryMinutes == 0) {
+            json.key("checkInEveryMinutes")
+            json.int32(self.checkInEveryMinutes)
+        }
+        if options.includeDefaults || !(!self.retired) {
+            json.key("retired")
+            json.bool(self.retired)
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
+    package struct ListShiftTemplatesRequest: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.ListShiftTemplatesRequest"
+
+        /// Empty: every area.
+        package var areaID: String = ""
+        package var page: CommonV1.PageRequest? = nil
+
+        package init() {}
+
+        package init(
+            areaID: String = "",
+            page: CommonV1.PageRequest? = nil
+        ) {
+            self.areaID = areaID
+            self.page = page
+        }
+    }
+}
+
+extension PatrolV1.ListShiftTemplatesRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__list_shift_templates_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__list_shift_templates_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__ListShiftTemplatesRequest) throws(WireError) {
+        self.init()
+        self.areaID = try wireString(c.area_id, message: "sanlian.patrol.v1.ListShiftTemplatesRequest", field: "area_id")
+        if c.page != nil {
+            self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.patrol.v1.ListShiftTemplatesRequest", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__ListShiftTemplatesRequest()
+            sanlian__patrol__v1__list_shift_templates_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__list_shift_templates_request__get_packed_size(&c)) { sanlian__patrol__v1__list_shift_templates_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListShiftTemplatesRequest> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__ListShiftTemplatesRequest.self, count: 1)
+        sanlian__patrol__v1__list_shift_templates_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__ListShiftTemplatesRequest, _ arena: inout WireArena) throws(WireError) {
+        c.area_id = try arena.string(self.areaID, message: "sanlian.patrol.v1.ListShiftTemplatesRequest", field: "area_id")
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension PatrolV1.ListShiftTemplatesRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.areaID.isEmpty) {
+            json.key("areaId")
+            json.string(self.areaID)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
+    package struct ListShiftTemplatesResponse: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.ListShiftTemplatesResponse"
+
+        package var templates: [PatrolV1.ShiftTemplate] = []
+        package var page: CommonV1.PageResponse? = nil
+
+        package init() {}
+
+        package init(
+            templates: [PatrolV1.ShiftTemplate] = [],
+            page: CommonV1.PageResponse? = nil
+        ) {
+            self.templates = templates
+            self.page = page
+        }
+    }
+}
+
+extension PatrolV1.ListShiftTemplatesResponse {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__list_shift_templates_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__list_shift_templates_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__ListShiftTemplatesResponse) throws(WireError) {
+        self.init()
+        self.templates.reserveCapacity(c.n_templates)
+        for index in 0..<c.n_templates {
+            self.templates.append(try PatrolV1.ShiftTemplate(cMessage: wirePointee(c.templates[index], message: "sanlian.patrol.v1.ListShiftTemplatesResponse", field: "templates")))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageResponse(cMessage: wirePointee(c.page, message: "sanlian.patrol.v1.ListShiftTemplatesResponse", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__ListShiftTemplatesResponse()
+            sanlian__patrol__v1__list_shift_templates_response__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__list_shift_templates_response__get_packed_size(&c)) { sanlian__patrol__v1__list_shift_templates_response__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListShiftTemplatesResponse> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__ListShiftTemplatesResponse.self, count: 1)
+        sanlian__patrol__v1__list_shift_templates_response__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__ListShiftTemplatesResponse, _ arena: inout WireArena) throws(WireError) {
+        if !self.templates.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__ShiftTemplate>?.self, count: self.templates.count)
+            for (index, element) in self.templates.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_templates = self.templates.count
+            c.templates = array
+        }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension PatrolV1.ListShiftTemplatesResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.templates.isEmpty {
+            json.key("templates")
+            json.beginArray()
+            for element in self.templates { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
         json.endObject()
     }
 }
@@ -1294,7 +2325,8 @@ extension PatrolV1 {
         package static let protoName = "sanlian.patrol.v1.AvailabilityWindow"
 
         package var range: CommonV1.TimeRange? = nil
-        /// true: available; false: time off.
+        /// true: available; false: time off. A volunteer with no available window is available
+        /// whenever not on time off; one with some is available only within them.
         package var available: Bool = false
 
         package init() {}
@@ -1380,16 +2412,21 @@ extension PatrolV1 {
         package static let protoName = "sanlian.patrol.v1.SetAvailabilityRequest"
 
         package var volunteerID: String = ""
+        /// At most 500, each with both ends set and from < to.
         package var windows: [PatrolV1.AvailabilityWindow] = []
+        /// Add to the volunteer's windows instead of replacing them.
+        package var append: Bool = false
 
         package init() {}
 
         package init(
             volunteerID: String = "",
-            windows: [PatrolV1.AvailabilityWindow] = []
+            windows: [PatrolV1.AvailabilityWindow] = [],
+            append: Bool = false
         ) {
             self.volunteerID = volunteerID
             self.windows = windows
+            self.append = append
         }
     }
 }
@@ -1417,6 +2454,7 @@ extension PatrolV1.SetAvailabilityRequest {
         for index in 0..<c.n_windows {
             self.windows.append(try PatrolV1.AvailabilityWindow(cMessage: wirePointee(c.windows[index], message: "sanlian.patrol.v1.SetAvailabilityRequest", field: "windows")))
         }
+        self.append = c.append != 0
     }
 
     package func withPacking(
@@ -1449,6 +2487,7 @@ extension PatrolV1.SetAvailabilityRequest {
             c.n_windows = self.windows.count
             c.windows = array
         }
+        c.append = self.append ? 1 : 0
     }
 }
 
@@ -1465,6 +2504,10 @@ extension PatrolV1.SetAvailabilityRequest {
             for element in self.windows { element.writeJSON(to: &json, options: options) }
             json.endArray()
         }
+        if options.includeDefaults || !(!self.append) {
+            json.key("append")
+            json.bool(self.append)
+        }
         json.endObject()
     }
 }
@@ -1473,6 +2516,7 @@ extension PatrolV1 {
     package struct SetAvailabilityResponse: WireMessage {
         package static let protoName = "sanlian.patrol.v1.SetAvailabilityResponse"
 
+        /// How many windows the volunteer has now.
         package var windows: UInt32 = 0
 
         package init() {}
@@ -1542,10 +2586,169 @@ extension PatrolV1.SetAvailabilityResponse {
 }
 
 extension PatrolV1 {
+    package struct GetAvailabilityRequest: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.GetAvailabilityRequest"
+
+        package var volunteerID: String = ""
+
+        package init() {}
+
+        package init(
+            volunteerID: String = ""
+        ) {
+            self.volunteerID = volunteerID
+        }
+    }
+}
+
+extension PatrolV1.GetAvailabilityRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__get_availability_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__get_availability_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__GetAvailabilityRequest) throws(WireError) {
+        self.init()
+        self.volunteerID = try wireString(c.volunteer_id, message: "sanlian.patrol.v1.GetAvailabilityRequest", field: "volunteer_id")
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__GetAvailabilityRequest()
+            sanlian__patrol__v1__get_availability_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__get_availability_request__get_packed_size(&c)) { sanlian__patrol__v1__get_availability_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__GetAvailabilityRequest> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__GetAvailabilityRequest.self, count: 1)
+        sanlian__patrol__v1__get_availability_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__GetAvailabilityRequest, _ arena: inout WireArena) throws(WireError) {
+        c.volunteer_id = try arena.string(self.volunteerID, message: "sanlian.patrol.v1.GetAvailabilityRequest", field: "volunteer_id")
+    }
+}
+
+extension PatrolV1.GetAvailabilityRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.volunteerID.isEmpty) {
+            json.key("volunteerId")
+            json.string(self.volunteerID)
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
+    package struct GetAvailabilityResponse: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.GetAvailabilityResponse"
+
+        package var windows: [PatrolV1.AvailabilityWindow] = []
+
+        package init() {}
+
+        package init(
+            windows: [PatrolV1.AvailabilityWindow] = []
+        ) {
+            self.windows = windows
+        }
+    }
+}
+
+extension PatrolV1.GetAvailabilityResponse {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__get_availability_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__get_availability_response__free_unpacked(raw, allocator) } }
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__GetAvailabilityResponse) throws(WireError) {
+        self.init()
+        self.windows.reserveCapacity(c.n_windows)
+        for index in 0..<c.n_windows {
+            self.windows.append(try PatrolV1.AvailabilityWindow(cMessage: wirePointee(c.windows[index], message: "sanlian.patrol.v1.GetAvailabilityResponse", field: "windows")))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__GetAvailabilityResponse()
+            sanlian__patrol__v1__get_availability_response__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__get_availability_response__get_packed_size(&c)) { sanlian__patrol__v1__get_availability_response__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__GetAvailabilityResponse> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__GetAvailabilityResponse.self, count: 1)
+        sanlian__patrol__v1__get_availability_response__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__GetAvailabilityResponse, _ arena: inout WireArena) throws(WireError) {
+        if !self.windows.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__AvailabilityWindow>?.self, count: self.windows.count)
+            for (index, element) in self.windows.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_windows = self.windows.count
+            c.windows = array
+        }
+    }
+}
+
+extension PatrolV1.GetAvailabilityResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.windows.isEmpty {
+            json.key("windows")
+            json.beginArray()
+            for element in self.windows { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
     package struct RosterRules: WireMessage {
         package static let protoName = "sanlian.patrol.v1.RosterRules"
 
+        /// 0: the compose file's patrol.min_rest_minutes.
         package var minRestMinutes: UInt32 = 0
+        /// 0: the compose file's patrol.max_shifts_per_week (ISO weeks).
         package var maxShiftsPerWeek: UInt32 = 0
         /// Seed for tie-breaking: the same input and seed give the same roster.
         package var seed: UInt64 = 0
@@ -1636,11 +2839,11 @@ extension PatrolV1 {
     package struct GenerateRosterRequest: WireMessage {
         package static let protoName = "sanlian.patrol.v1.GenerateRosterRequest"
 
-        /// Dates "YYYY-MM-DD", inclusive.
+        /// Dates "YYYY-MM-DD", inclusive; at most 62 days.
         package var firstDay: String = ""
         package var lastDay: String = ""
         package var rules: PatrolV1.RosterRules? = nil
-        /// Only report what would be assigned.
+        /// Solve and score, store nothing.
         package var dryRun: Bool = false
 
         package init() {}
@@ -1744,9 +2947,12 @@ extension PatrolV1 {
 
         package var shiftTemplateID: String = ""
         package var day: String = ""
+        /// Places left empty.
         package var missing: UInt32 = 0
-        /// Why it could not be filled, e.g. "no available veteran for a night shift".
+        /// Why, e.g. "no available veteran for a night shift", "every volunteer with first_aid is at
+        /// the weekly limit".
         package var reason: String = ""
+        package var areaID: String = ""
 
         package init() {}
 
@@ -1754,12 +2960,14 @@ extension PatrolV1 {
             shiftTemplateID: String = "",
             day: String = "",
             missing: UInt32 = 0,
-            reason: String = ""
+            reason: String = "",
+            areaID: String = ""
         ) {
             self.shiftTemplateID = shiftTemplateID
             self.day = day
             self.missing = missing
             self.reason = reason
+            self.areaID = areaID
         }
     }
 }
@@ -1786,6 +2994,7 @@ extension PatrolV1.UnfilledShift {
         self.day = try wireString(c.day, message: "sanlian.patrol.v1.UnfilledShift", field: "day")
         self.missing = c.missing
         self.reason = try wireString(c.reason, message: "sanlian.patrol.v1.UnfilledShift", field: "reason")
+        self.areaID = try wireString(c.area_id, message: "sanlian.patrol.v1.UnfilledShift", field: "area_id")
     }
 
     package func withPacking(
@@ -1813,6 +3022,7 @@ extension PatrolV1.UnfilledShift {
         c.day = try arena.string(self.day, message: "sanlian.patrol.v1.UnfilledShift", field: "day")
         c.missing = self.missing
         c.reason = try arena.string(self.reason, message: "sanlian.patrol.v1.UnfilledShift", field: "reason")
+        c.area_id = try arena.string(self.areaID, message: "sanlian.patrol.v1.UnfilledShift", field: "area_id")
     }
 }
 
@@ -1835,6 +3045,190 @@ extension PatrolV1.UnfilledShift {
             json.key("reason")
             json.string(self.reason)
         }
+        if options.includeDefaults || !(self.areaID.isEmpty) {
+            json.key("areaId")
+            json.string(self.areaID)
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
+    /// How good a roster is. Hard-rule violations are always 0: a roster breaking a hard rule is
+    /// never produced.
+    package struct RosterScore: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.RosterScore"
+
+        package var hardViolations: UInt32 = 0
+        /// Shifts with at least one place empty, and the empty places in all.
+        package var unfilledShifts: UInt32 = 0
+        package var unfilledPlaces: UInt32 = 0
+        /// Among active volunteers who could take the same number of the period's shifts: most minus
+        /// fewest shifts, the largest over such groups.
+        package var fairnessSpread: UInt32 = 0
+        /// Assignments to a volunteer's preferred area or shift, of those where the volunteer states a
+        /// preference.
+        package var preferencesMet: UInt32 = 0
+        package var preferencesStated: UInt32 = 0
+        package var assignments: UInt32 = 0
+        /// Assignments kept from before, moved (another volunteer or none), and new.
+        package var kept: UInt32 = 0
+        package var changed: UInt32 = 0
+        package var added: UInt32 = 0
+        /// Shifts of each area filled, fewest and most, in per cent of the places they need.
+        package var areaCoverageMinPercent: UInt32 = 0
+        package var areaCoverageMaxPercent: UInt32 = 0
+
+        package init() {}
+
+        package init(
+            hardViolations: UInt32 = 0,
+            unfilledShifts: UInt32 = 0,
+            unfilledPlaces: UInt32 = 0,
+            fairnessSpread: UInt32 = 0,
+            preferencesMet: UInt32 = 0,
+            preferencesStated: UInt32 = 0,
+            assignments: UInt32 = 0,
+            kept: UInt32 = 0,
+            changed: UInt32 = 0,
+            added: UInt32 = 0,
+            areaCoverageMinPercent: UInt32 = 0,
+            areaCoverageMaxPercent: UInt32 = 0
+        ) {
+            self.hardViolations = hardViolations
+            self.unfilledShifts = unfilledShifts
+            self.unfilledPlaces = unfilledPlaces
+            self.fairnessSpread = fairnessSpread
+            self.preferencesMet = preferencesMet
+            self.preferencesStated = preferencesStated
+            self.assignments = assignments
+            self.kept = kept
+            self.changed = changed
+            self.added = added
+            self.areaCoverageMinPercent = areaCoverageMinPercent
+            self.areaCoverageMaxPercent = areaCoverageMaxPercent
+        }
+    }
+}
+
+extension PatrolV1.RosterScore {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__roster_score__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__roster_score__free_unpacked(raw, allocator) } }
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__RosterScore) throws(WireError) {
+        self.init()
+        self.hardViolations = c.hard_violations
+        self.unfilledShifts = c.unfilled_shifts
+        self.unfilledPlaces = c.unfilled_places
+        self.fairnessSpread = c.fairness_spread
+        self.preferencesMet = c.preferences_met
+        self.preferencesStated = c.preferences_stated
+        self.assignments = c.assignments
+        self.kept = c.kept
+        self.changed = c.changed
+        self.added = c.added
+        self.areaCoverageMinPercent = c.area_coverage_min_percent
+        self.areaCoverageMaxPercent = c.area_coverage_max_percent
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__RosterScore()
+            sanlian__patrol__v1__roster_score__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__roster_score__get_packed_size(&c)) { sanlian__patrol__v1__roster_score__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__RosterScore> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__RosterScore.self, count: 1)
+        sanlian__patrol__v1__roster_score__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__RosterScore, _ arena: inout WireArena) throws(WireError) {
+        c.hard_violations = self.hardViolations
+        c.unfilled_shifts = self.unfilledShifts
+        c.unfilled_places = self.unfilledPlaces
+        c.fairness_spread = self.fairnessSpread
+        c.preferences_met = self.preferencesMet
+        c.preferences_stated = self.preferencesStated
+        c.assignments = self.assignments
+        c.kept = self.kept
+        c.changed = self.changed
+        c.added = self.added
+        c.area_coverage_min_percent = self.areaCoverageMinPercent
+        c.area_coverage_max_percent = self.areaCoverageMaxPercent
+    }
+}
+
+extension PatrolV1.RosterScore {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.hardViolations == 0) {
+            json.key("hardViolations")
+            json.int32(self.hardViolations)
+        }
+        if options.includeDefaults || !(self.unfilledShifts == 0) {
+            json.key("unfilledShifts")
+            json.int32(self.unfilledShifts)
+        }
+        if options.includeDefaults || !(self.unfilledPlaces == 0) {
+            json.key("unfilledPlaces")
+            json.int32(self.unfilledPlaces)
+        }
+        if options.includeDefaults || !(self.fairnessSpread == 0) {
+            json.key("fairnessSpread")
+            json.int32(self.fairnessSpread)
+        }
+        if options.includeDefaults || !(self.preferencesMet == 0) {
+            json.key("preferencesMet")
+            json.int32(self.preferencesMet)
+        }
+        if options.includeDefaults || !(self.preferencesStated == 0) {
+            json.key("preferencesStated")
+            json.int32(self.preferencesStated)
+        }
+        if options.includeDefaults || !(self.assignments == 0) {
+            json.key("assignments")
+            json.int32(self.assignments)
+        }
+        if options.includeDefaults || !(self.kept == 0) {
+            json.key("kept")
+            json.int32(self.kept)
+        }
+        if options.includeDefaults || !(self.changed == 0) {
+            json.key("changed")
+            json.int32(self.changed)
+        }
+        if options.includeDefaults || !(self.added == 0) {
+            json.key("added")
+            json.int32(self.added)
+        }
+        if options.includeDefaults || !(self.areaCoverageMinPercent == 0) {
+            json.key("areaCoverageMinPercent")
+            json.int32(self.areaCoverageMinPercent)
+        }
+        if options.includeDefaults || !(self.areaCoverageMaxPercent == 0) {
+            json.key("areaCoverageMaxPercent")
+            json.int32(self.areaCoverageMaxPercent)
+        }
         json.endObject()
     }
 }
@@ -1843,21 +3237,28 @@ extension PatrolV1 {
     package struct GenerateRosterResponse: WireMessage {
         package static let protoName = "sanlian.patrol.v1.GenerateRosterResponse"
 
-        package var assignments: [PatrolV1.Assignment] = []
+        /// As many as fit one frame; score.unfilled_shifts says how many there are.
         package var unfilled: [PatrolV1.UnfilledShift] = []
-        /// Largest minus smallest number of shifts per active volunteer.
+        /// The same as score.fairness_spread.
         package var fairnessSpread: UInt32 = 0
+        package var score: PatrolV1.RosterScore? = nil
+        package var dryRun: Bool = false
+        package var solveMilliseconds: UInt32 = 0
 
         package init() {}
 
         package init(
-            assignments: [PatrolV1.Assignment] = [],
             unfilled: [PatrolV1.UnfilledShift] = [],
-            fairnessSpread: UInt32 = 0
+            fairnessSpread: UInt32 = 0,
+            score: PatrolV1.RosterScore? = nil,
+            dryRun: Bool = false,
+            solveMilliseconds: UInt32 = 0
         ) {
-            self.assignments = assignments
             self.unfilled = unfilled
             self.fairnessSpread = fairnessSpread
+            self.score = score
+            self.dryRun = dryRun
+            self.solveMilliseconds = solveMilliseconds
         }
     }
 }
@@ -1880,15 +3281,16 @@ extension PatrolV1.GenerateRosterResponse {
 
     package init(cMessage c: Sanlian__Patrol__V1__GenerateRosterResponse) throws(WireError) {
         self.init()
-        self.assignments.reserveCapacity(c.n_assignments)
-        for index in 0..<c.n_assignments {
-            self.assignments.append(try PatrolV1.Assignment(cMessage: wirePointee(c.assignments[index], message: "sanlian.patrol.v1.GenerateRosterResponse", field: "assignments")))
-        }
         self.unfilled.reserveCapacity(c.n_unfilled)
         for index in 0..<c.n_unfilled {
             self.unfilled.append(try PatrolV1.UnfilledShift(cMessage: wirePointee(c.unfilled[index], message: "sanlian.patrol.v1.GenerateRosterResponse", field: "unfilled")))
         }
         self.fairnessSpread = c.fairness_spread
+        if c.score != nil {
+            self.score = try PatrolV1.RosterScore(cMessage: wirePointee(c.score, message: "sanlian.patrol.v1.GenerateRosterResponse", field: "score"))
+        }
+        self.dryRun = c.dry_run != 0
+        self.solveMilliseconds = c.solve_milliseconds
     }
 
     package func withPacking(
@@ -1912,14 +3314,6 @@ extension PatrolV1.GenerateRosterResponse {
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     package func fill(_ c: inout Sanlian__Patrol__V1__GenerateRosterResponse, _ arena: inout WireArena) throws(WireError) {
-        if !self.assignments.isEmpty {
-            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__Assignment>?.self, count: self.assignments.count)
-            for (index, element) in self.assignments.enumerated() {
-                array[index] = try element.cPointer(&arena)
-            }
-            c.n_assignments = self.assignments.count
-            c.assignments = array
-        }
         if !self.unfilled.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__UnfilledShift>?.self, count: self.unfilled.count)
             for (index, element) in self.unfilled.enumerated() {
@@ -1929,18 +3323,17 @@ extension PatrolV1.GenerateRosterResponse {
             c.unfilled = array
         }
         c.fairness_spread = self.fairnessSpread
+        if let value = self.score {
+            c.score = try value.cPointer(&arena)
+        }
+        c.dry_run = self.dryRun ? 1 : 0
+        c.solve_milliseconds = self.solveMilliseconds
     }
 }
 
 extension PatrolV1.GenerateRosterResponse {
     package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
         json.beginObject()
-        if options.includeDefaults || !self.assignments.isEmpty {
-            json.key("assignments")
-            json.beginArray()
-            for element in self.assignments { element.writeJSON(to: &json, options: options) }
-            json.endArray()
-        }
         if options.includeDefaults || !self.unfilled.isEmpty {
             json.key("unfilled")
             json.beginArray()
@@ -1950,6 +3343,18 @@ extension PatrolV1.GenerateRosterResponse {
         if options.includeDefaults || !(self.fairnessSpread == 0) {
             json.key("fairnessSpread")
             json.int32(self.fairnessSpread)
+        }
+        if let value = self.score {
+            json.key("score")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(!self.dryRun) {
+            json.key("dryRun")
+            json.bool(self.dryRun)
+        }
+        if options.includeDefaults || !(self.solveMilliseconds == 0) {
+            json.key("solveMilliseconds")
+            json.int32(self.solveMilliseconds)
         }
         json.endObject()
     }
@@ -1968,6 +3373,8 @@ extension PatrolV1 {
         package var locked: Bool = false
         package var startsUnixMs: Int64 = 0
         package var endsUnixMs: Int64 = 0
+        package var areaID: String = ""
+        package var shiftName: String = ""
 
         package init() {}
 
@@ -1979,7 +3386,9 @@ extension PatrolV1 {
             state: PatrolV1.AssignmentState = .unspecified,
             locked: Bool = false,
             startsUnixMs: Int64 = 0,
-            endsUnixMs: Int64 = 0
+            endsUnixMs: Int64 = 0,
+            areaID: String = "",
+            shiftName: String = ""
         ) {
             self.id = id
             self.shiftTemplateID = shiftTemplateID
@@ -1989,6 +3398,8 @@ extension PatrolV1 {
             self.locked = locked
             self.startsUnixMs = startsUnixMs
             self.endsUnixMs = endsUnixMs
+            self.areaID = areaID
+            self.shiftName = shiftName
         }
     }
 }
@@ -2019,6 +3430,8 @@ extension PatrolV1.Assignment {
         self.locked = c.locked != 0
         self.startsUnixMs = c.starts_unix_ms
         self.endsUnixMs = c.ends_unix_ms
+        self.areaID = try wireString(c.area_id, message: "sanlian.patrol.v1.Assignment", field: "area_id")
+        self.shiftName = try wireString(c.shift_name, message: "sanlian.patrol.v1.Assignment", field: "shift_name")
     }
 
     package func withPacking(
@@ -2050,6 +3463,8 @@ extension PatrolV1.Assignment {
         c.locked = self.locked ? 1 : 0
         c.starts_unix_ms = self.startsUnixMs
         c.ends_unix_ms = self.endsUnixMs
+        c.area_id = try arena.string(self.areaID, message: "sanlian.patrol.v1.Assignment", field: "area_id")
+        c.shift_name = try arena.string(self.shiftName, message: "sanlian.patrol.v1.Assignment", field: "shift_name")
     }
 }
 
@@ -2088,6 +3503,14 @@ extension PatrolV1.Assignment {
             json.key("endsUnixMs")
             json.int64(self.endsUnixMs)
         }
+        if options.includeDefaults || !(self.areaID.isEmpty) {
+            json.key("areaId")
+            json.string(self.areaID)
+        }
+        if options.includeDefaults || !(self.shiftName.isEmpty) {
+            json.key("shiftName")
+            json.string(self.shiftName)
+        }
         json.endObject()
     }
 }
@@ -2097,19 +3520,27 @@ extension PatrolV1 {
         package static let protoName = "sanlian.patrol.v1.ListAssignmentsRequest"
 
         package var volunteerID: String = ""
+        /// Assignments whose shift starts within it.
         package var range: CommonV1.TimeRange? = nil
         package var page: CommonV1.PageRequest? = nil
+        package var areaID: String = ""
+        /// Empty: every state but swapped and cancelled.
+        package var states: [PatrolV1.AssignmentState] = []
 
         package init() {}
 
         package init(
             volunteerID: String = "",
             range: CommonV1.TimeRange? = nil,
-            page: CommonV1.PageRequest? = nil
+            page: CommonV1.PageRequest? = nil,
+            areaID: String = "",
+            states: [PatrolV1.AssignmentState] = []
         ) {
             self.volunteerID = volunteerID
             self.range = range
             self.page = page
+            self.areaID = areaID
+            self.states = states
         }
     }
 }
@@ -2138,6 +3569,11 @@ extension PatrolV1.ListAssignmentsRequest {
         }
         if c.page != nil {
             self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.patrol.v1.ListAssignmentsRequest", field: "page"))
+        }
+        self.areaID = try wireString(c.area_id, message: "sanlian.patrol.v1.ListAssignmentsRequest", field: "area_id")
+        self.states.reserveCapacity(c.n_states)
+        for index in 0..<c.n_states {
+            self.states.append(PatrolV1.AssignmentState(rawValue: Int32(truncatingIfNeeded: c.states[index].rawValue)))
         }
     }
 
@@ -2169,6 +3605,15 @@ extension PatrolV1.ListAssignmentsRequest {
         if let value = self.page {
             c.page = try value.cPointer(&arena)
         }
+        c.area_id = try arena.string(self.areaID, message: "sanlian.patrol.v1.ListAssignmentsRequest", field: "area_id")
+        if !self.states.isEmpty {
+            let array = arena.allocate(Sanlian__Patrol__V1__AssignmentState.self, count: self.states.count)
+            for (index, element) in self.states.enumerated() {
+                array[index] = Sanlian__Patrol__V1__AssignmentState(rawValue: Sanlian__Patrol__V1__AssignmentState.RawValue(truncatingIfNeeded: element.rawValue))
+            }
+            c.n_states = self.states.count
+            c.states = array
+        }
     }
 }
 
@@ -2186,6 +3631,16 @@ extension PatrolV1.ListAssignmentsRequest {
         if let value = self.page {
             json.key("page")
             value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.areaID.isEmpty) {
+            json.key("areaId")
+            json.string(self.areaID)
+        }
+        if options.includeDefaults || !self.states.isEmpty {
+            json.key("states")
+            json.beginArray()
+            for element in self.states { json.enumeration(element, options) }
+            json.endArray()
         }
         json.endObject()
     }
@@ -2290,10 +3745,111 @@ extension PatrolV1.ListAssignmentsResponse {
 }
 
 extension PatrolV1 {
+    package struct AssignByHandRequest: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.AssignByHandRequest"
+
+        package var shiftTemplateID: String = ""
+        package var day: String = ""
+        package var volunteerID: String = ""
+        package var locked: Bool = false
+
+        package init() {}
+
+        package init(
+            shiftTemplateID: String = "",
+            day: String = "",
+            volunteerID: String = "",
+            locked: Bool = false
+        ) {
+            self.shiftTemplateID = shiftTemplateID
+            self.day = day
+            self.volunteerID = volunteerID
+            self.locked = locked
+        }
+    }
+}
+
+extension PatrolV1.AssignByHandRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__assign_by_hand_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__assign_by_hand_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__AssignByHandRequest) throws(WireError) {
+        self.init()
+        self.shiftTemplateID = try wireString(c.shift_template_id, message: "sanlian.patrol.v1.AssignByHandRequest", field: "shift_template_id")
+        self.day = try wireString(c.day, message: "sanlian.patrol.v1.AssignByHandRequest", field: "day")
+        self.volunteerID = try wireString(c.volunteer_id, message: "sanlian.patrol.v1.AssignByHandRequest", field: "volunteer_id")
+        self.locked = c.locked != 0
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__AssignByHandRequest()
+            sanlian__patrol__v1__assign_by_hand_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__assign_by_hand_request__get_packed_size(&c)) { sanlian__patrol__v1__assign_by_hand_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__AssignByHandRequest> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__AssignByHandRequest.self, count: 1)
+        sanlian__patrol__v1__assign_by_hand_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__AssignByHandRequest, _ arena: inout WireArena) throws(WireError) {
+        c.shift_template_id = try arena.string(self.shiftTemplateID, message: "sanlian.patrol.v1.AssignByHandRequest", field: "shift_template_id")
+        c.day = try arena.string(self.day, message: "sanlian.patrol.v1.AssignByHandRequest", field: "day")
+        c.volunteer_id = try arena.string(self.volunteerID, message: "sanlian.patrol.v1.AssignByHandRequest", field: "volunteer_id")
+        c.locked = self.locked ? 1 : 0
+    }
+}
+
+extension PatrolV1.AssignByHandRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.shiftTemplateID.isEmpty) {
+            json.key("shiftTemplateId")
+            json.string(self.shiftTemplateID)
+        }
+        if options.includeDefaults || !(self.day.isEmpty) {
+            json.key("day")
+            json.string(self.day)
+        }
+        if options.includeDefaults || !(self.volunteerID.isEmpty) {
+            json.key("volunteerId")
+            json.string(self.volunteerID)
+        }
+        if options.includeDefaults || !(!self.locked) {
+            json.key("locked")
+            json.bool(self.locked)
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
     package struct UpdateAssignmentRequest: WireMessage {
         package static let protoName = "sanlian.patrol.v1.UpdateAssignmentRequest"
 
         package var assignmentID: String = ""
+        /// UNSPECIFIED: leave the state as it is.
         package var state: PatrolV1.AssignmentState = .unspecified
         package var locked: Bool? = nil
 
@@ -2389,20 +3945,26 @@ extension PatrolV1 {
     package struct SwapRequest: WireMessage {
         package static let protoName = "sanlian.patrol.v1.SwapRequest"
 
+        /// The assignment given away.
         package var assignmentID: String = ""
         package var toVolunteerID: String = ""
+        /// At most 200 characters.
         package var reason: String = ""
+        /// Present: an exchange, the other volunteer's assignment taken in return.
+        package var inReturnAssignmentID: String = ""
 
         package init() {}
 
         package init(
             assignmentID: String = "",
             toVolunteerID: String = "",
-            reason: String = ""
+            reason: String = "",
+            inReturnAssignmentID: String = ""
         ) {
             self.assignmentID = assignmentID
             self.toVolunteerID = toVolunteerID
             self.reason = reason
+            self.inReturnAssignmentID = inReturnAssignmentID
         }
     }
 }
@@ -2428,6 +3990,7 @@ extension PatrolV1.SwapRequest {
         self.assignmentID = try wireString(c.assignment_id, message: "sanlian.patrol.v1.SwapRequest", field: "assignment_id")
         self.toVolunteerID = try wireString(c.to_volunteer_id, message: "sanlian.patrol.v1.SwapRequest", field: "to_volunteer_id")
         self.reason = try wireString(c.reason, message: "sanlian.patrol.v1.SwapRequest", field: "reason")
+        self.inReturnAssignmentID = try wireString(c.in_return_assignment_id, message: "sanlian.patrol.v1.SwapRequest", field: "in_return_assignment_id")
     }
 
     package func withPacking(
@@ -2454,6 +4017,7 @@ extension PatrolV1.SwapRequest {
         c.assignment_id = try arena.string(self.assignmentID, message: "sanlian.patrol.v1.SwapRequest", field: "assignment_id")
         c.to_volunteer_id = try arena.string(self.toVolunteerID, message: "sanlian.patrol.v1.SwapRequest", field: "to_volunteer_id")
         c.reason = try arena.string(self.reason, message: "sanlian.patrol.v1.SwapRequest", field: "reason")
+        c.in_return_assignment_id = try arena.string(self.inReturnAssignmentID, message: "sanlian.patrol.v1.SwapRequest", field: "in_return_assignment_id")
     }
 }
 
@@ -2472,50 +4036,86 @@ extension PatrolV1.SwapRequest {
             json.key("reason")
             json.string(self.reason)
         }
+        if options.includeDefaults || !(self.inReturnAssignmentID.isEmpty) {
+            json.key("inReturnAssignmentId")
+            json.string(self.inReturnAssignmentID)
+        }
         json.endObject()
     }
 }
 
 extension PatrolV1 {
-    package struct SwapResponse: WireMessage {
-        package static let protoName = "sanlian.patrol.v1.SwapResponse"
+    package struct Swap: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.Swap"
 
-        package var swapID: String = ""
-        /// "requested", "accepted", "declined".
-        package var state: String = ""
+        package var id: String = ""
+        package var assignmentID: String = ""
+        package var fromVolunteerID: String = ""
+        package var toVolunteerID: String = ""
+        package var inReturnAssignmentID: String = ""
+        package var state: PatrolV1.SwapState = .unspecified
+        package var reason: String = ""
+        package var requestedUnixMs: Int64 = 0
+        package var decidedUnixMs: Int64 = 0
+        /// Who decided last ("governance/gov-01").
+        package var decidedBy: String = ""
 
         package init() {}
 
         package init(
-            swapID: String = "",
-            state: String = ""
+            id: String = "",
+            assignmentID: String = "",
+            fromVolunteerID: String = "",
+            toVolunteerID: String = "",
+            inReturnAssignmentID: String = "",
+            state: PatrolV1.SwapState = .unspecified,
+            reason: String = "",
+            requestedUnixMs: Int64 = 0,
+            decidedUnixMs: Int64 = 0,
+            decidedBy: String = ""
         ) {
-            self.swapID = swapID
+            self.id = id
+            self.assignmentID = assignmentID
+            self.fromVolunteerID = fromVolunteerID
+            self.toVolunteerID = toVolunteerID
+            self.inReturnAssignmentID = inReturnAssignmentID
             self.state = state
+            self.reason = reason
+            self.requestedUnixMs = requestedUnixMs
+            self.decidedUnixMs = decidedUnixMs
+            self.decidedBy = decidedBy
         }
     }
 }
 
-extension PatrolV1.SwapResponse {
+extension PatrolV1.Swap {
     package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
         // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
         // tree (from a stack-backed allocator) released by free_unpacked when part of it came
         // from malloc, so every field is copied out first.
         self = try withWireDecodingAllocator { allocator throws(WireError) in
             guard
-                let raw = sanlian__patrol__v1__swap_response__unpack(
+                let raw = sanlian__patrol__v1__swap__unpack(
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
-            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__swap_response__free_unpacked(raw, allocator) } }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__swap__free_unpacked(raw, allocator) } }
             try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
 
-    package init(cMessage c: Sanlian__Patrol__V1__SwapResponse) throws(WireError) {
+    package init(cMessage c: Sanlian__Patrol__V1__Swap) throws(WireError) {
         self.init()
-        self.swapID = try wireString(c.swap_id, message: "sanlian.patrol.v1.SwapResponse", field: "swap_id")
-        self.state = try wireString(c.state, message: "sanlian.patrol.v1.SwapResponse", field: "state")
+        self.id = try wireString(c.id, message: "sanlian.patrol.v1.Swap", field: "id")
+        self.assignmentID = try wireString(c.assignment_id, message: "sanlian.patrol.v1.Swap", field: "assignment_id")
+        self.fromVolunteerID = try wireString(c.from_volunteer_id, message: "sanlian.patrol.v1.Swap", field: "from_volunteer_id")
+        self.toVolunteerID = try wireString(c.to_volunteer_id, message: "sanlian.patrol.v1.Swap", field: "to_volunteer_id")
+        self.inReturnAssignmentID = try wireString(c.in_return_assignment_id, message: "sanlian.patrol.v1.Swap", field: "in_return_assignment_id")
+        self.state = PatrolV1.SwapState(rawValue: Int32(truncatingIfNeeded: c.state.rawValue))
+        self.reason = try wireString(c.reason, message: "sanlian.patrol.v1.Swap", field: "reason")
+        self.requestedUnixMs = c.requested_unix_ms
+        self.decidedUnixMs = c.decided_unix_ms
+        self.decidedBy = try wireString(c.decided_by, message: "sanlian.patrol.v1.Swap", field: "decided_by")
     }
 
     package func withPacking(
@@ -2523,37 +4123,77 @@ extension PatrolV1.SwapResponse {
     ) throws(WireError) -> Int {
         try WireArena.with { (arena: inout WireArena) throws(WireError) in
             // The INIT macro is not importable; the generated init function sets the descriptor.
-            var c = Sanlian__Patrol__V1__SwapResponse()
-            sanlian__patrol__v1__swap_response__init(&c)
+            var c = Sanlian__Patrol__V1__Swap()
+            sanlian__patrol__v1__swap__init(&c)
             try fill(&c, &arena)
-            return body(sanlian__patrol__v1__swap_response__get_packed_size(&c)) { sanlian__patrol__v1__swap_response__pack(&c, $0) }
+            return body(sanlian__patrol__v1__swap__get_packed_size(&c)) { sanlian__patrol__v1__swap__pack(&c, $0) }
         }
     }
 
-    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__SwapResponse> {
-        let pointer = arena.allocate(Sanlian__Patrol__V1__SwapResponse.self, count: 1)
-        sanlian__patrol__v1__swap_response__init(pointer)
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__Swap> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__Swap.self, count: 1)
+        sanlian__patrol__v1__swap__init(pointer)
         try fill(&pointer.pointee, &arena)
         return pointer
     }
 
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
-    package func fill(_ c: inout Sanlian__Patrol__V1__SwapResponse, _ arena: inout WireArena) throws(WireError) {
-        c.swap_id = try arena.string(self.swapID, message: "sanlian.patrol.v1.SwapResponse", field: "swap_id")
-        c.state = try arena.string(self.state, message: "sanlian.patrol.v1.SwapResponse", field: "state")
+    package func fill(_ c: inout Sanlian__Patrol__V1__Swap, _ arena: inout WireArena) throws(WireError) {
+        c.id = try arena.string(self.id, message: "sanlian.patrol.v1.Swap", field: "id")
+        c.assignment_id = try arena.string(self.assignmentID, message: "sanlian.patrol.v1.Swap", field: "assignment_id")
+        c.from_volunteer_id = try arena.string(self.fromVolunteerID, message: "sanlian.patrol.v1.Swap", field: "from_volunteer_id")
+        c.to_volunteer_id = try arena.string(self.toVolunteerID, message: "sanlian.patrol.v1.Swap", field: "to_volunteer_id")
+        c.in_return_assignment_id = try arena.string(self.inReturnAssignmentID, message: "sanlian.patrol.v1.Swap", field: "in_return_assignment_id")
+        c.state = Sanlian__Patrol__V1__SwapState(rawValue: Sanlian__Patrol__V1__SwapState.RawValue(truncatingIfNeeded: self.state.rawValue))
+        c.reason = try arena.string(self.reason, message: "sanlian.patrol.v1.Swap", field: "reason")
+        c.requested_unix_ms = self.requestedUnixMs
+        c.decided_unix_ms = self.decidedUnixMs
+        c.decided_by = try arena.string(self.decidedBy, message: "sanlian.patrol.v1.Swap", field: "decided_by")
     }
 }
 
-extension PatrolV1.SwapResponse {
+extension PatrolV1.Swap {
     package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
         json.beginObject()
-        if options.includeDefaults || !(self.swapID.isEmpty) {
-            json.key("swapId")
-            json.string(self.swapID)
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
         }
-        if options.includeDefaults || !(self.state.isEmpty) {
+        if options.includeDefaults || !(self.assignmentID.isEmpty) {
+            json.key("assignmentId")
+            json.string(self.assignmentID)
+        }
+        if options.includeDefaults || !(self.fromVolunteerID.isEmpty) {
+            json.key("fromVolunteerId")
+            json.string(self.fromVolunteerID)
+        }
+        if options.includeDefaults || !(self.toVolunteerID.isEmpty) {
+            json.key("toVolunteerId")
+            json.string(self.toVolunteerID)
+        }
+        if options.includeDefaults || !(self.inReturnAssignmentID.isEmpty) {
+            json.key("inReturnAssignmentId")
+            json.string(self.inReturnAssignmentID)
+        }
+        if options.includeDefaults || !(self.state.rawValue == 0) {
             json.key("state")
-            json.string(self.state)
+            json.enumeration(self.state, options)
+        }
+        if options.includeDefaults || !(self.reason.isEmpty) {
+            json.key("reason")
+            json.string(self.reason)
+        }
+        if options.includeDefaults || !(self.requestedUnixMs == 0) {
+            json.key("requestedUnixMs")
+            json.int64(self.requestedUnixMs)
+        }
+        if options.includeDefaults || !(self.decidedUnixMs == 0) {
+            json.key("decidedUnixMs")
+            json.int64(self.decidedUnixMs)
+        }
+        if options.includeDefaults || !(self.decidedBy.isEmpty) {
+            json.key("decidedBy")
+            json.string(self.decidedBy)
         }
         json.endObject()
     }
@@ -2564,16 +4204,16 @@ extension PatrolV1 {
         package static let protoName = "sanlian.patrol.v1.DecideSwapRequest"
 
         package var swapID: String = ""
-        package var accept: Bool = false
+        package var decision: PatrolV1.SwapDecision = .unspecified
 
         package init() {}
 
         package init(
             swapID: String = "",
-            accept: Bool = false
+            decision: PatrolV1.SwapDecision = .unspecified
         ) {
             self.swapID = swapID
-            self.accept = accept
+            self.decision = decision
         }
     }
 }
@@ -2597,7 +4237,7 @@ extension PatrolV1.DecideSwapRequest {
     package init(cMessage c: Sanlian__Patrol__V1__DecideSwapRequest) throws(WireError) {
         self.init()
         self.swapID = try wireString(c.swap_id, message: "sanlian.patrol.v1.DecideSwapRequest", field: "swap_id")
-        self.accept = c.accept != 0
+        self.decision = PatrolV1.SwapDecision(rawValue: Int32(truncatingIfNeeded: c.decision.rawValue))
     }
 
     package func withPacking(
@@ -2622,7 +4262,7 @@ extension PatrolV1.DecideSwapRequest {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     package func fill(_ c: inout Sanlian__Patrol__V1__DecideSwapRequest, _ arena: inout WireArena) throws(WireError) {
         c.swap_id = try arena.string(self.swapID, message: "sanlian.patrol.v1.DecideSwapRequest", field: "swap_id")
-        c.accept = self.accept ? 1 : 0
+        c.decision = Sanlian__Patrol__V1__SwapDecision(rawValue: Sanlian__Patrol__V1__SwapDecision.RawValue(truncatingIfNeeded: self.decision.rawValue))
     }
 }
 
@@ -2633,9 +4273,206 @@ extension PatrolV1.DecideSwapRequest {
             json.key("swapId")
             json.string(self.swapID)
         }
-        if options.includeDefaults || !(!self.accept) {
-            json.key("accept")
-            json.bool(self.accept)
+        if options.includeDefaults || !(self.decision.rawValue == 0) {
+            json.key("decision")
+            json.enumeration(self.decision, options)
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
+    package struct ListSwapsRequest: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.ListSwapsRequest"
+
+        /// Empty: every state.
+        package var states: [PatrolV1.SwapState] = []
+        package var page: CommonV1.PageRequest? = nil
+
+        package init() {}
+
+        package init(
+            states: [PatrolV1.SwapState] = [],
+            page: CommonV1.PageRequest? = nil
+        ) {
+            self.states = states
+            self.page = page
+        }
+    }
+}
+
+extension PatrolV1.ListSwapsRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__list_swaps_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__list_swaps_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__ListSwapsRequest) throws(WireError) {
+        self.init()
+        self.states.reserveCapacity(c.n_states)
+        for index in 0..<c.n_states {
+            self.states.append(PatrolV1.SwapState(rawValue: Int32(truncatingIfNeeded: c.states[index].rawValue)))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.patrol.v1.ListSwapsRequest", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__ListSwapsRequest()
+            sanlian__patrol__v1__list_swaps_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__list_swaps_request__get_packed_size(&c)) { sanlian__patrol__v1__list_swaps_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListSwapsRequest> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__ListSwapsRequest.self, count: 1)
+        sanlian__patrol__v1__list_swaps_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__ListSwapsRequest, _ arena: inout WireArena) throws(WireError) {
+        if !self.states.isEmpty {
+            let array = arena.allocate(Sanlian__Patrol__V1__SwapState.self, count: self.states.count)
+            for (index, element) in self.states.enumerated() {
+                array[index] = Sanlian__Patrol__V1__SwapState(rawValue: Sanlian__Patrol__V1__SwapState.RawValue(truncatingIfNeeded: element.rawValue))
+            }
+            c.n_states = self.states.count
+            c.states = array
+        }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension PatrolV1.ListSwapsRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.states.isEmpty {
+            json.key("states")
+            json.beginArray()
+            for element in self.states { json.enumeration(element, options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
+    package struct ListSwapsResponse: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.ListSwapsResponse"
+
+        package var swaps: [PatrolV1.Swap] = []
+        package var page: CommonV1.PageResponse? = nil
+
+        package init() {}
+
+        package init(
+            swaps: [PatrolV1.Swap] = [],
+            page: CommonV1.PageResponse? = nil
+        ) {
+            self.swaps = swaps
+            self.page = page
+        }
+    }
+}
+
+extension PatrolV1.ListSwapsResponse {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__list_swaps_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__list_swaps_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__ListSwapsResponse) throws(WireError) {
+        self.init()
+        self.swaps.reserveCapacity(c.n_swaps)
+        for index in 0..<c.n_swaps {
+            self.swaps.append(try PatrolV1.Swap(cMessage: wirePointee(c.swaps[index], message: "sanlian.patrol.v1.ListSwapsResponse", field: "swaps")))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageResponse(cMessage: wirePointee(c.page, message: "sanlian.patrol.v1.ListSwapsResponse", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__ListSwapsResponse()
+            sanlian__patrol__v1__list_swaps_response__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__list_swaps_response__get_packed_size(&c)) { sanlian__patrol__v1__list_swaps_response__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListSwapsResponse> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__ListSwapsResponse.self, count: 1)
+        sanlian__patrol__v1__list_swaps_response__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__ListSwapsResponse, _ arena: inout WireArena) throws(WireError) {
+        if !self.swaps.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__Swap>?.self, count: self.swaps.count)
+            for (index, element) in self.swaps.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_swaps = self.swaps.count
+            c.swaps = array
+        }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension PatrolV1.ListSwapsResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.swaps.isEmpty {
+            json.key("swaps")
+            json.beginArray()
+            for element in self.swaps { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
         }
         json.endObject()
     }
@@ -2731,15 +4568,24 @@ extension PatrolV1 {
     package struct CheckInResponse: WireMessage {
         package static let protoName = "sanlian.patrol.v1.CheckInResponse"
 
-        /// When the next check-in is due, Unix ms; missing it raises an alert.
+        /// When the next check-in is due, Unix ms; missing it (past the compose file's grace) raises
+        /// an alert.
         package var nextDueUnixMs: Int64 = 0
+        /// This check-in started the patrol.
+        package var started: Bool = false
+        /// This check-in came after a missed one, whose alert it resolved.
+        package var resolvedMissed: Bool = false
 
         package init() {}
 
         package init(
-            nextDueUnixMs: Int64 = 0
+            nextDueUnixMs: Int64 = 0,
+            started: Bool = false,
+            resolvedMissed: Bool = false
         ) {
             self.nextDueUnixMs = nextDueUnixMs
+            self.started = started
+            self.resolvedMissed = resolvedMissed
         }
     }
 }
@@ -2762,6 +4608,8 @@ extension PatrolV1.CheckInResponse {
     package init(cMessage c: Sanlian__Patrol__V1__CheckInResponse) throws(WireError) {
         self.init()
         self.nextDueUnixMs = c.next_due_unix_ms
+        self.started = c.started != 0
+        self.resolvedMissed = c.resolved_missed != 0
     }
 
     package func withPacking(
@@ -2786,6 +4634,8 @@ extension PatrolV1.CheckInResponse {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     package func fill(_ c: inout Sanlian__Patrol__V1__CheckInResponse, _ arena: inout WireArena) throws(WireError) {
         c.next_due_unix_ms = self.nextDueUnixMs
+        c.started = self.started ? 1 : 0
+        c.resolved_missed = self.resolvedMissed ? 1 : 0
     }
 }
 
@@ -2795,6 +4645,14 @@ extension PatrolV1.CheckInResponse {
         if options.includeDefaults || !(self.nextDueUnixMs == 0) {
             json.key("nextDueUnixMs")
             json.int64(self.nextDueUnixMs)
+        }
+        if options.includeDefaults || !(!self.started) {
+            json.key("started")
+            json.bool(self.started)
+        }
+        if options.includeDefaults || !(!self.resolvedMissed) {
+            json.key("resolvedMissed")
+            json.bool(self.resolvedMissed)
         }
         json.endObject()
     }
@@ -2946,15 +4804,362 @@ extension PatrolV1.CheckOutResponse {
 }
 
 extension PatrolV1 {
+    package struct CheckInRecord: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.CheckInRecord"
+
+        package var assignmentID: String = ""
+        package var volunteerID: String = ""
+        package var kind: PatrolV1.CheckInKind = .unspecified
+        package var atUnixMs: Int64 = 0
+        package var place: CommonV1.Place? = nil
+        /// For MISSED: the first or second (or later) miss of the patrol.
+        package var missNumber: UInt32 = 0
+
+        package init() {}
+
+        package init(
+            assignmentID: String = "",
+            volunteerID: String = "",
+            kind: PatrolV1.CheckInKind = .unspecified,
+            atUnixMs: Int64 = 0,
+            place: CommonV1.Place? = nil,
+            missNumber: UInt32 = 0
+        ) {
+            self.assignmentID = assignmentID
+            self.volunteerID = volunteerID
+            self.kind = kind
+            self.atUnixMs = atUnixMs
+            self.place = place
+            self.missNumber = missNumber
+        }
+    }
+}
+
+extension PatrolV1.CheckInRecord {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__check_in_record__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__check_in_record__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__CheckInRecord) throws(WireError) {
+        self.init()
+        self.assignmentID = try wireString(c.assignment_id, message: "sanlian.patrol.v1.CheckInRecord", field: "assignment_id")
+        self.volunteerID = try wireString(c.volunteer_id, message: "sanlian.patrol.v1.CheckInRecord", field: "volunteer_id")
+        self.kind = PatrolV1.CheckInKind(rawValue: Int32(truncatingIfNeeded: c.kind.rawValue))
+        self.atUnixMs = c.at_unix_ms
+        if c.place != nil {
+            self.place = try CommonV1.Place(cMessage: wirePointee(c.place, message: "sanlian.patrol.v1.CheckInRecord", field: "place"))
+        }
+        self.missNumber = c.miss_number
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__CheckInRecord()
+            sanlian__patrol__v1__check_in_record__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__check_in_record__get_packed_size(&c)) { sanlian__patrol__v1__check_in_record__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__CheckInRecord> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__CheckInRecord.self, count: 1)
+        sanlian__patrol__v1__check_in_record__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__CheckInRecord, _ arena: inout WireArena) throws(WireError) {
+        c.assignment_id = try arena.string(self.assignmentID, message: "sanlian.patrol.v1.CheckInRecord", field: "assignment_id")
+        c.volunteer_id = try arena.string(self.volunteerID, message: "sanlian.patrol.v1.CheckInRecord", field: "volunteer_id")
+        c.kind = Sanlian__Patrol__V1__CheckInKind(rawValue: Sanlian__Patrol__V1__CheckInKind.RawValue(truncatingIfNeeded: self.kind.rawValue))
+        c.at_unix_ms = self.atUnixMs
+        if let value = self.place {
+            c.place = try value.cPointer(&arena)
+        }
+        c.miss_number = self.missNumber
+    }
+}
+
+extension PatrolV1.CheckInRecord {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.assignmentID.isEmpty) {
+            json.key("assignmentId")
+            json.string(self.assignmentID)
+        }
+        if options.includeDefaults || !(self.volunteerID.isEmpty) {
+            json.key("volunteerId")
+            json.string(self.volunteerID)
+        }
+        if options.includeDefaults || !(self.kind.rawValue == 0) {
+            json.key("kind")
+            json.enumeration(self.kind, options)
+        }
+        if options.includeDefaults || !(self.atUnixMs == 0) {
+            json.key("atUnixMs")
+            json.int64(self.atUnixMs)
+        }
+        if let value = self.place {
+            json.key("place")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.missNumber == 0) {
+            json.key("missNumber")
+            json.int32(self.missNumber)
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
+    package struct ListCheckInsRequest: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.ListCheckInsRequest"
+
+        /// Empty: every assignment's, within range.
+        package var assignmentID: String = ""
+        package var range: CommonV1.TimeRange? = nil
+        /// Empty: every kind.
+        package var kinds: [PatrolV1.CheckInKind] = []
+        package var page: CommonV1.PageRequest? = nil
+
+        package init() {}
+
+        package init(
+            assignmentID: String = "",
+            range: CommonV1.TimeRange? = nil,
+            kinds: [PatrolV1.CheckInKind] = [],
+            page: CommonV1.PageRequest? = nil
+        ) {
+            self.assignmentID = assignmentID
+            self.range = range
+            self.kinds = kinds
+            self.page = page
+        }
+    }
+}
+
+extension PatrolV1.ListCheckInsRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__list_check_ins_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__list_check_ins_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__ListCheckInsRequest) throws(WireError) {
+        self.init()
+        self.assignmentID = try wireString(c.assignment_id, message: "sanlian.patrol.v1.ListCheckInsRequest", field: "assignment_id")
+        if c.range != nil {
+            self.range = try CommonV1.TimeRange(cMessage: wirePointee(c.range, message: "sanlian.patrol.v1.ListCheckInsRequest", field: "range"))
+        }
+        self.kinds.reserveCapacity(c.n_kinds)
+        for index in 0..<c.n_kinds {
+            self.kinds.append(PatrolV1.CheckInKind(rawValue: Int32(truncatingIfNeeded: c.kinds[index].rawValue)))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.patrol.v1.ListCheckInsRequest", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__ListCheckInsRequest()
+            sanlian__patrol__v1__list_check_ins_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__list_check_ins_request__get_packed_size(&c)) { sanlian__patrol__v1__list_check_ins_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListCheckInsRequest> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__ListCheckInsRequest.self, count: 1)
+        sanlian__patrol__v1__list_check_ins_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__ListCheckInsRequest, _ arena: inout WireArena) throws(WireError) {
+        c.assignment_id = try arena.string(self.assignmentID, message: "sanlian.patrol.v1.ListCheckInsRequest", field: "assignment_id")
+        if let value = self.range {
+            c.range = try value.cPointer(&arena)
+        }
+        if !self.kinds.isEmpty {
+            let array = arena.allocate(Sanlian__Patrol__V1__CheckInKind.self, count: self.kinds.count)
+            for (index, element) in self.kinds.enumerated() {
+                array[index] = Sanlian__Patrol__V1__CheckInKind(rawValue: Sanlian__Patrol__V1__CheckInKind.RawValue(truncatingIfNeeded: element.rawValue))
+            }
+            c.n_kinds = self.kinds.count
+            c.kinds = array
+        }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension PatrolV1.ListCheckInsRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.assignmentID.isEmpty) {
+            json.key("assignmentId")
+            json.string(self.assignmentID)
+        }
+        if let value = self.range {
+            json.key("range")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !self.kinds.isEmpty {
+            json.key("kinds")
+            json.beginArray()
+            for element in self.kinds { json.enumeration(element, options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
+    package struct ListCheckInsResponse: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.ListCheckInsResponse"
+
+        package var records: [PatrolV1.CheckInRecord] = []
+        package var page: CommonV1.PageResponse? = nil
+
+        package init() {}
+
+        package init(
+            records: [PatrolV1.CheckInRecord] = [],
+            page: CommonV1.PageResponse? = nil
+        ) {
+            self.records = records
+            self.page = page
+        }
+    }
+}
+
+extension PatrolV1.ListCheckInsResponse {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__list_check_ins_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__list_check_ins_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__ListCheckInsResponse) throws(WireError) {
+        self.init()
+        self.records.reserveCapacity(c.n_records)
+        for index in 0..<c.n_records {
+            self.records.append(try PatrolV1.CheckInRecord(cMessage: wirePointee(c.records[index], message: "sanlian.patrol.v1.ListCheckInsResponse", field: "records")))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageResponse(cMessage: wirePointee(c.page, message: "sanlian.patrol.v1.ListCheckInsResponse", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__ListCheckInsResponse()
+            sanlian__patrol__v1__list_check_ins_response__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__list_check_ins_response__get_packed_size(&c)) { sanlian__patrol__v1__list_check_ins_response__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__ListCheckInsResponse> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__ListCheckInsResponse.self, count: 1)
+        sanlian__patrol__v1__list_check_ins_response__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__ListCheckInsResponse, _ arena: inout WireArena) throws(WireError) {
+        if !self.records.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__CheckInRecord>?.self, count: self.records.count)
+            for (index, element) in self.records.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_records = self.records.count
+            c.records = array
+        }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension PatrolV1.ListCheckInsResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.records.isEmpty {
+            json.key("records")
+            json.beginArray()
+            for element in self.records { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
     package struct ReportFindingRequest: WireMessage {
         package static let protoName = "sanlian.patrol.v1.ReportFindingRequest"
 
         package var assignmentID: String = ""
         package var kind: PatrolV1.FindingKind = .unspecified
         package var place: CommonV1.Place? = nil
+        /// 1–500 characters.
         package var description: String = ""
-        /// Raise a hazard alert through the broker for joint control and the command room.
+        /// A hazard: reported to the hazards service (Hazards/Report) where the compose file has one,
+        /// besides the alert every finding raises. Road hazards and fire risks are hazards always.
         package var raiseHazard: Bool = false
+        /// An exercise: its alert is marked as one.
+        package var drill: Bool = false
 
         package init() {}
 
@@ -2963,13 +5168,15 @@ extension PatrolV1 {
             kind: PatrolV1.FindingKind = .unspecified,
             place: CommonV1.Place? = nil,
             description: String = "",
-            raiseHazard: Bool = false
+            raiseHazard: Bool = false,
+            drill: Bool = false
         ) {
             self.assignmentID = assignmentID
             self.kind = kind
             self.place = place
             self.description = description
             self.raiseHazard = raiseHazard
+            self.drill = drill
         }
     }
 }
@@ -2999,6 +5206,7 @@ extension PatrolV1.ReportFindingRequest {
         }
         self.description = try wireString(c.description, message: "sanlian.patrol.v1.ReportFindingRequest", field: "description")
         self.raiseHazard = c.raise_hazard != 0
+        self.drill = c.drill != 0
     }
 
     package func withPacking(
@@ -3029,6 +5237,7 @@ extension PatrolV1.ReportFindingRequest {
         }
         c.description = try arena.string(self.description, message: "sanlian.patrol.v1.ReportFindingRequest", field: "description")
         c.raise_hazard = self.raiseHazard ? 1 : 0
+        c.drill = self.drill ? 1 : 0
     }
 }
 
@@ -3055,6 +5264,10 @@ extension PatrolV1.ReportFindingRequest {
             json.key("raiseHazard")
             json.bool(self.raiseHazard)
         }
+        if options.includeDefaults || !(!self.drill) {
+            json.key("drill")
+            json.bool(self.drill)
+        }
         json.endObject()
     }
 }
@@ -3069,8 +5282,15 @@ extension PatrolV1 {
         package var place: CommonV1.Place? = nil
         package var description: String = ""
         package var foundUnixMs: Int64 = 0
-        /// The alert raised, if any.
+        /// The alert raised.
         package var alertIdentifier: String = ""
+        /// Who found it: the assignment's volunteer.
+        package var volunteerID: String = ""
+        package var drill: Bool = false
+        /// Reported to the hazards service as well.
+        package var hazardReported: Bool = false
+        /// Who recorded it ("governance/gov-01").
+        package var recordedBy: String = ""
 
         package init() {}
 
@@ -3081,7 +5301,11 @@ extension PatrolV1 {
             place: CommonV1.Place? = nil,
             description: String = "",
             foundUnixMs: Int64 = 0,
-            alertIdentifier: String = ""
+            alertIdentifier: String = "",
+            volunteerID: String = "",
+            drill: Bool = false,
+            hazardReported: Bool = false,
+            recordedBy: String = ""
         ) {
             self.id = id
             self.assignmentID = assignmentID
@@ -3090,6 +5314,10 @@ extension PatrolV1 {
             self.description = description
             self.foundUnixMs = foundUnixMs
             self.alertIdentifier = alertIdentifier
+            self.volunteerID = volunteerID
+            self.drill = drill
+            self.hazardReported = hazardReported
+            self.recordedBy = recordedBy
         }
     }
 }
@@ -3121,6 +5349,10 @@ extension PatrolV1.Finding {
         self.description = try wireString(c.description, message: "sanlian.patrol.v1.Finding", field: "description")
         self.foundUnixMs = c.found_unix_ms
         self.alertIdentifier = try wireString(c.alert_identifier, message: "sanlian.patrol.v1.Finding", field: "alert_identifier")
+        self.volunteerID = try wireString(c.volunteer_id, message: "sanlian.patrol.v1.Finding", field: "volunteer_id")
+        self.drill = c.drill != 0
+        self.hazardReported = c.hazard_reported != 0
+        self.recordedBy = try wireString(c.recorded_by, message: "sanlian.patrol.v1.Finding", field: "recorded_by")
     }
 
     package func withPacking(
@@ -3153,6 +5385,10 @@ extension PatrolV1.Finding {
         c.description = try arena.string(self.description, message: "sanlian.patrol.v1.Finding", field: "description")
         c.found_unix_ms = self.foundUnixMs
         c.alert_identifier = try arena.string(self.alertIdentifier, message: "sanlian.patrol.v1.Finding", field: "alert_identifier")
+        c.volunteer_id = try arena.string(self.volunteerID, message: "sanlian.patrol.v1.Finding", field: "volunteer_id")
+        c.drill = self.drill ? 1 : 0
+        c.hazard_reported = self.hazardReported ? 1 : 0
+        c.recorded_by = try arena.string(self.recordedBy, message: "sanlian.patrol.v1.Finding", field: "recorded_by")
     }
 }
 
@@ -3186,6 +5422,22 @@ extension PatrolV1.Finding {
         if options.includeDefaults || !(self.alertIdentifier.isEmpty) {
             json.key("alertIdentifier")
             json.string(self.alertIdentifier)
+        }
+        if options.includeDefaults || !(self.volunteerID.isEmpty) {
+            json.key("volunteerId")
+            json.string(self.volunteerID)
+        }
+        if options.includeDefaults || !(!self.drill) {
+            json.key("drill")
+            json.bool(self.drill)
+        }
+        if options.includeDefaults || !(!self.hazardReported) {
+            json.key("hazardReported")
+            json.bool(self.hazardReported)
+        }
+        if options.includeDefaults || !(self.recordedBy.isEmpty) {
+            json.key("recordedBy")
+            json.string(self.recordedBy)
         }
         json.endObject()
     }
@@ -3385,11 +5637,15 @@ extension PatrolV1 {
 
         package var id: String = ""
         package var place: CommonV1.Place? = nil
+        /// 1–200 characters.
         package var topic: String = ""
+        /// e.g. "村民", "学生", "企业职工": at most 64 characters.
         package var audience: String = ""
         package var attendees: UInt32 = 0
         package var heldUnixMs: Int64 = 0
+        /// 1–1440.
         package var durationMinutes: UInt32 = 0
+        /// Volunteers who ran it: at most 50.
         package var volunteerIds: [String] = []
 
         package init() {}
@@ -3536,13 +5792,16 @@ extension PatrolV1 {
         package static let protoName = "sanlian.patrol.v1.ListSessionsRequest"
 
         package var range: CommonV1.TimeRange? = nil
+        package var page: CommonV1.PageRequest? = nil
 
         package init() {}
 
         package init(
-            range: CommonV1.TimeRange? = nil
+            range: CommonV1.TimeRange? = nil,
+            page: CommonV1.PageRequest? = nil
         ) {
             self.range = range
+            self.page = page
         }
     }
 }
@@ -3558,6 +5817,7 @@ extension PatrolV1.ListSessionsRequest {
                     allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
             else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
             defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__list_sessions_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
             return try Self(cMessage: raw.pointee)
         }
     }
@@ -3566,6 +5826,9 @@ extension PatrolV1.ListSessionsRequest {
         self.init()
         if c.range != nil {
             self.range = try CommonV1.TimeRange(cMessage: wirePointee(c.range, message: "sanlian.patrol.v1.ListSessionsRequest", field: "range"))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.patrol.v1.ListSessionsRequest", field: "page"))
         }
     }
 
@@ -3593,6 +5856,9 @@ extension PatrolV1.ListSessionsRequest {
         if let value = self.range {
             c.range = try value.cPointer(&arena)
         }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
     }
 }
 
@@ -3601,6 +5867,10 @@ extension PatrolV1.ListSessionsRequest {
         json.beginObject()
         if let value = self.range {
             json.key("range")
+            value.writeJSON(to: &json, options: options)
+        }
+        if let value = self.page {
+            json.key("page")
             value.writeJSON(to: &json, options: options)
         }
         json.endObject()
@@ -3612,13 +5882,16 @@ extension PatrolV1 {
         package static let protoName = "sanlian.patrol.v1.ListSessionsResponse"
 
         package var sessions: [PatrolV1.PublicitySession] = []
+        package var page: CommonV1.PageResponse? = nil
 
         package init() {}
 
         package init(
-            sessions: [PatrolV1.PublicitySession] = []
+            sessions: [PatrolV1.PublicitySession] = [],
+            page: CommonV1.PageResponse? = nil
         ) {
             self.sessions = sessions
+            self.page = page
         }
     }
 }
@@ -3644,6 +5917,9 @@ extension PatrolV1.ListSessionsResponse {
         self.sessions.reserveCapacity(c.n_sessions)
         for index in 0..<c.n_sessions {
             self.sessions.append(try PatrolV1.PublicitySession(cMessage: wirePointee(c.sessions[index], message: "sanlian.patrol.v1.ListSessionsResponse", field: "sessions")))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageResponse(cMessage: wirePointee(c.page, message: "sanlian.patrol.v1.ListSessionsResponse", field: "page"))
         }
     }
 
@@ -3676,6 +5952,9 @@ extension PatrolV1.ListSessionsResponse {
             c.n_sessions = self.sessions.count
             c.sessions = array
         }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
     }
 }
 
@@ -3688,6 +5967,10 @@ extension PatrolV1.ListSessionsResponse {
             for element in self.sessions { element.writeJSON(to: &json, options: options) }
             json.endArray()
         }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
         json.endObject()
     }
 }
@@ -3699,15 +5982,22 @@ extension PatrolV1 {
         package var month: CommonV1.Month? = nil
         /// Empty: every volunteer.
         package var volunteerID: String = ""
+        /// Empty: every team.
+        package var teamID: String = ""
+        package var page: CommonV1.PageRequest? = nil
 
         package init() {}
 
         package init(
             month: CommonV1.Month? = nil,
-            volunteerID: String = ""
+            volunteerID: String = "",
+            teamID: String = "",
+            page: CommonV1.PageRequest? = nil
         ) {
             self.month = month
             self.volunteerID = volunteerID
+            self.teamID = teamID
+            self.page = page
         }
     }
 }
@@ -3734,6 +6024,10 @@ extension PatrolV1.HoursSummaryRequest {
             self.month = try CommonV1.Month(cMessage: wirePointee(c.month, message: "sanlian.patrol.v1.HoursSummaryRequest", field: "month"))
         }
         self.volunteerID = try wireString(c.volunteer_id, message: "sanlian.patrol.v1.HoursSummaryRequest", field: "volunteer_id")
+        self.teamID = try wireString(c.team_id, message: "sanlian.patrol.v1.HoursSummaryRequest", field: "team_id")
+        if c.page != nil {
+            self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.patrol.v1.HoursSummaryRequest", field: "page"))
+        }
     }
 
     package func withPacking(
@@ -3761,6 +6055,10 @@ extension PatrolV1.HoursSummaryRequest {
             c.month = try value.cPointer(&arena)
         }
         c.volunteer_id = try arena.string(self.volunteerID, message: "sanlian.patrol.v1.HoursSummaryRequest", field: "volunteer_id")
+        c.team_id = try arena.string(self.teamID, message: "sanlian.patrol.v1.HoursSummaryRequest", field: "team_id")
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
     }
 }
 
@@ -3775,6 +6073,14 @@ extension PatrolV1.HoursSummaryRequest {
             json.key("volunteerId")
             json.string(self.volunteerID)
         }
+        if options.includeDefaults || !(self.teamID.isEmpty) {
+            json.key("teamId")
+            json.string(self.teamID)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
         json.endObject()
     }
 }
@@ -3785,10 +6091,13 @@ extension PatrolV1 {
 
         package var volunteerID: String = ""
         package var name: String = ""
+        /// Minutes from check-in to check-out (or the shift's end) of the month's patrols.
         package var patrolMinutes: UInt32 = 0
         package var publicityMinutes: UInt32 = 0
         package var shiftsCompleted: UInt32 = 0
         package var noShows: UInt32 = 0
+        package var teamID: String = ""
+        package var missedCheckIns: UInt32 = 0
 
         package init() {}
 
@@ -3798,7 +6107,9 @@ extension PatrolV1 {
             patrolMinutes: UInt32 = 0,
             publicityMinutes: UInt32 = 0,
             shiftsCompleted: UInt32 = 0,
-            noShows: UInt32 = 0
+            noShows: UInt32 = 0,
+            teamID: String = "",
+            missedCheckIns: UInt32 = 0
         ) {
             self.volunteerID = volunteerID
             self.name = name
@@ -3806,6 +6117,8 @@ extension PatrolV1 {
             self.publicityMinutes = publicityMinutes
             self.shiftsCompleted = shiftsCompleted
             self.noShows = noShows
+            self.teamID = teamID
+            self.missedCheckIns = missedCheckIns
         }
     }
 }
@@ -3834,6 +6147,8 @@ extension PatrolV1.VolunteerHours {
         self.publicityMinutes = c.publicity_minutes
         self.shiftsCompleted = c.shifts_completed
         self.noShows = c.no_shows
+        self.teamID = try wireString(c.team_id, message: "sanlian.patrol.v1.VolunteerHours", field: "team_id")
+        self.missedCheckIns = c.missed_check_ins
     }
 
     package func withPacking(
@@ -3863,6 +6178,8 @@ extension PatrolV1.VolunteerHours {
         c.publicity_minutes = self.publicityMinutes
         c.shifts_completed = self.shiftsCompleted
         c.no_shows = self.noShows
+        c.team_id = try arena.string(self.teamID, message: "sanlian.patrol.v1.VolunteerHours", field: "team_id")
+        c.missed_check_ins = self.missedCheckIns
     }
 }
 
@@ -3893,6 +6210,142 @@ extension PatrolV1.VolunteerHours {
             json.key("noShows")
             json.int32(self.noShows)
         }
+        if options.includeDefaults || !(self.teamID.isEmpty) {
+            json.key("teamId")
+            json.string(self.teamID)
+        }
+        if options.includeDefaults || !(self.missedCheckIns == 0) {
+            json.key("missedCheckIns")
+            json.int32(self.missedCheckIns)
+        }
+        json.endObject()
+    }
+}
+
+extension PatrolV1 {
+    package struct TeamHours: WireMessage {
+        package static let protoName = "sanlian.patrol.v1.TeamHours"
+
+        /// "" for volunteers in no team.
+        package var teamID: String = ""
+        package var name: String = ""
+        package var volunteers: UInt32 = 0
+        package var patrolMinutes: UInt32 = 0
+        package var publicityMinutes: UInt32 = 0
+        package var shiftsCompleted: UInt32 = 0
+        package var noShows: UInt32 = 0
+
+        package init() {}
+
+        package init(
+            teamID: String = "",
+            name: String = "",
+            volunteers: UInt32 = 0,
+            patrolMinutes: UInt32 = 0,
+            publicityMinutes: UInt32 = 0,
+            shiftsCompleted: UInt32 = 0,
+            noShows: UInt32 = 0
+        ) {
+            self.teamID = teamID
+            self.name = name
+            self.volunteers = volunteers
+            self.patrolMinutes = patrolMinutes
+            self.publicityMinutes = publicityMinutes
+            self.shiftsCompleted = shiftsCompleted
+            self.noShows = noShows
+        }
+    }
+}
+
+extension PatrolV1.TeamHours {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__patrol__v1__team_hours__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__patrol__v1__team_hours__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Patrol__V1__TeamHours) throws(WireError) {
+        self.init()
+        self.teamID = try wireString(c.team_id, message: "sanlian.patrol.v1.TeamHours", field: "team_id")
+        self.name = try wireString(c.name, message: "sanlian.patrol.v1.TeamHours", field: "name")
+        self.volunteers = c.volunteers
+        self.patrolMinutes = c.patrol_minutes
+        self.publicityMinutes = c.publicity_minutes
+        self.shiftsCompleted = c.shifts_completed
+        self.noShows = c.no_shows
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Patrol__V1__TeamHours()
+            sanlian__patrol__v1__team_hours__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__patrol__v1__team_hours__get_packed_size(&c)) { sanlian__patrol__v1__team_hours__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Patrol__V1__TeamHours> {
+        let pointer = arena.allocate(Sanlian__Patrol__V1__TeamHours.self, count: 1)
+        sanlian__patrol__v1__team_hours__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Patrol__V1__TeamHours, _ arena: inout WireArena) throws(WireError) {
+        c.team_id = try arena.string(self.teamID, message: "sanlian.patrol.v1.TeamHours", field: "team_id")
+        c.name = try arena.string(self.name, message: "sanlian.patrol.v1.TeamHours", field: "name")
+        c.volunteers = self.volunteers
+        c.patrol_minutes = self.patrolMinutes
+        c.publicity_minutes = self.publicityMinutes
+        c.shifts_completed = self.shiftsCompleted
+        c.no_shows = self.noShows
+    }
+}
+
+extension PatrolV1.TeamHours {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.teamID.isEmpty) {
+            json.key("teamId")
+            json.string(self.teamID)
+        }
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        if options.includeDefaults || !(self.volunteers == 0) {
+            json.key("volunteers")
+            json.int32(self.volunteers)
+        }
+        if options.includeDefaults || !(self.patrolMinutes == 0) {
+            json.key("patrolMinutes")
+            json.int32(self.patrolMinutes)
+        }
+        if options.includeDefaults || !(self.publicityMinutes == 0) {
+            json.key("publicityMinutes")
+            json.int32(self.publicityMinutes)
+        }
+        if options.includeDefaults || !(self.shiftsCompleted == 0) {
+            json.key("shiftsCompleted")
+            json.int32(self.shiftsCompleted)
+        }
+        if options.includeDefaults || !(self.noShows == 0) {
+            json.key("noShows")
+            json.int32(self.noShows)
+        }
         json.endObject()
     }
 }
@@ -3901,14 +6354,35 @@ extension PatrolV1 {
     package struct HoursSummaryResponse: WireMessage {
         package static let protoName = "sanlian.patrol.v1.HoursSummaryResponse"
 
+        /// A page of volunteers, by id.
         package var volunteers: [PatrolV1.VolunteerHours] = []
+        package var page: CommonV1.PageResponse? = nil
+        /// Every team, on every page.
+        package var teams: [PatrolV1.TeamHours] = []
+        /// The whole month: sessions held and their attendees.
+        package var sessions: UInt32 = 0
+        package var attendees: UInt32 = 0
+        package var patrolMinutes: UInt32 = 0
+        package var publicityMinutes: UInt32 = 0
 
         package init() {}
 
         package init(
-            volunteers: [PatrolV1.VolunteerHours] = []
+            volunteers: [PatrolV1.VolunteerHours] = [],
+            page: CommonV1.PageResponse? = nil,
+            teams: [PatrolV1.TeamHours] = [],
+            sessions: UInt32 = 0,
+            attendees: UInt32 = 0,
+            patrolMinutes: UInt32 = 0,
+            publicityMinutes: UInt32 = 0
         ) {
             self.volunteers = volunteers
+            self.page = page
+            self.teams = teams
+            self.sessions = sessions
+            self.attendees = attendees
+            self.patrolMinutes = patrolMinutes
+            self.publicityMinutes = publicityMinutes
         }
     }
 }
@@ -3935,6 +6409,17 @@ extension PatrolV1.HoursSummaryResponse {
         for index in 0..<c.n_volunteers {
             self.volunteers.append(try PatrolV1.VolunteerHours(cMessage: wirePointee(c.volunteers[index], message: "sanlian.patrol.v1.HoursSummaryResponse", field: "volunteers")))
         }
+        if c.page != nil {
+            self.page = try CommonV1.PageResponse(cMessage: wirePointee(c.page, message: "sanlian.patrol.v1.HoursSummaryResponse", field: "page"))
+        }
+        self.teams.reserveCapacity(c.n_teams)
+        for index in 0..<c.n_teams {
+            self.teams.append(try PatrolV1.TeamHours(cMessage: wirePointee(c.teams[index], message: "sanlian.patrol.v1.HoursSummaryResponse", field: "teams")))
+        }
+        self.sessions = c.sessions
+        self.attendees = c.attendees
+        self.patrolMinutes = c.patrol_minutes
+        self.publicityMinutes = c.publicity_minutes
     }
 
     package func withPacking(
@@ -3966,6 +6451,21 @@ extension PatrolV1.HoursSummaryResponse {
             c.n_volunteers = self.volunteers.count
             c.volunteers = array
         }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+        if !self.teams.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Patrol__V1__TeamHours>?.self, count: self.teams.count)
+            for (index, element) in self.teams.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_teams = self.teams.count
+            c.teams = array
+        }
+        c.sessions = self.sessions
+        c.attendees = self.attendees
+        c.patrol_minutes = self.patrolMinutes
+        c.publicity_minutes = self.publicityMinutes
     }
 }
 
@@ -3977,6 +6477,32 @@ extension PatrolV1.HoursSummaryResponse {
             json.beginArray()
             for element in self.volunteers { element.writeJSON(to: &json, options: options) }
             json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !self.teams.isEmpty {
+            json.key("teams")
+            json.beginArray()
+            for element in self.teams { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.sessions == 0) {
+            json.key("sessions")
+            json.int32(self.sessions)
+        }
+        if options.includeDefaults || !(self.attendees == 0) {
+            json.key("attendees")
+            json.int32(self.attendees)
+        }
+        if options.includeDefaults || !(self.patrolMinutes == 0) {
+            json.key("patrolMinutes")
+            json.int32(self.patrolMinutes)
+        }
+        if options.includeDefaults || !(self.publicityMinutes == 0) {
+            json.key("publicityMinutes")
+            json.int32(self.publicityMinutes)
         }
         json.endObject()
     }
@@ -3996,8 +6522,15 @@ extension PatrolV1 {
         package static let listVolunteers = WireMethod<PatrolV1.ListVolunteersRequest, PatrolV1.ListVolunteersResponse>(
             service: name, method: "ListVolunteers", kind: .unary)
 
+        /// All or nothing: when any row is rejected, none is stored, and every rejected row is named.
+        package static let importVolunteers = WireMethod<PatrolV1.ImportVolunteersRequest, PatrolV1.ImportVolunteersResponse>(
+            service: name, method: "ImportVolunteers", kind: .unary)
+
         package static let upsertTeam = WireMethod<PatrolV1.Team, PatrolV1.Team>(
             service: name, method: "UpsertTeam", kind: .unary)
+
+        package static let listTeams = WireMethod<PatrolV1.ListTeamsRequest, PatrolV1.ListTeamsResponse>(
+            service: name, method: "ListTeams", kind: .unary)
 
         package static let upsertArea = WireMethod<PatrolV1.PatrolArea, PatrolV1.PatrolArea>(
             service: name, method: "UpsertArea", kind: .unary)
@@ -4008,40 +6541,65 @@ extension PatrolV1 {
         package static let upsertShiftTemplate = WireMethod<PatrolV1.ShiftTemplate, PatrolV1.ShiftTemplate>(
             service: name, method: "UpsertShiftTemplate", kind: .unary)
 
+        package static let listShiftTemplates = WireMethod<PatrolV1.ListShiftTemplatesRequest, PatrolV1.ListShiftTemplatesResponse>(
+            service: name, method: "ListShiftTemplates", kind: .unary)
+
         package static let setAvailability = WireMethod<PatrolV1.SetAvailabilityRequest, PatrolV1.SetAvailabilityResponse>(
             service: name, method: "SetAvailability", kind: .unary)
 
-        /// Solves a roster for a period around locked assignments; reports every shift it cannot fill.
+        package static let getAvailability = WireMethod<PatrolV1.GetAvailabilityRequest, PatrolV1.GetAvailabilityResponse>(
+            service: name, method: "GetAvailability", kind: .unary)
+
+        /// Solves a roster for a period around locked assignments (and those confirmed, done or past),
+        /// keeping the period's other assignments where the rules still allow them; reports every shift
+        /// it cannot fill, with the reason. The assignments are read with ListAssignments.
         package static let generateRoster = WireMethod<PatrolV1.GenerateRosterRequest, PatrolV1.GenerateRosterResponse>(
             service: name, method: "GenerateRoster", kind: .unary)
 
         package static let listAssignments = WireMethod<PatrolV1.ListAssignmentsRequest, PatrolV1.ListAssignmentsResponse>(
             service: name, method: "ListAssignments", kind: .unary)
 
+        /// Assigns a volunteer to a shift by hand, kept to the hard rules (FAILED_PRECONDITION names the
+        /// rule a volunteer would break).
+        package static let assignByHand = WireMethod<PatrolV1.AssignByHandRequest, PatrolV1.Assignment>(
+            service: name, method: "AssignByHand", kind: .unary)
+
+        /// assigned → confirmed → completed, or no-show; cancelled; sets or clears the lock.
         package static let updateAssignment = WireMethod<PatrolV1.UpdateAssignmentRequest, PatrolV1.Assignment>(
             service: name, method: "UpdateAssignment", kind: .unary)
 
-        package static let requestSwap = WireMethod<PatrolV1.SwapRequest, PatrolV1.SwapResponse>(
+        package static let requestSwap = WireMethod<PatrolV1.SwapRequest, PatrolV1.Swap>(
             service: name, method: "RequestSwap", kind: .unary)
 
-        package static let decideSwap = WireMethod<PatrolV1.DecideSwapRequest, PatrolV1.SwapResponse>(
+        /// The other volunteer accepts or declines; then the coordinator approves (the swap is made,
+        /// kept to the hard rules) or rejects it.
+        package static let decideSwap = WireMethod<PatrolV1.DecideSwapRequest, PatrolV1.Swap>(
             service: name, method: "DecideSwap", kind: .unary)
+
+        package static let listSwaps = WireMethod<PatrolV1.ListSwapsRequest, PatrolV1.ListSwapsResponse>(
+            service: name, method: "ListSwaps", kind: .unary)
 
         /// Every method of the service, for registration and listing.
         package static let methods: [WireMethodDescription] = [
             upsertVolunteer.description,
             getVolunteer.description,
             listVolunteers.description,
+            importVolunteers.description,
             upsertTeam.description,
+            listTeams.description,
             upsertArea.description,
             listAreas.description,
             upsertShiftTemplate.description,
+            listShiftTemplates.description,
             setAvailability.description,
+            getAvailability.description,
             generateRoster.description,
             listAssignments.description,
+            assignByHand.description,
             updateAssignment.description,
             requestSwap.description,
             decideSwap.description,
+            listSwaps.description,
         ]
     }
 }
@@ -4051,11 +6609,17 @@ extension PatrolV1 {
     package enum Patrols {
         package static let name = "sanlian.patrol.v1.Patrols"
 
+        /// The first check-in starts the patrol; each later one keeps it on cadence. A check-in after a
+        /// missed one resolves the missed check-in's alert.
         package static let checkIn = WireMethod<PatrolV1.CheckInRequest, PatrolV1.CheckInResponse>(
             service: name, method: "CheckIn", kind: .unary)
 
         package static let checkOut = WireMethod<PatrolV1.CheckOutRequest, PatrolV1.CheckOutResponse>(
             service: name, method: "CheckOut", kind: .unary)
+
+        /// Check-ins, check-outs and missed check-ins, oldest first.
+        package static let listCheckIns = WireMethod<PatrolV1.ListCheckInsRequest, PatrolV1.ListCheckInsResponse>(
+            service: name, method: "ListCheckIns", kind: .unary)
 
         package static let reportFinding = WireMethod<PatrolV1.ReportFindingRequest, PatrolV1.Finding>(
             service: name, method: "ReportFinding", kind: .unary)
@@ -4067,6 +6631,7 @@ extension PatrolV1 {
         package static let methods: [WireMethodDescription] = [
             checkIn.description,
             checkOut.description,
+            listCheckIns.description,
             reportFinding.description,
             listFindings.description,
         ]
@@ -4084,6 +6649,7 @@ extension PatrolV1 {
         package static let listSessions = WireMethod<PatrolV1.ListSessionsRequest, PatrolV1.ListSessionsResponse>(
             service: name, method: "ListSessions", kind: .unary)
 
+        /// Per volunteer (paged), per team and for the township, for one month.
         package static let hoursSummary = WireMethod<PatrolV1.HoursSummaryRequest, PatrolV1.HoursSummaryResponse>(
             service: name, method: "HoursSummary", kind: .unary)
 

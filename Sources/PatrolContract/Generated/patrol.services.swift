@@ -15,7 +15,12 @@ extension PatrolV1 {
 
         func listVolunteers(_ request: PatrolV1.ListVolunteersRequest, context: ServerContext) async throws -> PatrolV1.ListVolunteersResponse
 
+        /// All or nothing: when any row is rejected, none is stored, and every rejected row is named.
+        func importVolunteers(_ request: PatrolV1.ImportVolunteersRequest, context: ServerContext) async throws -> PatrolV1.ImportVolunteersResponse
+
         func upsertTeam(_ request: PatrolV1.Team, context: ServerContext) async throws -> PatrolV1.Team
+
+        func listTeams(_ request: PatrolV1.ListTeamsRequest, context: ServerContext) async throws -> PatrolV1.ListTeamsResponse
 
         func upsertArea(_ request: PatrolV1.PatrolArea, context: ServerContext) async throws -> PatrolV1.PatrolArea
 
@@ -23,18 +28,33 @@ extension PatrolV1 {
 
         func upsertShiftTemplate(_ request: PatrolV1.ShiftTemplate, context: ServerContext) async throws -> PatrolV1.ShiftTemplate
 
+        func listShiftTemplates(_ request: PatrolV1.ListShiftTemplatesRequest, context: ServerContext) async throws -> PatrolV1.ListShiftTemplatesResponse
+
         func setAvailability(_ request: PatrolV1.SetAvailabilityRequest, context: ServerContext) async throws -> PatrolV1.SetAvailabilityResponse
 
-        /// Solves a roster for a period around locked assignments; reports every shift it cannot fill.
+        func getAvailability(_ request: PatrolV1.GetAvailabilityRequest, context: ServerContext) async throws -> PatrolV1.GetAvailabilityResponse
+
+        /// Solves a roster for a period around locked assignments (and those confirmed, done or past),
+        /// keeping the period's other assignments where the rules still allow them; reports every shift
+        /// it cannot fill, with the reason. The assignments are read with ListAssignments.
         func generateRoster(_ request: PatrolV1.GenerateRosterRequest, context: ServerContext) async throws -> PatrolV1.GenerateRosterResponse
 
         func listAssignments(_ request: PatrolV1.ListAssignmentsRequest, context: ServerContext) async throws -> PatrolV1.ListAssignmentsResponse
 
+        /// Assigns a volunteer to a shift by hand, kept to the hard rules (FAILED_PRECONDITION names the
+        /// rule a volunteer would break).
+        func assignByHand(_ request: PatrolV1.AssignByHandRequest, context: ServerContext) async throws -> PatrolV1.Assignment
+
+        /// assigned → confirmed → completed, or no-show; cancelled; sets or clears the lock.
         func updateAssignment(_ request: PatrolV1.UpdateAssignmentRequest, context: ServerContext) async throws -> PatrolV1.Assignment
 
-        func requestSwap(_ request: PatrolV1.SwapRequest, context: ServerContext) async throws -> PatrolV1.SwapResponse
+        func requestSwap(_ request: PatrolV1.SwapRequest, context: ServerContext) async throws -> PatrolV1.Swap
 
-        func decideSwap(_ request: PatrolV1.DecideSwapRequest, context: ServerContext) async throws -> PatrolV1.SwapResponse
+        /// The other volunteer accepts or declines; then the coordinator approves (the swap is made,
+        /// kept to the hard rules) or rejects it.
+        func decideSwap(_ request: PatrolV1.DecideSwapRequest, context: ServerContext) async throws -> PatrolV1.Swap
+
+        func listSwaps(_ request: PatrolV1.ListSwapsRequest, context: ServerContext) async throws -> PatrolV1.ListSwapsResponse
     }
 }
 
@@ -51,8 +71,14 @@ extension PatrolV1.RosterService {
         router.register(PatrolV1.Roster.listVolunteers) { request, context in
             try await self.listVolunteers(request, context: context)
         }
+        router.register(PatrolV1.Roster.importVolunteers) { request, context in
+            try await self.importVolunteers(request, context: context)
+        }
         router.register(PatrolV1.Roster.upsertTeam) { request, context in
             try await self.upsertTeam(request, context: context)
+        }
+        router.register(PatrolV1.Roster.listTeams) { request, context in
+            try await self.listTeams(request, context: context)
         }
         router.register(PatrolV1.Roster.upsertArea) { request, context in
             try await self.upsertArea(request, context: context)
@@ -63,14 +89,23 @@ extension PatrolV1.RosterService {
         router.register(PatrolV1.Roster.upsertShiftTemplate) { request, context in
             try await self.upsertShiftTemplate(request, context: context)
         }
+        router.register(PatrolV1.Roster.listShiftTemplates) { request, context in
+            try await self.listShiftTemplates(request, context: context)
+        }
         router.register(PatrolV1.Roster.setAvailability) { request, context in
             try await self.setAvailability(request, context: context)
+        }
+        router.register(PatrolV1.Roster.getAvailability) { request, context in
+            try await self.getAvailability(request, context: context)
         }
         router.register(PatrolV1.Roster.generateRoster) { request, context in
             try await self.generateRoster(request, context: context)
         }
         router.register(PatrolV1.Roster.listAssignments) { request, context in
             try await self.listAssignments(request, context: context)
+        }
+        router.register(PatrolV1.Roster.assignByHand) { request, context in
+            try await self.assignByHand(request, context: context)
         }
         router.register(PatrolV1.Roster.updateAssignment) { request, context in
             try await self.updateAssignment(request, context: context)
@@ -80,6 +115,9 @@ extension PatrolV1.RosterService {
         }
         router.register(PatrolV1.Roster.decideSwap) { request, context in
             try await self.decideSwap(request, context: context)
+        }
+        router.register(PatrolV1.Roster.listSwaps) { request, context in
+            try await self.listSwaps(request, context: context)
         }
     }
 }
@@ -114,10 +152,23 @@ extension PatrolV1 {
             try await caller.unary(PatrolV1.Roster.listVolunteers, request, options: options ?? self.options)
         }
 
+        /// All or nothing: when any row is rejected, none is stored, and every rejected row is named.
+        package func importVolunteers(_ request: PatrolV1.ImportVolunteersRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> PatrolV1.ImportVolunteersResponse
+        {
+            try await caller.unary(PatrolV1.Roster.importVolunteers, request, options: options ?? self.options)
+        }
+
         package func upsertTeam(_ request: PatrolV1.Team, options: CallOptions? = nil) async throws(RPCError)
             -> PatrolV1.Team
         {
             try await caller.unary(PatrolV1.Roster.upsertTeam, request, options: options ?? self.options)
+        }
+
+        package func listTeams(_ request: PatrolV1.ListTeamsRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> PatrolV1.ListTeamsResponse
+        {
+            try await caller.unary(PatrolV1.Roster.listTeams, request, options: options ?? self.options)
         }
 
         package func upsertArea(_ request: PatrolV1.PatrolArea, options: CallOptions? = nil) async throws(RPCError)
@@ -138,13 +189,27 @@ extension PatrolV1 {
             try await caller.unary(PatrolV1.Roster.upsertShiftTemplate, request, options: options ?? self.options)
         }
 
+        package func listShiftTemplates(_ request: PatrolV1.ListShiftTemplatesRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> PatrolV1.ListShiftTemplatesResponse
+        {
+            try await caller.unary(PatrolV1.Roster.listShiftTemplates, request, options: options ?? self.options)
+        }
+
         package func setAvailability(_ request: PatrolV1.SetAvailabilityRequest, options: CallOptions? = nil) async throws(RPCError)
             -> PatrolV1.SetAvailabilityResponse
         {
             try await caller.unary(PatrolV1.Roster.setAvailability, request, options: options ?? self.options)
         }
 
-        /// Solves a roster for a period around locked assignments; reports every shift it cannot fill.
+        package func getAvailability(_ request: PatrolV1.GetAvailabilityRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> PatrolV1.GetAvailabilityResponse
+        {
+            try await caller.unary(PatrolV1.Roster.getAvailability, request, options: options ?? self.options)
+        }
+
+        /// Solves a roster for a period around locked assignments (and those confirmed, done or past),
+        /// keeping the period's other assignments where the rules still allow them; reports every shift
+        /// it cannot fill, with the reason. The assignments are read with ListAssignments.
         package func generateRoster(_ request: PatrolV1.GenerateRosterRequest, options: CallOptions? = nil) async throws(RPCError)
             -> PatrolV1.GenerateRosterResponse
         {
@@ -157,6 +222,15 @@ extension PatrolV1 {
             try await caller.unary(PatrolV1.Roster.listAssignments, request, options: options ?? self.options)
         }
 
+        /// Assigns a volunteer to a shift by hand, kept to the hard rules (FAILED_PRECONDITION names the
+        /// rule a volunteer would break).
+        package func assignByHand(_ request: PatrolV1.AssignByHandRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> PatrolV1.Assignment
+        {
+            try await caller.unary(PatrolV1.Roster.assignByHand, request, options: options ?? self.options)
+        }
+
+        /// assigned → confirmed → completed, or no-show; cancelled; sets or clears the lock.
         package func updateAssignment(_ request: PatrolV1.UpdateAssignmentRequest, options: CallOptions? = nil) async throws(RPCError)
             -> PatrolV1.Assignment
         {
@@ -164,15 +238,23 @@ extension PatrolV1 {
         }
 
         package func requestSwap(_ request: PatrolV1.SwapRequest, options: CallOptions? = nil) async throws(RPCError)
-            -> PatrolV1.SwapResponse
+            -> PatrolV1.Swap
         {
             try await caller.unary(PatrolV1.Roster.requestSwap, request, options: options ?? self.options)
         }
 
+        /// The other volunteer accepts or declines; then the coordinator approves (the swap is made,
+        /// kept to the hard rules) or rejects it.
         package func decideSwap(_ request: PatrolV1.DecideSwapRequest, options: CallOptions? = nil) async throws(RPCError)
-            -> PatrolV1.SwapResponse
+            -> PatrolV1.Swap
         {
             try await caller.unary(PatrolV1.Roster.decideSwap, request, options: options ?? self.options)
+        }
+
+        package func listSwaps(_ request: PatrolV1.ListSwapsRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> PatrolV1.ListSwapsResponse
+        {
+            try await caller.unary(PatrolV1.Roster.listSwaps, request, options: options ?? self.options)
         }
     }
 }
@@ -183,9 +265,14 @@ extension PatrolV1 {
     /// Implemented by a process that serves `sanlian.patrol.v1.Patrols`: one method per RPC,
     /// each with its caller's context. `register(on:)` serves them all.
     package protocol PatrolsService: Sendable {
+        /// The first check-in starts the patrol; each later one keeps it on cadence. A check-in after a
+        /// missed one resolves the missed check-in's alert.
         func checkIn(_ request: PatrolV1.CheckInRequest, context: ServerContext) async throws -> PatrolV1.CheckInResponse
 
         func checkOut(_ request: PatrolV1.CheckOutRequest, context: ServerContext) async throws -> PatrolV1.CheckOutResponse
+
+        /// Check-ins, check-outs and missed check-ins, oldest first.
+        func listCheckIns(_ request: PatrolV1.ListCheckInsRequest, context: ServerContext) async throws -> PatrolV1.ListCheckInsResponse
 
         func reportFinding(_ request: PatrolV1.ReportFindingRequest, context: ServerContext) async throws -> PatrolV1.Finding
 
@@ -202,6 +289,9 @@ extension PatrolV1.PatrolsService {
         }
         router.register(PatrolV1.Patrols.checkOut) { request, context in
             try await self.checkOut(request, context: context)
+        }
+        router.register(PatrolV1.Patrols.listCheckIns) { request, context in
+            try await self.listCheckIns(request, context: context)
         }
         router.register(PatrolV1.Patrols.reportFinding) { request, context in
             try await self.reportFinding(request, context: context)
@@ -224,6 +314,8 @@ extension PatrolV1 {
             self.options = options
         }
 
+        /// The first check-in starts the patrol; each later one keeps it on cadence. A check-in after a
+        /// missed one resolves the missed check-in's alert.
         package func checkIn(_ request: PatrolV1.CheckInRequest, options: CallOptions? = nil) async throws(RPCError)
             -> PatrolV1.CheckInResponse
         {
@@ -234,6 +326,13 @@ extension PatrolV1 {
             -> PatrolV1.CheckOutResponse
         {
             try await caller.unary(PatrolV1.Patrols.checkOut, request, options: options ?? self.options)
+        }
+
+        /// Check-ins, check-outs and missed check-ins, oldest first.
+        package func listCheckIns(_ request: PatrolV1.ListCheckInsRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> PatrolV1.ListCheckInsResponse
+        {
+            try await caller.unary(PatrolV1.Patrols.listCheckIns, request, options: options ?? self.options)
         }
 
         package func reportFinding(_ request: PatrolV1.ReportFindingRequest, options: CallOptions? = nil) async throws(RPCError)
@@ -260,6 +359,7 @@ extension PatrolV1 {
 
         func listSessions(_ request: PatrolV1.ListSessionsRequest, context: ServerContext) async throws -> PatrolV1.ListSessionsResponse
 
+        /// Per volunteer (paged), per team and for the township, for one month.
         func hoursSummary(_ request: PatrolV1.HoursSummaryRequest, context: ServerContext) async throws -> PatrolV1.HoursSummaryResponse
     }
 }
@@ -304,6 +404,7 @@ extension PatrolV1 {
             try await caller.unary(PatrolV1.Publicity.listSessions, request, options: options ?? self.options)
         }
 
+        /// Per volunteer (paged), per team and for the township, for one month.
         package func hoursSummary(_ request: PatrolV1.HoursSummaryRequest, options: CallOptions? = nil) async throws(RPCError)
             -> PatrolV1.HoursSummaryResponse
         {

@@ -88,29 +88,46 @@ let generatedSampleCases: [WireSampleCase] = [
     WireSampleCase(PatrolV1.GetVolunteerRequest.self),
     WireSampleCase(PatrolV1.ListVolunteersRequest.self),
     WireSampleCase(PatrolV1.ListVolunteersResponse.self),
+    WireSampleCase(PatrolV1.ImportRow.self),
+    WireSampleCase(PatrolV1.ImportVolunteersRequest.self),
+    WireSampleCase(PatrolV1.RowError.self),
+    WireSampleCase(PatrolV1.ImportVolunteersResponse.self),
     WireSampleCase(PatrolV1.Team.self),
+    WireSampleCase(PatrolV1.ListTeamsRequest.self),
+    WireSampleCase(PatrolV1.ListTeamsResponse.self),
     WireSampleCase(PatrolV1.PatrolArea.self),
     WireSampleCase(PatrolV1.ListAreasRequest.self),
     WireSampleCase(PatrolV1.ListAreasResponse.self),
     WireSampleCase(PatrolV1.ShiftTemplate.self),
+    WireSampleCase(PatrolV1.ListShiftTemplatesRequest.self),
+    WireSampleCase(PatrolV1.ListShiftTemplatesResponse.self),
     WireSampleCase(PatrolV1.AvailabilityWindow.self),
     WireSampleCase(PatrolV1.SetAvailabilityRequest.self),
     WireSampleCase(PatrolV1.SetAvailabilityResponse.self),
+    WireSampleCase(PatrolV1.GetAvailabilityRequest.self),
+    WireSampleCase(PatrolV1.GetAvailabilityResponse.self),
     WireSampleCase(PatrolV1.RosterRules.self),
     WireSampleCase(PatrolV1.GenerateRosterRequest.self),
     WireSampleCase(PatrolV1.UnfilledShift.self),
+    WireSampleCase(PatrolV1.RosterScore.self),
     WireSampleCase(PatrolV1.GenerateRosterResponse.self),
     WireSampleCase(PatrolV1.Assignment.self),
     WireSampleCase(PatrolV1.ListAssignmentsRequest.self),
     WireSampleCase(PatrolV1.ListAssignmentsResponse.self),
+    WireSampleCase(PatrolV1.AssignByHandRequest.self),
     WireSampleCase(PatrolV1.UpdateAssignmentRequest.self),
     WireSampleCase(PatrolV1.SwapRequest.self),
-    WireSampleCase(PatrolV1.SwapResponse.self),
+    WireSampleCase(PatrolV1.Swap.self),
     WireSampleCase(PatrolV1.DecideSwapRequest.self),
+    WireSampleCase(PatrolV1.ListSwapsRequest.self),
+    WireSampleCase(PatrolV1.ListSwapsResponse.self),
     WireSampleCase(PatrolV1.CheckInRequest.self),
     WireSampleCase(PatrolV1.CheckInResponse.self),
     WireSampleCase(PatrolV1.CheckOutRequest.self),
     WireSampleCase(PatrolV1.CheckOutResponse.self),
+    WireSampleCase(PatrolV1.CheckInRecord.self),
+    WireSampleCase(PatrolV1.ListCheckInsRequest.self),
+    WireSampleCase(PatrolV1.ListCheckInsResponse.self),
     WireSampleCase(PatrolV1.ReportFindingRequest.self),
     WireSampleCase(PatrolV1.Finding.self),
     WireSampleCase(PatrolV1.ListFindingsRequest.self),
@@ -120,6 +137,7 @@ let generatedSampleCases: [WireSampleCase] = [
     WireSampleCase(PatrolV1.ListSessionsResponse.self),
     WireSampleCase(PatrolV1.HoursSummaryRequest.self),
     WireSampleCase(PatrolV1.VolunteerHours.self),
+    WireSampleCase(PatrolV1.TeamHours.self),
     WireSampleCase(PatrolV1.HoursSummaryResponse.self),
     WireSampleCase(ResidentsV1.Person.self),
     WireSampleCase(ResidentsV1.UpsertPersonRequest.self),
@@ -786,6 +804,7 @@ extension HazardsV1.ReportHazardRequest: WireSampled {
         value.description = "高兴派出所 description 联防巡逻 ✓🚓 #\(variant)"
         value.suggestedGrade = (variant % 2 == 0 ? HazardsV1.HazardGrade.knownCases.last! : .unrecognized(7_777))
         value.drill = true
+        value.identifier = "高兴派出所 identifier 联防巡逻 ✓🚓 #\(variant)"
         return value
     }
 }
@@ -1161,6 +1180,8 @@ extension PatrolV1.Volunteer: WireSampled {
         value.teamID = "高兴派出所 team_id 联防巡逻 ✓🚓 #\(variant)"
         value.active = true
         value.preferredAreaIds = ["高兴派出所 preferred_area_ids 联防巡逻 ✓🚓 #\(variant)", "高兴派出所 preferred_area_ids 联防巡逻 ✓🚓 #\((variant + 1))"]
+        value.preferredShiftNames = ["高兴派出所 preferred_shift_names 联防巡逻 ✓🚓 #\(variant)", "高兴派出所 preferred_shift_names 联防巡逻 ✓🚓 #\((variant + 1))"]
+        value.masked = true
         return value
     }
 }
@@ -1193,6 +1214,7 @@ extension PatrolV1.ListVolunteersRequest: WireSampled {
         value.villageCode = "高兴派出所 village_code 联防巡逻 ✓🚓 #\(variant)"
         value.includeInactive = true
         value.page = CommonV1.PageRequest.sample(variant: variant)
+        value.teamID = "高兴派出所 team_id 联防巡逻 ✓🚓 #\(variant)"
         return value
     }
 }
@@ -1208,6 +1230,52 @@ extension PatrolV1.ListVolunteersResponse: WireSampled {
     }
 }
 
+extension PatrolV1.ImportRow: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.row = (variant % 2 == 0 ? UInt32.max : 1)
+        value.volunteer = PatrolV1.Volunteer.sample(variant: variant)
+        return value
+    }
+}
+
+extension PatrolV1.ImportVolunteersRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.rows = [PatrolV1.ImportRow.sample(variant: variant), PatrolV1.ImportRow.sample(variant: (variant + 1))]
+        value.dryRun = true
+        return value
+    }
+}
+
+extension PatrolV1.RowError: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.row = (variant % 2 == 0 ? UInt32.max : 1)
+        value.field = "高兴派出所 field 联防巡逻 ✓🚓 #\(variant)"
+        value.message = "高兴派出所 message 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension PatrolV1.ImportVolunteersResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.created = (variant % 2 == 0 ? UInt32.max : 1)
+        value.updated = (variant % 2 == 0 ? UInt32.max : 1)
+        value.rejected = [PatrolV1.RowError.sample(variant: variant), PatrolV1.RowError.sample(variant: (variant + 1))]
+        return value
+    }
+}
+
 extension PatrolV1.Team: WireSampled {
     static let sampleVariants = 2
 
@@ -1216,6 +1284,27 @@ extension PatrolV1.Team: WireSampled {
         value.id = "高兴派出所 id 联防巡逻 ✓🚓 #\(variant)"
         value.name = "高兴派出所 name 联防巡逻 ✓🚓 #\(variant)"
         value.leaderVolunteerID = "高兴派出所 leader_volunteer_id 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension PatrolV1.ListTeamsRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.page = CommonV1.PageRequest.sample(variant: variant)
+        return value
+    }
+}
+
+extension PatrolV1.ListTeamsResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.teams = [PatrolV1.Team.sample(variant: variant), PatrolV1.Team.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
         return value
     }
 }
@@ -1237,7 +1326,8 @@ extension PatrolV1.ListAreasRequest: WireSampled {
     static let sampleVariants = 2
 
     static func sample(variant: Int) -> Self {
-        let value = Self()
+        var value = Self()
+        value.page = CommonV1.PageRequest.sample(variant: variant)
         return value
     }
 }
@@ -1248,6 +1338,7 @@ extension PatrolV1.ListAreasResponse: WireSampled {
     static func sample(variant: Int) -> Self {
         var value = Self()
         value.areas = [PatrolV1.PatrolArea.sample(variant: variant), PatrolV1.PatrolArea.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
         return value
     }
 }
@@ -1266,6 +1357,30 @@ extension PatrolV1.ShiftTemplate: WireSampled {
         value.night = true
         value.requiredSkills = ["高兴派出所 required_skills 联防巡逻 ✓🚓 #\(variant)", "高兴派出所 required_skills 联防巡逻 ✓🚓 #\((variant + 1))"]
         value.weekdays = [(variant % 2 == 0 ? UInt32.max : 1), ((variant + 1) % 2 == 0 ? UInt32.max : 1)]
+        value.checkInEveryMinutes = (variant % 2 == 0 ? UInt32.max : 1)
+        value.retired = true
+        return value
+    }
+}
+
+extension PatrolV1.ListShiftTemplatesRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.areaID = "高兴派出所 area_id 联防巡逻 ✓🚓 #\(variant)"
+        value.page = CommonV1.PageRequest.sample(variant: variant)
+        return value
+    }
+}
+
+extension PatrolV1.ListShiftTemplatesResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.templates = [PatrolV1.ShiftTemplate.sample(variant: variant), PatrolV1.ShiftTemplate.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
         return value
     }
 }
@@ -1288,6 +1403,7 @@ extension PatrolV1.SetAvailabilityRequest: WireSampled {
         var value = Self()
         value.volunteerID = "高兴派出所 volunteer_id 联防巡逻 ✓🚓 #\(variant)"
         value.windows = [PatrolV1.AvailabilityWindow.sample(variant: variant), PatrolV1.AvailabilityWindow.sample(variant: (variant + 1))]
+        value.append = true
         return value
     }
 }
@@ -1298,6 +1414,26 @@ extension PatrolV1.SetAvailabilityResponse: WireSampled {
     static func sample(variant: Int) -> Self {
         var value = Self()
         value.windows = (variant % 2 == 0 ? UInt32.max : 1)
+        return value
+    }
+}
+
+extension PatrolV1.GetAvailabilityRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.volunteerID = "高兴派出所 volunteer_id 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension PatrolV1.GetAvailabilityResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.windows = [PatrolV1.AvailabilityWindow.sample(variant: variant), PatrolV1.AvailabilityWindow.sample(variant: (variant + 1))]
         return value
     }
 }
@@ -1336,6 +1472,28 @@ extension PatrolV1.UnfilledShift: WireSampled {
         value.day = "高兴派出所 day 联防巡逻 ✓🚓 #\(variant)"
         value.missing = (variant % 2 == 0 ? UInt32.max : 1)
         value.reason = "高兴派出所 reason 联防巡逻 ✓🚓 #\(variant)"
+        value.areaID = "高兴派出所 area_id 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension PatrolV1.RosterScore: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.hardViolations = (variant % 2 == 0 ? UInt32.max : 1)
+        value.unfilledShifts = (variant % 2 == 0 ? UInt32.max : 1)
+        value.unfilledPlaces = (variant % 2 == 0 ? UInt32.max : 1)
+        value.fairnessSpread = (variant % 2 == 0 ? UInt32.max : 1)
+        value.preferencesMet = (variant % 2 == 0 ? UInt32.max : 1)
+        value.preferencesStated = (variant % 2 == 0 ? UInt32.max : 1)
+        value.assignments = (variant % 2 == 0 ? UInt32.max : 1)
+        value.kept = (variant % 2 == 0 ? UInt32.max : 1)
+        value.changed = (variant % 2 == 0 ? UInt32.max : 1)
+        value.added = (variant % 2 == 0 ? UInt32.max : 1)
+        value.areaCoverageMinPercent = (variant % 2 == 0 ? UInt32.max : 1)
+        value.areaCoverageMaxPercent = (variant % 2 == 0 ? UInt32.max : 1)
         return value
     }
 }
@@ -1345,9 +1503,11 @@ extension PatrolV1.GenerateRosterResponse: WireSampled {
 
     static func sample(variant: Int) -> Self {
         var value = Self()
-        value.assignments = [PatrolV1.Assignment.sample(variant: variant), PatrolV1.Assignment.sample(variant: (variant + 1))]
         value.unfilled = [PatrolV1.UnfilledShift.sample(variant: variant), PatrolV1.UnfilledShift.sample(variant: (variant + 1))]
         value.fairnessSpread = (variant % 2 == 0 ? UInt32.max : 1)
+        value.score = PatrolV1.RosterScore.sample(variant: variant)
+        value.dryRun = true
+        value.solveMilliseconds = (variant % 2 == 0 ? UInt32.max : 1)
         return value
     }
 }
@@ -1365,6 +1525,8 @@ extension PatrolV1.Assignment: WireSampled {
         value.locked = true
         value.startsUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
         value.endsUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.areaID = "高兴派出所 area_id 联防巡逻 ✓🚓 #\(variant)"
+        value.shiftName = "高兴派出所 shift_name 联防巡逻 ✓🚓 #\(variant)"
         return value
     }
 }
@@ -1377,6 +1539,8 @@ extension PatrolV1.ListAssignmentsRequest: WireSampled {
         value.volunteerID = "高兴派出所 volunteer_id 联防巡逻 ✓🚓 #\(variant)"
         value.range = CommonV1.TimeRange.sample(variant: variant)
         value.page = CommonV1.PageRequest.sample(variant: variant)
+        value.areaID = "高兴派出所 area_id 联防巡逻 ✓🚓 #\(variant)"
+        value.states = [(variant % 2 == 0 ? PatrolV1.AssignmentState.knownCases.last! : .unrecognized(7_777)), ((variant + 1) % 2 == 0 ? PatrolV1.AssignmentState.knownCases.last! : .unrecognized(7_777))]
         return value
     }
 }
@@ -1388,6 +1552,19 @@ extension PatrolV1.ListAssignmentsResponse: WireSampled {
         var value = Self()
         value.assignments = [PatrolV1.Assignment.sample(variant: variant), PatrolV1.Assignment.sample(variant: (variant + 1))]
         value.page = CommonV1.PageResponse.sample(variant: variant)
+        return value
+    }
+}
+
+extension PatrolV1.AssignByHandRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.shiftTemplateID = "高兴派出所 shift_template_id 联防巡逻 ✓🚓 #\(variant)"
+        value.day = "高兴派出所 day 联防巡逻 ✓🚓 #\(variant)"
+        value.volunteerID = "高兴派出所 volunteer_id 联防巡逻 ✓🚓 #\(variant)"
+        value.locked = true
         return value
     }
 }
@@ -1412,17 +1589,26 @@ extension PatrolV1.SwapRequest: WireSampled {
         value.assignmentID = "高兴派出所 assignment_id 联防巡逻 ✓🚓 #\(variant)"
         value.toVolunteerID = "高兴派出所 to_volunteer_id 联防巡逻 ✓🚓 #\(variant)"
         value.reason = "高兴派出所 reason 联防巡逻 ✓🚓 #\(variant)"
+        value.inReturnAssignmentID = "高兴派出所 in_return_assignment_id 联防巡逻 ✓🚓 #\(variant)"
         return value
     }
 }
 
-extension PatrolV1.SwapResponse: WireSampled {
+extension PatrolV1.Swap: WireSampled {
     static let sampleVariants = 2
 
     static func sample(variant: Int) -> Self {
         var value = Self()
-        value.swapID = "高兴派出所 swap_id 联防巡逻 ✓🚓 #\(variant)"
-        value.state = "高兴派出所 state 联防巡逻 ✓🚓 #\(variant)"
+        value.id = "高兴派出所 id 联防巡逻 ✓🚓 #\(variant)"
+        value.assignmentID = "高兴派出所 assignment_id 联防巡逻 ✓🚓 #\(variant)"
+        value.fromVolunteerID = "高兴派出所 from_volunteer_id 联防巡逻 ✓🚓 #\(variant)"
+        value.toVolunteerID = "高兴派出所 to_volunteer_id 联防巡逻 ✓🚓 #\(variant)"
+        value.inReturnAssignmentID = "高兴派出所 in_return_assignment_id 联防巡逻 ✓🚓 #\(variant)"
+        value.state = (variant % 2 == 0 ? PatrolV1.SwapState.knownCases.last! : .unrecognized(7_777))
+        value.reason = "高兴派出所 reason 联防巡逻 ✓🚓 #\(variant)"
+        value.requestedUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.decidedUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.decidedBy = "高兴派出所 decided_by 联防巡逻 ✓🚓 #\(variant)"
         return value
     }
 }
@@ -1433,7 +1619,29 @@ extension PatrolV1.DecideSwapRequest: WireSampled {
     static func sample(variant: Int) -> Self {
         var value = Self()
         value.swapID = "高兴派出所 swap_id 联防巡逻 ✓🚓 #\(variant)"
-        value.accept = true
+        value.decision = (variant % 2 == 0 ? PatrolV1.SwapDecision.knownCases.last! : .unrecognized(7_777))
+        return value
+    }
+}
+
+extension PatrolV1.ListSwapsRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.states = [(variant % 2 == 0 ? PatrolV1.SwapState.knownCases.last! : .unrecognized(7_777)), ((variant + 1) % 2 == 0 ? PatrolV1.SwapState.knownCases.last! : .unrecognized(7_777))]
+        value.page = CommonV1.PageRequest.sample(variant: variant)
+        return value
+    }
+}
+
+extension PatrolV1.ListSwapsResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.swaps = [PatrolV1.Swap.sample(variant: variant), PatrolV1.Swap.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
         return value
     }
 }
@@ -1455,6 +1663,8 @@ extension PatrolV1.CheckInResponse: WireSampled {
     static func sample(variant: Int) -> Self {
         var value = Self()
         value.nextDueUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.started = true
+        value.resolvedMissed = true
         return value
     }
 }
@@ -1479,6 +1689,45 @@ extension PatrolV1.CheckOutResponse: WireSampled {
     }
 }
 
+extension PatrolV1.CheckInRecord: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.assignmentID = "高兴派出所 assignment_id 联防巡逻 ✓🚓 #\(variant)"
+        value.volunteerID = "高兴派出所 volunteer_id 联防巡逻 ✓🚓 #\(variant)"
+        value.kind = (variant % 2 == 0 ? PatrolV1.CheckInKind.knownCases.last! : .unrecognized(7_777))
+        value.atUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.place = CommonV1.Place.sample(variant: variant)
+        value.missNumber = (variant % 2 == 0 ? UInt32.max : 1)
+        return value
+    }
+}
+
+extension PatrolV1.ListCheckInsRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.assignmentID = "高兴派出所 assignment_id 联防巡逻 ✓🚓 #\(variant)"
+        value.range = CommonV1.TimeRange.sample(variant: variant)
+        value.kinds = [(variant % 2 == 0 ? PatrolV1.CheckInKind.knownCases.last! : .unrecognized(7_777)), ((variant + 1) % 2 == 0 ? PatrolV1.CheckInKind.knownCases.last! : .unrecognized(7_777))]
+        value.page = CommonV1.PageRequest.sample(variant: variant)
+        return value
+    }
+}
+
+extension PatrolV1.ListCheckInsResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.records = [PatrolV1.CheckInRecord.sample(variant: variant), PatrolV1.CheckInRecord.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
+        return value
+    }
+}
+
 extension PatrolV1.ReportFindingRequest: WireSampled {
     static let sampleVariants = 2
 
@@ -1489,6 +1738,7 @@ extension PatrolV1.ReportFindingRequest: WireSampled {
         value.place = CommonV1.Place.sample(variant: variant)
         value.description = "高兴派出所 description 联防巡逻 ✓🚓 #\(variant)"
         value.raiseHazard = true
+        value.drill = true
         return value
     }
 }
@@ -1505,6 +1755,10 @@ extension PatrolV1.Finding: WireSampled {
         value.description = "高兴派出所 description 联防巡逻 ✓🚓 #\(variant)"
         value.foundUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
         value.alertIdentifier = "高兴派出所 alert_identifier 联防巡逻 ✓🚓 #\(variant)"
+        value.volunteerID = "高兴派出所 volunteer_id 联防巡逻 ✓🚓 #\(variant)"
+        value.drill = true
+        value.hazardReported = true
+        value.recordedBy = "高兴派出所 recorded_by 联防巡逻 ✓🚓 #\(variant)"
         return value
     }
 }
@@ -1554,6 +1808,7 @@ extension PatrolV1.ListSessionsRequest: WireSampled {
     static func sample(variant: Int) -> Self {
         var value = Self()
         value.range = CommonV1.TimeRange.sample(variant: variant)
+        value.page = CommonV1.PageRequest.sample(variant: variant)
         return value
     }
 }
@@ -1564,6 +1819,7 @@ extension PatrolV1.ListSessionsResponse: WireSampled {
     static func sample(variant: Int) -> Self {
         var value = Self()
         value.sessions = [PatrolV1.PublicitySession.sample(variant: variant), PatrolV1.PublicitySession.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
         return value
     }
 }
@@ -1575,6 +1831,8 @@ extension PatrolV1.HoursSummaryRequest: WireSampled {
         var value = Self()
         value.month = CommonV1.Month.sample(variant: variant)
         value.volunteerID = "高兴派出所 volunteer_id 联防巡逻 ✓🚓 #\(variant)"
+        value.teamID = "高兴派出所 team_id 联防巡逻 ✓🚓 #\(variant)"
+        value.page = CommonV1.PageRequest.sample(variant: variant)
         return value
     }
 }
@@ -1590,6 +1848,24 @@ extension PatrolV1.VolunteerHours: WireSampled {
         value.publicityMinutes = (variant % 2 == 0 ? UInt32.max : 1)
         value.shiftsCompleted = (variant % 2 == 0 ? UInt32.max : 1)
         value.noShows = (variant % 2 == 0 ? UInt32.max : 1)
+        value.teamID = "高兴派出所 team_id 联防巡逻 ✓🚓 #\(variant)"
+        value.missedCheckIns = (variant % 2 == 0 ? UInt32.max : 1)
+        return value
+    }
+}
+
+extension PatrolV1.TeamHours: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.teamID = "高兴派出所 team_id 联防巡逻 ✓🚓 #\(variant)"
+        value.name = "高兴派出所 name 联防巡逻 ✓🚓 #\(variant)"
+        value.volunteers = (variant % 2 == 0 ? UInt32.max : 1)
+        value.patrolMinutes = (variant % 2 == 0 ? UInt32.max : 1)
+        value.publicityMinutes = (variant % 2 == 0 ? UInt32.max : 1)
+        value.shiftsCompleted = (variant % 2 == 0 ? UInt32.max : 1)
+        value.noShows = (variant % 2 == 0 ? UInt32.max : 1)
         return value
     }
 }
@@ -1600,6 +1876,12 @@ extension PatrolV1.HoursSummaryResponse: WireSampled {
     static func sample(variant: Int) -> Self {
         var value = Self()
         value.volunteers = [PatrolV1.VolunteerHours.sample(variant: variant), PatrolV1.VolunteerHours.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
+        value.teams = [PatrolV1.TeamHours.sample(variant: variant), PatrolV1.TeamHours.sample(variant: (variant + 1))]
+        value.sessions = (variant % 2 == 0 ? UInt32.max : 1)
+        value.attendees = (variant % 2 == 0 ? UInt32.max : 1)
+        value.patrolMinutes = (variant % 2 == 0 ? UInt32.max : 1)
+        value.publicityMinutes = (variant % 2 == 0 ? UInt32.max : 1)
         return value
     }
 }

@@ -1,0 +1,4 @@
+import PatrolService
+import ServiceFrame
+
+await ServiceMain.run(PatrolService.self)
