@@ -365,7 +365,8 @@ let package = Package(
             dependencies: [
                 "SanlianTestHarness", "SanlianRPC", "SanlianWire", "SanlianContracts", "HazardsContract",
                 "ResidentsContract", "AlertLedger", "sanlian-broker", "sanlian-echo", "sanlian", "sanlian-standin-front",
-                "sanlian-standin-back", .product(name: "GRDB", package: "GRDB.swift"),
+                "sanlian-standin-back", "sanlian-patrol", "PatrolContract", "PatrolRules",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],

@@ -10,11 +10,11 @@ import Synchronization
 
 /// A department service's durable outbox: an alert or a call that a state change raises is
 /// written in the same SQLite transaction as the change (`enqueue`), and `OutboxRelay` delivers
-/// it to the broker afterwards, in order, until the broker has taken it. A crash of the service
-/// or of the broker loses nothing: what was committed is delivered after the restart. Each entry
-/// carries an identifier stable for its state change (an alert's `identifier`, a call's request
-/// field), which the receiver de-duplicates on (the ledger on sender and identifier), so a
-/// delivery repeated after a crash is taken once.
+/// it to the broker afterwards, in order (alerts among alerts, each method's calls among theirs),
+/// until it is taken. A crash of the service or of the broker loses nothing: what was committed
+/// is delivered after the restart. Each entry carries an identifier stable for its state change
+/// (an alert's `identifier`, a call's request field), which the receiver de-duplicates on (the
+/// ledger on sender and identifier), so a delivery repeated after a crash is taken once.
 package final class Outbox: Sendable {
     let database: ServiceDatabase
     let clock: any WallClock
@@ -105,27 +105,42 @@ package final class Outbox: Sendable {
         var identifier: String
         var payload: [UInt8]
         var attempts: Int
+
+        /// Entries of one lane are delivered in order; a lane waiting for its receiver (a service
+        /// that is down) holds up no other.
+        var lane: String { method ?? kind }
     }
 
-    /// The oldest entries still to deliver, in order.
-    func pending(limit: Int) async throws -> [Entry] {
+    /// The oldest entries still to deliver, in order, lane by lane: the alerts are one lane, each
+    /// method's calls another (`Entry.lane`).
+    func pendingByLane(limit: Int) async throws -> [[Entry]] {
         try await database.pool.read { db in
-            try Row.fetchAll(
+            let lanes = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, kind, method, identifier, payload, attempts FROM sanlian_outbox
-                    WHERE delivered_ms IS NULL AND failed_ms IS NULL ORDER BY id LIMIT ?
-                    """,
-                arguments: [limit]
-            ).map { row in
-                Entry(
-                    id: row["id"],
-                    kind: row["kind"],
-                    method: row["method"],
-                    identifier: row["identifier"],
-                    payload: [UInt8](row["payload"] as Data),
-                    attempts: row["attempts"]
-                )
+                    SELECT kind, method, MIN(id) AS first FROM sanlian_outbox
+                    WHERE delivered_ms IS NULL AND failed_ms IS NULL GROUP BY kind, method ORDER BY first
+                    """
+            )
+            return try lanes.map { lane in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id, kind, method, identifier, payload, attempts FROM sanlian_outbox
+                        WHERE delivered_ms IS NULL AND failed_ms IS NULL AND kind = ? AND method IS ?
+                        ORDER BY id LIMIT ?
+                        """,
+                    arguments: [lane["kind"] as String, lane["method"] as String?, limit]
+                ).map { row in
+                    Entry(
+                        id: row["id"],
+                        kind: row["kind"],
+                        method: row["method"],
+                        identifier: row["identifier"],
+                        payload: [UInt8](row["payload"] as Data),
+                        attempts: row["attempts"]
+                    )
+                }
             }
         }
     }
@@ -168,11 +183,13 @@ package final class Outbox: Sendable {
     }
 }
 
-/// Delivers the outbox to the broker, in order, one entry at a time: an alert by `PublishAlert`,
-/// a call as it was enqueued. While the broker cannot take them (it is down, or refuses for a
-/// while) it backs off (50 ms doubling to 5 s) and tries the same entry again; an entry the
-/// broker refuses for good (an invalid alert, a call it may not make) is set aside as failed,
-/// with the reason, so that it does not hold up the rest, and counted in the status.
+/// Delivers the outbox to the broker, one entry at a time, in order within each lane: the alerts
+/// in the order they were committed, and each method's calls in theirs. An alert by
+/// `PublishAlert`, a call as it was enqueued. While a lane's receiver cannot take its next entry
+/// (the broker is down, the called service is not running) that lane backs off (50 ms doubling to
+/// 5 s) and tries the same entry again, and the other lanes go on: an alert never waits behind a
+/// call to a service that is down. An entry refused for good (an invalid alert, a call it may not
+/// make) is set aside as failed, with the reason, and counted in the status.
 package struct OutboxRelay: Service {
     let outbox: Outbox
     let caller: any RPCCaller
@@ -191,38 +208,52 @@ package struct OutboxRelay: Service {
     }
 
     private func deliverUntilCancelled() async {
-        var backoff = Duration.milliseconds(50)
+        // Per lane: how long it waits after a refusal, and until when.
+        var backoff: [String: Duration] = [:]
+        var waitUntil: [String: ContinuousClock.Instant] = [:]
         while !Task.isCancelled {
-            let entries: [Outbox.Entry]
+            let lanes: [[Outbox.Entry]]
             do {
-                entries = try await outbox.pending(limit: 64)
+                lanes = try await outbox.pendingByLane(limit: 64)
             } catch {
                 logger.error("Cannot read the outbox", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
                 continue
             }
-            if entries.isEmpty {
-                await outbox.waitForWork(timeout: .seconds(1))
+            let now = ContinuousClock.now
+            let ready = lanes.filter { entries in waitUntil[entries[0].lane].map { $0 <= now } ?? true }
+            if ready.isEmpty {
+                let next = waitUntil.values.filter { $0 > now }.min()
+                await outbox.waitForWork(timeout: next.map { min($0 - now, .seconds(1)) } ?? .seconds(1))
                 continue
             }
-            batch: for entry in entries where !Task.isCancelled {
-                switch await deliver(entry) {
-                case .delivered:
-                    backoff = .milliseconds(50)
-                case .failed(let reason):
-                    logger.error(
-                        "Outbox entry refused for good; set aside",
-                        metadata: [
-                            "outbox.id": "\(entry.id)", "outbox.identifier": "\(entry.identifier)",
-                            "error": "\(reason)",
-                        ]
-                    )
-                case .retry(let reason):
-                    // The same entry again after the backoff: nothing later goes before it.
-                    logger.debug("Outbox delivery deferred", metadata: ["error": "\(reason)"])
-                    try? await Task.sleep(for: backoff)
-                    backoff = min(backoff * 2, .seconds(5))
-                    break batch
+            for entries in ready {
+                let lane = entries[0].lane
+                lane: for entry in entries where !Task.isCancelled {
+                    switch await deliver(entry) {
+                    case .delivered:
+                        backoff[lane] = nil
+                        waitUntil[lane] = nil
+                    case .failed(let reason):
+                        logger.error(
+                            "Outbox entry refused for good; set aside",
+                            metadata: [
+                                "outbox.id": "\(entry.id)", "outbox.identifier": "\(entry.identifier)",
+                                "error": "\(reason)",
+                            ]
+                        )
+                    case .retry(let reason):
+                        // The same entry again after the backoff: nothing later in its lane goes
+                        // before it.
+                        logger.debug(
+                            "Outbox delivery deferred",
+                            metadata: ["outbox.lane": "\(lane)", "error": "\(reason)"]
+                        )
+                        let wait = backoff[lane] ?? .milliseconds(50)
+                        waitUntil[lane] = ContinuousClock.now + wait
+                        backoff[lane] = min(wait * 2, .seconds(5))
+                        break lane
+                    }
                 }
             }
         }
