@@ -53,6 +53,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // MARK: Wire: protobuf-c and the Swift message layer
@@ -290,7 +291,8 @@ let package = Package(
         .target(
             name: "SanlianCLI",
             dependencies: [
-                "SanlianWire", "SanlianRPC", "SanlianContracts", "SanlianCompose", "Yams",
+                "SanlianWire", "SanlianRPC", "SanlianContracts", "SanlianCompose", "Yams", "PatrolContract",
+                "PatrolRules", .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -376,6 +378,7 @@ let package = Package(
             name: "CLITests",
             dependencies: [
                 "SanlianCLI", "SanlianTestHarness", "SanlianRPC", "SanlianWire", "sanlian-broker", "sanlian-echo",
+                "sanlian-patrol",
             ],
             swiftSettings: swiftSettings
         ),

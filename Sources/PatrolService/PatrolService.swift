@@ -1,6 +1,6 @@
 package import GRDB
 import Logging
-package import PatrolContract
+import PatrolContract
 import PatrolRules
 import SanlianClock
 package import SanlianRPC

@@ -6,7 +6,7 @@ import PatrolRules
 import SanlianClock
 import SanlianCompose
 package import SanlianRPC
-package import SanlianWire
+import SanlianWire
 import ServiceFrame
 
 // Check-ins on a cadence, and findings.

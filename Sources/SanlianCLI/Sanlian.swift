@@ -26,7 +26,7 @@ package struct Sanlian: AsyncParsableCommand {
         version: version,
         subcommands: [
             HealthCommand.self, ServicesCommand.self, AlertCommand.self, WatchCommand.self, LedgerCommand.self,
-            DeadLettersCommand.self,
+            DeadLettersCommand.self, PatrolCommand.self,
         ]
     )
 
@@ -80,32 +80,18 @@ package struct Sanlian: AsyncParsableCommand {
 
 /// Enum options parse through the generated enums: by their short names ("severe",
 /// "production_safety"), the unspecified value left out.
-extension AlertV1.Severity: ExpressibleByArgument {
-    package init?(argument: String) {
+protocol ShortNamedArgument: WireEnum, ExpressibleByArgument {}
+
+extension ShortNamedArgument {
+    init?(argument: String) {
         guard let value = Self.knownCases.first(where: { $0.shortName == argument.lowercased() && $0.rawValue != 0 })
         else { return nil }
         self = value
     }
 
-    package static var allValueStrings: [String] { knownCases.filter { $0.rawValue != 0 }.map(\.shortName) }
+    static var allValueStrings: [String] { knownCases.filter { $0.rawValue != 0 }.map(\.shortName) }
 }
 
-extension AlertV1.Category: ExpressibleByArgument {
-    package init?(argument: String) {
-        guard let value = Self.knownCases.first(where: { $0.shortName == argument.lowercased() && $0.rawValue != 0 })
-        else { return nil }
-        self = value
-    }
-
-    package static var allValueStrings: [String] { knownCases.filter { $0.rawValue != 0 }.map(\.shortName) }
-}
-
-extension AlertV1.AggregateState: ExpressibleByArgument {
-    package init?(argument: String) {
-        guard let value = Self.knownCases.first(where: { $0.shortName == argument.lowercased() && $0.rawValue != 0 })
-        else { return nil }
-        self = value
-    }
-
-    package static var allValueStrings: [String] { knownCases.filter { $0.rawValue != 0 }.map(\.shortName) }
-}
+extension AlertV1.Severity: ShortNamedArgument {}
+extension AlertV1.Category: ShortNamedArgument {}
+extension AlertV1.AggregateState: ShortNamedArgument {}

@@ -1,7 +1,7 @@
 package import GRDB
 import Logging
 import SanlianCompose
-package import SanlianContracts
+import SanlianContracts
 package import SanlianRPC
 package import SanlianWire
 package import ServiceFrame

@@ -2,7 +2,7 @@ import Foundation
 package import GRDB
 package import Logging
 package import SanlianClock
-package import SanlianContracts
+import SanlianContracts
 package import SanlianRPC
 package import SanlianWire
 import ServiceLifecycle

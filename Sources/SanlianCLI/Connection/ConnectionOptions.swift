@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SanlianCompose
+package import SanlianCompose
 import Yams
 
 #if canImport(Glibc)
@@ -76,6 +76,8 @@ package struct ConnectionOptions: ParsableArguments {
         package var credentialPath: String?
         package var timeout: Duration
         package var wait: Bool
+        /// The township's compose file, when one was found.
+        package var compose: ComposeFile?
     }
 
     /// - Throws: `CLIError` naming what cannot be found or read.
@@ -140,7 +142,8 @@ package struct ConnectionOptions: ParsableArguments {
             operatorID: operatorID,
             credentialPath: credentialFile ?? credentialPath,
             timeout: .seconds(timeout),
-            wait: wait
+            wait: wait,
+            compose: file
         )
     }
 }

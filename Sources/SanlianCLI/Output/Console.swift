@@ -40,6 +40,11 @@ package final class Console: Sendable {
         }
     }
 
+    /// Writes each of `lines` and a newline to the output.
+    package func lines(_ lines: [String]) {
+        for text in lines { line(text) }
+    }
+
     /// Writes `text` and a newline to the error output (notes, progress and warnings).
     package func note(_ text: String) {
         if capturing {

@@ -99,6 +99,11 @@ package enum Colour {
         return "\u{1B}[\(code)m\(text)\u{1B}[0m"
     }
 
+    /// Something short of what it should be (yellow).
+    package static func warning(_ text: String) -> String {
+        enabled ? "\u{1B}[33m\(text)\u{1B}[0m" : text
+    }
+
     package static func dim(_ text: String) -> String {
         enabled ? "\u{1B}[2m\(text)\u{1B}[0m" : text
     }

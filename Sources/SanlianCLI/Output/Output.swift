@@ -46,6 +46,11 @@ package enum Output {
 
     /// Prints rows under `header` as an aligned text table (CJK characters count two columns).
     package static func table(_ header: [String], _ rows: [[String]]) {
+        for line in tableLines(header, rows) { Console.current.line(line) }
+    }
+
+    /// The lines of `table(_:_:)`.
+    package static func tableLines(_ header: [String], _ rows: [[String]]) -> [String] {
         let widths = header.indices.map { column in
             ([header[column]] + rows.map { column < $0.count ? $0[column] : "" }).map(displayWidth).max() ?? 0
         }
@@ -55,8 +60,7 @@ package enum Output {
                     ? cell : cell + String(repeating: " ", count: max(0, widths[index] - displayWidth(cell)) + 2)
             }.joined()
         }
-        Console.current.line(line(header))
-        for row in rows { Console.current.line(line(row)) }
+        return [line(header)] + rows.map(line)
     }
 
     /// Terminal columns `text` takes: East Asian wide characters take two, colour codes none.
