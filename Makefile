@@ -89,6 +89,8 @@ bench-tools: deps ## Build what the benchmarks run: the release daemons, sanlian
 		Sources/CSanlianProto/*.pb-c.c -lprotobuf-c
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-broker
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-echo
+	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-patrol
+	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-bench
 	$(SWIFT) build $(RELEASE_FLAGS) --product nio-floor
 	$(SWIFT) build $(RELEASE_FLAGS) --product epoll-floor

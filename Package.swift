@@ -307,12 +307,16 @@ let package = Package(
         // MARK: Benchmarks (`make bench`): apart from the product, which imports none of them
         .target(
             name: "BenchSupport",
+            dependencies: ["PatrolRules"],
             path: "Benchmarks/BenchSupport",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "sanlian-bench",
-            dependencies: ["BenchSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "BenchSupport", "PatrolRules", "PatrolContract", "SanlianWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Benchmarks/sanlian-bench",
             swiftSettings: swiftSettings
         ),
@@ -389,7 +393,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BenchTests",
-            dependencies: ["BenchSupport", "nio-floor", "epoll-floor", "SanlianTestHarness"],
+            dependencies: ["BenchSupport", "PatrolRules", "nio-floor", "epoll-floor", "SanlianTestHarness"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 package import Foundation
+package import PatrolRules
 
 /// One stack of processes a call measurement runs against: a relay (or the broker) in front of an
 /// echo server (or the echo service), and how the load generator calls it.
@@ -239,6 +240,12 @@ package struct BenchResults {
     package var deliver: [String: Double] = [:]
     package var brokerPeakRSSKiB = 0
     package var echoPeakRSSKiB = 0
+    /// Check-ins through the broker to sanlian-patrol (`bench_client unary`).
+    package var checkIns: [String: Double] = [:]
+    package var patrolPeakRSSKiB = 0
+    /// The roster solver on the benchmark's instance, and the instance's size.
+    package var roster: RosterFigures?
+    package var rosterInstance: (volunteers: Int, templates: Int, days: Int, locked: Int)?
     /// Whether the daemons' binaries were dropped from the page cache before they started.
     package var daemonsFromDisk = true
     /// The share of the machine's CPU time other processes used in the second before the run.
@@ -293,6 +300,47 @@ package struct BenchResults {
             ),
             Target(name: "broker peak RSS (MiB)", value: Double(brokerPeakRSSKiB) / 1024, limit: 20, atMost: true),
         ]
+    }
+
+    /// The patrol service's targets (its issue's): the month's roster solved well under a
+    /// second, with no hard rule broken and a fairness spread of at most 1.
+    package var patrolTargets: [Target] {
+        guard let roster else { return [] }
+        return [
+            Target(name: "roster solved (ms, median)", value: roster.medianMilliseconds, limit: 1000, atMost: true),
+            Target(
+                name: "roster hard-rule violations (the independent checker's)",
+                value: Double(roster.checkerViolations),
+                limit: 0,
+                atMost: true
+            ),
+            Target(name: "roster fairness spread", value: Double(roster.score.fairnessSpread), limit: 1, atMost: true),
+        ]
+    }
+
+    /// The roster solver's figures in one line.
+    package var rosterLine: String? {
+        guard let roster, let size = rosterInstance else { return nil }
+        let score = roster.score
+        return String(
+            format:
+                "roster: %d days, %d shift templates, %d volunteers, %d locked: solved in %.0f ms (median of %d), "
+                + "%d assignments, %d of %d places unfilled, fairness spread %d, preferences met %d of %d, "
+                + "hard-rule violations %d",
+            size.days,
+            size.templates,
+            size.volunteers,
+            size.locked,
+            roster.medianMilliseconds,
+            roster.milliseconds.count,
+            score.assignments,
+            score.unfilledPlaces,
+            score.assignments + score.unfilledPlaces,
+            score.fairnessSpread,
+            score.preferencesMet,
+            score.preferencesStated,
+            roster.checkerViolations
+        )
     }
 
     package func report() -> String {
@@ -422,9 +470,27 @@ package struct BenchResults {
                 daemonsFromDisk ? "started from disk" : "started from the page cache as it was"
             )
         )
+        if !checkIns.isEmpty, let echo = sanlian[64] {
+            lines.append(
+                String(
+                    format:
+                        "check-ins through the broker to sanlian-patrol (each a committed transaction): sequential p50 %.1f µs, "
+                        + "p99 %.1f µs (the echo call: %.1f µs, %.1f µs); %.0f check-ins/s with 16 in flight (p50 %.1f µs, p99 %.1f µs)",
+                    checkIns["p50_us"] ?? 0,
+                    checkIns["p99_us"] ?? 0,
+                    echo["p50_us"] ?? 0,
+                    echo["p99_us"] ?? 0,
+                    checkIns["calls_per_second"] ?? 0,
+                    checkIns["loaded_p50_us"] ?? 0,
+                    checkIns["loaded_p99_us"] ?? 0
+                )
+            )
+            lines.append(String(format: "peak RSS of sanlian-patrol: %.1f MiB", Double(patrolPeakRSSKiB) / 1024))
+        }
+        if let line = rosterLine { lines.append(line) }
         lines.append("")
         lines.append("targets:")
-        for target in targets {
+        for target in targets + patrolTargets {
             let comparison = target.atMost ? "≤" : "≥"
             lines.append(
                 String(
@@ -478,10 +544,22 @@ package struct BenchResults {
                     )
                 }
             ),
-            "targets": targets.map {
+            "targets": (targets + patrolTargets).map {
                 ["name": $0.name, "value": $0.value, "limit": $0.limit, "met": $0.met] as [String: Any]
             },
+            "patrol_check_ins": checkIns,
+            "patrol_peak_rss_kib": patrolPeakRSSKiB,
         ]
+        if let roster {
+            object["roster"] =
+                [
+                    "milliseconds": roster.milliseconds, "median_milliseconds": roster.medianMilliseconds,
+                    "assignments": roster.score.assignments, "unfilled_places": roster.score.unfilledPlaces,
+                    "fairness_spread": roster.score.fairnessSpread, "hard_violations": roster.checkerViolations,
+                    "preferences_met": roster.score.preferencesMet,
+                    "preferences_stated": roster.score.preferencesStated,
+                ] as [String: Any]
+        }
         if !nioRounds.isEmpty { object["floor_swiftnio_relay"] = sized(nio) }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self) + "\n"

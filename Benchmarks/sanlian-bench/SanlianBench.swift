@@ -36,8 +36,10 @@ struct SanlianBench: ParsableCommand {
     var rounds: Int = 3
 
     func validate() throws {
-        guard seconds > 0, roundTrips > 0, rounds > 0, alerts > 0 else {
-            throw ValidationError("--seconds, --round-trips, --rounds and --alerts must be positive")
+        guard seconds > 0, roundTrips > 0, rounds > 0, alerts > 0, rosterRuns > 0, checkIns > 0 else {
+            throw ValidationError(
+                "--seconds, --round-trips, --rounds, --alerts, --roster-runs and --check-ins must be positive"
+            )
         }
     }
 
@@ -91,10 +93,40 @@ struct SanlianBench: ParsableCommand {
     )
     var nioFloor = true
 
+    @Option(help: "Seed of the roster benchmark's instance.")
+    var rosterSeed: UInt64 = 1
+
+    @Option(help: "Times the roster benchmark's instance is solved (after one warm-up); the median is reported.")
+    var rosterRuns: Int = 5
+
+    @Option(help: "Write the roster benchmark's instance as JSON to this file (docs/ROSTER-INSTANCE.md).")
+    var writeRosterInstance: String?
+
+    @Option(help: "Check-ins to make through the broker with 16 in flight (after 1000 sequential).")
+    var checkIns: Int = 10_000
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Also measure the patrol service: the roster solver, and check-ins through the broker."
+    )
+    var patrol = true
+
+    @Flag(help: "Measure only the roster solver (no processes started), and print its figures.")
+    var rosterOnly = false
+
     /// Seconds one run of the load generator may take (a profiler slows the daemons tenfold and more).
     var clientTimeout: TimeInterval { daemonWrapper.isEmpty ? 300 : 3600 }
 
     func run() throws {
+        if rosterOnly {
+            var results = BenchResults(machine: Machine.describe(), date: ISO8601DateFormatter().string(from: Date()))
+            try measureRoster(into: &results)
+            print(results.rosterLine ?? "")
+            for target in results.patrolTargets {
+                print(String(format: "  %@ %@: %.4g", target.met ? "met    " : "NOT met", target.name, target.value))
+            }
+            return
+        }
         let work = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: work) }
         var results = BenchResults(machine: Machine.describe(), date: ISO8601DateFormatter().string(from: Date()))
@@ -208,6 +240,12 @@ struct SanlianBench: ParsableCommand {
         results.deliver = try runClient(["subscribe", brokerSocket, String(alerts * 3), "bench"] + station)
         results.brokerPeakRSSKiB = peakRSS(pid: broker.pid)
         results.echoPeakRSSKiB = peakRSS(pid: echo.pid)
+        if patrol {
+            // After the broker's peak is taken: the patrol service's calls are not the broker's
+            // targets' workload.
+            try measureCheckIns(into: &results, state: state, station: station)
+            try measureRoster(into: &results)
+        }
 
         let report = results.report()
         print(report)

@@ -393,15 +393,100 @@ static int subscribe(int argc, char **argv) {
     return 0;
 }
 
+/* ---- any unary method: pre-encoded requests, taken in turn ----
+ * unary SOCKET METHOD PAYLOADS SEQUENTIAL TOTAL INFLIGHT DEPARTMENT CREDENTIAL_FILE
+ * PAYLOADS holds the requests, each a 4-byte big-endian length and the encoded message. Measures
+ * SEQUENTIAL round trips (p50, p99), then TOTAL calls with INFLIGHT outstanding (calls/s and the
+ * p50 and p99 of each call's time under that load). */
+
+static int unary(int argc, char **argv) {
+    if (argc < 10) {
+        fprintf(stderr, "bench_client: unary SOCKET METHOD PAYLOADS SEQUENTIAL TOTAL INFLIGHT DEPARTMENT CREDENTIAL_FILE\n");
+        return 2;
+    }
+    const char *method = argv[3];
+    FILE *file = fopen(argv[4], "rb");
+    if (!file) die("payloads");
+    uint8_t **payloads = NULL;
+    size_t *lengths = NULL, count = 0;
+    for (;;) {
+        uint8_t header[4];
+        if (fread(header, 1, 4, file) != 4) break;
+        size_t length = ((size_t)header[0] << 24) | ((size_t)header[1] << 16) | ((size_t)header[2] << 8) | header[3];
+        payloads = realloc(payloads, sizeof(uint8_t *) * (count + 1));
+        lengths = realloc(lengths, sizeof(size_t) * (count + 1));
+        payloads[count] = malloc(length ? length : 1);
+        if (length && fread(payloads[count], 1, length, file) != length) die("payloads: truncated");
+        lengths[count++] = length;
+    }
+    fclose(file);
+    if (count == 0) {
+        fprintf(stderr, "bench_client: no requests in %s\n", argv[4]);
+        return 2;
+    }
+    int sequential = atoi(argv[5]);
+    uint64_t total = strtoull(argv[6], NULL, 10);
+    int inflight = atoi(argv[7]);
+    int fd = unix_connect(argv[2]);
+    Reader reader;
+    reader_init(&reader, fd);
+    handshake(fd, &reader, argv[8], argv[9]);
+    uint64_t sent = 0;
+    uint64_t *started = calloc((size_t)(sequential + total + 1), sizeof(uint64_t));
+#define SEND_NEXT() do { \
+        Packed packed = pack_call((uint32_t)(1 + 2 * sent), method, payloads[sent % count], lengths[sent % count], 0); \
+        started[sent] = now_ns(); \
+        sent++; \
+        if (write_all(fd, packed.bytes, packed.length) < 0) die("write"); \
+        free(packed.bytes); \
+    } while (0)
+#define RECEIVE_ONE(latency) do { \
+        Sanlian__Rpc__V1__Frame *frame = receive_frame(&reader); \
+        if (!is_ok_end(frame)) { \
+            fprintf(stderr, "bench_client: %s failed: %s\n", method, \
+                    frame->kind_case == SANLIAN__RPC__V1__FRAME__KIND_END && frame->end->status \
+                        ? frame->end->status->message : "an unexpected frame"); \
+            exit(1); \
+        } \
+        latency = now_ns() - started[(frame->call_id - 1) / 2]; \
+        sanlian__rpc__v1__frame__free_unpacked(frame, NULL); \
+    } while (0)
+    uint64_t *latencies = malloc(sizeof(uint64_t) * (size_t)(sequential > 0 ? sequential : 1));
+    for (int i = 0; i < sequential; i++) {
+        SEND_NEXT();
+        RECEIVE_ONE(latencies[i]);
+    }
+    qsort(latencies, (size_t)sequential, sizeof(uint64_t), compare_u64);
+    uint64_t *loaded = malloc(sizeof(uint64_t) * (size_t)(total ? total : 1));
+    uint64_t begin = now_ns(), received = 0;
+    for (int i = 0; i < inflight && (uint64_t)i < total; i++) SEND_NEXT();
+    while (received < total) {
+        RECEIVE_ONE(loaded[received]);
+        received++;
+        if (sent < (uint64_t)sequential + total) SEND_NEXT();
+    }
+    double seconds = (now_ns() - begin) / 1e9;
+    qsort(loaded, (size_t)total, sizeof(uint64_t), compare_u64);
+    printf("{\"p50_us\": %.1f, \"p99_us\": %.1f, \"calls_per_second\": %.0f, \"loaded_p50_us\": %.1f, "
+           "\"loaded_p99_us\": %.1f, \"calls\": %llu}\n",
+           sequential ? latencies[sequential / 2] / 1000.0 : 0, sequential ? latencies[(size_t)(sequential * 0.99)] / 1000.0 : 0,
+           total / seconds, total ? loaded[total / 2] / 1000.0 : 0, total ? loaded[(size_t)(total * 0.99)] / 1000.0 : 0,
+           (unsigned long long)sent);
+#undef SEND_NEXT
+#undef RECEIVE_ONE
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_client raw|echo|publish|subscribe ...\n");
+        fprintf(stderr, "usage: bench_client raw|echo|publish|subscribe|unary ...\n");
         return 2;
     }
     if (!strcmp(argv[1], "raw")) return round_trips(0, argc, argv);
     if (!strcmp(argv[1], "echo")) return round_trips(1, argc, argv);
     if (!strcmp(argv[1], "publish")) return publish(argc, argv);
     if (!strcmp(argv[1], "subscribe")) return subscribe(argc, argv);
+    if (!strcmp(argv[1], "unary")) return unary(argc, argv);
     fprintf(stderr, "bench_client: unknown mode %s\n", argv[1]);
     return 2;
 }
