@@ -65,13 +65,13 @@ format: ## Format hand-written Swift in place
 	$(SWIFT) format --in-place $(SWIFT_SOURCES)
 
 # The products `make run` starts, and the CLI to talk to them: not the benchmark tools.
-RUN_PRODUCTS := sanlian-broker sanlian
+RUN_PRODUCTS := sanlian-broker sanlian-patrol sanlian
 
-run: deps ## Build what runs and start the township (the broker now) on $(COMPOSE) with state under ./$(STATE_DIR)
+run: deps ## Build what runs and start the township (the broker, then sanlian-patrol) on $(COMPOSE) with state under ./$(STATE_DIR)
 	@for product in $(RUN_PRODUCTS); do $(SWIFT) build --product $$product || exit 1; done
-	@echo "Starting sanlian-broker: socket $(STATE_DIR)/run/broker.sock, ledger $(STATE_DIR)/data, secrets $(STATE_DIR)/secrets."
-	@echo "From another terminal: $$($(SWIFT) build --show-bin-path)/sanlian health   (README: more to try). Ctrl-C stops it."
-	"$$($(SWIFT) build --show-bin-path)/sanlian-broker" --compose $(COMPOSE) --state-dir $(STATE_DIR)
+	@echo "Starting sanlian-broker (socket $(STATE_DIR)/run/broker.sock, ledger $(STATE_DIR)/data, secrets $(STATE_DIR)/secrets), then sanlian-patrol."
+	@echo "From another terminal: $$($(SWIFT) build --show-bin-path)/sanlian health   (README: more to try). Ctrl-C stops them."
+	scripts/run-township.sh "$$($(SWIFT) build --show-bin-path)" $(COMPOSE) $(STATE_DIR)
 
 BENCH_C := .build/bench
 # How a township is deployed: release, with the Swift runtime linked in (smaller, faster to start,

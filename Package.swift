@@ -392,6 +392,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "PatrolServiceTests",
+            dependencies: [
+                "PatrolService", "PatrolRules", "PatrolContract", "ServiceFrame", "SanlianClock", "SanlianCompose",
+                "SanlianRPC", "SanlianWire", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "BenchTests",
             dependencies: ["BenchSupport", "PatrolRules", "nio-floor", "epoll-floor", "SanlianTestHarness"],
             swiftSettings: swiftSettings

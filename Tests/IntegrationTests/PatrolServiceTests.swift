@@ -15,16 +15,13 @@ import Testing
 struct PatrolServiceTests {
     /// The default township with check-ins every 3 seconds (1 second's grace).
     static func township() throws -> Township {
-        try Township { text in
-            text + """
-
-                patrol:
-                  check_in:
-                    every: 3s
-                    grace: 1s
-
-                """
+        let township = try Township { text in
+            text.replacingOccurrences(of: "    every: 1h\n    grace: 10m\n", with: "    every: 3s\n    grace: 1s\n")
         }
+        guard try String(contentsOfFile: township.composePath, encoding: .utf8).contains("every: 3s") else {
+            throw HarnessError("compose/township.yaml's patrol.check_in is no longer the one this test shortens")
+        }
+        return township
     }
 
     static func options() -> CallOptions { CallOptions(timeout: .seconds(10)) }
