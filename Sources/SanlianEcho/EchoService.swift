@@ -1,3 +1,4 @@
+import Logging
 package import SanlianContracts
 package import SanlianRPC
 package import SanlianWire
@@ -27,7 +28,7 @@ package struct EchoServer: EchoV1.EchoService {
     package func echo(_ request: EchoV1.EchoRequest, context: ServerContext) async throws -> EchoV1.EchoResponse {
         let remaining = context.remaining
         try await active.counting {
-            Self.compute(milliseconds: request.busyMs)
+            Self.compute(milliseconds: request.busyMs, context)
             try await Self.pause(request.delayMs)
         }
         if request.failWithCode != 0 {
@@ -67,7 +68,7 @@ package struct EchoServer: EchoV1.EchoService {
                     answer(request, context: context, remaining: remaining, respond)
                     return
                 }
-                Self.compute(milliseconds: request.busyMs)
+                Self.compute(milliseconds: request.busyMs, context)
                 // The timer and a cancellation race; whichever comes first ends the wait.
                 let waiting = active.begin()
                 let cancelTimer = respond.schedule(after: .milliseconds(Int(request.delayMs))) {
@@ -142,8 +143,10 @@ package struct EchoServer: EchoV1.EchoService {
     /// Holds the thread for `milliseconds` without suspending, as a long computation would: a
     /// blocking wait, so that what it shows (whether anything else waits on this thread) does not
     /// depend on how busy the machine's CPUs are.
-    private static func compute(milliseconds: UInt32) {
+    private static func compute(milliseconds: UInt32, _ context: ServerContext) {
         guard milliseconds > 0 else { return }
+        // Tests wait for this line to act while the computation holds its thread.
+        context.logger.info("Computing before answering", metadata: ["echo.busy_ms": "\(milliseconds)"])
         var request = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int(milliseconds % 1000) * 1_000_000)
         var remaining = timespec()
         while nanosleep(&request, &remaining) != 0, errno == EINTR { request = remaining }
