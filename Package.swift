@@ -41,6 +41,7 @@ let package = Package(
         .executable(name: "sanlian-protogen", targets: ["sanlian-protogen"]),
         .executable(name: "sanlian-echo", targets: ["sanlian-echo"]),
         .executable(name: "sanlian-patrol", targets: ["sanlian-patrol"]),
+        .executable(name: "sanlian-hazards", targets: ["sanlian-hazards"]),
         .executable(name: "sanlian-bench", targets: ["sanlian-bench"]),
         .executable(name: "nio-floor", targets: ["nio-floor"]),
         .executable(name: "epoll-floor", targets: ["epoll-floor"]),
@@ -192,8 +193,29 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // GB 11643 resident identity numbers, for every service that names a person.
+        .target(name: "IdentityNumbers", swiftSettings: swiftSettings),
+
+        // MARK: sanlian-hazards (联控 and 四分): its rules (no NIO, no socket), the service, the executable
+        .target(name: "HazardsRules", dependencies: ["IdentityNumbers", "SanlianClock"], swiftSettings: swiftSettings),
+        .target(
+            name: "HazardsService",
+            dependencies: [
+                "HazardsRules", "HazardsContract", "ResidentsContract", "IdentityNumbers", "ServiceFrame", "SanlianRPC",
+                "SanlianWire", "SanlianClock", "SanlianCompose", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sanlian-hazards",
+            dependencies: ["HazardsService", "ServiceFrame"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: sanlian-patrol (联防): its rules (no NIO, no socket), the service, the executable
-        .target(name: "PatrolRules", swiftSettings: swiftSettings),
+        .target(name: "PatrolRules", dependencies: ["SanlianClock"], swiftSettings: swiftSettings),
         .target(
             name: "PatrolService",
             dependencies: [
@@ -292,7 +314,7 @@ let package = Package(
             name: "SanlianCLI",
             dependencies: [
                 "SanlianWire", "SanlianRPC", "SanlianContracts", "SanlianCompose", "Yams", "PatrolContract",
-                "PatrolRules", .product(name: "CSV", package: "CSV.swift"),
+                "PatrolRules", "SanlianClock", .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -307,14 +329,14 @@ let package = Package(
         // MARK: Benchmarks (`make bench`): apart from the product, which imports none of them
         .target(
             name: "BenchSupport",
-            dependencies: ["PatrolRules"],
+            dependencies: ["PatrolRules", "SanlianClock"],
             path: "Benchmarks/BenchSupport",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "sanlian-bench",
             dependencies: [
-                "BenchSupport", "PatrolRules", "PatrolContract", "SanlianWire",
+                "BenchSupport", "PatrolRules", "PatrolContract", "SanlianWire", "SanlianClock",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/sanlian-bench",
@@ -371,7 +393,7 @@ let package = Package(
             dependencies: [
                 "SanlianTestHarness", "SanlianRPC", "SanlianWire", "SanlianContracts", "HazardsContract",
                 "ResidentsContract", "AlertLedger", "sanlian-broker", "sanlian-echo", "sanlian", "sanlian-standin-front",
-                "sanlian-standin-back", "sanlian-patrol", "PatrolContract", "PatrolRules",
+                "sanlian-standin-back", "sanlian-patrol", "PatrolContract", "PatrolRules", "SanlianClock",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -387,8 +409,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "HazardsRulesTests",
+            dependencies: ["HazardsRules", "IdentityNumbers", "SanlianClock"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "PatrolRulesTests",
-            dependencies: ["PatrolRules"],
+            dependencies: ["PatrolRules", "SanlianClock"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -402,7 +429,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BenchTests",
-            dependencies: ["BenchSupport", "PatrolRules", "nio-floor", "epoll-floor", "SanlianTestHarness"],
+            dependencies: ["BenchSupport", "PatrolRules", "SanlianClock", "nio-floor", "epoll-floor", "SanlianTestHarness"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

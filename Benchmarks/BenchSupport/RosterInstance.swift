@@ -1,5 +1,6 @@
 package import Foundation
 package import PatrolRules
+import SanlianClock
 
 /// A roster problem as the benchmark writes it out (docs/ROSTER-INSTANCE.md): everything a
 /// solver needs, in plain JSON, so that another solver can be run on exactly the same instance.

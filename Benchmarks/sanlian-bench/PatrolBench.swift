@@ -2,6 +2,7 @@ import BenchSupport
 import Foundation
 import PatrolContract
 import PatrolRules
+import SanlianClock
 import SanlianWire
 
 extension SanlianBench {

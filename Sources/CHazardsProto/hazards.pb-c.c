@@ -457,6 +457,51 @@ void   sanlian__hazards__v1__follow_up__free_unpacked
   assert(message->base.descriptor == &sanlian__hazards__v1__follow_up__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sanlian__hazards__v1__dispute_event__init
+                     (Sanlian__Hazards__V1__DisputeEvent         *message)
+{
+  static const Sanlian__Hazards__V1__DisputeEvent init_value = SANLIAN__HAZARDS__V1__DISPUTE_EVENT__INIT;
+  *message = init_value;
+}
+size_t sanlian__hazards__v1__dispute_event__get_packed_size
+                     (const Sanlian__Hazards__V1__DisputeEvent *message)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__dispute_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__hazards__v1__dispute_event__pack
+                     (const Sanlian__Hazards__V1__DisputeEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__dispute_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__hazards__v1__dispute_event__pack_to_buffer
+                     (const Sanlian__Hazards__V1__DisputeEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__dispute_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Hazards__V1__DisputeEvent *
+       sanlian__hazards__v1__dispute_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Hazards__V1__DisputeEvent *)
+     protobuf_c_message_unpack (&sanlian__hazards__v1__dispute_event__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__hazards__v1__dispute_event__free_unpacked
+                     (Sanlian__Hazards__V1__DisputeEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__hazards__v1__dispute_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sanlian__hazards__v1__dispute__init
                      (Sanlian__Hazards__V1__Dispute         *message)
 {
@@ -997,6 +1042,276 @@ void   sanlian__hazards__v1__list_disputes_response__free_unpacked
   assert(message->base.descriptor == &sanlian__hazards__v1__list_disputes_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sanlian__hazards__v1__list_follow_ups_due_request__init
+                     (Sanlian__Hazards__V1__ListFollowUpsDueRequest         *message)
+{
+  static const Sanlian__Hazards__V1__ListFollowUpsDueRequest init_value = SANLIAN__HAZARDS__V1__LIST_FOLLOW_UPS_DUE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__hazards__v1__list_follow_ups_due_request__get_packed_size
+                     (const Sanlian__Hazards__V1__ListFollowUpsDueRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__list_follow_ups_due_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__hazards__v1__list_follow_ups_due_request__pack
+                     (const Sanlian__Hazards__V1__ListFollowUpsDueRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__list_follow_ups_due_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__hazards__v1__list_follow_ups_due_request__pack_to_buffer
+                     (const Sanlian__Hazards__V1__ListFollowUpsDueRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__list_follow_ups_due_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Hazards__V1__ListFollowUpsDueRequest *
+       sanlian__hazards__v1__list_follow_ups_due_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Hazards__V1__ListFollowUpsDueRequest *)
+     protobuf_c_message_unpack (&sanlian__hazards__v1__list_follow_ups_due_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__hazards__v1__list_follow_ups_due_request__free_unpacked
+                     (Sanlian__Hazards__V1__ListFollowUpsDueRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__hazards__v1__list_follow_ups_due_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__hazards__v1__due_follow_up__init
+                     (Sanlian__Hazards__V1__DueFollowUp         *message)
+{
+  static const Sanlian__Hazards__V1__DueFollowUp init_value = SANLIAN__HAZARDS__V1__DUE_FOLLOW_UP__INIT;
+  *message = init_value;
+}
+size_t sanlian__hazards__v1__due_follow_up__get_packed_size
+                     (const Sanlian__Hazards__V1__DueFollowUp *message)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__due_follow_up__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__hazards__v1__due_follow_up__pack
+                     (const Sanlian__Hazards__V1__DueFollowUp *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__due_follow_up__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__hazards__v1__due_follow_up__pack_to_buffer
+                     (const Sanlian__Hazards__V1__DueFollowUp *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__due_follow_up__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Hazards__V1__DueFollowUp *
+       sanlian__hazards__v1__due_follow_up__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Hazards__V1__DueFollowUp *)
+     protobuf_c_message_unpack (&sanlian__hazards__v1__due_follow_up__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__hazards__v1__due_follow_up__free_unpacked
+                     (Sanlian__Hazards__V1__DueFollowUp *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__hazards__v1__due_follow_up__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__hazards__v1__list_follow_ups_due_response__init
+                     (Sanlian__Hazards__V1__ListFollowUpsDueResponse         *message)
+{
+  static const Sanlian__Hazards__V1__ListFollowUpsDueResponse init_value = SANLIAN__HAZARDS__V1__LIST_FOLLOW_UPS_DUE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sanlian__hazards__v1__list_follow_ups_due_response__get_packed_size
+                     (const Sanlian__Hazards__V1__ListFollowUpsDueResponse *message)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__list_follow_ups_due_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__hazards__v1__list_follow_ups_due_response__pack
+                     (const Sanlian__Hazards__V1__ListFollowUpsDueResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__list_follow_ups_due_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__hazards__v1__list_follow_ups_due_response__pack_to_buffer
+                     (const Sanlian__Hazards__V1__ListFollowUpsDueResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__list_follow_ups_due_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Hazards__V1__ListFollowUpsDueResponse *
+       sanlian__hazards__v1__list_follow_ups_due_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Hazards__V1__ListFollowUpsDueResponse *)
+     protobuf_c_message_unpack (&sanlian__hazards__v1__list_follow_ups_due_response__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__hazards__v1__list_follow_ups_due_response__free_unpacked
+                     (Sanlian__Hazards__V1__ListFollowUpsDueResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__hazards__v1__list_follow_ups_due_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__hazards__v1__dispute_workers_request__init
+                     (Sanlian__Hazards__V1__DisputeWorkersRequest         *message)
+{
+  static const Sanlian__Hazards__V1__DisputeWorkersRequest init_value = SANLIAN__HAZARDS__V1__DISPUTE_WORKERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__hazards__v1__dispute_workers_request__get_packed_size
+                     (const Sanlian__Hazards__V1__DisputeWorkersRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__dispute_workers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__hazards__v1__dispute_workers_request__pack
+                     (const Sanlian__Hazards__V1__DisputeWorkersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__dispute_workers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__hazards__v1__dispute_workers_request__pack_to_buffer
+                     (const Sanlian__Hazards__V1__DisputeWorkersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__dispute_workers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Hazards__V1__DisputeWorkersRequest *
+       sanlian__hazards__v1__dispute_workers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Hazards__V1__DisputeWorkersRequest *)
+     protobuf_c_message_unpack (&sanlian__hazards__v1__dispute_workers_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__hazards__v1__dispute_workers_request__free_unpacked
+                     (Sanlian__Hazards__V1__DisputeWorkersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__hazards__v1__dispute_workers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__hazards__v1__worker__init
+                     (Sanlian__Hazards__V1__Worker         *message)
+{
+  static const Sanlian__Hazards__V1__Worker init_value = SANLIAN__HAZARDS__V1__WORKER__INIT;
+  *message = init_value;
+}
+size_t sanlian__hazards__v1__worker__get_packed_size
+                     (const Sanlian__Hazards__V1__Worker *message)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__worker__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__hazards__v1__worker__pack
+                     (const Sanlian__Hazards__V1__Worker *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__worker__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__hazards__v1__worker__pack_to_buffer
+                     (const Sanlian__Hazards__V1__Worker *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__worker__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Hazards__V1__Worker *
+       sanlian__hazards__v1__worker__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Hazards__V1__Worker *)
+     protobuf_c_message_unpack (&sanlian__hazards__v1__worker__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__hazards__v1__worker__free_unpacked
+                     (Sanlian__Hazards__V1__Worker *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__hazards__v1__worker__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__hazards__v1__dispute_workers_response__init
+                     (Sanlian__Hazards__V1__DisputeWorkersResponse         *message)
+{
+  static const Sanlian__Hazards__V1__DisputeWorkersResponse init_value = SANLIAN__HAZARDS__V1__DISPUTE_WORKERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sanlian__hazards__v1__dispute_workers_response__get_packed_size
+                     (const Sanlian__Hazards__V1__DisputeWorkersResponse *message)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__dispute_workers_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__hazards__v1__dispute_workers_response__pack
+                     (const Sanlian__Hazards__V1__DisputeWorkersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__dispute_workers_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__hazards__v1__dispute_workers_response__pack_to_buffer
+                     (const Sanlian__Hazards__V1__DisputeWorkersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__dispute_workers_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Hazards__V1__DisputeWorkersResponse *
+       sanlian__hazards__v1__dispute_workers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Hazards__V1__DisputeWorkersResponse *)
+     protobuf_c_message_unpack (&sanlian__hazards__v1__dispute_workers_response__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__hazards__v1__dispute_workers_response__free_unpacked
+                     (Sanlian__Hazards__V1__DisputeWorkersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__hazards__v1__dispute_workers_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sanlian__hazards__v1__monthly_analysis_request__init
                      (Sanlian__Hazards__V1__MonthlyAnalysisRequest         *message)
 {
@@ -1130,6 +1445,51 @@ void   sanlian__hazards__v1__hazard_count__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &sanlian__hazards__v1__hazard_count__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__hazards__v1__month_figures__init
+                     (Sanlian__Hazards__V1__MonthFigures         *message)
+{
+  static const Sanlian__Hazards__V1__MonthFigures init_value = SANLIAN__HAZARDS__V1__MONTH_FIGURES__INIT;
+  *message = init_value;
+}
+size_t sanlian__hazards__v1__month_figures__get_packed_size
+                     (const Sanlian__Hazards__V1__MonthFigures *message)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__month_figures__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__hazards__v1__month_figures__pack
+                     (const Sanlian__Hazards__V1__MonthFigures *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__month_figures__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__hazards__v1__month_figures__pack_to_buffer
+                     (const Sanlian__Hazards__V1__MonthFigures *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__hazards__v1__month_figures__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Hazards__V1__MonthFigures *
+       sanlian__hazards__v1__month_figures__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Hazards__V1__MonthFigures *)
+     protobuf_c_message_unpack (&sanlian__hazards__v1__month_figures__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__hazards__v1__month_figures__free_unpacked
+                     (Sanlian__Hazards__V1__MonthFigures *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__hazards__v1__month_figures__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   sanlian__hazards__v1__monthly_analysis_report__init
@@ -1383,7 +1743,7 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__hazard_event__descriptor 
   (ProtobufCMessageInit) sanlian__hazards__v1__hazard_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__hazards__v1__hazard__field_descriptors[14] =
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__hazard__field_descriptors[23] =
 {
   {
     "id",
@@ -1553,27 +1913,144 @@ static const ProtobufCFieldDescriptor sanlian__hazards__v1__hazard__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "reporting_operator",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Hazard, reporting_operator),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "grade_reason",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Hazard, grade_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "routing_reason",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Hazard, routing_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "handling",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Hazard, handling),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "evidence",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Hazard, evidence),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "overdue_escalations",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Hazard, overdue_escalations),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reopened",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Hazard, reopened),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "identifier",
+    22,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Hazard, identifier),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "closed_unix_ms",
+    23,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Hazard, closed_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__hazards__v1__hazard__field_indices_by_name[] = {
   10,   /* field[10] = alert_identifier */
   8,   /* field[8] = assigned_to */
+  22,   /* field[22] = closed_unix_ms */
   5,   /* field[5] = description */
   12,   /* field[12] = drill */
   9,   /* field[9] = due_unix_ms */
+  18,   /* field[18] = evidence */
   2,   /* field[2] = grade */
+  15,   /* field[15] = grade_reason */
+  17,   /* field[17] = handling */
   11,   /* field[11] = history */
   0,   /* field[0] = id */
+  21,   /* field[21] = identifier */
   1,   /* field[1] = kind */
+  19,   /* field[19] = overdue_escalations */
   4,   /* field[4] = place */
+  20,   /* field[20] = reopened */
   13,   /* field[13] = reported_unix_ms */
   6,   /* field[6] = reporting_department */
+  14,   /* field[14] = reporting_operator */
   7,   /* field[7] = responsible_department */
+  16,   /* field[16] = routing_reason */
   3,   /* field[3] = state */
 };
 static const ProtobufCIntRange sanlian__hazards__v1__hazard__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 14 }
+  { 0, 23 }
 };
 const ProtobufCMessageDescriptor sanlian__hazards__v1__hazard__descriptor =
 {
@@ -1583,7 +2060,7 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__hazard__descriptor =
   "Sanlian__Hazards__V1__Hazard",
   "sanlian.hazards.v1",
   sizeof(Sanlian__Hazards__V1__Hazard),
-  14,
+  23,
   sanlian__hazards__v1__hazard__field_descriptors,
   sanlian__hazards__v1__hazard__field_indices_by_name,
   1,  sanlian__hazards__v1__hazard__number_ranges,
@@ -1628,7 +2105,7 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__get_hazard_request__descr
   (ProtobufCMessageInit) sanlian__hazards__v1__get_hazard_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__hazards__v1__list_hazards_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__list_hazards_request__field_descriptors[7] =
 {
   {
     "states",
@@ -1678,17 +2155,56 @@ static const ProtobufCFieldDescriptor sanlian__hazards__v1__list_hazards_request
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "kinds",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Sanlian__Hazards__V1__ListHazardsRequest, n_kinds),
+    offsetof(Sanlian__Hazards__V1__ListHazardsRequest, kinds),
+    &sanlian__hazards__v1__hazard_kind__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "overdue",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__ListHazardsRequest, overdue),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "village_code",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__ListHazardsRequest, village_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__hazards__v1__list_hazards_request__field_indices_by_name[] = {
+  4,   /* field[4] = kinds */
+  5,   /* field[5] = overdue */
   3,   /* field[3] = page */
   2,   /* field[2] = range */
   1,   /* field[1] = responsible_department */
   0,   /* field[0] = states */
+  6,   /* field[6] = village_code */
 };
 static const ProtobufCIntRange sanlian__hazards__v1__list_hazards_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor sanlian__hazards__v1__list_hazards_request__descriptor =
 {
@@ -1698,7 +2214,7 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__list_hazards_request__des
   "Sanlian__Hazards__V1__ListHazardsRequest",
   "sanlian.hazards.v1",
   sizeof(Sanlian__Hazards__V1__ListHazardsRequest),
-  4,
+  7,
   sanlian__hazards__v1__list_hazards_request__field_descriptors,
   sanlian__hazards__v1__list_hazards_request__field_indices_by_name,
   1,  sanlian__hazards__v1__list_hazards_request__number_ranges,
@@ -1936,7 +2452,7 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__party__descriptor =
   (ProtobufCMessageInit) sanlian__hazards__v1__party__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__hazards__v1__mediation_session__field_descriptors[3] =
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__mediation_session__field_descriptors[4] =
 {
   {
     "held_unix_ms",
@@ -1974,16 +2490,29 @@ static const ProtobufCFieldDescriptor sanlian__hazards__v1__mediation_session__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "recorded_by",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MediationSession, recorded_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__hazards__v1__mediation_session__field_indices_by_name[] = {
   0,   /* field[0] = held_unix_ms */
   1,   /* field[1] = mediator */
+  3,   /* field[3] = recorded_by */
   2,   /* field[2] = summary */
 };
 static const ProtobufCIntRange sanlian__hazards__v1__mediation_session__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor sanlian__hazards__v1__mediation_session__descriptor =
 {
@@ -1993,14 +2522,14 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__mediation_session__descri
   "Sanlian__Hazards__V1__MediationSession",
   "sanlian.hazards.v1",
   sizeof(Sanlian__Hazards__V1__MediationSession),
-  3,
+  4,
   sanlian__hazards__v1__mediation_session__field_descriptors,
   sanlian__hazards__v1__mediation_session__field_indices_by_name,
   1,  sanlian__hazards__v1__mediation_session__number_ranges,
   (ProtobufCMessageInit) sanlian__hazards__v1__mediation_session__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__hazards__v1__follow_up__field_descriptors[4] =
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__follow_up__field_descriptors[5] =
 {
   {
     "due_unix_ms",
@@ -2050,17 +2579,30 @@ static const ProtobufCFieldDescriptor sanlian__hazards__v1__follow_up__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__FollowUp, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__hazards__v1__follow_up__field_indices_by_name[] = {
   2,   /* field[2] = by */
   1,   /* field[1] = done_unix_ms */
   0,   /* field[0] = due_unix_ms */
+  4,   /* field[4] = id */
   3,   /* field[3] = note */
 };
 static const ProtobufCIntRange sanlian__hazards__v1__follow_up__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor sanlian__hazards__v1__follow_up__descriptor =
 {
@@ -2070,14 +2612,104 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__follow_up__descriptor =
   "Sanlian__Hazards__V1__FollowUp",
   "sanlian.hazards.v1",
   sizeof(Sanlian__Hazards__V1__FollowUp),
-  4,
+  5,
   sanlian__hazards__v1__follow_up__field_descriptors,
   sanlian__hazards__v1__follow_up__field_indices_by_name,
   1,  sanlian__hazards__v1__follow_up__number_ranges,
   (ProtobufCMessageInit) sanlian__hazards__v1__follow_up__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__hazards__v1__dispute__field_descriptors[17] =
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__dispute_event__field_descriptors[5] =
+{
+  {
+    "from",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__DisputeEvent, from),
+    &sanlian__hazards__v1__dispute_state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "to",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__DisputeEvent, to),
+    &sanlian__hazards__v1__dispute_state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "by",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__DisputeEvent, by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "at_unix_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__DisputeEvent, at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__DisputeEvent, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__hazards__v1__dispute_event__field_indices_by_name[] = {
+  3,   /* field[3] = at_unix_ms */
+  2,   /* field[2] = by */
+  0,   /* field[0] = from */
+  4,   /* field[4] = note */
+  1,   /* field[1] = to */
+};
+static const ProtobufCIntRange sanlian__hazards__v1__dispute_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor sanlian__hazards__v1__dispute_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.hazards.v1.DisputeEvent",
+  "DisputeEvent",
+  "Sanlian__Hazards__V1__DisputeEvent",
+  "sanlian.hazards.v1",
+  sizeof(Sanlian__Hazards__V1__DisputeEvent),
+  5,
+  sanlian__hazards__v1__dispute_event__field_descriptors,
+  sanlian__hazards__v1__dispute_event__field_indices_by_name,
+  1,  sanlian__hazards__v1__dispute_event__number_ranges,
+  (ProtobufCMessageInit) sanlian__hazards__v1__dispute_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__dispute__field_descriptors[23] =
 {
   {
     "id",
@@ -2283,12 +2915,86 @@ static const ProtobufCFieldDescriptor sanlian__hazards__v1__dispute__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "channel_reason",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Dispute, channel_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "outcome",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Dispute, outcome),
+    &sanlian__hazards__v1__outcome__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resolved_unix_ms",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Dispute, resolved_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "accepted_by",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Dispute, accepted_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "history",
+    22,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Hazards__V1__Dispute, n_history),
+    offsetof(Sanlian__Hazards__V1__Dispute, history),
+    &sanlian__hazards__v1__dispute_event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "masked",
+    23,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Dispute, masked),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__hazards__v1__dispute__field_indices_by_name[] = {
+  20,   /* field[20] = accepted_by */
   9,   /* field[9] = accepted_unix_ms */
   11,   /* field[11] = agreement */
   1,   /* field[1] = category */
   4,   /* field[4] = channel */
+  17,   /* field[17] = channel_reason */
   15,   /* field[15] = closed_unix_ms */
   14,   /* field[14] = closing_approved_by */
   8,   /* field[8] = complaint */
@@ -2296,17 +3002,21 @@ static const unsigned sanlian__hazards__v1__dispute__field_indices_by_name[] = {
   12,   /* field[12] = follow_ups */
   2,   /* field[2] = grade */
   3,   /* field[3] = grade_reason */
+  21,   /* field[21] = history */
   0,   /* field[0] = id */
+  22,   /* field[22] = masked */
+  18,   /* field[18] = outcome */
   6,   /* field[6] = parties */
   7,   /* field[7] = place */
   13,   /* field[13] = recurrence_of */
+  19,   /* field[19] = resolved_unix_ms */
   10,   /* field[10] = sessions */
   5,   /* field[5] = state */
 };
 static const ProtobufCIntRange sanlian__hazards__v1__dispute__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 17 }
+  { 0, 23 }
 };
 const ProtobufCMessageDescriptor sanlian__hazards__v1__dispute__descriptor =
 {
@@ -2316,7 +3026,7 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__dispute__descriptor =
   "Sanlian__Hazards__V1__Dispute",
   "sanlian.hazards.v1",
   sizeof(Sanlian__Hazards__V1__Dispute),
-  17,
+  23,
   sanlian__hazards__v1__dispute__field_descriptors,
   sanlian__hazards__v1__dispute__field_indices_by_name,
   1,  sanlian__hazards__v1__dispute__number_ranges,
@@ -2592,7 +3302,7 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__mediation_session_request
   (ProtobufCMessageInit) sanlian__hazards__v1__mediation_session_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__hazards__v1__outcome_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__outcome_request__field_descriptors[4] =
 {
   {
     "id",
@@ -2603,18 +3313,6 @@ static const ProtobufCFieldDescriptor sanlian__hazards__v1__outcome_request__fie
     offsetof(Sanlian__Hazards__V1__OutcomeRequest, id),
     NULL,
     &protobuf_c_empty_string,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "resolved",
-    2,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_BOOL,
-    0,   /* quantifier_offset */
-    offsetof(Sanlian__Hazards__V1__OutcomeRequest, resolved),
-    NULL,
-    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2630,16 +3328,42 @@ static const ProtobufCFieldDescriptor sanlian__hazards__v1__outcome_request__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "outcome",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__OutcomeRequest, outcome),
+    &sanlian__hazards__v1__outcome__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__OutcomeRequest, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__hazards__v1__outcome_request__field_indices_by_name[] = {
-  2,   /* field[2] = agreement */
+  1,   /* field[1] = agreement */
   0,   /* field[0] = id */
-  1,   /* field[1] = resolved */
+  3,   /* field[3] = note */
+  2,   /* field[2] = outcome */
 };
-static const ProtobufCIntRange sanlian__hazards__v1__outcome_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange sanlian__hazards__v1__outcome_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 3, 1 },
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor sanlian__hazards__v1__outcome_request__descriptor =
 {
@@ -2649,10 +3373,10 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__outcome_request__descript
   "Sanlian__Hazards__V1__OutcomeRequest",
   "sanlian.hazards.v1",
   sizeof(Sanlian__Hazards__V1__OutcomeRequest),
-  3,
+  4,
   sanlian__hazards__v1__outcome_request__field_descriptors,
   sanlian__hazards__v1__outcome_request__field_indices_by_name,
-  1,  sanlian__hazards__v1__outcome_request__number_ranges,
+  2,  sanlian__hazards__v1__outcome_request__number_ranges,
   (ProtobufCMessageInit) sanlian__hazards__v1__outcome_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -2707,7 +3431,7 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__follow_up_request__descri
   (ProtobufCMessageInit) sanlian__hazards__v1__follow_up_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__hazards__v1__follow_up_record__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__follow_up_record__field_descriptors[3] =
 {
   {
     "id",
@@ -2733,15 +3457,28 @@ static const ProtobufCFieldDescriptor sanlian__hazards__v1__follow_up_record__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "follow_up_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__FollowUpRecord, follow_up_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__hazards__v1__follow_up_record__field_indices_by_name[] = {
+  2,   /* field[2] = follow_up_id */
   0,   /* field[0] = id */
   1,   /* field[1] = note */
 };
 static const ProtobufCIntRange sanlian__hazards__v1__follow_up_record__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor sanlian__hazards__v1__follow_up_record__descriptor =
 {
@@ -2751,7 +3488,7 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__follow_up_record__descrip
   "Sanlian__Hazards__V1__FollowUpRecord",
   "sanlian.hazards.v1",
   sizeof(Sanlian__Hazards__V1__FollowUpRecord),
-  2,
+  3,
   sanlian__hazards__v1__follow_up_record__field_descriptors,
   sanlian__hazards__v1__follow_up_record__field_indices_by_name,
   1,  sanlian__hazards__v1__follow_up_record__number_ranges,
@@ -2773,12 +3510,12 @@ static const ProtobufCFieldDescriptor sanlian__hazards__v1__close_dispute_reques
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "approved_by",
-    2,
+    "note",
+    3,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_STRING,
     0,   /* quantifier_offset */
-    offsetof(Sanlian__Hazards__V1__CloseDisputeRequest, approved_by),
+    offsetof(Sanlian__Hazards__V1__CloseDisputeRequest, note),
     NULL,
     &protobuf_c_empty_string,
     0,             /* flags */
@@ -2786,12 +3523,13 @@ static const ProtobufCFieldDescriptor sanlian__hazards__v1__close_dispute_reques
   },
 };
 static const unsigned sanlian__hazards__v1__close_dispute_request__field_indices_by_name[] = {
-  1,   /* field[1] = approved_by */
   0,   /* field[0] = id */
+  1,   /* field[1] = note */
 };
-static const ProtobufCIntRange sanlian__hazards__v1__close_dispute_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange sanlian__hazards__v1__close_dispute_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
+  { 3, 1 },
   { 0, 2 }
 };
 const ProtobufCMessageDescriptor sanlian__hazards__v1__close_dispute_request__descriptor =
@@ -2805,7 +3543,7 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__close_dispute_request__de
   2,
   sanlian__hazards__v1__close_dispute_request__field_descriptors,
   sanlian__hazards__v1__close_dispute_request__field_indices_by_name,
-  1,  sanlian__hazards__v1__close_dispute_request__number_ranges,
+  2,  sanlian__hazards__v1__close_dispute_request__number_ranges,
   (ProtobufCMessageInit) sanlian__hazards__v1__close_dispute_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -2847,7 +3585,7 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__get_dispute_request__desc
   (ProtobufCMessageInit) sanlian__hazards__v1__get_dispute_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__hazards__v1__list_disputes_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__list_disputes_request__field_descriptors[8] =
 {
   {
     "states",
@@ -2885,16 +3623,81 @@ static const ProtobufCFieldDescriptor sanlian__hazards__v1__list_disputes_reques
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "categories",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Sanlian__Hazards__V1__ListDisputesRequest, n_categories),
+    offsetof(Sanlian__Hazards__V1__ListDisputesRequest, categories),
+    &sanlian__hazards__v1__dispute_category__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "grades",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Sanlian__Hazards__V1__ListDisputesRequest, n_grades),
+    offsetof(Sanlian__Hazards__V1__ListDisputesRequest, grades),
+    &sanlian__hazards__v1__dispute_grade__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "channels",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Sanlian__Hazards__V1__ListDisputesRequest, n_channels),
+    offsetof(Sanlian__Hazards__V1__ListDisputesRequest, channels),
+    &sanlian__hazards__v1__mediation_channel__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "village_code",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__ListDisputesRequest, village_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "recurrences",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__ListDisputesRequest, recurrences),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__hazards__v1__list_disputes_request__field_indices_by_name[] = {
+  3,   /* field[3] = categories */
+  5,   /* field[5] = channels */
+  4,   /* field[4] = grades */
   2,   /* field[2] = page */
   1,   /* field[1] = range */
+  7,   /* field[7] = recurrences */
   0,   /* field[0] = states */
+  6,   /* field[6] = village_code */
 };
 static const ProtobufCIntRange sanlian__hazards__v1__list_disputes_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor sanlian__hazards__v1__list_disputes_request__descriptor =
 {
@@ -2904,7 +3707,7 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__list_disputes_request__de
   "Sanlian__Hazards__V1__ListDisputesRequest",
   "sanlian.hazards.v1",
   sizeof(Sanlian__Hazards__V1__ListDisputesRequest),
-  3,
+  8,
   sanlian__hazards__v1__list_disputes_request__field_descriptors,
   sanlian__hazards__v1__list_disputes_request__field_indices_by_name,
   1,  sanlian__hazards__v1__list_disputes_request__number_ranges,
@@ -2960,6 +3763,403 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__list_disputes_response__d
   sanlian__hazards__v1__list_disputes_response__field_indices_by_name,
   1,  sanlian__hazards__v1__list_disputes_response__number_ranges,
   (ProtobufCMessageInit) sanlian__hazards__v1__list_disputes_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__list_follow_ups_due_request__field_descriptors[2] =
+{
+  {
+    "due_before_unix_ms",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__ListFollowUpsDueRequest, due_before_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__ListFollowUpsDueRequest, page),
+    &sanlian__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__hazards__v1__list_follow_ups_due_request__field_indices_by_name[] = {
+  0,   /* field[0] = due_before_unix_ms */
+  1,   /* field[1] = page */
+};
+static const ProtobufCIntRange sanlian__hazards__v1__list_follow_ups_due_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__hazards__v1__list_follow_ups_due_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.hazards.v1.ListFollowUpsDueRequest",
+  "ListFollowUpsDueRequest",
+  "Sanlian__Hazards__V1__ListFollowUpsDueRequest",
+  "sanlian.hazards.v1",
+  sizeof(Sanlian__Hazards__V1__ListFollowUpsDueRequest),
+  2,
+  sanlian__hazards__v1__list_follow_ups_due_request__field_descriptors,
+  sanlian__hazards__v1__list_follow_ups_due_request__field_indices_by_name,
+  1,  sanlian__hazards__v1__list_follow_ups_due_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__hazards__v1__list_follow_ups_due_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__due_follow_up__field_descriptors[6] =
+{
+  {
+    "dispute_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__DueFollowUp, dispute_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "follow_up",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__DueFollowUp, follow_up),
+    &sanlian__hazards__v1__follow_up__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "category",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__DueFollowUp, category),
+    &sanlian__hazards__v1__dispute_category__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "grade",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__DueFollowUp, grade),
+    &sanlian__hazards__v1__dispute_grade__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "village_code",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__DueFollowUp, village_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "late",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__DueFollowUp, late),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__hazards__v1__due_follow_up__field_indices_by_name[] = {
+  2,   /* field[2] = category */
+  0,   /* field[0] = dispute_id */
+  1,   /* field[1] = follow_up */
+  3,   /* field[3] = grade */
+  5,   /* field[5] = late */
+  4,   /* field[4] = village_code */
+};
+static const ProtobufCIntRange sanlian__hazards__v1__due_follow_up__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor sanlian__hazards__v1__due_follow_up__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.hazards.v1.DueFollowUp",
+  "DueFollowUp",
+  "Sanlian__Hazards__V1__DueFollowUp",
+  "sanlian.hazards.v1",
+  sizeof(Sanlian__Hazards__V1__DueFollowUp),
+  6,
+  sanlian__hazards__v1__due_follow_up__field_descriptors,
+  sanlian__hazards__v1__due_follow_up__field_indices_by_name,
+  1,  sanlian__hazards__v1__due_follow_up__number_ranges,
+  (ProtobufCMessageInit) sanlian__hazards__v1__due_follow_up__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__list_follow_ups_due_response__field_descriptors[2] =
+{
+  {
+    "follow_ups",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Hazards__V1__ListFollowUpsDueResponse, n_follow_ups),
+    offsetof(Sanlian__Hazards__V1__ListFollowUpsDueResponse, follow_ups),
+    &sanlian__hazards__v1__due_follow_up__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__ListFollowUpsDueResponse, page),
+    &sanlian__common__v1__page_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__hazards__v1__list_follow_ups_due_response__field_indices_by_name[] = {
+  0,   /* field[0] = follow_ups */
+  1,   /* field[1] = page */
+};
+static const ProtobufCIntRange sanlian__hazards__v1__list_follow_ups_due_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__hazards__v1__list_follow_ups_due_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.hazards.v1.ListFollowUpsDueResponse",
+  "ListFollowUpsDueResponse",
+  "Sanlian__Hazards__V1__ListFollowUpsDueResponse",
+  "sanlian.hazards.v1",
+  sizeof(Sanlian__Hazards__V1__ListFollowUpsDueResponse),
+  2,
+  sanlian__hazards__v1__list_follow_ups_due_response__field_descriptors,
+  sanlian__hazards__v1__list_follow_ups_due_response__field_indices_by_name,
+  1,  sanlian__hazards__v1__list_follow_ups_due_response__number_ranges,
+  (ProtobufCMessageInit) sanlian__hazards__v1__list_follow_ups_due_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__dispute_workers_request__field_descriptors[2] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__DisputeWorkersRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__DisputeWorkersRequest, page),
+    &sanlian__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__hazards__v1__dispute_workers_request__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+  1,   /* field[1] = page */
+};
+static const ProtobufCIntRange sanlian__hazards__v1__dispute_workers_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__hazards__v1__dispute_workers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.hazards.v1.DisputeWorkersRequest",
+  "DisputeWorkersRequest",
+  "Sanlian__Hazards__V1__DisputeWorkersRequest",
+  "sanlian.hazards.v1",
+  sizeof(Sanlian__Hazards__V1__DisputeWorkersRequest),
+  2,
+  sanlian__hazards__v1__dispute_workers_request__field_descriptors,
+  sanlian__hazards__v1__dispute_workers_request__field_indices_by_name,
+  1,  sanlian__hazards__v1__dispute_workers_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__hazards__v1__dispute_workers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__worker__field_descriptors[4] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Worker, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "id_number",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Worker, id_number),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "phone",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Worker, phone),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "present",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__Worker, present),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__hazards__v1__worker__field_indices_by_name[] = {
+  1,   /* field[1] = id_number */
+  0,   /* field[0] = name */
+  2,   /* field[2] = phone */
+  3,   /* field[3] = present */
+};
+static const ProtobufCIntRange sanlian__hazards__v1__worker__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor sanlian__hazards__v1__worker__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.hazards.v1.Worker",
+  "Worker",
+  "Sanlian__Hazards__V1__Worker",
+  "sanlian.hazards.v1",
+  sizeof(Sanlian__Hazards__V1__Worker),
+  4,
+  sanlian__hazards__v1__worker__field_descriptors,
+  sanlian__hazards__v1__worker__field_indices_by_name,
+  1,  sanlian__hazards__v1__worker__number_ranges,
+  (ProtobufCMessageInit) sanlian__hazards__v1__worker__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__dispute_workers_response__field_descriptors[3] =
+{
+  {
+    "enterprise",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__DisputeWorkersResponse, enterprise),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "workers",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Hazards__V1__DisputeWorkersResponse, n_workers),
+    offsetof(Sanlian__Hazards__V1__DisputeWorkersResponse, workers),
+    &sanlian__hazards__v1__worker__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__DisputeWorkersResponse, page),
+    &sanlian__common__v1__page_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__hazards__v1__dispute_workers_response__field_indices_by_name[] = {
+  0,   /* field[0] = enterprise */
+  2,   /* field[2] = page */
+  1,   /* field[1] = workers */
+};
+static const ProtobufCIntRange sanlian__hazards__v1__dispute_workers_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor sanlian__hazards__v1__dispute_workers_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.hazards.v1.DisputeWorkersResponse",
+  "DisputeWorkersResponse",
+  "Sanlian__Hazards__V1__DisputeWorkersResponse",
+  "sanlian.hazards.v1",
+  sizeof(Sanlian__Hazards__V1__DisputeWorkersResponse),
+  3,
+  sanlian__hazards__v1__dispute_workers_response__field_descriptors,
+  sanlian__hazards__v1__dispute_workers_response__field_indices_by_name,
+  1,  sanlian__hazards__v1__dispute_workers_response__number_ranges,
+  (ProtobufCMessageInit) sanlian__hazards__v1__dispute_workers_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor sanlian__hazards__v1__monthly_analysis_request__field_descriptors[1] =
@@ -3090,7 +4290,7 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__dispute_count__descriptor
   (ProtobufCMessageInit) sanlian__hazards__v1__dispute_count__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__hazards__v1__hazard_count__field_descriptors[4] =
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__hazard_count__field_descriptors[7] =
 {
   {
     "kind",
@@ -3140,17 +4340,56 @@ static const ProtobufCFieldDescriptor sanlian__hazards__v1__hazard_count__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "closed",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__HazardCount, closed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "overdue",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__HazardCount, overdue),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "longest_handling_minutes",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__HazardCount, longest_handling_minutes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__hazards__v1__hazard_count__field_indices_by_name[] = {
   3,   /* field[3] = average_handling_minutes */
+  4,   /* field[4] = closed */
   2,   /* field[2] = count */
   0,   /* field[0] = kind */
+  6,   /* field[6] = longest_handling_minutes */
+  5,   /* field[5] = overdue */
   1,   /* field[1] = responsible_department */
 };
 static const ProtobufCIntRange sanlian__hazards__v1__hazard_count__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor sanlian__hazards__v1__hazard_count__descriptor =
 {
@@ -3160,14 +4399,221 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__hazard_count__descriptor 
   "Sanlian__Hazards__V1__HazardCount",
   "sanlian.hazards.v1",
   sizeof(Sanlian__Hazards__V1__HazardCount),
-  4,
+  7,
   sanlian__hazards__v1__hazard_count__field_descriptors,
   sanlian__hazards__v1__hazard_count__field_indices_by_name,
   1,  sanlian__hazards__v1__hazard_count__number_ranges,
   (ProtobufCMessageInit) sanlian__hazards__v1__hazard_count__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__hazards__v1__monthly_analysis_report__field_descriptors[12] =
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__month_figures__field_descriptors[14] =
+{
+  {
+    "new_disputes",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MonthFigures, new_disputes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resolved",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MonthFigures, resolved),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "referred_upward",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MonthFigures, referred_upward),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "in_stock",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MonthFigures, in_stock),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resolution_rate_permille",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MonthFigures, resolution_rate_permille),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "average_days_to_resolve_tenths",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MonthFigures, average_days_to_resolve_tenths),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "longest_days_to_resolve",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MonthFigures, longest_days_to_resolve),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "recurrences",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MonthFigures, recurrences),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "follow_ups_due",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MonthFigures, follow_ups_due),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "follow_ups_done",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MonthFigures, follow_ups_done),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "follow_ups_late",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MonthFigures, follow_ups_late),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hazards_reported",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MonthFigures, hazards_reported),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hazards_closed",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MonthFigures, hazards_closed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hazards_overdue",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MonthFigures, hazards_overdue),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__hazards__v1__month_figures__field_indices_by_name[] = {
+  5,   /* field[5] = average_days_to_resolve_tenths */
+  9,   /* field[9] = follow_ups_done */
+  8,   /* field[8] = follow_ups_due */
+  10,   /* field[10] = follow_ups_late */
+  12,   /* field[12] = hazards_closed */
+  13,   /* field[13] = hazards_overdue */
+  11,   /* field[11] = hazards_reported */
+  3,   /* field[3] = in_stock */
+  6,   /* field[6] = longest_days_to_resolve */
+  0,   /* field[0] = new_disputes */
+  7,   /* field[7] = recurrences */
+  2,   /* field[2] = referred_upward */
+  4,   /* field[4] = resolution_rate_permille */
+  1,   /* field[1] = resolved */
+};
+static const ProtobufCIntRange sanlian__hazards__v1__month_figures__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 14 }
+};
+const ProtobufCMessageDescriptor sanlian__hazards__v1__month_figures__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.hazards.v1.MonthFigures",
+  "MonthFigures",
+  "Sanlian__Hazards__V1__MonthFigures",
+  "sanlian.hazards.v1",
+  sizeof(Sanlian__Hazards__V1__MonthFigures),
+  14,
+  sanlian__hazards__v1__month_figures__field_descriptors,
+  sanlian__hazards__v1__month_figures__field_indices_by_name,
+  1,  sanlian__hazards__v1__month_figures__number_ranges,
+  (ProtobufCMessageInit) sanlian__hazards__v1__month_figures__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__hazards__v1__monthly_analysis_report__field_descriptors[6] =
 {
   {
     "month",
@@ -3194,114 +4640,6 @@ static const ProtobufCFieldDescriptor sanlian__hazards__v1__monthly_analysis_rep
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "new_disputes",
-    3,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Sanlian__Hazards__V1__MonthlyAnalysisReport, new_disputes),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "resolved",
-    4,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Sanlian__Hazards__V1__MonthlyAnalysisReport, resolved),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "in_stock",
-    5,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Sanlian__Hazards__V1__MonthlyAnalysisReport, in_stock),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "resolution_rate_permille",
-    6,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Sanlian__Hazards__V1__MonthlyAnalysisReport, resolution_rate_permille),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "average_days_to_resolve_tenths",
-    7,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Sanlian__Hazards__V1__MonthlyAnalysisReport, average_days_to_resolve_tenths),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "recurrences",
-    8,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Sanlian__Hazards__V1__MonthlyAnalysisReport, recurrences),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "follow_ups_due",
-    9,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Sanlian__Hazards__V1__MonthlyAnalysisReport, follow_ups_due),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "follow_ups_done",
-    10,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Sanlian__Hazards__V1__MonthlyAnalysisReport, follow_ups_done),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "new_disputes_change",
-    11,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_SINT32,
-    0,   /* quantifier_offset */
-    offsetof(Sanlian__Hazards__V1__MonthlyAnalysisReport, new_disputes_change),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
     "hazards",
     12,
     PROTOBUF_C_LABEL_REPEATED,
@@ -3313,25 +4651,56 @@ static const ProtobufCFieldDescriptor sanlian__hazards__v1__monthly_analysis_rep
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "figures",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MonthlyAnalysisReport, figures),
+    &sanlian__hazards__v1__month_figures__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "previous_month",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MonthlyAnalysisReport, previous_month),
+    &sanlian__hazards__v1__month_figures__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "year_earlier",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Hazards__V1__MonthlyAnalysisReport, year_earlier),
+    &sanlian__hazards__v1__month_figures__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__hazards__v1__monthly_analysis_report__field_indices_by_name[] = {
-  6,   /* field[6] = average_days_to_resolve_tenths */
   1,   /* field[1] = disputes */
-  9,   /* field[9] = follow_ups_done */
-  8,   /* field[8] = follow_ups_due */
-  11,   /* field[11] = hazards */
-  4,   /* field[4] = in_stock */
+  3,   /* field[3] = figures */
+  2,   /* field[2] = hazards */
   0,   /* field[0] = month */
-  2,   /* field[2] = new_disputes */
-  10,   /* field[10] = new_disputes_change */
-  7,   /* field[7] = recurrences */
-  5,   /* field[5] = resolution_rate_permille */
-  3,   /* field[3] = resolved */
+  4,   /* field[4] = previous_month */
+  5,   /* field[5] = year_earlier */
 };
-static const ProtobufCIntRange sanlian__hazards__v1__monthly_analysis_report__number_ranges[1 + 1] =
+static const ProtobufCIntRange sanlian__hazards__v1__monthly_analysis_report__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 12, 2 },
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor sanlian__hazards__v1__monthly_analysis_report__descriptor =
 {
@@ -3341,10 +4710,10 @@ const ProtobufCMessageDescriptor sanlian__hazards__v1__monthly_analysis_report__
   "Sanlian__Hazards__V1__MonthlyAnalysisReport",
   "sanlian.hazards.v1",
   sizeof(Sanlian__Hazards__V1__MonthlyAnalysisReport),
-  12,
+  6,
   sanlian__hazards__v1__monthly_analysis_report__field_descriptors,
   sanlian__hazards__v1__monthly_analysis_report__field_indices_by_name,
-  1,  sanlian__hazards__v1__monthly_analysis_report__number_ranges,
+  2,  sanlian__hazards__v1__monthly_analysis_report__number_ranges,
   (ProtobufCMessageInit) sanlian__hazards__v1__monthly_analysis_report__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -3566,7 +4935,7 @@ const ProtobufCEnumDescriptor sanlian__hazards__v1__mediation_channel__descripto
   sanlian__hazards__v1__mediation_channel__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue sanlian__hazards__v1__dispute_state__enum_values_by_number[8] =
+static const ProtobufCEnumValue sanlian__hazards__v1__dispute_state__enum_values_by_number[9] =
 {
   { "DISPUTE_STATE_UNSPECIFIED", "SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_UNSPECIFIED", 0 },
   { "DISPUTE_STATE_ACCEPTED", "SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_ACCEPTED", 1 },
@@ -3576,16 +4945,18 @@ static const ProtobufCEnumValue sanlian__hazards__v1__dispute_state__enum_values
   { "DISPUTE_STATE_RESOLVED", "SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_RESOLVED", 5 },
   { "DISPUTE_STATE_UNRESOLVED", "SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_UNRESOLVED", 6 },
   { "DISPUTE_STATE_CLOSED", "SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_CLOSED", 7 },
+  { "DISPUTE_STATE_REFERRED_UPWARD", "SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_REFERRED_UPWARD", 8 },
 };
 static const ProtobufCIntRange sanlian__hazards__v1__dispute_state__value_ranges[] = {
-{0, 0},{0, 8}
+{0, 0},{0, 9}
 };
-static const ProtobufCEnumValueIndex sanlian__hazards__v1__dispute_state__enum_values_by_name[8] =
+static const ProtobufCEnumValueIndex sanlian__hazards__v1__dispute_state__enum_values_by_name[9] =
 {
   { "DISPUTE_STATE_ACCEPTED", 1 },
   { "DISPUTE_STATE_ASSESSED", 2 },
   { "DISPUTE_STATE_CLOSED", 7 },
   { "DISPUTE_STATE_IN_MEDIATION", 4 },
+  { "DISPUTE_STATE_REFERRED_UPWARD", 8 },
   { "DISPUTE_STATE_RESOLVED", 5 },
   { "DISPUTE_STATE_ROUTED", 3 },
   { "DISPUTE_STATE_UNRESOLVED", 6 },
@@ -3598,12 +4969,44 @@ const ProtobufCEnumDescriptor sanlian__hazards__v1__dispute_state__descriptor =
   "DisputeState",
   "Sanlian__Hazards__V1__DisputeState",
   "sanlian.hazards.v1",
-  8,
+  9,
   sanlian__hazards__v1__dispute_state__enum_values_by_number,
-  8,
+  9,
   sanlian__hazards__v1__dispute_state__enum_values_by_name,
   1,
   sanlian__hazards__v1__dispute_state__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue sanlian__hazards__v1__outcome__enum_values_by_number[4] =
+{
+  { "OUTCOME_UNSPECIFIED", "SANLIAN__HAZARDS__V1__OUTCOME__OUTCOME_UNSPECIFIED", 0 },
+  { "OUTCOME_RESOLVED", "SANLIAN__HAZARDS__V1__OUTCOME__OUTCOME_RESOLVED", 1 },
+  { "OUTCOME_NOT_RESOLVED", "SANLIAN__HAZARDS__V1__OUTCOME__OUTCOME_NOT_RESOLVED", 2 },
+  { "OUTCOME_REFERRED_UPWARD", "SANLIAN__HAZARDS__V1__OUTCOME__OUTCOME_REFERRED_UPWARD", 3 },
+};
+static const ProtobufCIntRange sanlian__hazards__v1__outcome__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex sanlian__hazards__v1__outcome__enum_values_by_name[4] =
+{
+  { "OUTCOME_NOT_RESOLVED", 2 },
+  { "OUTCOME_REFERRED_UPWARD", 3 },
+  { "OUTCOME_RESOLVED", 1 },
+  { "OUTCOME_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor sanlian__hazards__v1__outcome__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "sanlian.hazards.v1.Outcome",
+  "Outcome",
+  "Sanlian__Hazards__V1__Outcome",
+  "sanlian.hazards.v1",
+  4,
+  sanlian__hazards__v1__outcome__enum_values_by_number,
+  4,
+  sanlian__hazards__v1__outcome__enum_values_by_name,
+  1,
+  sanlian__hazards__v1__outcome__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCMethodDescriptor sanlian__hazards__v1__hazards__method_descriptors[4] =
@@ -3669,7 +5072,7 @@ void sanlian__hazards__v1__hazards__init (Sanlian__Hazards__V1__Hazards_Service 
                                      &sanlian__hazards__v1__hazards__descriptor,
                                      (ProtobufCServiceDestroy) destroy);
 }
-static const ProtobufCMethodDescriptor sanlian__hazards__v1__disputes__method_descriptors[11] =
+static const ProtobufCMethodDescriptor sanlian__hazards__v1__disputes__method_descriptors[13] =
 {
   { "Intake", &sanlian__hazards__v1__intake_request__descriptor, &sanlian__hazards__v1__dispute__descriptor },
   { "Assess", &sanlian__hazards__v1__assess_request__descriptor, &sanlian__hazards__v1__dispute__descriptor },
@@ -3681,6 +5084,8 @@ static const ProtobufCMethodDescriptor sanlian__hazards__v1__disputes__method_de
   { "Close", &sanlian__hazards__v1__close_dispute_request__descriptor, &sanlian__hazards__v1__dispute__descriptor },
   { "Get", &sanlian__hazards__v1__get_dispute_request__descriptor, &sanlian__hazards__v1__dispute__descriptor },
   { "List", &sanlian__hazards__v1__list_disputes_request__descriptor, &sanlian__hazards__v1__list_disputes_response__descriptor },
+  { "ListFollowUpsDue", &sanlian__hazards__v1__list_follow_ups_due_request__descriptor, &sanlian__hazards__v1__list_follow_ups_due_response__descriptor },
+  { "ListEnterpriseWorkers", &sanlian__hazards__v1__dispute_workers_request__descriptor, &sanlian__hazards__v1__dispute_workers_response__descriptor },
   { "MonthlyAnalysis", &sanlian__hazards__v1__monthly_analysis_request__descriptor, &sanlian__hazards__v1__monthly_analysis_report__descriptor },
 };
 const unsigned sanlian__hazards__v1__disputes__method_indices_by_name[] = {
@@ -3689,7 +5094,9 @@ const unsigned sanlian__hazards__v1__disputes__method_indices_by_name[] = {
   8,        /* Get */
   0,        /* Intake */
   9,        /* List */
-  10,        /* MonthlyAnalysis */
+  11,        /* ListEnterpriseWorkers */
+  10,        /* ListFollowUpsDue */
+  12,        /* MonthlyAnalysis */
   6,        /* RecordFollowUp */
   4,        /* RecordOutcome */
   3,        /* RecordSession */
@@ -3703,7 +5110,7 @@ const ProtobufCServiceDescriptor sanlian__hazards__v1__disputes__descriptor =
   "Disputes",
   "Sanlian__Hazards__V1__Disputes",
   "sanlian.hazards.v1",
-  11,
+  13,
   sanlian__hazards__v1__disputes__method_descriptors,
   sanlian__hazards__v1__disputes__method_indices_by_name
 };
@@ -3787,13 +5194,29 @@ void sanlian__hazards__v1__disputes__list(ProtobufCService *service,
   assert(service->descriptor == &sanlian__hazards__v1__disputes__descriptor);
   service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void sanlian__hazards__v1__disputes__list_follow_ups_due(ProtobufCService *service,
+                                                         const Sanlian__Hazards__V1__ListFollowUpsDueRequest *input,
+                                                         Sanlian__Hazards__V1__ListFollowUpsDueResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &sanlian__hazards__v1__disputes__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sanlian__hazards__v1__disputes__list_enterprise_workers(ProtobufCService *service,
+                                                             const Sanlian__Hazards__V1__DisputeWorkersRequest *input,
+                                                             Sanlian__Hazards__V1__DisputeWorkersResponse_Closure closure,
+                                                             void *closure_data)
+{
+  assert(service->descriptor == &sanlian__hazards__v1__disputes__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void sanlian__hazards__v1__disputes__monthly_analysis(ProtobufCService *service,
                                                       const Sanlian__Hazards__V1__MonthlyAnalysisRequest *input,
                                                       Sanlian__Hazards__V1__MonthlyAnalysisReport_Closure closure,
                                                       void *closure_data)
 {
   assert(service->descriptor == &sanlian__hazards__v1__disputes__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__hazards__v1__disputes__init (Sanlian__Hazards__V1__Disputes_Service *service,
                                            Sanlian__Hazards__V1__Disputes_ServiceDestroy destroy)

@@ -1,3 +1,5 @@
+import SanlianClock
+
 /// How often a volunteer on patrol checks in, and how late a check-in may be before it counts as
 /// missed.
 package struct CheckInCadence: Sendable, Equatable {

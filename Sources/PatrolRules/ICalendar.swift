@@ -1,3 +1,5 @@
+package import SanlianClock
+
 /// One event of an iCalendar file (RFC 5545): a shift on a volunteer's phone.
 package struct CalendarEvent: Sendable, Equatable {
     /// Unique and stable: importing the file again updates the event rather than adding one.

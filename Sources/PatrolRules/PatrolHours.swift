@@ -1,3 +1,5 @@
+import SanlianClock
+
 /// What counts toward a volunteer's hours in a month.
 package struct PatrolRecord: Sendable, Equatable {
     package enum Outcome: Sendable, Equatable {

@@ -1,3 +1,5 @@
+package import SanlianClock
+
 /// A hard rule a roster breaks.
 package struct RosterViolation: Sendable, Equatable, CustomStringConvertible {
     package enum Rule: String, Sendable, Equatable, CaseIterable {

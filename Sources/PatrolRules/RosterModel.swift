@@ -1,3 +1,5 @@
+package import SanlianClock
+
 /// What the roster rules see of a volunteer.
 package struct RosterVolunteer: Sendable, Equatable, Codable {
     package var id: String

@@ -1,3 +1,5 @@
+import SanlianClock
+
 /// A roster the solver produced, with its score.
 package struct RosterSolution: Sendable {
     package var assignments: [SolvedAssignment]

@@ -1,3 +1,5 @@
+import SanlianClock
+
 /// A field a record cannot be stored with, and why.
 package struct FieldError: Sendable, Equatable, CustomStringConvertible {
     /// As the contract and an import file's header name it ("phone", "village_code").

@@ -1,6 +1,7 @@
 import BenchSupport
 import Foundation
 import PatrolRules
+import SanlianClock
 import Testing
 
 @Suite("The roster benchmark's instance")

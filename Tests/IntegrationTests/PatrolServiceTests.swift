@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import PatrolContract
 import PatrolRules
+import SanlianClock
 import SanlianContracts
 import SanlianRPC
 import SanlianTestHarness

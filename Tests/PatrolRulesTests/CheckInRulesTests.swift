@@ -1,4 +1,5 @@
 import PatrolRules
+import SanlianClock
 import Testing
 
 @Suite("The check-in cadence, with the time given")

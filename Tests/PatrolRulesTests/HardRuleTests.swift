@@ -1,4 +1,5 @@
 import PatrolRules
+import SanlianClock
 import Testing
 
 @Suite("Each hard rule, kept by the solver and caught by the checker")

@@ -1,5 +1,6 @@
 import Foundation
 import PatrolRules
+import SanlianClock
 import Testing
 
 @Suite("Dates, volunteer records, the calendar file and hours")

@@ -1,4 +1,5 @@
 import PatrolRules
+import SanlianClock
 import Testing
 
 /// Small roster problems for the tests, in the township's time (+08:00).

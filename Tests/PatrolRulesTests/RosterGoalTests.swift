@@ -1,4 +1,5 @@
 import PatrolRules
+import SanlianClock
 import Testing
 
 @Suite("The roster's goals: fairness, locks, small changes, reasons, determinism")

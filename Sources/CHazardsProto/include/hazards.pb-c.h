@@ -26,6 +26,7 @@ typedef struct Sanlian__Hazards__V1__HazardTransitionRequest Sanlian__Hazards__V
 typedef struct Sanlian__Hazards__V1__Party Sanlian__Hazards__V1__Party;
 typedef struct Sanlian__Hazards__V1__MediationSession Sanlian__Hazards__V1__MediationSession;
 typedef struct Sanlian__Hazards__V1__FollowUp Sanlian__Hazards__V1__FollowUp;
+typedef struct Sanlian__Hazards__V1__DisputeEvent Sanlian__Hazards__V1__DisputeEvent;
 typedef struct Sanlian__Hazards__V1__Dispute Sanlian__Hazards__V1__Dispute;
 typedef struct Sanlian__Hazards__V1__IntakeRequest Sanlian__Hazards__V1__IntakeRequest;
 typedef struct Sanlian__Hazards__V1__AssessRequest Sanlian__Hazards__V1__AssessRequest;
@@ -38,9 +39,16 @@ typedef struct Sanlian__Hazards__V1__CloseDisputeRequest Sanlian__Hazards__V1__C
 typedef struct Sanlian__Hazards__V1__GetDisputeRequest Sanlian__Hazards__V1__GetDisputeRequest;
 typedef struct Sanlian__Hazards__V1__ListDisputesRequest Sanlian__Hazards__V1__ListDisputesRequest;
 typedef struct Sanlian__Hazards__V1__ListDisputesResponse Sanlian__Hazards__V1__ListDisputesResponse;
+typedef struct Sanlian__Hazards__V1__ListFollowUpsDueRequest Sanlian__Hazards__V1__ListFollowUpsDueRequest;
+typedef struct Sanlian__Hazards__V1__DueFollowUp Sanlian__Hazards__V1__DueFollowUp;
+typedef struct Sanlian__Hazards__V1__ListFollowUpsDueResponse Sanlian__Hazards__V1__ListFollowUpsDueResponse;
+typedef struct Sanlian__Hazards__V1__DisputeWorkersRequest Sanlian__Hazards__V1__DisputeWorkersRequest;
+typedef struct Sanlian__Hazards__V1__Worker Sanlian__Hazards__V1__Worker;
+typedef struct Sanlian__Hazards__V1__DisputeWorkersResponse Sanlian__Hazards__V1__DisputeWorkersResponse;
 typedef struct Sanlian__Hazards__V1__MonthlyAnalysisRequest Sanlian__Hazards__V1__MonthlyAnalysisRequest;
 typedef struct Sanlian__Hazards__V1__DisputeCount Sanlian__Hazards__V1__DisputeCount;
 typedef struct Sanlian__Hazards__V1__HazardCount Sanlian__Hazards__V1__HazardCount;
+typedef struct Sanlian__Hazards__V1__MonthFigures Sanlian__Hazards__V1__MonthFigures;
 typedef struct Sanlian__Hazards__V1__MonthlyAnalysisReport Sanlian__Hazards__V1__MonthlyAnalysisReport;
 
 
@@ -152,6 +160,11 @@ typedef enum _Sanlian__Hazards__V1__MediationChannel {
   SANLIAN__HAZARDS__V1__MEDIATION_CHANNEL__MEDIATION_CHANNEL_JUDICIAL = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SANLIAN__HAZARDS__V1__MEDIATION_CHANNEL)
 } Sanlian__Hazards__V1__MediationChannel;
+/*
+ * accepted → assessed → routed → in mediation → resolved | unresolved | referred upward;
+ * unresolved → in mediation (again, after follow-ups); resolved, unresolved or referred →
+ * closed.
+ */
 typedef enum _Sanlian__Hazards__V1__DisputeState {
   SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_UNSPECIFIED = 0,
   SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_ACCEPTED = 1,
@@ -160,9 +173,20 @@ typedef enum _Sanlian__Hazards__V1__DisputeState {
   SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_IN_MEDIATION = 4,
   SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_RESOLVED = 5,
   SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_UNRESOLVED = 6,
-  SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_CLOSED = 7
+  SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_CLOSED = 7,
+  /*
+   * 上交: sent up to the county; the station aims never to need it.
+   */
+  SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_REFERRED_UPWARD = 8
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SANLIAN__HAZARDS__V1__DISPUTE_STATE)
 } Sanlian__Hazards__V1__DisputeState;
+typedef enum _Sanlian__Hazards__V1__Outcome {
+  SANLIAN__HAZARDS__V1__OUTCOME__OUTCOME_UNSPECIFIED = 0,
+  SANLIAN__HAZARDS__V1__OUTCOME__OUTCOME_RESOLVED = 1,
+  SANLIAN__HAZARDS__V1__OUTCOME__OUTCOME_NOT_RESOLVED = 2,
+  SANLIAN__HAZARDS__V1__OUTCOME__OUTCOME_REFERRED_UPWARD = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SANLIAN__HAZARDS__V1__OUTCOME)
+} Sanlian__Hazards__V1__Outcome;
 
 /* --- messages --- */
 
@@ -176,7 +200,14 @@ struct  Sanlian__Hazards__V1__ReportHazardRequest
 {
   ProtobufCMessage base;
   Sanlian__Hazards__V1__HazardKind kind;
+  /*
+   * A village code is required; the description names a road and kilometre where there is one,
+   * the coordinates a point.
+   */
   Sanlian__Common__V1__Place *place;
+  /*
+   * 1–1000 characters.
+   */
   char *description;
   /*
    * An exercise: flows through, marked as a drill.
@@ -225,16 +256,43 @@ struct  Sanlian__Hazards__V1__Hazard
   char *reporting_department;
   char *responsible_department;
   char *assigned_to;
+  /*
+   * When the current step is due (acknowledgement, handling), by the grade's time.
+   */
   int64_t due_unix_ms;
   char *alert_identifier;
   size_t n_history;
   Sanlian__Hazards__V1__HazardEvent **history;
   protobuf_c_boolean drill;
   int64_t reported_unix_ms;
+  char *reporting_operator;
+  /*
+   * Why this grade: the rule that gave it, or the reporter's own.
+   */
+  char *grade_reason;
+  /*
+   * Why this department: the routing rule.
+   */
+  char *routing_reason;
+  /*
+   * What was done (HANDLED), and what shows it is gone (CLOSED).
+   */
+  char *handling;
+  char *evidence;
+  /*
+   * Escalations raised for steps overdue so far.
+   */
+  uint32_t overdue_escalations;
+  uint32_t reopened;
+  /*
+   * The reporter's identifier, when it gave one.
+   */
+  char *identifier;
+  int64_t closed_unix_ms;
 };
 #define SANLIAN__HAZARDS__V1__HAZARD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__hazard__descriptor) \
-    , (char *)protobuf_c_empty_string, SANLIAN__HAZARDS__V1__HAZARD_KIND__HAZARD_KIND_UNSPECIFIED, SANLIAN__HAZARDS__V1__HAZARD_GRADE__HAZARD_GRADE_UNSPECIFIED, SANLIAN__HAZARDS__V1__HAZARD_STATE__HAZARD_STATE_UNSPECIFIED, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL, 0, 0 }
+    , (char *)protobuf_c_empty_string, SANLIAN__HAZARDS__V1__HAZARD_KIND__HAZARD_KIND_UNSPECIFIED, SANLIAN__HAZARDS__V1__HAZARD_GRADE__HAZARD_GRADE_UNSPECIFIED, SANLIAN__HAZARDS__V1__HAZARD_STATE__HAZARD_STATE_UNSPECIFIED, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Sanlian__Hazards__V1__GetHazardRequest
@@ -253,12 +311,22 @@ struct  Sanlian__Hazards__V1__ListHazardsRequest
   size_t n_states;
   Sanlian__Hazards__V1__HazardState *states;
   char *responsible_department;
+  /*
+   * Reported within it.
+   */
   Sanlian__Common__V1__TimeRange *range;
   Sanlian__Common__V1__PageRequest *page;
+  size_t n_kinds;
+  Sanlian__Hazards__V1__HazardKind *kinds;
+  /*
+   * Only those whose current step is past its due time.
+   */
+  protobuf_c_boolean overdue;
+  char *village_code;
 };
 #define SANLIAN__HAZARDS__V1__LIST_HAZARDS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__list_hazards_request__descriptor) \
-    , 0,NULL, (char *)protobuf_c_empty_string, NULL, NULL }
+    , 0,NULL, (char *)protobuf_c_empty_string, NULL, NULL, 0,NULL, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Sanlian__Hazards__V1__ListHazardsResponse
@@ -278,13 +346,16 @@ struct  Sanlian__Hazards__V1__HazardTransitionRequest
   ProtobufCMessage base;
   char *id;
   Sanlian__Hazards__V1__HazardState to;
+  /*
+   * What was done, or why: required for HANDLED (what was done) and REOPENED (why).
+   */
   char *note;
   /*
-   * For ASSIGNED: a team or department.
+   * For ASSIGNED: a team or department (1–64 characters).
    */
   char *assignee;
   /*
-   * For CLOSED: what shows the hazard is gone.
+   * For CLOSED: what shows the hazard is gone (required).
    */
   char *evidence;
 };
@@ -296,16 +367,26 @@ struct  Sanlian__Hazards__V1__HazardTransitionRequest
 struct  Sanlian__Hazards__V1__Party
 {
   ProtobufCMessage base;
+  /*
+   * 1–64 characters.
+   */
   char *name;
   /*
-   * Optional reference to a resident (18-digit ID number); masked without the grant.
+   * Optional reference to a resident: an 18-character ID number with its GB 11643 check digit.
+   * Masked without the personal-data grant.
    */
   char *resident_id_number;
   /*
    * e.g. "complainant", "respondent", "guardian".
    */
   char *role;
+  /*
+   * Masked without the personal-data grant.
+   */
   char *phone;
+  /*
+   * The enterprise the party is (or works for), for labour disputes.
+   */
   char *enterprise;
 };
 #define SANLIAN__HAZARDS__V1__PARTY__INIT \
@@ -317,12 +398,22 @@ struct  Sanlian__Hazards__V1__MediationSession
 {
   ProtobufCMessage base;
   int64_t held_unix_ms;
+  /*
+   * Who mediated (1–64 characters).
+   */
   char *mediator;
+  /*
+   * What happened (1–1000 characters).
+   */
   char *summary;
+  /*
+   * Who recorded it.
+   */
+  char *recorded_by;
 };
 #define SANLIAN__HAZARDS__V1__MEDIATION_SESSION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__mediation_session__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Sanlian__Hazards__V1__FollowUp
@@ -330,12 +421,30 @@ struct  Sanlian__Hazards__V1__FollowUp
   ProtobufCMessage base;
   int64_t due_unix_ms;
   int64_t done_unix_ms;
+  /*
+   * Who made the visit.
+   */
   char *by;
   char *note;
+  char *id;
 };
 #define SANLIAN__HAZARDS__V1__FOLLOW_UP__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__follow_up__descriptor) \
-    , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Sanlian__Hazards__V1__DisputeEvent
+{
+  ProtobufCMessage base;
+  Sanlian__Hazards__V1__DisputeState from;
+  Sanlian__Hazards__V1__DisputeState to;
+  char *by;
+  int64_t at_unix_ms;
+  char *note;
+};
+#define SANLIAN__HAZARDS__V1__DISPUTE_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__dispute_event__descriptor) \
+    , SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_UNSPECIFIED, SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Sanlian__Hazards__V1__Dispute
@@ -364,22 +473,47 @@ struct  Sanlian__Hazards__V1__Dispute
    * The earlier dispute this one recurs, if any.
    */
   char *recurrence_of;
+  /*
+   * The station leader who closed a case graded 较大 or above ("station/leader-01").
+   */
   char *closing_approved_by;
   int64_t closed_unix_ms;
   protobuf_c_boolean drill;
+  char *channel_reason;
+  Sanlian__Hazards__V1__Outcome outcome;
+  int64_t resolved_unix_ms;
+  /*
+   * Who took it in ("governance/gov-01").
+   */
+  char *accepted_by;
+  size_t n_history;
+  Sanlian__Hazards__V1__DisputeEvent **history;
+  /*
+   * True when ID numbers and phones are masked in this copy.
+   */
+  protobuf_c_boolean masked;
 };
 #define SANLIAN__HAZARDS__V1__DISPUTE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__dispute__descriptor) \
-    , (char *)protobuf_c_empty_string, SANLIAN__HAZARDS__V1__DISPUTE_CATEGORY__DISPUTE_CATEGORY_UNSPECIFIED, SANLIAN__HAZARDS__V1__DISPUTE_GRADE__DISPUTE_GRADE_UNSPECIFIED, (char *)protobuf_c_empty_string, SANLIAN__HAZARDS__V1__MEDIATION_CHANNEL__MEDIATION_CHANNEL_UNSPECIFIED, SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_UNSPECIFIED, 0,NULL, NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, SANLIAN__HAZARDS__V1__DISPUTE_CATEGORY__DISPUTE_CATEGORY_UNSPECIFIED, SANLIAN__HAZARDS__V1__DISPUTE_GRADE__DISPUTE_GRADE_UNSPECIFIED, (char *)protobuf_c_empty_string, SANLIAN__HAZARDS__V1__MEDIATION_CHANNEL__MEDIATION_CHANNEL_UNSPECIFIED, SANLIAN__HAZARDS__V1__DISPUTE_STATE__DISPUTE_STATE_UNSPECIFIED, 0,NULL, NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, SANLIAN__HAZARDS__V1__OUTCOME__OUTCOME_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, 0,NULL, 0 }
 
 
 struct  Sanlian__Hazards__V1__IntakeRequest
 {
   ProtobufCMessage base;
   Sanlian__Hazards__V1__DisputeCategory category;
+  /*
+   * 1–20 parties.
+   */
   size_t n_parties;
   Sanlian__Hazards__V1__Party **parties;
+  /*
+   * A village code is required.
+   */
   Sanlian__Common__V1__Place *place;
+  /*
+   * 1–1000 characters.
+   */
   char *complaint;
   protobuf_c_boolean drill;
 };
@@ -393,6 +527,9 @@ struct  Sanlian__Hazards__V1__AssessRequest
   ProtobufCMessage base;
   char *id;
   Sanlian__Hazards__V1__DisputeGrade grade;
+  /*
+   * Why this grade (1–1000 characters).
+   */
   char *reason;
 };
 #define SANLIAN__HAZARDS__V1__ASSESS_REQUEST__INIT \
@@ -405,6 +542,9 @@ struct  Sanlian__Hazards__V1__RouteRequest
   ProtobufCMessage base;
   char *id;
   Sanlian__Hazards__V1__MediationChannel channel;
+  /*
+   * Why this channel (1–1000 characters).
+   */
   char *reason;
 };
 #define SANLIAN__HAZARDS__V1__ROUTE_REQUEST__INIT \
@@ -427,12 +567,19 @@ struct  Sanlian__Hazards__V1__OutcomeRequest
 {
   ProtobufCMessage base;
   char *id;
-  protobuf_c_boolean resolved;
+  /*
+   * The agreement's terms (required when resolved).
+   */
   char *agreement;
+  Sanlian__Hazards__V1__Outcome outcome;
+  /*
+   * Why, when not resolved or referred upward.
+   */
+  char *note;
 };
 #define SANLIAN__HAZARDS__V1__OUTCOME_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__outcome_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SANLIAN__HAZARDS__V1__OUTCOME__OUTCOME_UNSPECIFIED, (char *)protobuf_c_empty_string }
 
 
 struct  Sanlian__Hazards__V1__FollowUpRequest
@@ -451,20 +598,21 @@ struct  Sanlian__Hazards__V1__FollowUpRecord
   ProtobufCMessage base;
   char *id;
   char *note;
+  /*
+   * The follow-up visited; empty: the earliest one not done.
+   */
+  char *follow_up_id;
 };
 #define SANLIAN__HAZARDS__V1__FOLLOW_UP_RECORD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__follow_up_record__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Sanlian__Hazards__V1__CloseDisputeRequest
 {
   ProtobufCMessage base;
   char *id;
-  /*
-   * Required for grade 较大 and above: the approving station leader.
-   */
-  char *approved_by;
+  char *note;
 };
 #define SANLIAN__HAZARDS__V1__CLOSE_DISPUTE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__close_dispute_request__descriptor) \
@@ -486,12 +634,26 @@ struct  Sanlian__Hazards__V1__ListDisputesRequest
   ProtobufCMessage base;
   size_t n_states;
   Sanlian__Hazards__V1__DisputeState *states;
+  /*
+   * Accepted within it.
+   */
   Sanlian__Common__V1__TimeRange *range;
   Sanlian__Common__V1__PageRequest *page;
+  size_t n_categories;
+  Sanlian__Hazards__V1__DisputeCategory *categories;
+  size_t n_grades;
+  Sanlian__Hazards__V1__DisputeGrade *grades;
+  size_t n_channels;
+  Sanlian__Hazards__V1__MediationChannel *channels;
+  char *village_code;
+  /*
+   * Only recurrences.
+   */
+  protobuf_c_boolean recurrences;
 };
 #define SANLIAN__HAZARDS__V1__LIST_DISPUTES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__list_disputes_request__descriptor) \
-    , 0,NULL, NULL, NULL }
+    , 0,NULL, NULL, NULL, 0,NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Sanlian__Hazards__V1__ListDisputesResponse
@@ -504,6 +666,90 @@ struct  Sanlian__Hazards__V1__ListDisputesResponse
 #define SANLIAN__HAZARDS__V1__LIST_DISPUTES_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__list_disputes_response__descriptor) \
     , 0,NULL, NULL }
+
+
+struct  Sanlian__Hazards__V1__ListFollowUpsDueRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Due before this time (0: now).
+   */
+  int64_t due_before_unix_ms;
+  Sanlian__Common__V1__PageRequest *page;
+};
+#define SANLIAN__HAZARDS__V1__LIST_FOLLOW_UPS_DUE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__list_follow_ups_due_request__descriptor) \
+    , 0, NULL }
+
+
+struct  Sanlian__Hazards__V1__DueFollowUp
+{
+  ProtobufCMessage base;
+  char *dispute_id;
+  Sanlian__Hazards__V1__FollowUp *follow_up;
+  Sanlian__Hazards__V1__DisputeCategory category;
+  Sanlian__Hazards__V1__DisputeGrade grade;
+  char *village_code;
+  /*
+   * Past its due time.
+   */
+  protobuf_c_boolean late;
+};
+#define SANLIAN__HAZARDS__V1__DUE_FOLLOW_UP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__due_follow_up__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL, SANLIAN__HAZARDS__V1__DISPUTE_CATEGORY__DISPUTE_CATEGORY_UNSPECIFIED, SANLIAN__HAZARDS__V1__DISPUTE_GRADE__DISPUTE_GRADE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Sanlian__Hazards__V1__ListFollowUpsDueResponse
+{
+  ProtobufCMessage base;
+  size_t n_follow_ups;
+  Sanlian__Hazards__V1__DueFollowUp **follow_ups;
+  Sanlian__Common__V1__PageResponse *page;
+};
+#define SANLIAN__HAZARDS__V1__LIST_FOLLOW_UPS_DUE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__list_follow_ups_due_response__descriptor) \
+    , 0,NULL, NULL }
+
+
+struct  Sanlian__Hazards__V1__DisputeWorkersRequest
+{
+  ProtobufCMessage base;
+  char *id;
+  Sanlian__Common__V1__PageRequest *page;
+};
+#define SANLIAN__HAZARDS__V1__DISPUTE_WORKERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__dispute_workers_request__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Sanlian__Hazards__V1__Worker
+{
+  ProtobufCMessage base;
+  char *name;
+  /*
+   * Masked as the caller's grants require.
+   */
+  char *id_number;
+  char *phone;
+  protobuf_c_boolean present;
+};
+#define SANLIAN__HAZARDS__V1__WORKER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__worker__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Sanlian__Hazards__V1__DisputeWorkersResponse
+{
+  ProtobufCMessage base;
+  char *enterprise;
+  size_t n_workers;
+  Sanlian__Hazards__V1__Worker **workers;
+  Sanlian__Common__V1__PageResponse *page;
+};
+#define SANLIAN__HAZARDS__V1__DISPUTE_WORKERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__dispute_workers_response__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, NULL }
 
 
 struct  Sanlian__Hazards__V1__MonthlyAnalysisRequest
@@ -535,44 +781,91 @@ struct  Sanlian__Hazards__V1__HazardCount
   ProtobufCMessage base;
   Sanlian__Hazards__V1__HazardKind kind;
   char *responsible_department;
+  /*
+   * Reported in the month.
+   */
   uint32_t count;
   /*
-   * Average minutes from report to close.
+   * Average minutes from report to close, of those closed in the month.
    */
   uint32_t average_handling_minutes;
+  uint32_t closed;
+  /*
+   * Overdue at the month's end, or closed after their due time in it.
+   */
+  uint32_t overdue;
+  uint32_t longest_handling_minutes;
 };
 #define SANLIAN__HAZARDS__V1__HAZARD_COUNT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__hazard_count__descriptor) \
-    , SANLIAN__HAZARDS__V1__HAZARD_KIND__HAZARD_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0 }
+    , SANLIAN__HAZARDS__V1__HAZARD_KIND__HAZARD_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0 }
+
+
+/*
+ * A month's figures, as counted on its data (drills never count).
+ */
+struct  Sanlian__Hazards__V1__MonthFigures
+{
+  ProtobufCMessage base;
+  /*
+   * Disputes accepted in the month.
+   */
+  uint32_t new_disputes;
+  /*
+   * Disputes resolved, referred upward, in the month.
+   */
+  uint32_t resolved;
+  uint32_t referred_upward;
+  /*
+   * Disputes open at the month's end (accepted by then, neither resolved, referred nor closed).
+   */
+  uint32_t in_stock;
+  /*
+   * Resolved per mille of the month's new disputes and stock at its start.
+   */
+  uint32_t resolution_rate_permille;
+  /*
+   * Of those resolved in the month: days from acceptance, the average (tenths) and the longest.
+   */
+  uint32_t average_days_to_resolve_tenths;
+  uint32_t longest_days_to_resolve;
+  /*
+   * New disputes that recur an earlier one.
+   */
+  uint32_t recurrences;
+  /*
+   * Follow-ups due in the month, done in it, and due in it but not done by its end (or done late).
+   */
+  uint32_t follow_ups_due;
+  uint32_t follow_ups_done;
+  uint32_t follow_ups_late;
+  uint32_t hazards_reported;
+  uint32_t hazards_closed;
+  uint32_t hazards_overdue;
+};
+#define SANLIAN__HAZARDS__V1__MONTH_FIGURES__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__month_figures__descriptor) \
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 struct  Sanlian__Hazards__V1__MonthlyAnalysisReport
 {
   ProtobufCMessage base;
   Sanlian__Common__V1__Month *month;
+  /*
+   * The month's new disputes by category × grade × channel × village.
+   */
   size_t n_disputes;
   Sanlian__Hazards__V1__DisputeCount **disputes;
-  uint32_t new_disputes;
-  uint32_t resolved;
-  uint32_t in_stock;
-  /*
-   * Per mille, to keep the figure exact.
-   */
-  uint32_t resolution_rate_permille;
-  uint32_t average_days_to_resolve_tenths;
-  uint32_t recurrences;
-  uint32_t follow_ups_due;
-  uint32_t follow_ups_done;
-  /*
-   * Change from the previous month, in disputes.
-   */
-  int32_t new_disputes_change;
   size_t n_hazards;
   Sanlian__Hazards__V1__HazardCount **hazards;
+  Sanlian__Hazards__V1__MonthFigures *figures;
+  Sanlian__Hazards__V1__MonthFigures *previous_month;
+  Sanlian__Hazards__V1__MonthFigures *year_earlier;
 };
 #define SANLIAN__HAZARDS__V1__MONTHLY_ANALYSIS_REPORT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__hazards__v1__monthly_analysis_report__descriptor) \
-    , NULL, 0,NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL }
+    , NULL, 0,NULL, 0,NULL, NULL, NULL, NULL }
 
 
 /* Sanlian__Hazards__V1__ReportHazardRequest methods */
@@ -764,6 +1057,25 @@ Sanlian__Hazards__V1__FollowUp *
                       const uint8_t       *data);
 void   sanlian__hazards__v1__follow_up__free_unpacked
                      (Sanlian__Hazards__V1__FollowUp *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Hazards__V1__DisputeEvent methods */
+void   sanlian__hazards__v1__dispute_event__init
+                     (Sanlian__Hazards__V1__DisputeEvent         *message);
+size_t sanlian__hazards__v1__dispute_event__get_packed_size
+                     (const Sanlian__Hazards__V1__DisputeEvent   *message);
+size_t sanlian__hazards__v1__dispute_event__pack
+                     (const Sanlian__Hazards__V1__DisputeEvent   *message,
+                      uint8_t             *out);
+size_t sanlian__hazards__v1__dispute_event__pack_to_buffer
+                     (const Sanlian__Hazards__V1__DisputeEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Hazards__V1__DisputeEvent *
+       sanlian__hazards__v1__dispute_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__hazards__v1__dispute_event__free_unpacked
+                     (Sanlian__Hazards__V1__DisputeEvent *message,
                       ProtobufCAllocator *allocator);
 /* Sanlian__Hazards__V1__Dispute methods */
 void   sanlian__hazards__v1__dispute__init
@@ -993,6 +1305,120 @@ Sanlian__Hazards__V1__ListDisputesResponse *
 void   sanlian__hazards__v1__list_disputes_response__free_unpacked
                      (Sanlian__Hazards__V1__ListDisputesResponse *message,
                       ProtobufCAllocator *allocator);
+/* Sanlian__Hazards__V1__ListFollowUpsDueRequest methods */
+void   sanlian__hazards__v1__list_follow_ups_due_request__init
+                     (Sanlian__Hazards__V1__ListFollowUpsDueRequest         *message);
+size_t sanlian__hazards__v1__list_follow_ups_due_request__get_packed_size
+                     (const Sanlian__Hazards__V1__ListFollowUpsDueRequest   *message);
+size_t sanlian__hazards__v1__list_follow_ups_due_request__pack
+                     (const Sanlian__Hazards__V1__ListFollowUpsDueRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__hazards__v1__list_follow_ups_due_request__pack_to_buffer
+                     (const Sanlian__Hazards__V1__ListFollowUpsDueRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Hazards__V1__ListFollowUpsDueRequest *
+       sanlian__hazards__v1__list_follow_ups_due_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__hazards__v1__list_follow_ups_due_request__free_unpacked
+                     (Sanlian__Hazards__V1__ListFollowUpsDueRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Hazards__V1__DueFollowUp methods */
+void   sanlian__hazards__v1__due_follow_up__init
+                     (Sanlian__Hazards__V1__DueFollowUp         *message);
+size_t sanlian__hazards__v1__due_follow_up__get_packed_size
+                     (const Sanlian__Hazards__V1__DueFollowUp   *message);
+size_t sanlian__hazards__v1__due_follow_up__pack
+                     (const Sanlian__Hazards__V1__DueFollowUp   *message,
+                      uint8_t             *out);
+size_t sanlian__hazards__v1__due_follow_up__pack_to_buffer
+                     (const Sanlian__Hazards__V1__DueFollowUp   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Hazards__V1__DueFollowUp *
+       sanlian__hazards__v1__due_follow_up__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__hazards__v1__due_follow_up__free_unpacked
+                     (Sanlian__Hazards__V1__DueFollowUp *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Hazards__V1__ListFollowUpsDueResponse methods */
+void   sanlian__hazards__v1__list_follow_ups_due_response__init
+                     (Sanlian__Hazards__V1__ListFollowUpsDueResponse         *message);
+size_t sanlian__hazards__v1__list_follow_ups_due_response__get_packed_size
+                     (const Sanlian__Hazards__V1__ListFollowUpsDueResponse   *message);
+size_t sanlian__hazards__v1__list_follow_ups_due_response__pack
+                     (const Sanlian__Hazards__V1__ListFollowUpsDueResponse   *message,
+                      uint8_t             *out);
+size_t sanlian__hazards__v1__list_follow_ups_due_response__pack_to_buffer
+                     (const Sanlian__Hazards__V1__ListFollowUpsDueResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Hazards__V1__ListFollowUpsDueResponse *
+       sanlian__hazards__v1__list_follow_ups_due_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__hazards__v1__list_follow_ups_due_response__free_unpacked
+                     (Sanlian__Hazards__V1__ListFollowUpsDueResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Hazards__V1__DisputeWorkersRequest methods */
+void   sanlian__hazards__v1__dispute_workers_request__init
+                     (Sanlian__Hazards__V1__DisputeWorkersRequest         *message);
+size_t sanlian__hazards__v1__dispute_workers_request__get_packed_size
+                     (const Sanlian__Hazards__V1__DisputeWorkersRequest   *message);
+size_t sanlian__hazards__v1__dispute_workers_request__pack
+                     (const Sanlian__Hazards__V1__DisputeWorkersRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__hazards__v1__dispute_workers_request__pack_to_buffer
+                     (const Sanlian__Hazards__V1__DisputeWorkersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Hazards__V1__DisputeWorkersRequest *
+       sanlian__hazards__v1__dispute_workers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__hazards__v1__dispute_workers_request__free_unpacked
+                     (Sanlian__Hazards__V1__DisputeWorkersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Hazards__V1__Worker methods */
+void   sanlian__hazards__v1__worker__init
+                     (Sanlian__Hazards__V1__Worker         *message);
+size_t sanlian__hazards__v1__worker__get_packed_size
+                     (const Sanlian__Hazards__V1__Worker   *message);
+size_t sanlian__hazards__v1__worker__pack
+                     (const Sanlian__Hazards__V1__Worker   *message,
+                      uint8_t             *out);
+size_t sanlian__hazards__v1__worker__pack_to_buffer
+                     (const Sanlian__Hazards__V1__Worker   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Hazards__V1__Worker *
+       sanlian__hazards__v1__worker__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__hazards__v1__worker__free_unpacked
+                     (Sanlian__Hazards__V1__Worker *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Hazards__V1__DisputeWorkersResponse methods */
+void   sanlian__hazards__v1__dispute_workers_response__init
+                     (Sanlian__Hazards__V1__DisputeWorkersResponse         *message);
+size_t sanlian__hazards__v1__dispute_workers_response__get_packed_size
+                     (const Sanlian__Hazards__V1__DisputeWorkersResponse   *message);
+size_t sanlian__hazards__v1__dispute_workers_response__pack
+                     (const Sanlian__Hazards__V1__DisputeWorkersResponse   *message,
+                      uint8_t             *out);
+size_t sanlian__hazards__v1__dispute_workers_response__pack_to_buffer
+                     (const Sanlian__Hazards__V1__DisputeWorkersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Hazards__V1__DisputeWorkersResponse *
+       sanlian__hazards__v1__dispute_workers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__hazards__v1__dispute_workers_response__free_unpacked
+                     (Sanlian__Hazards__V1__DisputeWorkersResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Sanlian__Hazards__V1__MonthlyAnalysisRequest methods */
 void   sanlian__hazards__v1__monthly_analysis_request__init
                      (Sanlian__Hazards__V1__MonthlyAnalysisRequest         *message);
@@ -1050,6 +1476,25 @@ Sanlian__Hazards__V1__HazardCount *
 void   sanlian__hazards__v1__hazard_count__free_unpacked
                      (Sanlian__Hazards__V1__HazardCount *message,
                       ProtobufCAllocator *allocator);
+/* Sanlian__Hazards__V1__MonthFigures methods */
+void   sanlian__hazards__v1__month_figures__init
+                     (Sanlian__Hazards__V1__MonthFigures         *message);
+size_t sanlian__hazards__v1__month_figures__get_packed_size
+                     (const Sanlian__Hazards__V1__MonthFigures   *message);
+size_t sanlian__hazards__v1__month_figures__pack
+                     (const Sanlian__Hazards__V1__MonthFigures   *message,
+                      uint8_t             *out);
+size_t sanlian__hazards__v1__month_figures__pack_to_buffer
+                     (const Sanlian__Hazards__V1__MonthFigures   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Hazards__V1__MonthFigures *
+       sanlian__hazards__v1__month_figures__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__hazards__v1__month_figures__free_unpacked
+                     (Sanlian__Hazards__V1__MonthFigures *message,
+                      ProtobufCAllocator *allocator);
 /* Sanlian__Hazards__V1__MonthlyAnalysisReport methods */
 void   sanlian__hazards__v1__monthly_analysis_report__init
                      (Sanlian__Hazards__V1__MonthlyAnalysisReport         *message);
@@ -1101,6 +1546,9 @@ typedef void (*Sanlian__Hazards__V1__MediationSession_Closure)
 typedef void (*Sanlian__Hazards__V1__FollowUp_Closure)
                  (const Sanlian__Hazards__V1__FollowUp *message,
                   void *closure_data);
+typedef void (*Sanlian__Hazards__V1__DisputeEvent_Closure)
+                 (const Sanlian__Hazards__V1__DisputeEvent *message,
+                  void *closure_data);
 typedef void (*Sanlian__Hazards__V1__Dispute_Closure)
                  (const Sanlian__Hazards__V1__Dispute *message,
                   void *closure_data);
@@ -1137,6 +1585,24 @@ typedef void (*Sanlian__Hazards__V1__ListDisputesRequest_Closure)
 typedef void (*Sanlian__Hazards__V1__ListDisputesResponse_Closure)
                  (const Sanlian__Hazards__V1__ListDisputesResponse *message,
                   void *closure_data);
+typedef void (*Sanlian__Hazards__V1__ListFollowUpsDueRequest_Closure)
+                 (const Sanlian__Hazards__V1__ListFollowUpsDueRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Hazards__V1__DueFollowUp_Closure)
+                 (const Sanlian__Hazards__V1__DueFollowUp *message,
+                  void *closure_data);
+typedef void (*Sanlian__Hazards__V1__ListFollowUpsDueResponse_Closure)
+                 (const Sanlian__Hazards__V1__ListFollowUpsDueResponse *message,
+                  void *closure_data);
+typedef void (*Sanlian__Hazards__V1__DisputeWorkersRequest_Closure)
+                 (const Sanlian__Hazards__V1__DisputeWorkersRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Hazards__V1__Worker_Closure)
+                 (const Sanlian__Hazards__V1__Worker *message,
+                  void *closure_data);
+typedef void (*Sanlian__Hazards__V1__DisputeWorkersResponse_Closure)
+                 (const Sanlian__Hazards__V1__DisputeWorkersResponse *message,
+                  void *closure_data);
 typedef void (*Sanlian__Hazards__V1__MonthlyAnalysisRequest_Closure)
                  (const Sanlian__Hazards__V1__MonthlyAnalysisRequest *message,
                   void *closure_data);
@@ -1145,6 +1611,9 @@ typedef void (*Sanlian__Hazards__V1__DisputeCount_Closure)
                   void *closure_data);
 typedef void (*Sanlian__Hazards__V1__HazardCount_Closure)
                  (const Sanlian__Hazards__V1__HazardCount *message,
+                  void *closure_data);
+typedef void (*Sanlian__Hazards__V1__MonthFigures_Closure)
+                 (const Sanlian__Hazards__V1__MonthFigures *message,
                   void *closure_data);
 typedef void (*Sanlian__Hazards__V1__MonthlyAnalysisReport_Closure)
                  (const Sanlian__Hazards__V1__MonthlyAnalysisReport *message,
@@ -1244,6 +1713,14 @@ struct Sanlian__Hazards__V1__Disputes_Service
                const Sanlian__Hazards__V1__ListDisputesRequest *input,
                Sanlian__Hazards__V1__ListDisputesResponse_Closure closure,
                void *closure_data);
+  void (*list_follow_ups_due)(Sanlian__Hazards__V1__Disputes_Service *service,
+                              const Sanlian__Hazards__V1__ListFollowUpsDueRequest *input,
+                              Sanlian__Hazards__V1__ListFollowUpsDueResponse_Closure closure,
+                              void *closure_data);
+  void (*list_enterprise_workers)(Sanlian__Hazards__V1__Disputes_Service *service,
+                                  const Sanlian__Hazards__V1__DisputeWorkersRequest *input,
+                                  Sanlian__Hazards__V1__DisputeWorkersResponse_Closure closure,
+                                  void *closure_data);
   void (*monthly_analysis)(Sanlian__Hazards__V1__Disputes_Service *service,
                            const Sanlian__Hazards__V1__MonthlyAnalysisRequest *input,
                            Sanlian__Hazards__V1__MonthlyAnalysisReport_Closure closure,
@@ -1266,6 +1743,8 @@ void sanlian__hazards__v1__disputes__init (Sanlian__Hazards__V1__Disputes_Servic
       function_prefix__ ## close,\
       function_prefix__ ## get,\
       function_prefix__ ## list,\
+      function_prefix__ ## list_follow_ups_due,\
+      function_prefix__ ## list_enterprise_workers,\
       function_prefix__ ## monthly_analysis  }
 void sanlian__hazards__v1__disputes__intake(ProtobufCService *service,
                                             const Sanlian__Hazards__V1__IntakeRequest *input,
@@ -1307,6 +1786,14 @@ void sanlian__hazards__v1__disputes__list(ProtobufCService *service,
                                           const Sanlian__Hazards__V1__ListDisputesRequest *input,
                                           Sanlian__Hazards__V1__ListDisputesResponse_Closure closure,
                                           void *closure_data);
+void sanlian__hazards__v1__disputes__list_follow_ups_due(ProtobufCService *service,
+                                                         const Sanlian__Hazards__V1__ListFollowUpsDueRequest *input,
+                                                         Sanlian__Hazards__V1__ListFollowUpsDueResponse_Closure closure,
+                                                         void *closure_data);
+void sanlian__hazards__v1__disputes__list_enterprise_workers(ProtobufCService *service,
+                                                             const Sanlian__Hazards__V1__DisputeWorkersRequest *input,
+                                                             Sanlian__Hazards__V1__DisputeWorkersResponse_Closure closure,
+                                                             void *closure_data);
 void sanlian__hazards__v1__disputes__monthly_analysis(ProtobufCService *service,
                                                       const Sanlian__Hazards__V1__MonthlyAnalysisRequest *input,
                                                       Sanlian__Hazards__V1__MonthlyAnalysisReport_Closure closure,
@@ -1321,6 +1808,7 @@ extern const ProtobufCEnumDescriptor    sanlian__hazards__v1__dispute_category__
 extern const ProtobufCEnumDescriptor    sanlian__hazards__v1__dispute_grade__descriptor;
 extern const ProtobufCEnumDescriptor    sanlian__hazards__v1__mediation_channel__descriptor;
 extern const ProtobufCEnumDescriptor    sanlian__hazards__v1__dispute_state__descriptor;
+extern const ProtobufCEnumDescriptor    sanlian__hazards__v1__outcome__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__hazards__v1__report_hazard_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__hazards__v1__hazard_event__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__hazards__v1__hazard__descriptor;
@@ -1331,6 +1819,7 @@ extern const ProtobufCMessageDescriptor sanlian__hazards__v1__hazard_transition_
 extern const ProtobufCMessageDescriptor sanlian__hazards__v1__party__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__hazards__v1__mediation_session__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__hazards__v1__follow_up__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__hazards__v1__dispute_event__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__hazards__v1__dispute__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__hazards__v1__intake_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__hazards__v1__assess_request__descriptor;
@@ -1343,9 +1832,16 @@ extern const ProtobufCMessageDescriptor sanlian__hazards__v1__close_dispute_requ
 extern const ProtobufCMessageDescriptor sanlian__hazards__v1__get_dispute_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__hazards__v1__list_disputes_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__hazards__v1__list_disputes_response__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__hazards__v1__list_follow_ups_due_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__hazards__v1__due_follow_up__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__hazards__v1__list_follow_ups_due_response__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__hazards__v1__dispute_workers_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__hazards__v1__worker__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__hazards__v1__dispute_workers_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__hazards__v1__monthly_analysis_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__hazards__v1__dispute_count__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__hazards__v1__hazard_count__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__hazards__v1__month_figures__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__hazards__v1__monthly_analysis_report__descriptor;
 extern const ProtobufCServiceDescriptor sanlian__hazards__v1__hazards__descriptor;
 extern const ProtobufCServiceDescriptor sanlian__hazards__v1__disputes__descriptor;

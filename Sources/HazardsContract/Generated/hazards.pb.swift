@@ -421,6 +421,9 @@ extension HazardsV1 {
 }
 
 extension HazardsV1 {
+    /// accepted → assessed → routed → in mediation → resolved | unresolved | referred upward;
+    /// unresolved → in mediation (again, after follow-ups); resolved, unresolved or referred →
+    /// closed.
     package enum DisputeState: WireEnum {
         case unspecified
         case accepted
@@ -430,6 +433,8 @@ extension HazardsV1 {
         case resolved
         case unresolved
         case closed
+        /// 上交: sent up to the county; the station aims never to need it.
+        case referredUpward
         /// A value this version of the contract does not know; kept so that it survives a round trip.
         case unrecognized(Int32)
 
@@ -443,6 +448,7 @@ extension HazardsV1 {
             case 5: self = .resolved
             case 6: self = .unresolved
             case 7: self = .closed
+            case 8: self = .referredUpward
             default: self = .unrecognized(rawValue)
             }
         }
@@ -457,6 +463,7 @@ extension HazardsV1 {
             case .resolved: 5
             case .unresolved: 6
             case .closed: 7
+            case .referredUpward: 8
             case .unrecognized(let value): value
             }
         }
@@ -472,6 +479,7 @@ extension HazardsV1 {
             case .resolved: "DISPUTE_STATE_RESOLVED"
             case .unresolved: "DISPUTE_STATE_UNRESOLVED"
             case .closed: "DISPUTE_STATE_CLOSED"
+            case .referredUpward: "DISPUTE_STATE_REFERRED_UPWARD"
             case .unrecognized(let value): String(value)
             }
         }
@@ -487,11 +495,67 @@ extension HazardsV1 {
             case .resolved: "resolved"
             case .unresolved: "unresolved"
             case .closed: "closed"
+            case .referredUpward: "referred_upward"
             case .unrecognized(let value): String(value)
             }
         }
 
-        package static let knownCases: [Self] = [.unspecified, .accepted, .assessed, .routed, .inMediation, .resolved, .unresolved, .closed]
+        package static let knownCases: [Self] = [.unspecified, .accepted, .assessed, .routed, .inMediation, .resolved, .unresolved, .closed, .referredUpward]
+    }
+}
+
+extension HazardsV1 {
+    package enum Outcome: WireEnum {
+        case unspecified
+        case resolved
+        case notResolved
+        case referredUpward
+        /// A value this version of the contract does not know; kept so that it survives a round trip.
+        case unrecognized(Int32)
+
+        package init(rawValue: Int32) {
+            switch rawValue {
+            case 0: self = .unspecified
+            case 1: self = .resolved
+            case 2: self = .notResolved
+            case 3: self = .referredUpward
+            default: self = .unrecognized(rawValue)
+            }
+        }
+
+        package var rawValue: Int32 {
+            switch self {
+            case .unspecified: 0
+            case .resolved: 1
+            case .notResolved: 2
+            case .referredUpward: 3
+            case .unrecognized(let value): value
+            }
+        }
+
+        /// The value's name in the .proto file, or its number when unknown.
+        package var protoName: String {
+            switch self {
+            case .unspecified: "OUTCOME_UNSPECIFIED"
+            case .resolved: "OUTCOME_RESOLVED"
+            case .notResolved: "OUTCOME_NOT_RESOLVED"
+            case .referredUpward: "OUTCOME_REFERRED_UPWARD"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .resolved: "resolved"
+            case .notResolved: "not_resolved"
+            case .referredUpward: "referred_upward"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        package static let knownCases: [Self] = [.unspecified, .resolved, .notResolved, .referredUpward]
     }
 }
 
@@ -500,7 +564,10 @@ extension HazardsV1 {
         package static let protoName = "sanlian.hazards.v1.ReportHazardRequest"
 
         package var kind: HazardsV1.HazardKind = .unspecified
+        /// A village code is required; the description names a road and kilometre where there is one,
+        /// the coordinates a point.
         package var place: CommonV1.Place? = nil
+        /// 1–1000 characters.
         package var description: String = ""
         package var suggestedGrade: HazardsV1.HazardGrade? = nil
         /// An exercise: flows through, marked as a drill.
@@ -757,11 +824,26 @@ extension HazardsV1 {
         package var reportingDepartment: String = ""
         package var responsibleDepartment: String = ""
         package var assignedTo: String = ""
+        /// When the current step is due (acknowledgement, handling), by the grade's time.
         package var dueUnixMs: Int64 = 0
         package var alertIdentifier: String = ""
         package var history: [HazardsV1.HazardEvent] = []
         package var drill: Bool = false
         package var reportedUnixMs: Int64 = 0
+        package var reportingOperator: String = ""
+        /// Why this grade: the rule that gave it, or the reporter's own.
+        package var gradeReason: String = ""
+        /// Why this department: the routing rule.
+        package var routingReason: String = ""
+        /// What was done (HANDLED), and what shows it is gone (CLOSED).
+        package var handling: String = ""
+        package var evidence: String = ""
+        /// Escalations raised for steps overdue so far.
+        package var overdueEscalations: UInt32 = 0
+        package var reopened: UInt32 = 0
+        /// The reporter's identifier, when it gave one.
+        package var identifier: String = ""
+        package var closedUnixMs: Int64 = 0
 
         package init() {}
 
@@ -779,7 +861,16 @@ extension HazardsV1 {
             alertIdentifier: String = "",
             history: [HazardsV1.HazardEvent] = [],
             drill: Bool = false,
-            reportedUnixMs: Int64 = 0
+            reportedUnixMs: Int64 = 0,
+            reportingOperator: String = "",
+            gradeReason: String = "",
+            routingReason: String = "",
+            handling: String = "",
+            evidence: String = "",
+            overdueEscalations: UInt32 = 0,
+            reopened: UInt32 = 0,
+            identifier: String = "",
+            closedUnixMs: Int64 = 0
         ) {
             self.id = id
             self.kind = kind
@@ -795,6 +886,15 @@ extension HazardsV1 {
             self.history = history
             self.drill = drill
             self.reportedUnixMs = reportedUnixMs
+            self.reportingOperator = reportingOperator
+            self.gradeReason = gradeReason
+            self.routingReason = routingReason
+            self.handling = handling
+            self.evidence = evidence
+            self.overdueEscalations = overdueEscalations
+            self.reopened = reopened
+            self.identifier = identifier
+            self.closedUnixMs = closedUnixMs
         }
     }
 }
@@ -836,6 +936,15 @@ extension HazardsV1.Hazard {
         }
         self.drill = c.drill != 0
         self.reportedUnixMs = c.reported_unix_ms
+        self.reportingOperator = try wireString(c.reporting_operator, message: "sanlian.hazards.v1.Hazard", field: "reporting_operator")
+        self.gradeReason = try wireString(c.grade_reason, message: "sanlian.hazards.v1.Hazard", field: "grade_reason")
+        self.routingReason = try wireString(c.routing_reason, message: "sanlian.hazards.v1.Hazard", field: "routing_reason")
+        self.handling = try wireString(c.handling, message: "sanlian.hazards.v1.Hazard", field: "handling")
+        self.evidence = try wireString(c.evidence, message: "sanlian.hazards.v1.Hazard", field: "evidence")
+        self.overdueEscalations = c.overdue_escalations
+        self.reopened = c.reopened
+        self.identifier = try wireString(c.identifier, message: "sanlian.hazards.v1.Hazard", field: "identifier")
+        self.closedUnixMs = c.closed_unix_ms
     }
 
     package func withPacking(
@@ -882,6 +991,15 @@ extension HazardsV1.Hazard {
         }
         c.drill = self.drill ? 1 : 0
         c.reported_unix_ms = self.reportedUnixMs
+        c.reporting_operator = try arena.string(self.reportingOperator, message: "sanlian.hazards.v1.Hazard", field: "reporting_operator")
+        c.grade_reason = try arena.string(self.gradeReason, message: "sanlian.hazards.v1.Hazard", field: "grade_reason")
+        c.routing_reason = try arena.string(self.routingReason, message: "sanlian.hazards.v1.Hazard", field: "routing_reason")
+        c.handling = try arena.string(self.handling, message: "sanlian.hazards.v1.Hazard", field: "handling")
+        c.evidence = try arena.string(self.evidence, message: "sanlian.hazards.v1.Hazard", field: "evidence")
+        c.overdue_escalations = self.overdueEscalations
+        c.reopened = self.reopened
+        c.identifier = try arena.string(self.identifier, message: "sanlian.hazards.v1.Hazard", field: "identifier")
+        c.closed_unix_ms = self.closedUnixMs
     }
 }
 
@@ -945,6 +1063,42 @@ extension HazardsV1.Hazard {
         if options.includeDefaults || !(self.reportedUnixMs == 0) {
             json.key("reportedUnixMs")
             json.int64(self.reportedUnixMs)
+        }
+        if options.includeDefaults || !(self.reportingOperator.isEmpty) {
+            json.key("reportingOperator")
+            json.string(self.reportingOperator)
+        }
+        if options.includeDefaults || !(self.gradeReason.isEmpty) {
+            json.key("gradeReason")
+            json.string(self.gradeReason)
+        }
+        if options.includeDefaults || !(self.routingReason.isEmpty) {
+            json.key("routingReason")
+            json.string(self.routingReason)
+        }
+        if options.includeDefaults || !(self.handling.isEmpty) {
+            json.key("handling")
+            json.string(self.handling)
+        }
+        if options.includeDefaults || !(self.evidence.isEmpty) {
+            json.key("evidence")
+            json.string(self.evidence)
+        }
+        if options.includeDefaults || !(self.overdueEscalations == 0) {
+            json.key("overdueEscalations")
+            json.int32(self.overdueEscalations)
+        }
+        if options.includeDefaults || !(self.reopened == 0) {
+            json.key("reopened")
+            json.int32(self.reopened)
+        }
+        if options.includeDefaults || !(self.identifier.isEmpty) {
+            json.key("identifier")
+            json.string(self.identifier)
+        }
+        if options.includeDefaults || !(self.closedUnixMs == 0) {
+            json.key("closedUnixMs")
+            json.int64(self.closedUnixMs)
         }
         json.endObject()
     }
@@ -1029,8 +1183,13 @@ extension HazardsV1 {
 
         package var states: [HazardsV1.HazardState] = []
         package var responsibleDepartment: String = ""
+        /// Reported within it.
         package var range: CommonV1.TimeRange? = nil
         package var page: CommonV1.PageRequest? = nil
+        package var kinds: [HazardsV1.HazardKind] = []
+        /// Only those whose current step is past its due time.
+        package var overdue: Bool = false
+        package var villageCode: String = ""
 
         package init() {}
 
@@ -1038,12 +1197,18 @@ extension HazardsV1 {
             states: [HazardsV1.HazardState] = [],
             responsibleDepartment: String = "",
             range: CommonV1.TimeRange? = nil,
-            page: CommonV1.PageRequest? = nil
+            page: CommonV1.PageRequest? = nil,
+            kinds: [HazardsV1.HazardKind] = [],
+            overdue: Bool = false,
+            villageCode: String = ""
         ) {
             self.states = states
             self.responsibleDepartment = responsibleDepartment
             self.range = range
             self.page = page
+            self.kinds = kinds
+            self.overdue = overdue
+            self.villageCode = villageCode
         }
     }
 }
@@ -1077,6 +1242,12 @@ extension HazardsV1.ListHazardsRequest {
         if c.page != nil {
             self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.hazards.v1.ListHazardsRequest", field: "page"))
         }
+        self.kinds.reserveCapacity(c.n_kinds)
+        for index in 0..<c.n_kinds {
+            self.kinds.append(HazardsV1.HazardKind(rawValue: Int32(truncatingIfNeeded: c.kinds[index].rawValue)))
+        }
+        self.overdue = c.overdue != 0
+        self.villageCode = try wireString(c.village_code, message: "sanlian.hazards.v1.ListHazardsRequest", field: "village_code")
     }
 
     package func withPacking(
@@ -1115,6 +1286,16 @@ extension HazardsV1.ListHazardsRequest {
         if let value = self.page {
             c.page = try value.cPointer(&arena)
         }
+        if !self.kinds.isEmpty {
+            let array = arena.allocate(Sanlian__Hazards__V1__HazardKind.self, count: self.kinds.count)
+            for (index, element) in self.kinds.enumerated() {
+                array[index] = Sanlian__Hazards__V1__HazardKind(rawValue: Sanlian__Hazards__V1__HazardKind.RawValue(truncatingIfNeeded: element.rawValue))
+            }
+            c.n_kinds = self.kinds.count
+            c.kinds = array
+        }
+        c.overdue = self.overdue ? 1 : 0
+        c.village_code = try arena.string(self.villageCode, message: "sanlian.hazards.v1.ListHazardsRequest", field: "village_code")
     }
 }
 
@@ -1138,6 +1319,20 @@ extension HazardsV1.ListHazardsRequest {
         if let value = self.page {
             json.key("page")
             value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !self.kinds.isEmpty {
+            json.key("kinds")
+            json.beginArray()
+            for element in self.kinds { json.enumeration(element, options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(!self.overdue) {
+            json.key("overdue")
+            json.bool(self.overdue)
+        }
+        if options.includeDefaults || !(self.villageCode.isEmpty) {
+            json.key("villageCode")
+            json.string(self.villageCode)
         }
         json.endObject()
     }
@@ -1247,10 +1442,11 @@ extension HazardsV1 {
 
         package var id: String = ""
         package var to: HazardsV1.HazardState = .unspecified
+        /// What was done, or why: required for HANDLED (what was done) and REOPENED (why).
         package var note: String = ""
-        /// For ASSIGNED: a team or department.
+        /// For ASSIGNED: a team or department (1–64 characters).
         package var assignee: String = ""
-        /// For CLOSED: what shows the hazard is gone.
+        /// For CLOSED: what shows the hazard is gone (required).
         package var evidence: String = ""
 
         package init() {}
@@ -1356,12 +1552,16 @@ extension HazardsV1 {
     package struct Party: WireMessage {
         package static let protoName = "sanlian.hazards.v1.Party"
 
+        /// 1–64 characters.
         package var name: String = ""
-        /// Optional reference to a resident (18-digit ID number); masked without the grant.
+        /// Optional reference to a resident: an 18-character ID number with its GB 11643 check digit.
+        /// Masked without the personal-data grant.
         package var residentIDNumber: String = ""
         /// e.g. "complainant", "respondent", "guardian".
         package var role: String = ""
+        /// Masked without the personal-data grant.
         package var phone: String = ""
+        /// The enterprise the party is (or works for), for labour disputes.
         package var enterprise: String = ""
 
         package init() {}
@@ -1468,19 +1668,25 @@ extension HazardsV1 {
         package static let protoName = "sanlian.hazards.v1.MediationSession"
 
         package var heldUnixMs: Int64 = 0
+        /// Who mediated (1–64 characters).
         package var mediator: String = ""
+        /// What happened (1–1000 characters).
         package var summary: String = ""
+        /// Who recorded it.
+        package var recordedBy: String = ""
 
         package init() {}
 
         package init(
             heldUnixMs: Int64 = 0,
             mediator: String = "",
-            summary: String = ""
+            summary: String = "",
+            recordedBy: String = ""
         ) {
             self.heldUnixMs = heldUnixMs
             self.mediator = mediator
             self.summary = summary
+            self.recordedBy = recordedBy
         }
     }
 }
@@ -1506,6 +1712,7 @@ extension HazardsV1.MediationSession {
         self.heldUnixMs = c.held_unix_ms
         self.mediator = try wireString(c.mediator, message: "sanlian.hazards.v1.MediationSession", field: "mediator")
         self.summary = try wireString(c.summary, message: "sanlian.hazards.v1.MediationSession", field: "summary")
+        self.recordedBy = try wireString(c.recorded_by, message: "sanlian.hazards.v1.MediationSession", field: "recorded_by")
     }
 
     package func withPacking(
@@ -1532,6 +1739,7 @@ extension HazardsV1.MediationSession {
         c.held_unix_ms = self.heldUnixMs
         c.mediator = try arena.string(self.mediator, message: "sanlian.hazards.v1.MediationSession", field: "mediator")
         c.summary = try arena.string(self.summary, message: "sanlian.hazards.v1.MediationSession", field: "summary")
+        c.recorded_by = try arena.string(self.recordedBy, message: "sanlian.hazards.v1.MediationSession", field: "recorded_by")
     }
 }
 
@@ -1550,6 +1758,10 @@ extension HazardsV1.MediationSession {
             json.key("summary")
             json.string(self.summary)
         }
+        if options.includeDefaults || !(self.recordedBy.isEmpty) {
+            json.key("recordedBy")
+            json.string(self.recordedBy)
+        }
         json.endObject()
     }
 }
@@ -1560,8 +1772,10 @@ extension HazardsV1 {
 
         package var dueUnixMs: Int64 = 0
         package var doneUnixMs: Int64 = 0
+        /// Who made the visit.
         package var by: String = ""
         package var note: String = ""
+        package var id: String = ""
 
         package init() {}
 
@@ -1569,12 +1783,14 @@ extension HazardsV1 {
             dueUnixMs: Int64 = 0,
             doneUnixMs: Int64 = 0,
             by: String = "",
-            note: String = ""
+            note: String = "",
+            id: String = ""
         ) {
             self.dueUnixMs = dueUnixMs
             self.doneUnixMs = doneUnixMs
             self.by = by
             self.note = note
+            self.id = id
         }
     }
 }
@@ -1601,6 +1817,7 @@ extension HazardsV1.FollowUp {
         self.doneUnixMs = c.done_unix_ms
         self.by = try wireString(c.by, message: "sanlian.hazards.v1.FollowUp", field: "by")
         self.note = try wireString(c.note, message: "sanlian.hazards.v1.FollowUp", field: "note")
+        self.id = try wireString(c.id, message: "sanlian.hazards.v1.FollowUp", field: "id")
     }
 
     package func withPacking(
@@ -1628,6 +1845,7 @@ extension HazardsV1.FollowUp {
         c.done_unix_ms = self.doneUnixMs
         c.by = try arena.string(self.by, message: "sanlian.hazards.v1.FollowUp", field: "by")
         c.note = try arena.string(self.note, message: "sanlian.hazards.v1.FollowUp", field: "note")
+        c.id = try arena.string(self.id, message: "sanlian.hazards.v1.FollowUp", field: "id")
     }
 }
 
@@ -1645,6 +1863,119 @@ extension HazardsV1.FollowUp {
         if options.includeDefaults || !(self.by.isEmpty) {
             json.key("by")
             json.string(self.by)
+        }
+        if options.includeDefaults || !(self.note.isEmpty) {
+            json.key("note")
+            json.string(self.note)
+        }
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        json.endObject()
+    }
+}
+
+extension HazardsV1 {
+    package struct DisputeEvent: WireMessage {
+        package static let protoName = "sanlian.hazards.v1.DisputeEvent"
+
+        package var from: HazardsV1.DisputeState = .unspecified
+        package var to: HazardsV1.DisputeState = .unspecified
+        package var by: String = ""
+        package var atUnixMs: Int64 = 0
+        package var note: String = ""
+
+        package init() {}
+
+        package init(
+            from: HazardsV1.DisputeState = .unspecified,
+            to: HazardsV1.DisputeState = .unspecified,
+            by: String = "",
+            atUnixMs: Int64 = 0,
+            note: String = ""
+        ) {
+            self.from = from
+            self.to = to
+            self.by = by
+            self.atUnixMs = atUnixMs
+            self.note = note
+        }
+    }
+}
+
+extension HazardsV1.DisputeEvent {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__dispute_event__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__dispute_event__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Hazards__V1__DisputeEvent) throws(WireError) {
+        self.init()
+        self.from = HazardsV1.DisputeState(rawValue: Int32(truncatingIfNeeded: c.from.rawValue))
+        self.to = HazardsV1.DisputeState(rawValue: Int32(truncatingIfNeeded: c.to.rawValue))
+        self.by = try wireString(c.by, message: "sanlian.hazards.v1.DisputeEvent", field: "by")
+        self.atUnixMs = c.at_unix_ms
+        self.note = try wireString(c.note, message: "sanlian.hazards.v1.DisputeEvent", field: "note")
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__DisputeEvent()
+            sanlian__hazards__v1__dispute_event__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__hazards__v1__dispute_event__get_packed_size(&c)) { sanlian__hazards__v1__dispute_event__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__DisputeEvent> {
+        let pointer = arena.allocate(Sanlian__Hazards__V1__DisputeEvent.self, count: 1)
+        sanlian__hazards__v1__dispute_event__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Hazards__V1__DisputeEvent, _ arena: inout WireArena) throws(WireError) {
+        c.from = Sanlian__Hazards__V1__DisputeState(rawValue: Sanlian__Hazards__V1__DisputeState.RawValue(truncatingIfNeeded: self.from.rawValue))
+        c.to = Sanlian__Hazards__V1__DisputeState(rawValue: Sanlian__Hazards__V1__DisputeState.RawValue(truncatingIfNeeded: self.to.rawValue))
+        c.by = try arena.string(self.by, message: "sanlian.hazards.v1.DisputeEvent", field: "by")
+        c.at_unix_ms = self.atUnixMs
+        c.note = try arena.string(self.note, message: "sanlian.hazards.v1.DisputeEvent", field: "note")
+    }
+}
+
+extension HazardsV1.DisputeEvent {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.from.rawValue == 0) {
+            json.key("from")
+            json.enumeration(self.from, options)
+        }
+        if options.includeDefaults || !(self.to.rawValue == 0) {
+            json.key("to")
+            json.enumeration(self.to, options)
+        }
+        if options.includeDefaults || !(self.by.isEmpty) {
+            json.key("by")
+            json.string(self.by)
+        }
+        if options.includeDefaults || !(self.atUnixMs == 0) {
+            json.key("atUnixMs")
+            json.int64(self.atUnixMs)
         }
         if options.includeDefaults || !(self.note.isEmpty) {
             json.key("note")
@@ -1674,9 +2005,18 @@ extension HazardsV1 {
         package var followUps: [HazardsV1.FollowUp] = []
         /// The earlier dispute this one recurs, if any.
         package var recurrenceOf: String = ""
+        /// The station leader who closed a case graded 较大 or above ("station/leader-01").
         package var closingApprovedBy: String = ""
         package var closedUnixMs: Int64 = 0
         package var drill: Bool = false
+        package var channelReason: String = ""
+        package var outcome: HazardsV1.Outcome = .unspecified
+        package var resolvedUnixMs: Int64 = 0
+        /// Who took it in ("governance/gov-01").
+        package var acceptedBy: String = ""
+        package var history: [HazardsV1.DisputeEvent] = []
+        /// True when ID numbers and phones are masked in this copy.
+        package var masked: Bool = false
 
         package init() {}
 
@@ -1697,7 +2037,13 @@ extension HazardsV1 {
             recurrenceOf: String = "",
             closingApprovedBy: String = "",
             closedUnixMs: Int64 = 0,
-            drill: Bool = false
+            drill: Bool = false,
+            channelReason: String = "",
+            outcome: HazardsV1.Outcome = .unspecified,
+            resolvedUnixMs: Int64 = 0,
+            acceptedBy: String = "",
+            history: [HazardsV1.DisputeEvent] = [],
+            masked: Bool = false
         ) {
             self.id = id
             self.category = category
@@ -1716,6 +2062,12 @@ extension HazardsV1 {
             self.closingApprovedBy = closingApprovedBy
             self.closedUnixMs = closedUnixMs
             self.drill = drill
+            self.channelReason = channelReason
+            self.outcome = outcome
+            self.resolvedUnixMs = resolvedUnixMs
+            self.acceptedBy = acceptedBy
+            self.history = history
+            self.masked = masked
         }
     }
 }
@@ -1766,6 +2118,15 @@ extension HazardsV1.Dispute {
         self.closingApprovedBy = try wireString(c.closing_approved_by, message: "sanlian.hazards.v1.Dispute", field: "closing_approved_by")
         self.closedUnixMs = c.closed_unix_ms
         self.drill = c.drill != 0
+        self.channelReason = try wireString(c.channel_reason, message: "sanlian.hazards.v1.Dispute", field: "channel_reason")
+        self.outcome = HazardsV1.Outcome(rawValue: Int32(truncatingIfNeeded: c.outcome.rawValue))
+        self.resolvedUnixMs = c.resolved_unix_ms
+        self.acceptedBy = try wireString(c.accepted_by, message: "sanlian.hazards.v1.Dispute", field: "accepted_by")
+        self.history.reserveCapacity(c.n_history)
+        for index in 0..<c.n_history {
+            self.history.append(try HazardsV1.DisputeEvent(cMessage: wirePointee(c.history[index], message: "sanlian.hazards.v1.Dispute", field: "history")))
+        }
+        self.masked = c.masked != 0
     }
 
     package func withPacking(
@@ -1829,6 +2190,19 @@ extension HazardsV1.Dispute {
         c.closing_approved_by = try arena.string(self.closingApprovedBy, message: "sanlian.hazards.v1.Dispute", field: "closing_approved_by")
         c.closed_unix_ms = self.closedUnixMs
         c.drill = self.drill ? 1 : 0
+        c.channel_reason = try arena.string(self.channelReason, message: "sanlian.hazards.v1.Dispute", field: "channel_reason")
+        c.outcome = Sanlian__Hazards__V1__Outcome(rawValue: Sanlian__Hazards__V1__Outcome.RawValue(truncatingIfNeeded: self.outcome.rawValue))
+        c.resolved_unix_ms = self.resolvedUnixMs
+        c.accepted_by = try arena.string(self.acceptedBy, message: "sanlian.hazards.v1.Dispute", field: "accepted_by")
+        if !self.history.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Hazards__V1__DisputeEvent>?.self, count: self.history.count)
+            for (index, element) in self.history.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_history = self.history.count
+            c.history = array
+        }
+        c.masked = self.masked ? 1 : 0
     }
 }
 
@@ -1909,6 +2283,32 @@ extension HazardsV1.Dispute {
             json.key("drill")
             json.bool(self.drill)
         }
+        if options.includeDefaults || !(self.channelReason.isEmpty) {
+            json.key("channelReason")
+            json.string(self.channelReason)
+        }
+        if options.includeDefaults || !(self.outcome.rawValue == 0) {
+            json.key("outcome")
+            json.enumeration(self.outcome, options)
+        }
+        if options.includeDefaults || !(self.resolvedUnixMs == 0) {
+            json.key("resolvedUnixMs")
+            json.int64(self.resolvedUnixMs)
+        }
+        if options.includeDefaults || !(self.acceptedBy.isEmpty) {
+            json.key("acceptedBy")
+            json.string(self.acceptedBy)
+        }
+        if options.includeDefaults || !self.history.isEmpty {
+            json.key("history")
+            json.beginArray()
+            for element in self.history { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(!self.masked) {
+            json.key("masked")
+            json.bool(self.masked)
+        }
         json.endObject()
     }
 }
@@ -1918,8 +2318,11 @@ extension HazardsV1 {
         package static let protoName = "sanlian.hazards.v1.IntakeRequest"
 
         package var category: HazardsV1.DisputeCategory = .unspecified
+        /// 1–20 parties.
         package var parties: [HazardsV1.Party] = []
+        /// A village code is required.
         package var place: CommonV1.Place? = nil
+        /// 1–1000 characters.
         package var complaint: String = ""
         package var drill: Bool = false
 
@@ -2044,6 +2447,7 @@ extension HazardsV1 {
 
         package var id: String = ""
         package var grade: HazardsV1.DisputeGrade = .unspecified
+        /// Why this grade (1–1000 characters).
         package var reason: String = ""
 
         package init() {}
@@ -2135,6 +2539,7 @@ extension HazardsV1 {
 
         package var id: String = ""
         package var channel: HazardsV1.MediationChannel = .unspecified
+        /// Why this channel (1–1000 characters).
         package var reason: String = ""
 
         package init() {}
@@ -2311,19 +2716,24 @@ extension HazardsV1 {
         package static let protoName = "sanlian.hazards.v1.OutcomeRequest"
 
         package var id: String = ""
-        package var resolved: Bool = false
+        /// The agreement's terms (required when resolved).
         package var agreement: String = ""
+        package var outcome: HazardsV1.Outcome = .unspecified
+        /// Why, when not resolved or referred upward.
+        package var note: String = ""
 
         package init() {}
 
         package init(
             id: String = "",
-            resolved: Bool = false,
-            agreement: String = ""
+            agreement: String = "",
+            outcome: HazardsV1.Outcome = .unspecified,
+            note: String = ""
         ) {
             self.id = id
-            self.resolved = resolved
             self.agreement = agreement
+            self.outcome = outcome
+            self.note = note
         }
     }
 }
@@ -2347,8 +2757,9 @@ extension HazardsV1.OutcomeRequest {
     package init(cMessage c: Sanlian__Hazards__V1__OutcomeRequest) throws(WireError) {
         self.init()
         self.id = try wireString(c.id, message: "sanlian.hazards.v1.OutcomeRequest", field: "id")
-        self.resolved = c.resolved != 0
         self.agreement = try wireString(c.agreement, message: "sanlian.hazards.v1.OutcomeRequest", field: "agreement")
+        self.outcome = HazardsV1.Outcome(rawValue: Int32(truncatingIfNeeded: c.outcome.rawValue))
+        self.note = try wireString(c.note, message: "sanlian.hazards.v1.OutcomeRequest", field: "note")
     }
 
     package func withPacking(
@@ -2373,8 +2784,9 @@ extension HazardsV1.OutcomeRequest {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     package func fill(_ c: inout Sanlian__Hazards__V1__OutcomeRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.OutcomeRequest", field: "id")
-        c.resolved = self.resolved ? 1 : 0
         c.agreement = try arena.string(self.agreement, message: "sanlian.hazards.v1.OutcomeRequest", field: "agreement")
+        c.outcome = Sanlian__Hazards__V1__Outcome(rawValue: Sanlian__Hazards__V1__Outcome.RawValue(truncatingIfNeeded: self.outcome.rawValue))
+        c.note = try arena.string(self.note, message: "sanlian.hazards.v1.OutcomeRequest", field: "note")
     }
 }
 
@@ -2385,13 +2797,17 @@ extension HazardsV1.OutcomeRequest {
             json.key("id")
             json.string(self.id)
         }
-        if options.includeDefaults || !(!self.resolved) {
-            json.key("resolved")
-            json.bool(self.resolved)
-        }
         if options.includeDefaults || !(self.agreement.isEmpty) {
             json.key("agreement")
             json.string(self.agreement)
+        }
+        if options.includeDefaults || !(self.outcome.rawValue == 0) {
+            json.key("outcome")
+            json.enumeration(self.outcome, options)
+        }
+        if options.includeDefaults || !(self.note.isEmpty) {
+            json.key("note")
+            json.string(self.note)
         }
         json.endObject()
     }
@@ -2485,15 +2901,19 @@ extension HazardsV1 {
 
         package var id: String = ""
         package var note: String = ""
+        /// The follow-up visited; empty: the earliest one not done.
+        package var followUpID: String = ""
 
         package init() {}
 
         package init(
             id: String = "",
-            note: String = ""
+            note: String = "",
+            followUpID: String = ""
         ) {
             self.id = id
             self.note = note
+            self.followUpID = followUpID
         }
     }
 }
@@ -2518,6 +2938,7 @@ extension HazardsV1.FollowUpRecord {
         self.init()
         self.id = try wireString(c.id, message: "sanlian.hazards.v1.FollowUpRecord", field: "id")
         self.note = try wireString(c.note, message: "sanlian.hazards.v1.FollowUpRecord", field: "note")
+        self.followUpID = try wireString(c.follow_up_id, message: "sanlian.hazards.v1.FollowUpRecord", field: "follow_up_id")
     }
 
     package func withPacking(
@@ -2543,6 +2964,7 @@ extension HazardsV1.FollowUpRecord {
     package func fill(_ c: inout Sanlian__Hazards__V1__FollowUpRecord, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.FollowUpRecord", field: "id")
         c.note = try arena.string(self.note, message: "sanlian.hazards.v1.FollowUpRecord", field: "note")
+        c.follow_up_id = try arena.string(self.followUpID, message: "sanlian.hazards.v1.FollowUpRecord", field: "follow_up_id")
     }
 }
 
@@ -2557,6 +2979,10 @@ extension HazardsV1.FollowUpRecord {
             json.key("note")
             json.string(self.note)
         }
+        if options.includeDefaults || !(self.followUpID.isEmpty) {
+            json.key("followUpId")
+            json.string(self.followUpID)
+        }
         json.endObject()
     }
 }
@@ -2566,17 +2992,16 @@ extension HazardsV1 {
         package static let protoName = "sanlian.hazards.v1.CloseDisputeRequest"
 
         package var id: String = ""
-        /// Required for grade 较大 and above: the approving station leader.
-        package var approvedBy: String = ""
+        package var note: String = ""
 
         package init() {}
 
         package init(
             id: String = "",
-            approvedBy: String = ""
+            note: String = ""
         ) {
             self.id = id
-            self.approvedBy = approvedBy
+            self.note = note
         }
     }
 }
@@ -2600,7 +3025,7 @@ extension HazardsV1.CloseDisputeRequest {
     package init(cMessage c: Sanlian__Hazards__V1__CloseDisputeRequest) throws(WireError) {
         self.init()
         self.id = try wireString(c.id, message: "sanlian.hazards.v1.CloseDisputeRequest", field: "id")
-        self.approvedBy = try wireString(c.approved_by, message: "sanlian.hazards.v1.CloseDisputeRequest", field: "approved_by")
+        self.note = try wireString(c.note, message: "sanlian.hazards.v1.CloseDisputeRequest", field: "note")
     }
 
     package func withPacking(
@@ -2625,7 +3050,7 @@ extension HazardsV1.CloseDisputeRequest {
     /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
     package func fill(_ c: inout Sanlian__Hazards__V1__CloseDisputeRequest, _ arena: inout WireArena) throws(WireError) {
         c.id = try arena.string(self.id, message: "sanlian.hazards.v1.CloseDisputeRequest", field: "id")
-        c.approved_by = try arena.string(self.approvedBy, message: "sanlian.hazards.v1.CloseDisputeRequest", field: "approved_by")
+        c.note = try arena.string(self.note, message: "sanlian.hazards.v1.CloseDisputeRequest", field: "note")
     }
 }
 
@@ -2636,9 +3061,9 @@ extension HazardsV1.CloseDisputeRequest {
             json.key("id")
             json.string(self.id)
         }
-        if options.includeDefaults || !(self.approvedBy.isEmpty) {
-            json.key("approvedBy")
-            json.string(self.approvedBy)
+        if options.includeDefaults || !(self.note.isEmpty) {
+            json.key("note")
+            json.string(self.note)
         }
         json.endObject()
     }
@@ -2722,19 +3147,36 @@ extension HazardsV1 {
         package static let protoName = "sanlian.hazards.v1.ListDisputesRequest"
 
         package var states: [HazardsV1.DisputeState] = []
+        /// Accepted within it.
         package var range: CommonV1.TimeRange? = nil
         package var page: CommonV1.PageRequest? = nil
+        package var categories: [HazardsV1.DisputeCategory] = []
+        package var grades: [HazardsV1.DisputeGrade] = []
+        package var channels: [HazardsV1.MediationChannel] = []
+        package var villageCode: String = ""
+        /// Only recurrences.
+        package var recurrences: Bool = false
 
         package init() {}
 
         package init(
             states: [HazardsV1.DisputeState] = [],
             range: CommonV1.TimeRange? = nil,
-            page: CommonV1.PageRequest? = nil
+            page: CommonV1.PageRequest? = nil,
+            categories: [HazardsV1.DisputeCategory] = [],
+            grades: [HazardsV1.DisputeGrade] = [],
+            channels: [HazardsV1.MediationChannel] = [],
+            villageCode: String = "",
+            recurrences: Bool = false
         ) {
             self.states = states
             self.range = range
             self.page = page
+            self.categories = categories
+            self.grades = grades
+            self.channels = channels
+            self.villageCode = villageCode
+            self.recurrences = recurrences
         }
     }
 }
@@ -2767,6 +3209,20 @@ extension HazardsV1.ListDisputesRequest {
         if c.page != nil {
             self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.hazards.v1.ListDisputesRequest", field: "page"))
         }
+        self.categories.reserveCapacity(c.n_categories)
+        for index in 0..<c.n_categories {
+            self.categories.append(HazardsV1.DisputeCategory(rawValue: Int32(truncatingIfNeeded: c.categories[index].rawValue)))
+        }
+        self.grades.reserveCapacity(c.n_grades)
+        for index in 0..<c.n_grades {
+            self.grades.append(HazardsV1.DisputeGrade(rawValue: Int32(truncatingIfNeeded: c.grades[index].rawValue)))
+        }
+        self.channels.reserveCapacity(c.n_channels)
+        for index in 0..<c.n_channels {
+            self.channels.append(HazardsV1.MediationChannel(rawValue: Int32(truncatingIfNeeded: c.channels[index].rawValue)))
+        }
+        self.villageCode = try wireString(c.village_code, message: "sanlian.hazards.v1.ListDisputesRequest", field: "village_code")
+        self.recurrences = c.recurrences != 0
     }
 
     package func withPacking(
@@ -2804,6 +3260,32 @@ extension HazardsV1.ListDisputesRequest {
         if let value = self.page {
             c.page = try value.cPointer(&arena)
         }
+        if !self.categories.isEmpty {
+            let array = arena.allocate(Sanlian__Hazards__V1__DisputeCategory.self, count: self.categories.count)
+            for (index, element) in self.categories.enumerated() {
+                array[index] = Sanlian__Hazards__V1__DisputeCategory(rawValue: Sanlian__Hazards__V1__DisputeCategory.RawValue(truncatingIfNeeded: element.rawValue))
+            }
+            c.n_categories = self.categories.count
+            c.categories = array
+        }
+        if !self.grades.isEmpty {
+            let array = arena.allocate(Sanlian__Hazards__V1__DisputeGrade.self, count: self.grades.count)
+            for (index, element) in self.grades.enumerated() {
+                array[index] = Sanlian__Hazards__V1__DisputeGrade(rawValue: Sanlian__Hazards__V1__DisputeGrade.RawValue(truncatingIfNeeded: element.rawValue))
+            }
+            c.n_grades = self.grades.count
+            c.grades = array
+        }
+        if !self.channels.isEmpty {
+            let array = arena.allocate(Sanlian__Hazards__V1__MediationChannel.self, count: self.channels.count)
+            for (index, element) in self.channels.enumerated() {
+                array[index] = Sanlian__Hazards__V1__MediationChannel(rawValue: Sanlian__Hazards__V1__MediationChannel.RawValue(truncatingIfNeeded: element.rawValue))
+            }
+            c.n_channels = self.channels.count
+            c.channels = array
+        }
+        c.village_code = try arena.string(self.villageCode, message: "sanlian.hazards.v1.ListDisputesRequest", field: "village_code")
+        c.recurrences = self.recurrences ? 1 : 0
     }
 }
 
@@ -2823,6 +3305,32 @@ extension HazardsV1.ListDisputesRequest {
         if let value = self.page {
             json.key("page")
             value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !self.categories.isEmpty {
+            json.key("categories")
+            json.beginArray()
+            for element in self.categories { json.enumeration(element, options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !self.grades.isEmpty {
+            json.key("grades")
+            json.beginArray()
+            for element in self.grades { json.enumeration(element, options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !self.channels.isEmpty {
+            json.key("channels")
+            json.beginArray()
+            for element in self.channels { json.enumeration(element, options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.villageCode.isEmpty) {
+            json.key("villageCode")
+            json.string(self.villageCode)
+        }
+        if options.includeDefaults || !(!self.recurrences) {
+            json.key("recurrences")
+            json.bool(self.recurrences)
         }
         json.endObject()
     }
@@ -2916,6 +3424,608 @@ extension HazardsV1.ListDisputesResponse {
             json.key("disputes")
             json.beginArray()
             for element in self.disputes { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
+extension HazardsV1 {
+    package struct ListFollowUpsDueRequest: WireMessage {
+        package static let protoName = "sanlian.hazards.v1.ListFollowUpsDueRequest"
+
+        /// Due before this time (0: now).
+        package var dueBeforeUnixMs: Int64 = 0
+        package var page: CommonV1.PageRequest? = nil
+
+        package init() {}
+
+        package init(
+            dueBeforeUnixMs: Int64 = 0,
+            page: CommonV1.PageRequest? = nil
+        ) {
+            self.dueBeforeUnixMs = dueBeforeUnixMs
+            self.page = page
+        }
+    }
+}
+
+extension HazardsV1.ListFollowUpsDueRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__list_follow_ups_due_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__list_follow_ups_due_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Hazards__V1__ListFollowUpsDueRequest) throws(WireError) {
+        self.init()
+        self.dueBeforeUnixMs = c.due_before_unix_ms
+        if c.page != nil {
+            self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.hazards.v1.ListFollowUpsDueRequest", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__ListFollowUpsDueRequest()
+            sanlian__hazards__v1__list_follow_ups_due_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__hazards__v1__list_follow_ups_due_request__get_packed_size(&c)) { sanlian__hazards__v1__list_follow_ups_due_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__ListFollowUpsDueRequest> {
+        let pointer = arena.allocate(Sanlian__Hazards__V1__ListFollowUpsDueRequest.self, count: 1)
+        sanlian__hazards__v1__list_follow_ups_due_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Hazards__V1__ListFollowUpsDueRequest, _ arena: inout WireArena) throws(WireError) {
+        c.due_before_unix_ms = self.dueBeforeUnixMs
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension HazardsV1.ListFollowUpsDueRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.dueBeforeUnixMs == 0) {
+            json.key("dueBeforeUnixMs")
+            json.int64(self.dueBeforeUnixMs)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
+extension HazardsV1 {
+    package struct DueFollowUp: WireMessage {
+        package static let protoName = "sanlian.hazards.v1.DueFollowUp"
+
+        package var disputeID: String = ""
+        package var followUp: HazardsV1.FollowUp? = nil
+        package var category: HazardsV1.DisputeCategory = .unspecified
+        package var grade: HazardsV1.DisputeGrade = .unspecified
+        package var villageCode: String = ""
+        /// Past its due time.
+        package var late: Bool = false
+
+        package init() {}
+
+        package init(
+            disputeID: String = "",
+            followUp: HazardsV1.FollowUp? = nil,
+            category: HazardsV1.DisputeCategory = .unspecified,
+            grade: HazardsV1.DisputeGrade = .unspecified,
+            villageCode: String = "",
+            late: Bool = false
+        ) {
+            self.disputeID = disputeID
+            self.followUp = followUp
+            self.category = category
+            self.grade = grade
+            self.villageCode = villageCode
+            self.late = late
+        }
+    }
+}
+
+extension HazardsV1.DueFollowUp {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__due_follow_up__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__due_follow_up__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Hazards__V1__DueFollowUp) throws(WireError) {
+        self.init()
+        self.disputeID = try wireString(c.dispute_id, message: "sanlian.hazards.v1.DueFollowUp", field: "dispute_id")
+        if c.follow_up != nil {
+            self.followUp = try HazardsV1.FollowUp(cMessage: wirePointee(c.follow_up, message: "sanlian.hazards.v1.DueFollowUp", field: "follow_up"))
+        }
+        self.category = HazardsV1.DisputeCategory(rawValue: Int32(truncatingIfNeeded: c.category.rawValue))
+        self.grade = HazardsV1.DisputeGrade(rawValue: Int32(truncatingIfNeeded: c.grade.rawValue))
+        self.villageCode = try wireString(c.village_code, message: "sanlian.hazards.v1.DueFollowUp", field: "village_code")
+        self.late = c.late != 0
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__DueFollowUp()
+            sanlian__hazards__v1__due_follow_up__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__hazards__v1__due_follow_up__get_packed_size(&c)) { sanlian__hazards__v1__due_follow_up__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__DueFollowUp> {
+        let pointer = arena.allocate(Sanlian__Hazards__V1__DueFollowUp.self, count: 1)
+        sanlian__hazards__v1__due_follow_up__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Hazards__V1__DueFollowUp, _ arena: inout WireArena) throws(WireError) {
+        c.dispute_id = try arena.string(self.disputeID, message: "sanlian.hazards.v1.DueFollowUp", field: "dispute_id")
+        if let value = self.followUp {
+            c.follow_up = try value.cPointer(&arena)
+        }
+        c.category = Sanlian__Hazards__V1__DisputeCategory(rawValue: Sanlian__Hazards__V1__DisputeCategory.RawValue(truncatingIfNeeded: self.category.rawValue))
+        c.grade = Sanlian__Hazards__V1__DisputeGrade(rawValue: Sanlian__Hazards__V1__DisputeGrade.RawValue(truncatingIfNeeded: self.grade.rawValue))
+        c.village_code = try arena.string(self.villageCode, message: "sanlian.hazards.v1.DueFollowUp", field: "village_code")
+        c.late = self.late ? 1 : 0
+    }
+}
+
+extension HazardsV1.DueFollowUp {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.disputeID.isEmpty) {
+            json.key("disputeId")
+            json.string(self.disputeID)
+        }
+        if let value = self.followUp {
+            json.key("followUp")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.category.rawValue == 0) {
+            json.key("category")
+            json.enumeration(self.category, options)
+        }
+        if options.includeDefaults || !(self.grade.rawValue == 0) {
+            json.key("grade")
+            json.enumeration(self.grade, options)
+        }
+        if options.includeDefaults || !(self.villageCode.isEmpty) {
+            json.key("villageCode")
+            json.string(self.villageCode)
+        }
+        if options.includeDefaults || !(!self.late) {
+            json.key("late")
+            json.bool(self.late)
+        }
+        json.endObject()
+    }
+}
+
+extension HazardsV1 {
+    package struct ListFollowUpsDueResponse: WireMessage {
+        package static let protoName = "sanlian.hazards.v1.ListFollowUpsDueResponse"
+
+        package var followUps: [HazardsV1.DueFollowUp] = []
+        package var page: CommonV1.PageResponse? = nil
+
+        package init() {}
+
+        package init(
+            followUps: [HazardsV1.DueFollowUp] = [],
+            page: CommonV1.PageResponse? = nil
+        ) {
+            self.followUps = followUps
+            self.page = page
+        }
+    }
+}
+
+extension HazardsV1.ListFollowUpsDueResponse {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__list_follow_ups_due_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__list_follow_ups_due_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Hazards__V1__ListFollowUpsDueResponse) throws(WireError) {
+        self.init()
+        self.followUps.reserveCapacity(c.n_follow_ups)
+        for index in 0..<c.n_follow_ups {
+            self.followUps.append(try HazardsV1.DueFollowUp(cMessage: wirePointee(c.follow_ups[index], message: "sanlian.hazards.v1.ListFollowUpsDueResponse", field: "follow_ups")))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageResponse(cMessage: wirePointee(c.page, message: "sanlian.hazards.v1.ListFollowUpsDueResponse", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__ListFollowUpsDueResponse()
+            sanlian__hazards__v1__list_follow_ups_due_response__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__hazards__v1__list_follow_ups_due_response__get_packed_size(&c)) { sanlian__hazards__v1__list_follow_ups_due_response__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__ListFollowUpsDueResponse> {
+        let pointer = arena.allocate(Sanlian__Hazards__V1__ListFollowUpsDueResponse.self, count: 1)
+        sanlian__hazards__v1__list_follow_ups_due_response__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Hazards__V1__ListFollowUpsDueResponse, _ arena: inout WireArena) throws(WireError) {
+        if !self.followUps.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Hazards__V1__DueFollowUp>?.self, count: self.followUps.count)
+            for (index, element) in self.followUps.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_follow_ups = self.followUps.count
+            c.follow_ups = array
+        }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension HazardsV1.ListFollowUpsDueResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.followUps.isEmpty {
+            json.key("followUps")
+            json.beginArray()
+            for element in self.followUps { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
+extension HazardsV1 {
+    package struct DisputeWorkersRequest: WireMessage {
+        package static let protoName = "sanlian.hazards.v1.DisputeWorkersRequest"
+
+        package var id: String = ""
+        package var page: CommonV1.PageRequest? = nil
+
+        package init() {}
+
+        package init(
+            id: String = "",
+            page: CommonV1.PageRequest? = nil
+        ) {
+            self.id = id
+            self.page = page
+        }
+    }
+}
+
+extension HazardsV1.DisputeWorkersRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__dispute_workers_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__dispute_workers_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Hazards__V1__DisputeWorkersRequest) throws(WireError) {
+        self.init()
+        self.id = try wireString(c.id, message: "sanlian.hazards.v1.DisputeWorkersRequest", field: "id")
+        if c.page != nil {
+            self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.hazards.v1.DisputeWorkersRequest", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__DisputeWorkersRequest()
+            sanlian__hazards__v1__dispute_workers_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__hazards__v1__dispute_workers_request__get_packed_size(&c)) { sanlian__hazards__v1__dispute_workers_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__DisputeWorkersRequest> {
+        let pointer = arena.allocate(Sanlian__Hazards__V1__DisputeWorkersRequest.self, count: 1)
+        sanlian__hazards__v1__dispute_workers_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Hazards__V1__DisputeWorkersRequest, _ arena: inout WireArena) throws(WireError) {
+        c.id = try arena.string(self.id, message: "sanlian.hazards.v1.DisputeWorkersRequest", field: "id")
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension HazardsV1.DisputeWorkersRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
+extension HazardsV1 {
+    package struct Worker: WireMessage {
+        package static let protoName = "sanlian.hazards.v1.Worker"
+
+        package var name: String = ""
+        /// Masked as the caller's grants require.
+        package var idNumber: String = ""
+        package var phone: String = ""
+        package var present: Bool = false
+
+        package init() {}
+
+        package init(
+            name: String = "",
+            idNumber: String = "",
+            phone: String = "",
+            present: Bool = false
+        ) {
+            self.name = name
+            self.idNumber = idNumber
+            self.phone = phone
+            self.present = present
+        }
+    }
+}
+
+extension HazardsV1.Worker {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__worker__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__worker__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Hazards__V1__Worker) throws(WireError) {
+        self.init()
+        self.name = try wireString(c.name, message: "sanlian.hazards.v1.Worker", field: "name")
+        self.idNumber = try wireString(c.id_number, message: "sanlian.hazards.v1.Worker", field: "id_number")
+        self.phone = try wireString(c.phone, message: "sanlian.hazards.v1.Worker", field: "phone")
+        self.present = c.present != 0
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__Worker()
+            sanlian__hazards__v1__worker__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__hazards__v1__worker__get_packed_size(&c)) { sanlian__hazards__v1__worker__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__Worker> {
+        let pointer = arena.allocate(Sanlian__Hazards__V1__Worker.self, count: 1)
+        sanlian__hazards__v1__worker__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Hazards__V1__Worker, _ arena: inout WireArena) throws(WireError) {
+        c.name = try arena.string(self.name, message: "sanlian.hazards.v1.Worker", field: "name")
+        c.id_number = try arena.string(self.idNumber, message: "sanlian.hazards.v1.Worker", field: "id_number")
+        c.phone = try arena.string(self.phone, message: "sanlian.hazards.v1.Worker", field: "phone")
+        c.present = self.present ? 1 : 0
+    }
+}
+
+extension HazardsV1.Worker {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        if options.includeDefaults || !(self.idNumber.isEmpty) {
+            json.key("idNumber")
+            json.string(self.idNumber)
+        }
+        if options.includeDefaults || !(self.phone.isEmpty) {
+            json.key("phone")
+            json.string(self.phone)
+        }
+        if options.includeDefaults || !(!self.present) {
+            json.key("present")
+            json.bool(self.present)
+        }
+        json.endObject()
+    }
+}
+
+extension HazardsV1 {
+    package struct DisputeWorkersResponse: WireMessage {
+        package static let protoName = "sanlian.hazards.v1.DisputeWorkersResponse"
+
+        package var enterprise: String = ""
+        package var workers: [HazardsV1.Worker] = []
+        package var page: CommonV1.PageResponse? = nil
+
+        package init() {}
+
+        package init(
+            enterprise: String = "",
+            workers: [HazardsV1.Worker] = [],
+            page: CommonV1.PageResponse? = nil
+        ) {
+            self.enterprise = enterprise
+            self.workers = workers
+            self.page = page
+        }
+    }
+}
+
+extension HazardsV1.DisputeWorkersResponse {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__dispute_workers_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__dispute_workers_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Hazards__V1__DisputeWorkersResponse) throws(WireError) {
+        self.init()
+        self.enterprise = try wireString(c.enterprise, message: "sanlian.hazards.v1.DisputeWorkersResponse", field: "enterprise")
+        self.workers.reserveCapacity(c.n_workers)
+        for index in 0..<c.n_workers {
+            self.workers.append(try HazardsV1.Worker(cMessage: wirePointee(c.workers[index], message: "sanlian.hazards.v1.DisputeWorkersResponse", field: "workers")))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageResponse(cMessage: wirePointee(c.page, message: "sanlian.hazards.v1.DisputeWorkersResponse", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__DisputeWorkersResponse()
+            sanlian__hazards__v1__dispute_workers_response__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__hazards__v1__dispute_workers_response__get_packed_size(&c)) { sanlian__hazards__v1__dispute_workers_response__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__DisputeWorkersResponse> {
+        let pointer = arena.allocate(Sanlian__Hazards__V1__DisputeWorkersResponse.self, count: 1)
+        sanlian__hazards__v1__dispute_workers_response__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Hazards__V1__DisputeWorkersResponse, _ arena: inout WireArena) throws(WireError) {
+        c.enterprise = try arena.string(self.enterprise, message: "sanlian.hazards.v1.DisputeWorkersResponse", field: "enterprise")
+        if !self.workers.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Hazards__V1__Worker>?.self, count: self.workers.count)
+            for (index, element) in self.workers.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_workers = self.workers.count
+            c.workers = array
+        }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension HazardsV1.DisputeWorkersResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.enterprise.isEmpty) {
+            json.key("enterprise")
+            json.string(self.enterprise)
+        }
+        if options.includeDefaults || !self.workers.isEmpty {
+            json.key("workers")
+            json.beginArray()
+            for element in self.workers { element.writeJSON(to: &json, options: options) }
             json.endArray()
         }
         if let value = self.page {
@@ -3117,9 +4227,14 @@ extension HazardsV1 {
 
         package var kind: HazardsV1.HazardKind = .unspecified
         package var responsibleDepartment: String = ""
+        /// Reported in the month.
         package var count: UInt32 = 0
-        /// Average minutes from report to close.
+        /// Average minutes from report to close, of those closed in the month.
         package var averageHandlingMinutes: UInt32 = 0
+        package var closed: UInt32 = 0
+        /// Overdue at the month's end, or closed after their due time in it.
+        package var overdue: UInt32 = 0
+        package var longestHandlingMinutes: UInt32 = 0
 
         package init() {}
 
@@ -3127,12 +4242,18 @@ extension HazardsV1 {
             kind: HazardsV1.HazardKind = .unspecified,
             responsibleDepartment: String = "",
             count: UInt32 = 0,
-            averageHandlingMinutes: UInt32 = 0
+            averageHandlingMinutes: UInt32 = 0,
+            closed: UInt32 = 0,
+            overdue: UInt32 = 0,
+            longestHandlingMinutes: UInt32 = 0
         ) {
             self.kind = kind
             self.responsibleDepartment = responsibleDepartment
             self.count = count
             self.averageHandlingMinutes = averageHandlingMinutes
+            self.closed = closed
+            self.overdue = overdue
+            self.longestHandlingMinutes = longestHandlingMinutes
         }
     }
 }
@@ -3159,6 +4280,9 @@ extension HazardsV1.HazardCount {
         self.responsibleDepartment = try wireString(c.responsible_department, message: "sanlian.hazards.v1.HazardCount", field: "responsible_department")
         self.count = c.count
         self.averageHandlingMinutes = c.average_handling_minutes
+        self.closed = c.closed
+        self.overdue = c.overdue
+        self.longestHandlingMinutes = c.longest_handling_minutes
     }
 
     package func withPacking(
@@ -3186,6 +4310,9 @@ extension HazardsV1.HazardCount {
         c.responsible_department = try arena.string(self.responsibleDepartment, message: "sanlian.hazards.v1.HazardCount", field: "responsible_department")
         c.count = self.count
         c.average_handling_minutes = self.averageHandlingMinutes
+        c.closed = self.closed
+        c.overdue = self.overdue
+        c.longest_handling_minutes = self.longestHandlingMinutes
     }
 }
 
@@ -3208,6 +4335,215 @@ extension HazardsV1.HazardCount {
             json.key("averageHandlingMinutes")
             json.int32(self.averageHandlingMinutes)
         }
+        if options.includeDefaults || !(self.closed == 0) {
+            json.key("closed")
+            json.int32(self.closed)
+        }
+        if options.includeDefaults || !(self.overdue == 0) {
+            json.key("overdue")
+            json.int32(self.overdue)
+        }
+        if options.includeDefaults || !(self.longestHandlingMinutes == 0) {
+            json.key("longestHandlingMinutes")
+            json.int32(self.longestHandlingMinutes)
+        }
+        json.endObject()
+    }
+}
+
+extension HazardsV1 {
+    /// A month's figures, as counted on its data (drills never count).
+    package struct MonthFigures: WireMessage {
+        package static let protoName = "sanlian.hazards.v1.MonthFigures"
+
+        /// Disputes accepted in the month.
+        package var newDisputes: UInt32 = 0
+        /// Disputes resolved, referred upward, in the month.
+        package var resolved: UInt32 = 0
+        package var referredUpward: UInt32 = 0
+        /// Disputes open at the month's end (accepted by then, neither resolved, referred nor closed).
+        package var inStock: UInt32 = 0
+        /// Resolved per mille of the month's new disputes and stock at its start.
+        package var resolutionRatePermille: UInt32 = 0
+        /// Of those resolved in the month: days from acceptance, the average (tenths) and the longest.
+        package var averageDaysToResolveTenths: UInt32 = 0
+        package var longestDaysToResolve: UInt32 = 0
+        /// New disputes that recur an earlier one.
+        package var recurrences: UInt32 = 0
+        /// Follow-ups due in the month, done in it, and due in it but not done by its end (or done late).
+        package var followUpsDue: UInt32 = 0
+        package var followUpsDone: UInt32 = 0
+        package var followUpsLate: UInt32 = 0
+        package var hazardsReported: UInt32 = 0
+        package var hazardsClosed: UInt32 = 0
+        package var hazardsOverdue: UInt32 = 0
+
+        package init() {}
+
+        package init(
+            newDisputes: UInt32 = 0,
+            resolved: UInt32 = 0,
+            referredUpward: UInt32 = 0,
+            inStock: UInt32 = 0,
+            resolutionRatePermille: UInt32 = 0,
+            averageDaysToResolveTenths: UInt32 = 0,
+            longestDaysToResolve: UInt32 = 0,
+            recurrences: UInt32 = 0,
+            followUpsDue: UInt32 = 0,
+            followUpsDone: UInt32 = 0,
+            followUpsLate: UInt32 = 0,
+            hazardsReported: UInt32 = 0,
+            hazardsClosed: UInt32 = 0,
+            hazardsOverdue: UInt32 = 0
+        ) {
+            self.newDisputes = newDisputes
+            self.resolved = resolved
+            self.referredUpward = referredUpward
+            self.inStock = inStock
+            self.resolutionRatePermille = resolutionRatePermille
+            self.averageDaysToResolveTenths = averageDaysToResolveTenths
+            self.longestDaysToResolve = longestDaysToResolve
+            self.recurrences = recurrences
+            self.followUpsDue = followUpsDue
+            self.followUpsDone = followUpsDone
+            self.followUpsLate = followUpsLate
+            self.hazardsReported = hazardsReported
+            self.hazardsClosed = hazardsClosed
+            self.hazardsOverdue = hazardsOverdue
+        }
+    }
+}
+
+extension HazardsV1.MonthFigures {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__hazards__v1__month_figures__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__hazards__v1__month_figures__free_unpacked(raw, allocator) } }
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Hazards__V1__MonthFigures) throws(WireError) {
+        self.init()
+        self.newDisputes = c.new_disputes
+        self.resolved = c.resolved
+        self.referredUpward = c.referred_upward
+        self.inStock = c.in_stock
+        self.resolutionRatePermille = c.resolution_rate_permille
+        self.averageDaysToResolveTenths = c.average_days_to_resolve_tenths
+        self.longestDaysToResolve = c.longest_days_to_resolve
+        self.recurrences = c.recurrences
+        self.followUpsDue = c.follow_ups_due
+        self.followUpsDone = c.follow_ups_done
+        self.followUpsLate = c.follow_ups_late
+        self.hazardsReported = c.hazards_reported
+        self.hazardsClosed = c.hazards_closed
+        self.hazardsOverdue = c.hazards_overdue
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Hazards__V1__MonthFigures()
+            sanlian__hazards__v1__month_figures__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__hazards__v1__month_figures__get_packed_size(&c)) { sanlian__hazards__v1__month_figures__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Hazards__V1__MonthFigures> {
+        let pointer = arena.allocate(Sanlian__Hazards__V1__MonthFigures.self, count: 1)
+        sanlian__hazards__v1__month_figures__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Hazards__V1__MonthFigures, _ arena: inout WireArena) throws(WireError) {
+        c.new_disputes = self.newDisputes
+        c.resolved = self.resolved
+        c.referred_upward = self.referredUpward
+        c.in_stock = self.inStock
+        c.resolution_rate_permille = self.resolutionRatePermille
+        c.average_days_to_resolve_tenths = self.averageDaysToResolveTenths
+        c.longest_days_to_resolve = self.longestDaysToResolve
+        c.recurrences = self.recurrences
+        c.follow_ups_due = self.followUpsDue
+        c.follow_ups_done = self.followUpsDone
+        c.follow_ups_late = self.followUpsLate
+        c.hazards_reported = self.hazardsReported
+        c.hazards_closed = self.hazardsClosed
+        c.hazards_overdue = self.hazardsOverdue
+    }
+}
+
+extension HazardsV1.MonthFigures {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.newDisputes == 0) {
+            json.key("newDisputes")
+            json.int32(self.newDisputes)
+        }
+        if options.includeDefaults || !(self.resolved == 0) {
+            json.key("resolved")
+            json.int32(self.resolved)
+        }
+        if options.includeDefaults || !(self.referredUpward == 0) {
+            json.key("referredUpward")
+            json.int32(self.referredUpward)
+        }
+        if options.includeDefaults || !(self.inStock == 0) {
+            json.key("inStock")
+            json.int32(self.inStock)
+        }
+        if options.includeDefaults || !(self.resolutionRatePermille == 0) {
+            json.key("resolutionRatePermille")
+            json.int32(self.resolutionRatePermille)
+        }
+        if options.includeDefaults || !(self.averageDaysToResolveTenths == 0) {
+            json.key("averageDaysToResolveTenths")
+            json.int32(self.averageDaysToResolveTenths)
+        }
+        if options.includeDefaults || !(self.longestDaysToResolve == 0) {
+            json.key("longestDaysToResolve")
+            json.int32(self.longestDaysToResolve)
+        }
+        if options.includeDefaults || !(self.recurrences == 0) {
+            json.key("recurrences")
+            json.int32(self.recurrences)
+        }
+        if options.includeDefaults || !(self.followUpsDue == 0) {
+            json.key("followUpsDue")
+            json.int32(self.followUpsDue)
+        }
+        if options.includeDefaults || !(self.followUpsDone == 0) {
+            json.key("followUpsDone")
+            json.int32(self.followUpsDone)
+        }
+        if options.includeDefaults || !(self.followUpsLate == 0) {
+            json.key("followUpsLate")
+            json.int32(self.followUpsLate)
+        }
+        if options.includeDefaults || !(self.hazardsReported == 0) {
+            json.key("hazardsReported")
+            json.int32(self.hazardsReported)
+        }
+        if options.includeDefaults || !(self.hazardsClosed == 0) {
+            json.key("hazardsClosed")
+            json.int32(self.hazardsClosed)
+        }
+        if options.includeDefaults || !(self.hazardsOverdue == 0) {
+            json.key("hazardsOverdue")
+            json.int32(self.hazardsOverdue)
+        }
         json.endObject()
     }
 }
@@ -3217,48 +4553,29 @@ extension HazardsV1 {
         package static let protoName = "sanlian.hazards.v1.MonthlyAnalysisReport"
 
         package var month: CommonV1.Month? = nil
+        /// The month's new disputes by category × grade × channel × village.
         package var disputes: [HazardsV1.DisputeCount] = []
-        package var newDisputes: UInt32 = 0
-        package var resolved: UInt32 = 0
-        package var inStock: UInt32 = 0
-        /// Per mille, to keep the figure exact.
-        package var resolutionRatePermille: UInt32 = 0
-        package var averageDaysToResolveTenths: UInt32 = 0
-        package var recurrences: UInt32 = 0
-        package var followUpsDue: UInt32 = 0
-        package var followUpsDone: UInt32 = 0
-        /// Change from the previous month, in disputes.
-        package var newDisputesChange: Int32 = 0
         package var hazards: [HazardsV1.HazardCount] = []
+        package var figures: HazardsV1.MonthFigures? = nil
+        package var previousMonth: HazardsV1.MonthFigures? = nil
+        package var yearEarlier: HazardsV1.MonthFigures? = nil
 
         package init() {}
 
         package init(
             month: CommonV1.Month? = nil,
             disputes: [HazardsV1.DisputeCount] = [],
-            newDisputes: UInt32 = 0,
-            resolved: UInt32 = 0,
-            inStock: UInt32 = 0,
-            resolutionRatePermille: UInt32 = 0,
-            averageDaysToResolveTenths: UInt32 = 0,
-            recurrences: UInt32 = 0,
-            followUpsDue: UInt32 = 0,
-            followUpsDone: UInt32 = 0,
-            newDisputesChange: Int32 = 0,
-            hazards: [HazardsV1.HazardCount] = []
+            hazards: [HazardsV1.HazardCount] = [],
+            figures: HazardsV1.MonthFigures? = nil,
+            previousMonth: HazardsV1.MonthFigures? = nil,
+            yearEarlier: HazardsV1.MonthFigures? = nil
         ) {
             self.month = month
             self.disputes = disputes
-            self.newDisputes = newDisputes
-            self.resolved = resolved
-            self.inStock = inStock
-            self.resolutionRatePermille = resolutionRatePermille
-            self.averageDaysToResolveTenths = averageDaysToResolveTenths
-            self.recurrences = recurrences
-            self.followUpsDue = followUpsDue
-            self.followUpsDone = followUpsDone
-            self.newDisputesChange = newDisputesChange
             self.hazards = hazards
+            self.figures = figures
+            self.previousMonth = previousMonth
+            self.yearEarlier = yearEarlier
         }
     }
 }
@@ -3288,18 +4605,18 @@ extension HazardsV1.MonthlyAnalysisReport {
         for index in 0..<c.n_disputes {
             self.disputes.append(try HazardsV1.DisputeCount(cMessage: wirePointee(c.disputes[index], message: "sanlian.hazards.v1.MonthlyAnalysisReport", field: "disputes")))
         }
-        self.newDisputes = c.new_disputes
-        self.resolved = c.resolved
-        self.inStock = c.in_stock
-        self.resolutionRatePermille = c.resolution_rate_permille
-        self.averageDaysToResolveTenths = c.average_days_to_resolve_tenths
-        self.recurrences = c.recurrences
-        self.followUpsDue = c.follow_ups_due
-        self.followUpsDone = c.follow_ups_done
-        self.newDisputesChange = c.new_disputes_change
         self.hazards.reserveCapacity(c.n_hazards)
         for index in 0..<c.n_hazards {
             self.hazards.append(try HazardsV1.HazardCount(cMessage: wirePointee(c.hazards[index], message: "sanlian.hazards.v1.MonthlyAnalysisReport", field: "hazards")))
+        }
+        if c.figures != nil {
+            self.figures = try HazardsV1.MonthFigures(cMessage: wirePointee(c.figures, message: "sanlian.hazards.v1.MonthlyAnalysisReport", field: "figures"))
+        }
+        if c.previous_month != nil {
+            self.previousMonth = try HazardsV1.MonthFigures(cMessage: wirePointee(c.previous_month, message: "sanlian.hazards.v1.MonthlyAnalysisReport", field: "previous_month"))
+        }
+        if c.year_earlier != nil {
+            self.yearEarlier = try HazardsV1.MonthFigures(cMessage: wirePointee(c.year_earlier, message: "sanlian.hazards.v1.MonthlyAnalysisReport", field: "year_earlier"))
         }
     }
 
@@ -3335,15 +4652,6 @@ extension HazardsV1.MonthlyAnalysisReport {
             c.n_disputes = self.disputes.count
             c.disputes = array
         }
-        c.new_disputes = self.newDisputes
-        c.resolved = self.resolved
-        c.in_stock = self.inStock
-        c.resolution_rate_permille = self.resolutionRatePermille
-        c.average_days_to_resolve_tenths = self.averageDaysToResolveTenths
-        c.recurrences = self.recurrences
-        c.follow_ups_due = self.followUpsDue
-        c.follow_ups_done = self.followUpsDone
-        c.new_disputes_change = self.newDisputesChange
         if !self.hazards.isEmpty {
             let array = arena.allocate(UnsafeMutablePointer<Sanlian__Hazards__V1__HazardCount>?.self, count: self.hazards.count)
             for (index, element) in self.hazards.enumerated() {
@@ -3351,6 +4659,15 @@ extension HazardsV1.MonthlyAnalysisReport {
             }
             c.n_hazards = self.hazards.count
             c.hazards = array
+        }
+        if let value = self.figures {
+            c.figures = try value.cPointer(&arena)
+        }
+        if let value = self.previousMonth {
+            c.previous_month = try value.cPointer(&arena)
+        }
+        if let value = self.yearEarlier {
+            c.year_earlier = try value.cPointer(&arena)
         }
     }
 }
@@ -3368,47 +4685,23 @@ extension HazardsV1.MonthlyAnalysisReport {
             for element in self.disputes { element.writeJSON(to: &json, options: options) }
             json.endArray()
         }
-        if options.includeDefaults || !(self.newDisputes == 0) {
-            json.key("newDisputes")
-            json.int32(self.newDisputes)
-        }
-        if options.includeDefaults || !(self.resolved == 0) {
-            json.key("resolved")
-            json.int32(self.resolved)
-        }
-        if options.includeDefaults || !(self.inStock == 0) {
-            json.key("inStock")
-            json.int32(self.inStock)
-        }
-        if options.includeDefaults || !(self.resolutionRatePermille == 0) {
-            json.key("resolutionRatePermille")
-            json.int32(self.resolutionRatePermille)
-        }
-        if options.includeDefaults || !(self.averageDaysToResolveTenths == 0) {
-            json.key("averageDaysToResolveTenths")
-            json.int32(self.averageDaysToResolveTenths)
-        }
-        if options.includeDefaults || !(self.recurrences == 0) {
-            json.key("recurrences")
-            json.int32(self.recurrences)
-        }
-        if options.includeDefaults || !(self.followUpsDue == 0) {
-            json.key("followUpsDue")
-            json.int32(self.followUpsDue)
-        }
-        if options.includeDefaults || !(self.followUpsDone == 0) {
-            json.key("followUpsDone")
-            json.int32(self.followUpsDone)
-        }
-        if options.includeDefaults || !(self.newDisputesChange == 0) {
-            json.key("newDisputesChange")
-            json.int32(self.newDisputesChange)
-        }
         if options.includeDefaults || !self.hazards.isEmpty {
             json.key("hazards")
             json.beginArray()
             for element in self.hazards { element.writeJSON(to: &json, options: options) }
             json.endArray()
+        }
+        if let value = self.figures {
+            json.key("figures")
+            value.writeJSON(to: &json, options: options)
+        }
+        if let value = self.previousMonth {
+            json.key("previousMonth")
+            value.writeJSON(to: &json, options: options)
+        }
+        if let value = self.yearEarlier {
+            json.key("yearEarlier")
+            value.writeJSON(to: &json, options: options)
         }
         json.endObject()
     }
@@ -3418,7 +4711,9 @@ extension HazardsV1 {
     package enum Hazards {
         package static let name = "sanlian.hazards.v1.Hazards"
 
-        /// Reports a hazard; it is graded, routed to the responsible department and raises an alert.
+        /// Reports a hazard: graded and routed to the responsible department by the compose file's
+        /// hazards rules, and alerted. A report repeated with the same identifier by the same
+        /// department is the same report: the first one is answered again.
         package static let report = WireMethod<HazardsV1.ReportHazardRequest, HazardsV1.Hazard>(
             service: name, method: "Report", kind: .unary)
 
@@ -3428,7 +4723,9 @@ extension HazardsV1 {
         package static let list = WireMethod<HazardsV1.ListHazardsRequest, HazardsV1.ListHazardsResponse>(
             service: name, method: "List", kind: .unary)
 
-        /// Moves a hazard along its lifecycle; an illegal transition answers FAILED_PRECONDITION.
+        /// Moves a hazard along its lifecycle: reported → acknowledged → assigned → handled → closed,
+        /// and closed → reopened → acknowledged… An illegal transition answers FAILED_PRECONDITION
+        /// naming both states.
         package static let transition = WireMethod<HazardsV1.HazardTransitionRequest, HazardsV1.Hazard>(
             service: name, method: "Transition", kind: .unary)
 
@@ -3451,9 +4748,11 @@ extension HazardsV1 {
         package static let intake = WireMethod<HazardsV1.IntakeRequest, HazardsV1.Dispute>(
             service: name, method: "Intake", kind: .unary)
 
+        /// 分级评估: a recurrence's grade is raised one level, the reason recorded.
         package static let assess = WireMethod<HazardsV1.AssessRequest, HazardsV1.Dispute>(
             service: name, method: "Assess", kind: .unary)
 
+        /// 分流化解: the channel and the reason for it.
         package static let route = WireMethod<HazardsV1.RouteRequest, HazardsV1.Dispute>(
             service: name, method: "Route", kind: .unary)
 
@@ -3469,7 +4768,8 @@ extension HazardsV1 {
         package static let recordFollowUp = WireMethod<HazardsV1.FollowUpRecord, HazardsV1.Dispute>(
             service: name, method: "RecordFollowUp", kind: .unary)
 
-        /// Closing a case graded 较大 or above needs a station leader's approval.
+        /// Closing a case graded 较大 or above needs a caller whose authenticated role is
+        /// station_leader; anyone else gets PERMISSION_DENIED.
         package static let close = WireMethod<HazardsV1.CloseDisputeRequest, HazardsV1.Dispute>(
             service: name, method: "Close", kind: .unary)
 
@@ -3478,6 +4778,15 @@ extension HazardsV1 {
 
         package static let list = WireMethod<HazardsV1.ListDisputesRequest, HazardsV1.ListDisputesResponse>(
             service: name, method: "List", kind: .unary)
+
+        /// Follow-up visits due by a time, not yet done, oldest first.
+        package static let listFollowUpsDue = WireMethod<HazardsV1.ListFollowUpsDueRequest, HazardsV1.ListFollowUpsDueResponse>(
+            service: name, method: "ListFollowUpsDue", kind: .unary)
+
+        /// The registered workers of the enterprise a labour dispute is against, from the residents
+        /// service (masked as the caller's grants require).
+        package static let listEnterpriseWorkers = WireMethod<HazardsV1.DisputeWorkersRequest, HazardsV1.DisputeWorkersResponse>(
+            service: name, method: "ListEnterpriseWorkers", kind: .unary)
 
         package static let monthlyAnalysis = WireMethod<HazardsV1.MonthlyAnalysisRequest, HazardsV1.MonthlyAnalysisReport>(
             service: name, method: "MonthlyAnalysis", kind: .unary)
@@ -3494,6 +4803,8 @@ extension HazardsV1 {
             close.description,
             get.description,
             list.description,
+            listFollowUpsDue.description,
+            listEnterpriseWorkers.description,
             monthlyAnalysis.description,
         ]
     }

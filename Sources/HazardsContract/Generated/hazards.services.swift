@@ -7,14 +7,18 @@ extension HazardsV1 {
     /// Implemented by a process that serves `sanlian.hazards.v1.Hazards`: one method per RPC,
     /// each with its caller's context. `register(on:)` serves them all.
     package protocol HazardsService: Sendable {
-        /// Reports a hazard; it is graded, routed to the responsible department and raises an alert.
+        /// Reports a hazard: graded and routed to the responsible department by the compose file's
+        /// hazards rules, and alerted. A report repeated with the same identifier by the same
+        /// department is the same report: the first one is answered again.
         func report(_ request: HazardsV1.ReportHazardRequest, context: ServerContext) async throws -> HazardsV1.Hazard
 
         func get(_ request: HazardsV1.GetHazardRequest, context: ServerContext) async throws -> HazardsV1.Hazard
 
         func list(_ request: HazardsV1.ListHazardsRequest, context: ServerContext) async throws -> HazardsV1.ListHazardsResponse
 
-        /// Moves a hazard along its lifecycle; an illegal transition answers FAILED_PRECONDITION.
+        /// Moves a hazard along its lifecycle: reported → acknowledged → assigned → handled → closed,
+        /// and closed → reopened → acknowledged… An illegal transition answers FAILED_PRECONDITION
+        /// naming both states.
         func transition(_ request: HazardsV1.HazardTransitionRequest, context: ServerContext) async throws -> HazardsV1.Hazard
     }
 }
@@ -50,7 +54,9 @@ extension HazardsV1 {
             self.options = options
         }
 
-        /// Reports a hazard; it is graded, routed to the responsible department and raises an alert.
+        /// Reports a hazard: graded and routed to the responsible department by the compose file's
+        /// hazards rules, and alerted. A report repeated with the same identifier by the same
+        /// department is the same report: the first one is answered again.
         package func report(_ request: HazardsV1.ReportHazardRequest, options: CallOptions? = nil) async throws(RPCError)
             -> HazardsV1.Hazard
         {
@@ -69,7 +75,9 @@ extension HazardsV1 {
             try await caller.unary(HazardsV1.Hazards.list, request, options: options ?? self.options)
         }
 
-        /// Moves a hazard along its lifecycle; an illegal transition answers FAILED_PRECONDITION.
+        /// Moves a hazard along its lifecycle: reported → acknowledged → assigned → handled → closed,
+        /// and closed → reopened → acknowledged… An illegal transition answers FAILED_PRECONDITION
+        /// naming both states.
         package func transition(_ request: HazardsV1.HazardTransitionRequest, options: CallOptions? = nil) async throws(RPCError)
             -> HazardsV1.Hazard
         {
@@ -87,8 +95,10 @@ extension HazardsV1 {
         /// 有诉必受: every complaint is accepted and classified.
         func intake(_ request: HazardsV1.IntakeRequest, context: ServerContext) async throws -> HazardsV1.Dispute
 
+        /// 分级评估: a recurrence's grade is raised one level, the reason recorded.
         func assess(_ request: HazardsV1.AssessRequest, context: ServerContext) async throws -> HazardsV1.Dispute
 
+        /// 分流化解: the channel and the reason for it.
         func route(_ request: HazardsV1.RouteRequest, context: ServerContext) async throws -> HazardsV1.Dispute
 
         func recordSession(_ request: HazardsV1.MediationSessionRequest, context: ServerContext) async throws -> HazardsV1.Dispute
@@ -99,12 +109,20 @@ extension HazardsV1 {
 
         func recordFollowUp(_ request: HazardsV1.FollowUpRecord, context: ServerContext) async throws -> HazardsV1.Dispute
 
-        /// Closing a case graded 较大 or above needs a station leader's approval.
+        /// Closing a case graded 较大 or above needs a caller whose authenticated role is
+        /// station_leader; anyone else gets PERMISSION_DENIED.
         func close(_ request: HazardsV1.CloseDisputeRequest, context: ServerContext) async throws -> HazardsV1.Dispute
 
         func get(_ request: HazardsV1.GetDisputeRequest, context: ServerContext) async throws -> HazardsV1.Dispute
 
         func list(_ request: HazardsV1.ListDisputesRequest, context: ServerContext) async throws -> HazardsV1.ListDisputesResponse
+
+        /// Follow-up visits due by a time, not yet done, oldest first.
+        func listFollowUpsDue(_ request: HazardsV1.ListFollowUpsDueRequest, context: ServerContext) async throws -> HazardsV1.ListFollowUpsDueResponse
+
+        /// The registered workers of the enterprise a labour dispute is against, from the residents
+        /// service (masked as the caller's grants require).
+        func listEnterpriseWorkers(_ request: HazardsV1.DisputeWorkersRequest, context: ServerContext) async throws -> HazardsV1.DisputeWorkersResponse
 
         func monthlyAnalysis(_ request: HazardsV1.MonthlyAnalysisRequest, context: ServerContext) async throws -> HazardsV1.MonthlyAnalysisReport
     }
@@ -144,6 +162,12 @@ extension HazardsV1.DisputesService {
         router.register(HazardsV1.Disputes.list) { request, context in
             try await self.list(request, context: context)
         }
+        router.register(HazardsV1.Disputes.listFollowUpsDue) { request, context in
+            try await self.listFollowUpsDue(request, context: context)
+        }
+        router.register(HazardsV1.Disputes.listEnterpriseWorkers) { request, context in
+            try await self.listEnterpriseWorkers(request, context: context)
+        }
         router.register(HazardsV1.Disputes.monthlyAnalysis) { request, context in
             try await self.monthlyAnalysis(request, context: context)
         }
@@ -169,12 +193,14 @@ extension HazardsV1 {
             try await caller.unary(HazardsV1.Disputes.intake, request, options: options ?? self.options)
         }
 
+        /// 分级评估: a recurrence's grade is raised one level, the reason recorded.
         package func assess(_ request: HazardsV1.AssessRequest, options: CallOptions? = nil) async throws(RPCError)
             -> HazardsV1.Dispute
         {
             try await caller.unary(HazardsV1.Disputes.assess, request, options: options ?? self.options)
         }
 
+        /// 分流化解: the channel and the reason for it.
         package func route(_ request: HazardsV1.RouteRequest, options: CallOptions? = nil) async throws(RPCError)
             -> HazardsV1.Dispute
         {
@@ -205,7 +231,8 @@ extension HazardsV1 {
             try await caller.unary(HazardsV1.Disputes.recordFollowUp, request, options: options ?? self.options)
         }
 
-        /// Closing a case graded 较大 or above needs a station leader's approval.
+        /// Closing a case graded 较大 or above needs a caller whose authenticated role is
+        /// station_leader; anyone else gets PERMISSION_DENIED.
         package func close(_ request: HazardsV1.CloseDisputeRequest, options: CallOptions? = nil) async throws(RPCError)
             -> HazardsV1.Dispute
         {
@@ -222,6 +249,21 @@ extension HazardsV1 {
             -> HazardsV1.ListDisputesResponse
         {
             try await caller.unary(HazardsV1.Disputes.list, request, options: options ?? self.options)
+        }
+
+        /// Follow-up visits due by a time, not yet done, oldest first.
+        package func listFollowUpsDue(_ request: HazardsV1.ListFollowUpsDueRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> HazardsV1.ListFollowUpsDueResponse
+        {
+            try await caller.unary(HazardsV1.Disputes.listFollowUpsDue, request, options: options ?? self.options)
+        }
+
+        /// The registered workers of the enterprise a labour dispute is against, from the residents
+        /// service (masked as the caller's grants require).
+        package func listEnterpriseWorkers(_ request: HazardsV1.DisputeWorkersRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> HazardsV1.DisputeWorkersResponse
+        {
+            try await caller.unary(HazardsV1.Disputes.listEnterpriseWorkers, request, options: options ?? self.options)
         }
 
         package func monthlyAnalysis(_ request: HazardsV1.MonthlyAnalysisRequest, options: CallOptions? = nil) async throws(RPCError)

@@ -65,6 +65,7 @@ let generatedSampleCases: [WireSampleCase] = [
     WireSampleCase(HazardsV1.Party.self),
     WireSampleCase(HazardsV1.MediationSession.self),
     WireSampleCase(HazardsV1.FollowUp.self),
+    WireSampleCase(HazardsV1.DisputeEvent.self),
     WireSampleCase(HazardsV1.Dispute.self),
     WireSampleCase(HazardsV1.IntakeRequest.self),
     WireSampleCase(HazardsV1.AssessRequest.self),
@@ -77,9 +78,16 @@ let generatedSampleCases: [WireSampleCase] = [
     WireSampleCase(HazardsV1.GetDisputeRequest.self),
     WireSampleCase(HazardsV1.ListDisputesRequest.self),
     WireSampleCase(HazardsV1.ListDisputesResponse.self),
+    WireSampleCase(HazardsV1.ListFollowUpsDueRequest.self),
+    WireSampleCase(HazardsV1.DueFollowUp.self),
+    WireSampleCase(HazardsV1.ListFollowUpsDueResponse.self),
+    WireSampleCase(HazardsV1.DisputeWorkersRequest.self),
+    WireSampleCase(HazardsV1.Worker.self),
+    WireSampleCase(HazardsV1.DisputeWorkersResponse.self),
     WireSampleCase(HazardsV1.MonthlyAnalysisRequest.self),
     WireSampleCase(HazardsV1.DisputeCount.self),
     WireSampleCase(HazardsV1.HazardCount.self),
+    WireSampleCase(HazardsV1.MonthFigures.self),
     WireSampleCase(HazardsV1.MonthlyAnalysisReport.self),
     WireSampleCase(HealthV1.HealthCheckRequest.self),
     WireSampleCase(HealthV1.HealthCheckResponse.self),
@@ -843,6 +851,15 @@ extension HazardsV1.Hazard: WireSampled {
         value.history = [HazardsV1.HazardEvent.sample(variant: variant), HazardsV1.HazardEvent.sample(variant: (variant + 1))]
         value.drill = true
         value.reportedUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.reportingOperator = "高兴派出所 reporting_operator 联防巡逻 ✓🚓 #\(variant)"
+        value.gradeReason = "高兴派出所 grade_reason 联防巡逻 ✓🚓 #\(variant)"
+        value.routingReason = "高兴派出所 routing_reason 联防巡逻 ✓🚓 #\(variant)"
+        value.handling = "高兴派出所 handling 联防巡逻 ✓🚓 #\(variant)"
+        value.evidence = "高兴派出所 evidence 联防巡逻 ✓🚓 #\(variant)"
+        value.overdueEscalations = (variant % 2 == 0 ? UInt32.max : 1)
+        value.reopened = (variant % 2 == 0 ? UInt32.max : 1)
+        value.identifier = "高兴派出所 identifier 联防巡逻 ✓🚓 #\(variant)"
+        value.closedUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
         return value
     }
 }
@@ -866,6 +883,9 @@ extension HazardsV1.ListHazardsRequest: WireSampled {
         value.responsibleDepartment = "高兴派出所 responsible_department 联防巡逻 ✓🚓 #\(variant)"
         value.range = CommonV1.TimeRange.sample(variant: variant)
         value.page = CommonV1.PageRequest.sample(variant: variant)
+        value.kinds = [(variant % 2 == 0 ? HazardsV1.HazardKind.knownCases.last! : .unrecognized(7_777)), ((variant + 1) % 2 == 0 ? HazardsV1.HazardKind.knownCases.last! : .unrecognized(7_777))]
+        value.overdue = true
+        value.villageCode = "高兴派出所 village_code 联防巡逻 ✓🚓 #\(variant)"
         return value
     }
 }
@@ -917,6 +937,7 @@ extension HazardsV1.MediationSession: WireSampled {
         value.heldUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
         value.mediator = "高兴派出所 mediator 联防巡逻 ✓🚓 #\(variant)"
         value.summary = "高兴派出所 summary 联防巡逻 ✓🚓 #\(variant)"
+        value.recordedBy = "高兴派出所 recorded_by 联防巡逻 ✓🚓 #\(variant)"
         return value
     }
 }
@@ -929,6 +950,21 @@ extension HazardsV1.FollowUp: WireSampled {
         value.dueUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
         value.doneUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
         value.by = "高兴派出所 by 联防巡逻 ✓🚓 #\(variant)"
+        value.note = "高兴派出所 note 联防巡逻 ✓🚓 #\(variant)"
+        value.id = "高兴派出所 id 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension HazardsV1.DisputeEvent: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.from = (variant % 2 == 0 ? HazardsV1.DisputeState.knownCases.last! : .unrecognized(7_777))
+        value.to = (variant % 2 == 0 ? HazardsV1.DisputeState.knownCases.last! : .unrecognized(7_777))
+        value.by = "高兴派出所 by 联防巡逻 ✓🚓 #\(variant)"
+        value.atUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
         value.note = "高兴派出所 note 联防巡逻 ✓🚓 #\(variant)"
         return value
     }
@@ -956,6 +992,12 @@ extension HazardsV1.Dispute: WireSampled {
         value.closingApprovedBy = "高兴派出所 closing_approved_by 联防巡逻 ✓🚓 #\(variant)"
         value.closedUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
         value.drill = true
+        value.channelReason = "高兴派出所 channel_reason 联防巡逻 ✓🚓 #\(variant)"
+        value.outcome = (variant % 2 == 0 ? HazardsV1.Outcome.knownCases.last! : .unrecognized(7_777))
+        value.resolvedUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.acceptedBy = "高兴派出所 accepted_by 联防巡逻 ✓🚓 #\(variant)"
+        value.history = [HazardsV1.DisputeEvent.sample(variant: variant), HazardsV1.DisputeEvent.sample(variant: (variant + 1))]
+        value.masked = true
         return value
     }
 }
@@ -1015,8 +1057,9 @@ extension HazardsV1.OutcomeRequest: WireSampled {
     static func sample(variant: Int) -> Self {
         var value = Self()
         value.id = "高兴派出所 id 联防巡逻 ✓🚓 #\(variant)"
-        value.resolved = true
         value.agreement = "高兴派出所 agreement 联防巡逻 ✓🚓 #\(variant)"
+        value.outcome = (variant % 2 == 0 ? HazardsV1.Outcome.knownCases.last! : .unrecognized(7_777))
+        value.note = "高兴派出所 note 联防巡逻 ✓🚓 #\(variant)"
         return value
     }
 }
@@ -1039,6 +1082,7 @@ extension HazardsV1.FollowUpRecord: WireSampled {
         var value = Self()
         value.id = "高兴派出所 id 联防巡逻 ✓🚓 #\(variant)"
         value.note = "高兴派出所 note 联防巡逻 ✓🚓 #\(variant)"
+        value.followUpID = "高兴派出所 follow_up_id 联防巡逻 ✓🚓 #\(variant)"
         return value
     }
 }
@@ -1049,7 +1093,7 @@ extension HazardsV1.CloseDisputeRequest: WireSampled {
     static func sample(variant: Int) -> Self {
         var value = Self()
         value.id = "高兴派出所 id 联防巡逻 ✓🚓 #\(variant)"
-        value.approvedBy = "高兴派出所 approved_by 联防巡逻 ✓🚓 #\(variant)"
+        value.note = "高兴派出所 note 联防巡逻 ✓🚓 #\(variant)"
         return value
     }
 }
@@ -1072,6 +1116,11 @@ extension HazardsV1.ListDisputesRequest: WireSampled {
         value.states = [(variant % 2 == 0 ? HazardsV1.DisputeState.knownCases.last! : .unrecognized(7_777)), ((variant + 1) % 2 == 0 ? HazardsV1.DisputeState.knownCases.last! : .unrecognized(7_777))]
         value.range = CommonV1.TimeRange.sample(variant: variant)
         value.page = CommonV1.PageRequest.sample(variant: variant)
+        value.categories = [(variant % 2 == 0 ? HazardsV1.DisputeCategory.knownCases.last! : .unrecognized(7_777)), ((variant + 1) % 2 == 0 ? HazardsV1.DisputeCategory.knownCases.last! : .unrecognized(7_777))]
+        value.grades = [(variant % 2 == 0 ? HazardsV1.DisputeGrade.knownCases.last! : .unrecognized(7_777)), ((variant + 1) % 2 == 0 ? HazardsV1.DisputeGrade.knownCases.last! : .unrecognized(7_777))]
+        value.channels = [(variant % 2 == 0 ? HazardsV1.MediationChannel.knownCases.last! : .unrecognized(7_777)), ((variant + 1) % 2 == 0 ? HazardsV1.MediationChannel.knownCases.last! : .unrecognized(7_777))]
+        value.villageCode = "高兴派出所 village_code 联防巡逻 ✓🚓 #\(variant)"
+        value.recurrences = true
         return value
     }
 }
@@ -1082,6 +1131,79 @@ extension HazardsV1.ListDisputesResponse: WireSampled {
     static func sample(variant: Int) -> Self {
         var value = Self()
         value.disputes = [HazardsV1.Dispute.sample(variant: variant), HazardsV1.Dispute.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
+        return value
+    }
+}
+
+extension HazardsV1.ListFollowUpsDueRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.dueBeforeUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.page = CommonV1.PageRequest.sample(variant: variant)
+        return value
+    }
+}
+
+extension HazardsV1.DueFollowUp: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.disputeID = "高兴派出所 dispute_id 联防巡逻 ✓🚓 #\(variant)"
+        value.followUp = HazardsV1.FollowUp.sample(variant: variant)
+        value.category = (variant % 2 == 0 ? HazardsV1.DisputeCategory.knownCases.last! : .unrecognized(7_777))
+        value.grade = (variant % 2 == 0 ? HazardsV1.DisputeGrade.knownCases.last! : .unrecognized(7_777))
+        value.villageCode = "高兴派出所 village_code 联防巡逻 ✓🚓 #\(variant)"
+        value.late = true
+        return value
+    }
+}
+
+extension HazardsV1.ListFollowUpsDueResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.followUps = [HazardsV1.DueFollowUp.sample(variant: variant), HazardsV1.DueFollowUp.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
+        return value
+    }
+}
+
+extension HazardsV1.DisputeWorkersRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.id = "高兴派出所 id 联防巡逻 ✓🚓 #\(variant)"
+        value.page = CommonV1.PageRequest.sample(variant: variant)
+        return value
+    }
+}
+
+extension HazardsV1.Worker: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.name = "高兴派出所 name 联防巡逻 ✓🚓 #\(variant)"
+        value.idNumber = "高兴派出所 id_number 联防巡逻 ✓🚓 #\(variant)"
+        value.phone = "高兴派出所 phone 联防巡逻 ✓🚓 #\(variant)"
+        value.present = true
+        return value
+    }
+}
+
+extension HazardsV1.DisputeWorkersResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.enterprise = "高兴派出所 enterprise 联防巡逻 ✓🚓 #\(variant)"
+        value.workers = [HazardsV1.Worker.sample(variant: variant), HazardsV1.Worker.sample(variant: (variant + 1))]
         value.page = CommonV1.PageResponse.sample(variant: variant)
         return value
     }
@@ -1120,6 +1242,32 @@ extension HazardsV1.HazardCount: WireSampled {
         value.responsibleDepartment = "高兴派出所 responsible_department 联防巡逻 ✓🚓 #\(variant)"
         value.count = (variant % 2 == 0 ? UInt32.max : 1)
         value.averageHandlingMinutes = (variant % 2 == 0 ? UInt32.max : 1)
+        value.closed = (variant % 2 == 0 ? UInt32.max : 1)
+        value.overdue = (variant % 2 == 0 ? UInt32.max : 1)
+        value.longestHandlingMinutes = (variant % 2 == 0 ? UInt32.max : 1)
+        return value
+    }
+}
+
+extension HazardsV1.MonthFigures: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.newDisputes = (variant % 2 == 0 ? UInt32.max : 1)
+        value.resolved = (variant % 2 == 0 ? UInt32.max : 1)
+        value.referredUpward = (variant % 2 == 0 ? UInt32.max : 1)
+        value.inStock = (variant % 2 == 0 ? UInt32.max : 1)
+        value.resolutionRatePermille = (variant % 2 == 0 ? UInt32.max : 1)
+        value.averageDaysToResolveTenths = (variant % 2 == 0 ? UInt32.max : 1)
+        value.longestDaysToResolve = (variant % 2 == 0 ? UInt32.max : 1)
+        value.recurrences = (variant % 2 == 0 ? UInt32.max : 1)
+        value.followUpsDue = (variant % 2 == 0 ? UInt32.max : 1)
+        value.followUpsDone = (variant % 2 == 0 ? UInt32.max : 1)
+        value.followUpsLate = (variant % 2 == 0 ? UInt32.max : 1)
+        value.hazardsReported = (variant % 2 == 0 ? UInt32.max : 1)
+        value.hazardsClosed = (variant % 2 == 0 ? UInt32.max : 1)
+        value.hazardsOverdue = (variant % 2 == 0 ? UInt32.max : 1)
         return value
     }
 }
@@ -1131,16 +1279,10 @@ extension HazardsV1.MonthlyAnalysisReport: WireSampled {
         var value = Self()
         value.month = CommonV1.Month.sample(variant: variant)
         value.disputes = [HazardsV1.DisputeCount.sample(variant: variant), HazardsV1.DisputeCount.sample(variant: (variant + 1))]
-        value.newDisputes = (variant % 2 == 0 ? UInt32.max : 1)
-        value.resolved = (variant % 2 == 0 ? UInt32.max : 1)
-        value.inStock = (variant % 2 == 0 ? UInt32.max : 1)
-        value.resolutionRatePermille = (variant % 2 == 0 ? UInt32.max : 1)
-        value.averageDaysToResolveTenths = (variant % 2 == 0 ? UInt32.max : 1)
-        value.recurrences = (variant % 2 == 0 ? UInt32.max : 1)
-        value.followUpsDue = (variant % 2 == 0 ? UInt32.max : 1)
-        value.followUpsDone = (variant % 2 == 0 ? UInt32.max : 1)
-        value.newDisputesChange = (variant % 2 == 0 ? Int32.max : Int32.min)
         value.hazards = [HazardsV1.HazardCount.sample(variant: variant), HazardsV1.HazardCount.sample(variant: (variant + 1))]
+        value.figures = HazardsV1.MonthFigures.sample(variant: variant)
+        value.previousMonth = HazardsV1.MonthFigures.sample(variant: variant)
+        value.yearEarlier = HazardsV1.MonthFigures.sample(variant: variant)
         return value
     }
 }

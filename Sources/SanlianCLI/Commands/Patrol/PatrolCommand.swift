@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PatrolContract
 import PatrolRules
+import SanlianClock
 import SanlianCompose
 import SanlianRPC
 import SanlianWire

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PatrolContract
 import PatrolRules
+import SanlianClock
 import SanlianRPC
 import SanlianWire
 

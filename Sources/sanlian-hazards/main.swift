@@ -1,0 +1,4 @@
+import HazardsService
+import ServiceFrame
+
+await ServiceMain.run(HazardsService.self)
