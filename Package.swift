@@ -313,7 +313,7 @@ let package = Package(
         .target(
             name: "SanlianCLI",
             dependencies: [
-                "SanlianWire", "SanlianRPC", "SanlianContracts", "SanlianCompose", "Yams", "PatrolContract",
+                "SanlianWire", "SanlianRPC", "SanlianContracts", "SanlianCompose", "Yams", "PatrolContract", "HazardsContract",
                 "PatrolRules", "SanlianClock", .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -393,7 +393,7 @@ let package = Package(
             dependencies: [
                 "SanlianTestHarness", "SanlianRPC", "SanlianWire", "SanlianContracts", "HazardsContract",
                 "ResidentsContract", "AlertLedger", "sanlian-broker", "sanlian-echo", "sanlian", "sanlian-standin-front",
-                "sanlian-standin-back", "sanlian-patrol", "PatrolContract", "PatrolRules", "SanlianClock",
+                "sanlian-standin-back", "sanlian-patrol", "sanlian-hazards", "PatrolContract", "PatrolRules", "SanlianClock",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -404,13 +404,21 @@ let package = Package(
             name: "CLITests",
             dependencies: [
                 "SanlianCLI", "SanlianTestHarness", "SanlianRPC", "SanlianWire", "sanlian-broker", "sanlian-echo",
-                "sanlian-patrol",
+                "sanlian-patrol", "sanlian-hazards",
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "HazardsRulesTests",
             dependencies: ["HazardsRules", "IdentityNumbers", "SanlianClock"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HazardsServiceTests",
+            dependencies: [
+                "HazardsService", "HazardsContract", "ServiceFrame", "SanlianClock", "SanlianCompose", "SanlianRPC",
+                "SanlianWire", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -3,6 +3,7 @@ import GRDB
 package import HazardsContract
 import HazardsRules
 import SanlianClock
+import SanlianCompose
 package import SanlianRPC
 import SanlianWire
 import ServiceFrame
@@ -177,6 +178,15 @@ extension HazardsService: HazardsV1.HazardsService {
         return try await context.database.pool.write { db in
             guard var hazard = try JointControlRecords.hazard(request.id, db) else {
                 throw RPCError(.notFound, "no hazard \(request.id)")
+            }
+            // The responsible department moves it along; so may the station's command room and
+            // the department running joint control.
+            guard [hazard.responsibleDepartment, "station", context.settings.department].contains(caller.department)
+            else {
+                throw RPCError(
+                    .permissionDenied,
+                    "hazard \(hazard.id) is \(hazard.responsibleDepartment)'s to handle, not \(caller.department)'s"
+                )
             }
             let current = Vocabulary.state(hazard.state) ?? .reported
             do {

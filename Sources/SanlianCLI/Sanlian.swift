@@ -26,7 +26,7 @@ package struct Sanlian: AsyncParsableCommand {
         version: version,
         subcommands: [
             HealthCommand.self, ServicesCommand.self, AlertCommand.self, WatchCommand.self, LedgerCommand.self,
-            DeadLettersCommand.self, PatrolCommand.self,
+            DeadLettersCommand.self, PatrolCommand.self, HazardsCommand.self, DisputesCommand.self,
         ]
     )
 

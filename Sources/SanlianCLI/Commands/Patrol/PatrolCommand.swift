@@ -36,9 +36,7 @@ struct PatrolSession {
     var time: TownshipTime { Self.time(session.settings) }
 
     static func time(_ settings: ConnectionOptions.Resolved) -> TownshipTime {
-        struct Section: Decodable { var utc_offset: String? }
-        let offset = (try? settings.compose?.section("patrol", as: Section.self))??.utc_offset
-        return offset.flatMap(TownshipTime.init(offset:)) ?? TownshipTime()
+        LocalTime.time(settings, section: "patrol")
     }
 
     /// Connects as `connection` says and runs `body` with the patrol service's clients.
@@ -53,14 +51,7 @@ struct PatrolSession {
     static func all<Item>(
         _ fetch: (_ page: CommonV1.PageRequest) async throws -> (items: [Item], page: CommonV1.PageResponse?)
     ) async throws -> [Item] {
-        var items: [Item] = []
-        var token = ""
-        repeat {
-            let answer = try await fetch(CommonV1.PageRequest(pageSize: 1000, pageToken: token))
-            items += answer.items
-            token = answer.page?.nextPageToken ?? ""
-        } while !token.isEmpty
-        return items
+        try await Paging.all(fetch)
     }
 }
 
@@ -73,21 +64,10 @@ enum PatrolArguments {
         return day
     }
 
-    /// "08:30" → minutes after midnight.
-    static func minute(_ text: String, option: String) throws -> UInt32 {
-        let parts = text.split(separator: ":")
-        guard parts.count == 2, let hours = UInt32(parts[0]), let minutes = UInt32(parts[1]), hours < 24, minutes < 60
-        else { throw ValidationError("\(option): \"\(text)\" is not a time like 08:30") }
-        return hours * 60 + minutes
-    }
+    static func minute(_ text: String, option: String) throws -> UInt32 { try LocalTime.minute(text, option: option) }
 
-    /// "2026-12-07 08:30" (or "2026-12-07T08:30") in the township's time → Unix ms.
     static func moment(_ text: String, option: String, time: TownshipTime) throws -> Int64 {
-        let parts = text.split(whereSeparator: { $0 == " " || $0 == "T" })
-        guard parts.count == 2, let day = LocalDay(String(parts[0])) else {
-            throw ValidationError("\(option): \"\(text)\" is not a time like \"2026-12-07 08:30\"")
-        }
-        return time.unixMilliseconds(day, minute: Int(try minute(String(parts[1]), option: option)))
+        try LocalTime.parse(text, option: option, time: time)
     }
 
     /// "2026-12-07..2026-12-09" (whole days, the last included) or
@@ -107,25 +87,13 @@ enum PatrolArguments {
         return CommonV1.TimeRange(fromUnixMs: from, toUnixMs: to)
     }
 
-    /// "2026-12" → the month.
     static func month(_ text: String, option: String) throws -> CommonV1.Month {
-        let parts = text.split(separator: "-")
-        guard parts.count == 2, let year = Int32(parts[0]), let month = Int32(parts[1]), (1...12).contains(month) else {
-            throw ValidationError("\(option): \"\(text)\" is not a month like 2026-12")
-        }
-        return CommonV1.Month(year: year, month: month)
+        try LocalTime.month(text, option: option)
     }
 
-    /// "08:30" of a time in the township.
-    static func clock(_ unixMs: Int64, _ time: TownshipTime) -> String {
-        let minute = time.minuteOfDay(unixMs)
-        return String(format: "%02d:%02d", minute / 60, minute % 60)
-    }
+    static func clock(_ unixMs: Int64, _ time: TownshipTime) -> String { LocalTime.clock(unixMs, time) }
 
-    /// "2026-12-07 08:30" of a time in the township.
-    static func moment(_ unixMs: Int64, _ time: TownshipTime) -> String {
-        unixMs == 0 ? "-" : "\(time.day(of: unixMs)) \(clock(unixMs, time))"
-    }
+    static func moment(_ unixMs: Int64, _ time: TownshipTime) -> String { LocalTime.format(unixMs, time) }
 }
 
 extension PatrolV1.VolunteerKind: ShortNamedArgument {}
