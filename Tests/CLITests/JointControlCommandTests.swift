@@ -5,10 +5,15 @@ import Testing
 
 /// `sanlian disputes …` and `sanlian hazards …` in-process, against real broker and
 /// sanlian-hazards processes.
-@Suite("sanlian disputes and hazards commands, in-process against the broker and the hazards service", .timeLimit(.minutes(3)))
+@Suite(
+    "sanlian disputes and hazards commands, in-process against the broker and the hazards service",
+    .timeLimit(.minutes(3))
+)
 struct JointControlCommandTests {
     @discardableResult
-    static func ok(_ township: Township, _ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async -> String {
+    static func ok(_ township: Township, _ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async
+        -> String
+    {
         let result = await sanlian(township, arguments)
         #expect(result.status == 0, "\(arguments): \(result.error)", sourceLocation: sourceLocation)
         return result.output
@@ -41,10 +46,14 @@ struct JointControlCommandTests {
                 ] + governance
             )
             let id = try Self.id(accepted)
-            await Self.ok(township, ["disputes", "assess", id, "--grade", "simple", "--reason", "财物损失小，当事人为邻里"] + governance)
             await Self.ok(
                 township,
-                ["disputes", "route", id, "--channel", "police_administrative", "--reason", "涉未成年人治安案件，派出所调解"] + governance
+                ["disputes", "assess", id, "--grade", "simple", "--reason", "财物损失小，当事人为邻里"] + governance
+            )
+            await Self.ok(
+                township,
+                ["disputes", "route", id, "--channel", "police_administrative", "--reason", "涉未成年人治安案件，派出所调解"]
+                    + governance
             )
             await Self.ok(
                 township,
@@ -57,17 +66,27 @@ struct JointControlCommandTests {
             #expect(await Self.ok(township, ["disputes", "close", id] + governance).contains("closed"))
 
             let shown = await Self.ok(township, ["disputes", "show", id])
-            #expect(shown.contains("public order") && shown.contains("simple") && shown.contains("police administrative"), "\(shown)")
+            #expect(
+                shown.contains("public order") && shown.contains("simple") && shown.contains("police administrative"),
+                "\(shown)"
+            )
             #expect(shown.contains("11010519491231002X"), "the station holds the personal-data grant: \(shown)")
             let masked = await Self.ok(township, ["disputes", "show", id] + governance)
             #expect(masked.contains("110105********002X") && !masked.contains("11010519491231002X"), "\(masked)")
             #expect(masked.contains("138****5601"), "\(masked)")
-            let history = (try json(await Self.ok(township, ["disputes", "show", id, "--json"])) as? [String: Any])?["history"]
+            let history =
+                (try json(await Self.ok(township, ["disputes", "show", id, "--json"])) as? [String: Any])?["history"]
                 as? [[String: Any]]
-            #expect(history?.compactMap { $0["to"] as? String } == ["accepted", "assessed", "routed", "in_mediation", "resolved", "closed"])
+            #expect(
+                history?.compactMap { $0["to"] as? String } == [
+                    "accepted", "assessed", "routed", "in_mediation", "resolved", "closed",
+                ]
+            )
             #expect(history?.allSatisfy { ($0["by"] as? String) == "governance/gov-01" } == true)
 
-            let month = String(try #require(((try json(accepted) as? [String: Any])?["id"] as? String)?.dropFirst().prefix(6)))
+            let month = String(
+                try #require(((try json(accepted) as? [String: Any])?["id"] as? String)?.dropFirst().prefix(6))
+            )
             let analysis = await Self.ok(
                 township,
                 ["disputes", "analysis", "--month", "\(month.prefix(4))-\(month.suffix(2))", "--json"]
@@ -75,7 +94,10 @@ struct JointControlCommandTests {
             let figures = (try json(analysis) as? [String: Any])?["figures"] as? [String: Any]
             #expect(figures?["newDisputes"] as? Int == 1, "\(analysis)")
             #expect(figures?["resolved"] as? Int == 1)
-            let text = await Self.ok(township, ["disputes", "analysis", "--month", "\(month.prefix(4))-\(month.suffix(2))"])
+            let text = await Self.ok(
+                township,
+                ["disputes", "analysis", "--month", "\(month.prefix(4))-\(month.suffix(2))"]
+            )
             #expect(text.contains("resolution rate") && text.contains("100.0%"), "\(text)")
         }
     }
@@ -93,13 +115,25 @@ struct JointControlCommandTests {
                     ] + governance
                 )
             )
-            await Self.ok(township, ["disputes", "assess", id, "--grade", "relatively_major", "--reason", "涉及二十余户"] + governance)
-            await Self.ok(township, ["disputes", "route", id, "--channel", "peoples", "--reason", "人民调解委员会"] + governance)
-            await Self.ok(township, ["disputes", "session", id, "--mediator", "调解委员会", "--summary", "双方达成补偿方案"] + governance)
+            await Self.ok(
+                township,
+                ["disputes", "assess", id, "--grade", "relatively_major", "--reason", "涉及二十余户"] + governance
+            )
+            await Self.ok(
+                township,
+                ["disputes", "route", id, "--channel", "peoples", "--reason", "人民调解委员会"] + governance
+            )
+            await Self.ok(
+                township,
+                ["disputes", "session", id, "--mediator", "调解委员会", "--summary", "双方达成补偿方案"] + governance
+            )
             await Self.ok(township, ["disputes", "outcome", id, "resolved", "--agreement", "按新标准补偿"] + governance)
             let refused = await sanlian(township, ["disputes", "close", id] + governance)
             #expect(refused.status != 0)
-            #expect(refused.error.contains("PERMISSION_DENIED") && refused.error.contains("station_leader"), "\(refused.error)")
+            #expect(
+                refused.error.contains("PERMISSION_DENIED") && refused.error.contains("station_leader"),
+                "\(refused.error)"
+            )
             #expect(await Self.ok(township, ["disputes", "close", id, "--operator", "leader-01"]).contains("closed"))
             let shown = try json(await Self.ok(township, ["disputes", "show", id, "--json"])) as? [String: Any]
             #expect(shown?["closingApprovedBy"] as? String == "station/leader-01")

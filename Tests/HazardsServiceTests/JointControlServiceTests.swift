@@ -19,7 +19,11 @@ struct UnreachableBroker: RPCCaller {
         throw RPCError(.unavailable, "no broker in this test")
     }
 
-    func serverStream<Request, Response>(_ method: WireMethod<Request, Response>, _ request: Request, options: CallOptions)
+    func serverStream<Request, Response>(
+        _ method: WireMethod<Request, Response>,
+        _ request: Request,
+        options: CallOptions
+    )
         async throws(RPCError) -> ResponseStream<Response>
     {
         throw RPCError(.unavailable, "no broker in this test")
@@ -35,8 +39,16 @@ struct UnreachableBroker: RPCCaller {
 @Suite("The joint-control service in-process, with a controlled clock")
 struct JointControlServiceTests {
     static let start: Int64 = 1_796_601_600_000  // 2026-12-07 08:00 +08:00
-    static let traffic = Caller(department: "traffic", operatorID: "traffic-01", roles: ["traffic_officer", "mediator"])
-    static let leader = Caller(department: "station", operatorID: "leader-01", roles: ["station_leader", "duty_officer"])
+    static let traffic = Caller(
+        department: "traffic",
+        operatorID: "traffic-01",
+        roles: ["traffic_officer", "mediator"]
+    )
+    static let leader = Caller(
+        department: "station",
+        operatorID: "leader-01",
+        roles: ["station_leader", "duty_officer"]
+    )
 
     static let repositoryRoot: String = {
         var url = URL(fileURLWithPath: #filePath)
@@ -95,7 +107,9 @@ struct JointControlServiceTests {
             #expect(again == first)
             let other = try await service.report(Self.roadblock, caller: Self.traffic, now: Self.start + 60_000)
             #expect(other.id == "H20261207-0002")
-            #expect(try await Self.alerts(service).map(\.identifier) == ["hazard-H20261207-0001", "hazard-H20261207-0002"])
+            #expect(
+                try await Self.alerts(service).map(\.identifier) == ["hazard-H20261207-0001", "hazard-H20261207-0002"]
+            )
         }
     }
 
@@ -118,7 +132,11 @@ struct JointControlServiceTests {
             #expect(try await service.escalateOverdue(now: clock.nowMilliseconds()) == 1, "the next step's own")
             let overdue = try await Self.alerts(service).filter { $0.identifier.hasPrefix("hazard-overdue-") }
             #expect(overdue.map(\.identifier) == ["hazard-overdue-\(hazard.id)-1", "hazard-overdue-\(hazard.id)-2"])
-            #expect(overdue.allSatisfy { $0.msgType == .update && $0.severity == .extreme && $0.fingerprint == "hazard:\(hazard.id)" })
+            #expect(
+                overdue.allSatisfy {
+                    $0.msgType == .update && $0.severity == .extreme && $0.fingerprint == "hazard:\(hazard.id)"
+                }
+            )
         }
     }
 
@@ -142,7 +160,10 @@ struct JointControlServiceTests {
                 now: Self.start + 600_000
             )
             let event = try #require(acknowledged.history.last)
-            #expect(event.byDepartment == "station" && event.byOperator == "leader-01" && event.atUnixMs == Self.start + 600_000)
+            #expect(
+                event.byDepartment == "station" && event.byOperator == "leader-01"
+                    && event.atUnixMs == Self.start + 600_000
+            )
             await #expect {
                 try await service.transition(
                     HazardsV1.HazardTransitionRequest(id: hazard.id, to: .closed, evidence: "x"),
@@ -163,7 +184,10 @@ struct JointControlServiceTests {
             let dispute = try await service.intake(
                 HazardsV1.IntakeRequest(
                     category: .labourWages,
-                    parties: [HazardsV1.Party(name: "工人甲", role: "complainant"), HazardsV1.Party(name: "某厂", role: "respondent")],
+                    parties: [
+                        HazardsV1.Party(name: "工人甲", role: "complainant"),
+                        HazardsV1.Party(name: "某厂", role: "respondent"),
+                    ],
                     place: CommonV1.Place(villageCode: "511681104202"),
                     complaint: "拖欠工资三个月"
                 ),
@@ -183,7 +207,11 @@ struct JointControlServiceTests {
                 try JointControlRecords.save(stored, db)
             }
             clock.advance(seconds: 8 * 86_400)
-            let due = try await service.listFollowUpsDue(HazardsV1.ListFollowUpsDueRequest(), frameBytes: 1 << 20, now: clock.nowMilliseconds())
+            let due = try await service.listFollowUpsDue(
+                HazardsV1.ListFollowUpsDueRequest(),
+                frameBytes: 1 << 20,
+                now: clock.nowMilliseconds()
+            )
             #expect(due.followUps.map { $0.followUp?.id } == ["\(dispute.id)-F1"])
             #expect(due.followUps.first?.late == true)
             let later = try await service.listFollowUpsDue(

@@ -46,11 +46,15 @@ struct HazardsServiceTests {
                 #expect(hazard.responsibleDepartment == "safety")
                 #expect(hazard.reportingDepartment == "village_leader" && hazard.reportingOperator == "vl-201")
                 try await eventually("the report's alert in the ledger") {
-                    try await Self.alerts(township).contains { $0.identifier == hazard.alertIdentifier && $0.severity == .extreme }
+                    try await Self.alerts(township).contains {
+                        $0.identifier == hazard.alertIdentifier && $0.severity == .extreme
+                    }
                 }
                 try await township.withClient("safety", operatorID: "safety-01") { client in
                     let hazards = HazardsV1.HazardsClient(client, options: Self.options())
-                    _ = try await hazards.transition(HazardsV1.HazardTransitionRequest(id: hazard.id, to: .acknowledged))
+                    _ = try await hazards.transition(
+                        HazardsV1.HazardTransitionRequest(id: hazard.id, to: .acknowledged)
+                    )
                     _ = try await hazards.transition(
                         HazardsV1.HazardTransitionRequest(id: hazard.id, to: .assigned, assignee: "镇安办检查组")
                     )
@@ -62,7 +66,11 @@ struct HazardsServiceTests {
                     )
                     #expect(closed.state == .closed)
                     #expect(closed.history.map(\.to) == [.reported, .acknowledged, .assigned, .handled, .closed])
-                    #expect(closed.history.dropFirst().allSatisfy { $0.byDepartment == "safety" && $0.byOperator == "safety-01" })
+                    #expect(
+                        closed.history.dropFirst().allSatisfy {
+                            $0.byDepartment == "safety" && $0.byOperator == "safety-01"
+                        }
+                    )
                 }
                 try await township.withClient("station") { client in
                     try await eventually("the closing Cancel to resolve the aggregate") {
@@ -90,11 +98,24 @@ struct HazardsServiceTests {
                         _ = try await roster.upsertArea(PatrolV1.PatrolArea(id: "g318", name: "G318", kind: .road))
                         _ = try await roster.upsertVolunteer(
                             PatrolV1.UpsertVolunteerRequest(
-                                volunteer: PatrolV1.Volunteer(id: "v1", name: "王大山", phone: "13812345601", kind: .veteran, active: true)
+                                volunteer: PatrolV1.Volunteer(
+                                    id: "v1",
+                                    name: "王大山",
+                                    phone: "13812345601",
+                                    kind: .veteran,
+                                    active: true
+                                )
                             )
                         )
                         _ = try await roster.upsertShiftTemplate(
-                            PatrolV1.ShiftTemplate(id: "d", name: "day", areaID: "g318", startMinute: 480, endMinute: 960, peopleNeeded: 1)
+                            PatrolV1.ShiftTemplate(
+                                id: "d",
+                                name: "day",
+                                areaID: "g318",
+                                startMinute: 480,
+                                endMinute: 960,
+                                peopleNeeded: 1
+                            )
                         )
                         let assignment = try await roster.assignByHand(
                             PatrolV1.AssignByHandRequest(shiftTemplateID: "d", day: "2030-01-07", volunteerID: "v1")

@@ -21,26 +21,25 @@ struct HandlerExecutorTests {
             try await withClient(path: path) { client in
                 let echo = EchoV1.EchoClient(client, options: CallOptions(timeout: .seconds(20)))
                 let connection = try await client.connection(deadline: .now + .seconds(5))
-                async let busy = echo.echo(EchoV1.EchoRequest(payload: [1], busyMs: 1000))
+                async let busyDone: ContinuousClock.Instant = {
+                    _ = try await echo.echo(EchoV1.EchoRequest(payload: [1], busyMs: 1000))
+                    return .now
+                }()
                 // The busy call is running once Active counts it.
                 try await eventually("the busy call to start") {
                     try await echo.active(EchoV1.EchoRequest()).index == 1
                 }
-                let clock = ContinuousClock()
-                var slowest = Duration.zero
-                var answered = 0
-                let end = clock.now + .milliseconds(600)
-                while clock.now < end {
-                    let started = clock.now
+                var answered: [ContinuousClock.Instant] = []
+                let end = ContinuousClock.now + .milliseconds(600)
+                while ContinuousClock.now < end {
                     _ = try await echo.echo(EchoV1.EchoRequest(payload: [2]))
-                    slowest = max(slowest, clock.now - started)
-                    answered += 1
+                    answered.append(.now)
                 }
-                #expect(try await busy.payload == [1])
-                #expect(answered >= 1)
-                // Milliseconds on an idle machine, a little more beside a busy test run; a second
-                // if the handler held the loop. (The figure is a benchmark's to give, not a test's.)
-                #expect(slowest < .milliseconds(500), "the slowest concurrent call took \(slowest)")
+                // Other calls are answered while the busy one computes: had it held the loop, the
+                // first of them would have waited for it. (An order, which a busy machine
+                // stretches but cannot swap; how fast is a benchmark's to say.)
+                let busy = try await busyDone
+                #expect(try #require(answered.first) < busy, "no other call was answered while the handler computed")
                 #expect(
                     try await client.connection(deadline: .now + .seconds(5)) === connection,
                     "the connection was closed"

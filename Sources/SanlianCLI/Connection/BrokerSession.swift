@@ -81,8 +81,9 @@ package struct BrokerSession: Sendable {
                 group.cancelAll()
             }
             do {
-                // A broker that listens answers in milliseconds; a refused handshake comes at once.
-                let patience: Duration = settings.wait ? max(.milliseconds(100), waitUntil - .now) : .seconds(2)
+                // A broker that listens answers in milliseconds, a busy machine's in seconds; a
+                // refused handshake comes at once. (A broker not listening was caught above.)
+                let patience: Duration = max(.milliseconds(100), waitUntil - .now)
                 do {
                     _ = try await client.connection(waitForReady: true, deadline: .now + patience)
                 } catch let error as RPCError where error.code == .deadlineExceeded {

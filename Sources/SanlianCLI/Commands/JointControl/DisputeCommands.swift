@@ -36,7 +36,8 @@ struct DisputesCommand: AsyncParsableCommand {
                 --party "王大山,role=complainant,phone=13812345601".
                 """
         )
-        @Option(help: "land_requisition, labour_wages, public_order, safety or other.") var category: HazardsV1.DisputeCategory
+        @Option(help: "land_requisition, labour_wages, public_order, safety or other.") var category:
+            HazardsV1.DisputeCategory
         @Option(name: .customLong("party"), help: "A party (repeatable; see above).") var parties: [String]
         @Option(help: "12-digit village code.") var village: String
         @Option(help: "Village group (村民小组).") var group: String = ""
@@ -58,7 +59,8 @@ struct DisputesCommand: AsyncParsableCommand {
             if json { return Output.json(dispute) }
             Console.current.line(
                 Labels.text("已受理 \(dispute.id)", "accepted: \(dispute.id)")
-                    + (dispute.recurrenceOf.isEmpty ? "" : Labels.text("（复发，前案 \(dispute.recurrenceOf)）", " (recurs \(dispute.recurrenceOf))"))
+                    + (dispute.recurrenceOf.isEmpty
+                        ? "" : Labels.text("（复发，前案 \(dispute.recurrenceOf)）", " (recurs \(dispute.recurrenceOf))"))
             )
         }
 
@@ -77,7 +79,8 @@ struct DisputesCommand: AsyncParsableCommand {
                 case "id": party.residentIDNumber = pair[1]
                 case "phone": party.phone = pair[1]
                 case "enterprise": party.enterprise = pair[1]
-                default: throw ValidationError("--party \(index + 1): \"\(pair[0])\" is not role, id, phone or enterprise")
+                default:
+                    throw ValidationError("--party \(index + 1): \"\(pair[0])\" is not role, id, phone or enterprise")
                 }
             }
             return party
@@ -105,19 +108,25 @@ struct DisputesCommand: AsyncParsableCommand {
     struct Route: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Route a dispute to a mediation channel (分流化解).")
         @Argument(help: "The dispute's id.") var id: String
-        @Option(help: "police_administrative, peoples, professional or judicial.") var channel: HazardsV1.MediationChannel
+        @Option(help: "police_administrative, peoples, professional or judicial.") var channel:
+            HazardsV1.MediationChannel
         @Option(help: "Why this channel.") var reason: String
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup(title: "Connection options") var connection: ConnectionOptions
 
         func run() async throws {
             let request = HazardsV1.RouteRequest(id: id, channel: channel, reason: reason)
-            DisputesCommand.stepped(try await JointControlSession.run(connection) { try await $0.disputes.route(request) }, json: json)
+            DisputesCommand.stepped(
+                try await JointControlSession.run(connection) { try await $0.disputes.route(request) },
+                json: json
+            )
         }
     }
 
     struct Session: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Record a mediation session: when, who mediated, what happened.")
+        static let configuration = CommandConfiguration(
+            abstract: "Record a mediation session: when, who mediated, what happened."
+        )
         @Argument(help: "The dispute's id.") var id: String
         @Option(help: "Who mediated.") var mediator: String
         @Option(help: "What happened.") var summary: String
@@ -141,7 +150,8 @@ struct DisputesCommand: AsyncParsableCommand {
 
     struct Outcome: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Record the outcome: resolved (with the agreement's terms), not_resolved, or referred_upward (上交)."
+            abstract:
+                "Record the outcome: resolved (with the agreement's terms), not_resolved, or referred_upward (上交)."
         )
         @Argument(help: "The dispute's id.") var id: String
         @Argument(help: "resolved, not_resolved or referred_upward.") var outcome: HazardsV1.Outcome
@@ -175,7 +185,10 @@ struct DisputesCommand: AsyncParsableCommand {
 
             func run() async throws {
                 let time = JointControlSession.time(try connection.resolve())
-                let request = HazardsV1.FollowUpRequest(id: id, dueUnixMs: try LocalTime.parse(due, option: "--due", time: time))
+                let request = HazardsV1.FollowUpRequest(
+                    id: id,
+                    dueUnixMs: try LocalTime.parse(due, option: "--due", time: time)
+                )
                 DisputesCommand.stepped(
                     try await JointControlSession.run(connection) { try await $0.disputes.scheduleFollowUp(request) },
                     json: json
@@ -228,7 +241,8 @@ struct DisputesCommand: AsyncParsableCommand {
                         let when = LocalTime.format(item.followUp?.dueUnixMs ?? 0, time)
                         return [
                             item.followUp?.id ?? "", item.disputeID, item.late ? Colour.warning(when + "!") : when,
-                            JointControlLabels.category(item.category), JointControlLabels.grade(item.grade), item.villageCode,
+                            JointControlLabels.category(item.category), JointControlLabels.grade(item.grade),
+                            item.villageCode,
                         ]
                     }
                 )
@@ -247,12 +261,17 @@ struct DisputesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let request = HazardsV1.CloseDisputeRequest(id: id, note: note)
-            DisputesCommand.stepped(try await JointControlSession.run(connection) { try await $0.disputes.close(request) }, json: json)
+            DisputesCommand.stepped(
+                try await JointControlSession.run(connection) { try await $0.disputes.close(request) },
+                json: json
+            )
         }
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a dispute: its parties, sessions, follow-ups and history.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a dispute: its parties, sessions, follow-ups and history."
+        )
         @Argument(help: "The dispute's id.") var id: String
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup(title: "Connection options") var connection: ConnectionOptions
@@ -269,16 +288,21 @@ struct DisputesCommand: AsyncParsableCommand {
                 (Labels.text("状态", "state"), JointControlLabels.state(dispute.state)),
                 (
                     Labels.text("等级", "grade"),
-                    JointControlLabels.grade(dispute.grade) + (dispute.gradeReason.isEmpty ? "" : "（\(dispute.gradeReason)）")
+                    JointControlLabels.grade(dispute.grade)
+                        + (dispute.gradeReason.isEmpty ? "" : "（\(dispute.gradeReason)）")
                 ),
                 (
                     Labels.text("分流", "channel"),
-                    JointControlLabels.channel(dispute.channel) + (dispute.channelReason.isEmpty ? "" : "（\(dispute.channelReason)）")
+                    JointControlLabels.channel(dispute.channel)
+                        + (dispute.channelReason.isEmpty ? "" : "（\(dispute.channelReason)）")
                 ),
                 (Labels.text("复发前案", "recurs"), dispute.recurrenceOf),
                 (Labels.text("地点", "place"), JointControlLabels.place(dispute.place)),
                 (Labels.text("诉求", "complaint"), dispute.complaint),
-                (Labels.text("受理", "accepted"), LocalTime.format(dispute.acceptedUnixMs, time) + " " + dispute.acceptedBy),
+                (
+                    Labels.text("受理", "accepted"),
+                    LocalTime.format(dispute.acceptedUnixMs, time) + " " + dispute.acceptedBy
+                ),
                 (Labels.text("协议", "agreement"), dispute.agreement),
                 (Labels.text("批准结案", "closing approved by"), dispute.closingApprovedBy),
             ]
@@ -287,7 +311,10 @@ struct DisputesCommand: AsyncParsableCommand {
             }
             Console.current.line()
             Output.table(
-                [Labels.text("当事人", "PARTY"), Labels.text("角色", "ROLE"), Labels.text("身份证号", "ID NUMBER"), Labels.text("电话", "PHONE"), Labels.text("单位", "ENTERPRISE")],
+                [
+                    Labels.text("当事人", "PARTY"), Labels.text("角色", "ROLE"), Labels.text("身份证号", "ID NUMBER"),
+                    Labels.text("电话", "PHONE"), Labels.text("单位", "ENTERPRISE"),
+                ],
                 dispute.parties.map { [$0.name, $0.role, $0.residentIDNumber, $0.phone, $0.enterprise] }
             )
             if !dispute.sessions.isEmpty {
@@ -300,17 +327,26 @@ struct DisputesCommand: AsyncParsableCommand {
             if !dispute.followUps.isEmpty {
                 Console.current.line()
                 Output.table(
-                    [Labels.text("回访", "FOLLOW-UP"), Labels.text("到期", "DUE"), Labels.text("完成", "DONE"), Labels.text("情况", "NOTE")],
-                    dispute.followUps.map { [$0.id, LocalTime.format($0.dueUnixMs, time), LocalTime.format($0.doneUnixMs, time), $0.note] }
+                    [
+                        Labels.text("回访", "FOLLOW-UP"), Labels.text("到期", "DUE"), Labels.text("完成", "DONE"),
+                        Labels.text("情况", "NOTE"),
+                    ],
+                    dispute.followUps.map {
+                        [$0.id, LocalTime.format($0.dueUnixMs, time), LocalTime.format($0.doneUnixMs, time), $0.note]
+                    }
                 )
             }
             Console.current.line()
             Output.table(
-                [Labels.text("时间", "WHEN"), Labels.text("变化", "CHANGE"), Labels.text("由", "BY"), Labels.text("说明", "NOTE")],
+                [
+                    Labels.text("时间", "WHEN"), Labels.text("变化", "CHANGE"), Labels.text("由", "BY"),
+                    Labels.text("说明", "NOTE"),
+                ],
                 dispute.history.map { event in
                     [
                         LocalTime.format(event.atUnixMs, time),
-                        (event.from == .unspecified || event.from == event.to ? "" : JointControlLabels.state(event.from) + " → ")
+                        (event.from == .unspecified || event.from == event.to
+                            ? "" : JointControlLabels.state(event.from) + " → ")
                             + JointControlLabels.state(event.to),
                         event.by, event.note,
                     ]
@@ -321,9 +357,12 @@ struct DisputesCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List disputes, oldest first.")
-        @Option(name: .customLong("state"), help: "Only in this state (repeatable).") var states: [HazardsV1.DisputeState] = []
-        @Option(name: .customLong("category"), help: "Only of this category (repeatable).") var categories: [HazardsV1.DisputeCategory] = []
-        @Option(name: .customLong("grade"), help: "Only of this grade (repeatable).") var grades: [HazardsV1.DisputeGrade] = []
+        @Option(name: .customLong("state"), help: "Only in this state (repeatable).") var states:
+            [HazardsV1.DisputeState] = []
+        @Option(name: .customLong("category"), help: "Only of this category (repeatable).") var categories:
+            [HazardsV1.DisputeCategory] = []
+        @Option(name: .customLong("grade"), help: "Only of this grade (repeatable).") var grades:
+            [HazardsV1.DisputeGrade] = []
         @Option(help: "Only in this 12-digit village.") var village: String = ""
         @Flag(help: "Only recurrences.") var recurrences = false
         @Flag(help: "Print JSON.") var json = false
@@ -355,7 +394,8 @@ struct DisputesCommand: AsyncParsableCommand {
                 ],
                 disputes.map { dispute in
                     [
-                        dispute.id + (dispute.recurrenceOf.isEmpty ? "" : " ↺"), JointControlLabels.category(dispute.category),
+                        dispute.id + (dispute.recurrenceOf.isEmpty ? "" : " ↺"),
+                        JointControlLabels.category(dispute.category),
                         JointControlLabels.grade(dispute.grade), JointControlLabels.channel(dispute.channel),
                         JointControlLabels.state(dispute.state), LocalTime.format(dispute.acceptedUnixMs, time),
                         (dispute.drill ? Labels.drill + " " : "") + String(dispute.complaint.prefix(30)),
@@ -367,7 +407,8 @@ struct DisputesCommand: AsyncParsableCommand {
 
     struct Workers: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the registered workers of the enterprise a labour dispute is against (from the residents service)."
+            abstract:
+                "List the registered workers of the enterprise a labour dispute is against (from the residents service)."
         )
         @Argument(help: "The dispute's id.") var id: String
         @Flag(help: "Print JSON.") var json = false
@@ -378,7 +419,9 @@ struct DisputesCommand: AsyncParsableCommand {
             let (enterprise, workers) = try await JointControlSession.run(connection) { session in
                 var enterprise = ""
                 let workers = try await Paging.all { page in
-                    let answer = try await session.disputes.listEnterpriseWorkers(HazardsV1.DisputeWorkersRequest(id: id, page: page))
+                    let answer = try await session.disputes.listEnterpriseWorkers(
+                        HazardsV1.DisputeWorkersRequest(id: id, page: page)
+                    )
                     enterprise = answer.enterprise
                     return (answer.workers, answer.page)
                 }
@@ -387,15 +430,21 @@ struct DisputesCommand: AsyncParsableCommand {
             if json { return Output.json(workers) }
             Console.current.line(enterprise)
             Output.table(
-                [Labels.text("姓名", "NAME"), Labels.text("身份证号", "ID NUMBER"), Labels.text("电话", "PHONE"), Labels.text("在册", "PRESENT")],
-                workers.map { [$0.name, $0.idNumber, $0.phone, $0.present ? Labels.text("是", "yes") : Labels.text("否", "no")] }
+                [
+                    Labels.text("姓名", "NAME"), Labels.text("身份证号", "ID NUMBER"), Labels.text("电话", "PHONE"),
+                    Labels.text("在册", "PRESENT"),
+                ],
+                workers.map {
+                    [$0.name, $0.idNumber, $0.phone, $0.present ? Labels.text("是", "yes") : Labels.text("否", "no")]
+                }
             )
         }
     }
 
     struct Analysis: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The monthly analysis (每月分析研判): figures beside the previous month and a year earlier, and breakdowns."
+            abstract:
+                "The monthly analysis (每月分析研判): figures beside the previous month and a year earlier, and breakdowns."
         )
         @Option(help: "The month, e.g. 2026-12.") var month: String
         @Flag(help: "Print JSON.") var json = false
@@ -403,7 +452,9 @@ struct DisputesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let request = HazardsV1.MonthlyAnalysisRequest(month: try LocalTime.month(month, option: "--month"))
-            let report = try await JointControlSession.run(connection) { try await $0.disputes.monthlyAnalysis(request) }
+            let report = try await JointControlSession.run(connection) {
+                try await $0.disputes.monthlyAnalysis(request)
+            }
             if json { return Output.json(report) }
             Console.current.lines(AnalysisText.render(report))
         }
@@ -446,13 +497,22 @@ enum AnalysisText {
                 Labels.text("环比", "CHANGE"), Labels.text("去年同期", "A YEAR EARLIER"), Labels.text("同比", "CHANGE"),
             ],
             figures.map { name, value, text in
-                [name, text(value(now)), text(value(before)), change(value(now), value(before)), text(value(year)), change(value(now), value(year))]
+                [
+                    name, text(value(now)), text(value(before)), change(value(now), value(before)), text(value(year)),
+                    change(value(now), value(year)),
+                ]
             }
         )
         if !report.disputes.isEmpty {
-            lines += ["", Labels.text("本月纠纷（类别 × 等级 × 分流 × 村）", "This month's disputes (category × grade × channel × village)")]
+            lines += [
+                "",
+                Labels.text("本月纠纷（类别 × 等级 × 分流 × 村）", "This month's disputes (category × grade × channel × village)"),
+            ]
             lines += Output.tableLines(
-                [Labels.text("类别", "CATEGORY"), Labels.text("等级", "GRADE"), Labels.text("分流", "CHANNEL"), Labels.text("村", "VILLAGE"), Labels.text("件数", "COUNT")],
+                [
+                    Labels.text("类别", "CATEGORY"), Labels.text("等级", "GRADE"), Labels.text("分流", "CHANNEL"),
+                    Labels.text("村", "VILLAGE"), Labels.text("件数", "COUNT"),
+                ],
                 report.disputes.map { cell in
                     [
                         JointControlLabels.category(cell.category), JointControlLabels.grade(cell.grade),
@@ -471,7 +531,8 @@ enum AnalysisText {
                 ],
                 report.hazards.map { row in
                     [
-                        JointControlLabels.kind(row.kind), row.responsibleDepartment, String(row.count), String(row.closed),
+                        JointControlLabels.kind(row.kind), row.responsibleDepartment, String(row.count),
+                        String(row.closed),
                         String(row.overdue), String(row.averageHandlingMinutes), String(row.longestHandlingMinutes),
                     ]
                 }

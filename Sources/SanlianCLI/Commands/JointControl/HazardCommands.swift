@@ -28,7 +28,8 @@ struct HazardsCommand: AsyncParsableCommand {
         @Option(help: "Village group (村民小组).") var group: String = ""
         @Option(help: "Where: a road and kilometre, a landmark.") var place: String = ""
         @Option(help: "What is wrong (1–1000 characters).") var description: String
-        @Option(help: "Your own grade (major, serious, general, minor) instead of the rules'.") var grade: HazardsV1.HazardGrade?
+        @Option(help: "Your own grade (major, serious, general, minor) instead of the rules'.") var grade:
+            HazardsV1.HazardGrade?
         @Option(help: "Your own identifier for the report: reporting it again is then the same report.")
         var id: String = ""
         @Flag(help: "An exercise: marked as a drill everywhere.") var drill = false
@@ -57,8 +58,10 @@ struct HazardsCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List hazards, oldest report first.")
-        @Option(name: .customLong("state"), help: "Only in this state (repeatable).") var states: [HazardsV1.HazardState] = []
-        @Option(name: .customLong("kind"), help: "Only of this kind (repeatable).") var kinds: [HazardsV1.HazardKind] = []
+        @Option(name: .customLong("state"), help: "Only in this state (repeatable).") var states:
+            [HazardsV1.HazardState] = []
+        @Option(name: .customLong("kind"), help: "Only of this kind (repeatable).") var kinds: [HazardsV1.HazardKind] =
+            []
         @Option(help: "Only those this department is responsible for.") var responsible: String = ""
         @Option(help: "Only in this 12-digit village.") var village: String = ""
         @Flag(help: "Only those whose current step is overdue.") var overdue = false
@@ -134,20 +137,27 @@ struct HazardsCommand: AsyncParsableCommand {
                 ),
                 (Labels.text("处置", "handling"), hazard.handling),
                 (Labels.text("销号依据", "evidence"), hazard.evidence),
-                (Labels.text("逾期升级", "overdue escalations"), hazard.overdueEscalations == 0 ? "" : String(hazard.overdueEscalations)),
+                (
+                    Labels.text("逾期升级", "overdue escalations"),
+                    hazard.overdueEscalations == 0 ? "" : String(hazard.overdueEscalations)
+                ),
                 (Labels.text("复发", "reopened"), hazard.reopened == 0 ? "" : String(hazard.reopened)),
                 (Labels.text("告警", "alert"), hazard.alertIdentifier),
             ]
             for (label, value) in rows where !value.isEmpty { Console.current.line(label + ": " + value) }
             Console.current.line()
             Output.table(
-                [Labels.text("时间", "WHEN"), Labels.text("变化", "CHANGE"), Labels.text("由", "BY"), Labels.text("说明", "NOTE")],
+                [
+                    Labels.text("时间", "WHEN"), Labels.text("变化", "CHANGE"), Labels.text("由", "BY"),
+                    Labels.text("说明", "NOTE"),
+                ],
                 hazard.history.map { event in
                     [
                         LocalTime.format(event.atUnixMs, time),
                         (event.from == .unspecified ? "" : JointControlLabels.state(event.from) + " → ")
                             + JointControlLabels.state(event.to),
-                        [event.byDepartment, event.byOperator].filter { !$0.isEmpty }.joined(separator: "/"), event.note,
+                        [event.byDepartment, event.byOperator].filter { !$0.isEmpty }.joined(separator: "/"),
+                        event.note,
                     ]
                 }
             )
@@ -155,7 +165,9 @@ struct HazardsCommand: AsyncParsableCommand {
     }
 
     /// Moves a hazard to `to`, printing its new state.
-    static func move(_ connection: ConnectionOptions, _ request: HazardsV1.HazardTransitionRequest, json: Bool) async throws {
+    static func move(_ connection: ConnectionOptions, _ request: HazardsV1.HazardTransitionRequest, json: Bool)
+        async throws
+    {
         let hazard = try await JointControlSession.run(connection) { try await $0.hazards.transition(request) }
         if json { return Output.json(hazard) }
         Console.current.line("\(hazard.id): \(JointControlLabels.state(hazard.state))")
@@ -169,12 +181,18 @@ struct HazardsCommand: AsyncParsableCommand {
         @OptionGroup(title: "Connection options") var connection: ConnectionOptions
 
         func run() async throws {
-            try await HazardsCommand.move(connection, HazardsV1.HazardTransitionRequest(id: id, to: .acknowledged, note: note), json: json)
+            try await HazardsCommand.move(
+                connection,
+                HazardsV1.HazardTransitionRequest(id: id, to: .acknowledged, note: note),
+                json: json
+            )
         }
     }
 
     struct Assign: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Assign an acknowledged hazard to a team or department.")
+        static let configuration = CommandConfiguration(
+            abstract: "Assign an acknowledged hazard to a team or department."
+        )
         @Argument(help: "The hazard's id.") var id: String
         @Option(help: "The team or department.") var to: String
         @Option(help: "A note.") var note: String = ""
@@ -198,7 +216,11 @@ struct HazardsCommand: AsyncParsableCommand {
         @OptionGroup(title: "Connection options") var connection: ConnectionOptions
 
         func run() async throws {
-            try await HazardsCommand.move(connection, HazardsV1.HazardTransitionRequest(id: id, to: .handled, note: note), json: json)
+            try await HazardsCommand.move(
+                connection,
+                HazardsV1.HazardTransitionRequest(id: id, to: .handled, note: note),
+                json: json
+            )
         }
     }
 
@@ -227,7 +249,11 @@ struct HazardsCommand: AsyncParsableCommand {
         @OptionGroup(title: "Connection options") var connection: ConnectionOptions
 
         func run() async throws {
-            try await HazardsCommand.move(connection, HazardsV1.HazardTransitionRequest(id: id, to: .reopened, note: note), json: json)
+            try await HazardsCommand.move(
+                connection,
+                HazardsV1.HazardTransitionRequest(id: id, to: .reopened, note: note),
+                json: json
+            )
         }
     }
 }

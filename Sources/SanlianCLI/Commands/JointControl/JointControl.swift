@@ -20,7 +20,9 @@ struct JointControlSession {
     }
 
     /// The township's clock face, from the compose file's hazards section.
-    static func time(_ settings: ConnectionOptions.Resolved) -> TownshipTime { LocalTime.time(settings, section: "hazards") }
+    static func time(_ settings: ConnectionOptions.Resolved) -> TownshipTime {
+        LocalTime.time(settings, section: "hazards")
+    }
 
     var time: TownshipTime { Self.time(session.settings) }
 }
