@@ -13,10 +13,10 @@ struct HandlerExecutorTests {
     @Test("a handler computing for a second delays neither other calls nor the connection's pings")
     func longHandler() async throws {
         try await withServer(configure: {
-            // A ping every 50 ms, answered within 200 ms, or the connection is closed: a loop held
-            // by the handler for a second would miss them.
-            $0.connection.pingInterval = .milliseconds(50)
-            $0.connection.pingTimeout = .milliseconds(200)
+            // A ping every 100 ms, answered within 700 ms, or the connection is closed: a loop held
+            // by the handler for a second would miss them (and a loaded test run does not).
+            $0.connection.pingInterval = .milliseconds(100)
+            $0.connection.pingTimeout = .milliseconds(700)
         }) { path, _ in
             try await withClient(path: path) { client in
                 let echo = EchoV1.EchoClient(client, options: CallOptions(timeout: .seconds(20)))
