@@ -65,11 +65,11 @@ format: ## Format hand-written Swift in place
 	$(SWIFT) format --in-place $(SWIFT_SOURCES)
 
 # The products `make run` starts, and the CLI to talk to them: not the benchmark tools.
-RUN_PRODUCTS := sanlian-broker sanlian-patrol sanlian
+RUN_PRODUCTS := sanlian-broker sanlian-patrol sanlian-hazards sanlian
 
-run: deps ## Build what runs and start the township (the broker, then sanlian-patrol) on $(COMPOSE) with state under ./$(STATE_DIR)
+run: deps ## Build what runs and start the township (the broker, then the department services) on $(COMPOSE) with state under ./$(STATE_DIR)
 	@for product in $(RUN_PRODUCTS); do $(SWIFT) build --product $$product || exit 1; done
-	@echo "Starting sanlian-broker (socket $(STATE_DIR)/run/broker.sock, ledger $(STATE_DIR)/data, secrets $(STATE_DIR)/secrets), then sanlian-patrol."
+	@echo "Starting sanlian-broker (socket $(STATE_DIR)/run/broker.sock, ledger $(STATE_DIR)/data, secrets $(STATE_DIR)/secrets), then the department services."
 	@echo "From another terminal: $$($(SWIFT) build --show-bin-path)/sanlian health   (README: more to try). Ctrl-C stops them."
 	scripts/run-township.sh "$$($(SWIFT) build --show-bin-path)" $(COMPOSE) $(STATE_DIR)
 
@@ -90,6 +90,7 @@ bench-tools: deps ## Build what the benchmarks run: the release daemons, sanlian
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-broker
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-echo
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-patrol
+	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-hazards
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-bench
 	$(SWIFT) build $(RELEASE_FLAGS) --product nio-floor

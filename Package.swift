@@ -336,8 +336,9 @@ let package = Package(
         .executableTarget(
             name: "sanlian-bench",
             dependencies: [
-                "BenchSupport", "PatrolRules", "PatrolContract", "SanlianWire", "SanlianClock",
+                "BenchSupport", "PatrolRules", "PatrolContract", "HazardsContract", "SanlianWire", "SanlianClock",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Benchmarks/sanlian-bench",
             swiftSettings: swiftSettings

@@ -243,6 +243,12 @@ package struct BenchResults {
     /// Check-ins through the broker to sanlian-patrol (`bench_client unary`).
     package var checkIns: [String: Double] = [:]
     package var patrolPeakRSSKiB = 0
+    /// sanlian-hazards: the monthly analysis over a year of data (sequential calls), what data, and
+    /// hazard reports through the broker.
+    package var monthlyAnalysis: [String: Double] = [:]
+    package var monthlyAnalysisData = ""
+    package var hazardReports: [String: Double] = [:]
+    package var hazardsPeakRSSKiB = 0
     /// The roster solver on the benchmark's instance, and the instance's size.
     package var roster: RosterFigures?
     package var rosterInstance: (volunteers: Int, templates: Int, days: Int, locked: Int)?
@@ -302,11 +308,16 @@ package struct BenchResults {
         ]
     }
 
-    /// The patrol service's targets (its issue's): the month's roster solved well under a
-    /// second, with no hard rule broken and a fairness spread of at most 1.
+    /// The patrol and hazards services' targets (their issues'): the month's roster solved well
+    /// under a second, with no hard rule broken and a fairness spread of at most 1; the monthly
+    /// analysis over a year of data well under a second.
     package var patrolTargets: [Target] {
-        guard let roster else { return [] }
-        return [
+        var targets: [Target] = []
+        if let p50 = monthlyAnalysis["p50_us"] {
+            targets.append(Target(name: "monthly analysis over a year (ms, p50)", value: p50 / 1000, limit: 1000, atMost: true))
+        }
+        guard let roster else { return targets }
+        return targets + [
             Target(name: "roster solved (ms, median)", value: roster.medianMilliseconds, limit: 1000, atMost: true),
             Target(
                 name: "roster hard-rule violations (the independent checker's)",
@@ -488,6 +499,30 @@ package struct BenchResults {
             lines.append(String(format: "peak RSS of sanlian-patrol: %.1f MiB", Double(patrolPeakRSSKiB) / 1024))
         }
         if let line = rosterLine { lines.append(line) }
+        if !monthlyAnalysis.isEmpty, let echo = sanlian[64] {
+            lines.append(
+                String(
+                    format: "monthly analysis over a year (%@): p50 %.1f ms, p99 %.1f ms (20 sequential calls through the broker)",
+                    monthlyAnalysisData,
+                    (monthlyAnalysis["p50_us"] ?? 0) / 1000,
+                    (monthlyAnalysis["p99_us"] ?? 0) / 1000
+                )
+            )
+            lines.append(
+                String(
+                    format:
+                        "hazard reports through the broker to sanlian-hazards (each committed with its alert): sequential p50 %.1f µs, "
+                        + "p99 %.1f µs (the echo call: %.1f µs); %.0f reports/s with 16 in flight (p50 %.1f µs, p99 %.1f µs)",
+                    hazardReports["p50_us"] ?? 0,
+                    hazardReports["p99_us"] ?? 0,
+                    echo["p50_us"] ?? 0,
+                    hazardReports["calls_per_second"] ?? 0,
+                    hazardReports["loaded_p50_us"] ?? 0,
+                    hazardReports["loaded_p99_us"] ?? 0
+                )
+            )
+            lines.append(String(format: "peak RSS of sanlian-hazards: %.1f MiB", Double(hazardsPeakRSSKiB) / 1024))
+        }
         lines.append("")
         lines.append("targets:")
         for target in targets + patrolTargets {
@@ -548,6 +583,10 @@ package struct BenchResults {
                 ["name": $0.name, "value": $0.value, "limit": $0.limit, "met": $0.met] as [String: Any]
             },
             "patrol_check_ins": checkIns,
+            "hazards_monthly_analysis": monthlyAnalysis,
+            "hazards_monthly_analysis_data": monthlyAnalysisData,
+            "hazards_reports": hazardReports,
+            "hazards_peak_rss_kib": hazardsPeakRSSKiB,
             "patrol_peak_rss_kib": patrolPeakRSSKiB,
         ]
         if let roster {

@@ -107,7 +107,7 @@ struct SanlianBench: ParsableCommand {
 
     @Flag(
         inversion: .prefixedNo,
-        help: "Also measure the patrol service: the roster solver, and check-ins through the broker."
+        help: "Also measure the department services: the roster solver, check-ins, the monthly analysis and hazard reports."
     )
     var patrol = true
 
@@ -245,6 +245,7 @@ struct SanlianBench: ParsableCommand {
             // targets' workload.
             try measureCheckIns(into: &results, state: state, station: station)
             try measureRoster(into: &results)
+            try measureHazards(into: &results, state: state, station: station)
         }
 
         let report = results.report()
