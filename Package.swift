@@ -42,6 +42,7 @@ let package = Package(
         .executable(name: "sanlian-echo", targets: ["sanlian-echo"]),
         .executable(name: "sanlian-patrol", targets: ["sanlian-patrol"]),
         .executable(name: "sanlian-hazards", targets: ["sanlian-hazards"]),
+        .executable(name: "sanlian-residents", targets: ["sanlian-residents"]),
         .executable(name: "sanlian-bench", targets: ["sanlian-bench"]),
         .executable(name: "nio-floor", targets: ["nio-floor"]),
         .executable(name: "epoll-floor", targets: ["epoll-floor"]),
@@ -196,6 +197,24 @@ let package = Package(
         // GB 11643 resident identity numbers, for every service that names a person.
         .target(name: "IdentityNumbers", swiftSettings: swiftSettings),
 
+        // MARK: sanlian-residents (联管): its rules (no NIO, no socket), the service, the executable
+        .target(name: "ResidentsRules", dependencies: ["IdentityNumbers", "SanlianClock"], swiftSettings: swiftSettings),
+        .target(
+            name: "ResidentsService",
+            dependencies: [
+                "ResidentsRules", "ResidentsContract", "IdentityNumbers", "ServiceFrame", "SanlianRPC", "SanlianWire",
+                "SanlianClock", "SanlianCompose", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sanlian-residents",
+            dependencies: ["ResidentsService", "ServiceFrame"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: sanlian-hazards (联控 and 四分): its rules (no NIO, no socket), the service, the executable
         .target(name: "HazardsRules", dependencies: ["IdentityNumbers", "SanlianClock"], swiftSettings: swiftSettings),
         .target(
@@ -314,6 +333,7 @@ let package = Package(
             name: "SanlianCLI",
             dependencies: [
                 "SanlianWire", "SanlianRPC", "SanlianContracts", "SanlianCompose", "Yams", "PatrolContract", "HazardsContract",
+                "ResidentsContract",
                 "PatrolRules", "SanlianClock", .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -394,7 +414,8 @@ let package = Package(
             dependencies: [
                 "SanlianTestHarness", "SanlianRPC", "SanlianWire", "SanlianContracts", "HazardsContract",
                 "ResidentsContract", "AlertLedger", "sanlian-broker", "sanlian-echo", "sanlian", "sanlian-standin-front",
-                "sanlian-standin-back", "sanlian-patrol", "sanlian-hazards", "PatrolContract", "PatrolRules", "SanlianClock",
+                "sanlian-standin-back", "sanlian-patrol", "sanlian-hazards", "sanlian-residents", "PatrolContract", "PatrolRules",
+                "SanlianClock", "IdentityNumbers",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -405,8 +426,13 @@ let package = Package(
             name: "CLITests",
             dependencies: [
                 "SanlianCLI", "SanlianTestHarness", "SanlianRPC", "SanlianWire", "sanlian-broker", "sanlian-echo",
-                "sanlian-patrol", "sanlian-hazards",
+                "sanlian-patrol", "sanlian-hazards", "sanlian-residents", "IdentityNumbers",
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ResidentsRulesTests",
+            dependencies: ["ResidentsRules", "IdentityNumbers", "SanlianClock"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

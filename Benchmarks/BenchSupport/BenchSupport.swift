@@ -314,7 +314,9 @@ package struct BenchResults {
     package var patrolTargets: [Target] {
         var targets: [Target] = []
         if let p50 = monthlyAnalysis["p50_us"] {
-            targets.append(Target(name: "monthly analysis over a year (ms, p50)", value: p50 / 1000, limit: 1000, atMost: true))
+            targets.append(
+                Target(name: "monthly analysis over a year (ms, p50)", value: p50 / 1000, limit: 1000, atMost: true)
+            )
         }
         guard let roster else { return targets }
         return targets + [
@@ -502,7 +504,8 @@ package struct BenchResults {
         if !monthlyAnalysis.isEmpty, let echo = sanlian[64] {
             lines.append(
                 String(
-                    format: "monthly analysis over a year (%@): p50 %.1f ms, p99 %.1f ms (20 sequential calls through the broker)",
+                    format:
+                        "monthly analysis over a year (%@): p50 %.1f ms, p99 %.1f ms (20 sequential calls through the broker)",
                     monthlyAnalysisData,
                     (monthlyAnalysis["p50_us"] ?? 0) / 1000,
                     (monthlyAnalysis["p99_us"] ?? 0) / 1000

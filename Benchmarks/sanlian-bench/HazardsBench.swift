@@ -22,7 +22,9 @@ extension SanlianBench {
             process.arguments = arguments + ["--dir", state]
             let (_, message) = try runToCompletion(process, within: 120, named: "sanlian \(arguments[0])")
             guard process.terminationStatus == 0 else {
-                throw BenchError("sanlian \(arguments.joined(separator: " ")): \(String(decoding: message, as: UTF8.self))")
+                throw BenchError(
+                    "sanlian \(arguments.joined(separator: " ")): \(String(decoding: message, as: UTF8.self))"
+                )
             }
         }
         try waitUntil("sanlian-hazards to register", timeout: 20) { (try? cli(["hazards", "list"])) != nil }
@@ -41,11 +43,16 @@ extension SanlianBench {
         let analysisFile = state + "/bench-analysis.bin"
         let (previousYear, previousMonth) = month == 1 ? (year - 1, 12) : (year, month - 1)
         try Self.payloads(
-            [HazardsV1.MonthlyAnalysisRequest(month: CommonV1.Month(year: Int32(previousYear), month: Int32(previousMonth)))]
+            [
+                HazardsV1.MonthlyAnalysisRequest(
+                    month: CommonV1.Month(year: Int32(previousYear), month: Int32(previousMonth))
+                )
+            ]
         ).write(to: URL(fileURLWithPath: analysisFile))
         progress("sanlian-hazards: the monthly analysis of \(previousYear)-\(previousMonth), 20 times")
         results.monthlyAnalysis = try runClient(
-            ["unary", brokerSocket, "/sanlian.hazards.v1.Disputes/MonthlyAnalysis", analysisFile, "20", "1", "1"] + station
+            ["unary", brokerSocket, "/sanlian.hazards.v1.Disputes/MonthlyAnalysis", analysisFile, "20", "1", "1"]
+                + station
         )
         results.monthlyAnalysisData = populated
 
@@ -61,7 +68,8 @@ extension SanlianBench {
         ).write(to: URL(fileURLWithPath: reportFile))
         progress("sanlian-hazards: 1000 sequential hazard reports, then \(checkIns) with 16 in flight")
         results.hazardReports = try runClient(
-            ["unary", brokerSocket, "/sanlian.hazards.v1.Hazards/Report", reportFile, "1000", String(checkIns), "16"] + station
+            ["unary", brokerSocket, "/sanlian.hazards.v1.Hazards/Report", reportFile, "1000", String(checkIns), "16"]
+                + station
         )
         results.hazardsPeakRSSKiB = peakRSS(pid: hazards.pid)
     }
@@ -82,7 +90,9 @@ extension SanlianBench {
 /// as its migrations leave them), as the monthly analysis reads them: the benchmark's data.
 enum JointControlYear {
     /// - Returns: what was written, for the report.
-    static func populate(path: String, disputes: Int, hazards: Int, until: LocalDay, time: TownshipTime) throws -> String {
+    static func populate(path: String, disputes: Int, hazards: Int, until: LocalDay, time: TownshipTime) throws
+        -> String
+    {
         let database = try DatabaseQueue(path: path)
         var random = SystemRandomNumberGenerator()
         let end = time.unixMilliseconds(until, minute: 0)
@@ -98,23 +108,29 @@ enum JointControlYear {
                     VALUES (?, ?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?, 0, x'')
                     """
             )
-            let followUp = try db.makeStatement(sql: "INSERT INTO follow_ups (id, dispute_id, due_ms, done_ms) VALUES (?, ?, ?, ?)")
+            let followUp = try db.makeStatement(
+                sql: "INSERT INTO follow_ups (id, dispute_id, due_ms, done_ms) VALUES (?, ?, ?, ?)"
+            )
             for index in 0..<disputes {
                 let accepted = Int64.random(in: start..<end, using: &random)
                 let outcome = Int.random(in: 0..<10, using: &random)
-                let resolved: Int64? = outcome < 7 ? accepted + Int64.random(in: 1...40, using: &random) * 86_400_000 : nil
+                let resolved: Int64? =
+                    outcome < 7 ? accepted + Int64.random(in: 1...40, using: &random) * 86_400_000 : nil
                 let referred: Int64? = outcome == 7 ? accepted + 20 * 86_400_000 : nil
                 let id = "B\(index)"
                 try dispute.execute(arguments: [
                     id, accepted, resolved != nil ? 5 : referred != nil ? 8 : 6, Int.random(in: 1...5, using: &random),
                     Int.random(in: 1...5, using: &random), Int.random(in: 1...4, using: &random),
-                    "5116811042\(String(format: "%02d", index % 20 + 1))", index % 25 == 0 ? "B\(max(0, index - 1))" : nil,
+                    "5116811042\(String(format: "%02d", index % 20 + 1))",
+                    index % 25 == 0 ? "B\(max(0, index - 1))" : nil,
                     resolved, referred, resolved.map { $0 + 86_400_000 },
                 ])
                 if resolved == nil && referred == nil {
                     for visit in 1...3 {
                         let due = accepted + Int64(visit) * 14 * 86_400_000
-                        let done: Int64? = Bool.random(using: &random) ? due + Int64.random(in: -2...2, using: &random) * 86_400_000 : nil
+                        let done: Int64? =
+                            Bool.random(using: &random)
+                            ? due + Int64.random(in: -2...2, using: &random) * 86_400_000 : nil
                         try followUp.execute(arguments: ["\(id)-F\(visit)", id, due, done])
                         followUps += 1
                     }
@@ -127,13 +143,16 @@ enum JointControlYear {
                     VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, NULL, 5, 5, 0, x'')
                     """
             )
-            let escalation = try db.makeStatement(sql: "INSERT INTO hazard_escalations (hazard_id, step, at_ms) VALUES (?, ?, ?)")
+            let escalation = try db.makeStatement(
+                sql: "INSERT INTO hazard_escalations (hazard_id, step, at_ms) VALUES (?, ?, ?)"
+            )
             let departments = ["traffic", "safety", "safety", "safety", "station", "governance", "governance"]
             for index in 0..<hazards {
                 let kind = Int.random(in: 1...7, using: &random)
                 let reported = Int64.random(in: start..<end, using: &random)
                 let closed: Int64? =
-                    Int.random(in: 0..<10, using: &random) < 9 ? reported + Int64.random(in: 1...240, using: &random) * hour : nil
+                    Int.random(in: 0..<10, using: &random) < 9
+                    ? reported + Int64.random(in: 1...240, using: &random) * hour : nil
                 let id = "BH\(index)"
                 try hazard.execute(arguments: [
                     id, kind, Int.random(in: 1...4, using: &random), closed == nil ? 3 : 5, departments[kind - 1],

@@ -107,7 +107,8 @@ struct SanlianBench: ParsableCommand {
 
     @Flag(
         inversion: .prefixedNo,
-        help: "Also measure the department services: the roster solver, check-ins, the monthly analysis and hazard reports."
+        help:
+            "Also measure the department services: the roster solver, check-ins, the monthly analysis and hazard reports."
     )
     var patrol = true
 

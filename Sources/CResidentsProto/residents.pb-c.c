@@ -322,6 +322,141 @@ void   sanlian__residents__v1__household__free_unpacked
   assert(message->base.descriptor == &sanlian__residents__v1__household__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sanlian__residents__v1__get_household_request__init
+                     (Sanlian__Residents__V1__GetHouseholdRequest         *message)
+{
+  static const Sanlian__Residents__V1__GetHouseholdRequest init_value = SANLIAN__RESIDENTS__V1__GET_HOUSEHOLD_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__get_household_request__get_packed_size
+                     (const Sanlian__Residents__V1__GetHouseholdRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__get_household_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__get_household_request__pack
+                     (const Sanlian__Residents__V1__GetHouseholdRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__get_household_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__get_household_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__GetHouseholdRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__get_household_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__GetHouseholdRequest *
+       sanlian__residents__v1__get_household_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__GetHouseholdRequest *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__get_household_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__get_household_request__free_unpacked
+                     (Sanlian__Residents__V1__GetHouseholdRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__get_household_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__residents__v1__list_households_request__init
+                     (Sanlian__Residents__V1__ListHouseholdsRequest         *message)
+{
+  static const Sanlian__Residents__V1__ListHouseholdsRequest init_value = SANLIAN__RESIDENTS__V1__LIST_HOUSEHOLDS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__list_households_request__get_packed_size
+                     (const Sanlian__Residents__V1__ListHouseholdsRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_households_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__list_households_request__pack
+                     (const Sanlian__Residents__V1__ListHouseholdsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_households_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__list_households_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__ListHouseholdsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_households_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__ListHouseholdsRequest *
+       sanlian__residents__v1__list_households_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__ListHouseholdsRequest *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__list_households_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__list_households_request__free_unpacked
+                     (Sanlian__Residents__V1__ListHouseholdsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__list_households_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__residents__v1__list_households_response__init
+                     (Sanlian__Residents__V1__ListHouseholdsResponse         *message)
+{
+  static const Sanlian__Residents__V1__ListHouseholdsResponse init_value = SANLIAN__RESIDENTS__V1__LIST_HOUSEHOLDS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__list_households_response__get_packed_size
+                     (const Sanlian__Residents__V1__ListHouseholdsResponse *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_households_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__list_households_response__pack
+                     (const Sanlian__Residents__V1__ListHouseholdsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_households_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__list_households_response__pack_to_buffer
+                     (const Sanlian__Residents__V1__ListHouseholdsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_households_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__ListHouseholdsResponse *
+       sanlian__residents__v1__list_households_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__ListHouseholdsResponse *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__list_households_response__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__list_households_response__free_unpacked
+                     (Sanlian__Residents__V1__ListHouseholdsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__list_households_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sanlian__residents__v1__movement_report__init
                      (Sanlian__Residents__V1__MovementReport         *message)
 {
@@ -410,6 +545,141 @@ void   sanlian__residents__v1__movement_receipt__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &sanlian__residents__v1__movement_receipt__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__residents__v1__movement__init
+                     (Sanlian__Residents__V1__Movement         *message)
+{
+  static const Sanlian__Residents__V1__Movement init_value = SANLIAN__RESIDENTS__V1__MOVEMENT__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__movement__get_packed_size
+                     (const Sanlian__Residents__V1__Movement *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__movement__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__movement__pack
+                     (const Sanlian__Residents__V1__Movement *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__movement__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__movement__pack_to_buffer
+                     (const Sanlian__Residents__V1__Movement *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__movement__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__Movement *
+       sanlian__residents__v1__movement__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__Movement *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__movement__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__movement__free_unpacked
+                     (Sanlian__Residents__V1__Movement *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__movement__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__residents__v1__list_movements_request__init
+                     (Sanlian__Residents__V1__ListMovementsRequest         *message)
+{
+  static const Sanlian__Residents__V1__ListMovementsRequest init_value = SANLIAN__RESIDENTS__V1__LIST_MOVEMENTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__list_movements_request__get_packed_size
+                     (const Sanlian__Residents__V1__ListMovementsRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_movements_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__list_movements_request__pack
+                     (const Sanlian__Residents__V1__ListMovementsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_movements_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__list_movements_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__ListMovementsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_movements_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__ListMovementsRequest *
+       sanlian__residents__v1__list_movements_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__ListMovementsRequest *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__list_movements_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__list_movements_request__free_unpacked
+                     (Sanlian__Residents__V1__ListMovementsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__list_movements_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__residents__v1__list_movements_response__init
+                     (Sanlian__Residents__V1__ListMovementsResponse         *message)
+{
+  static const Sanlian__Residents__V1__ListMovementsResponse init_value = SANLIAN__RESIDENTS__V1__LIST_MOVEMENTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__list_movements_response__get_packed_size
+                     (const Sanlian__Residents__V1__ListMovementsResponse *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_movements_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__list_movements_response__pack
+                     (const Sanlian__Residents__V1__ListMovementsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_movements_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__list_movements_response__pack_to_buffer
+                     (const Sanlian__Residents__V1__ListMovementsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_movements_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__ListMovementsResponse *
+       sanlian__residents__v1__list_movements_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__ListMovementsResponse *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__list_movements_response__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__list_movements_response__free_unpacked
+                     (Sanlian__Residents__V1__ListMovementsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__list_movements_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   sanlian__residents__v1__list_present_request__init
@@ -1042,6 +1312,321 @@ void   sanlian__residents__v1__list_enterprise_workers_request__free_unpacked
   assert(message->base.descriptor == &sanlian__residents__v1__list_enterprise_workers_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sanlian__residents__v1__import_row__init
+                     (Sanlian__Residents__V1__ImportRow         *message)
+{
+  static const Sanlian__Residents__V1__ImportRow init_value = SANLIAN__RESIDENTS__V1__IMPORT_ROW__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__import_row__get_packed_size
+                     (const Sanlian__Residents__V1__ImportRow *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__import_row__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__import_row__pack
+                     (const Sanlian__Residents__V1__ImportRow *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__import_row__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__import_row__pack_to_buffer
+                     (const Sanlian__Residents__V1__ImportRow *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__import_row__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__ImportRow *
+       sanlian__residents__v1__import_row__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__ImportRow *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__import_row__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__import_row__free_unpacked
+                     (Sanlian__Residents__V1__ImportRow *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__import_row__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__residents__v1__import_row_error__init
+                     (Sanlian__Residents__V1__ImportRowError         *message)
+{
+  static const Sanlian__Residents__V1__ImportRowError init_value = SANLIAN__RESIDENTS__V1__IMPORT_ROW_ERROR__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__import_row_error__get_packed_size
+                     (const Sanlian__Residents__V1__ImportRowError *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__import_row_error__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__import_row_error__pack
+                     (const Sanlian__Residents__V1__ImportRowError *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__import_row_error__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__import_row_error__pack_to_buffer
+                     (const Sanlian__Residents__V1__ImportRowError *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__import_row_error__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__ImportRowError *
+       sanlian__residents__v1__import_row_error__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__ImportRowError *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__import_row_error__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__import_row_error__free_unpacked
+                     (Sanlian__Residents__V1__ImportRowError *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__import_row_error__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__residents__v1__begin_import_request__init
+                     (Sanlian__Residents__V1__BeginImportRequest         *message)
+{
+  static const Sanlian__Residents__V1__BeginImportRequest init_value = SANLIAN__RESIDENTS__V1__BEGIN_IMPORT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__begin_import_request__get_packed_size
+                     (const Sanlian__Residents__V1__BeginImportRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__begin_import_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__begin_import_request__pack
+                     (const Sanlian__Residents__V1__BeginImportRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__begin_import_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__begin_import_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__BeginImportRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__begin_import_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__BeginImportRequest *
+       sanlian__residents__v1__begin_import_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__BeginImportRequest *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__begin_import_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__begin_import_request__free_unpacked
+                     (Sanlian__Residents__V1__BeginImportRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__begin_import_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__residents__v1__import_chunk__init
+                     (Sanlian__Residents__V1__ImportChunk         *message)
+{
+  static const Sanlian__Residents__V1__ImportChunk init_value = SANLIAN__RESIDENTS__V1__IMPORT_CHUNK__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__import_chunk__get_packed_size
+                     (const Sanlian__Residents__V1__ImportChunk *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__import_chunk__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__import_chunk__pack
+                     (const Sanlian__Residents__V1__ImportChunk *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__import_chunk__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__import_chunk__pack_to_buffer
+                     (const Sanlian__Residents__V1__ImportChunk *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__import_chunk__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__ImportChunk *
+       sanlian__residents__v1__import_chunk__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__ImportChunk *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__import_chunk__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__import_chunk__free_unpacked
+                     (Sanlian__Residents__V1__ImportChunk *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__import_chunk__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__residents__v1__commit_import_request__init
+                     (Sanlian__Residents__V1__CommitImportRequest         *message)
+{
+  static const Sanlian__Residents__V1__CommitImportRequest init_value = SANLIAN__RESIDENTS__V1__COMMIT_IMPORT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__commit_import_request__get_packed_size
+                     (const Sanlian__Residents__V1__CommitImportRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__commit_import_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__commit_import_request__pack
+                     (const Sanlian__Residents__V1__CommitImportRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__commit_import_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__commit_import_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__CommitImportRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__commit_import_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__CommitImportRequest *
+       sanlian__residents__v1__commit_import_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__CommitImportRequest *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__commit_import_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__commit_import_request__free_unpacked
+                     (Sanlian__Residents__V1__CommitImportRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__commit_import_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__residents__v1__abort_import_request__init
+                     (Sanlian__Residents__V1__AbortImportRequest         *message)
+{
+  static const Sanlian__Residents__V1__AbortImportRequest init_value = SANLIAN__RESIDENTS__V1__ABORT_IMPORT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__abort_import_request__get_packed_size
+                     (const Sanlian__Residents__V1__AbortImportRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__abort_import_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__abort_import_request__pack
+                     (const Sanlian__Residents__V1__AbortImportRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__abort_import_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__abort_import_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__AbortImportRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__abort_import_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__AbortImportRequest *
+       sanlian__residents__v1__abort_import_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__AbortImportRequest *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__abort_import_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__abort_import_request__free_unpacked
+                     (Sanlian__Residents__V1__AbortImportRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__abort_import_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__residents__v1__import_status__init
+                     (Sanlian__Residents__V1__ImportStatus         *message)
+{
+  static const Sanlian__Residents__V1__ImportStatus init_value = SANLIAN__RESIDENTS__V1__IMPORT_STATUS__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__import_status__get_packed_size
+                     (const Sanlian__Residents__V1__ImportStatus *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__import_status__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__import_status__pack
+                     (const Sanlian__Residents__V1__ImportStatus *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__import_status__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__import_status__pack_to_buffer
+                     (const Sanlian__Residents__V1__ImportStatus *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__import_status__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__ImportStatus *
+       sanlian__residents__v1__import_status__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__ImportStatus *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__import_status__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__import_status__free_unpacked
+                     (Sanlian__Residents__V1__ImportStatus *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__import_status__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sanlian__residents__v1__document_item__init
                      (Sanlian__Residents__V1__DocumentItem         *message)
 {
@@ -1402,6 +1987,141 @@ void   sanlian__residents__v1__checklist_response__free_unpacked
   assert(message->base.descriptor == &sanlian__residents__v1__checklist_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sanlian__residents__v1__get_transfer_request__init
+                     (Sanlian__Residents__V1__GetTransferRequest         *message)
+{
+  static const Sanlian__Residents__V1__GetTransferRequest init_value = SANLIAN__RESIDENTS__V1__GET_TRANSFER_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__get_transfer_request__get_packed_size
+                     (const Sanlian__Residents__V1__GetTransferRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__get_transfer_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__get_transfer_request__pack
+                     (const Sanlian__Residents__V1__GetTransferRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__get_transfer_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__get_transfer_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__GetTransferRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__get_transfer_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__GetTransferRequest *
+       sanlian__residents__v1__get_transfer_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__GetTransferRequest *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__get_transfer_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__get_transfer_request__free_unpacked
+                     (Sanlian__Residents__V1__GetTransferRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__get_transfer_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__residents__v1__list_transfers_request__init
+                     (Sanlian__Residents__V1__ListTransfersRequest         *message)
+{
+  static const Sanlian__Residents__V1__ListTransfersRequest init_value = SANLIAN__RESIDENTS__V1__LIST_TRANSFERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__list_transfers_request__get_packed_size
+                     (const Sanlian__Residents__V1__ListTransfersRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_transfers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__list_transfers_request__pack
+                     (const Sanlian__Residents__V1__ListTransfersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_transfers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__list_transfers_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__ListTransfersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_transfers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__ListTransfersRequest *
+       sanlian__residents__v1__list_transfers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__ListTransfersRequest *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__list_transfers_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__list_transfers_request__free_unpacked
+                     (Sanlian__Residents__V1__ListTransfersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__list_transfers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__residents__v1__list_transfers_response__init
+                     (Sanlian__Residents__V1__ListTransfersResponse         *message)
+{
+  static const Sanlian__Residents__V1__ListTransfersResponse init_value = SANLIAN__RESIDENTS__V1__LIST_TRANSFERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__list_transfers_response__get_packed_size
+                     (const Sanlian__Residents__V1__ListTransfersResponse *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_transfers_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__list_transfers_response__pack
+                     (const Sanlian__Residents__V1__ListTransfersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_transfers_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__list_transfers_response__pack_to_buffer
+                     (const Sanlian__Residents__V1__ListTransfersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_transfers_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__ListTransfersResponse *
+       sanlian__residents__v1__list_transfers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__ListTransfersResponse *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__list_transfers_response__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__list_transfers_response__free_unpacked
+                     (Sanlian__Residents__V1__ListTransfersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__list_transfers_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sanlian__residents__v1__window_service_record__init
                      (Sanlian__Residents__V1__WindowServiceRecord         *message)
 {
@@ -1537,7 +2257,97 @@ void   sanlian__residents__v1__window_rates_response__free_unpacked
   assert(message->base.descriptor == &sanlian__residents__v1__window_rates_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor sanlian__residents__v1__person__field_descriptors[13] =
+void   sanlian__residents__v1__list_window_records_request__init
+                     (Sanlian__Residents__V1__ListWindowRecordsRequest         *message)
+{
+  static const Sanlian__Residents__V1__ListWindowRecordsRequest init_value = SANLIAN__RESIDENTS__V1__LIST_WINDOW_RECORDS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__list_window_records_request__get_packed_size
+                     (const Sanlian__Residents__V1__ListWindowRecordsRequest *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_window_records_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__list_window_records_request__pack
+                     (const Sanlian__Residents__V1__ListWindowRecordsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_window_records_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__list_window_records_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__ListWindowRecordsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_window_records_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__ListWindowRecordsRequest *
+       sanlian__residents__v1__list_window_records_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__ListWindowRecordsRequest *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__list_window_records_request__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__list_window_records_request__free_unpacked
+                     (Sanlian__Residents__V1__ListWindowRecordsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__list_window_records_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sanlian__residents__v1__list_window_records_response__init
+                     (Sanlian__Residents__V1__ListWindowRecordsResponse         *message)
+{
+  static const Sanlian__Residents__V1__ListWindowRecordsResponse init_value = SANLIAN__RESIDENTS__V1__LIST_WINDOW_RECORDS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sanlian__residents__v1__list_window_records_response__get_packed_size
+                     (const Sanlian__Residents__V1__ListWindowRecordsResponse *message)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_window_records_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sanlian__residents__v1__list_window_records_response__pack
+                     (const Sanlian__Residents__V1__ListWindowRecordsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_window_records_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sanlian__residents__v1__list_window_records_response__pack_to_buffer
+                     (const Sanlian__Residents__V1__ListWindowRecordsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sanlian__residents__v1__list_window_records_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sanlian__Residents__V1__ListWindowRecordsResponse *
+       sanlian__residents__v1__list_window_records_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sanlian__Residents__V1__ListWindowRecordsResponse *)
+     protobuf_c_message_unpack (&sanlian__residents__v1__list_window_records_response__descriptor,
+                                allocator, len, data);
+}
+void   sanlian__residents__v1__list_window_records_response__free_unpacked
+                     (Sanlian__Residents__V1__ListWindowRecordsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sanlian__residents__v1__list_window_records_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+static const ProtobufCFieldDescriptor sanlian__residents__v1__person__field_descriptors[17] =
 {
   {
     "id_number",
@@ -1695,26 +2505,78 @@ static const ProtobufCFieldDescriptor sanlian__residents__v1__person__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "dormitory_enterprise",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__Person, dormitory_enterprise),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "locked_by_transfer",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__Person, locked_by_transfer),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "merged_id_numbers",
+    16,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Sanlian__Residents__V1__Person, n_merged_id_numbers),
+    offsetof(Sanlian__Residents__V1__Person, merged_id_numbers),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "warning",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__Person, warning),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__residents__v1__person__field_indices_by_name[] = {
   3,   /* field[3] = birth_date */
+  13,   /* field[13] = dormitory_enterprise */
   8,   /* field[8] = enterprise */
   9,   /* field[9] = household_id */
   0,   /* field[0] = id_number */
   11,   /* field[11] = last_confirmed_unix_ms */
   7,   /* field[7] = lives_at */
+  14,   /* field[14] = locked_by_transfer */
   12,   /* field[12] = masked */
+  15,   /* field[15] = merged_id_numbers */
   1,   /* field[1] = name */
   4,   /* field[4] = phone */
   10,   /* field[10] = present */
   5,   /* field[5] = registration_address */
   6,   /* field[6] = residence */
   2,   /* field[2] = sex */
+  16,   /* field[16] = warning */
 };
 static const ProtobufCIntRange sanlian__residents__v1__person__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor sanlian__residents__v1__person__descriptor =
 {
@@ -1724,7 +2586,7 @@ const ProtobufCMessageDescriptor sanlian__residents__v1__person__descriptor =
   "Sanlian__Residents__V1__Person",
   "sanlian.residents.v1",
   sizeof(Sanlian__Residents__V1__Person),
-  13,
+  17,
   sanlian__residents__v1__person__field_descriptors,
   sanlian__residents__v1__person__field_indices_by_name,
   1,  sanlian__residents__v1__person__number_ranges,
@@ -1769,7 +2631,7 @@ const ProtobufCMessageDescriptor sanlian__residents__v1__upsert_person_request__
   (ProtobufCMessageInit) sanlian__residents__v1__upsert_person_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__residents__v1__get_person_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sanlian__residents__v1__get_person_request__field_descriptors[3] =
 {
   {
     "id_number",
@@ -1795,15 +2657,28 @@ static const ProtobufCFieldDescriptor sanlian__residents__v1__get_person_request
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "unmask",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__GetPersonRequest, unmask),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__residents__v1__get_person_request__field_indices_by_name[] = {
   0,   /* field[0] = id_number */
   1,   /* field[1] = purpose */
+  2,   /* field[2] = unmask */
 };
 static const ProtobufCIntRange sanlian__residents__v1__get_person_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor sanlian__residents__v1__get_person_request__descriptor =
 {
@@ -1813,14 +2688,14 @@ const ProtobufCMessageDescriptor sanlian__residents__v1__get_person_request__des
   "Sanlian__Residents__V1__GetPersonRequest",
   "sanlian.residents.v1",
   sizeof(Sanlian__Residents__V1__GetPersonRequest),
-  2,
+  3,
   sanlian__residents__v1__get_person_request__field_descriptors,
   sanlian__residents__v1__get_person_request__field_indices_by_name,
   1,  sanlian__residents__v1__get_person_request__number_ranges,
   (ProtobufCMessageInit) sanlian__residents__v1__get_person_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__residents__v1__search_people_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor sanlian__residents__v1__search_people_request__field_descriptors[6] =
 {
   {
     "name",
@@ -1870,17 +2745,43 @@ static const ProtobufCFieldDescriptor sanlian__residents__v1__search_people_requ
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "unmask",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__SearchPeopleRequest, unmask),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "purpose",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__SearchPeopleRequest, purpose),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__residents__v1__search_people_request__field_indices_by_name[] = {
   2,   /* field[2] = enterprise */
   0,   /* field[0] = name */
   3,   /* field[3] = page */
+  5,   /* field[5] = purpose */
+  4,   /* field[4] = unmask */
   1,   /* field[1] = village_code */
 };
 static const ProtobufCIntRange sanlian__residents__v1__search_people_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor sanlian__residents__v1__search_people_request__descriptor =
 {
@@ -1890,7 +2791,7 @@ const ProtobufCMessageDescriptor sanlian__residents__v1__search_people_request__
   "Sanlian__Residents__V1__SearchPeopleRequest",
   "sanlian.residents.v1",
   sizeof(Sanlian__Residents__V1__SearchPeopleRequest),
-  4,
+  6,
   sanlian__residents__v1__search_people_request__field_descriptors,
   sanlian__residents__v1__search_people_request__field_indices_by_name,
   1,  sanlian__residents__v1__search_people_request__number_ranges,
@@ -2089,6 +2990,146 @@ const ProtobufCMessageDescriptor sanlian__residents__v1__household__descriptor =
   (ProtobufCMessageInit) sanlian__residents__v1__household__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor sanlian__residents__v1__get_household_request__field_descriptors[1] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__GetHouseholdRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__get_household_request__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+};
+static const ProtobufCIntRange sanlian__residents__v1__get_household_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__get_household_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.GetHouseholdRequest",
+  "GetHouseholdRequest",
+  "Sanlian__Residents__V1__GetHouseholdRequest",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__GetHouseholdRequest),
+  1,
+  sanlian__residents__v1__get_household_request__field_descriptors,
+  sanlian__residents__v1__get_household_request__field_indices_by_name,
+  1,  sanlian__residents__v1__get_household_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__get_household_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__residents__v1__list_households_request__field_descriptors[2] =
+{
+  {
+    "village_code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ListHouseholdsRequest, village_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ListHouseholdsRequest, page),
+    &sanlian__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__list_households_request__field_indices_by_name[] = {
+  1,   /* field[1] = page */
+  0,   /* field[0] = village_code */
+};
+static const ProtobufCIntRange sanlian__residents__v1__list_households_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__list_households_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.ListHouseholdsRequest",
+  "ListHouseholdsRequest",
+  "Sanlian__Residents__V1__ListHouseholdsRequest",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__ListHouseholdsRequest),
+  2,
+  sanlian__residents__v1__list_households_request__field_descriptors,
+  sanlian__residents__v1__list_households_request__field_indices_by_name,
+  1,  sanlian__residents__v1__list_households_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__list_households_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__residents__v1__list_households_response__field_descriptors[2] =
+{
+  {
+    "households",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Residents__V1__ListHouseholdsResponse, n_households),
+    offsetof(Sanlian__Residents__V1__ListHouseholdsResponse, households),
+    &sanlian__residents__v1__household__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ListHouseholdsResponse, page),
+    &sanlian__common__v1__page_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__list_households_response__field_indices_by_name[] = {
+  0,   /* field[0] = households */
+  1,   /* field[1] = page */
+};
+static const ProtobufCIntRange sanlian__residents__v1__list_households_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__list_households_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.ListHouseholdsResponse",
+  "ListHouseholdsResponse",
+  "Sanlian__Residents__V1__ListHouseholdsResponse",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__ListHouseholdsResponse),
+  2,
+  sanlian__residents__v1__list_households_response__field_descriptors,
+  sanlian__residents__v1__list_households_response__field_indices_by_name,
+  1,  sanlian__residents__v1__list_households_response__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__list_households_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor sanlian__residents__v1__movement_report__field_descriptors[5] =
 {
   {
@@ -2228,6 +3269,263 @@ const ProtobufCMessageDescriptor sanlian__residents__v1__movement_receipt__descr
   sanlian__residents__v1__movement_receipt__field_indices_by_name,
   1,  sanlian__residents__v1__movement_receipt__number_ranges,
   (ProtobufCMessageInit) sanlian__residents__v1__movement_receipt__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__residents__v1__movement__field_descriptors[8] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__Movement, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__Movement, kind),
+    &sanlian__residents__v1__movement_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "id_number",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__Movement, id_number),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__Movement, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "village_code",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__Movement, village_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "enterprise",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__Movement, enterprise),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "at_unix_ms",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__Movement, at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reported_by",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__Movement, reported_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__movement__field_indices_by_name[] = {
+  6,   /* field[6] = at_unix_ms */
+  5,   /* field[5] = enterprise */
+  0,   /* field[0] = id */
+  2,   /* field[2] = id_number */
+  1,   /* field[1] = kind */
+  3,   /* field[3] = name */
+  7,   /* field[7] = reported_by */
+  4,   /* field[4] = village_code */
+};
+static const ProtobufCIntRange sanlian__residents__v1__movement__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__movement__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.Movement",
+  "Movement",
+  "Sanlian__Residents__V1__Movement",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__Movement),
+  8,
+  sanlian__residents__v1__movement__field_descriptors,
+  sanlian__residents__v1__movement__field_indices_by_name,
+  1,  sanlian__residents__v1__movement__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__movement__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__residents__v1__list_movements_request__field_descriptors[4] =
+{
+  {
+    "range",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ListMovementsRequest, range),
+    &sanlian__common__v1__time_range__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "village_code",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ListMovementsRequest, village_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "enterprise",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ListMovementsRequest, enterprise),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ListMovementsRequest, page),
+    &sanlian__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__list_movements_request__field_indices_by_name[] = {
+  2,   /* field[2] = enterprise */
+  3,   /* field[3] = page */
+  0,   /* field[0] = range */
+  1,   /* field[1] = village_code */
+};
+static const ProtobufCIntRange sanlian__residents__v1__list_movements_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__list_movements_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.ListMovementsRequest",
+  "ListMovementsRequest",
+  "Sanlian__Residents__V1__ListMovementsRequest",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__ListMovementsRequest),
+  4,
+  sanlian__residents__v1__list_movements_request__field_descriptors,
+  sanlian__residents__v1__list_movements_request__field_indices_by_name,
+  1,  sanlian__residents__v1__list_movements_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__list_movements_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__residents__v1__list_movements_response__field_descriptors[2] =
+{
+  {
+    "movements",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Residents__V1__ListMovementsResponse, n_movements),
+    offsetof(Sanlian__Residents__V1__ListMovementsResponse, movements),
+    &sanlian__residents__v1__movement__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ListMovementsResponse, page),
+    &sanlian__common__v1__page_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__list_movements_response__field_indices_by_name[] = {
+  0,   /* field[0] = movements */
+  1,   /* field[1] = page */
+};
+static const ProtobufCIntRange sanlian__residents__v1__list_movements_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__list_movements_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.ListMovementsResponse",
+  "ListMovementsResponse",
+  "Sanlian__Residents__V1__ListMovementsResponse",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__ListMovementsResponse),
+  2,
+  sanlian__residents__v1__list_movements_response__field_descriptors,
+  sanlian__residents__v1__list_movements_response__field_indices_by_name,
+  1,  sanlian__residents__v1__list_movements_response__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__list_movements_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor sanlian__residents__v1__list_present_request__field_descriptors[3] =
@@ -2728,7 +4026,7 @@ const ProtobufCMessageDescriptor sanlian__residents__v1__population_count__descr
   (ProtobufCMessageInit) sanlian__residents__v1__population_count__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__residents__v1__statistics_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sanlian__residents__v1__statistics_response__field_descriptors[3] =
 {
   {
     "by_village",
@@ -2754,15 +4052,28 @@ static const ProtobufCFieldDescriptor sanlian__residents__v1__statistics_respons
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "township",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__StatisticsResponse, township),
+    &sanlian__residents__v1__population_count__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__residents__v1__statistics_response__field_indices_by_name[] = {
   1,   /* field[1] = by_enterprise */
   0,   /* field[0] = by_village */
+  2,   /* field[2] = township */
 };
 static const ProtobufCIntRange sanlian__residents__v1__statistics_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor sanlian__residents__v1__statistics_response__descriptor =
 {
@@ -2772,7 +4083,7 @@ const ProtobufCMessageDescriptor sanlian__residents__v1__statistics_response__de
   "Sanlian__Residents__V1__StatisticsResponse",
   "sanlian.residents.v1",
   sizeof(Sanlian__Residents__V1__StatisticsResponse),
-  2,
+  3,
   sanlian__residents__v1__statistics_response__field_descriptors,
   sanlian__residents__v1__statistics_response__field_indices_by_name,
   1,  sanlian__residents__v1__statistics_response__number_ranges,
@@ -3035,6 +4346,454 @@ const ProtobufCMessageDescriptor sanlian__residents__v1__list_enterprise_workers
   (ProtobufCMessageInit) sanlian__residents__v1__list_enterprise_workers_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor sanlian__residents__v1__import_row__field_descriptors[4] =
+{
+  {
+    "line",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ImportRow, line),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ImportRow, kind),
+    &sanlian__residents__v1__import_row_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "person",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ImportRow, person),
+    &sanlian__residents__v1__person__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "household",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ImportRow, household),
+    &sanlian__residents__v1__household__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__import_row__field_indices_by_name[] = {
+  3,   /* field[3] = household */
+  1,   /* field[1] = kind */
+  0,   /* field[0] = line */
+  2,   /* field[2] = person */
+};
+static const ProtobufCIntRange sanlian__residents__v1__import_row__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__import_row__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.ImportRow",
+  "ImportRow",
+  "Sanlian__Residents__V1__ImportRow",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__ImportRow),
+  4,
+  sanlian__residents__v1__import_row__field_descriptors,
+  sanlian__residents__v1__import_row__field_indices_by_name,
+  1,  sanlian__residents__v1__import_row__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__import_row__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__residents__v1__import_row_error__field_descriptors[3] =
+{
+  {
+    "line",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ImportRowError, line),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "field",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ImportRowError, field),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "message",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ImportRowError, message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__import_row_error__field_indices_by_name[] = {
+  1,   /* field[1] = field */
+  0,   /* field[0] = line */
+  2,   /* field[2] = message */
+};
+static const ProtobufCIntRange sanlian__residents__v1__import_row_error__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__import_row_error__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.ImportRowError",
+  "ImportRowError",
+  "Sanlian__Residents__V1__ImportRowError",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__ImportRowError),
+  3,
+  sanlian__residents__v1__import_row_error__field_descriptors,
+  sanlian__residents__v1__import_row_error__field_indices_by_name,
+  1,  sanlian__residents__v1__import_row_error__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__import_row_error__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__residents__v1__begin_import_request__field_descriptors[1] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__BeginImportRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__begin_import_request__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+};
+static const ProtobufCIntRange sanlian__residents__v1__begin_import_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__begin_import_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.BeginImportRequest",
+  "BeginImportRequest",
+  "Sanlian__Residents__V1__BeginImportRequest",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__BeginImportRequest),
+  1,
+  sanlian__residents__v1__begin_import_request__field_descriptors,
+  sanlian__residents__v1__begin_import_request__field_indices_by_name,
+  1,  sanlian__residents__v1__begin_import_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__begin_import_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__residents__v1__import_chunk__field_descriptors[3] =
+{
+  {
+    "import_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ImportChunk, import_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chunk",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ImportChunk, chunk),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rows",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Residents__V1__ImportChunk, n_rows),
+    offsetof(Sanlian__Residents__V1__ImportChunk, rows),
+    &sanlian__residents__v1__import_row__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__import_chunk__field_indices_by_name[] = {
+  1,   /* field[1] = chunk */
+  0,   /* field[0] = import_id */
+  2,   /* field[2] = rows */
+};
+static const ProtobufCIntRange sanlian__residents__v1__import_chunk__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__import_chunk__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.ImportChunk",
+  "ImportChunk",
+  "Sanlian__Residents__V1__ImportChunk",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__ImportChunk),
+  3,
+  sanlian__residents__v1__import_chunk__field_descriptors,
+  sanlian__residents__v1__import_chunk__field_indices_by_name,
+  1,  sanlian__residents__v1__import_chunk__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__import_chunk__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__residents__v1__commit_import_request__field_descriptors[1] =
+{
+  {
+    "import_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__CommitImportRequest, import_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__commit_import_request__field_indices_by_name[] = {
+  0,   /* field[0] = import_id */
+};
+static const ProtobufCIntRange sanlian__residents__v1__commit_import_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__commit_import_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.CommitImportRequest",
+  "CommitImportRequest",
+  "Sanlian__Residents__V1__CommitImportRequest",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__CommitImportRequest),
+  1,
+  sanlian__residents__v1__commit_import_request__field_descriptors,
+  sanlian__residents__v1__commit_import_request__field_indices_by_name,
+  1,  sanlian__residents__v1__commit_import_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__commit_import_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__residents__v1__abort_import_request__field_descriptors[1] =
+{
+  {
+    "import_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__AbortImportRequest, import_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__abort_import_request__field_indices_by_name[] = {
+  0,   /* field[0] = import_id */
+};
+static const ProtobufCIntRange sanlian__residents__v1__abort_import_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__abort_import_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.AbortImportRequest",
+  "AbortImportRequest",
+  "Sanlian__Residents__V1__AbortImportRequest",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__AbortImportRequest),
+  1,
+  sanlian__residents__v1__abort_import_request__field_descriptors,
+  sanlian__residents__v1__abort_import_request__field_indices_by_name,
+  1,  sanlian__residents__v1__abort_import_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__abort_import_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__residents__v1__import_status__field_descriptors[8] =
+{
+  {
+    "import_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ImportStatus, import_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ImportStatus, state),
+    &sanlian__residents__v1__import_state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rows_staged",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ImportStatus, rows_staged),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rejected",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Residents__V1__ImportStatus, n_rejected),
+    offsetof(Sanlian__Residents__V1__ImportStatus, rejected),
+    &sanlian__residents__v1__import_row_error__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rejected_total",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ImportStatus, rejected_total),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ImportStatus, created),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ImportStatus, updated),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unchanged",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ImportStatus, unchanged),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__import_status__field_indices_by_name[] = {
+  5,   /* field[5] = created */
+  0,   /* field[0] = import_id */
+  3,   /* field[3] = rejected */
+  4,   /* field[4] = rejected_total */
+  2,   /* field[2] = rows_staged */
+  1,   /* field[1] = state */
+  7,   /* field[7] = unchanged */
+  6,   /* field[6] = updated */
+};
+static const ProtobufCIntRange sanlian__residents__v1__import_status__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__import_status__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.ImportStatus",
+  "ImportStatus",
+  "Sanlian__Residents__V1__ImportStatus",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__ImportStatus),
+  8,
+  sanlian__residents__v1__import_status__field_descriptors,
+  sanlian__residents__v1__import_status__field_indices_by_name,
+  1,  sanlian__residents__v1__import_status__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__import_status__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor sanlian__residents__v1__document_item__field_descriptors[2] =
 {
   {
@@ -3086,7 +4845,7 @@ const ProtobufCMessageDescriptor sanlian__residents__v1__document_item__descript
   (ProtobufCMessageInit) sanlian__residents__v1__document_item__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__residents__v1__transfer__field_descriptors[10] =
+static const ProtobufCFieldDescriptor sanlian__residents__v1__transfer__field_descriptors[13] =
 {
   {
     "id",
@@ -3208,15 +4967,54 @@ static const ProtobufCFieldDescriptor sanlian__residents__v1__transfer__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "decided_unix_ms",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__Transfer, decided_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "done_unix_ms",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__Transfer, done_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "requested_by",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__Transfer, requested_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__residents__v1__transfer__field_indices_by_name[] = {
   7,   /* field[7] = decided_by */
+  10,   /* field[10] = decided_unix_ms */
   6,   /* field[6] = documents */
+  11,   /* field[11] = done_unix_ms */
   3,   /* field[3] = from_address */
   0,   /* field[0] = id */
   2,   /* field[2] = id_number */
   1,   /* field[1] = kind */
   8,   /* field[8] = reason */
+  12,   /* field[12] = requested_by */
   9,   /* field[9] = requested_unix_ms */
   5,   /* field[5] = state */
   4,   /* field[4] = to_address */
@@ -3224,7 +5022,7 @@ static const unsigned sanlian__residents__v1__transfer__field_indices_by_name[] 
 static const ProtobufCIntRange sanlian__residents__v1__transfer__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor sanlian__residents__v1__transfer__descriptor =
 {
@@ -3234,7 +5032,7 @@ const ProtobufCMessageDescriptor sanlian__residents__v1__transfer__descriptor =
   "Sanlian__Residents__V1__Transfer",
   "sanlian.residents.v1",
   sizeof(Sanlian__Residents__V1__Transfer),
-  10,
+  13,
   sanlian__residents__v1__transfer__field_descriptors,
   sanlian__residents__v1__transfer__field_indices_by_name,
   1,  sanlian__residents__v1__transfer__number_ranges,
@@ -3547,6 +5345,146 @@ const ProtobufCMessageDescriptor sanlian__residents__v1__checklist_response__des
   (ProtobufCMessageInit) sanlian__residents__v1__checklist_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor sanlian__residents__v1__get_transfer_request__field_descriptors[1] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__GetTransferRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__get_transfer_request__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+};
+static const ProtobufCIntRange sanlian__residents__v1__get_transfer_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__get_transfer_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.GetTransferRequest",
+  "GetTransferRequest",
+  "Sanlian__Residents__V1__GetTransferRequest",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__GetTransferRequest),
+  1,
+  sanlian__residents__v1__get_transfer_request__field_descriptors,
+  sanlian__residents__v1__get_transfer_request__field_indices_by_name,
+  1,  sanlian__residents__v1__get_transfer_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__get_transfer_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__residents__v1__list_transfers_request__field_descriptors[2] =
+{
+  {
+    "states",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Sanlian__Residents__V1__ListTransfersRequest, n_states),
+    offsetof(Sanlian__Residents__V1__ListTransfersRequest, states),
+    &sanlian__residents__v1__transfer_state__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ListTransfersRequest, page),
+    &sanlian__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__list_transfers_request__field_indices_by_name[] = {
+  1,   /* field[1] = page */
+  0,   /* field[0] = states */
+};
+static const ProtobufCIntRange sanlian__residents__v1__list_transfers_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__list_transfers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.ListTransfersRequest",
+  "ListTransfersRequest",
+  "Sanlian__Residents__V1__ListTransfersRequest",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__ListTransfersRequest),
+  2,
+  sanlian__residents__v1__list_transfers_request__field_descriptors,
+  sanlian__residents__v1__list_transfers_request__field_indices_by_name,
+  1,  sanlian__residents__v1__list_transfers_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__list_transfers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__residents__v1__list_transfers_response__field_descriptors[2] =
+{
+  {
+    "transfers",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Residents__V1__ListTransfersResponse, n_transfers),
+    offsetof(Sanlian__Residents__V1__ListTransfersResponse, transfers),
+    &sanlian__residents__v1__transfer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ListTransfersResponse, page),
+    &sanlian__common__v1__page_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__list_transfers_response__field_indices_by_name[] = {
+  1,   /* field[1] = page */
+  0,   /* field[0] = transfers */
+};
+static const ProtobufCIntRange sanlian__residents__v1__list_transfers_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__list_transfers_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.ListTransfersResponse",
+  "ListTransfersResponse",
+  "Sanlian__Residents__V1__ListTransfersResponse",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__ListTransfersResponse),
+  2,
+  sanlian__residents__v1__list_transfers_response__field_descriptors,
+  sanlian__residents__v1__list_transfers_response__field_indices_by_name,
+  1,  sanlian__residents__v1__list_transfers_response__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__list_transfers_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor sanlian__residents__v1__window_service_record__field_descriptors[5] =
 {
   {
@@ -3675,7 +5613,7 @@ const ProtobufCMessageDescriptor sanlian__residents__v1__window_rates_request__d
   (ProtobufCMessageInit) sanlian__residents__v1__window_rates_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sanlian__residents__v1__window_rates_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor sanlian__residents__v1__window_rates_response__field_descriptors[6] =
 {
   {
     "total",
@@ -3713,16 +5651,55 @@ static const ProtobufCFieldDescriptor sanlian__residents__v1__window_rates_respo
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "on_the_spot",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__WindowRatesResponse, on_the_spot),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "same_day",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__WindowRatesResponse, same_day),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unfinished",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__WindowRatesResponse, unfinished),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sanlian__residents__v1__window_rates_response__field_indices_by_name[] = {
+  3,   /* field[3] = on_the_spot */
   1,   /* field[1] = on_the_spot_permille */
+  4,   /* field[4] = same_day */
   2,   /* field[2] = same_day_permille */
   0,   /* field[0] = total */
+  5,   /* field[5] = unfinished */
 };
 static const ProtobufCIntRange sanlian__residents__v1__window_rates_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor sanlian__residents__v1__window_rates_response__descriptor =
 {
@@ -3732,11 +5709,113 @@ const ProtobufCMessageDescriptor sanlian__residents__v1__window_rates_response__
   "Sanlian__Residents__V1__WindowRatesResponse",
   "sanlian.residents.v1",
   sizeof(Sanlian__Residents__V1__WindowRatesResponse),
-  3,
+  6,
   sanlian__residents__v1__window_rates_response__field_descriptors,
   sanlian__residents__v1__window_rates_response__field_indices_by_name,
   1,  sanlian__residents__v1__window_rates_response__number_ranges,
   (ProtobufCMessageInit) sanlian__residents__v1__window_rates_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__residents__v1__list_window_records_request__field_descriptors[2] =
+{
+  {
+    "range",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ListWindowRecordsRequest, range),
+    &sanlian__common__v1__time_range__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ListWindowRecordsRequest, page),
+    &sanlian__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__list_window_records_request__field_indices_by_name[] = {
+  1,   /* field[1] = page */
+  0,   /* field[0] = range */
+};
+static const ProtobufCIntRange sanlian__residents__v1__list_window_records_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__list_window_records_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.ListWindowRecordsRequest",
+  "ListWindowRecordsRequest",
+  "Sanlian__Residents__V1__ListWindowRecordsRequest",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__ListWindowRecordsRequest),
+  2,
+  sanlian__residents__v1__list_window_records_request__field_descriptors,
+  sanlian__residents__v1__list_window_records_request__field_indices_by_name,
+  1,  sanlian__residents__v1__list_window_records_request__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__list_window_records_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sanlian__residents__v1__list_window_records_response__field_descriptors[2] =
+{
+  {
+    "records",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sanlian__Residents__V1__ListWindowRecordsResponse, n_records),
+    offsetof(Sanlian__Residents__V1__ListWindowRecordsResponse, records),
+    &sanlian__residents__v1__window_service_record__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sanlian__Residents__V1__ListWindowRecordsResponse, page),
+    &sanlian__common__v1__page_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sanlian__residents__v1__list_window_records_response__field_indices_by_name[] = {
+  1,   /* field[1] = page */
+  0,   /* field[0] = records */
+};
+static const ProtobufCIntRange sanlian__residents__v1__list_window_records_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sanlian__residents__v1__list_window_records_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.ListWindowRecordsResponse",
+  "ListWindowRecordsResponse",
+  "Sanlian__Residents__V1__ListWindowRecordsResponse",
+  "sanlian.residents.v1",
+  sizeof(Sanlian__Residents__V1__ListWindowRecordsResponse),
+  2,
+  sanlian__residents__v1__list_window_records_response__field_descriptors,
+  sanlian__residents__v1__list_window_records_response__field_indices_by_name,
+  1,  sanlian__residents__v1__list_window_records_response__number_ranges,
+  (ProtobufCMessageInit) sanlian__residents__v1__list_window_records_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue sanlian__residents__v1__sex__enum_values_by_number[3] =
@@ -3831,6 +5910,70 @@ const ProtobufCEnumDescriptor sanlian__residents__v1__movement_kind__descriptor 
   sanlian__residents__v1__movement_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
+static const ProtobufCEnumValue sanlian__residents__v1__import_row_kind__enum_values_by_number[4] =
+{
+  { "IMPORT_ROW_KIND_UNSPECIFIED", "SANLIAN__RESIDENTS__V1__IMPORT_ROW_KIND__IMPORT_ROW_KIND_UNSPECIFIED", 0 },
+  { "IMPORT_ROW_KIND_PERSON", "SANLIAN__RESIDENTS__V1__IMPORT_ROW_KIND__IMPORT_ROW_KIND_PERSON", 1 },
+  { "IMPORT_ROW_KIND_HOUSEHOLD", "SANLIAN__RESIDENTS__V1__IMPORT_ROW_KIND__IMPORT_ROW_KIND_HOUSEHOLD", 2 },
+  { "IMPORT_ROW_KIND_WORKPLACE", "SANLIAN__RESIDENTS__V1__IMPORT_ROW_KIND__IMPORT_ROW_KIND_WORKPLACE", 3 },
+};
+static const ProtobufCIntRange sanlian__residents__v1__import_row_kind__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex sanlian__residents__v1__import_row_kind__enum_values_by_name[4] =
+{
+  { "IMPORT_ROW_KIND_HOUSEHOLD", 2 },
+  { "IMPORT_ROW_KIND_PERSON", 1 },
+  { "IMPORT_ROW_KIND_UNSPECIFIED", 0 },
+  { "IMPORT_ROW_KIND_WORKPLACE", 3 },
+};
+const ProtobufCEnumDescriptor sanlian__residents__v1__import_row_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.ImportRowKind",
+  "ImportRowKind",
+  "Sanlian__Residents__V1__ImportRowKind",
+  "sanlian.residents.v1",
+  4,
+  sanlian__residents__v1__import_row_kind__enum_values_by_number,
+  4,
+  sanlian__residents__v1__import_row_kind__enum_values_by_name,
+  1,
+  sanlian__residents__v1__import_row_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue sanlian__residents__v1__import_state__enum_values_by_number[4] =
+{
+  { "IMPORT_STATE_UNSPECIFIED", "SANLIAN__RESIDENTS__V1__IMPORT_STATE__IMPORT_STATE_UNSPECIFIED", 0 },
+  { "IMPORT_STATE_STAGING", "SANLIAN__RESIDENTS__V1__IMPORT_STATE__IMPORT_STATE_STAGING", 1 },
+  { "IMPORT_STATE_COMMITTED", "SANLIAN__RESIDENTS__V1__IMPORT_STATE__IMPORT_STATE_COMMITTED", 2 },
+  { "IMPORT_STATE_ABORTED", "SANLIAN__RESIDENTS__V1__IMPORT_STATE__IMPORT_STATE_ABORTED", 3 },
+};
+static const ProtobufCIntRange sanlian__residents__v1__import_state__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex sanlian__residents__v1__import_state__enum_values_by_name[4] =
+{
+  { "IMPORT_STATE_ABORTED", 3 },
+  { "IMPORT_STATE_COMMITTED", 2 },
+  { "IMPORT_STATE_STAGING", 1 },
+  { "IMPORT_STATE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor sanlian__residents__v1__import_state__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.ImportState",
+  "ImportState",
+  "Sanlian__Residents__V1__ImportState",
+  "sanlian.residents.v1",
+  4,
+  sanlian__residents__v1__import_state__enum_values_by_number,
+  4,
+  sanlian__residents__v1__import_state__enum_values_by_name,
+  1,
+  sanlian__residents__v1__import_state__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
 static const ProtobufCEnumValue sanlian__residents__v1__transfer_kind__enum_values_by_number[6] =
 {
   { "TRANSFER_KIND_UNSPECIFIED", "SANLIAN__RESIDENTS__V1__TRANSFER_KIND__TRANSFER_KIND_UNSPECIFIED", 0 },
@@ -3903,13 +6046,16 @@ const ProtobufCEnumDescriptor sanlian__residents__v1__transfer_state__descriptor
   sanlian__residents__v1__transfer_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor sanlian__residents__v1__population__method_descriptors[12] =
+static const ProtobufCMethodDescriptor sanlian__residents__v1__population__method_descriptors[15] =
 {
   { "UpsertPerson", &sanlian__residents__v1__upsert_person_request__descriptor, &sanlian__residents__v1__person__descriptor },
   { "GetPerson", &sanlian__residents__v1__get_person_request__descriptor, &sanlian__residents__v1__person__descriptor },
   { "SearchPeople", &sanlian__residents__v1__search_people_request__descriptor, &sanlian__residents__v1__search_people_response__descriptor },
   { "UpsertHousehold", &sanlian__residents__v1__household__descriptor, &sanlian__residents__v1__household__descriptor },
+  { "GetHousehold", &sanlian__residents__v1__get_household_request__descriptor, &sanlian__residents__v1__household__descriptor },
+  { "ListHouseholds", &sanlian__residents__v1__list_households_request__descriptor, &sanlian__residents__v1__list_households_response__descriptor },
   { "ReportMovement", &sanlian__residents__v1__movement_report__descriptor, &sanlian__residents__v1__movement_receipt__descriptor },
+  { "ListMovements", &sanlian__residents__v1__list_movements_request__descriptor, &sanlian__residents__v1__list_movements_response__descriptor },
   { "ListPresent", &sanlian__residents__v1__list_present_request__descriptor, &sanlian__residents__v1__search_people_response__descriptor },
   { "ListLapsed", &sanlian__residents__v1__list_lapsed_request__descriptor, &sanlian__residents__v1__search_people_response__descriptor },
   { "ListDuplicateCandidates", &sanlian__residents__v1__list_duplicate_candidates_request__descriptor, &sanlian__residents__v1__list_duplicate_candidates_response__descriptor },
@@ -3919,16 +6065,19 @@ static const ProtobufCMethodDescriptor sanlian__residents__v1__population__metho
   { "ListEnterpriseWorkers", &sanlian__residents__v1__list_enterprise_workers_request__descriptor, &sanlian__residents__v1__search_people_response__descriptor },
 };
 const unsigned sanlian__residents__v1__population__method_indices_by_name[] = {
+  4,        /* GetHousehold */
   1,        /* GetPerson */
-  10,        /* ListAudit */
-  7,        /* ListDuplicateCandidates */
-  11,        /* ListEnterpriseWorkers */
-  6,        /* ListLapsed */
-  5,        /* ListPresent */
-  4,        /* ReportMovement */
-  8,        /* ResolveDuplicate */
+  13,        /* ListAudit */
+  10,        /* ListDuplicateCandidates */
+  14,        /* ListEnterpriseWorkers */
+  5,        /* ListHouseholds */
+  9,        /* ListLapsed */
+  7,        /* ListMovements */
+  8,        /* ListPresent */
+  6,        /* ReportMovement */
+  11,        /* ResolveDuplicate */
   2,        /* SearchPeople */
-  9,        /* Statistics */
+  12,        /* Statistics */
   3,        /* UpsertHousehold */
   0         /* UpsertPerson */
 };
@@ -3939,7 +6088,7 @@ const ProtobufCServiceDescriptor sanlian__residents__v1__population__descriptor 
   "Population",
   "Sanlian__Residents__V1__Population",
   "sanlian.residents.v1",
-  12,
+  15,
   sanlian__residents__v1__population__method_descriptors,
   sanlian__residents__v1__population__method_indices_by_name
 };
@@ -3975,13 +6124,37 @@ void sanlian__residents__v1__population__upsert_household(ProtobufCService *serv
   assert(service->descriptor == &sanlian__residents__v1__population__descriptor);
   service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void sanlian__residents__v1__population__get_household(ProtobufCService *service,
+                                                       const Sanlian__Residents__V1__GetHouseholdRequest *input,
+                                                       Sanlian__Residents__V1__Household_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &sanlian__residents__v1__population__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sanlian__residents__v1__population__list_households(ProtobufCService *service,
+                                                         const Sanlian__Residents__V1__ListHouseholdsRequest *input,
+                                                         Sanlian__Residents__V1__ListHouseholdsResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &sanlian__residents__v1__population__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void sanlian__residents__v1__population__report_movement(ProtobufCService *service,
                                                          const Sanlian__Residents__V1__MovementReport *input,
                                                          Sanlian__Residents__V1__MovementReceipt_Closure closure,
                                                          void *closure_data)
 {
   assert(service->descriptor == &sanlian__residents__v1__population__descriptor);
-  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sanlian__residents__v1__population__list_movements(ProtobufCService *service,
+                                                        const Sanlian__Residents__V1__ListMovementsRequest *input,
+                                                        Sanlian__Residents__V1__ListMovementsResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &sanlian__residents__v1__population__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__residents__v1__population__list_present(ProtobufCService *service,
                                                       const Sanlian__Residents__V1__ListPresentRequest *input,
@@ -3989,7 +6162,7 @@ void sanlian__residents__v1__population__list_present(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &sanlian__residents__v1__population__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__residents__v1__population__list_lapsed(ProtobufCService *service,
                                                      const Sanlian__Residents__V1__ListLapsedRequest *input,
@@ -3997,7 +6170,7 @@ void sanlian__residents__v1__population__list_lapsed(ProtobufCService *service,
                                                      void *closure_data)
 {
   assert(service->descriptor == &sanlian__residents__v1__population__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__residents__v1__population__list_duplicate_candidates(ProtobufCService *service,
                                                                    const Sanlian__Residents__V1__ListDuplicateCandidatesRequest *input,
@@ -4005,7 +6178,7 @@ void sanlian__residents__v1__population__list_duplicate_candidates(ProtobufCServ
                                                                    void *closure_data)
 {
   assert(service->descriptor == &sanlian__residents__v1__population__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__residents__v1__population__resolve_duplicate(ProtobufCService *service,
                                                            const Sanlian__Residents__V1__ResolveDuplicateRequest *input,
@@ -4013,7 +6186,7 @@ void sanlian__residents__v1__population__resolve_duplicate(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &sanlian__residents__v1__population__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__residents__v1__population__statistics(ProtobufCService *service,
                                                     const Sanlian__Residents__V1__StatisticsRequest *input,
@@ -4021,7 +6194,7 @@ void sanlian__residents__v1__population__statistics(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &sanlian__residents__v1__population__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__residents__v1__population__list_audit(ProtobufCService *service,
                                                     const Sanlian__Residents__V1__ListAuditRequest *input,
@@ -4029,7 +6202,7 @@ void sanlian__residents__v1__population__list_audit(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &sanlian__residents__v1__population__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__residents__v1__population__list_enterprise_workers(ProtobufCService *service,
                                                                  const Sanlian__Residents__V1__ListEnterpriseWorkersRequest *input,
@@ -4037,7 +6210,7 @@ void sanlian__residents__v1__population__list_enterprise_workers(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &sanlian__residents__v1__population__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__residents__v1__population__init (Sanlian__Residents__V1__Population_Service *service,
                                                Sanlian__Residents__V1__Population_ServiceDestroy destroy)
@@ -4046,18 +6219,85 @@ void sanlian__residents__v1__population__init (Sanlian__Residents__V1__Populatio
                                      &sanlian__residents__v1__population__descriptor,
                                      (ProtobufCServiceDestroy) destroy);
 }
-static const ProtobufCMethodDescriptor sanlian__residents__v1__transfers__method_descriptors[5] =
+static const ProtobufCMethodDescriptor sanlian__residents__v1__imports__method_descriptors[4] =
+{
+  { "BeginImport", &sanlian__residents__v1__begin_import_request__descriptor, &sanlian__residents__v1__import_status__descriptor },
+  { "AddImportChunk", &sanlian__residents__v1__import_chunk__descriptor, &sanlian__residents__v1__import_status__descriptor },
+  { "CommitImport", &sanlian__residents__v1__commit_import_request__descriptor, &sanlian__residents__v1__import_status__descriptor },
+  { "AbortImport", &sanlian__residents__v1__abort_import_request__descriptor, &sanlian__residents__v1__import_status__descriptor },
+};
+const unsigned sanlian__residents__v1__imports__method_indices_by_name[] = {
+  3,        /* AbortImport */
+  1,        /* AddImportChunk */
+  0,        /* BeginImport */
+  2         /* CommitImport */
+};
+const ProtobufCServiceDescriptor sanlian__residents__v1__imports__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "sanlian.residents.v1.Imports",
+  "Imports",
+  "Sanlian__Residents__V1__Imports",
+  "sanlian.residents.v1",
+  4,
+  sanlian__residents__v1__imports__method_descriptors,
+  sanlian__residents__v1__imports__method_indices_by_name
+};
+void sanlian__residents__v1__imports__begin_import(ProtobufCService *service,
+                                                   const Sanlian__Residents__V1__BeginImportRequest *input,
+                                                   Sanlian__Residents__V1__ImportStatus_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &sanlian__residents__v1__imports__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sanlian__residents__v1__imports__add_import_chunk(ProtobufCService *service,
+                                                       const Sanlian__Residents__V1__ImportChunk *input,
+                                                       Sanlian__Residents__V1__ImportStatus_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &sanlian__residents__v1__imports__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sanlian__residents__v1__imports__commit_import(ProtobufCService *service,
+                                                    const Sanlian__Residents__V1__CommitImportRequest *input,
+                                                    Sanlian__Residents__V1__ImportStatus_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &sanlian__residents__v1__imports__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sanlian__residents__v1__imports__abort_import(ProtobufCService *service,
+                                                   const Sanlian__Residents__V1__AbortImportRequest *input,
+                                                   Sanlian__Residents__V1__ImportStatus_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &sanlian__residents__v1__imports__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sanlian__residents__v1__imports__init (Sanlian__Residents__V1__Imports_Service *service,
+                                            Sanlian__Residents__V1__Imports_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &sanlian__residents__v1__imports__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}
+static const ProtobufCMethodDescriptor sanlian__residents__v1__transfers__method_descriptors[7] =
 {
   { "RequestTransfer", &sanlian__residents__v1__transfer_request__descriptor, &sanlian__residents__v1__transfer__descriptor },
   { "UpdateDocuments", &sanlian__residents__v1__update_documents_request__descriptor, &sanlian__residents__v1__transfer__descriptor },
   { "Decide", &sanlian__residents__v1__decide_transfer_request__descriptor, &sanlian__residents__v1__transfer__descriptor },
   { "Complete", &sanlian__residents__v1__complete_transfer_request__descriptor, &sanlian__residents__v1__transfer__descriptor },
   { "Checklist", &sanlian__residents__v1__checklist_request__descriptor, &sanlian__residents__v1__checklist_response__descriptor },
+  { "GetTransfer", &sanlian__residents__v1__get_transfer_request__descriptor, &sanlian__residents__v1__transfer__descriptor },
+  { "ListTransfers", &sanlian__residents__v1__list_transfers_request__descriptor, &sanlian__residents__v1__list_transfers_response__descriptor },
 };
 const unsigned sanlian__residents__v1__transfers__method_indices_by_name[] = {
   4,        /* Checklist */
   3,        /* Complete */
   2,        /* Decide */
+  5,        /* GetTransfer */
+  6,        /* ListTransfers */
   0,        /* RequestTransfer */
   1         /* UpdateDocuments */
 };
@@ -4068,7 +6308,7 @@ const ProtobufCServiceDescriptor sanlian__residents__v1__transfers__descriptor =
   "Transfers",
   "Sanlian__Residents__V1__Transfers",
   "sanlian.residents.v1",
-  5,
+  7,
   sanlian__residents__v1__transfers__method_descriptors,
   sanlian__residents__v1__transfers__method_indices_by_name
 };
@@ -4112,6 +6352,22 @@ void sanlian__residents__v1__transfers__checklist(ProtobufCService *service,
   assert(service->descriptor == &sanlian__residents__v1__transfers__descriptor);
   service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void sanlian__residents__v1__transfers__get_transfer(ProtobufCService *service,
+                                                     const Sanlian__Residents__V1__GetTransferRequest *input,
+                                                     Sanlian__Residents__V1__Transfer_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &sanlian__residents__v1__transfers__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sanlian__residents__v1__transfers__list_transfers(ProtobufCService *service,
+                                                       const Sanlian__Residents__V1__ListTransfersRequest *input,
+                                                       Sanlian__Residents__V1__ListTransfersResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &sanlian__residents__v1__transfers__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void sanlian__residents__v1__transfers__init (Sanlian__Residents__V1__Transfers_Service *service,
                                               Sanlian__Residents__V1__Transfers_ServiceDestroy destroy)
 {
@@ -4119,12 +6375,14 @@ void sanlian__residents__v1__transfers__init (Sanlian__Residents__V1__Transfers_
                                      &sanlian__residents__v1__transfers__descriptor,
                                      (ProtobufCServiceDestroy) destroy);
 }
-static const ProtobufCMethodDescriptor sanlian__residents__v1__window_services__method_descriptors[2] =
+static const ProtobufCMethodDescriptor sanlian__residents__v1__window_services__method_descriptors[3] =
 {
   { "Record", &sanlian__residents__v1__window_service_record__descriptor, &sanlian__residents__v1__window_service_record__descriptor },
   { "MonthlyRates", &sanlian__residents__v1__window_rates_request__descriptor, &sanlian__residents__v1__window_rates_response__descriptor },
+  { "ListRecords", &sanlian__residents__v1__list_window_records_request__descriptor, &sanlian__residents__v1__list_window_records_response__descriptor },
 };
 const unsigned sanlian__residents__v1__window_services__method_indices_by_name[] = {
+  2,        /* ListRecords */
   1,        /* MonthlyRates */
   0         /* Record */
 };
@@ -4135,7 +6393,7 @@ const ProtobufCServiceDescriptor sanlian__residents__v1__window_services__descri
   "WindowServices",
   "Sanlian__Residents__V1__WindowServices",
   "sanlian.residents.v1",
-  2,
+  3,
   sanlian__residents__v1__window_services__method_descriptors,
   sanlian__residents__v1__window_services__method_indices_by_name
 };
@@ -4154,6 +6412,14 @@ void sanlian__residents__v1__window_services__monthly_rates(ProtobufCService *se
 {
   assert(service->descriptor == &sanlian__residents__v1__window_services__descriptor);
   service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sanlian__residents__v1__window_services__list_records(ProtobufCService *service,
+                                                           const Sanlian__Residents__V1__ListWindowRecordsRequest *input,
+                                                           Sanlian__Residents__V1__ListWindowRecordsResponse_Closure closure,
+                                                           void *closure_data)
+{
+  assert(service->descriptor == &sanlian__residents__v1__window_services__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sanlian__residents__v1__window_services__init (Sanlian__Residents__V1__WindowServices_Service *service,
                                                     Sanlian__Residents__V1__WindowServices_ServiceDestroy destroy)

@@ -8,9 +8,9 @@ package struct LocalDay: Hashable, Comparable, Sendable, CustomStringConvertible
         self.ordinal = ordinal
     }
 
-    /// - Returns: nil unless `year`-`month`-`day` is a real date between years 1970 and 9999.
+    /// - Returns: nil unless `year`-`month`-`day` is a real date between years 1900 and 9999.
     package init?(year: Int, month: Int, day: Int) {
-        guard (1970...9999).contains(year), (1...12).contains(month),
+        guard (1900...9999).contains(year), (1...12).contains(month),
             (1...Self.daysIn(month: month, year: year)).contains(day)
         else { return nil }
         ordinal = Self.daysFromCivil(year: year, month: month, day: day)

@@ -61,21 +61,24 @@ struct JSONMappingTests {
                 }
             }
         }
+        // Files, not pipes: a pipe holds 64 KiB, and writing all of the input before reading any of
+        // the output would wait forever once both are fuller than that.
+        let inputPath = directory.path + "/input.txt"
+        let outputPath = directory.path + "/output.jsonl"
+        let errorsPath = directory.path + "/errors.txt"
+        try Data(input.utf8).write(to: URL(fileURLWithPath: inputPath))
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        FileManager.default.createFile(atPath: errorsPath, contents: nil)
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         python.arguments = ["-c", Self.script, descriptors]
-        let stdin = Pipe()
-        let stdout = Pipe()
-        let stderr = Pipe()
-        python.standardInput = stdin
-        python.standardOutput = stdout
-        python.standardError = stderr
+        python.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inputPath))
+        python.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        python.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorsPath))
         try python.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
         python.waitUntilExit()
+        let output = try Data(contentsOf: URL(fileURLWithPath: outputPath))
+        let errors = try Data(contentsOf: URL(fileURLWithPath: errorsPath))
         try #require(python.terminationStatus == 0, "\(String(decoding: errors, as: UTF8.self))")
 
         var compared = 0

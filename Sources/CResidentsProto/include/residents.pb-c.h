@@ -23,8 +23,14 @@ typedef struct Sanlian__Residents__V1__SearchPeopleRequest Sanlian__Residents__V
 typedef struct Sanlian__Residents__V1__SearchPeopleResponse Sanlian__Residents__V1__SearchPeopleResponse;
 typedef struct Sanlian__Residents__V1__HouseholdMember Sanlian__Residents__V1__HouseholdMember;
 typedef struct Sanlian__Residents__V1__Household Sanlian__Residents__V1__Household;
+typedef struct Sanlian__Residents__V1__GetHouseholdRequest Sanlian__Residents__V1__GetHouseholdRequest;
+typedef struct Sanlian__Residents__V1__ListHouseholdsRequest Sanlian__Residents__V1__ListHouseholdsRequest;
+typedef struct Sanlian__Residents__V1__ListHouseholdsResponse Sanlian__Residents__V1__ListHouseholdsResponse;
 typedef struct Sanlian__Residents__V1__MovementReport Sanlian__Residents__V1__MovementReport;
 typedef struct Sanlian__Residents__V1__MovementReceipt Sanlian__Residents__V1__MovementReceipt;
+typedef struct Sanlian__Residents__V1__Movement Sanlian__Residents__V1__Movement;
+typedef struct Sanlian__Residents__V1__ListMovementsRequest Sanlian__Residents__V1__ListMovementsRequest;
+typedef struct Sanlian__Residents__V1__ListMovementsResponse Sanlian__Residents__V1__ListMovementsResponse;
 typedef struct Sanlian__Residents__V1__ListPresentRequest Sanlian__Residents__V1__ListPresentRequest;
 typedef struct Sanlian__Residents__V1__ListLapsedRequest Sanlian__Residents__V1__ListLapsedRequest;
 typedef struct Sanlian__Residents__V1__DuplicateCandidate Sanlian__Residents__V1__DuplicateCandidate;
@@ -39,6 +45,13 @@ typedef struct Sanlian__Residents__V1__AuditEntry Sanlian__Residents__V1__AuditE
 typedef struct Sanlian__Residents__V1__ListAuditRequest Sanlian__Residents__V1__ListAuditRequest;
 typedef struct Sanlian__Residents__V1__ListAuditResponse Sanlian__Residents__V1__ListAuditResponse;
 typedef struct Sanlian__Residents__V1__ListEnterpriseWorkersRequest Sanlian__Residents__V1__ListEnterpriseWorkersRequest;
+typedef struct Sanlian__Residents__V1__ImportRow Sanlian__Residents__V1__ImportRow;
+typedef struct Sanlian__Residents__V1__ImportRowError Sanlian__Residents__V1__ImportRowError;
+typedef struct Sanlian__Residents__V1__BeginImportRequest Sanlian__Residents__V1__BeginImportRequest;
+typedef struct Sanlian__Residents__V1__ImportChunk Sanlian__Residents__V1__ImportChunk;
+typedef struct Sanlian__Residents__V1__CommitImportRequest Sanlian__Residents__V1__CommitImportRequest;
+typedef struct Sanlian__Residents__V1__AbortImportRequest Sanlian__Residents__V1__AbortImportRequest;
+typedef struct Sanlian__Residents__V1__ImportStatus Sanlian__Residents__V1__ImportStatus;
 typedef struct Sanlian__Residents__V1__DocumentItem Sanlian__Residents__V1__DocumentItem;
 typedef struct Sanlian__Residents__V1__Transfer Sanlian__Residents__V1__Transfer;
 typedef struct Sanlian__Residents__V1__TransferRequest Sanlian__Residents__V1__TransferRequest;
@@ -47,9 +60,14 @@ typedef struct Sanlian__Residents__V1__DecideTransferRequest Sanlian__Residents_
 typedef struct Sanlian__Residents__V1__CompleteTransferRequest Sanlian__Residents__V1__CompleteTransferRequest;
 typedef struct Sanlian__Residents__V1__ChecklistRequest Sanlian__Residents__V1__ChecklistRequest;
 typedef struct Sanlian__Residents__V1__ChecklistResponse Sanlian__Residents__V1__ChecklistResponse;
+typedef struct Sanlian__Residents__V1__GetTransferRequest Sanlian__Residents__V1__GetTransferRequest;
+typedef struct Sanlian__Residents__V1__ListTransfersRequest Sanlian__Residents__V1__ListTransfersRequest;
+typedef struct Sanlian__Residents__V1__ListTransfersResponse Sanlian__Residents__V1__ListTransfersResponse;
 typedef struct Sanlian__Residents__V1__WindowServiceRecord Sanlian__Residents__V1__WindowServiceRecord;
 typedef struct Sanlian__Residents__V1__WindowRatesRequest Sanlian__Residents__V1__WindowRatesRequest;
 typedef struct Sanlian__Residents__V1__WindowRatesResponse Sanlian__Residents__V1__WindowRatesResponse;
+typedef struct Sanlian__Residents__V1__ListWindowRecordsRequest Sanlian__Residents__V1__ListWindowRecordsRequest;
+typedef struct Sanlian__Residents__V1__ListWindowRecordsResponse Sanlian__Residents__V1__ListWindowRecordsResponse;
 
 
 /* --- enums --- */
@@ -76,9 +94,29 @@ typedef enum _Sanlian__Residents__V1__MovementKind {
   SANLIAN__RESIDENTS__V1__MOVEMENT_KIND__MOVEMENT_KIND_UNSPECIFIED = 0,
   SANLIAN__RESIDENTS__V1__MOVEMENT_KIND__MOVEMENT_KIND_ARRIVAL = 1,
   SANLIAN__RESIDENTS__V1__MOVEMENT_KIND__MOVEMENT_KIND_DEPARTURE = 2,
+  /*
+   * The person is still here (renews their registration).
+   */
   SANLIAN__RESIDENTS__V1__MOVEMENT_KIND__MOVEMENT_KIND_CONFIRMATION = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SANLIAN__RESIDENTS__V1__MOVEMENT_KIND)
 } Sanlian__Residents__V1__MovementKind;
+typedef enum _Sanlian__Residents__V1__ImportRowKind {
+  SANLIAN__RESIDENTS__V1__IMPORT_ROW_KIND__IMPORT_ROW_KIND_UNSPECIFIED = 0,
+  SANLIAN__RESIDENTS__V1__IMPORT_ROW_KIND__IMPORT_ROW_KIND_PERSON = 1,
+  SANLIAN__RESIDENTS__V1__IMPORT_ROW_KIND__IMPORT_ROW_KIND_HOUSEHOLD = 2,
+  /*
+   * A person's workplace: the enterprise they work for, and whether they live in its dormitory.
+   */
+  SANLIAN__RESIDENTS__V1__IMPORT_ROW_KIND__IMPORT_ROW_KIND_WORKPLACE = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SANLIAN__RESIDENTS__V1__IMPORT_ROW_KIND)
+} Sanlian__Residents__V1__ImportRowKind;
+typedef enum _Sanlian__Residents__V1__ImportState {
+  SANLIAN__RESIDENTS__V1__IMPORT_STATE__IMPORT_STATE_UNSPECIFIED = 0,
+  SANLIAN__RESIDENTS__V1__IMPORT_STATE__IMPORT_STATE_STAGING = 1,
+  SANLIAN__RESIDENTS__V1__IMPORT_STATE__IMPORT_STATE_COMMITTED = 2,
+  SANLIAN__RESIDENTS__V1__IMPORT_STATE__IMPORT_STATE_ABORTED = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SANLIAN__RESIDENTS__V1__IMPORT_STATE)
+} Sanlian__Residents__V1__ImportState;
 typedef enum _Sanlian__Residents__V1__TransferKind {
   SANLIAN__RESIDENTS__V1__TRANSFER_KIND__TRANSFER_KIND_UNSPECIFIED = 0,
   SANLIAN__RESIDENTS__V1__TRANSFER_KIND__TRANSFER_KIND_MOVE_IN = 1,
@@ -104,22 +142,32 @@ struct  Sanlian__Residents__V1__Person
 {
   ProtobufCMessage base;
   /*
-   * 18 characters: region code, birth date, sequence, GB 11643 / ISO 7064 MOD 11-2 check digit.
+   * 18 characters: region code, birth date, sequence, GB 11643 / ISO 7064 MOD 11-2 check digit
+   * ('x' is read as 'X').
    */
   char *id_number;
   char *name;
+  /*
+   * Derived from the ID number; when given, it must agree.
+   */
   Sanlian__Residents__V1__Sex sex;
   /*
-   * "YYYY-MM-DD"; derived from the ID number and checked against it.
+   * "YYYY-MM-DD"; derived from the ID number; when given, it must agree.
    */
   char *birth_date;
+  /*
+   * 11 digits, or empty.
+   */
   char *phone;
   char *registration_address;
   Sanlian__Residents__V1__ResidenceKind residence;
   /*
-   * Where the person actually lives: a village group or an enterprise dormitory.
+   * Where the person actually lives: a village group (village code and group).
    */
   Sanlian__Common__V1__Place *lives_at;
+  /*
+   * The enterprise the person works for.
+   */
   char *enterprise;
   char *household_id;
   protobuf_c_boolean present;
@@ -128,10 +176,27 @@ struct  Sanlian__Residents__V1__Person
    * True when id_number and phone are masked in this copy.
    */
   protobuf_c_boolean masked;
+  /*
+   * Where the person lives when it is an enterprise's dormitory (that enterprise).
+   */
+  char *dormitory_enterprise;
+  /*
+   * The transfer pending for this person, which locks the record.
+   */
+  char *locked_by_transfer;
+  /*
+   * The ID numbers merged into this person (their histories kept).
+   */
+  size_t n_merged_id_numbers;
+  char **merged_id_numbers;
+  /*
+   * Set on an unknown region prefix, when the compose file lets it through.
+   */
+  char *warning;
 };
 #define SANLIAN__RESIDENTS__V1__PERSON__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__person__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SANLIAN__RESIDENTS__V1__SEX__SEX_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SANLIAN__RESIDENTS__V1__RESIDENCE_KIND__RESIDENCE_KIND_UNSPECIFIED, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SANLIAN__RESIDENTS__V1__SEX__SEX_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SANLIAN__RESIDENTS__V1__RESIDENCE_KIND__RESIDENCE_KIND_UNSPECIFIED, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Sanlian__Residents__V1__UpsertPersonRequest
@@ -152,23 +217,32 @@ struct  Sanlian__Residents__V1__GetPersonRequest
    * Why the caller needs unmasked data; recorded in the audit log.
    */
   char *purpose;
+  /*
+   * Ask for the ID number and phone unmasked (needs the personal_data grant and a purpose).
+   */
+  protobuf_c_boolean unmask;
 };
 #define SANLIAN__RESIDENTS__V1__GET_PERSON_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__get_person_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Sanlian__Residents__V1__SearchPeopleRequest
 {
   ProtobufCMessage base;
+  /*
+   * A name or the start of one.
+   */
   char *name;
   char *village_code;
   char *enterprise;
   Sanlian__Common__V1__PageRequest *page;
+  protobuf_c_boolean unmask;
+  char *purpose;
 };
 #define SANLIAN__RESIDENTS__V1__SEARCH_PEOPLE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__search_people_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Sanlian__Residents__V1__SearchPeopleResponse
@@ -212,16 +286,53 @@ struct  Sanlian__Residents__V1__Household
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
 
 
+struct  Sanlian__Residents__V1__GetHouseholdRequest
+{
+  ProtobufCMessage base;
+  char *id;
+};
+#define SANLIAN__RESIDENTS__V1__GET_HOUSEHOLD_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__get_household_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Sanlian__Residents__V1__ListHouseholdsRequest
+{
+  ProtobufCMessage base;
+  char *village_code;
+  Sanlian__Common__V1__PageRequest *page;
+};
+#define SANLIAN__RESIDENTS__V1__LIST_HOUSEHOLDS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__list_households_request__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Sanlian__Residents__V1__ListHouseholdsResponse
+{
+  ProtobufCMessage base;
+  size_t n_households;
+  Sanlian__Residents__V1__Household **households;
+  Sanlian__Common__V1__PageResponse *page;
+};
+#define SANLIAN__RESIDENTS__V1__LIST_HOUSEHOLDS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__list_households_response__descriptor) \
+    , 0,NULL, NULL }
+
+
 struct  Sanlian__Residents__V1__MovementReport
 {
   ProtobufCMessage base;
   Sanlian__Residents__V1__MovementKind kind;
   Sanlian__Residents__V1__Person *person;
   /*
-   * The reporter's village (village group leader) or enterprise (owner).
+   * The village (village group leader) or enterprise (owner) reported for; a reporter may name
+   * only their own scope's.
    */
   char *village_code;
   char *enterprise;
+  /*
+   * When it happened (0: now).
+   */
   int64_t at_unix_ms;
 };
 #define SANLIAN__RESIDENTS__V1__MOVEMENT_REPORT__INIT \
@@ -241,6 +352,54 @@ struct  Sanlian__Residents__V1__MovementReceipt
 #define SANLIAN__RESIDENTS__V1__MOVEMENT_RECEIPT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__movement_receipt__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Sanlian__Residents__V1__Movement
+{
+  ProtobufCMessage base;
+  char *id;
+  Sanlian__Residents__V1__MovementKind kind;
+  /*
+   * Masked as the caller's grants require.
+   */
+  char *id_number;
+  char *name;
+  char *village_code;
+  char *enterprise;
+  int64_t at_unix_ms;
+  /*
+   * Who reported it ("village_leader/vl-201").
+   */
+  char *reported_by;
+};
+#define SANLIAN__RESIDENTS__V1__MOVEMENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__movement__descriptor) \
+    , (char *)protobuf_c_empty_string, SANLIAN__RESIDENTS__V1__MOVEMENT_KIND__MOVEMENT_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Sanlian__Residents__V1__ListMovementsRequest
+{
+  ProtobufCMessage base;
+  Sanlian__Common__V1__TimeRange *range;
+  char *village_code;
+  char *enterprise;
+  Sanlian__Common__V1__PageRequest *page;
+};
+#define SANLIAN__RESIDENTS__V1__LIST_MOVEMENTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__list_movements_request__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Sanlian__Residents__V1__ListMovementsResponse
+{
+  ProtobufCMessage base;
+  size_t n_movements;
+  Sanlian__Residents__V1__Movement **movements;
+  Sanlian__Common__V1__PageResponse *page;
+};
+#define SANLIAN__RESIDENTS__V1__LIST_MOVEMENTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__list_movements_response__descriptor) \
+    , 0,NULL, NULL }
 
 
 struct  Sanlian__Residents__V1__ListPresentRequest
@@ -345,8 +504,14 @@ struct  Sanlian__Residents__V1__PopulationCount
    * A village code or an enterprise name.
    */
   char *key;
+  /*
+   * People present, by residence.
+   */
   uint32_t registered;
   uint32_t floating;
+  /*
+   * Arrivals and departures reported in the month.
+   */
   uint32_t arrivals;
   uint32_t departures;
 };
@@ -362,10 +527,11 @@ struct  Sanlian__Residents__V1__StatisticsResponse
   Sanlian__Residents__V1__PopulationCount **by_village;
   size_t n_by_enterprise;
   Sanlian__Residents__V1__PopulationCount **by_enterprise;
+  Sanlian__Residents__V1__PopulationCount *township;
 };
 #define SANLIAN__RESIDENTS__V1__STATISTICS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__statistics_response__descriptor) \
-    , 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, NULL }
 
 
 struct  Sanlian__Residents__V1__AuditEntry
@@ -420,6 +586,107 @@ struct  Sanlian__Residents__V1__ListEnterpriseWorkersRequest
     , (char *)protobuf_c_empty_string, NULL }
 
 
+struct  Sanlian__Residents__V1__ImportRow
+{
+  ProtobufCMessage base;
+  /*
+   * The row's line number in its file.
+   */
+  uint32_t line;
+  Sanlian__Residents__V1__ImportRowKind kind;
+  Sanlian__Residents__V1__Person *person;
+  /*
+   * For a workplace row: person.id_number, person.enterprise, person.dormitory_enterprise.
+   */
+  Sanlian__Residents__V1__Household *household;
+};
+#define SANLIAN__RESIDENTS__V1__IMPORT_ROW__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__import_row__descriptor) \
+    , 0, SANLIAN__RESIDENTS__V1__IMPORT_ROW_KIND__IMPORT_ROW_KIND_UNSPECIFIED, NULL, NULL }
+
+
+struct  Sanlian__Residents__V1__ImportRowError
+{
+  ProtobufCMessage base;
+  uint32_t line;
+  char *field;
+  char *message;
+};
+#define SANLIAN__RESIDENTS__V1__IMPORT_ROW_ERROR__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__import_row_error__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Sanlian__Residents__V1__BeginImportRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The file's name, for the record.
+   */
+  char *name;
+};
+#define SANLIAN__RESIDENTS__V1__BEGIN_IMPORT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__begin_import_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Sanlian__Residents__V1__ImportChunk
+{
+  ProtobufCMessage base;
+  char *import_id;
+  uint32_t chunk;
+  size_t n_rows;
+  Sanlian__Residents__V1__ImportRow **rows;
+};
+#define SANLIAN__RESIDENTS__V1__IMPORT_CHUNK__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__import_chunk__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0,NULL }
+
+
+struct  Sanlian__Residents__V1__CommitImportRequest
+{
+  ProtobufCMessage base;
+  char *import_id;
+};
+#define SANLIAN__RESIDENTS__V1__COMMIT_IMPORT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__commit_import_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Sanlian__Residents__V1__AbortImportRequest
+{
+  ProtobufCMessage base;
+  char *import_id;
+};
+#define SANLIAN__RESIDENTS__V1__ABORT_IMPORT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__abort_import_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Sanlian__Residents__V1__ImportStatus
+{
+  ProtobufCMessage base;
+  char *import_id;
+  Sanlian__Residents__V1__ImportState state;
+  uint32_t rows_staged;
+  /*
+   * As many as fit one frame; rejected_total says how many there are.
+   */
+  size_t n_rejected;
+  Sanlian__Residents__V1__ImportRowError **rejected;
+  uint32_t rejected_total;
+  /*
+   * Once committed: people and households new, changed, and already as the file has them.
+   */
+  uint32_t created;
+  uint32_t updated;
+  uint32_t unchanged;
+};
+#define SANLIAN__RESIDENTS__V1__IMPORT_STATUS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__import_status__descriptor) \
+    , (char *)protobuf_c_empty_string, SANLIAN__RESIDENTS__V1__IMPORT_STATE__IMPORT_STATE_UNSPECIFIED, 0, 0,NULL, 0, 0, 0, 0 }
+
+
 struct  Sanlian__Residents__V1__DocumentItem
 {
   ProtobufCMessage base;
@@ -436,19 +703,28 @@ struct  Sanlian__Residents__V1__Transfer
   ProtobufCMessage base;
   char *id;
   Sanlian__Residents__V1__TransferKind kind;
+  /*
+   * Masked as the caller's grants require.
+   */
   char *id_number;
   char *from_address;
   char *to_address;
   Sanlian__Residents__V1__TransferState state;
+  /*
+   * The compose file's checklist for the kind, each marked received or not.
+   */
   size_t n_documents;
   Sanlian__Residents__V1__DocumentItem **documents;
   char *decided_by;
   char *reason;
   int64_t requested_unix_ms;
+  int64_t decided_unix_ms;
+  int64_t done_unix_ms;
+  char *requested_by;
 };
 #define SANLIAN__RESIDENTS__V1__TRANSFER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__transfer__descriptor) \
-    , (char *)protobuf_c_empty_string, SANLIAN__RESIDENTS__V1__TRANSFER_KIND__TRANSFER_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SANLIAN__RESIDENTS__V1__TRANSFER_STATE__TRANSFER_STATE_UNSPECIFIED, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, SANLIAN__RESIDENTS__V1__TRANSFER_KIND__TRANSFER_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SANLIAN__RESIDENTS__V1__TRANSFER_STATE__TRANSFER_STATE_UNSPECIFIED, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Sanlian__Residents__V1__TransferRequest
@@ -468,6 +744,10 @@ struct  Sanlian__Residents__V1__UpdateDocumentsRequest
 {
   ProtobufCMessage base;
   char *id;
+  /*
+   * Documents received (by their checklist names); the transfer's documents are complete once
+   * every one is.
+   */
   size_t n_documents;
   Sanlian__Residents__V1__DocumentItem **documents;
 };
@@ -481,6 +761,9 @@ struct  Sanlian__Residents__V1__DecideTransferRequest
   ProtobufCMessage base;
   char *id;
   protobuf_c_boolean approve;
+  /*
+   * Required when rejecting.
+   */
   char *reason;
 };
 #define SANLIAN__RESIDENTS__V1__DECIDE_TRANSFER_REQUEST__INIT \
@@ -519,6 +802,40 @@ struct  Sanlian__Residents__V1__ChecklistResponse
     , 0,NULL }
 
 
+struct  Sanlian__Residents__V1__GetTransferRequest
+{
+  ProtobufCMessage base;
+  char *id;
+};
+#define SANLIAN__RESIDENTS__V1__GET_TRANSFER_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__get_transfer_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Sanlian__Residents__V1__ListTransfersRequest
+{
+  ProtobufCMessage base;
+  size_t n_states;
+  Sanlian__Residents__V1__TransferState *states;
+  Sanlian__Common__V1__PageRequest *page;
+};
+#define SANLIAN__RESIDENTS__V1__LIST_TRANSFERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__list_transfers_request__descriptor) \
+    , 0,NULL, NULL }
+
+
+struct  Sanlian__Residents__V1__ListTransfersResponse
+{
+  ProtobufCMessage base;
+  size_t n_transfers;
+  Sanlian__Residents__V1__Transfer **transfers;
+  Sanlian__Common__V1__PageResponse *page;
+};
+#define SANLIAN__RESIDENTS__V1__LIST_TRANSFERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__list_transfers_response__descriptor) \
+    , 0,NULL, NULL }
+
+
 struct  Sanlian__Residents__V1__WindowServiceRecord
 {
   ProtobufCMessage base;
@@ -529,7 +846,7 @@ struct  Sanlian__Residents__V1__WindowServiceRecord
   char *business;
   int64_t received_unix_ms;
   /*
-   * 0 while unfinished.
+   * 0 while unfinished; recording the same id again with it set finishes the record.
    */
   int64_t finished_unix_ms;
   char *id_number;
@@ -552,19 +869,48 @@ struct  Sanlian__Residents__V1__WindowRatesRequest
 struct  Sanlian__Residents__V1__WindowRatesResponse
 {
   ProtobufCMessage base;
+  /*
+   * Services received in the month.
+   */
   uint32_t total;
   /*
-   * Finished on the spot (within 30 minutes), per mille.
+   * Finished on the spot (within the compose file's residents.on_the_spot), per mille of total.
    */
   uint32_t on_the_spot_permille;
   /*
-   * Finished the same day, per mille.
+   * Finished the same day, per mille of total.
    */
   uint32_t same_day_permille;
+  uint32_t on_the_spot;
+  uint32_t same_day;
+  uint32_t unfinished;
 };
 #define SANLIAN__RESIDENTS__V1__WINDOW_RATES_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__window_rates_response__descriptor) \
-    , 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0 }
+
+
+struct  Sanlian__Residents__V1__ListWindowRecordsRequest
+{
+  ProtobufCMessage base;
+  Sanlian__Common__V1__TimeRange *range;
+  Sanlian__Common__V1__PageRequest *page;
+};
+#define SANLIAN__RESIDENTS__V1__LIST_WINDOW_RECORDS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__list_window_records_request__descriptor) \
+    , NULL, NULL }
+
+
+struct  Sanlian__Residents__V1__ListWindowRecordsResponse
+{
+  ProtobufCMessage base;
+  size_t n_records;
+  Sanlian__Residents__V1__WindowServiceRecord **records;
+  Sanlian__Common__V1__PageResponse *page;
+};
+#define SANLIAN__RESIDENTS__V1__LIST_WINDOW_RECORDS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sanlian__residents__v1__list_window_records_response__descriptor) \
+    , 0,NULL, NULL }
 
 
 /* Sanlian__Residents__V1__Person methods */
@@ -700,6 +1046,63 @@ Sanlian__Residents__V1__Household *
 void   sanlian__residents__v1__household__free_unpacked
                      (Sanlian__Residents__V1__Household *message,
                       ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__GetHouseholdRequest methods */
+void   sanlian__residents__v1__get_household_request__init
+                     (Sanlian__Residents__V1__GetHouseholdRequest         *message);
+size_t sanlian__residents__v1__get_household_request__get_packed_size
+                     (const Sanlian__Residents__V1__GetHouseholdRequest   *message);
+size_t sanlian__residents__v1__get_household_request__pack
+                     (const Sanlian__Residents__V1__GetHouseholdRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__get_household_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__GetHouseholdRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__GetHouseholdRequest *
+       sanlian__residents__v1__get_household_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__get_household_request__free_unpacked
+                     (Sanlian__Residents__V1__GetHouseholdRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__ListHouseholdsRequest methods */
+void   sanlian__residents__v1__list_households_request__init
+                     (Sanlian__Residents__V1__ListHouseholdsRequest         *message);
+size_t sanlian__residents__v1__list_households_request__get_packed_size
+                     (const Sanlian__Residents__V1__ListHouseholdsRequest   *message);
+size_t sanlian__residents__v1__list_households_request__pack
+                     (const Sanlian__Residents__V1__ListHouseholdsRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__list_households_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__ListHouseholdsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__ListHouseholdsRequest *
+       sanlian__residents__v1__list_households_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__list_households_request__free_unpacked
+                     (Sanlian__Residents__V1__ListHouseholdsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__ListHouseholdsResponse methods */
+void   sanlian__residents__v1__list_households_response__init
+                     (Sanlian__Residents__V1__ListHouseholdsResponse         *message);
+size_t sanlian__residents__v1__list_households_response__get_packed_size
+                     (const Sanlian__Residents__V1__ListHouseholdsResponse   *message);
+size_t sanlian__residents__v1__list_households_response__pack
+                     (const Sanlian__Residents__V1__ListHouseholdsResponse   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__list_households_response__pack_to_buffer
+                     (const Sanlian__Residents__V1__ListHouseholdsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__ListHouseholdsResponse *
+       sanlian__residents__v1__list_households_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__list_households_response__free_unpacked
+                     (Sanlian__Residents__V1__ListHouseholdsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Sanlian__Residents__V1__MovementReport methods */
 void   sanlian__residents__v1__movement_report__init
                      (Sanlian__Residents__V1__MovementReport         *message);
@@ -737,6 +1140,63 @@ Sanlian__Residents__V1__MovementReceipt *
                       const uint8_t       *data);
 void   sanlian__residents__v1__movement_receipt__free_unpacked
                      (Sanlian__Residents__V1__MovementReceipt *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__Movement methods */
+void   sanlian__residents__v1__movement__init
+                     (Sanlian__Residents__V1__Movement         *message);
+size_t sanlian__residents__v1__movement__get_packed_size
+                     (const Sanlian__Residents__V1__Movement   *message);
+size_t sanlian__residents__v1__movement__pack
+                     (const Sanlian__Residents__V1__Movement   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__movement__pack_to_buffer
+                     (const Sanlian__Residents__V1__Movement   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__Movement *
+       sanlian__residents__v1__movement__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__movement__free_unpacked
+                     (Sanlian__Residents__V1__Movement *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__ListMovementsRequest methods */
+void   sanlian__residents__v1__list_movements_request__init
+                     (Sanlian__Residents__V1__ListMovementsRequest         *message);
+size_t sanlian__residents__v1__list_movements_request__get_packed_size
+                     (const Sanlian__Residents__V1__ListMovementsRequest   *message);
+size_t sanlian__residents__v1__list_movements_request__pack
+                     (const Sanlian__Residents__V1__ListMovementsRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__list_movements_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__ListMovementsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__ListMovementsRequest *
+       sanlian__residents__v1__list_movements_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__list_movements_request__free_unpacked
+                     (Sanlian__Residents__V1__ListMovementsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__ListMovementsResponse methods */
+void   sanlian__residents__v1__list_movements_response__init
+                     (Sanlian__Residents__V1__ListMovementsResponse         *message);
+size_t sanlian__residents__v1__list_movements_response__get_packed_size
+                     (const Sanlian__Residents__V1__ListMovementsResponse   *message);
+size_t sanlian__residents__v1__list_movements_response__pack
+                     (const Sanlian__Residents__V1__ListMovementsResponse   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__list_movements_response__pack_to_buffer
+                     (const Sanlian__Residents__V1__ListMovementsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__ListMovementsResponse *
+       sanlian__residents__v1__list_movements_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__list_movements_response__free_unpacked
+                     (Sanlian__Residents__V1__ListMovementsResponse *message,
                       ProtobufCAllocator *allocator);
 /* Sanlian__Residents__V1__ListPresentRequest methods */
 void   sanlian__residents__v1__list_present_request__init
@@ -1004,6 +1464,139 @@ Sanlian__Residents__V1__ListEnterpriseWorkersRequest *
 void   sanlian__residents__v1__list_enterprise_workers_request__free_unpacked
                      (Sanlian__Residents__V1__ListEnterpriseWorkersRequest *message,
                       ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__ImportRow methods */
+void   sanlian__residents__v1__import_row__init
+                     (Sanlian__Residents__V1__ImportRow         *message);
+size_t sanlian__residents__v1__import_row__get_packed_size
+                     (const Sanlian__Residents__V1__ImportRow   *message);
+size_t sanlian__residents__v1__import_row__pack
+                     (const Sanlian__Residents__V1__ImportRow   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__import_row__pack_to_buffer
+                     (const Sanlian__Residents__V1__ImportRow   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__ImportRow *
+       sanlian__residents__v1__import_row__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__import_row__free_unpacked
+                     (Sanlian__Residents__V1__ImportRow *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__ImportRowError methods */
+void   sanlian__residents__v1__import_row_error__init
+                     (Sanlian__Residents__V1__ImportRowError         *message);
+size_t sanlian__residents__v1__import_row_error__get_packed_size
+                     (const Sanlian__Residents__V1__ImportRowError   *message);
+size_t sanlian__residents__v1__import_row_error__pack
+                     (const Sanlian__Residents__V1__ImportRowError   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__import_row_error__pack_to_buffer
+                     (const Sanlian__Residents__V1__ImportRowError   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__ImportRowError *
+       sanlian__residents__v1__import_row_error__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__import_row_error__free_unpacked
+                     (Sanlian__Residents__V1__ImportRowError *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__BeginImportRequest methods */
+void   sanlian__residents__v1__begin_import_request__init
+                     (Sanlian__Residents__V1__BeginImportRequest         *message);
+size_t sanlian__residents__v1__begin_import_request__get_packed_size
+                     (const Sanlian__Residents__V1__BeginImportRequest   *message);
+size_t sanlian__residents__v1__begin_import_request__pack
+                     (const Sanlian__Residents__V1__BeginImportRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__begin_import_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__BeginImportRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__BeginImportRequest *
+       sanlian__residents__v1__begin_import_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__begin_import_request__free_unpacked
+                     (Sanlian__Residents__V1__BeginImportRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__ImportChunk methods */
+void   sanlian__residents__v1__import_chunk__init
+                     (Sanlian__Residents__V1__ImportChunk         *message);
+size_t sanlian__residents__v1__import_chunk__get_packed_size
+                     (const Sanlian__Residents__V1__ImportChunk   *message);
+size_t sanlian__residents__v1__import_chunk__pack
+                     (const Sanlian__Residents__V1__ImportChunk   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__import_chunk__pack_to_buffer
+                     (const Sanlian__Residents__V1__ImportChunk   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__ImportChunk *
+       sanlian__residents__v1__import_chunk__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__import_chunk__free_unpacked
+                     (Sanlian__Residents__V1__ImportChunk *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__CommitImportRequest methods */
+void   sanlian__residents__v1__commit_import_request__init
+                     (Sanlian__Residents__V1__CommitImportRequest         *message);
+size_t sanlian__residents__v1__commit_import_request__get_packed_size
+                     (const Sanlian__Residents__V1__CommitImportRequest   *message);
+size_t sanlian__residents__v1__commit_import_request__pack
+                     (const Sanlian__Residents__V1__CommitImportRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__commit_import_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__CommitImportRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__CommitImportRequest *
+       sanlian__residents__v1__commit_import_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__commit_import_request__free_unpacked
+                     (Sanlian__Residents__V1__CommitImportRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__AbortImportRequest methods */
+void   sanlian__residents__v1__abort_import_request__init
+                     (Sanlian__Residents__V1__AbortImportRequest         *message);
+size_t sanlian__residents__v1__abort_import_request__get_packed_size
+                     (const Sanlian__Residents__V1__AbortImportRequest   *message);
+size_t sanlian__residents__v1__abort_import_request__pack
+                     (const Sanlian__Residents__V1__AbortImportRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__abort_import_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__AbortImportRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__AbortImportRequest *
+       sanlian__residents__v1__abort_import_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__abort_import_request__free_unpacked
+                     (Sanlian__Residents__V1__AbortImportRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__ImportStatus methods */
+void   sanlian__residents__v1__import_status__init
+                     (Sanlian__Residents__V1__ImportStatus         *message);
+size_t sanlian__residents__v1__import_status__get_packed_size
+                     (const Sanlian__Residents__V1__ImportStatus   *message);
+size_t sanlian__residents__v1__import_status__pack
+                     (const Sanlian__Residents__V1__ImportStatus   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__import_status__pack_to_buffer
+                     (const Sanlian__Residents__V1__ImportStatus   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__ImportStatus *
+       sanlian__residents__v1__import_status__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__import_status__free_unpacked
+                     (Sanlian__Residents__V1__ImportStatus *message,
+                      ProtobufCAllocator *allocator);
 /* Sanlian__Residents__V1__DocumentItem methods */
 void   sanlian__residents__v1__document_item__init
                      (Sanlian__Residents__V1__DocumentItem         *message);
@@ -1156,6 +1749,63 @@ Sanlian__Residents__V1__ChecklistResponse *
 void   sanlian__residents__v1__checklist_response__free_unpacked
                      (Sanlian__Residents__V1__ChecklistResponse *message,
                       ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__GetTransferRequest methods */
+void   sanlian__residents__v1__get_transfer_request__init
+                     (Sanlian__Residents__V1__GetTransferRequest         *message);
+size_t sanlian__residents__v1__get_transfer_request__get_packed_size
+                     (const Sanlian__Residents__V1__GetTransferRequest   *message);
+size_t sanlian__residents__v1__get_transfer_request__pack
+                     (const Sanlian__Residents__V1__GetTransferRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__get_transfer_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__GetTransferRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__GetTransferRequest *
+       sanlian__residents__v1__get_transfer_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__get_transfer_request__free_unpacked
+                     (Sanlian__Residents__V1__GetTransferRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__ListTransfersRequest methods */
+void   sanlian__residents__v1__list_transfers_request__init
+                     (Sanlian__Residents__V1__ListTransfersRequest         *message);
+size_t sanlian__residents__v1__list_transfers_request__get_packed_size
+                     (const Sanlian__Residents__V1__ListTransfersRequest   *message);
+size_t sanlian__residents__v1__list_transfers_request__pack
+                     (const Sanlian__Residents__V1__ListTransfersRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__list_transfers_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__ListTransfersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__ListTransfersRequest *
+       sanlian__residents__v1__list_transfers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__list_transfers_request__free_unpacked
+                     (Sanlian__Residents__V1__ListTransfersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__ListTransfersResponse methods */
+void   sanlian__residents__v1__list_transfers_response__init
+                     (Sanlian__Residents__V1__ListTransfersResponse         *message);
+size_t sanlian__residents__v1__list_transfers_response__get_packed_size
+                     (const Sanlian__Residents__V1__ListTransfersResponse   *message);
+size_t sanlian__residents__v1__list_transfers_response__pack
+                     (const Sanlian__Residents__V1__ListTransfersResponse   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__list_transfers_response__pack_to_buffer
+                     (const Sanlian__Residents__V1__ListTransfersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__ListTransfersResponse *
+       sanlian__residents__v1__list_transfers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__list_transfers_response__free_unpacked
+                     (Sanlian__Residents__V1__ListTransfersResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Sanlian__Residents__V1__WindowServiceRecord methods */
 void   sanlian__residents__v1__window_service_record__init
                      (Sanlian__Residents__V1__WindowServiceRecord         *message);
@@ -1213,6 +1863,44 @@ Sanlian__Residents__V1__WindowRatesResponse *
 void   sanlian__residents__v1__window_rates_response__free_unpacked
                      (Sanlian__Residents__V1__WindowRatesResponse *message,
                       ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__ListWindowRecordsRequest methods */
+void   sanlian__residents__v1__list_window_records_request__init
+                     (Sanlian__Residents__V1__ListWindowRecordsRequest         *message);
+size_t sanlian__residents__v1__list_window_records_request__get_packed_size
+                     (const Sanlian__Residents__V1__ListWindowRecordsRequest   *message);
+size_t sanlian__residents__v1__list_window_records_request__pack
+                     (const Sanlian__Residents__V1__ListWindowRecordsRequest   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__list_window_records_request__pack_to_buffer
+                     (const Sanlian__Residents__V1__ListWindowRecordsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__ListWindowRecordsRequest *
+       sanlian__residents__v1__list_window_records_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__list_window_records_request__free_unpacked
+                     (Sanlian__Residents__V1__ListWindowRecordsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sanlian__Residents__V1__ListWindowRecordsResponse methods */
+void   sanlian__residents__v1__list_window_records_response__init
+                     (Sanlian__Residents__V1__ListWindowRecordsResponse         *message);
+size_t sanlian__residents__v1__list_window_records_response__get_packed_size
+                     (const Sanlian__Residents__V1__ListWindowRecordsResponse   *message);
+size_t sanlian__residents__v1__list_window_records_response__pack
+                     (const Sanlian__Residents__V1__ListWindowRecordsResponse   *message,
+                      uint8_t             *out);
+size_t sanlian__residents__v1__list_window_records_response__pack_to_buffer
+                     (const Sanlian__Residents__V1__ListWindowRecordsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sanlian__Residents__V1__ListWindowRecordsResponse *
+       sanlian__residents__v1__list_window_records_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sanlian__residents__v1__list_window_records_response__free_unpacked
+                     (Sanlian__Residents__V1__ListWindowRecordsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Sanlian__Residents__V1__Person_Closure)
@@ -1236,11 +1924,29 @@ typedef void (*Sanlian__Residents__V1__HouseholdMember_Closure)
 typedef void (*Sanlian__Residents__V1__Household_Closure)
                  (const Sanlian__Residents__V1__Household *message,
                   void *closure_data);
+typedef void (*Sanlian__Residents__V1__GetHouseholdRequest_Closure)
+                 (const Sanlian__Residents__V1__GetHouseholdRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Residents__V1__ListHouseholdsRequest_Closure)
+                 (const Sanlian__Residents__V1__ListHouseholdsRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Residents__V1__ListHouseholdsResponse_Closure)
+                 (const Sanlian__Residents__V1__ListHouseholdsResponse *message,
+                  void *closure_data);
 typedef void (*Sanlian__Residents__V1__MovementReport_Closure)
                  (const Sanlian__Residents__V1__MovementReport *message,
                   void *closure_data);
 typedef void (*Sanlian__Residents__V1__MovementReceipt_Closure)
                  (const Sanlian__Residents__V1__MovementReceipt *message,
+                  void *closure_data);
+typedef void (*Sanlian__Residents__V1__Movement_Closure)
+                 (const Sanlian__Residents__V1__Movement *message,
+                  void *closure_data);
+typedef void (*Sanlian__Residents__V1__ListMovementsRequest_Closure)
+                 (const Sanlian__Residents__V1__ListMovementsRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Residents__V1__ListMovementsResponse_Closure)
+                 (const Sanlian__Residents__V1__ListMovementsResponse *message,
                   void *closure_data);
 typedef void (*Sanlian__Residents__V1__ListPresentRequest_Closure)
                  (const Sanlian__Residents__V1__ListPresentRequest *message,
@@ -1284,6 +1990,27 @@ typedef void (*Sanlian__Residents__V1__ListAuditResponse_Closure)
 typedef void (*Sanlian__Residents__V1__ListEnterpriseWorkersRequest_Closure)
                  (const Sanlian__Residents__V1__ListEnterpriseWorkersRequest *message,
                   void *closure_data);
+typedef void (*Sanlian__Residents__V1__ImportRow_Closure)
+                 (const Sanlian__Residents__V1__ImportRow *message,
+                  void *closure_data);
+typedef void (*Sanlian__Residents__V1__ImportRowError_Closure)
+                 (const Sanlian__Residents__V1__ImportRowError *message,
+                  void *closure_data);
+typedef void (*Sanlian__Residents__V1__BeginImportRequest_Closure)
+                 (const Sanlian__Residents__V1__BeginImportRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Residents__V1__ImportChunk_Closure)
+                 (const Sanlian__Residents__V1__ImportChunk *message,
+                  void *closure_data);
+typedef void (*Sanlian__Residents__V1__CommitImportRequest_Closure)
+                 (const Sanlian__Residents__V1__CommitImportRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Residents__V1__AbortImportRequest_Closure)
+                 (const Sanlian__Residents__V1__AbortImportRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Residents__V1__ImportStatus_Closure)
+                 (const Sanlian__Residents__V1__ImportStatus *message,
+                  void *closure_data);
 typedef void (*Sanlian__Residents__V1__DocumentItem_Closure)
                  (const Sanlian__Residents__V1__DocumentItem *message,
                   void *closure_data);
@@ -1308,6 +2035,15 @@ typedef void (*Sanlian__Residents__V1__ChecklistRequest_Closure)
 typedef void (*Sanlian__Residents__V1__ChecklistResponse_Closure)
                  (const Sanlian__Residents__V1__ChecklistResponse *message,
                   void *closure_data);
+typedef void (*Sanlian__Residents__V1__GetTransferRequest_Closure)
+                 (const Sanlian__Residents__V1__GetTransferRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Residents__V1__ListTransfersRequest_Closure)
+                 (const Sanlian__Residents__V1__ListTransfersRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Residents__V1__ListTransfersResponse_Closure)
+                 (const Sanlian__Residents__V1__ListTransfersResponse *message,
+                  void *closure_data);
 typedef void (*Sanlian__Residents__V1__WindowServiceRecord_Closure)
                  (const Sanlian__Residents__V1__WindowServiceRecord *message,
                   void *closure_data);
@@ -1316,6 +2052,12 @@ typedef void (*Sanlian__Residents__V1__WindowRatesRequest_Closure)
                   void *closure_data);
 typedef void (*Sanlian__Residents__V1__WindowRatesResponse_Closure)
                  (const Sanlian__Residents__V1__WindowRatesResponse *message,
+                  void *closure_data);
+typedef void (*Sanlian__Residents__V1__ListWindowRecordsRequest_Closure)
+                 (const Sanlian__Residents__V1__ListWindowRecordsRequest *message,
+                  void *closure_data);
+typedef void (*Sanlian__Residents__V1__ListWindowRecordsResponse_Closure)
+                 (const Sanlian__Residents__V1__ListWindowRecordsResponse *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -1340,10 +2082,22 @@ struct Sanlian__Residents__V1__Population_Service
                            const Sanlian__Residents__V1__Household *input,
                            Sanlian__Residents__V1__Household_Closure closure,
                            void *closure_data);
+  void (*get_household)(Sanlian__Residents__V1__Population_Service *service,
+                        const Sanlian__Residents__V1__GetHouseholdRequest *input,
+                        Sanlian__Residents__V1__Household_Closure closure,
+                        void *closure_data);
+  void (*list_households)(Sanlian__Residents__V1__Population_Service *service,
+                          const Sanlian__Residents__V1__ListHouseholdsRequest *input,
+                          Sanlian__Residents__V1__ListHouseholdsResponse_Closure closure,
+                          void *closure_data);
   void (*report_movement)(Sanlian__Residents__V1__Population_Service *service,
                           const Sanlian__Residents__V1__MovementReport *input,
                           Sanlian__Residents__V1__MovementReceipt_Closure closure,
                           void *closure_data);
+  void (*list_movements)(Sanlian__Residents__V1__Population_Service *service,
+                         const Sanlian__Residents__V1__ListMovementsRequest *input,
+                         Sanlian__Residents__V1__ListMovementsResponse_Closure closure,
+                         void *closure_data);
   void (*list_present)(Sanlian__Residents__V1__Population_Service *service,
                        const Sanlian__Residents__V1__ListPresentRequest *input,
                        Sanlian__Residents__V1__SearchPeopleResponse_Closure closure,
@@ -1384,7 +2138,10 @@ void sanlian__residents__v1__population__init (Sanlian__Residents__V1__Populatio
       function_prefix__ ## get_person,\
       function_prefix__ ## search_people,\
       function_prefix__ ## upsert_household,\
+      function_prefix__ ## get_household,\
+      function_prefix__ ## list_households,\
       function_prefix__ ## report_movement,\
+      function_prefix__ ## list_movements,\
       function_prefix__ ## list_present,\
       function_prefix__ ## list_lapsed,\
       function_prefix__ ## list_duplicate_candidates,\
@@ -1408,10 +2165,22 @@ void sanlian__residents__v1__population__upsert_household(ProtobufCService *serv
                                                           const Sanlian__Residents__V1__Household *input,
                                                           Sanlian__Residents__V1__Household_Closure closure,
                                                           void *closure_data);
+void sanlian__residents__v1__population__get_household(ProtobufCService *service,
+                                                       const Sanlian__Residents__V1__GetHouseholdRequest *input,
+                                                       Sanlian__Residents__V1__Household_Closure closure,
+                                                       void *closure_data);
+void sanlian__residents__v1__population__list_households(ProtobufCService *service,
+                                                         const Sanlian__Residents__V1__ListHouseholdsRequest *input,
+                                                         Sanlian__Residents__V1__ListHouseholdsResponse_Closure closure,
+                                                         void *closure_data);
 void sanlian__residents__v1__population__report_movement(ProtobufCService *service,
                                                          const Sanlian__Residents__V1__MovementReport *input,
                                                          Sanlian__Residents__V1__MovementReceipt_Closure closure,
                                                          void *closure_data);
+void sanlian__residents__v1__population__list_movements(ProtobufCService *service,
+                                                        const Sanlian__Residents__V1__ListMovementsRequest *input,
+                                                        Sanlian__Residents__V1__ListMovementsResponse_Closure closure,
+                                                        void *closure_data);
 void sanlian__residents__v1__population__list_present(ProtobufCService *service,
                                                       const Sanlian__Residents__V1__ListPresentRequest *input,
                                                       Sanlian__Residents__V1__SearchPeopleResponse_Closure closure,
@@ -1440,6 +2209,54 @@ void sanlian__residents__v1__population__list_enterprise_workers(ProtobufCServic
                                                                  const Sanlian__Residents__V1__ListEnterpriseWorkersRequest *input,
                                                                  Sanlian__Residents__V1__SearchPeopleResponse_Closure closure,
                                                                  void *closure_data);
+typedef struct Sanlian__Residents__V1__Imports_Service Sanlian__Residents__V1__Imports_Service;
+struct Sanlian__Residents__V1__Imports_Service
+{
+  ProtobufCService base;
+  void (*begin_import)(Sanlian__Residents__V1__Imports_Service *service,
+                       const Sanlian__Residents__V1__BeginImportRequest *input,
+                       Sanlian__Residents__V1__ImportStatus_Closure closure,
+                       void *closure_data);
+  void (*add_import_chunk)(Sanlian__Residents__V1__Imports_Service *service,
+                           const Sanlian__Residents__V1__ImportChunk *input,
+                           Sanlian__Residents__V1__ImportStatus_Closure closure,
+                           void *closure_data);
+  void (*commit_import)(Sanlian__Residents__V1__Imports_Service *service,
+                        const Sanlian__Residents__V1__CommitImportRequest *input,
+                        Sanlian__Residents__V1__ImportStatus_Closure closure,
+                        void *closure_data);
+  void (*abort_import)(Sanlian__Residents__V1__Imports_Service *service,
+                       const Sanlian__Residents__V1__AbortImportRequest *input,
+                       Sanlian__Residents__V1__ImportStatus_Closure closure,
+                       void *closure_data);
+};
+typedef void (*Sanlian__Residents__V1__Imports_ServiceDestroy)(Sanlian__Residents__V1__Imports_Service *);
+void sanlian__residents__v1__imports__init (Sanlian__Residents__V1__Imports_Service *service,
+                                            Sanlian__Residents__V1__Imports_ServiceDestroy destroy);
+#define SANLIAN__RESIDENTS__V1__IMPORTS__BASE_INIT \
+    { &sanlian__residents__v1__imports__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define SANLIAN__RESIDENTS__V1__IMPORTS__INIT(function_prefix__) \
+    { SANLIAN__RESIDENTS__V1__IMPORTS__BASE_INIT,\
+      function_prefix__ ## begin_import,\
+      function_prefix__ ## add_import_chunk,\
+      function_prefix__ ## commit_import,\
+      function_prefix__ ## abort_import  }
+void sanlian__residents__v1__imports__begin_import(ProtobufCService *service,
+                                                   const Sanlian__Residents__V1__BeginImportRequest *input,
+                                                   Sanlian__Residents__V1__ImportStatus_Closure closure,
+                                                   void *closure_data);
+void sanlian__residents__v1__imports__add_import_chunk(ProtobufCService *service,
+                                                       const Sanlian__Residents__V1__ImportChunk *input,
+                                                       Sanlian__Residents__V1__ImportStatus_Closure closure,
+                                                       void *closure_data);
+void sanlian__residents__v1__imports__commit_import(ProtobufCService *service,
+                                                    const Sanlian__Residents__V1__CommitImportRequest *input,
+                                                    Sanlian__Residents__V1__ImportStatus_Closure closure,
+                                                    void *closure_data);
+void sanlian__residents__v1__imports__abort_import(ProtobufCService *service,
+                                                   const Sanlian__Residents__V1__AbortImportRequest *input,
+                                                   Sanlian__Residents__V1__ImportStatus_Closure closure,
+                                                   void *closure_data);
 typedef struct Sanlian__Residents__V1__Transfers_Service Sanlian__Residents__V1__Transfers_Service;
 struct Sanlian__Residents__V1__Transfers_Service
 {
@@ -1464,6 +2281,14 @@ struct Sanlian__Residents__V1__Transfers_Service
                     const Sanlian__Residents__V1__ChecklistRequest *input,
                     Sanlian__Residents__V1__ChecklistResponse_Closure closure,
                     void *closure_data);
+  void (*get_transfer)(Sanlian__Residents__V1__Transfers_Service *service,
+                       const Sanlian__Residents__V1__GetTransferRequest *input,
+                       Sanlian__Residents__V1__Transfer_Closure closure,
+                       void *closure_data);
+  void (*list_transfers)(Sanlian__Residents__V1__Transfers_Service *service,
+                         const Sanlian__Residents__V1__ListTransfersRequest *input,
+                         Sanlian__Residents__V1__ListTransfersResponse_Closure closure,
+                         void *closure_data);
 };
 typedef void (*Sanlian__Residents__V1__Transfers_ServiceDestroy)(Sanlian__Residents__V1__Transfers_Service *);
 void sanlian__residents__v1__transfers__init (Sanlian__Residents__V1__Transfers_Service *service,
@@ -1476,7 +2301,9 @@ void sanlian__residents__v1__transfers__init (Sanlian__Residents__V1__Transfers_
       function_prefix__ ## update_documents,\
       function_prefix__ ## decide,\
       function_prefix__ ## complete,\
-      function_prefix__ ## checklist  }
+      function_prefix__ ## checklist,\
+      function_prefix__ ## get_transfer,\
+      function_prefix__ ## list_transfers  }
 void sanlian__residents__v1__transfers__request_transfer(ProtobufCService *service,
                                                          const Sanlian__Residents__V1__TransferRequest *input,
                                                          Sanlian__Residents__V1__Transfer_Closure closure,
@@ -1497,6 +2324,14 @@ void sanlian__residents__v1__transfers__checklist(ProtobufCService *service,
                                                   const Sanlian__Residents__V1__ChecklistRequest *input,
                                                   Sanlian__Residents__V1__ChecklistResponse_Closure closure,
                                                   void *closure_data);
+void sanlian__residents__v1__transfers__get_transfer(ProtobufCService *service,
+                                                     const Sanlian__Residents__V1__GetTransferRequest *input,
+                                                     Sanlian__Residents__V1__Transfer_Closure closure,
+                                                     void *closure_data);
+void sanlian__residents__v1__transfers__list_transfers(ProtobufCService *service,
+                                                       const Sanlian__Residents__V1__ListTransfersRequest *input,
+                                                       Sanlian__Residents__V1__ListTransfersResponse_Closure closure,
+                                                       void *closure_data);
 typedef struct Sanlian__Residents__V1__WindowServices_Service Sanlian__Residents__V1__WindowServices_Service;
 struct Sanlian__Residents__V1__WindowServices_Service
 {
@@ -1509,6 +2344,10 @@ struct Sanlian__Residents__V1__WindowServices_Service
                         const Sanlian__Residents__V1__WindowRatesRequest *input,
                         Sanlian__Residents__V1__WindowRatesResponse_Closure closure,
                         void *closure_data);
+  void (*list_records)(Sanlian__Residents__V1__WindowServices_Service *service,
+                       const Sanlian__Residents__V1__ListWindowRecordsRequest *input,
+                       Sanlian__Residents__V1__ListWindowRecordsResponse_Closure closure,
+                       void *closure_data);
 };
 typedef void (*Sanlian__Residents__V1__WindowServices_ServiceDestroy)(Sanlian__Residents__V1__WindowServices_Service *);
 void sanlian__residents__v1__window_services__init (Sanlian__Residents__V1__WindowServices_Service *service,
@@ -1518,7 +2357,8 @@ void sanlian__residents__v1__window_services__init (Sanlian__Residents__V1__Wind
 #define SANLIAN__RESIDENTS__V1__WINDOW_SERVICES__INIT(function_prefix__) \
     { SANLIAN__RESIDENTS__V1__WINDOW_SERVICES__BASE_INIT,\
       function_prefix__ ## record,\
-      function_prefix__ ## monthly_rates  }
+      function_prefix__ ## monthly_rates,\
+      function_prefix__ ## list_records  }
 void sanlian__residents__v1__window_services__record(ProtobufCService *service,
                                                      const Sanlian__Residents__V1__WindowServiceRecord *input,
                                                      Sanlian__Residents__V1__WindowServiceRecord_Closure closure,
@@ -1527,12 +2367,18 @@ void sanlian__residents__v1__window_services__monthly_rates(ProtobufCService *se
                                                             const Sanlian__Residents__V1__WindowRatesRequest *input,
                                                             Sanlian__Residents__V1__WindowRatesResponse_Closure closure,
                                                             void *closure_data);
+void sanlian__residents__v1__window_services__list_records(ProtobufCService *service,
+                                                           const Sanlian__Residents__V1__ListWindowRecordsRequest *input,
+                                                           Sanlian__Residents__V1__ListWindowRecordsResponse_Closure closure,
+                                                           void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    sanlian__residents__v1__sex__descriptor;
 extern const ProtobufCEnumDescriptor    sanlian__residents__v1__residence_kind__descriptor;
 extern const ProtobufCEnumDescriptor    sanlian__residents__v1__movement_kind__descriptor;
+extern const ProtobufCEnumDescriptor    sanlian__residents__v1__import_row_kind__descriptor;
+extern const ProtobufCEnumDescriptor    sanlian__residents__v1__import_state__descriptor;
 extern const ProtobufCEnumDescriptor    sanlian__residents__v1__transfer_kind__descriptor;
 extern const ProtobufCEnumDescriptor    sanlian__residents__v1__transfer_state__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__person__descriptor;
@@ -1542,8 +2388,14 @@ extern const ProtobufCMessageDescriptor sanlian__residents__v1__search_people_re
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__search_people_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__household_member__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__household__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__get_household_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__list_households_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__list_households_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__movement_report__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__movement_receipt__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__movement__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__list_movements_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__list_movements_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__list_present_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__list_lapsed_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__duplicate_candidate__descriptor;
@@ -1558,6 +2410,13 @@ extern const ProtobufCMessageDescriptor sanlian__residents__v1__audit_entry__des
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__list_audit_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__list_audit_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__list_enterprise_workers_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__import_row__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__import_row_error__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__begin_import_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__import_chunk__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__commit_import_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__abort_import_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__import_status__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__document_item__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__transfer__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__transfer_request__descriptor;
@@ -1566,10 +2425,16 @@ extern const ProtobufCMessageDescriptor sanlian__residents__v1__decide_transfer_
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__complete_transfer_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__checklist_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__checklist_response__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__get_transfer_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__list_transfers_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__list_transfers_response__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__window_service_record__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__window_rates_request__descriptor;
 extern const ProtobufCMessageDescriptor sanlian__residents__v1__window_rates_response__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__list_window_records_request__descriptor;
+extern const ProtobufCMessageDescriptor sanlian__residents__v1__list_window_records_response__descriptor;
 extern const ProtobufCServiceDescriptor sanlian__residents__v1__population__descriptor;
+extern const ProtobufCServiceDescriptor sanlian__residents__v1__imports__descriptor;
 extern const ProtobufCServiceDescriptor sanlian__residents__v1__transfers__descriptor;
 extern const ProtobufCServiceDescriptor sanlian__residents__v1__window_services__descriptor;
 

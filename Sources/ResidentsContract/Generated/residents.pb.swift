@@ -115,6 +115,7 @@ extension ResidentsV1 {
         case unspecified
         case arrival
         case departure
+        /// The person is still here (renews their registration).
         case confirmation
         /// A value this version of the contract does not know; kept so that it survives a round trip.
         case unrecognized(Int32)
@@ -162,6 +163,117 @@ extension ResidentsV1 {
         }
 
         package static let knownCases: [Self] = [.unspecified, .arrival, .departure, .confirmation]
+    }
+}
+
+extension ResidentsV1 {
+    package enum ImportRowKind: WireEnum {
+        case unspecified
+        case person
+        case household
+        /// A person's workplace: the enterprise they work for, and whether they live in its dormitory.
+        case workplace
+        /// A value this version of the contract does not know; kept so that it survives a round trip.
+        case unrecognized(Int32)
+
+        package init(rawValue: Int32) {
+            switch rawValue {
+            case 0: self = .unspecified
+            case 1: self = .person
+            case 2: self = .household
+            case 3: self = .workplace
+            default: self = .unrecognized(rawValue)
+            }
+        }
+
+        package var rawValue: Int32 {
+            switch self {
+            case .unspecified: 0
+            case .person: 1
+            case .household: 2
+            case .workplace: 3
+            case .unrecognized(let value): value
+            }
+        }
+
+        /// The value's name in the .proto file, or its number when unknown.
+        package var protoName: String {
+            switch self {
+            case .unspecified: "IMPORT_ROW_KIND_UNSPECIFIED"
+            case .person: "IMPORT_ROW_KIND_PERSON"
+            case .household: "IMPORT_ROW_KIND_HOUSEHOLD"
+            case .workplace: "IMPORT_ROW_KIND_WORKPLACE"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .person: "person"
+            case .household: "household"
+            case .workplace: "workplace"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        package static let knownCases: [Self] = [.unspecified, .person, .household, .workplace]
+    }
+}
+
+extension ResidentsV1 {
+    package enum ImportState: WireEnum {
+        case unspecified
+        case staging
+        case committed
+        case aborted
+        /// A value this version of the contract does not know; kept so that it survives a round trip.
+        case unrecognized(Int32)
+
+        package init(rawValue: Int32) {
+            switch rawValue {
+            case 0: self = .unspecified
+            case 1: self = .staging
+            case 2: self = .committed
+            case 3: self = .aborted
+            default: self = .unrecognized(rawValue)
+            }
+        }
+
+        package var rawValue: Int32 {
+            switch self {
+            case .unspecified: 0
+            case .staging: 1
+            case .committed: 2
+            case .aborted: 3
+            case .unrecognized(let value): value
+            }
+        }
+
+        /// The value's name in the .proto file, or its number when unknown.
+        package var protoName: String {
+            switch self {
+            case .unspecified: "IMPORT_STATE_UNSPECIFIED"
+            case .staging: "IMPORT_STATE_STAGING"
+            case .committed: "IMPORT_STATE_COMMITTED"
+            case .aborted: "IMPORT_STATE_ABORTED"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        /// The value's name lower-case without the enum's prefix, or its number when unknown.
+        package var shortName: String {
+            switch self {
+            case .unspecified: "unspecified"
+            case .staging: "staging"
+            case .committed: "committed"
+            case .aborted: "aborted"
+            case .unrecognized(let value): String(value)
+            }
+        }
+
+        package static let knownCases: [Self] = [.unspecified, .staging, .committed, .aborted]
     }
 }
 
@@ -299,23 +411,35 @@ extension ResidentsV1 {
     package struct Person: WireMessage {
         package static let protoName = "sanlian.residents.v1.Person"
 
-        /// 18 characters: region code, birth date, sequence, GB 11643 / ISO 7064 MOD 11-2 check digit.
+        /// 18 characters: region code, birth date, sequence, GB 11643 / ISO 7064 MOD 11-2 check digit
+        /// ('x' is read as 'X').
         package var idNumber: String = ""
         package var name: String = ""
+        /// Derived from the ID number; when given, it must agree.
         package var sex: ResidentsV1.Sex = .unspecified
-        /// "YYYY-MM-DD"; derived from the ID number and checked against it.
+        /// "YYYY-MM-DD"; derived from the ID number; when given, it must agree.
         package var birthDate: String = ""
+        /// 11 digits, or empty.
         package var phone: String = ""
         package var registrationAddress: String = ""
         package var residence: ResidentsV1.ResidenceKind = .unspecified
-        /// Where the person actually lives: a village group or an enterprise dormitory.
+        /// Where the person actually lives: a village group (village code and group).
         package var livesAt: CommonV1.Place? = nil
+        /// The enterprise the person works for.
         package var enterprise: String = ""
         package var householdID: String = ""
         package var present: Bool = false
         package var lastConfirmedUnixMs: Int64 = 0
         /// True when id_number and phone are masked in this copy.
         package var masked: Bool = false
+        /// Where the person lives when it is an enterprise's dormitory (that enterprise).
+        package var dormitoryEnterprise: String = ""
+        /// The transfer pending for this person, which locks the record.
+        package var lockedByTransfer: String = ""
+        /// The ID numbers merged into this person (their histories kept).
+        package var mergedIDNumbers: [String] = []
+        /// Set on an unknown region prefix, when the compose file lets it through.
+        package var warning: String = ""
 
         package init() {}
 
@@ -332,7 +456,11 @@ extension ResidentsV1 {
             householdID: String = "",
             present: Bool = false,
             lastConfirmedUnixMs: Int64 = 0,
-            masked: Bool = false
+            masked: Bool = false,
+            dormitoryEnterprise: String = "",
+            lockedByTransfer: String = "",
+            mergedIDNumbers: [String] = [],
+            warning: String = ""
         ) {
             self.idNumber = idNumber
             self.name = name
@@ -347,6 +475,10 @@ extension ResidentsV1 {
             self.present = present
             self.lastConfirmedUnixMs = lastConfirmedUnixMs
             self.masked = masked
+            self.dormitoryEnterprise = dormitoryEnterprise
+            self.lockedByTransfer = lockedByTransfer
+            self.mergedIDNumbers = mergedIDNumbers
+            self.warning = warning
         }
     }
 }
@@ -384,6 +516,13 @@ extension ResidentsV1.Person {
         self.present = c.present != 0
         self.lastConfirmedUnixMs = c.last_confirmed_unix_ms
         self.masked = c.masked != 0
+        self.dormitoryEnterprise = try wireString(c.dormitory_enterprise, message: "sanlian.residents.v1.Person", field: "dormitory_enterprise")
+        self.lockedByTransfer = try wireString(c.locked_by_transfer, message: "sanlian.residents.v1.Person", field: "locked_by_transfer")
+        self.mergedIDNumbers.reserveCapacity(c.n_merged_id_numbers)
+        for index in 0..<c.n_merged_id_numbers {
+            self.mergedIDNumbers.append(try wireString(c.merged_id_numbers[index], message: "sanlian.residents.v1.Person", field: "merged_id_numbers"))
+        }
+        self.warning = try wireString(c.warning, message: "sanlian.residents.v1.Person", field: "warning")
     }
 
     package func withPacking(
@@ -422,6 +561,17 @@ extension ResidentsV1.Person {
         c.present = self.present ? 1 : 0
         c.last_confirmed_unix_ms = self.lastConfirmedUnixMs
         c.masked = self.masked ? 1 : 0
+        c.dormitory_enterprise = try arena.string(self.dormitoryEnterprise, message: "sanlian.residents.v1.Person", field: "dormitory_enterprise")
+        c.locked_by_transfer = try arena.string(self.lockedByTransfer, message: "sanlian.residents.v1.Person", field: "locked_by_transfer")
+        if !self.mergedIDNumbers.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<CChar>?.self, count: self.mergedIDNumbers.count)
+            for (index, element) in self.mergedIDNumbers.enumerated() {
+                array[index] = try arena.string(element, message: "sanlian.residents.v1.Person", field: "merged_id_numbers")
+            }
+            c.n_merged_id_numbers = self.mergedIDNumbers.count
+            c.merged_id_numbers = array
+        }
+        c.warning = try arena.string(self.warning, message: "sanlian.residents.v1.Person", field: "warning")
     }
 }
 
@@ -479,6 +629,24 @@ extension ResidentsV1.Person {
         if options.includeDefaults || !(!self.masked) {
             json.key("masked")
             json.bool(self.masked)
+        }
+        if options.includeDefaults || !(self.dormitoryEnterprise.isEmpty) {
+            json.key("dormitoryEnterprise")
+            json.string(self.dormitoryEnterprise)
+        }
+        if options.includeDefaults || !(self.lockedByTransfer.isEmpty) {
+            json.key("lockedByTransfer")
+            json.string(self.lockedByTransfer)
+        }
+        if options.includeDefaults || !self.mergedIDNumbers.isEmpty {
+            json.key("mergedIdNumbers")
+            json.beginArray()
+            for element in self.mergedIDNumbers { json.string(element) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.warning.isEmpty) {
+            json.key("warning")
+            json.string(self.warning)
         }
         json.endObject()
     }
@@ -568,15 +736,19 @@ extension ResidentsV1 {
         package var idNumber: String = ""
         /// Why the caller needs unmasked data; recorded in the audit log.
         package var purpose: String = ""
+        /// Ask for the ID number and phone unmasked (needs the personal_data grant and a purpose).
+        package var unmask: Bool = false
 
         package init() {}
 
         package init(
             idNumber: String = "",
-            purpose: String = ""
+            purpose: String = "",
+            unmask: Bool = false
         ) {
             self.idNumber = idNumber
             self.purpose = purpose
+            self.unmask = unmask
         }
     }
 }
@@ -601,6 +773,7 @@ extension ResidentsV1.GetPersonRequest {
         self.init()
         self.idNumber = try wireString(c.id_number, message: "sanlian.residents.v1.GetPersonRequest", field: "id_number")
         self.purpose = try wireString(c.purpose, message: "sanlian.residents.v1.GetPersonRequest", field: "purpose")
+        self.unmask = c.unmask != 0
     }
 
     package func withPacking(
@@ -626,6 +799,7 @@ extension ResidentsV1.GetPersonRequest {
     package func fill(_ c: inout Sanlian__Residents__V1__GetPersonRequest, _ arena: inout WireArena) throws(WireError) {
         c.id_number = try arena.string(self.idNumber, message: "sanlian.residents.v1.GetPersonRequest", field: "id_number")
         c.purpose = try arena.string(self.purpose, message: "sanlian.residents.v1.GetPersonRequest", field: "purpose")
+        c.unmask = self.unmask ? 1 : 0
     }
 }
 
@@ -640,6 +814,10 @@ extension ResidentsV1.GetPersonRequest {
             json.key("purpose")
             json.string(self.purpose)
         }
+        if options.includeDefaults || !(!self.unmask) {
+            json.key("unmask")
+            json.bool(self.unmask)
+        }
         json.endObject()
     }
 }
@@ -648,10 +826,13 @@ extension ResidentsV1 {
     package struct SearchPeopleRequest: WireMessage {
         package static let protoName = "sanlian.residents.v1.SearchPeopleRequest"
 
+        /// A name or the start of one.
         package var name: String = ""
         package var villageCode: String = ""
         package var enterprise: String = ""
         package var page: CommonV1.PageRequest? = nil
+        package var unmask: Bool = false
+        package var purpose: String = ""
 
         package init() {}
 
@@ -659,12 +840,16 @@ extension ResidentsV1 {
             name: String = "",
             villageCode: String = "",
             enterprise: String = "",
-            page: CommonV1.PageRequest? = nil
+            page: CommonV1.PageRequest? = nil,
+            unmask: Bool = false,
+            purpose: String = ""
         ) {
             self.name = name
             self.villageCode = villageCode
             self.enterprise = enterprise
             self.page = page
+            self.unmask = unmask
+            self.purpose = purpose
         }
     }
 }
@@ -693,6 +878,8 @@ extension ResidentsV1.SearchPeopleRequest {
         if c.page != nil {
             self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.residents.v1.SearchPeopleRequest", field: "page"))
         }
+        self.unmask = c.unmask != 0
+        self.purpose = try wireString(c.purpose, message: "sanlian.residents.v1.SearchPeopleRequest", field: "purpose")
     }
 
     package func withPacking(
@@ -722,6 +909,8 @@ extension ResidentsV1.SearchPeopleRequest {
         if let value = self.page {
             c.page = try value.cPointer(&arena)
         }
+        c.unmask = self.unmask ? 1 : 0
+        c.purpose = try arena.string(self.purpose, message: "sanlian.residents.v1.SearchPeopleRequest", field: "purpose")
     }
 }
 
@@ -743,6 +932,14 @@ extension ResidentsV1.SearchPeopleRequest {
         if let value = self.page {
             json.key("page")
             value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(!self.unmask) {
+            json.key("unmask")
+            json.bool(self.unmask)
+        }
+        if options.includeDefaults || !(self.purpose.isEmpty) {
+            json.key("purpose")
+            json.string(self.purpose)
         }
         json.endObject()
     }
@@ -1051,14 +1248,273 @@ extension ResidentsV1.Household {
 }
 
 extension ResidentsV1 {
+    package struct GetHouseholdRequest: WireMessage {
+        package static let protoName = "sanlian.residents.v1.GetHouseholdRequest"
+
+        package var id: String = ""
+
+        package init() {}
+
+        package init(
+            id: String = ""
+        ) {
+            self.id = id
+        }
+    }
+}
+
+extension ResidentsV1.GetHouseholdRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__get_household_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__get_household_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__GetHouseholdRequest) throws(WireError) {
+        self.init()
+        self.id = try wireString(c.id, message: "sanlian.residents.v1.GetHouseholdRequest", field: "id")
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__GetHouseholdRequest()
+            sanlian__residents__v1__get_household_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__get_household_request__get_packed_size(&c)) { sanlian__residents__v1__get_household_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__GetHouseholdRequest> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__GetHouseholdRequest.self, count: 1)
+        sanlian__residents__v1__get_household_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__GetHouseholdRequest, _ arena: inout WireArena) throws(WireError) {
+        c.id = try arena.string(self.id, message: "sanlian.residents.v1.GetHouseholdRequest", field: "id")
+    }
+}
+
+extension ResidentsV1.GetHouseholdRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
+    package struct ListHouseholdsRequest: WireMessage {
+        package static let protoName = "sanlian.residents.v1.ListHouseholdsRequest"
+
+        package var villageCode: String = ""
+        package var page: CommonV1.PageRequest? = nil
+
+        package init() {}
+
+        package init(
+            villageCode: String = "",
+            page: CommonV1.PageRequest? = nil
+        ) {
+            self.villageCode = villageCode
+            self.page = page
+        }
+    }
+}
+
+extension ResidentsV1.ListHouseholdsRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__list_households_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__list_households_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__ListHouseholdsRequest) throws(WireError) {
+        self.init()
+        self.villageCode = try wireString(c.village_code, message: "sanlian.residents.v1.ListHouseholdsRequest", field: "village_code")
+        if c.page != nil {
+            self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.residents.v1.ListHouseholdsRequest", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ListHouseholdsRequest()
+            sanlian__residents__v1__list_households_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__list_households_request__get_packed_size(&c)) { sanlian__residents__v1__list_households_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListHouseholdsRequest> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__ListHouseholdsRequest.self, count: 1)
+        sanlian__residents__v1__list_households_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__ListHouseholdsRequest, _ arena: inout WireArena) throws(WireError) {
+        c.village_code = try arena.string(self.villageCode, message: "sanlian.residents.v1.ListHouseholdsRequest", field: "village_code")
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension ResidentsV1.ListHouseholdsRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.villageCode.isEmpty) {
+            json.key("villageCode")
+            json.string(self.villageCode)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
+    package struct ListHouseholdsResponse: WireMessage {
+        package static let protoName = "sanlian.residents.v1.ListHouseholdsResponse"
+
+        package var households: [ResidentsV1.Household] = []
+        package var page: CommonV1.PageResponse? = nil
+
+        package init() {}
+
+        package init(
+            households: [ResidentsV1.Household] = [],
+            page: CommonV1.PageResponse? = nil
+        ) {
+            self.households = households
+            self.page = page
+        }
+    }
+}
+
+extension ResidentsV1.ListHouseholdsResponse {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__list_households_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__list_households_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__ListHouseholdsResponse) throws(WireError) {
+        self.init()
+        self.households.reserveCapacity(c.n_households)
+        for index in 0..<c.n_households {
+            self.households.append(try ResidentsV1.Household(cMessage: wirePointee(c.households[index], message: "sanlian.residents.v1.ListHouseholdsResponse", field: "households")))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageResponse(cMessage: wirePointee(c.page, message: "sanlian.residents.v1.ListHouseholdsResponse", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ListHouseholdsResponse()
+            sanlian__residents__v1__list_households_response__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__list_households_response__get_packed_size(&c)) { sanlian__residents__v1__list_households_response__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListHouseholdsResponse> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__ListHouseholdsResponse.self, count: 1)
+        sanlian__residents__v1__list_households_response__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__ListHouseholdsResponse, _ arena: inout WireArena) throws(WireError) {
+        if !self.households.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Residents__V1__Household>?.self, count: self.households.count)
+            for (index, element) in self.households.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_households = self.households.count
+            c.households = array
+        }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension ResidentsV1.ListHouseholdsResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.households.isEmpty {
+            json.key("households")
+            json.beginArray()
+            for element in self.households { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
     package struct MovementReport: WireMessage {
         package static let protoName = "sanlian.residents.v1.MovementReport"
 
         package var kind: ResidentsV1.MovementKind = .unspecified
         package var person: ResidentsV1.Person? = nil
-        /// The reporter's village (village group leader) or enterprise (owner).
+        /// The village (village group leader) or enterprise (owner) reported for; a reporter may name
+        /// only their own scope's.
         package var villageCode: String = ""
         package var enterprise: String = ""
+        /// When it happened (0: now).
         package var atUnixMs: Int64 = 0
 
         package init() {}
@@ -1242,6 +1698,350 @@ extension ResidentsV1.MovementReceipt {
         if options.includeDefaults || !(self.duplicateCandidateID.isEmpty) {
             json.key("duplicateCandidateId")
             json.string(self.duplicateCandidateID)
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
+    package struct Movement: WireMessage {
+        package static let protoName = "sanlian.residents.v1.Movement"
+
+        package var id: String = ""
+        package var kind: ResidentsV1.MovementKind = .unspecified
+        /// Masked as the caller's grants require.
+        package var idNumber: String = ""
+        package var name: String = ""
+        package var villageCode: String = ""
+        package var enterprise: String = ""
+        package var atUnixMs: Int64 = 0
+        /// Who reported it ("village_leader/vl-201").
+        package var reportedBy: String = ""
+
+        package init() {}
+
+        package init(
+            id: String = "",
+            kind: ResidentsV1.MovementKind = .unspecified,
+            idNumber: String = "",
+            name: String = "",
+            villageCode: String = "",
+            enterprise: String = "",
+            atUnixMs: Int64 = 0,
+            reportedBy: String = ""
+        ) {
+            self.id = id
+            self.kind = kind
+            self.idNumber = idNumber
+            self.name = name
+            self.villageCode = villageCode
+            self.enterprise = enterprise
+            self.atUnixMs = atUnixMs
+            self.reportedBy = reportedBy
+        }
+    }
+}
+
+extension ResidentsV1.Movement {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__movement__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__movement__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__Movement) throws(WireError) {
+        self.init()
+        self.id = try wireString(c.id, message: "sanlian.residents.v1.Movement", field: "id")
+        self.kind = ResidentsV1.MovementKind(rawValue: Int32(truncatingIfNeeded: c.kind.rawValue))
+        self.idNumber = try wireString(c.id_number, message: "sanlian.residents.v1.Movement", field: "id_number")
+        self.name = try wireString(c.name, message: "sanlian.residents.v1.Movement", field: "name")
+        self.villageCode = try wireString(c.village_code, message: "sanlian.residents.v1.Movement", field: "village_code")
+        self.enterprise = try wireString(c.enterprise, message: "sanlian.residents.v1.Movement", field: "enterprise")
+        self.atUnixMs = c.at_unix_ms
+        self.reportedBy = try wireString(c.reported_by, message: "sanlian.residents.v1.Movement", field: "reported_by")
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__Movement()
+            sanlian__residents__v1__movement__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__movement__get_packed_size(&c)) { sanlian__residents__v1__movement__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__Movement> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__Movement.self, count: 1)
+        sanlian__residents__v1__movement__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__Movement, _ arena: inout WireArena) throws(WireError) {
+        c.id = try arena.string(self.id, message: "sanlian.residents.v1.Movement", field: "id")
+        c.kind = Sanlian__Residents__V1__MovementKind(rawValue: Sanlian__Residents__V1__MovementKind.RawValue(truncatingIfNeeded: self.kind.rawValue))
+        c.id_number = try arena.string(self.idNumber, message: "sanlian.residents.v1.Movement", field: "id_number")
+        c.name = try arena.string(self.name, message: "sanlian.residents.v1.Movement", field: "name")
+        c.village_code = try arena.string(self.villageCode, message: "sanlian.residents.v1.Movement", field: "village_code")
+        c.enterprise = try arena.string(self.enterprise, message: "sanlian.residents.v1.Movement", field: "enterprise")
+        c.at_unix_ms = self.atUnixMs
+        c.reported_by = try arena.string(self.reportedBy, message: "sanlian.residents.v1.Movement", field: "reported_by")
+    }
+}
+
+extension ResidentsV1.Movement {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        if options.includeDefaults || !(self.kind.rawValue == 0) {
+            json.key("kind")
+            json.enumeration(self.kind, options)
+        }
+        if options.includeDefaults || !(self.idNumber.isEmpty) {
+            json.key("idNumber")
+            json.string(self.idNumber)
+        }
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        if options.includeDefaults || !(self.villageCode.isEmpty) {
+            json.key("villageCode")
+            json.string(self.villageCode)
+        }
+        if options.includeDefaults || !(self.enterprise.isEmpty) {
+            json.key("enterprise")
+            json.string(self.enterprise)
+        }
+        if options.includeDefaults || !(self.atUnixMs == 0) {
+            json.key("atUnixMs")
+            json.int64(self.atUnixMs)
+        }
+        if options.includeDefaults || !(self.reportedBy.isEmpty) {
+            json.key("reportedBy")
+            json.string(self.reportedBy)
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
+    package struct ListMovementsRequest: WireMessage {
+        package static let protoName = "sanlian.residents.v1.ListMovementsRequest"
+
+        package var range: CommonV1.TimeRange? = nil
+        package var villageCode: String = ""
+        package var enterprise: String = ""
+        package var page: CommonV1.PageRequest? = nil
+
+        package init() {}
+
+        package init(
+            range: CommonV1.TimeRange? = nil,
+            villageCode: String = "",
+            enterprise: String = "",
+            page: CommonV1.PageRequest? = nil
+        ) {
+            self.range = range
+            self.villageCode = villageCode
+            self.enterprise = enterprise
+            self.page = page
+        }
+    }
+}
+
+extension ResidentsV1.ListMovementsRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__list_movements_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__list_movements_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__ListMovementsRequest) throws(WireError) {
+        self.init()
+        if c.range != nil {
+            self.range = try CommonV1.TimeRange(cMessage: wirePointee(c.range, message: "sanlian.residents.v1.ListMovementsRequest", field: "range"))
+        }
+        self.villageCode = try wireString(c.village_code, message: "sanlian.residents.v1.ListMovementsRequest", field: "village_code")
+        self.enterprise = try wireString(c.enterprise, message: "sanlian.residents.v1.ListMovementsRequest", field: "enterprise")
+        if c.page != nil {
+            self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.residents.v1.ListMovementsRequest", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ListMovementsRequest()
+            sanlian__residents__v1__list_movements_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__list_movements_request__get_packed_size(&c)) { sanlian__residents__v1__list_movements_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListMovementsRequest> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__ListMovementsRequest.self, count: 1)
+        sanlian__residents__v1__list_movements_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__ListMovementsRequest, _ arena: inout WireArena) throws(WireError) {
+        if let value = self.range {
+            c.range = try value.cPointer(&arena)
+        }
+        c.village_code = try arena.string(self.villageCode, message: "sanlian.residents.v1.ListMovementsRequest", field: "village_code")
+        c.enterprise = try arena.string(self.enterprise, message: "sanlian.residents.v1.ListMovementsRequest", field: "enterprise")
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension ResidentsV1.ListMovementsRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.range {
+            json.key("range")
+            value.writeJSON(to: &json, options: options)
+        }
+        if options.includeDefaults || !(self.villageCode.isEmpty) {
+            json.key("villageCode")
+            json.string(self.villageCode)
+        }
+        if options.includeDefaults || !(self.enterprise.isEmpty) {
+            json.key("enterprise")
+            json.string(self.enterprise)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
+    package struct ListMovementsResponse: WireMessage {
+        package static let protoName = "sanlian.residents.v1.ListMovementsResponse"
+
+        package var movements: [ResidentsV1.Movement] = []
+        package var page: CommonV1.PageResponse? = nil
+
+        package init() {}
+
+        package init(
+            movements: [ResidentsV1.Movement] = [],
+            page: CommonV1.PageResponse? = nil
+        ) {
+            self.movements = movements
+            self.page = page
+        }
+    }
+}
+
+extension ResidentsV1.ListMovementsResponse {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__list_movements_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__list_movements_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__ListMovementsResponse) throws(WireError) {
+        self.init()
+        self.movements.reserveCapacity(c.n_movements)
+        for index in 0..<c.n_movements {
+            self.movements.append(try ResidentsV1.Movement(cMessage: wirePointee(c.movements[index], message: "sanlian.residents.v1.ListMovementsResponse", field: "movements")))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageResponse(cMessage: wirePointee(c.page, message: "sanlian.residents.v1.ListMovementsResponse", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ListMovementsResponse()
+            sanlian__residents__v1__list_movements_response__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__list_movements_response__get_packed_size(&c)) { sanlian__residents__v1__list_movements_response__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListMovementsResponse> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__ListMovementsResponse.self, count: 1)
+        sanlian__residents__v1__list_movements_response__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__ListMovementsResponse, _ arena: inout WireArena) throws(WireError) {
+        if !self.movements.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Residents__V1__Movement>?.self, count: self.movements.count)
+            for (index, element) in self.movements.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_movements = self.movements.count
+            c.movements = array
+        }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension ResidentsV1.ListMovementsResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.movements.isEmpty {
+            json.key("movements")
+            json.beginArray()
+            for element in self.movements { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
         }
         json.endObject()
     }
@@ -1950,8 +2750,10 @@ extension ResidentsV1 {
 
         /// A village code or an enterprise name.
         package var key: String = ""
+        /// People present, by residence.
         package var registered: UInt32 = 0
         package var floating: UInt32 = 0
+        /// Arrivals and departures reported in the month.
         package var arrivals: UInt32 = 0
         package var departures: UInt32 = 0
 
@@ -2060,15 +2862,18 @@ extension ResidentsV1 {
 
         package var byVillage: [ResidentsV1.PopulationCount] = []
         package var byEnterprise: [ResidentsV1.PopulationCount] = []
+        package var township: ResidentsV1.PopulationCount? = nil
 
         package init() {}
 
         package init(
             byVillage: [ResidentsV1.PopulationCount] = [],
-            byEnterprise: [ResidentsV1.PopulationCount] = []
+            byEnterprise: [ResidentsV1.PopulationCount] = [],
+            township: ResidentsV1.PopulationCount? = nil
         ) {
             self.byVillage = byVillage
             self.byEnterprise = byEnterprise
+            self.township = township
         }
     }
 }
@@ -2098,6 +2903,9 @@ extension ResidentsV1.StatisticsResponse {
         self.byEnterprise.reserveCapacity(c.n_by_enterprise)
         for index in 0..<c.n_by_enterprise {
             self.byEnterprise.append(try ResidentsV1.PopulationCount(cMessage: wirePointee(c.by_enterprise[index], message: "sanlian.residents.v1.StatisticsResponse", field: "by_enterprise")))
+        }
+        if c.township != nil {
+            self.township = try ResidentsV1.PopulationCount(cMessage: wirePointee(c.township, message: "sanlian.residents.v1.StatisticsResponse", field: "township"))
         }
     }
 
@@ -2138,6 +2946,9 @@ extension ResidentsV1.StatisticsResponse {
             c.n_by_enterprise = self.byEnterprise.count
             c.by_enterprise = array
         }
+        if let value = self.township {
+            c.township = try value.cPointer(&arena)
+        }
     }
 }
 
@@ -2155,6 +2966,10 @@ extension ResidentsV1.StatisticsResponse {
             json.beginArray()
             for element in self.byEnterprise { element.writeJSON(to: &json, options: options) }
             json.endArray()
+        }
+        if let value = self.township {
+            json.key("township")
+            value.writeJSON(to: &json, options: options)
         }
         json.endObject()
     }
@@ -2554,6 +3369,679 @@ extension ResidentsV1.ListEnterpriseWorkersRequest {
 }
 
 extension ResidentsV1 {
+    package struct ImportRow: WireMessage {
+        package static let protoName = "sanlian.residents.v1.ImportRow"
+
+        /// The row's line number in its file.
+        package var line: UInt32 = 0
+        package var kind: ResidentsV1.ImportRowKind = .unspecified
+        package var person: ResidentsV1.Person? = nil
+        package var household: ResidentsV1.Household? = nil
+
+        package init() {}
+
+        package init(
+            line: UInt32 = 0,
+            kind: ResidentsV1.ImportRowKind = .unspecified,
+            person: ResidentsV1.Person? = nil,
+            household: ResidentsV1.Household? = nil
+        ) {
+            self.line = line
+            self.kind = kind
+            self.person = person
+            self.household = household
+        }
+    }
+}
+
+extension ResidentsV1.ImportRow {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__import_row__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__import_row__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__ImportRow) throws(WireError) {
+        self.init()
+        self.line = c.line
+        self.kind = ResidentsV1.ImportRowKind(rawValue: Int32(truncatingIfNeeded: c.kind.rawValue))
+        if c.person != nil {
+            self.person = try ResidentsV1.Person(cMessage: wirePointee(c.person, message: "sanlian.residents.v1.ImportRow", field: "person"))
+        }
+        if c.household != nil {
+            self.household = try ResidentsV1.Household(cMessage: wirePointee(c.household, message: "sanlian.residents.v1.ImportRow", field: "household"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ImportRow()
+            sanlian__residents__v1__import_row__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__import_row__get_packed_size(&c)) { sanlian__residents__v1__import_row__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ImportRow> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__ImportRow.self, count: 1)
+        sanlian__residents__v1__import_row__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__ImportRow, _ arena: inout WireArena) throws(WireError) {
+        c.line = self.line
+        c.kind = Sanlian__Residents__V1__ImportRowKind(rawValue: Sanlian__Residents__V1__ImportRowKind.RawValue(truncatingIfNeeded: self.kind.rawValue))
+        if let value = self.person {
+            c.person = try value.cPointer(&arena)
+        }
+        if let value = self.household {
+            c.household = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension ResidentsV1.ImportRow {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.line == 0) {
+            json.key("line")
+            json.int32(self.line)
+        }
+        if options.includeDefaults || !(self.kind.rawValue == 0) {
+            json.key("kind")
+            json.enumeration(self.kind, options)
+        }
+        if let value = self.person {
+            json.key("person")
+            value.writeJSON(to: &json, options: options)
+        }
+        if let value = self.household {
+            json.key("household")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
+    package struct ImportRowError: WireMessage {
+        package static let protoName = "sanlian.residents.v1.ImportRowError"
+
+        package var line: UInt32 = 0
+        package var field: String = ""
+        package var message: String = ""
+
+        package init() {}
+
+        package init(
+            line: UInt32 = 0,
+            field: String = "",
+            message: String = ""
+        ) {
+            self.line = line
+            self.field = field
+            self.message = message
+        }
+    }
+}
+
+extension ResidentsV1.ImportRowError {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__import_row_error__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__import_row_error__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__ImportRowError) throws(WireError) {
+        self.init()
+        self.line = c.line
+        self.field = try wireString(c.field, message: "sanlian.residents.v1.ImportRowError", field: "field")
+        self.message = try wireString(c.message, message: "sanlian.residents.v1.ImportRowError", field: "message")
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ImportRowError()
+            sanlian__residents__v1__import_row_error__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__import_row_error__get_packed_size(&c)) { sanlian__residents__v1__import_row_error__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ImportRowError> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__ImportRowError.self, count: 1)
+        sanlian__residents__v1__import_row_error__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__ImportRowError, _ arena: inout WireArena) throws(WireError) {
+        c.line = self.line
+        c.field = try arena.string(self.field, message: "sanlian.residents.v1.ImportRowError", field: "field")
+        c.message = try arena.string(self.message, message: "sanlian.residents.v1.ImportRowError", field: "message")
+    }
+}
+
+extension ResidentsV1.ImportRowError {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.line == 0) {
+            json.key("line")
+            json.int32(self.line)
+        }
+        if options.includeDefaults || !(self.field.isEmpty) {
+            json.key("field")
+            json.string(self.field)
+        }
+        if options.includeDefaults || !(self.message.isEmpty) {
+            json.key("message")
+            json.string(self.message)
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
+    package struct BeginImportRequest: WireMessage {
+        package static let protoName = "sanlian.residents.v1.BeginImportRequest"
+
+        /// The file's name, for the record.
+        package var name: String = ""
+
+        package init() {}
+
+        package init(
+            name: String = ""
+        ) {
+            self.name = name
+        }
+    }
+}
+
+extension ResidentsV1.BeginImportRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__begin_import_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__begin_import_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__BeginImportRequest) throws(WireError) {
+        self.init()
+        self.name = try wireString(c.name, message: "sanlian.residents.v1.BeginImportRequest", field: "name")
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__BeginImportRequest()
+            sanlian__residents__v1__begin_import_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__begin_import_request__get_packed_size(&c)) { sanlian__residents__v1__begin_import_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__BeginImportRequest> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__BeginImportRequest.self, count: 1)
+        sanlian__residents__v1__begin_import_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__BeginImportRequest, _ arena: inout WireArena) throws(WireError) {
+        c.name = try arena.string(self.name, message: "sanlian.residents.v1.BeginImportRequest", field: "name")
+    }
+}
+
+extension ResidentsV1.BeginImportRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.name.isEmpty) {
+            json.key("name")
+            json.string(self.name)
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
+    package struct ImportChunk: WireMessage {
+        package static let protoName = "sanlian.residents.v1.ImportChunk"
+
+        package var importID: String = ""
+        package var chunk: UInt32 = 0
+        package var rows: [ResidentsV1.ImportRow] = []
+
+        package init() {}
+
+        package init(
+            importID: String = "",
+            chunk: UInt32 = 0,
+            rows: [ResidentsV1.ImportRow] = []
+        ) {
+            self.importID = importID
+            self.chunk = chunk
+            self.rows = rows
+        }
+    }
+}
+
+extension ResidentsV1.ImportChunk {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__import_chunk__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__import_chunk__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__ImportChunk) throws(WireError) {
+        self.init()
+        self.importID = try wireString(c.import_id, message: "sanlian.residents.v1.ImportChunk", field: "import_id")
+        self.chunk = c.chunk
+        self.rows.reserveCapacity(c.n_rows)
+        for index in 0..<c.n_rows {
+            self.rows.append(try ResidentsV1.ImportRow(cMessage: wirePointee(c.rows[index], message: "sanlian.residents.v1.ImportChunk", field: "rows")))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ImportChunk()
+            sanlian__residents__v1__import_chunk__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__import_chunk__get_packed_size(&c)) { sanlian__residents__v1__import_chunk__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ImportChunk> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__ImportChunk.self, count: 1)
+        sanlian__residents__v1__import_chunk__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__ImportChunk, _ arena: inout WireArena) throws(WireError) {
+        c.import_id = try arena.string(self.importID, message: "sanlian.residents.v1.ImportChunk", field: "import_id")
+        c.chunk = self.chunk
+        if !self.rows.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Residents__V1__ImportRow>?.self, count: self.rows.count)
+            for (index, element) in self.rows.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_rows = self.rows.count
+            c.rows = array
+        }
+    }
+}
+
+extension ResidentsV1.ImportChunk {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.importID.isEmpty) {
+            json.key("importId")
+            json.string(self.importID)
+        }
+        if options.includeDefaults || !(self.chunk == 0) {
+            json.key("chunk")
+            json.int32(self.chunk)
+        }
+        if options.includeDefaults || !self.rows.isEmpty {
+            json.key("rows")
+            json.beginArray()
+            for element in self.rows { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
+    package struct CommitImportRequest: WireMessage {
+        package static let protoName = "sanlian.residents.v1.CommitImportRequest"
+
+        package var importID: String = ""
+
+        package init() {}
+
+        package init(
+            importID: String = ""
+        ) {
+            self.importID = importID
+        }
+    }
+}
+
+extension ResidentsV1.CommitImportRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__commit_import_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__commit_import_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__CommitImportRequest) throws(WireError) {
+        self.init()
+        self.importID = try wireString(c.import_id, message: "sanlian.residents.v1.CommitImportRequest", field: "import_id")
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__CommitImportRequest()
+            sanlian__residents__v1__commit_import_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__commit_import_request__get_packed_size(&c)) { sanlian__residents__v1__commit_import_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__CommitImportRequest> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__CommitImportRequest.self, count: 1)
+        sanlian__residents__v1__commit_import_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__CommitImportRequest, _ arena: inout WireArena) throws(WireError) {
+        c.import_id = try arena.string(self.importID, message: "sanlian.residents.v1.CommitImportRequest", field: "import_id")
+    }
+}
+
+extension ResidentsV1.CommitImportRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.importID.isEmpty) {
+            json.key("importId")
+            json.string(self.importID)
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
+    package struct AbortImportRequest: WireMessage {
+        package static let protoName = "sanlian.residents.v1.AbortImportRequest"
+
+        package var importID: String = ""
+
+        package init() {}
+
+        package init(
+            importID: String = ""
+        ) {
+            self.importID = importID
+        }
+    }
+}
+
+extension ResidentsV1.AbortImportRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__abort_import_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__abort_import_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__AbortImportRequest) throws(WireError) {
+        self.init()
+        self.importID = try wireString(c.import_id, message: "sanlian.residents.v1.AbortImportRequest", field: "import_id")
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__AbortImportRequest()
+            sanlian__residents__v1__abort_import_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__abort_import_request__get_packed_size(&c)) { sanlian__residents__v1__abort_import_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__AbortImportRequest> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__AbortImportRequest.self, count: 1)
+        sanlian__residents__v1__abort_import_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__AbortImportRequest, _ arena: inout WireArena) throws(WireError) {
+        c.import_id = try arena.string(self.importID, message: "sanlian.residents.v1.AbortImportRequest", field: "import_id")
+    }
+}
+
+extension ResidentsV1.AbortImportRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.importID.isEmpty) {
+            json.key("importId")
+            json.string(self.importID)
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
+    package struct ImportStatus: WireMessage {
+        package static let protoName = "sanlian.residents.v1.ImportStatus"
+
+        package var importID: String = ""
+        package var state: ResidentsV1.ImportState = .unspecified
+        package var rowsStaged: UInt32 = 0
+        /// As many as fit one frame; rejected_total says how many there are.
+        package var rejected: [ResidentsV1.ImportRowError] = []
+        package var rejectedTotal: UInt32 = 0
+        /// Once committed: people and households new, changed, and already as the file has them.
+        package var created: UInt32 = 0
+        package var updated: UInt32 = 0
+        package var unchanged: UInt32 = 0
+
+        package init() {}
+
+        package init(
+            importID: String = "",
+            state: ResidentsV1.ImportState = .unspecified,
+            rowsStaged: UInt32 = 0,
+            rejected: [ResidentsV1.ImportRowError] = [],
+            rejectedTotal: UInt32 = 0,
+            created: UInt32 = 0,
+            updated: UInt32 = 0,
+            unchanged: UInt32 = 0
+        ) {
+            self.importID = importID
+            self.state = state
+            self.rowsStaged = rowsStaged
+            self.rejected = rejected
+            self.rejectedTotal = rejectedTotal
+            self.created = created
+            self.updated = updated
+            self.unchanged = unchanged
+        }
+    }
+}
+
+extension ResidentsV1.ImportStatus {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__import_status__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__import_status__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__ImportStatus) throws(WireError) {
+        self.init()
+        self.importID = try wireString(c.import_id, message: "sanlian.residents.v1.ImportStatus", field: "import_id")
+        self.state = ResidentsV1.ImportState(rawValue: Int32(truncatingIfNeeded: c.state.rawValue))
+        self.rowsStaged = c.rows_staged
+        self.rejected.reserveCapacity(c.n_rejected)
+        for index in 0..<c.n_rejected {
+            self.rejected.append(try ResidentsV1.ImportRowError(cMessage: wirePointee(c.rejected[index], message: "sanlian.residents.v1.ImportStatus", field: "rejected")))
+        }
+        self.rejectedTotal = c.rejected_total
+        self.created = c.created
+        self.updated = c.updated
+        self.unchanged = c.unchanged
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ImportStatus()
+            sanlian__residents__v1__import_status__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__import_status__get_packed_size(&c)) { sanlian__residents__v1__import_status__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ImportStatus> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__ImportStatus.self, count: 1)
+        sanlian__residents__v1__import_status__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__ImportStatus, _ arena: inout WireArena) throws(WireError) {
+        c.import_id = try arena.string(self.importID, message: "sanlian.residents.v1.ImportStatus", field: "import_id")
+        c.state = Sanlian__Residents__V1__ImportState(rawValue: Sanlian__Residents__V1__ImportState.RawValue(truncatingIfNeeded: self.state.rawValue))
+        c.rows_staged = self.rowsStaged
+        if !self.rejected.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Residents__V1__ImportRowError>?.self, count: self.rejected.count)
+            for (index, element) in self.rejected.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_rejected = self.rejected.count
+            c.rejected = array
+        }
+        c.rejected_total = self.rejectedTotal
+        c.created = self.created
+        c.updated = self.updated
+        c.unchanged = self.unchanged
+    }
+}
+
+extension ResidentsV1.ImportStatus {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.importID.isEmpty) {
+            json.key("importId")
+            json.string(self.importID)
+        }
+        if options.includeDefaults || !(self.state.rawValue == 0) {
+            json.key("state")
+            json.enumeration(self.state, options)
+        }
+        if options.includeDefaults || !(self.rowsStaged == 0) {
+            json.key("rowsStaged")
+            json.int32(self.rowsStaged)
+        }
+        if options.includeDefaults || !self.rejected.isEmpty {
+            json.key("rejected")
+            json.beginArray()
+            for element in self.rejected { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if options.includeDefaults || !(self.rejectedTotal == 0) {
+            json.key("rejectedTotal")
+            json.int32(self.rejectedTotal)
+        }
+        if options.includeDefaults || !(self.created == 0) {
+            json.key("created")
+            json.int32(self.created)
+        }
+        if options.includeDefaults || !(self.updated == 0) {
+            json.key("updated")
+            json.int32(self.updated)
+        }
+        if options.includeDefaults || !(self.unchanged == 0) {
+            json.key("unchanged")
+            json.int32(self.unchanged)
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
     package struct DocumentItem: WireMessage {
         package static let protoName = "sanlian.residents.v1.DocumentItem"
 
@@ -2641,14 +4129,19 @@ extension ResidentsV1 {
 
         package var id: String = ""
         package var kind: ResidentsV1.TransferKind = .unspecified
+        /// Masked as the caller's grants require.
         package var idNumber: String = ""
         package var fromAddress: String = ""
         package var toAddress: String = ""
         package var state: ResidentsV1.TransferState = .unspecified
+        /// The compose file's checklist for the kind, each marked received or not.
         package var documents: [ResidentsV1.DocumentItem] = []
         package var decidedBy: String = ""
         package var reason: String = ""
         package var requestedUnixMs: Int64 = 0
+        package var decidedUnixMs: Int64 = 0
+        package var doneUnixMs: Int64 = 0
+        package var requestedBy: String = ""
 
         package init() {}
 
@@ -2662,7 +4155,10 @@ extension ResidentsV1 {
             documents: [ResidentsV1.DocumentItem] = [],
             decidedBy: String = "",
             reason: String = "",
-            requestedUnixMs: Int64 = 0
+            requestedUnixMs: Int64 = 0,
+            decidedUnixMs: Int64 = 0,
+            doneUnixMs: Int64 = 0,
+            requestedBy: String = ""
         ) {
             self.id = id
             self.kind = kind
@@ -2674,6 +4170,9 @@ extension ResidentsV1 {
             self.decidedBy = decidedBy
             self.reason = reason
             self.requestedUnixMs = requestedUnixMs
+            self.decidedUnixMs = decidedUnixMs
+            self.doneUnixMs = doneUnixMs
+            self.requestedBy = requestedBy
         }
     }
 }
@@ -2709,6 +4208,9 @@ extension ResidentsV1.Transfer {
         self.decidedBy = try wireString(c.decided_by, message: "sanlian.residents.v1.Transfer", field: "decided_by")
         self.reason = try wireString(c.reason, message: "sanlian.residents.v1.Transfer", field: "reason")
         self.requestedUnixMs = c.requested_unix_ms
+        self.decidedUnixMs = c.decided_unix_ms
+        self.doneUnixMs = c.done_unix_ms
+        self.requestedBy = try wireString(c.requested_by, message: "sanlian.residents.v1.Transfer", field: "requested_by")
     }
 
     package func withPacking(
@@ -2749,6 +4251,9 @@ extension ResidentsV1.Transfer {
         c.decided_by = try arena.string(self.decidedBy, message: "sanlian.residents.v1.Transfer", field: "decided_by")
         c.reason = try arena.string(self.reason, message: "sanlian.residents.v1.Transfer", field: "reason")
         c.requested_unix_ms = self.requestedUnixMs
+        c.decided_unix_ms = self.decidedUnixMs
+        c.done_unix_ms = self.doneUnixMs
+        c.requested_by = try arena.string(self.requestedBy, message: "sanlian.residents.v1.Transfer", field: "requested_by")
     }
 }
 
@@ -2796,6 +4301,18 @@ extension ResidentsV1.Transfer {
         if options.includeDefaults || !(self.requestedUnixMs == 0) {
             json.key("requestedUnixMs")
             json.int64(self.requestedUnixMs)
+        }
+        if options.includeDefaults || !(self.decidedUnixMs == 0) {
+            json.key("decidedUnixMs")
+            json.int64(self.decidedUnixMs)
+        }
+        if options.includeDefaults || !(self.doneUnixMs == 0) {
+            json.key("doneUnixMs")
+            json.int64(self.doneUnixMs)
+        }
+        if options.includeDefaults || !(self.requestedBy.isEmpty) {
+            json.key("requestedBy")
+            json.string(self.requestedBy)
         }
         json.endObject()
     }
@@ -2906,6 +4423,8 @@ extension ResidentsV1 {
         package static let protoName = "sanlian.residents.v1.UpdateDocumentsRequest"
 
         package var id: String = ""
+        /// Documents received (by their checklist names); the transfer's documents are complete once
+        /// every one is.
         package var documents: [ResidentsV1.DocumentItem] = []
 
         package init() {}
@@ -3001,6 +4520,7 @@ extension ResidentsV1 {
 
         package var id: String = ""
         package var approve: Bool = false
+        /// Required when rejecting.
         package var reason: String = ""
 
         package init() {}
@@ -3317,6 +4837,275 @@ extension ResidentsV1.ChecklistResponse {
 }
 
 extension ResidentsV1 {
+    package struct GetTransferRequest: WireMessage {
+        package static let protoName = "sanlian.residents.v1.GetTransferRequest"
+
+        package var id: String = ""
+
+        package init() {}
+
+        package init(
+            id: String = ""
+        ) {
+            self.id = id
+        }
+    }
+}
+
+extension ResidentsV1.GetTransferRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__get_transfer_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__get_transfer_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__GetTransferRequest) throws(WireError) {
+        self.init()
+        self.id = try wireString(c.id, message: "sanlian.residents.v1.GetTransferRequest", field: "id")
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__GetTransferRequest()
+            sanlian__residents__v1__get_transfer_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__get_transfer_request__get_packed_size(&c)) { sanlian__residents__v1__get_transfer_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__GetTransferRequest> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__GetTransferRequest.self, count: 1)
+        sanlian__residents__v1__get_transfer_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__GetTransferRequest, _ arena: inout WireArena) throws(WireError) {
+        c.id = try arena.string(self.id, message: "sanlian.residents.v1.GetTransferRequest", field: "id")
+    }
+}
+
+extension ResidentsV1.GetTransferRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !(self.id.isEmpty) {
+            json.key("id")
+            json.string(self.id)
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
+    package struct ListTransfersRequest: WireMessage {
+        package static let protoName = "sanlian.residents.v1.ListTransfersRequest"
+
+        package var states: [ResidentsV1.TransferState] = []
+        package var page: CommonV1.PageRequest? = nil
+
+        package init() {}
+
+        package init(
+            states: [ResidentsV1.TransferState] = [],
+            page: CommonV1.PageRequest? = nil
+        ) {
+            self.states = states
+            self.page = page
+        }
+    }
+}
+
+extension ResidentsV1.ListTransfersRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__list_transfers_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__list_transfers_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__ListTransfersRequest) throws(WireError) {
+        self.init()
+        self.states.reserveCapacity(c.n_states)
+        for index in 0..<c.n_states {
+            self.states.append(ResidentsV1.TransferState(rawValue: Int32(truncatingIfNeeded: c.states[index].rawValue)))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.residents.v1.ListTransfersRequest", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ListTransfersRequest()
+            sanlian__residents__v1__list_transfers_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__list_transfers_request__get_packed_size(&c)) { sanlian__residents__v1__list_transfers_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListTransfersRequest> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__ListTransfersRequest.self, count: 1)
+        sanlian__residents__v1__list_transfers_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__ListTransfersRequest, _ arena: inout WireArena) throws(WireError) {
+        if !self.states.isEmpty {
+            let array = arena.allocate(Sanlian__Residents__V1__TransferState.self, count: self.states.count)
+            for (index, element) in self.states.enumerated() {
+                array[index] = Sanlian__Residents__V1__TransferState(rawValue: Sanlian__Residents__V1__TransferState.RawValue(truncatingIfNeeded: element.rawValue))
+            }
+            c.n_states = self.states.count
+            c.states = array
+        }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension ResidentsV1.ListTransfersRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.states.isEmpty {
+            json.key("states")
+            json.beginArray()
+            for element in self.states { json.enumeration(element, options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
+    package struct ListTransfersResponse: WireMessage {
+        package static let protoName = "sanlian.residents.v1.ListTransfersResponse"
+
+        package var transfers: [ResidentsV1.Transfer] = []
+        package var page: CommonV1.PageResponse? = nil
+
+        package init() {}
+
+        package init(
+            transfers: [ResidentsV1.Transfer] = [],
+            page: CommonV1.PageResponse? = nil
+        ) {
+            self.transfers = transfers
+            self.page = page
+        }
+    }
+}
+
+extension ResidentsV1.ListTransfersResponse {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__list_transfers_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__list_transfers_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__ListTransfersResponse) throws(WireError) {
+        self.init()
+        self.transfers.reserveCapacity(c.n_transfers)
+        for index in 0..<c.n_transfers {
+            self.transfers.append(try ResidentsV1.Transfer(cMessage: wirePointee(c.transfers[index], message: "sanlian.residents.v1.ListTransfersResponse", field: "transfers")))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageResponse(cMessage: wirePointee(c.page, message: "sanlian.residents.v1.ListTransfersResponse", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ListTransfersResponse()
+            sanlian__residents__v1__list_transfers_response__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__list_transfers_response__get_packed_size(&c)) { sanlian__residents__v1__list_transfers_response__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListTransfersResponse> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__ListTransfersResponse.self, count: 1)
+        sanlian__residents__v1__list_transfers_response__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__ListTransfersResponse, _ arena: inout WireArena) throws(WireError) {
+        if !self.transfers.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Residents__V1__Transfer>?.self, count: self.transfers.count)
+            for (index, element) in self.transfers.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_transfers = self.transfers.count
+            c.transfers = array
+        }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension ResidentsV1.ListTransfersResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.transfers.isEmpty {
+            json.key("transfers")
+            json.beginArray()
+            for element in self.transfers { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
     package struct WindowServiceRecord: WireMessage {
         package static let protoName = "sanlian.residents.v1.WindowServiceRecord"
 
@@ -3324,7 +5113,7 @@ extension ResidentsV1 {
         /// e.g. "id_card", "household_transfer", "residence_permit".
         package var business: String = ""
         package var receivedUnixMs: Int64 = 0
-        /// 0 while unfinished.
+        /// 0 while unfinished; recording the same id again with it set finishes the record.
         package var finishedUnixMs: Int64 = 0
         package var idNumber: String = ""
 
@@ -3507,22 +5296,32 @@ extension ResidentsV1 {
     package struct WindowRatesResponse: WireMessage {
         package static let protoName = "sanlian.residents.v1.WindowRatesResponse"
 
+        /// Services received in the month.
         package var total: UInt32 = 0
-        /// Finished on the spot (within 30 minutes), per mille.
+        /// Finished on the spot (within the compose file's residents.on_the_spot), per mille of total.
         package var onTheSpotPermille: UInt32 = 0
-        /// Finished the same day, per mille.
+        /// Finished the same day, per mille of total.
         package var sameDayPermille: UInt32 = 0
+        package var onTheSpot: UInt32 = 0
+        package var sameDay: UInt32 = 0
+        package var unfinished: UInt32 = 0
 
         package init() {}
 
         package init(
             total: UInt32 = 0,
             onTheSpotPermille: UInt32 = 0,
-            sameDayPermille: UInt32 = 0
+            sameDayPermille: UInt32 = 0,
+            onTheSpot: UInt32 = 0,
+            sameDay: UInt32 = 0,
+            unfinished: UInt32 = 0
         ) {
             self.total = total
             self.onTheSpotPermille = onTheSpotPermille
             self.sameDayPermille = sameDayPermille
+            self.onTheSpot = onTheSpot
+            self.sameDay = sameDay
+            self.unfinished = unfinished
         }
     }
 }
@@ -3547,6 +5346,9 @@ extension ResidentsV1.WindowRatesResponse {
         self.total = c.total
         self.onTheSpotPermille = c.on_the_spot_permille
         self.sameDayPermille = c.same_day_permille
+        self.onTheSpot = c.on_the_spot
+        self.sameDay = c.same_day
+        self.unfinished = c.unfinished
     }
 
     package func withPacking(
@@ -3573,6 +5375,9 @@ extension ResidentsV1.WindowRatesResponse {
         c.total = self.total
         c.on_the_spot_permille = self.onTheSpotPermille
         c.same_day_permille = self.sameDayPermille
+        c.on_the_spot = self.onTheSpot
+        c.same_day = self.sameDay
+        c.unfinished = self.unfinished
     }
 }
 
@@ -3591,6 +5396,206 @@ extension ResidentsV1.WindowRatesResponse {
             json.key("sameDayPermille")
             json.int32(self.sameDayPermille)
         }
+        if options.includeDefaults || !(self.onTheSpot == 0) {
+            json.key("onTheSpot")
+            json.int32(self.onTheSpot)
+        }
+        if options.includeDefaults || !(self.sameDay == 0) {
+            json.key("sameDay")
+            json.int32(self.sameDay)
+        }
+        if options.includeDefaults || !(self.unfinished == 0) {
+            json.key("unfinished")
+            json.int32(self.unfinished)
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
+    package struct ListWindowRecordsRequest: WireMessage {
+        package static let protoName = "sanlian.residents.v1.ListWindowRecordsRequest"
+
+        package var range: CommonV1.TimeRange? = nil
+        package var page: CommonV1.PageRequest? = nil
+
+        package init() {}
+
+        package init(
+            range: CommonV1.TimeRange? = nil,
+            page: CommonV1.PageRequest? = nil
+        ) {
+            self.range = range
+            self.page = page
+        }
+    }
+}
+
+extension ResidentsV1.ListWindowRecordsRequest {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__list_window_records_request__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__list_window_records_request__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__ListWindowRecordsRequest) throws(WireError) {
+        self.init()
+        if c.range != nil {
+            self.range = try CommonV1.TimeRange(cMessage: wirePointee(c.range, message: "sanlian.residents.v1.ListWindowRecordsRequest", field: "range"))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageRequest(cMessage: wirePointee(c.page, message: "sanlian.residents.v1.ListWindowRecordsRequest", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ListWindowRecordsRequest()
+            sanlian__residents__v1__list_window_records_request__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__list_window_records_request__get_packed_size(&c)) { sanlian__residents__v1__list_window_records_request__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListWindowRecordsRequest> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__ListWindowRecordsRequest.self, count: 1)
+        sanlian__residents__v1__list_window_records_request__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__ListWindowRecordsRequest, _ arena: inout WireArena) throws(WireError) {
+        if let value = self.range {
+            c.range = try value.cPointer(&arena)
+        }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension ResidentsV1.ListWindowRecordsRequest {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if let value = self.range {
+            json.key("range")
+            value.writeJSON(to: &json, options: options)
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
+        json.endObject()
+    }
+}
+
+extension ResidentsV1 {
+    package struct ListWindowRecordsResponse: WireMessage {
+        package static let protoName = "sanlian.residents.v1.ListWindowRecordsResponse"
+
+        package var records: [ResidentsV1.WindowServiceRecord] = []
+        package var page: CommonV1.PageResponse? = nil
+
+        package init() {}
+
+        package init(
+            records: [ResidentsV1.WindowServiceRecord] = [],
+            page: CommonV1.PageResponse? = nil
+        ) {
+            self.records = records
+            self.page = page
+        }
+    }
+}
+
+extension ResidentsV1.ListWindowRecordsResponse {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(WireError) {
+        // protobuf-c: unpack returns NULL on any malformed input; everything it returns is one
+        // tree (from a stack-backed allocator) released by free_unpacked when part of it came
+        // from malloc, so every field is copied out first.
+        self = try withWireDecodingAllocator { allocator throws(WireError) in
+            guard
+                let raw = sanlian__residents__v1__list_window_records_response__unpack(
+                    allocator, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            else { throw WireError.malformed(message: Self.protoName, byteCount: bytes.count) }
+            defer { if CProtobufC_bumpNeedsFree(allocator) { sanlian__residents__v1__list_window_records_response__free_unpacked(raw, allocator) } }
+            try wireRefuseNULStrings(raw, bytes, type: Self.protoName)
+            return try Self(cMessage: raw.pointee)
+        }
+    }
+
+    package init(cMessage c: Sanlian__Residents__V1__ListWindowRecordsResponse) throws(WireError) {
+        self.init()
+        self.records.reserveCapacity(c.n_records)
+        for index in 0..<c.n_records {
+            self.records.append(try ResidentsV1.WindowServiceRecord(cMessage: wirePointee(c.records[index], message: "sanlian.residents.v1.ListWindowRecordsResponse", field: "records")))
+        }
+        if c.page != nil {
+            self.page = try CommonV1.PageResponse(cMessage: wirePointee(c.page, message: "sanlian.residents.v1.ListWindowRecordsResponse", field: "page"))
+        }
+    }
+
+    package func withPacking(
+        _ body: (_ size: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> Int
+    ) throws(WireError) -> Int {
+        try WireArena.with { (arena: inout WireArena) throws(WireError) in
+            // The INIT macro is not importable; the generated init function sets the descriptor.
+            var c = Sanlian__Residents__V1__ListWindowRecordsResponse()
+            sanlian__residents__v1__list_window_records_response__init(&c)
+            try fill(&c, &arena)
+            return body(sanlian__residents__v1__list_window_records_response__get_packed_size(&c)) { sanlian__residents__v1__list_window_records_response__pack(&c, $0) }
+        }
+    }
+
+    package func cPointer(_ arena: inout WireArena) throws(WireError) -> UnsafeMutablePointer<Sanlian__Residents__V1__ListWindowRecordsResponse> {
+        let pointer = arena.allocate(Sanlian__Residents__V1__ListWindowRecordsResponse.self, count: 1)
+        sanlian__residents__v1__list_window_records_response__init(pointer)
+        try fill(&pointer.pointee, &arena)
+        return pointer
+    }
+
+    /// Points `c`'s fields at copies owned by `arena`, valid until the arena is released.
+    package func fill(_ c: inout Sanlian__Residents__V1__ListWindowRecordsResponse, _ arena: inout WireArena) throws(WireError) {
+        if !self.records.isEmpty {
+            let array = arena.allocate(UnsafeMutablePointer<Sanlian__Residents__V1__WindowServiceRecord>?.self, count: self.records.count)
+            for (index, element) in self.records.enumerated() {
+                array[index] = try element.cPointer(&arena)
+            }
+            c.n_records = self.records.count
+            c.records = array
+        }
+        if let value = self.page {
+            c.page = try value.cPointer(&arena)
+        }
+    }
+}
+
+extension ResidentsV1.ListWindowRecordsResponse {
+    package func writeJSON(to json: inout JSONWriter, options: JSONOptions) {
+        json.beginObject()
+        if options.includeDefaults || !self.records.isEmpty {
+            json.key("records")
+            json.beginArray()
+            for element in self.records { element.writeJSON(to: &json, options: options) }
+            json.endArray()
+        }
+        if let value = self.page {
+            json.key("page")
+            value.writeJSON(to: &json, options: options)
+        }
         json.endObject()
     }
 }
@@ -3599,12 +5604,12 @@ extension ResidentsV1 {
     package enum Population {
         package static let name = "sanlian.residents.v1.Population"
 
-        /// Registers or updates a person; the ID number is validated (GB 11643 check digit).
+        /// Registers or updates a person; the ID number is validated (GB 11643 check digit) and the
+        /// sex and birth date are derived from it (and checked against what is given). A person with a
+        /// transfer pending cannot be changed: FAILED_PRECONDITION names the transfer.
         package static let upsertPerson = WireMethod<ResidentsV1.UpsertPersonRequest, ResidentsV1.Person>(
             service: name, method: "UpsertPerson", kind: .unary)
 
-        /// ID numbers and phones are masked unless the caller holds the personal-data grant; every
-        /// unmasked read is audited.
         package static let getPerson = WireMethod<ResidentsV1.GetPersonRequest, ResidentsV1.Person>(
             service: name, method: "GetPerson", kind: .unary)
 
@@ -3614,19 +5619,30 @@ extension ResidentsV1 {
         package static let upsertHousehold = WireMethod<ResidentsV1.Household, ResidentsV1.Household>(
             service: name, method: "UpsertHousehold", kind: .unary)
 
+        package static let getHousehold = WireMethod<ResidentsV1.GetHouseholdRequest, ResidentsV1.Household>(
+            service: name, method: "GetHousehold", kind: .unary)
+
+        package static let listHouseholds = WireMethod<ResidentsV1.ListHouseholdsRequest, ResidentsV1.ListHouseholdsResponse>(
+            service: name, method: "ListHouseholds", kind: .unary)
+
         /// Village group leaders and enterprise owners report for their own village or enterprise only.
         package static let reportMovement = WireMethod<ResidentsV1.MovementReport, ResidentsV1.MovementReceipt>(
             service: name, method: "ReportMovement", kind: .unary)
 
+        package static let listMovements = WireMethod<ResidentsV1.ListMovementsRequest, ResidentsV1.ListMovementsResponse>(
+            service: name, method: "ListMovements", kind: .unary)
+
         package static let listPresent = WireMethod<ResidentsV1.ListPresentRequest, ResidentsV1.SearchPeopleResponse>(
             service: name, method: "ListPresent", kind: .unary)
 
+        /// Present people not confirmed for `months` (default: the compose file's residents.lapse_months).
         package static let listLapsed = WireMethod<ResidentsV1.ListLapsedRequest, ResidentsV1.SearchPeopleResponse>(
             service: name, method: "ListLapsed", kind: .unary)
 
         package static let listDuplicateCandidates = WireMethod<ResidentsV1.ListDuplicateCandidatesRequest, ResidentsV1.ListDuplicateCandidatesResponse>(
             service: name, method: "ListDuplicateCandidates", kind: .unary)
 
+        /// Merges the pair (both histories kept) or marks them distinct.
         package static let resolveDuplicate = WireMethod<ResidentsV1.ResolveDuplicateRequest, ResidentsV1.ResolveDuplicateResponse>(
             service: name, method: "ResolveDuplicate", kind: .unary)
 
@@ -3646,7 +5662,10 @@ extension ResidentsV1 {
             getPerson.description,
             searchPeople.description,
             upsertHousehold.description,
+            getHousehold.description,
+            listHouseholds.description,
             reportMovement.description,
+            listMovements.description,
             listPresent.description,
             listLapsed.description,
             listDuplicateCandidates.description,
@@ -3659,9 +5678,40 @@ extension ResidentsV1 {
 }
 
 extension ResidentsV1 {
+    /// A large import goes in chunks to a staged import, committed in one transaction at the end:
+    /// the whole file or none of it. The same file imported twice changes nothing the second time.
+    package enum Imports {
+        package static let name = "sanlian.residents.v1.Imports"
+
+        package static let beginImport = WireMethod<ResidentsV1.BeginImportRequest, ResidentsV1.ImportStatus>(
+            service: name, method: "BeginImport", kind: .unary)
+
+        /// At most 2000 rows a chunk; chunks are numbered from 1, each sent once (a repeat is ignored).
+        package static let addImportChunk = WireMethod<ResidentsV1.ImportChunk, ResidentsV1.ImportStatus>(
+            service: name, method: "AddImportChunk", kind: .unary)
+
+        /// Commits every staged row when none was rejected; FAILED_PRECONDITION otherwise.
+        package static let commitImport = WireMethod<ResidentsV1.CommitImportRequest, ResidentsV1.ImportStatus>(
+            service: name, method: "CommitImport", kind: .unary)
+
+        package static let abortImport = WireMethod<ResidentsV1.AbortImportRequest, ResidentsV1.ImportStatus>(
+            service: name, method: "AbortImport", kind: .unary)
+
+        /// Every method of the service, for registration and listing.
+        package static let methods: [WireMethodDescription] = [
+            beginImport.description,
+            addImportChunk.description,
+            commitImport.description,
+            abortImport.description,
+        ]
+    }
+}
+
+extension ResidentsV1 {
     package enum Transfers {
         package static let name = "sanlian.residents.v1.Transfers"
 
+        /// requested → documents complete → approved → done, or rejected.
         package static let requestTransfer = WireMethod<ResidentsV1.TransferRequest, ResidentsV1.Transfer>(
             service: name, method: "RequestTransfer", kind: .unary)
 
@@ -3677,6 +5727,12 @@ extension ResidentsV1 {
         package static let checklist = WireMethod<ResidentsV1.ChecklistRequest, ResidentsV1.ChecklistResponse>(
             service: name, method: "Checklist", kind: .unary)
 
+        package static let getTransfer = WireMethod<ResidentsV1.GetTransferRequest, ResidentsV1.Transfer>(
+            service: name, method: "GetTransfer", kind: .unary)
+
+        package static let listTransfers = WireMethod<ResidentsV1.ListTransfersRequest, ResidentsV1.ListTransfersResponse>(
+            service: name, method: "ListTransfers", kind: .unary)
+
         /// Every method of the service, for registration and listing.
         package static let methods: [WireMethodDescription] = [
             requestTransfer.description,
@@ -3684,6 +5740,8 @@ extension ResidentsV1 {
             decide.description,
             complete.description,
             checklist.description,
+            getTransfer.description,
+            listTransfers.description,
         ]
     }
 }
@@ -3698,10 +5756,14 @@ extension ResidentsV1 {
         package static let monthlyRates = WireMethod<ResidentsV1.WindowRatesRequest, ResidentsV1.WindowRatesResponse>(
             service: name, method: "MonthlyRates", kind: .unary)
 
+        package static let listRecords = WireMethod<ResidentsV1.ListWindowRecordsRequest, ResidentsV1.ListWindowRecordsResponse>(
+            service: name, method: "ListRecords", kind: .unary)
+
         /// Every method of the service, for registration and listing.
         package static let methods: [WireMethodDescription] = [
             record.description,
             monthlyRates.description,
+            listRecords.description,
         ]
     }
 }

@@ -7,26 +7,34 @@ extension ResidentsV1 {
     /// Implemented by a process that serves `sanlian.residents.v1.Population`: one method per RPC,
     /// each with its caller's context. `register(on:)` serves them all.
     package protocol PopulationService: Sendable {
-        /// Registers or updates a person; the ID number is validated (GB 11643 check digit).
+        /// Registers or updates a person; the ID number is validated (GB 11643 check digit) and the
+        /// sex and birth date are derived from it (and checked against what is given). A person with a
+        /// transfer pending cannot be changed: FAILED_PRECONDITION names the transfer.
         func upsertPerson(_ request: ResidentsV1.UpsertPersonRequest, context: ServerContext) async throws -> ResidentsV1.Person
 
-        /// ID numbers and phones are masked unless the caller holds the personal-data grant; every
-        /// unmasked read is audited.
         func getPerson(_ request: ResidentsV1.GetPersonRequest, context: ServerContext) async throws -> ResidentsV1.Person
 
         func searchPeople(_ request: ResidentsV1.SearchPeopleRequest, context: ServerContext) async throws -> ResidentsV1.SearchPeopleResponse
 
         func upsertHousehold(_ request: ResidentsV1.Household, context: ServerContext) async throws -> ResidentsV1.Household
 
+        func getHousehold(_ request: ResidentsV1.GetHouseholdRequest, context: ServerContext) async throws -> ResidentsV1.Household
+
+        func listHouseholds(_ request: ResidentsV1.ListHouseholdsRequest, context: ServerContext) async throws -> ResidentsV1.ListHouseholdsResponse
+
         /// Village group leaders and enterprise owners report for their own village or enterprise only.
         func reportMovement(_ request: ResidentsV1.MovementReport, context: ServerContext) async throws -> ResidentsV1.MovementReceipt
 
+        func listMovements(_ request: ResidentsV1.ListMovementsRequest, context: ServerContext) async throws -> ResidentsV1.ListMovementsResponse
+
         func listPresent(_ request: ResidentsV1.ListPresentRequest, context: ServerContext) async throws -> ResidentsV1.SearchPeopleResponse
 
+        /// Present people not confirmed for `months` (default: the compose file's residents.lapse_months).
         func listLapsed(_ request: ResidentsV1.ListLapsedRequest, context: ServerContext) async throws -> ResidentsV1.SearchPeopleResponse
 
         func listDuplicateCandidates(_ request: ResidentsV1.ListDuplicateCandidatesRequest, context: ServerContext) async throws -> ResidentsV1.ListDuplicateCandidatesResponse
 
+        /// Merges the pair (both histories kept) or marks them distinct.
         func resolveDuplicate(_ request: ResidentsV1.ResolveDuplicateRequest, context: ServerContext) async throws -> ResidentsV1.ResolveDuplicateResponse
 
         func statistics(_ request: ResidentsV1.StatisticsRequest, context: ServerContext) async throws -> ResidentsV1.StatisticsResponse
@@ -54,8 +62,17 @@ extension ResidentsV1.PopulationService {
         router.register(ResidentsV1.Population.upsertHousehold) { request, context in
             try await self.upsertHousehold(request, context: context)
         }
+        router.register(ResidentsV1.Population.getHousehold) { request, context in
+            try await self.getHousehold(request, context: context)
+        }
+        router.register(ResidentsV1.Population.listHouseholds) { request, context in
+            try await self.listHouseholds(request, context: context)
+        }
         router.register(ResidentsV1.Population.reportMovement) { request, context in
             try await self.reportMovement(request, context: context)
+        }
+        router.register(ResidentsV1.Population.listMovements) { request, context in
+            try await self.listMovements(request, context: context)
         }
         router.register(ResidentsV1.Population.listPresent) { request, context in
             try await self.listPresent(request, context: context)
@@ -93,15 +110,15 @@ extension ResidentsV1 {
             self.options = options
         }
 
-        /// Registers or updates a person; the ID number is validated (GB 11643 check digit).
+        /// Registers or updates a person; the ID number is validated (GB 11643 check digit) and the
+        /// sex and birth date are derived from it (and checked against what is given). A person with a
+        /// transfer pending cannot be changed: FAILED_PRECONDITION names the transfer.
         package func upsertPerson(_ request: ResidentsV1.UpsertPersonRequest, options: CallOptions? = nil) async throws(RPCError)
             -> ResidentsV1.Person
         {
             try await caller.unary(ResidentsV1.Population.upsertPerson, request, options: options ?? self.options)
         }
 
-        /// ID numbers and phones are masked unless the caller holds the personal-data grant; every
-        /// unmasked read is audited.
         package func getPerson(_ request: ResidentsV1.GetPersonRequest, options: CallOptions? = nil) async throws(RPCError)
             -> ResidentsV1.Person
         {
@@ -120,11 +137,29 @@ extension ResidentsV1 {
             try await caller.unary(ResidentsV1.Population.upsertHousehold, request, options: options ?? self.options)
         }
 
+        package func getHousehold(_ request: ResidentsV1.GetHouseholdRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> ResidentsV1.Household
+        {
+            try await caller.unary(ResidentsV1.Population.getHousehold, request, options: options ?? self.options)
+        }
+
+        package func listHouseholds(_ request: ResidentsV1.ListHouseholdsRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> ResidentsV1.ListHouseholdsResponse
+        {
+            try await caller.unary(ResidentsV1.Population.listHouseholds, request, options: options ?? self.options)
+        }
+
         /// Village group leaders and enterprise owners report for their own village or enterprise only.
         package func reportMovement(_ request: ResidentsV1.MovementReport, options: CallOptions? = nil) async throws(RPCError)
             -> ResidentsV1.MovementReceipt
         {
             try await caller.unary(ResidentsV1.Population.reportMovement, request, options: options ?? self.options)
+        }
+
+        package func listMovements(_ request: ResidentsV1.ListMovementsRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> ResidentsV1.ListMovementsResponse
+        {
+            try await caller.unary(ResidentsV1.Population.listMovements, request, options: options ?? self.options)
         }
 
         package func listPresent(_ request: ResidentsV1.ListPresentRequest, options: CallOptions? = nil) async throws(RPCError)
@@ -133,6 +168,7 @@ extension ResidentsV1 {
             try await caller.unary(ResidentsV1.Population.listPresent, request, options: options ?? self.options)
         }
 
+        /// Present people not confirmed for `months` (default: the compose file's residents.lapse_months).
         package func listLapsed(_ request: ResidentsV1.ListLapsedRequest, options: CallOptions? = nil) async throws(RPCError)
             -> ResidentsV1.SearchPeopleResponse
         {
@@ -145,6 +181,7 @@ extension ResidentsV1 {
             try await caller.unary(ResidentsV1.Population.listDuplicateCandidates, request, options: options ?? self.options)
         }
 
+        /// Merges the pair (both histories kept) or marks them distinct.
         package func resolveDuplicate(_ request: ResidentsV1.ResolveDuplicateRequest, options: CallOptions? = nil) async throws(RPCError)
             -> ResidentsV1.ResolveDuplicateResponse
         {
@@ -173,9 +210,88 @@ extension ResidentsV1 {
 }
 
 extension ResidentsV1 {
+    /// A large import goes in chunks to a staged import, committed in one transaction at the end:
+    /// the whole file or none of it. The same file imported twice changes nothing the second time.
+    ///
+    /// Implemented by a process that serves `sanlian.residents.v1.Imports`: one method per RPC,
+    /// each with its caller's context. `register(on:)` serves them all.
+    package protocol ImportsService: Sendable {
+        func beginImport(_ request: ResidentsV1.BeginImportRequest, context: ServerContext) async throws -> ResidentsV1.ImportStatus
+
+        /// At most 2000 rows a chunk; chunks are numbered from 1, each sent once (a repeat is ignored).
+        func addImportChunk(_ request: ResidentsV1.ImportChunk, context: ServerContext) async throws -> ResidentsV1.ImportStatus
+
+        /// Commits every staged row when none was rejected; FAILED_PRECONDITION otherwise.
+        func commitImport(_ request: ResidentsV1.CommitImportRequest, context: ServerContext) async throws -> ResidentsV1.ImportStatus
+
+        func abortImport(_ request: ResidentsV1.AbortImportRequest, context: ServerContext) async throws -> ResidentsV1.ImportStatus
+    }
+}
+
+extension ResidentsV1.ImportsService {
+    /// Serves every method of `sanlian.residents.v1.Imports` on `router` with this implementation:
+    /// async handlers, run off the event loop.
+    package func register(on router: inout RPCRouter) {
+        router.register(ResidentsV1.Imports.beginImport) { request, context in
+            try await self.beginImport(request, context: context)
+        }
+        router.register(ResidentsV1.Imports.addImportChunk) { request, context in
+            try await self.addImportChunk(request, context: context)
+        }
+        router.register(ResidentsV1.Imports.commitImport) { request, context in
+            try await self.commitImport(request, context: context)
+        }
+        router.register(ResidentsV1.Imports.abortImport) { request, context in
+            try await self.abortImport(request, context: context)
+        }
+    }
+}
+
+extension ResidentsV1 {
+    /// Calls `sanlian.residents.v1.Imports` over `caller` (a client of the broker, which routes the
+    /// calls to an instance of the service), with `options` unless a call gives its own.
+    package struct ImportsClient: Sendable {
+        package let caller: any RPCCaller
+        package var options: CallOptions
+
+        package init(_ caller: any RPCCaller, options: CallOptions = CallOptions()) {
+            self.caller = caller
+            self.options = options
+        }
+
+        package func beginImport(_ request: ResidentsV1.BeginImportRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> ResidentsV1.ImportStatus
+        {
+            try await caller.unary(ResidentsV1.Imports.beginImport, request, options: options ?? self.options)
+        }
+
+        /// At most 2000 rows a chunk; chunks are numbered from 1, each sent once (a repeat is ignored).
+        package func addImportChunk(_ request: ResidentsV1.ImportChunk, options: CallOptions? = nil) async throws(RPCError)
+            -> ResidentsV1.ImportStatus
+        {
+            try await caller.unary(ResidentsV1.Imports.addImportChunk, request, options: options ?? self.options)
+        }
+
+        /// Commits every staged row when none was rejected; FAILED_PRECONDITION otherwise.
+        package func commitImport(_ request: ResidentsV1.CommitImportRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> ResidentsV1.ImportStatus
+        {
+            try await caller.unary(ResidentsV1.Imports.commitImport, request, options: options ?? self.options)
+        }
+
+        package func abortImport(_ request: ResidentsV1.AbortImportRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> ResidentsV1.ImportStatus
+        {
+            try await caller.unary(ResidentsV1.Imports.abortImport, request, options: options ?? self.options)
+        }
+    }
+}
+
+extension ResidentsV1 {
     /// Implemented by a process that serves `sanlian.residents.v1.Transfers`: one method per RPC,
     /// each with its caller's context. `register(on:)` serves them all.
     package protocol TransfersService: Sendable {
+        /// requested → documents complete → approved → done, or rejected.
         func requestTransfer(_ request: ResidentsV1.TransferRequest, context: ServerContext) async throws -> ResidentsV1.Transfer
 
         func updateDocuments(_ request: ResidentsV1.UpdateDocumentsRequest, context: ServerContext) async throws -> ResidentsV1.Transfer
@@ -185,6 +301,10 @@ extension ResidentsV1 {
         func complete(_ request: ResidentsV1.CompleteTransferRequest, context: ServerContext) async throws -> ResidentsV1.Transfer
 
         func checklist(_ request: ResidentsV1.ChecklistRequest, context: ServerContext) async throws -> ResidentsV1.ChecklistResponse
+
+        func getTransfer(_ request: ResidentsV1.GetTransferRequest, context: ServerContext) async throws -> ResidentsV1.Transfer
+
+        func listTransfers(_ request: ResidentsV1.ListTransfersRequest, context: ServerContext) async throws -> ResidentsV1.ListTransfersResponse
     }
 }
 
@@ -207,6 +327,12 @@ extension ResidentsV1.TransfersService {
         router.register(ResidentsV1.Transfers.checklist) { request, context in
             try await self.checklist(request, context: context)
         }
+        router.register(ResidentsV1.Transfers.getTransfer) { request, context in
+            try await self.getTransfer(request, context: context)
+        }
+        router.register(ResidentsV1.Transfers.listTransfers) { request, context in
+            try await self.listTransfers(request, context: context)
+        }
     }
 }
 
@@ -222,6 +348,7 @@ extension ResidentsV1 {
             self.options = options
         }
 
+        /// requested → documents complete → approved → done, or rejected.
         package func requestTransfer(_ request: ResidentsV1.TransferRequest, options: CallOptions? = nil) async throws(RPCError)
             -> ResidentsV1.Transfer
         {
@@ -251,6 +378,18 @@ extension ResidentsV1 {
         {
             try await caller.unary(ResidentsV1.Transfers.checklist, request, options: options ?? self.options)
         }
+
+        package func getTransfer(_ request: ResidentsV1.GetTransferRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> ResidentsV1.Transfer
+        {
+            try await caller.unary(ResidentsV1.Transfers.getTransfer, request, options: options ?? self.options)
+        }
+
+        package func listTransfers(_ request: ResidentsV1.ListTransfersRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> ResidentsV1.ListTransfersResponse
+        {
+            try await caller.unary(ResidentsV1.Transfers.listTransfers, request, options: options ?? self.options)
+        }
     }
 }
 
@@ -261,6 +400,8 @@ extension ResidentsV1 {
         func record(_ request: ResidentsV1.WindowServiceRecord, context: ServerContext) async throws -> ResidentsV1.WindowServiceRecord
 
         func monthlyRates(_ request: ResidentsV1.WindowRatesRequest, context: ServerContext) async throws -> ResidentsV1.WindowRatesResponse
+
+        func listRecords(_ request: ResidentsV1.ListWindowRecordsRequest, context: ServerContext) async throws -> ResidentsV1.ListWindowRecordsResponse
     }
 }
 
@@ -273,6 +414,9 @@ extension ResidentsV1.WindowServicesService {
         }
         router.register(ResidentsV1.WindowServices.monthlyRates) { request, context in
             try await self.monthlyRates(request, context: context)
+        }
+        router.register(ResidentsV1.WindowServices.listRecords) { request, context in
+            try await self.listRecords(request, context: context)
         }
     }
 }
@@ -299,6 +443,12 @@ extension ResidentsV1 {
             -> ResidentsV1.WindowRatesResponse
         {
             try await caller.unary(ResidentsV1.WindowServices.monthlyRates, request, options: options ?? self.options)
+        }
+
+        package func listRecords(_ request: ResidentsV1.ListWindowRecordsRequest, options: CallOptions? = nil) async throws(RPCError)
+            -> ResidentsV1.ListWindowRecordsResponse
+        {
+            try await caller.unary(ResidentsV1.WindowServices.listRecords, request, options: options ?? self.options)
         }
     }
 }

@@ -40,6 +40,23 @@ package final class Console: Sendable {
         }
     }
 
+    /// Shows how far long work has come on the error output: one line rewritten in place on a
+    /// terminal, a line each otherwise.
+    package func progress(_ text: String) {
+        if capturing {
+            captured.withLock { $0.error += text + "\n" }
+        } else if isatty(STDERR_FILENO) == 1 {
+            _ = write(STDERR_FILENO, "\r\u{1B}[K" + text)
+        } else {
+            _ = write(STDERR_FILENO, text + "\n")
+        }
+    }
+
+    /// Clears the progress line (on a terminal) once the work is done.
+    package func progressDone() {
+        if !capturing && isatty(STDERR_FILENO) == 1 { _ = write(STDERR_FILENO, "\r\u{1B}[K") }
+    }
+
     /// Writes each of `lines` and a newline to the output.
     package func lines(_ lines: [String]) {
         for text in lines { line(text) }

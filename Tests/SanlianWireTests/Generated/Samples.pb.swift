@@ -154,8 +154,14 @@ let generatedSampleCases: [WireSampleCase] = [
     WireSampleCase(ResidentsV1.SearchPeopleResponse.self),
     WireSampleCase(ResidentsV1.HouseholdMember.self),
     WireSampleCase(ResidentsV1.Household.self),
+    WireSampleCase(ResidentsV1.GetHouseholdRequest.self),
+    WireSampleCase(ResidentsV1.ListHouseholdsRequest.self),
+    WireSampleCase(ResidentsV1.ListHouseholdsResponse.self),
     WireSampleCase(ResidentsV1.MovementReport.self),
     WireSampleCase(ResidentsV1.MovementReceipt.self),
+    WireSampleCase(ResidentsV1.Movement.self),
+    WireSampleCase(ResidentsV1.ListMovementsRequest.self),
+    WireSampleCase(ResidentsV1.ListMovementsResponse.self),
     WireSampleCase(ResidentsV1.ListPresentRequest.self),
     WireSampleCase(ResidentsV1.ListLapsedRequest.self),
     WireSampleCase(ResidentsV1.DuplicateCandidate.self),
@@ -170,6 +176,13 @@ let generatedSampleCases: [WireSampleCase] = [
     WireSampleCase(ResidentsV1.ListAuditRequest.self),
     WireSampleCase(ResidentsV1.ListAuditResponse.self),
     WireSampleCase(ResidentsV1.ListEnterpriseWorkersRequest.self),
+    WireSampleCase(ResidentsV1.ImportRow.self),
+    WireSampleCase(ResidentsV1.ImportRowError.self),
+    WireSampleCase(ResidentsV1.BeginImportRequest.self),
+    WireSampleCase(ResidentsV1.ImportChunk.self),
+    WireSampleCase(ResidentsV1.CommitImportRequest.self),
+    WireSampleCase(ResidentsV1.AbortImportRequest.self),
+    WireSampleCase(ResidentsV1.ImportStatus.self),
     WireSampleCase(ResidentsV1.DocumentItem.self),
     WireSampleCase(ResidentsV1.Transfer.self),
     WireSampleCase(ResidentsV1.TransferRequest.self),
@@ -178,9 +191,14 @@ let generatedSampleCases: [WireSampleCase] = [
     WireSampleCase(ResidentsV1.CompleteTransferRequest.self),
     WireSampleCase(ResidentsV1.ChecklistRequest.self),
     WireSampleCase(ResidentsV1.ChecklistResponse.self),
+    WireSampleCase(ResidentsV1.GetTransferRequest.self),
+    WireSampleCase(ResidentsV1.ListTransfersRequest.self),
+    WireSampleCase(ResidentsV1.ListTransfersResponse.self),
     WireSampleCase(ResidentsV1.WindowServiceRecord.self),
     WireSampleCase(ResidentsV1.WindowRatesRequest.self),
     WireSampleCase(ResidentsV1.WindowRatesResponse.self),
+    WireSampleCase(ResidentsV1.ListWindowRecordsRequest.self),
+    WireSampleCase(ResidentsV1.ListWindowRecordsResponse.self),
     WireSampleCase(RPCV1.Status.self),
     WireSampleCase(RPCV1.MetadataEntry.self),
     WireSampleCase(RPCV1.Hello.self),
@@ -2046,6 +2064,10 @@ extension ResidentsV1.Person: WireSampled {
         value.present = true
         value.lastConfirmedUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
         value.masked = true
+        value.dormitoryEnterprise = "高兴派出所 dormitory_enterprise 联防巡逻 ✓🚓 #\(variant)"
+        value.lockedByTransfer = "高兴派出所 locked_by_transfer 联防巡逻 ✓🚓 #\(variant)"
+        value.mergedIDNumbers = ["高兴派出所 merged_id_numbers 联防巡逻 ✓🚓 #\(variant)", "高兴派出所 merged_id_numbers 联防巡逻 ✓🚓 #\((variant + 1))"]
+        value.warning = "高兴派出所 warning 联防巡逻 ✓🚓 #\(variant)"
         return value
     }
 }
@@ -2067,6 +2089,7 @@ extension ResidentsV1.GetPersonRequest: WireSampled {
         var value = Self()
         value.idNumber = "高兴派出所 id_number 联防巡逻 ✓🚓 #\(variant)"
         value.purpose = "高兴派出所 purpose 联防巡逻 ✓🚓 #\(variant)"
+        value.unmask = true
         return value
     }
 }
@@ -2080,6 +2103,8 @@ extension ResidentsV1.SearchPeopleRequest: WireSampled {
         value.villageCode = "高兴派出所 village_code 联防巡逻 ✓🚓 #\(variant)"
         value.enterprise = "高兴派出所 enterprise 联防巡逻 ✓🚓 #\(variant)"
         value.page = CommonV1.PageRequest.sample(variant: variant)
+        value.unmask = true
+        value.purpose = "高兴派出所 purpose 联防巡逻 ✓🚓 #\(variant)"
         return value
     }
 }
@@ -2120,6 +2145,38 @@ extension ResidentsV1.Household: WireSampled {
     }
 }
 
+extension ResidentsV1.GetHouseholdRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.id = "高兴派出所 id 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension ResidentsV1.ListHouseholdsRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.villageCode = "高兴派出所 village_code 联防巡逻 ✓🚓 #\(variant)"
+        value.page = CommonV1.PageRequest.sample(variant: variant)
+        return value
+    }
+}
+
+extension ResidentsV1.ListHouseholdsResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.households = [ResidentsV1.Household.sample(variant: variant), ResidentsV1.Household.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
+        return value
+    }
+}
+
 extension ResidentsV1.MovementReport: WireSampled {
     static let sampleVariants = 2
 
@@ -2141,6 +2198,47 @@ extension ResidentsV1.MovementReceipt: WireSampled {
         var value = Self()
         value.id = "高兴派出所 id 联防巡逻 ✓🚓 #\(variant)"
         value.duplicateCandidateID = "高兴派出所 duplicate_candidate_id 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension ResidentsV1.Movement: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.id = "高兴派出所 id 联防巡逻 ✓🚓 #\(variant)"
+        value.kind = (variant % 2 == 0 ? ResidentsV1.MovementKind.knownCases.last! : .unrecognized(7_777))
+        value.idNumber = "高兴派出所 id_number 联防巡逻 ✓🚓 #\(variant)"
+        value.name = "高兴派出所 name 联防巡逻 ✓🚓 #\(variant)"
+        value.villageCode = "高兴派出所 village_code 联防巡逻 ✓🚓 #\(variant)"
+        value.enterprise = "高兴派出所 enterprise 联防巡逻 ✓🚓 #\(variant)"
+        value.atUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.reportedBy = "高兴派出所 reported_by 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension ResidentsV1.ListMovementsRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.range = CommonV1.TimeRange.sample(variant: variant)
+        value.villageCode = "高兴派出所 village_code 联防巡逻 ✓🚓 #\(variant)"
+        value.enterprise = "高兴派出所 enterprise 联防巡逻 ✓🚓 #\(variant)"
+        value.page = CommonV1.PageRequest.sample(variant: variant)
+        return value
+    }
+}
+
+extension ResidentsV1.ListMovementsResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.movements = [ResidentsV1.Movement.sample(variant: variant), ResidentsV1.Movement.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
         return value
     }
 }
@@ -2254,6 +2352,7 @@ extension ResidentsV1.StatisticsResponse: WireSampled {
         var value = Self()
         value.byVillage = [ResidentsV1.PopulationCount.sample(variant: variant), ResidentsV1.PopulationCount.sample(variant: (variant + 1))]
         value.byEnterprise = [ResidentsV1.PopulationCount.sample(variant: variant), ResidentsV1.PopulationCount.sample(variant: (variant + 1))]
+        value.township = ResidentsV1.PopulationCount.sample(variant: variant)
         return value
     }
 }
@@ -2306,6 +2405,90 @@ extension ResidentsV1.ListEnterpriseWorkersRequest: WireSampled {
     }
 }
 
+extension ResidentsV1.ImportRow: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.line = (variant % 2 == 0 ? UInt32.max : 1)
+        value.kind = (variant % 2 == 0 ? ResidentsV1.ImportRowKind.knownCases.last! : .unrecognized(7_777))
+        value.person = ResidentsV1.Person.sample(variant: variant)
+        value.household = ResidentsV1.Household.sample(variant: variant)
+        return value
+    }
+}
+
+extension ResidentsV1.ImportRowError: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.line = (variant % 2 == 0 ? UInt32.max : 1)
+        value.field = "高兴派出所 field 联防巡逻 ✓🚓 #\(variant)"
+        value.message = "高兴派出所 message 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension ResidentsV1.BeginImportRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.name = "高兴派出所 name 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension ResidentsV1.ImportChunk: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.importID = "高兴派出所 import_id 联防巡逻 ✓🚓 #\(variant)"
+        value.chunk = (variant % 2 == 0 ? UInt32.max : 1)
+        value.rows = [ResidentsV1.ImportRow.sample(variant: variant), ResidentsV1.ImportRow.sample(variant: (variant + 1))]
+        return value
+    }
+}
+
+extension ResidentsV1.CommitImportRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.importID = "高兴派出所 import_id 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension ResidentsV1.AbortImportRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.importID = "高兴派出所 import_id 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension ResidentsV1.ImportStatus: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.importID = "高兴派出所 import_id 联防巡逻 ✓🚓 #\(variant)"
+        value.state = (variant % 2 == 0 ? ResidentsV1.ImportState.knownCases.last! : .unrecognized(7_777))
+        value.rowsStaged = (variant % 2 == 0 ? UInt32.max : 1)
+        value.rejected = [ResidentsV1.ImportRowError.sample(variant: variant), ResidentsV1.ImportRowError.sample(variant: (variant + 1))]
+        value.rejectedTotal = (variant % 2 == 0 ? UInt32.max : 1)
+        value.created = (variant % 2 == 0 ? UInt32.max : 1)
+        value.updated = (variant % 2 == 0 ? UInt32.max : 1)
+        value.unchanged = (variant % 2 == 0 ? UInt32.max : 1)
+        return value
+    }
+}
+
 extension ResidentsV1.DocumentItem: WireSampled {
     static let sampleVariants = 2
 
@@ -2332,6 +2515,9 @@ extension ResidentsV1.Transfer: WireSampled {
         value.decidedBy = "高兴派出所 decided_by 联防巡逻 ✓🚓 #\(variant)"
         value.reason = "高兴派出所 reason 联防巡逻 ✓🚓 #\(variant)"
         value.requestedUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.decidedUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.doneUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.requestedBy = "高兴派出所 requested_by 联防巡逻 ✓🚓 #\(variant)"
         return value
     }
 }
@@ -2402,6 +2588,38 @@ extension ResidentsV1.ChecklistResponse: WireSampled {
     }
 }
 
+extension ResidentsV1.GetTransferRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.id = "高兴派出所 id 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension ResidentsV1.ListTransfersRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.states = [(variant % 2 == 0 ? ResidentsV1.TransferState.knownCases.last! : .unrecognized(7_777)), ((variant + 1) % 2 == 0 ? ResidentsV1.TransferState.knownCases.last! : .unrecognized(7_777))]
+        value.page = CommonV1.PageRequest.sample(variant: variant)
+        return value
+    }
+}
+
+extension ResidentsV1.ListTransfersResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.transfers = [ResidentsV1.Transfer.sample(variant: variant), ResidentsV1.Transfer.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
+        return value
+    }
+}
+
 extension ResidentsV1.WindowServiceRecord: WireSampled {
     static let sampleVariants = 2
 
@@ -2434,6 +2652,31 @@ extension ResidentsV1.WindowRatesResponse: WireSampled {
         value.total = (variant % 2 == 0 ? UInt32.max : 1)
         value.onTheSpotPermille = (variant % 2 == 0 ? UInt32.max : 1)
         value.sameDayPermille = (variant % 2 == 0 ? UInt32.max : 1)
+        value.onTheSpot = (variant % 2 == 0 ? UInt32.max : 1)
+        value.sameDay = (variant % 2 == 0 ? UInt32.max : 1)
+        value.unfinished = (variant % 2 == 0 ? UInt32.max : 1)
+        return value
+    }
+}
+
+extension ResidentsV1.ListWindowRecordsRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.range = CommonV1.TimeRange.sample(variant: variant)
+        value.page = CommonV1.PageRequest.sample(variant: variant)
+        return value
+    }
+}
+
+extension ResidentsV1.ListWindowRecordsResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.records = [ResidentsV1.WindowServiceRecord.sample(variant: variant), ResidentsV1.WindowServiceRecord.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
         return value
     }
 }

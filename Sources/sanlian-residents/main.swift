@@ -1,0 +1,4 @@
+import ResidentsService
+import ServiceFrame
+
+await ServiceMain.run(ResidentsService.self)
