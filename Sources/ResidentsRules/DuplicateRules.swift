@@ -10,7 +10,8 @@ package enum DuplicateRules {
         if a.idNumber == b.idNumber {
             guard a.name != b.name else { return nil }
             let distance = editDistance(Array(a.name), Array(b.name))
-            return "same ID number, names differ by \(distance) character\(distance == 1 ? "" : "s") (\(a.name) / \(b.name))"
+            return
+                "same ID number, names differ by \(distance) character\(distance == 1 ? "" : "s") (\(a.name) / \(b.name))"
         }
         guard a.name == b.name, a.birthDate == b.birthDate else { return nil }
         let distance = editDistance(Array(a.idNumber), Array(b.idNumber))

@@ -12,7 +12,14 @@ package struct PersonEntry: Sendable, Equatable {
     package var phone: String
     package var registrationAddress: String
 
-    package init(idNumber: String, name: String, sex: String = "", birthDate: String = "", phone: String = "", registrationAddress: String = "") {
+    package init(
+        idNumber: String,
+        name: String,
+        sex: String = "",
+        birthDate: String = "",
+        phone: String = "",
+        registrationAddress: String = ""
+    ) {
         self.idNumber = idNumber
         self.name = name
         self.sex = sex
@@ -67,7 +74,9 @@ package enum PersonRules {
 
     /// - Parameter today: the local date, against which a birth date may not be in the future.
     /// - Throws: `PersonError` naming the first field at fault.
-    package static func check(_ entry: PersonEntry, today: LocalDay, regions: RegionPolicy) throws(PersonError) -> CheckedPerson {
+    package static func check(_ entry: PersonEntry, today: LocalDay, regions: RegionPolicy) throws(PersonError)
+        -> CheckedPerson
+    {
         let number: IdentityNumber
         do {
             number = try IdentityNumber(entry.idNumber)
@@ -79,9 +88,11 @@ package enum PersonRules {
         }
         var warning: String?
         let region = number.region
-        let known = regions.knownRegions.isEmpty
+        let known =
+            regions.knownRegions.isEmpty
             ? provinces.contains(String(region.prefix(2)))
-            : regions.knownRegions.contains(region) || provinces.contains(String(region.prefix(2))) && !regions.refuseUnknown
+            : regions.knownRegions.contains(region)
+                || provinces.contains(String(region.prefix(2))) && !regions.refuseUnknown
         if !known {
             let message = "region \(region) is not a region code the township knows"
             if regions.refuseUnknown { throw PersonError("id_number", message) }
@@ -98,7 +109,9 @@ package enum PersonRules {
         if !entry.phone.isEmpty && !(entry.phone.count == 11 && entry.phone.allSatisfy { $0.isASCII && $0.isNumber }) {
             throw PersonError("phone", "\"\(entry.phone)\" is not 11 digits")
         }
-        guard entry.registrationAddress.count <= 200 else { throw PersonError("registration_address", "at most 200 characters") }
+        guard entry.registrationAddress.count <= 200 else {
+            throw PersonError("registration_address", "at most 200 characters")
+        }
         return CheckedPerson(idNumber: number, isMale: number.isMale, birthDate: number.birthDate, warning: warning)
     }
 
@@ -124,20 +137,28 @@ package enum ReporterScope {
         enterprise: String
     ) throws(PersonError) {
         if roles.contains("village_leader") || department == "village_leader" {
-            guard !villageCode.isEmpty else { throw PersonError("village_code", "a village group leader reports for their village: give it") }
+            guard !villageCode.isEmpty else {
+                throw PersonError("village_code", "a village group leader reports for their village: give it")
+            }
             guard villages.contains(villageCode) else {
                 throw PersonError(
                     "village_code",
-                    villages.isEmpty ? "the caller has no village in their scope" : "\(villageCode) is not the caller's village (\(villages.joined(separator: ", ")))"
+                    villages.isEmpty
+                        ? "the caller has no village in their scope"
+                        : "\(villageCode) is not the caller's village (\(villages.joined(separator: ", ")))"
                 )
             }
         }
         if roles.contains("enterprise_owner") || department == "enterprise_owner" {
-            guard !enterprise.isEmpty else { throw PersonError("enterprise", "an enterprise owner reports for their enterprise: give it") }
+            guard !enterprise.isEmpty else {
+                throw PersonError("enterprise", "an enterprise owner reports for their enterprise: give it")
+            }
             guard enterprises.contains(enterprise) else {
                 throw PersonError(
                     "enterprise",
-                    enterprises.isEmpty ? "the caller has no enterprise in their scope" : "\(enterprise) is not the caller's enterprise (\(enterprises.joined(separator: ", ")))"
+                    enterprises.isEmpty
+                        ? "the caller has no enterprise in their scope"
+                        : "\(enterprise) is not the caller's enterprise (\(enterprises.joined(separator: ", ")))"
                 )
             }
         }

@@ -46,22 +46,34 @@ extension ResidentsService: ResidentsV1.ImportsService {
                 let normalised = try Self.checked(row, today: today, regions: regions)
                 staged.append((position, row.line, row.kind.rawValue, try ResidentsRecords.body(normalised)))
             } catch {
-                errors.append(ResidentsV1.ImportRowError(line: row.line, field: Self.field(of: error), message: Self.message(of: error)))
+                errors.append(
+                    ResidentsV1.ImportRowError(
+                        line: row.line,
+                        field: Self.field(of: error),
+                        message: Self.message(of: error)
+                    )
+                )
             }
         }
         let chunkErrors = errors
         let chunkRows = staged
         try await context.database.pool.write { db in
             try Self.staging(request.importID, db)
-            guard try Row.fetchOne(
-                db,
-                sql: "SELECT 1 FROM import_chunks WHERE import_id = ? AND chunk = ?",
+            guard
+                try Row.fetchOne(
+                    db,
+                    sql: "SELECT 1 FROM import_chunks WHERE import_id = ? AND chunk = ?",
+                    arguments: [request.importID, request.chunk]
+                ) == nil
+            else { return }  // Sent again (a retry): taken once.
+            try db.execute(
+                sql: "INSERT INTO import_chunks (import_id, chunk) VALUES (?, ?)",
                 arguments: [request.importID, request.chunk]
-            ) == nil else { return }  // Sent again (a retry): taken once.
-            try db.execute(sql: "INSERT INTO import_chunks (import_id, chunk) VALUES (?, ?)", arguments: [request.importID, request.chunk])
+            )
             for row in chunkRows {
                 try db.execute(
-                    sql: "INSERT INTO import_rows (import_id, chunk, position, line, kind, body) VALUES (?, ?, ?, ?, ?, ?)",
+                    sql:
+                        "INSERT INTO import_rows (import_id, chunk, position, line, kind, body) VALUES (?, ?, ?, ?, ?, ?)",
                     arguments: [request.importID, request.chunk, row.position, row.line, row.kind, row.body]
                 )
             }
@@ -80,7 +92,9 @@ extension ResidentsService: ResidentsV1.ImportsService {
     {
         let before = try await status(request.importID, frameBytes: call.peerMaxFrameBytes)
         if before.state == .committed { return before }
-        guard before.state == .staging else { throw RPCError(.failedPrecondition, "import \(request.importID) was aborted") }
+        guard before.state == .staging else {
+            throw RPCError(.failedPrecondition, "import \(request.importID) was aborted")
+        }
         guard before.rejectedTotal == 0 else {
             throw RPCError(
                 .failedPrecondition,
@@ -157,13 +171,17 @@ extension ResidentsService: ResidentsV1.ImportsService {
             var status = ResidentsV1.ImportStatus(
                 importID: id,
                 state: ResidentsV1.ImportState(rawValue: row["state"]),
-                rowsStaged: UInt32(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM import_rows WHERE import_id = ?", arguments: [id]) ?? 0),
+                rowsStaged: UInt32(
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM import_rows WHERE import_id = ?", arguments: [id])
+                        ?? 0
+                ),
                 created: row["created"],
                 updated: row["updated"],
                 unchanged: row["unchanged"]
             )
             status.rejectedTotal = UInt32(
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM import_errors WHERE import_id = ?", arguments: [id]) ?? 0
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM import_errors WHERE import_id = ?", arguments: [id])
+                    ?? 0
             )
             var budget = FrameBudget(frameBytes: frameBytes)
             for error in try Row.fetchAll(
@@ -171,7 +189,11 @@ extension ResidentsService: ResidentsV1.ImportsService {
                 sql: "SELECT line, field, message FROM import_errors WHERE import_id = ? ORDER BY line LIMIT 1000",
                 arguments: [id]
             ) {
-                let entry = ResidentsV1.ImportRowError(line: error["line"], field: error["field"], message: error["message"])
+                let entry = ResidentsV1.ImportRowError(
+                    line: error["line"],
+                    field: error["field"],
+                    message: error["message"]
+                )
                 guard budget.take(try entry.serializedBytes().count) else { break }
                 status.rejected.append(entry)
             }
@@ -180,7 +202,9 @@ extension ResidentsService: ResidentsV1.ImportsService {
     }
 
     /// A row checked on its own (what needs the database is checked at the commit), normalised.
-    static func checked(_ row: ResidentsV1.ImportRow, today: LocalDay, regions: RegionPolicy) throws -> ResidentsV1.ImportRow {
+    static func checked(_ row: ResidentsV1.ImportRow, today: LocalDay, regions: RegionPolicy) throws
+        -> ResidentsV1.ImportRow
+    {
         var row = row
         switch row.kind {
         case .person:
@@ -195,7 +219,10 @@ extension ResidentsService: ResidentsV1.ImportsService {
             do {
                 household.headIDNumber = try IdentityNumber(household.headIDNumber).text
                 household.members = try household.members.map {
-                    ResidentsV1.HouseholdMember(idNumber: try IdentityNumber($0.idNumber).text, relationship: $0.relationship)
+                    ResidentsV1.HouseholdMember(
+                        idNumber: try IdentityNumber($0.idNumber).text,
+                        relationship: $0.relationship
+                    )
                 }
             } catch {
                 throw RPCError(.invalidArgument, ".head_id_number: \(error)")
@@ -211,7 +238,11 @@ extension ResidentsService: ResidentsV1.ImportsService {
             guard !person.enterprise.isEmpty, person.enterprise.count <= 64 else {
                 throw RPCError(.invalidArgument, ".enterprise: must be given (at most 64 characters)")
             }
-            row.person = ResidentsV1.Person(idNumber: person.idNumber, enterprise: person.enterprise, dormitoryEnterprise: person.dormitoryEnterprise)
+            row.person = ResidentsV1.Person(
+                idNumber: person.idNumber,
+                enterprise: person.enterprise,
+                dormitoryEnterprise: person.dormitoryEnterprise
+            )
         default:
             throw RPCError(.invalidArgument, ".kind: must be person, household or workplace")
         }
@@ -247,7 +278,10 @@ extension ResidentsService: ResidentsV1.ImportsService {
                 return .created
             }
             guard existing.lockedByTransfer.isEmpty else {
-                throw RPCError(.failedPrecondition, "id_number: the person is locked by transfer \(existing.lockedByTransfer)")
+                throw RPCError(
+                    .failedPrecondition,
+                    "id_number: the person is locked by transfer \(existing.lockedByTransfer)"
+                )
             }
             // What the file says; what happened since (presence, household, merges) stays.
             person.present = existing.present
@@ -255,13 +289,18 @@ extension ResidentsService: ResidentsV1.ImportsService {
             person.householdID = existing.householdID
             person.mergedIDNumbers = existing.mergedIDNumbers
             person.enterprise = person.enterprise.isEmpty ? existing.enterprise : person.enterprise
-            person.dormitoryEnterprise = person.dormitoryEnterprise.isEmpty ? existing.dormitoryEnterprise : person.dormitoryEnterprise
+            person.dormitoryEnterprise =
+                person.dormitoryEnterprise.isEmpty ? existing.dormitoryEnterprise : person.dormitoryEnterprise
             guard person != existing else { return .unchanged }
             try ResidentsRecords.save(person, db)
             return .updated
         case .household:
             let household = row.household!
-            let existing = try Row.fetchOne(db, sql: "SELECT body FROM households WHERE id = ?", arguments: [household.id]).map {
+            let existing = try Row.fetchOne(
+                db,
+                sql: "SELECT body FROM households WHERE id = ?",
+                arguments: [household.id]
+            ).map {
                 try ResidentsRecords.decode(ResidentsV1.Household.self, $0)
             }
             if existing == household { return .unchanged }
@@ -270,9 +309,14 @@ extension ResidentsService: ResidentsV1.ImportsService {
         default:
             let workplace = row.person!
             guard var person = try ResidentsRecords.person(workplace.idNumber, db) else {
-                throw RPCError(.failedPrecondition, "id_number: \(IdentityNumber.masked(workplace.idNumber)) is not a known person")
+                throw RPCError(
+                    .failedPrecondition,
+                    "id_number: \(IdentityNumber.masked(workplace.idNumber)) is not a known person"
+                )
             }
-            guard person.enterprise != workplace.enterprise || person.dormitoryEnterprise != workplace.dormitoryEnterprise else {
+            guard
+                person.enterprise != workplace.enterprise || person.dormitoryEnterprise != workplace.dormitoryEnterprise
+            else {
                 return .unchanged
             }
             person.enterprise = workplace.enterprise

@@ -39,7 +39,9 @@ extension ResidentsService: ResidentsV1.PopulationService {
         return ResidentsRecords.shown(person, unmasked: call.caller.holds(grant: "personal_data"))
     }
 
-    package func getPerson(_ request: ResidentsV1.GetPersonRequest, context call: ServerContext) async throws -> ResidentsV1.Person {
+    package func getPerson(_ request: ResidentsV1.GetPersonRequest, context call: ServerContext) async throws
+        -> ResidentsV1.Person
+    {
         let caller = call.caller
         let unmasked = try ResidentsRecords.unmasks(request.unmask, purpose: request.purpose, caller: caller)
         let now = context.clock.nowMilliseconds()
@@ -48,7 +50,14 @@ extension ResidentsService: ResidentsV1.PopulationService {
                 throw RPCError(.notFound, "no person \(IdentityNumber.masked(request.idNumber))")
             }
             if unmasked {
-                try ResidentsRecords.audit(caller, method: "GetPerson", subject: person.idNumber, purpose: request.purpose, now: now, db)
+                try ResidentsRecords.audit(
+                    caller,
+                    method: "GetPerson",
+                    subject: person.idNumber,
+                    purpose: request.purpose,
+                    now: now,
+                    db
+                )
             }
             return ResidentsRecords.shown(person, unmasked: unmasked)
         }
@@ -99,7 +108,11 @@ extension ResidentsService: ResidentsV1.PopulationService {
         let now = context.clock.nowMilliseconds()
         let (rows, total) = try await context.database.pool.write { [pager] db in
             let total =
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM people WHERE \(condition)", arguments: StatementArguments(arguments)) ?? 0
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT COUNT(*) FROM people WHERE \(condition)",
+                    arguments: StatementArguments(arguments)
+                ) ?? 0
             var sql = "SELECT \(order) AS sort, id_number, body FROM people WHERE \(condition)"
             var pageArguments = arguments
             if let after = pager.after {
@@ -123,24 +136,42 @@ extension ResidentsService: ResidentsV1.PopulationService {
             // Each unmasked record read is audited (those the page holds).
             if let audit {
                 for row in rows.prefix(pager.size) {
-                    try ResidentsRecords.audit(audit.caller, method: audit.method, subject: row.person.idNumber, purpose: audit.purpose, now: now, db)
+                    try ResidentsRecords.audit(
+                        audit.caller,
+                        method: audit.method,
+                        subject: row.person.idNumber,
+                        purpose: audit.purpose,
+                        now: now,
+                        db
+                    )
                 }
             }
-            return (rows.map { (cursor: $0.cursor, item: ResidentsRecords.shown($0.person, unmasked: unmasked)) }, total)
+            return (
+                rows.map { (cursor: $0.cursor, item: ResidentsRecords.shown($0.person, unmasked: unmasked)) }, total
+            )
         }
         let (people, response) = try pager.page(rows, total: total)
         return ResidentsV1.SearchPeopleResponse(people: people, page: response)
     }
 
-    package func upsertHousehold(_ request: ResidentsV1.Household, context call: ServerContext) async throws -> ResidentsV1.Household {
-        guard !request.id.isEmpty, request.id.utf8.count <= 64 else { throw RPCError(.invalidArgument, "id: must be given (at most 64 characters)") }
+    package func upsertHousehold(_ request: ResidentsV1.Household, context call: ServerContext) async throws
+        -> ResidentsV1.Household
+    {
+        guard !request.id.isEmpty, request.id.utf8.count <= 64 else {
+            throw RPCError(.invalidArgument, "id: must be given (at most 64 characters)")
+        }
         guard request.address.count <= 200 else { throw RPCError(.invalidArgument, "address: at most 200 characters") }
-        guard request.villageCode.isEmpty || (request.villageCode.utf8.count == 12 && request.villageCode.allSatisfy(\.isNumber)) else {
+        guard
+            request.villageCode.isEmpty
+                || (request.villageCode.utf8.count == 12 && request.villageCode.allSatisfy(\.isNumber))
+        else {
             throw RPCError(.invalidArgument, "village_code: \"\(request.villageCode)\" is not 12 digits")
         }
         var household = request
         household.headIDNumber = request.headIDNumber.uppercased()
-        household.members = request.members.map { ResidentsV1.HouseholdMember(idNumber: $0.idNumber.uppercased(), relationship: $0.relationship) }
+        household.members = request.members.map {
+            ResidentsV1.HouseholdMember(idNumber: $0.idNumber.uppercased(), relationship: $0.relationship)
+        }
         let stored = household
         try await context.database.pool.write { db in
             try Self.saveHousehold(stored, db)
@@ -167,7 +198,8 @@ extension ResidentsService: ResidentsV1.PopulationService {
             }
         }
         try db.execute(
-            sql: "INSERT INTO households (id, village, body) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET village = excluded.village, body = excluded.body",
+            sql:
+                "INSERT INTO households (id, village, body) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET village = excluded.village, body = excluded.body",
             arguments: [household.id, household.villageCode, try ResidentsRecords.body(household)]
         )
     }
@@ -175,11 +207,13 @@ extension ResidentsService: ResidentsV1.PopulationService {
     package func getHousehold(_ request: ResidentsV1.GetHouseholdRequest, context call: ServerContext) async throws
         -> ResidentsV1.Household
     {
-        guard let household = try await context.database.pool.read({ db in
-            try Row.fetchOne(db, sql: "SELECT body FROM households WHERE id = ?", arguments: [request.id]).map {
-                try ResidentsRecords.decode(ResidentsV1.Household.self, $0)
-            }
-        }) else { throw RPCError(.notFound, "no household \(request.id)") }
+        guard
+            let household = try await context.database.pool.read({ db in
+                try Row.fetchOne(db, sql: "SELECT body FROM households WHERE id = ?", arguments: [request.id]).map {
+                    try ResidentsRecords.decode(ResidentsV1.Household.self, $0)
+                }
+            })
+        else { throw RPCError(.notFound, "no household \(request.id)") }
         return Self.shown(household, to: call.caller)
     }
 
@@ -187,7 +221,9 @@ extension ResidentsService: ResidentsV1.PopulationService {
         guard !caller.holds(grant: "personal_data") else { return household }
         var masked = household
         masked.headIDNumber = IdentityNumber.masked(household.headIDNumber)
-        masked.members = household.members.map { ResidentsV1.HouseholdMember(idNumber: IdentityNumber.masked($0.idNumber), relationship: $0.relationship) }
+        masked.members = household.members.map {
+            ResidentsV1.HouseholdMember(idNumber: IdentityNumber.masked($0.idNumber), relationship: $0.relationship)
+        }
         return masked
     }
 
@@ -200,13 +236,22 @@ extension ResidentsService: ResidentsV1.PopulationService {
         let (rows, total) = try await context.database.pool.read { [pager] db in
             let condition = village.isEmpty ? "1" : "village = ?"
             let base: [DatabaseValue] = village.isEmpty ? [] : [village.databaseValue]
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM households WHERE \(condition)", arguments: StatementArguments(base)) ?? 0
+            let total =
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT COUNT(*) FROM households WHERE \(condition)",
+                    arguments: StatementArguments(base)
+                ) ?? 0
             let rows = try Row.fetchAll(
                 db,
-                sql: "SELECT id, body FROM households WHERE \(condition) AND id > ? ORDER BY id LIMIT \(pager.fetchLimit)",
+                sql:
+                    "SELECT id, body FROM households WHERE \(condition) AND id > ? ORDER BY id LIMIT \(pager.fetchLimit)",
                 arguments: StatementArguments(base + [(pager.after?[0] ?? "").databaseValue])
             ).map { row in
-                (cursor: [row["id"] as String], item: Self.shown(try ResidentsRecords.decode(ResidentsV1.Household.self, row), to: caller))
+                (
+                    cursor: [row["id"] as String],
+                    item: Self.shown(try ResidentsRecords.decode(ResidentsV1.Household.self, row), to: caller)
+                )
             }
             return (rows, total)
         }
@@ -220,7 +265,9 @@ extension ResidentsService: ResidentsV1.PopulationService {
         try await reportMovement(request, caller: call.caller, now: context.clock.nowMilliseconds())
     }
 
-    func reportMovement(_ request: ResidentsV1.MovementReport, caller: Caller, now: Int64) async throws -> ResidentsV1.MovementReceipt {
+    func reportMovement(_ request: ResidentsV1.MovementReport, caller: Caller, now: Int64) async throws
+        -> ResidentsV1.MovementReceipt
+    {
         guard [.arrival, .departure, .confirmation].contains(request.kind) else {
             throw RPCError(.invalidArgument, "kind: must be arrival, departure or confirmation")
         }
@@ -239,7 +286,9 @@ extension ResidentsService: ResidentsV1.PopulationService {
         guard let given = request.person else { throw RPCError(.invalidArgument, "person: must be given") }
         let reported = try ResidentsRecords.checked(given, today: settings.time.day(of: now), regions: settings.regions)
         let at = request.atUnixMs == 0 ? now : request.atUnixMs
-        guard at <= now + 3_600_000 else { throw RPCError(.invalidArgument, "at_unix_ms: a movement is reported once it happened") }
+        guard at <= now + 3_600_000 else {
+            throw RPCError(.invalidArgument, "at_unix_ms: a movement is reported once it happened")
+        }
         return try await context.database.pool.write { db in
             let id = ResidentsRecords.newID("mv-")
             var candidate = ""
@@ -279,7 +328,10 @@ extension ResidentsService: ResidentsV1.PopulationService {
                 person.present = true
                 person.lastConfirmedUnixMs = at
                 if !request.villageCode.isEmpty {
-                    person.livesAt = CommonV1.Place(villageCode: request.villageCode, villageGroup: given.livesAt?.villageGroup ?? "")
+                    person.livesAt = CommonV1.Place(
+                        villageCode: request.villageCode,
+                        villageGroup: given.livesAt?.villageGroup ?? ""
+                    )
                 }
                 if !request.enterprise.isEmpty {
                     person.enterprise = request.enterprise
@@ -306,7 +358,9 @@ extension ResidentsService: ResidentsV1.PopulationService {
     }
 
     /// Records that `right` (as reported) looks like `left` (as known), for review.
-    static func flag(left: ResidentsV1.Person, right: ResidentsV1.Person, reason: String, now: Int64, _ db: Database) throws -> String {
+    static func flag(left: ResidentsV1.Person, right: ResidentsV1.Person, reason: String, now: Int64, _ db: Database)
+        throws -> String
+    {
         if let open = try String.fetchOne(
             db,
             sql: "SELECT id FROM duplicate_candidates WHERE left_id = ? AND right_id = ? AND state = 0",
@@ -343,7 +397,12 @@ extension ResidentsService: ResidentsV1.PopulationService {
         let condition = filters.joined(separator: " AND ")
         let unmasked = call.caller.holds(grant: "personal_data")
         let (rows, total) = try await context.database.pool.read { [pager, arguments] db in
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM movements WHERE \(condition)", arguments: StatementArguments(arguments)) ?? 0
+            let total =
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT COUNT(*) FROM movements WHERE \(condition)",
+                    arguments: StatementArguments(arguments)
+                ) ?? 0
             var sql = "SELECT * FROM movements WHERE \(condition)"
             var pageArguments = arguments
             if let after = pager.after, let time = Int64(after[0]) {
@@ -403,7 +462,10 @@ extension ResidentsService: ResidentsV1.PopulationService {
         )
     }
 
-    package func listDuplicateCandidates(_ request: ResidentsV1.ListDuplicateCandidatesRequest, context call: ServerContext) async throws
+    package func listDuplicateCandidates(
+        _ request: ResidentsV1.ListDuplicateCandidatesRequest,
+        context call: ServerContext
+    ) async throws
         -> ResidentsV1.ListDuplicateCandidatesResponse
     {
         var pager = try ListPager(tag: "dup1", request: request.page, frameBytes: call.peerMaxFrameBytes, fields: 2)
@@ -418,7 +480,8 @@ extension ResidentsService: ResidentsV1.PopulationService {
             }
             sql += " ORDER BY created_ms, id LIMIT \(pager.fetchLimit)"
             let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
-                let left = try ResidentsRecords.person(row["left_id"], db) ?? ResidentsV1.Person(idNumber: row["left_id"])
+                let left =
+                    try ResidentsRecords.person(row["left_id"], db) ?? ResidentsV1.Person(idNumber: row["left_id"])
                 let right = try ResidentsRecords.decode(ResidentsV1.Person.self, row, "right_body")
                 return (
                     cursor: [String(row["created_ms"] as Int64), row["id"] as String],
@@ -436,11 +499,18 @@ extension ResidentsService: ResidentsV1.PopulationService {
         return ResidentsV1.ListDuplicateCandidatesResponse(candidates: candidates, page: page)
     }
 
-    package func resolveDuplicate(_ request: ResidentsV1.ResolveDuplicateRequest, context call: ServerContext) async throws
+    package func resolveDuplicate(_ request: ResidentsV1.ResolveDuplicateRequest, context call: ServerContext)
+        async throws
         -> ResidentsV1.ResolveDuplicateResponse
     {
         try await context.database.pool.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM duplicate_candidates WHERE id = ?", arguments: [request.candidateID]) else {
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT * FROM duplicate_candidates WHERE id = ?",
+                    arguments: [request.candidateID]
+                )
+            else {
                 throw RPCError(.notFound, "no duplicate candidate \(request.candidateID)")
             }
             guard (row["state"] as Int) == 0 else {
@@ -464,7 +534,9 @@ extension ResidentsService: ResidentsV1.PopulationService {
                 sql: "UPDATE duplicate_candidates SET state = ? WHERE id = ?",
                 arguments: [request.merge ? 1 : 2, request.candidateID]
             )
-            return ResidentsV1.ResolveDuplicateResponse(keptIDNumber: call.caller.holds(grant: "personal_data") ? leftID : IdentityNumber.masked(leftID))
+            return ResidentsV1.ResolveDuplicateResponse(
+                keptIDNumber: call.caller.holds(grant: "personal_data") ? leftID : IdentityNumber.masked(leftID)
+            )
         }
     }
 
@@ -491,7 +563,9 @@ extension ResidentsService: ResidentsV1.PopulationService {
                 let village: String = row["village"]
                 let enterprise: String = row["enterprise"]
                 if !village.isEmpty { add(&villages[village, default: ResidentsV1.PopulationCount(key: village)]) }
-                if !enterprise.isEmpty { add(&enterprises[enterprise, default: ResidentsV1.PopulationCount(key: enterprise)]) }
+                if !enterprise.isEmpty {
+                    add(&enterprises[enterprise, default: ResidentsV1.PopulationCount(key: enterprise)])
+                }
                 add(&township)
             }
             for row in try Row.fetchAll(
@@ -510,7 +584,9 @@ extension ResidentsService: ResidentsV1.PopulationService {
                 let village: String = row["village"]
                 let enterprise: String = row["enterprise"]
                 if !village.isEmpty { add(&villages[village, default: ResidentsV1.PopulationCount(key: village)]) }
-                if !enterprise.isEmpty { add(&enterprises[enterprise, default: ResidentsV1.PopulationCount(key: enterprise)]) }
+                if !enterprise.isEmpty {
+                    add(&enterprises[enterprise, default: ResidentsV1.PopulationCount(key: enterprise)])
+                }
                 add(&township)
             }
             return ResidentsV1.StatisticsResponse(
@@ -530,10 +606,16 @@ extension ResidentsService: ResidentsV1.PopulationService {
         var pager = try ListPager(tag: "aud1", request: request.page, frameBytes: call.peerMaxFrameBytes, fields: 1)
         let (from, to) = try ResidentsRecords.range(request.range, "range")
         let (rows, total) = try await context.database.pool.read { [pager] db in
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit WHERE at_ms >= ? AND at_ms < ?", arguments: [from, to]) ?? 0
+            let total =
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT COUNT(*) FROM audit WHERE at_ms >= ? AND at_ms < ?",
+                    arguments: [from, to]
+                ) ?? 0
             let rows = try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM audit WHERE at_ms >= ? AND at_ms < ? AND position > ? ORDER BY position LIMIT \(pager.fetchLimit)",
+                sql:
+                    "SELECT * FROM audit WHERE at_ms >= ? AND at_ms < ? AND position > ? ORDER BY position LIMIT \(pager.fetchLimit)",
                 arguments: [from, to, Int64(pager.after?[0] ?? "0") ?? 0]
             ).map { row in
                 (
@@ -554,7 +636,8 @@ extension ResidentsService: ResidentsV1.PopulationService {
         return ResidentsV1.ListAuditResponse(entries: entries, page: page)
     }
 
-    package func listEnterpriseWorkers(_ request: ResidentsV1.ListEnterpriseWorkersRequest, context call: ServerContext) async throws
+    package func listEnterpriseWorkers(_ request: ResidentsV1.ListEnterpriseWorkersRequest, context call: ServerContext)
+        async throws
         -> ResidentsV1.SearchPeopleResponse
     {
         guard !request.enterprise.isEmpty else { throw RPCError(.invalidArgument, "enterprise: must be given") }

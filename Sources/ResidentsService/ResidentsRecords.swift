@@ -11,7 +11,9 @@ import SanlianWire
 enum ResidentsRecords {
     static func body(_ message: some WireMessage) throws -> Data { Data(try message.serializedBytes()) }
 
-    static func decode<Message: WireMessage>(_ type: Message.Type, _ row: Row, _ column: String = "body") throws -> Message {
+    static func decode<Message: WireMessage>(_ type: Message.Type, _ row: Row, _ column: String = "body") throws
+        -> Message
+    {
         try Message(serializedBytes: row[column] as Data)
     }
 
@@ -22,7 +24,8 @@ enum ResidentsRecords {
     }
 
     static func person(_ idNumber: String, _ db: Database) throws -> ResidentsV1.Person? {
-        try Row.fetchOne(db, sql: "SELECT body FROM people WHERE id_number = ?", arguments: [idNumber.uppercased()]).map {
+        try Row.fetchOne(db, sql: "SELECT body FROM people WHERE id_number = ?", arguments: [idNumber.uppercased()]).map
+        {
             try decode(ResidentsV1.Person.self, $0)
         }
     }
@@ -68,7 +71,10 @@ enum ResidentsRecords {
         if let place = person.livesAt, !place.villageCode.isEmpty,
             !(place.villageCode.utf8.count == 12 && place.villageCode.allSatisfy { $0.isASCII && $0.isNumber })
         {
-            throw RPCError(.invalidArgument, "\(prefix).lives_at.village_code: \"\(place.villageCode)\" is not 12 digits")
+            throw RPCError(
+                .invalidArgument,
+                "\(prefix).lives_at.village_code: \"\(place.villageCode)\" is not 12 digits"
+            )
         }
         for (field, value) in [("enterprise", person.enterprise), ("dormitory_enterprise", person.dormitoryEnterprise)]
         where value.count > 64 {
@@ -88,11 +94,17 @@ enum ResidentsRecords {
     static func unmasks(_ unmask: Bool, purpose: String, caller: Caller) throws(RPCError) -> Bool {
         guard unmask else { return false }
         guard caller.holds(grant: "personal_data") else {
-            throw RPCError(.permissionDenied, "unmasked personal data needs the personal_data grant, which \(caller.department) does not hold")
+            throw RPCError(
+                .permissionDenied,
+                "unmasked personal data needs the personal_data grant, which \(caller.department) does not hold"
+            )
         }
         let trimmed = purpose.filter { !$0.isWhitespace }
         guard !trimmed.isEmpty, purpose.count <= 200 else {
-            throw RPCError(.invalidArgument, "purpose: say why the unmasked data is needed (1–200 characters); it is audited")
+            throw RPCError(
+                .invalidArgument,
+                "purpose: say why the unmasked data is needed (1–200 characters); it is audited"
+            )
         }
         return true
     }
@@ -110,9 +122,12 @@ enum ResidentsRecords {
 
     /// Writes who read which record unmasked, why and when. The table refuses updates and
     /// deletions (its triggers).
-    static func audit(_ caller: Caller, method: String, subject: String, purpose: String, now: Int64, _ db: Database) throws {
+    static func audit(_ caller: Caller, method: String, subject: String, purpose: String, now: Int64, _ db: Database)
+        throws
+    {
         try db.execute(
-            sql: "INSERT INTO audit (at_ms, department, operator_id, method, subject, purpose) VALUES (?, ?, ?, ?, ?, ?)",
+            sql:
+                "INSERT INTO audit (at_ms, department, operator_id, method, subject, purpose) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [now, caller.department, caller.operatorID, method, IdentityNumber.masked(subject), purpose]
         )
     }
@@ -121,7 +136,9 @@ enum ResidentsRecords {
         let from = range?.fromUnixMs ?? 0
         let to = range?.toUnixMs ?? 0
         if from < 0 || to < 0 { throw RPCError(.invalidArgument, "\(field): times must not be negative") }
-        if to != 0 && to <= from { throw RPCError(.invalidArgument, "\(field): to_unix_ms must come after from_unix_ms") }
+        if to != 0 && to <= from {
+            throw RPCError(.invalidArgument, "\(field): to_unix_ms must come after from_unix_ms")
+        }
         return (from, to == 0 ? Int64.max : to)
     }
 
@@ -132,7 +149,8 @@ enum ResidentsRecords {
         else { throw RPCError(.invalidArgument, "month: a year and a month 1–12 must be given") }
         let next =
             month.month == 12
-            ? LocalDay(year: Int(month.year) + 1, month: 1, day: 1)! : LocalDay(year: Int(month.year), month: Int(month.month) + 1, day: 1)!
+            ? LocalDay(year: Int(month.year) + 1, month: 1, day: 1)!
+            : LocalDay(year: Int(month.year), month: Int(month.month) + 1, day: 1)!
         return (time.unixMilliseconds(first, minute: 0), time.unixMilliseconds(next, minute: 0))
     }
 }

@@ -16,7 +16,8 @@ package import ServiceLifecycle
 /// The rules (ID checks, reporter scope, duplicates, transfers, rates) are in `ResidentsRules`.
 package struct ResidentsService: DepartmentService {
     package static let name = "sanlian-residents"
-    package static let abstract = "The resident population service (联管): people, households, transfers, window services."
+    package static let abstract =
+        "The resident population service (联管): people, households, transfers, window services."
 
     let context: ServiceContext
     let settings: ResidentsSettings
@@ -34,7 +35,9 @@ package struct ResidentsService: DepartmentService {
     }
 
     package static func migrations(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("residents v1: people, households, movements, transfers, window services, audit, imports") { db in
+        migrator.registerMigration(
+            "residents v1: people, households, movements, transfers, window services, audit, imports"
+        ) { db in
             try db.execute(
                 sql: """
                     CREATE TABLE people (

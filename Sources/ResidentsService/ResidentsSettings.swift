@@ -44,12 +44,16 @@ struct ResidentsSettings: Sendable {
             guard (1...120).contains(months) else { throw ComposeError("residents.lapse_months: 1–120, got \(months)") }
             lapseMonths = months
         }
-        onTheSpotMs = Int64(try ComposeFile.duration(section.on_the_spot, default: 1800, key: "residents.on_the_spot")) * 1000
+        onTheSpotMs =
+            Int64(try ComposeFile.duration(section.on_the_spot, default: 1800, key: "residents.on_the_spot")) * 1000
         if let regions = section.regions {
             for code in regions.known ?? [] where !(code.count == 6 && code.allSatisfy { $0.isASCII && $0.isNumber }) {
                 throw ComposeError("residents.regions.known: \"\(code)\" is not a six-digit region code")
             }
-            self.regions = RegionPolicy(knownRegions: Set(regions.known ?? []), refuseUnknown: regions.refuse_unknown ?? false)
+            self.regions = RegionPolicy(
+                knownRegions: Set(regions.known ?? []),
+                refuseUnknown: regions.refuse_unknown ?? false
+            )
         }
         for (kind, documents) in section.transfer_documents ?? [:] {
             guard checklists[kind] != nil else {

@@ -28,7 +28,8 @@ extension ResidentsService: ResidentsV1.TransfersService {
         guard let kind = Self.kindName(request.kind), let checklist = settings.checklists[kind] else {
             throw RPCError(.invalidArgument, "kind: must be move_in, move_out, birth, marriage or study")
         }
-        for (field, value) in [("from_address", request.fromAddress), ("to_address", request.toAddress)] where value.count > 200 {
+        for (field, value) in [("from_address", request.fromAddress), ("to_address", request.toAddress)]
+        where value.count > 200 {
             throw RPCError(.invalidArgument, "\(field): at most 200 characters")
         }
         guard !request.toAddress.isEmpty else { throw RPCError(.invalidArgument, "to_address: must be given") }
@@ -39,7 +40,10 @@ extension ResidentsService: ResidentsV1.TransfersService {
                 throw RPCError(.notFound, "id_number: no person \(IdentityNumber.masked(request.idNumber))")
             }
             guard person.lockedByTransfer.isEmpty else {
-                throw RPCError(.failedPrecondition, "the person is locked by transfer \(person.lockedByTransfer), which is pending")
+                throw RPCError(
+                    .failedPrecondition,
+                    "the person is locked by transfer \(person.lockedByTransfer), which is pending"
+                )
             }
             let transfer = ResidentsV1.Transfer(
                 id: ResidentsRecords.newID("tr-"),
@@ -60,7 +64,8 @@ extension ResidentsService: ResidentsV1.TransfersService {
         return Self.shown(transfer, to: caller)
     }
 
-    package func updateDocuments(_ request: ResidentsV1.UpdateDocumentsRequest, context call: ServerContext) async throws
+    package func updateDocuments(_ request: ResidentsV1.UpdateDocumentsRequest, context call: ServerContext)
+        async throws
         -> ResidentsV1.Transfer
     {
         try await step(request.id, call) { transfer, _ in
@@ -77,7 +82,9 @@ extension ResidentsService: ResidentsV1.TransfersService {
         }
     }
 
-    package func decide(_ request: ResidentsV1.DecideTransferRequest, context call: ServerContext) async throws -> ResidentsV1.Transfer {
+    package func decide(_ request: ResidentsV1.DecideTransferRequest, context call: ServerContext) async throws
+        -> ResidentsV1.Transfer
+    {
         if !request.approve && request.reason.filter({ !$0.isWhitespace }).isEmpty {
             throw RPCError(.invalidArgument, "reason: say why the transfer is rejected")
         }
@@ -115,7 +122,10 @@ extension ResidentsService: ResidentsV1.TransfersService {
             let step = try change(&transfer, now)
             let next: TransferRules.State
             do {
-                next = try TransferRules.apply(step, to: TransferRules.State(rawValue: transfer.state.rawValue) ?? .requested)
+                next = try TransferRules.apply(
+                    step,
+                    to: TransferRules.State(rawValue: transfer.state.rawValue) ?? .requested
+                )
             } catch let error as PersonError {
                 throw RPCError(.failedPrecondition, error.message)
             }
@@ -144,7 +154,10 @@ extension ResidentsService: ResidentsV1.TransfersService {
                 INSERT INTO transfers (id, id_number, state, requested_ms, body) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET state = excluded.state, body = excluded.body
                 """,
-            arguments: [transfer.id, transfer.idNumber, transfer.state.rawValue, transfer.requestedUnixMs, try ResidentsRecords.body(transfer)]
+            arguments: [
+                transfer.id, transfer.idNumber, transfer.state.rawValue, transfer.requestedUnixMs,
+                try ResidentsRecords.body(transfer),
+            ]
         )
     }
 
@@ -167,11 +180,13 @@ extension ResidentsService: ResidentsV1.TransfersService {
     package func getTransfer(_ request: ResidentsV1.GetTransferRequest, context call: ServerContext) async throws
         -> ResidentsV1.Transfer
     {
-        guard let transfer = try await context.database.pool.read({ db in
-            try Row.fetchOne(db, sql: "SELECT body FROM transfers WHERE id = ?", arguments: [request.id]).map {
-                try ResidentsRecords.decode(ResidentsV1.Transfer.self, $0)
-            }
-        }) else { throw RPCError(.notFound, "no transfer \(request.id)") }
+        guard
+            let transfer = try await context.database.pool.read({ db in
+                try Row.fetchOne(db, sql: "SELECT body FROM transfers WHERE id = ?", arguments: [request.id]).map {
+                    try ResidentsRecords.decode(ResidentsV1.Transfer.self, $0)
+                }
+            })
+        else { throw RPCError(.notFound, "no transfer \(request.id)") }
         return Self.shown(transfer, to: call.caller)
     }
 
@@ -179,7 +194,9 @@ extension ResidentsService: ResidentsV1.TransfersService {
         -> ResidentsV1.ListTransfersResponse
     {
         var pager = try ListPager(tag: "tr1", request: request.page, frameBytes: call.peerMaxFrameBytes, fields: 2)
-        let states = request.states.isEmpty ? "1" : "state IN (\(request.states.map { String($0.rawValue) }.joined(separator: ",")))"
+        let states =
+            request.states.isEmpty
+            ? "1" : "state IN (\(request.states.map { String($0.rawValue) }.joined(separator: ",")))"
         let caller = call.caller
         let (rows, total) = try await context.database.pool.read { [pager] db in
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM transfers WHERE \(states)") ?? 0
@@ -284,7 +301,11 @@ extension ResidentsService: ResidentsV1.WindowServicesService {
         let unmasked = call.caller.holds(grant: "personal_data")
         let (rows, total) = try await context.database.pool.read { [pager] db in
             let total =
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM window_services WHERE received_ms >= ? AND received_ms < ?", arguments: [from, to])
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT COUNT(*) FROM window_services WHERE received_ms >= ? AND received_ms < ?",
+                    arguments: [from, to]
+                )
                 ?? 0
             var sql = "SELECT id, received_ms, body FROM window_services WHERE received_ms >= ? AND received_ms < ?"
             var arguments: [DatabaseValue] = [from.databaseValue, to.databaseValue]

@@ -22,7 +22,7 @@ struct AccessPolicyTests {
             ("station", "/sanlian.residents.v1.Population/GetPerson", true),
             ("station", "/sanlian.broker.v1.Broker/ResolveAggregate", true),
             ("traffic", "/sanlian.hazards.v1.Hazards/Report", true),
-            ("traffic", "/sanlian.residents.v1.Population/GetPerson", false),
+            ("traffic", "/sanlian.residents.v1.Population/UpsertPerson", false),
             ("traffic", "/sanlian.residents.v1.Population/ListEnterpriseWorkers", true),
             ("traffic", "/sanlian.broker.v1.Broker/ResolveAggregate", false),
             ("governance", "/sanlian.patrol.v1.Roster/GenerateRoster", true),
@@ -40,11 +40,14 @@ struct AccessPolicyTests {
     @Test("a refusal is PERMISSION_DENIED naming the department and the method")
     func refusalMessage() {
         #expect {
-            try Self.policy.authorizeCall(department: "traffic", method: "/sanlian.residents.v1.Population/GetPerson")
+            try Self.policy.authorizeCall(
+                department: "traffic",
+                method: "/sanlian.residents.v1.Population/UpsertPerson"
+            )
         } throws: { error in
             let error = error as? RPCError
             return error?.code == .permissionDenied && error!.message.contains("traffic")
-                && error!.message.contains("/sanlian.residents.v1.Population/GetPerson")
+                && error!.message.contains("/sanlian.residents.v1.Population/UpsertPerson")
         }
     }
 

@@ -170,7 +170,9 @@ struct AlertLedgerTests {
             try await township.withClient("station") { station in
                 let stream = try await station.serverStream(
                     BrokerV1.Broker.subscribeLedger,
-                    BrokerV1.SubscribeLedgerRequest(name: "flaky", ackTimeoutSeconds: 1, maxDeliveries: 2),
+                    // Three seconds to acknowledge: a loaded test run can take one between an event
+                    // arriving and its acknowledgement.
+                    BrokerV1.SubscribeLedgerRequest(name: "flaky", ackTimeoutSeconds: 3, maxDeliveries: 2),
                     options: CallOptions(timeout: .seconds(60))
                 )
                 var iterator = stream.makeAsyncIterator()

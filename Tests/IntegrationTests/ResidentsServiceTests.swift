@@ -44,23 +44,35 @@ struct ResidentsServiceTests {
 
     static func code(_ error: any Error) -> StatusCode? { (error as? RPCError)?.code }
 
-    @Test("the traffic office gets masked data; the station's unmasked read is audited with its purpose, masked reads are not")
+    @Test(
+        "the traffic office gets masked data; the station's unmasked read is audited with its purpose, masked reads are not"
+    )
     func maskingAndAudit() async throws {
         try await Self.withResidents { township in
             try await township.withClient("station") { try await Self.register($0, Self.wang, "王大山") }
             try await township.withClient("traffic") { client in
                 let population = ResidentsV1.PopulationClient(client, options: Self.options())
                 let person = try await population.getPerson(ResidentsV1.GetPersonRequest(idNumber: Self.wang))
-                #expect(person.masked && person.idNumber == "511681********\(Self.wang.suffix(4))" && person.phone == "138****5678")
+                #expect(
+                    person.masked && person.idNumber == "511681********\(Self.wang.suffix(4))"
+                        && person.phone == "138****5678"
+                )
                 await #expect {
-                    try await population.getPerson(ResidentsV1.GetPersonRequest(idNumber: Self.wang, purpose: "案件", unmask: true))
+                    try await population.getPerson(
+                        ResidentsV1.GetPersonRequest(idNumber: Self.wang, purpose: "案件", unmask: true)
+                    )
                 } throws: { Self.code($0) == .permissionDenied }
-                let workers = try await population.listEnterpriseWorkers(ResidentsV1.ListEnterpriseWorkersRequest(enterprise: "E001"))
+                let workers = try await population.listEnterpriseWorkers(
+                    ResidentsV1.ListEnterpriseWorkersRequest(enterprise: "E001")
+                )
                 #expect(workers.people.allSatisfy { $0.masked })
             }
             try await township.withClient("station", operatorID: "clerk-01") { client in
                 let population = ResidentsV1.PopulationClient(client, options: Self.options())
-                #expect(try await population.getPerson(ResidentsV1.GetPersonRequest(idNumber: Self.wang)).masked, "masked unless asked")
+                #expect(
+                    try await population.getPerson(ResidentsV1.GetPersonRequest(idNumber: Self.wang)).masked,
+                    "masked unless asked"
+                )
                 await #expect {
                     try await population.getPerson(ResidentsV1.GetPersonRequest(idNumber: Self.wang, unmask: true))
                 } throws: { error in
@@ -114,7 +126,9 @@ struct ResidentsServiceTests {
         }
     }
 
-    @Test("the same person reported with a typo in the name is flagged, shown side by side, and merged or kept distinct")
+    @Test(
+        "the same person reported with a typo in the name is flagged, shown side by side, and merged or kept distinct"
+    )
     func duplicates() async throws {
         try await Self.withResidents { township in
             let typo = residentID("51168119850612124")
@@ -122,28 +136,46 @@ struct ResidentsServiceTests {
                 try await Self.register(client, Self.wang, "王大山")
                 let population = ResidentsV1.PopulationClient(client, options: Self.options())
                 let first = try await population.reportMovement(
-                    ResidentsV1.MovementReport(kind: .confirmation, person: ResidentsV1.Person(idNumber: Self.wang, name: "王大三"))
+                    ResidentsV1.MovementReport(
+                        kind: .confirmation,
+                        person: ResidentsV1.Person(idNumber: Self.wang, name: "王大三")
+                    )
                 )
                 #expect(!first.duplicateCandidateID.isEmpty)
                 let second = try await population.reportMovement(
-                    ResidentsV1.MovementReport(kind: .arrival, person: ResidentsV1.Person(idNumber: typo, name: "王大山"), villageCode: "511681104201")
+                    ResidentsV1.MovementReport(
+                        kind: .arrival,
+                        person: ResidentsV1.Person(idNumber: typo, name: "王大山"),
+                        villageCode: "511681104201"
+                    )
                 )
                 #expect(!second.duplicateCandidateID.isEmpty)
-                let candidates = try await population.listDuplicateCandidates(ResidentsV1.ListDuplicateCandidatesRequest()).candidates
+                let candidates = try await population.listDuplicateCandidates(
+                    ResidentsV1.ListDuplicateCandidatesRequest()
+                ).candidates
                 #expect(candidates.count == 2)
                 #expect(candidates.first?.left?.name == "王大山" && candidates.first?.right?.name == "王大三")
                 #expect(candidates.first?.reason.contains("names differ") == true)
-                _ = try await population.resolveDuplicate(ResidentsV1.ResolveDuplicateRequest(candidateID: first.duplicateCandidateID, merge: false))
+                _ = try await population.resolveDuplicate(
+                    ResidentsV1.ResolveDuplicateRequest(candidateID: first.duplicateCandidateID, merge: false)
+                )
                 let merged = try await population.resolveDuplicate(
                     ResidentsV1.ResolveDuplicateRequest(candidateID: second.duplicateCandidateID, merge: true)
                 )
                 #expect(merged.keptIDNumber == Self.wang)
-                let kept = try await population.getPerson(ResidentsV1.GetPersonRequest(idNumber: Self.wang, purpose: "核对重复", unmask: true))
+                let kept = try await population.getPerson(
+                    ResidentsV1.GetPersonRequest(idNumber: Self.wang, purpose: "核对重复", unmask: true)
+                )
                 #expect(kept.mergedIDNumbers == [typo])
-                #expect(try await population.listDuplicateCandidates(ResidentsV1.ListDuplicateCandidatesRequest()).candidates.isEmpty)
+                #expect(
+                    try await population.listDuplicateCandidates(ResidentsV1.ListDuplicateCandidatesRequest())
+                        .candidates.isEmpty
+                )
                 // Both histories kept: the typo's arrival is still in the movements.
                 #expect(try await population.listMovements(ResidentsV1.ListMovementsRequest()).movements.count == 2)
-                #expect(try await population.searchPeople(ResidentsV1.SearchPeopleRequest(name: "王大山")).people.count == 1)
+                #expect(
+                    try await population.searchPeople(ResidentsV1.SearchPeopleRequest(name: "王大山")).people.count == 1
+                )
             }
         }
     }
@@ -160,13 +192,19 @@ struct ResidentsServiceTests {
                 )
                 #expect(transfer.documents.map(\.name) == ["户口迁移证", "居民身份证", "准予迁入证明"])
                 await #expect { try await Self.register(client, Self.wang, "王大山") } throws: { error in
-                    Self.code(error) == .failedPrecondition && (error as? RPCError)?.message.contains(transfer.id) == true
+                    Self.code(error) == .failedPrecondition
+                        && (error as? RPCError)?.message.contains(transfer.id) == true
                 }
-                await #expect { try await transfers.decide(ResidentsV1.DecideTransferRequest(id: transfer.id, approve: true)) } throws: {
+                await #expect {
+                    try await transfers.decide(ResidentsV1.DecideTransferRequest(id: transfer.id, approve: true))
+                } throws: {
                     Self.code($0) == .failedPrecondition
                 }
                 let partial = try await transfers.updateDocuments(
-                    ResidentsV1.UpdateDocumentsRequest(id: transfer.id, documents: [ResidentsV1.DocumentItem(name: "户口迁移证", received: true)])
+                    ResidentsV1.UpdateDocumentsRequest(
+                        id: transfer.id,
+                        documents: [ResidentsV1.DocumentItem(name: "户口迁移证", received: true)]
+                    )
                 )
                 #expect(partial.state == .requested)
                 let complete = try await transfers.updateDocuments(
@@ -176,19 +214,28 @@ struct ResidentsServiceTests {
                     )
                 )
                 #expect(complete.state == .documentsComplete)
-                #expect(try await transfers.decide(ResidentsV1.DecideTransferRequest(id: transfer.id, approve: true)).state == .approved)
-                #expect(try await transfers.complete(ResidentsV1.CompleteTransferRequest(id: transfer.id)).state == .done)
+                #expect(
+                    try await transfers.decide(ResidentsV1.DecideTransferRequest(id: transfer.id, approve: true)).state
+                        == .approved
+                )
+                #expect(
+                    try await transfers.complete(ResidentsV1.CompleteTransferRequest(id: transfer.id)).state == .done
+                )
                 let moved = try await population.getPerson(ResidentsV1.GetPersonRequest(idNumber: Self.wang))
                 #expect(moved.lockedByTransfer.isEmpty && moved.registrationAddress == "高兴镇二组 8 号")
                 // A rejection unlocks too.
                 let second = try await transfers.requestTransfer(
                     ResidentsV1.TransferRequest(kind: .moveOut, idNumber: Self.wang, toAddress: "外县")
                 )
-                await #expect { try await transfers.decide(ResidentsV1.DecideTransferRequest(id: second.id, approve: false)) } throws: {
+                await #expect {
+                    try await transfers.decide(ResidentsV1.DecideTransferRequest(id: second.id, approve: false))
+                } throws: {
                     Self.code($0) == .invalidArgument
                 }
                 #expect(
-                    try await transfers.decide(ResidentsV1.DecideTransferRequest(id: second.id, approve: false, reason: "材料不符")).state
+                    try await transfers.decide(
+                        ResidentsV1.DecideTransferRequest(id: second.id, approve: false, reason: "材料不符")
+                    ).state
                         == .rejected
                 )
                 try await Self.register(client, Self.wang, "王大山")
@@ -203,7 +250,10 @@ struct ResidentsServiceTests {
             ResidentsV1.ImportRow(
                 line: UInt32(index + 2),
                 kind: .person,
-                person: ResidentsV1.Person(idNumber: residentID("51168119900101" + String(format: "%03d", index)), name: "村民\(index)")
+                person: ResidentsV1.Person(
+                    idNumber: residentID("51168119900101" + String(format: "%03d", index)),
+                    name: "村民\(index)"
+                )
             )
         }
         _ = try await Harness.withBroker(township) { _ in
@@ -224,20 +274,28 @@ struct ResidentsServiceTests {
             _ = try await Harness.withService(township, "sanlian-residents") { process in
                 try await township.withClient("station") { client in
                     let population = ResidentsV1.PopulationClient(client, options: Self.options())
-                    #expect(try await population.searchPeople(ResidentsV1.SearchPeopleRequest(name: "村民")).people.isEmpty)
+                    #expect(
+                        try await population.searchPeople(ResidentsV1.SearchPeopleRequest(name: "村民")).people.isEmpty
+                    )
                     let imports = ResidentsV1.ImportsClient(client, options: Self.options())
                     _ = try await imports.abortImport(ResidentsV1.AbortImportRequest(importID: begun))
                     for round in 1...2 {
                         let fresh = try await imports.beginImport(ResidentsV1.BeginImportRequest(name: "people.csv"))
-                        _ = try await imports.addImportChunk(ResidentsV1.ImportChunk(importID: fresh.importID, chunk: 1, rows: rows))
-                        let committed = try await imports.commitImport(ResidentsV1.CommitImportRequest(importID: fresh.importID))
+                        _ = try await imports.addImportChunk(
+                            ResidentsV1.ImportChunk(importID: fresh.importID, chunk: 1, rows: rows)
+                        )
+                        let committed = try await imports.commitImport(
+                            ResidentsV1.CommitImportRequest(importID: fresh.importID)
+                        )
                         if round == 1 {
                             #expect(committed.created == 50 && committed.unchanged == 0)
                         } else {
                             #expect(committed.created == 0 && committed.updated == 0 && committed.unchanged == 50)
                         }
                     }
-                    #expect(try await population.searchPeople(ResidentsV1.SearchPeopleRequest(name: "村民")).page?.total == 50)
+                    #expect(
+                        try await population.searchPeople(ResidentsV1.SearchPeopleRequest(name: "村民")).page?.total == 50
+                    )
                 }
                 _ = process
             }

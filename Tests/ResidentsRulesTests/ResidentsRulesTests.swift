@@ -15,11 +15,19 @@ struct PersonRulesTests {
 
     @Test("a valid number, an X check digit, and a lowercase x read as X; sex and birth date derived")
     func valid() throws {
-        let checked = try PersonRules.check(PersonEntry(idNumber: idNumber("51168119850612123"), name: "王大山"), today: today, regions: regions)
+        let checked = try PersonRules.check(
+            PersonEntry(idNumber: idNumber("51168119850612123"), name: "王大山"),
+            today: today,
+            regions: regions
+        )
         #expect(checked.birthDate == "1985-06-12")
         #expect(checked.isMale)
         #expect(checked.warning == nil)
-        let x = try PersonRules.check(PersonEntry(idNumber: "11010519491231002x", name: "李"), today: today, regions: regions)
+        let x = try PersonRules.check(
+            PersonEntry(idNumber: "11010519491231002x", name: "李"),
+            today: today,
+            regions: regions
+        )
         #expect(x.idNumber.text == "11010519491231002X")
         #expect(!x.isMale)
     }
@@ -49,7 +57,11 @@ struct PersonRulesTests {
         let warned = try PersonRules.check(PersonEntry(idNumber: unknown, name: "王"), today: today, regions: regions)
         #expect(warned.warning?.contains("991681") == true)
         #expect(throws: PersonError.self) {
-            try PersonRules.check(PersonEntry(idNumber: unknown, name: "王"), today: today, regions: RegionPolicy(refuseUnknown: true))
+            try PersonRules.check(
+                PersonEntry(idNumber: unknown, name: "王"),
+                today: today,
+                regions: RegionPolicy(refuseUnknown: true)
+            )
         }
     }
 
@@ -77,42 +89,73 @@ struct ResidentsProcessRulesTests {
     @Test("a village group leader only for their village; an enterprise owner only for their enterprise")
     func scope() throws {
         try ReporterScope.check(
-            department: "village_leader", roles: ["village_leader"], villages: ["511681104201"], enterprises: [],
-            villageCode: "511681104201", enterprise: ""
+            department: "village_leader",
+            roles: ["village_leader"],
+            villages: ["511681104201"],
+            enterprises: [],
+            villageCode: "511681104201",
+            enterprise: ""
         )
         #expect(throws: PersonError.self) {
             try ReporterScope.check(
-                department: "village_leader", roles: ["village_leader"], villages: ["511681104201"], enterprises: [],
-                villageCode: "511681104202", enterprise: ""
+                department: "village_leader",
+                roles: ["village_leader"],
+                villages: ["511681104201"],
+                enterprises: [],
+                villageCode: "511681104202",
+                enterprise: ""
             )
         }
         try ReporterScope.check(
-            department: "enterprise_owner", roles: ["enterprise_owner"], villages: [], enterprises: ["E001"],
-            villageCode: "", enterprise: "E001"
+            department: "enterprise_owner",
+            roles: ["enterprise_owner"],
+            villages: [],
+            enterprises: ["E001"],
+            villageCode: "",
+            enterprise: "E001"
         )
         #expect(throws: PersonError.self) {
             try ReporterScope.check(
-                department: "enterprise_owner", roles: ["enterprise_owner"], villages: [], enterprises: ["E001"],
-                villageCode: "", enterprise: "E002"
+                department: "enterprise_owner",
+                roles: ["enterprise_owner"],
+                villages: [],
+                enterprises: ["E001"],
+                villageCode: "",
+                enterprise: "E002"
             )
         }
         // A department's own process claims no scope: it may not report as a reporter.
         #expect(throws: PersonError.self) {
             try ReporterScope.check(
-                department: "village_leader", roles: [], villages: [], enterprises: [], villageCode: "511681104201", enterprise: ""
+                department: "village_leader",
+                roles: [],
+                villages: [],
+                enterprises: [],
+                villageCode: "511681104201",
+                enterprise: ""
             )
         }
         // The station's clerk reports anywhere.
         try ReporterScope.check(
-            department: "station", roles: ["registration_clerk"], villages: [], enterprises: [], villageCode: "x", enterprise: "y"
+            department: "station",
+            roles: ["registration_clerk"],
+            villages: [],
+            enterprises: [],
+            villageCode: "x",
+            enterprise: "y"
         )
     }
 
     @Test("duplicates: the same number with a name typo, the same name and birth date with a number typo")
     func duplicates() {
         let a = (idNumber: "511681198506121230", name: "王大山", birthDate: "1985-06-12")
-        #expect(DuplicateRules.reason(a, (a.idNumber, "王大三", a.birthDate))?.contains("names differ by 1 character") == true)
-        #expect(DuplicateRules.reason(a, ("511681198506121239", "王大山", a.birthDate))?.contains("differ by 1 character") == true)
+        #expect(
+            DuplicateRules.reason(a, (a.idNumber, "王大三", a.birthDate))?.contains("names differ by 1 character") == true
+        )
+        #expect(
+            DuplicateRules.reason(a, ("511681198506121239", "王大山", a.birthDate))?.contains("differ by 1 character")
+                == true
+        )
         #expect(DuplicateRules.reason(a, a) == nil)
         #expect(DuplicateRules.reason(a, ("110105194912310021", "王大山", a.birthDate)) == nil, "far apart")
     }
@@ -150,7 +193,9 @@ struct ResidentsProcessRulesTests {
         ]
         let rates = WindowRates.compute(
             services,
-            month: (time.unixMilliseconds(december, minute: 0), time.unixMilliseconds(LocalDay("2027-01-01")!, minute: 0)),
+            month: (
+                time.unixMilliseconds(december, minute: 0), time.unixMilliseconds(LocalDay("2027-01-01")!, minute: 0)
+            ),
             onTheSpotMs: 30 * 60_000,
             time: time
         )

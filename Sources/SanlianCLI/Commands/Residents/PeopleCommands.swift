@@ -56,7 +56,8 @@ struct PersonCommand: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a person (masked unless asked with a purpose).")
         @Argument(help: "The ID number.") var idNumber: String
-        @Flag(help: "Show the ID number and phone unmasked (needs the grant and --purpose; audited).") var unmask = false
+        @Flag(help: "Show the ID number and phone unmasked (needs the grant and --purpose; audited).") var unmask =
+            false
         @Option(help: "Why the unmasked data is needed.") var purpose: String = ""
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup(title: "Connection options") var connection: ConnectionOptions
@@ -74,10 +75,14 @@ struct PersonCommand: AsyncParsableCommand {
                 (Labels.text("出生日期", "born"), person.birthDate),
                 (Labels.text("电话", "phone"), person.phone),
                 (Labels.text("户籍地址", "registered at"), person.registrationAddress),
-                (Labels.text("类别", "residence"), person.residence == .floating ? Labels.text("流动人口", "floating") : Labels.text("户籍人口", "registered")),
+                (
+                    Labels.text("类别", "residence"),
+                    person.residence == .floating ? Labels.text("流动人口", "floating") : Labels.text("户籍人口", "registered")
+                ),
                 (
                     Labels.text("居住", "lives in"),
-                    [person.livesAt?.villageCode, person.livesAt?.villageGroup].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+                    [person.livesAt?.villageCode, person.livesAt?.villageGroup].compactMap { $0 }.filter { !$0.isEmpty }
+                        .joined(separator: " ")
                 ),
                 (Labels.text("宿舍", "dormitory of"), person.dormitoryEnterprise),
                 (Labels.text("工作单位", "works for"), person.enterprise),
@@ -101,10 +106,15 @@ struct HouseholdCommand: AsyncParsableCommand {
     )
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Register a household, or change one: its head and members (registered people).")
+        static let configuration = CommandConfiguration(
+            abstract: "Register a household, or change one: its head and members (registered people)."
+        )
         @Argument(help: "The household's id.") var id: String
         @Option(help: "The head's ID number.") var head: String
-        @Option(name: .customLong("member"), help: "A member: ID number and relationship, e.g. 5116…:spouse (repeatable).")
+        @Option(
+            name: .customLong("member"),
+            help: "A member: ID number and relationship, e.g. 5116…:spouse (repeatable)."
+        )
         var members: [String] = []
         @Option(help: "Address.") var address: String = ""
         @Option(help: "12-digit village code.") var village: String = ""
@@ -118,11 +128,15 @@ struct HouseholdCommand: AsyncParsableCommand {
                 villageCode: village,
                 members: try members.map { text in
                     let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
-                    guard parts.count == 2 else { throw ValidationError("--member: \"\(text)\" is not ID_NUMBER:relationship") }
+                    guard parts.count == 2 else {
+                        throw ValidationError("--member: \"\(text)\" is not ID_NUMBER:relationship")
+                    }
                     return ResidentsV1.HouseholdMember(idNumber: parts[0], relationship: parts[1])
                 }
             )
-            _ = try await ResidentsCommand.Session.run(connection) { try await $0.population.upsertHousehold(household) }
+            _ = try await ResidentsCommand.Session.run(connection) {
+                try await $0.population.upsertHousehold(household)
+            }
             Console.current.line(Labels.text("已保存 \(id)", "saved \(id)"))
         }
     }
@@ -135,12 +149,15 @@ struct HouseholdCommand: AsyncParsableCommand {
 
         func run() async throws {
             let request = ResidentsV1.GetHouseholdRequest(id: id)
-            let household = try await ResidentsCommand.Session.run(connection) { try await $0.population.getHousehold(request) }
+            let household = try await ResidentsCommand.Session.run(connection) {
+                try await $0.population.getHousehold(request)
+            }
             if json { return Output.json(household) }
             Console.current.line("\(household.id)  \(household.villageCode)  \(household.address)")
             Output.table(
                 [Labels.text("身份证号", "ID NUMBER"), Labels.text("关系", "RELATIONSHIP")],
-                [[household.headIDNumber, Labels.text("户主", "head")]] + household.members.map { [$0.idNumber, $0.relationship] }
+                [[household.headIDNumber, Labels.text("户主", "head")]]
+                    + household.members.map { [$0.idNumber, $0.relationship] }
             )
         }
     }
@@ -155,13 +172,18 @@ struct HouseholdCommand: AsyncParsableCommand {
             let village = village
             let households = try await ResidentsCommand.Session.run(connection) { session in
                 try await Paging.all { page in
-                    let answer = try await session.population.listHouseholds(ResidentsV1.ListHouseholdsRequest(villageCode: village, page: page))
+                    let answer = try await session.population.listHouseholds(
+                        ResidentsV1.ListHouseholdsRequest(villageCode: village, page: page)
+                    )
                     return (answer.households, answer.page)
                 }
             }
             if json { return Output.json(households) }
             Output.table(
-                [Labels.text("户号", "ID"), Labels.text("户主", "HEAD"), Labels.text("人数", "MEMBERS"), Labels.text("村", "VILLAGE"), Labels.text("地址", "ADDRESS")],
+                [
+                    Labels.text("户号", "ID"), Labels.text("户主", "HEAD"), Labels.text("人数", "MEMBERS"),
+                    Labels.text("村", "VILLAGE"), Labels.text("地址", "ADDRESS"),
+                ],
                 households.map { [$0.id, $0.headIDNumber, String($0.members.count + 1), $0.villageCode, $0.address] }
             )
         }
@@ -214,11 +236,15 @@ struct ImportCommand: AsyncParsableCommand {
             while sent < all.count {
                 number += 1
                 let slice = Array(all[sent..<min(sent + size, all.count)])
-                _ = try await session.imports.addImportChunk(ResidentsV1.ImportChunk(importID: begun.importID, chunk: number, rows: slice))
+                _ = try await session.imports.addImportChunk(
+                    ResidentsV1.ImportChunk(importID: begun.importID, chunk: number, rows: slice)
+                )
                 sent += slice.count
                 console.progress(Labels.text("已发送 \(sent)/\(all.count) 行", "sent \(sent) of \(all.count) rows"))
             }
-            let staged = try await session.imports.addImportChunk(ResidentsV1.ImportChunk(importID: begun.importID, chunk: number + 1))
+            let staged = try await session.imports.addImportChunk(
+                ResidentsV1.ImportChunk(importID: begun.importID, chunk: number + 1)
+            )
             guard staged.rejectedTotal == 0 else {
                 _ = try await session.imports.abortImport(ResidentsV1.AbortImportRequest(importID: begun.importID))
                 return staged
@@ -233,7 +259,12 @@ struct ImportCommand: AsyncParsableCommand {
                 [Labels.text("行", "LINE"), Labels.text("列", "COLUMN"), Labels.text("问题", "PROBLEM")],
                 status.rejected.map { [String($0.line), $0.field, $0.message] }
             )
-            throw CLIError(Labels.text("\(status.rejectedTotal) 行有误，未导入任何记录", "\(status.rejectedTotal) rows rejected; nothing was imported"))
+            throw CLIError(
+                Labels.text(
+                    "\(status.rejectedTotal) 行有误，未导入任何记录",
+                    "\(status.rejectedTotal) rows rejected; nothing was imported"
+                )
+            )
         }
         Console.current.line(
             Labels.text(
@@ -247,7 +278,9 @@ struct ImportCommand: AsyncParsableCommand {
 /// Reads the residents' import files.
 enum ResidentsCSV {
     static func read(_ path: String, kind: ResidentsV1.ImportRowKind) throws -> [ResidentsV1.ImportRow] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("\(path): cannot read the file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError("\(path): cannot read the file")
+        }
         guard var text = String(data: data, encoding: .utf8) else {
             throw CLIError("\(path): not UTF-8 text; save it as \"CSV UTF-8\" and import it again")
         }
@@ -266,7 +299,9 @@ enum ResidentsCSV {
             default: ["id_number", "name"]
             }
         for column in required where !header.contains(column) {
-            throw CLIError("\(path): no column \(column); the first row names the columns (sanlian residents import --help)")
+            throw CLIError(
+                "\(path): no column \(column); the first row names the columns (sanlian residents import --help)"
+            )
         }
         var rows: [ResidentsV1.ImportRow] = []
         var line: UInt32 = 1
@@ -289,8 +324,13 @@ enum ResidentsCSV {
                             address: field("address"),
                             villageCode: field("village_code"),
                             members: field("members").split(separator: ";").map { member in
-                                let parts = member.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                                return ResidentsV1.HouseholdMember(idNumber: parts[0], relationship: parts.count > 1 ? parts[1] : "")
+                                let parts = member.split(separator: ":", maxSplits: 1).map {
+                                    $0.trimmingCharacters(in: .whitespaces)
+                                }
+                                return ResidentsV1.HouseholdMember(
+                                    idNumber: parts[0],
+                                    relationship: parts.count > 1 ? parts[1] : ""
+                                )
                             }
                         )
                     )
@@ -319,8 +359,10 @@ enum ResidentsCSV {
                             name: field("name"),
                             phone: field("phone"),
                             registrationAddress: field("registration_address"),
-                            residence: ["floating", "流动"].contains(field("residence").lowercased()) ? .floating : .registered,
-                            livesAt: village.isEmpty ? nil : CommonV1.Place(villageCode: village, villageGroup: field("village_group")),
+                            residence: ["floating", "流动"].contains(field("residence").lowercased())
+                                ? .floating : .registered,
+                            livesAt: village.isEmpty
+                                ? nil : CommonV1.Place(villageCode: village, villageGroup: field("village_group")),
                             enterprise: field("enterprise"),
                             dormitoryEnterprise: field("dormitory")
                         )

@@ -9,14 +9,16 @@ import SanlianWire
 struct ResidentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "residents",
-        abstract: "The resident population (联管): people, households, arrivals and departures, transfers, window services.",
+        abstract:
+            "The resident population (联管): people, households, arrivals and departures, transfers, window services.",
         discussion: """
             Served by sanlian-residents. ID numbers and phones are masked unless your department \
             holds the personal_data grant and you ask with --unmask and a --purpose, which is \
             audited.
             """,
         subcommands: [
-            PersonCommand.self, Search.self, HouseholdCommand.self, Report.self, Movements.self, Present.self, Lapsed.self,
+            PersonCommand.self, Search.self, HouseholdCommand.self, Report.self, Movements.self, Present.self,
+            Lapsed.self,
             Duplicates.self, Statistics.self, Audit.self, Workers.self, ImportCommand.self, TransferCommand.self,
             WindowCommand.self,
         ]
@@ -25,13 +27,21 @@ struct ResidentsCommand: AsyncParsableCommand {
     /// The residents service's clients over one command's broker session.
     struct Session {
         let session: BrokerSession
-        var population: ResidentsV1.PopulationClient { ResidentsV1.PopulationClient(session.client, options: session.options) }
+        var population: ResidentsV1.PopulationClient {
+            ResidentsV1.PopulationClient(session.client, options: session.options)
+        }
         var imports: ResidentsV1.ImportsClient { ResidentsV1.ImportsClient(session.client, options: session.options) }
-        var transfers: ResidentsV1.TransfersClient { ResidentsV1.TransfersClient(session.client, options: session.options) }
-        var window: ResidentsV1.WindowServicesClient { ResidentsV1.WindowServicesClient(session.client, options: session.options) }
+        var transfers: ResidentsV1.TransfersClient {
+            ResidentsV1.TransfersClient(session.client, options: session.options)
+        }
+        var window: ResidentsV1.WindowServicesClient {
+            ResidentsV1.WindowServicesClient(session.client, options: session.options)
+        }
         var time: TownshipTime { LocalTime.time(session.settings, section: "residents") }
 
-        static func run<T: Sendable>(_ connection: ConnectionOptions, _ body: @Sendable (Session) async throws -> T) async throws -> T {
+        static func run<T: Sendable>(_ connection: ConnectionOptions, _ body: @Sendable (Session) async throws -> T)
+            async throws -> T
+        {
             try await BrokerSession.run(connection) { session in try await body(Session(session: session)) }
         }
     }
@@ -49,7 +59,9 @@ struct ResidentsCommand: AsyncParsableCommand {
                     person.birthDate,
                     person.residence == .floating ? Labels.text("流动", "floating") : Labels.text("户籍", "registered"),
                     person.dormitoryEnterprise.isEmpty
-                        ? [person.livesAt?.villageCode, person.livesAt?.villageGroup].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+                        ? [person.livesAt?.villageCode, person.livesAt?.villageGroup].compactMap { $0 }.filter {
+                            !$0.isEmpty
+                        }.joined(separator: " ")
                         : Labels.text("宿舍：", "dormitory: ") + person.dormitoryEnterprise,
                     person.enterprise, person.present ? Labels.text("是", "yes") : Labels.text("否", "no"),
                     LocalTime.format(person.lastConfirmedUnixMs, time),
@@ -59,7 +71,9 @@ struct ResidentsCommand: AsyncParsableCommand {
     }
 
     struct Search: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Search people by name (or its start), village or enterprise.")
+        static let configuration = CommandConfiguration(
+            abstract: "Search people by name (or its start), village or enterprise."
+        )
         @Argument(help: "A name or the start of one.") var name: String = ""
         @Option(help: "Only in this 12-digit village.") var village: String = ""
         @Option(help: "Only of this enterprise.") var enterprise: String = ""
@@ -70,7 +84,11 @@ struct ResidentsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let request = ResidentsV1.SearchPeopleRequest(
-                name: name, villageCode: village, enterprise: enterprise, unmask: unmask, purpose: purpose
+                name: name,
+                villageCode: village,
+                enterprise: enterprise,
+                unmask: unmask,
+                purpose: purpose
             )
             let (people, time) = try await Session.run(connection) { session in
                 let people = try await Paging.all { page in
@@ -88,8 +106,10 @@ struct ResidentsCommand: AsyncParsableCommand {
 
     struct Report: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Report an arrival, a departure or a confirmation (village group leaders and enterprise owners: for their own).",
-            discussion: "A village group leader gives --village (their own); an enterprise owner --enterprise (their own)."
+            abstract:
+                "Report an arrival, a departure or a confirmation (village group leaders and enterprise owners: for their own).",
+            discussion:
+                "A village group leader gives --village (their own); an enterprise owner --enterprise (their own)."
         )
         @Argument(help: "arrival, departure or confirmation.") var kind: String
         @Option(name: .customLong("id"), help: "The person's ID number.") var idNumber: String
@@ -104,8 +124,12 @@ struct ResidentsCommand: AsyncParsableCommand {
         @OptionGroup(title: "Connection options") var connection: ConnectionOptions
 
         func run() async throws {
-            let kinds: [String: ResidentsV1.MovementKind] = ["arrival": .arrival, "departure": .departure, "confirmation": .confirmation]
-            guard let movement = kinds[kind] else { throw ValidationError("kind: \"\(kind)\" is not arrival, departure or confirmation") }
+            let kinds: [String: ResidentsV1.MovementKind] = [
+                "arrival": .arrival, "departure": .departure, "confirmation": .confirmation,
+            ]
+            guard let movement = kinds[kind] else {
+                throw ValidationError("kind: \"\(kind)\" is not arrival, departure or confirmation")
+            }
             let time = LocalTime.time(try connection.resolve(), section: "residents")
             let request = ResidentsV1.MovementReport(
                 kind: movement,
@@ -125,13 +149,19 @@ struct ResidentsCommand: AsyncParsableCommand {
             Console.current.line(
                 Labels.text("已登记 \(receipt.id)", "recorded \(receipt.id)")
                     + (receipt.duplicateCandidateID.isEmpty
-                        ? "" : Labels.text("（疑似重复，待核：\(receipt.duplicateCandidateID)）", " (looks like someone known; for review: \(receipt.duplicateCandidateID))"))
+                        ? ""
+                        : Labels.text(
+                            "（疑似重复，待核：\(receipt.duplicateCandidateID)）",
+                            " (looks like someone known; for review: \(receipt.duplicateCandidateID))"
+                        ))
             )
         }
     }
 
     struct Movements: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List arrivals, departures and confirmations, oldest first.")
+        static let configuration = CommandConfiguration(
+            abstract: "List arrivals, departures and confirmations, oldest first."
+        )
         @Option(help: "Only in this village.") var village: String = ""
         @Option(help: "Only of this enterprise.") var enterprise: String = ""
         @Flag(help: "Print JSON.") var json = false
@@ -157,7 +187,8 @@ struct ResidentsCommand: AsyncParsableCommand {
                 ],
                 movements.map { movement in
                     [
-                        LocalTime.format(movement.atUnixMs, time), movement.kind.shortName, movement.idNumber, movement.name,
+                        LocalTime.format(movement.atUnixMs, time), movement.kind.shortName, movement.idNumber,
+                        movement.name,
                         movement.villageCode, movement.enterprise, movement.reportedBy,
                     ]
                 }
@@ -189,7 +220,9 @@ struct ResidentsCommand: AsyncParsableCommand {
     }
 
     struct Lapsed: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "People present but not confirmed for months, for follow-up.")
+        static let configuration = CommandConfiguration(
+            abstract: "People present but not confirmed for months, for follow-up."
+        )
         @Option(help: "Months without a confirmation (default: the compose file's).") var months: UInt32 = 0
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup(title: "Connection options") var connection: ConnectionOptions
@@ -198,7 +231,9 @@ struct ResidentsCommand: AsyncParsableCommand {
             let months = months
             let (people, time) = try await Session.run(connection) { session in
                 let people = try await Paging.all { page in
-                    let answer = try await session.population.listLapsed(ResidentsV1.ListLapsedRequest(months: months, page: page))
+                    let answer = try await session.population.listLapsed(
+                        ResidentsV1.ListLapsedRequest(months: months, page: page)
+                    )
                     return (answer.people, answer.page)
                 }
                 return (people, session.time)
@@ -210,7 +245,8 @@ struct ResidentsCommand: AsyncParsableCommand {
 
     struct Duplicates: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "People who look like one another, side by side; resolve one: merge (both histories kept) or distinct."
+            abstract:
+                "People who look like one another, side by side; resolve one: merge (both histories kept) or distinct."
         )
         @Argument(help: "To resolve: the candidate's id.") var candidate: String?
         @Argument(help: "merge or distinct.") var decision: String?
@@ -226,13 +262,16 @@ struct ResidentsCommand: AsyncParsableCommand {
                 let answer = try await Session.run(connection) { try await $0.population.resolveDuplicate(request) }
                 if json { return Output.json(answer) }
                 return Console.current.line(
-                    decision == "merge" ? Labels.text("已合并，保留 \(answer.keptIDNumber)", "merged into \(answer.keptIDNumber)")
+                    decision == "merge"
+                        ? Labels.text("已合并，保留 \(answer.keptIDNumber)", "merged into \(answer.keptIDNumber)")
                         : Labels.text("已标记为不同的人", "marked distinct")
                 )
             }
             let candidates = try await Session.run(connection) { session in
                 try await Paging.all { page in
-                    let answer = try await session.population.listDuplicateCandidates(ResidentsV1.ListDuplicateCandidatesRequest(page: page))
+                    let answer = try await session.population.listDuplicateCandidates(
+                        ResidentsV1.ListDuplicateCandidatesRequest(page: page)
+                    )
                     return (answer.candidates, answer.page)
                 }
             }
@@ -242,7 +281,10 @@ struct ResidentsCommand: AsyncParsableCommand {
                 Output.table(
                     ["", Labels.text("已登记", "KNOWN"), Labels.text("新报告", "REPORTED")],
                     [
-                        [Labels.text("身份证号", "ID number"), candidate.left?.idNumber ?? "", candidate.right?.idNumber ?? ""],
+                        [
+                            Labels.text("身份证号", "ID number"), candidate.left?.idNumber ?? "",
+                            candidate.right?.idNumber ?? "",
+                        ],
                         [Labels.text("姓名", "name"), candidate.left?.name ?? "", candidate.right?.name ?? ""],
                         [Labels.text("出生", "born"), candidate.left?.birthDate ?? "", candidate.right?.birthDate ?? ""],
                         [Labels.text("电话", "phone"), candidate.left?.phone ?? "", candidate.right?.phone ?? ""],
@@ -255,7 +297,8 @@ struct ResidentsCommand: AsyncParsableCommand {
 
     struct Statistics: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Population by village and by enterprise: registered and floating now, arrivals and departures in a month."
+            abstract:
+                "Population by village and by enterprise: registered and floating now, arrivals and departures in a month."
         )
         @Option(help: "The month, e.g. 2026-12.") var month: String
         @Flag(help: "Print JSON.") var json = false
@@ -270,18 +313,25 @@ struct ResidentsCommand: AsyncParsableCommand {
                 Labels.text("迁出", "DEPARTURES"),
             ]
             func rows(_ counts: [ResidentsV1.PopulationCount]) -> [[String]] {
-                counts.map { [$0.key, String($0.registered), String($0.floating), String($0.arrivals), String($0.departures)] }
+                counts.map {
+                    [$0.key, String($0.registered), String($0.floating), String($0.arrivals), String($0.departures)]
+                }
             }
             Output.table([Labels.text("村", "VILLAGE")] + header.dropFirst(), rows(answer.byVillage))
             Console.current.line()
             Output.table([Labels.text("单位", "ENTERPRISE")] + header.dropFirst(), rows(answer.byEnterprise))
             Console.current.line()
-            Output.table([Labels.text("全镇", "TOWNSHIP")] + header.dropFirst(), rows([answer.township ?? ResidentsV1.PopulationCount()]))
+            Output.table(
+                [Labels.text("全镇", "TOWNSHIP")] + header.dropFirst(),
+                rows([answer.township ?? ResidentsV1.PopulationCount()])
+            )
         }
     }
 
     struct Audit: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The audit log of unmasked reads: who, what, when, why.")
+        static let configuration = CommandConfiguration(
+            abstract: "The audit log of unmasked reads: who, what, when, why."
+        )
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup(title: "Connection options") var connection: ConnectionOptions
 
@@ -299,7 +349,12 @@ struct ResidentsCommand: AsyncParsableCommand {
                     Labels.text("时间", "WHEN"), Labels.text("部门", "DEPARTMENT"), Labels.text("人员", "OPERATOR"),
                     Labels.text("操作", "METHOD"), Labels.text("对象", "SUBJECT"), Labels.text("用途", "PURPOSE"),
                 ],
-                entries.map { [LocalTime.format($0.atUnixMs, time), $0.department, $0.operatorID, $0.method, $0.subject, $0.purpose] }
+                entries.map {
+                    [
+                        LocalTime.format($0.atUnixMs, time), $0.department, $0.operatorID, $0.method, $0.subject,
+                        $0.purpose,
+                    ]
+                }
             )
         }
     }

@@ -14,7 +14,10 @@ struct TransferCommand: AsyncParsableCommand {
         commandName: "transfer",
         abstract: "Household registration transfers (迁户口): request, documents, approve or reject, complete.",
         discussion: "The person's record is locked while a transfer is pending; the lock names the transfer.",
-        subcommands: [Request.self, Documents.self, Approve.self, Reject.self, Complete.self, Show.self, List.self, Checklist.self]
+        subcommands: [
+            Request.self, Documents.self, Approve.self, Reject.self, Complete.self, Show.self, List.self,
+            Checklist.self,
+        ]
     )
 
     static func print(_ transfer: ResidentsV1.Transfer, json: Bool) {
@@ -22,12 +25,15 @@ struct TransferCommand: AsyncParsableCommand {
         let missing = transfer.documents.filter { !$0.received }.map(\.name)
         Console.current.line(
             "\(transfer.id): \(transfer.state.shortName)"
-                + (missing.isEmpty || transfer.state != .requested ? "" : Labels.text("；尚缺：", "; still missing: ") + missing.joined(separator: ", "))
+                + (missing.isEmpty || transfer.state != .requested
+                    ? "" : Labels.text("；尚缺：", "; still missing: ") + missing.joined(separator: ", "))
         )
     }
 
     struct Request: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Request a transfer; the documents it needs are listed.")
+        static let configuration = CommandConfiguration(
+            abstract: "Request a transfer; the documents it needs are listed."
+        )
         @Option(help: "move_in, move_out, birth, marriage or study.") var kind: ResidentsV1.TransferKind
         @Option(name: .customLong("id"), help: "The person's ID number.") var idNumber: String
         @Option(help: "The new registration address.") var to: String
@@ -37,7 +43,10 @@ struct TransferCommand: AsyncParsableCommand {
 
         func run() async throws {
             let request = ResidentsV1.TransferRequest(kind: kind, idNumber: idNumber, fromAddress: from, toAddress: to)
-            TransferCommand.print(try await ResidentsCommand.Session.run(connection) { try await $0.transfers.requestTransfer(request) }, json: json)
+            TransferCommand.print(
+                try await ResidentsCommand.Session.run(connection) { try await $0.transfers.requestTransfer(request) },
+                json: json
+            )
         }
     }
 
@@ -49,8 +58,14 @@ struct TransferCommand: AsyncParsableCommand {
         @OptionGroup(title: "Connection options") var connection: ConnectionOptions
 
         func run() async throws {
-            let request = ResidentsV1.UpdateDocumentsRequest(id: id, documents: received.map { ResidentsV1.DocumentItem(name: $0, received: true) })
-            TransferCommand.print(try await ResidentsCommand.Session.run(connection) { try await $0.transfers.updateDocuments(request) }, json: json)
+            let request = ResidentsV1.UpdateDocumentsRequest(
+                id: id,
+                documents: received.map { ResidentsV1.DocumentItem(name: $0, received: true) }
+            )
+            TransferCommand.print(
+                try await ResidentsCommand.Session.run(connection) { try await $0.transfers.updateDocuments(request) },
+                json: json
+            )
         }
     }
 
@@ -62,12 +77,17 @@ struct TransferCommand: AsyncParsableCommand {
 
         func run() async throws {
             let request = ResidentsV1.DecideTransferRequest(id: id, approve: true)
-            TransferCommand.print(try await ResidentsCommand.Session.run(connection) { try await $0.transfers.decide(request) }, json: json)
+            TransferCommand.print(
+                try await ResidentsCommand.Session.run(connection) { try await $0.transfers.decide(request) },
+                json: json
+            )
         }
     }
 
     struct Reject: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Reject a transfer, with the reason; the person's record is unlocked.")
+        static let configuration = CommandConfiguration(
+            abstract: "Reject a transfer, with the reason; the person's record is unlocked."
+        )
         @Argument(help: "The transfer's id.") var id: String
         @Option(help: "Why.") var reason: String
         @Flag(help: "Print JSON.") var json = false
@@ -75,19 +95,27 @@ struct TransferCommand: AsyncParsableCommand {
 
         func run() async throws {
             let request = ResidentsV1.DecideTransferRequest(id: id, approve: false, reason: reason)
-            TransferCommand.print(try await ResidentsCommand.Session.run(connection) { try await $0.transfers.decide(request) }, json: json)
+            TransferCommand.print(
+                try await ResidentsCommand.Session.run(connection) { try await $0.transfers.decide(request) },
+                json: json
+            )
         }
     }
 
     struct Complete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Complete an approved transfer: the registration moves, the record unlocks.")
+        static let configuration = CommandConfiguration(
+            abstract: "Complete an approved transfer: the registration moves, the record unlocks."
+        )
         @Argument(help: "The transfer's id.") var id: String
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup(title: "Connection options") var connection: ConnectionOptions
 
         func run() async throws {
             let request = ResidentsV1.CompleteTransferRequest(id: id)
-            TransferCommand.print(try await ResidentsCommand.Session.run(connection) { try await $0.transfers.complete(request) }, json: json)
+            TransferCommand.print(
+                try await ResidentsCommand.Session.run(connection) { try await $0.transfers.complete(request) },
+                json: json
+            )
         }
     }
 
@@ -105,10 +133,18 @@ struct TransferCommand: AsyncParsableCommand {
             if json { return Output.json(transfer) }
             for (label, value) in [
                 (Labels.text("编号", "id"), transfer.id), (Labels.text("类型", "kind"), transfer.kind.shortName),
-                (Labels.text("状态", "state"), transfer.state.shortName), (Labels.text("身份证号", "ID number"), transfer.idNumber),
+                (Labels.text("状态", "state"), transfer.state.shortName),
+                (Labels.text("身份证号", "ID number"), transfer.idNumber),
                 (Labels.text("迁出", "from"), transfer.fromAddress), (Labels.text("迁入", "to"), transfer.toAddress),
-                (Labels.text("申请", "requested"), LocalTime.format(transfer.requestedUnixMs, time) + " " + transfer.requestedBy),
-                (Labels.text("决定", "decided"), transfer.decidedUnixMs == 0 ? "" : LocalTime.format(transfer.decidedUnixMs, time) + " " + transfer.decidedBy),
+                (
+                    Labels.text("申请", "requested"),
+                    LocalTime.format(transfer.requestedUnixMs, time) + " " + transfer.requestedBy
+                ),
+                (
+                    Labels.text("决定", "decided"),
+                    transfer.decidedUnixMs == 0
+                        ? "" : LocalTime.format(transfer.decidedUnixMs, time) + " " + transfer.decidedBy
+                ),
                 (Labels.text("理由", "reason"), transfer.reason),
             ] where !value.trimmingCharacters(in: .whitespaces).isEmpty {
                 Console.current.line(label + ": " + value)
@@ -122,7 +158,8 @@ struct TransferCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List transfers, oldest first.")
-        @Option(name: .customLong("state"), help: "Only in this state (repeatable).") var states: [ResidentsV1.TransferState] = []
+        @Option(name: .customLong("state"), help: "Only in this state (repeatable).") var states:
+            [ResidentsV1.TransferState] = []
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup(title: "Connection options") var connection: ConnectionOptions
 
@@ -130,7 +167,9 @@ struct TransferCommand: AsyncParsableCommand {
             let states = states
             let (transfers, time) = try await ResidentsCommand.Session.run(connection) { session in
                 let transfers = try await Paging.all { page in
-                    let answer = try await session.transfers.listTransfers(ResidentsV1.ListTransfersRequest(states: states, page: page))
+                    let answer = try await session.transfers.listTransfers(
+                        ResidentsV1.ListTransfersRequest(states: states, page: page)
+                    )
                     return (answer.transfers, answer.page)
                 }
                 return (transfers, session.time)
@@ -142,21 +181,28 @@ struct TransferCommand: AsyncParsableCommand {
                     Labels.text("身份证号", "ID NUMBER"), Labels.text("迁入", "TO"), Labels.text("申请", "REQUESTED"),
                 ],
                 transfers.map {
-                    [$0.id, $0.kind.shortName, $0.state.shortName, $0.idNumber, $0.toAddress, LocalTime.format($0.requestedUnixMs, time)]
+                    [
+                        $0.id, $0.kind.shortName, $0.state.shortName, $0.idNumber, $0.toAddress,
+                        LocalTime.format($0.requestedUnixMs, time),
+                    ]
                 }
             )
         }
     }
 
     struct Checklist: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The documents a kind of transfer needs (the compose file's).")
+        static let configuration = CommandConfiguration(
+            abstract: "The documents a kind of transfer needs (the compose file's)."
+        )
         @Option(help: "move_in, move_out, birth, marriage or study.") var kind: ResidentsV1.TransferKind
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup(title: "Connection options") var connection: ConnectionOptions
 
         func run() async throws {
             let request = ResidentsV1.ChecklistRequest(kind: kind)
-            let answer = try await ResidentsCommand.Session.run(connection) { try await $0.transfers.checklist(request) }
+            let answer = try await ResidentsCommand.Session.run(connection) {
+                try await $0.transfers.checklist(request)
+            }
             if json { return Output.json(answer) }
             for document in answer.documents { Console.current.line(document) }
         }
@@ -173,7 +219,8 @@ struct WindowCommand: AsyncParsableCommand {
 
     struct Record: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Record a service received (and finished); record the same --id again with --finished to finish it."
+            abstract:
+                "Record a service received (and finished); record the same --id again with --finished to finish it."
         )
         @Option(help: "The record's id (default: a new one).") var id: String = ""
         @Option(help: "The business, e.g. id_card, household_transfer, residence_permit (kept when finishing).")
@@ -200,7 +247,9 @@ struct WindowCommand: AsyncParsableCommand {
     }
 
     struct Rates: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A month's on-the-spot and same-day completion rates.")
+        static let configuration = CommandConfiguration(
+            abstract: "A month's on-the-spot and same-day completion rates."
+        )
         @Option(help: "The month, e.g. 2026-12.") var month: String
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup(title: "Connection options") var connection: ConnectionOptions
@@ -234,8 +283,16 @@ struct WindowCommand: AsyncParsableCommand {
             }
             if json { return Output.json(records) }
             Output.table(
-                [Labels.text("编号", "ID"), Labels.text("业务", "BUSINESS"), Labels.text("受理", "RECEIVED"), Labels.text("办结", "FINISHED"), Labels.text("身份证号", "ID NUMBER")],
-                records.map { [$0.id, $0.business, LocalTime.format($0.receivedUnixMs, time), LocalTime.format($0.finishedUnixMs, time), $0.idNumber] }
+                [
+                    Labels.text("编号", "ID"), Labels.text("业务", "BUSINESS"), Labels.text("受理", "RECEIVED"),
+                    Labels.text("办结", "FINISHED"), Labels.text("身份证号", "ID NUMBER"),
+                ],
+                records.map {
+                    [
+                        $0.id, $0.business, LocalTime.format($0.receivedUnixMs, time),
+                        LocalTime.format($0.finishedUnixMs, time), $0.idNumber,
+                    ]
+                }
             )
         }
     }
