@@ -65,7 +65,7 @@ format: ## Format hand-written Swift in place
 	$(SWIFT) format --in-place $(SWIFT_SOURCES)
 
 # The products `make run` starts, and the CLI to talk to them: not the benchmark tools.
-RUN_PRODUCTS := sanlian-broker sanlian-patrol sanlian-hazards sanlian
+RUN_PRODUCTS := sanlian-broker sanlian-patrol sanlian-hazards sanlian-residents sanlian
 
 run: deps ## Build what runs and start the township (the broker, then the department services) on $(COMPOSE) with state under ./$(STATE_DIR)
 	@for product in $(RUN_PRODUCTS); do $(SWIFT) build --product $$product || exit 1; done
@@ -91,6 +91,7 @@ bench-tools: deps ## Build what the benchmarks run: the release daemons, sanlian
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-echo
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-patrol
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-hazards
+	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-residents
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-bench
 	$(SWIFT) build $(RELEASE_FLAGS) --product nio-floor

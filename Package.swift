@@ -356,7 +356,8 @@ let package = Package(
         .executableTarget(
             name: "sanlian-bench",
             dependencies: [
-                "BenchSupport", "PatrolRules", "PatrolContract", "HazardsContract", "SanlianWire", "SanlianClock",
+                "BenchSupport", "PatrolRules", "PatrolContract", "HazardsContract", "ResidentsContract", "IdentityNumbers",
+                "SanlianWire", "SanlianClock",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

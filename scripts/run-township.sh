@@ -6,7 +6,7 @@
 # usage: scripts/run-township.sh BIN_DIR COMPOSE_FILE STATE_DIR
 set -euo pipefail
 bin=$1 compose=$2 state=$3
-services=(sanlian-patrol sanlian-hazards)
+services=(sanlian-patrol sanlian-hazards sanlian-residents)
 pids=()
 stop() {
     trap - EXIT INT TERM

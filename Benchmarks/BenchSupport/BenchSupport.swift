@@ -249,6 +249,12 @@ package struct BenchResults {
     package var monthlyAnalysisData = ""
     package var hazardReports: [String: Double] = [:]
     package var hazardsPeakRSSKiB = 0
+    /// sanlian-residents: the import through the CLI, lookups and searches through the broker.
+    package var residentsImportSeconds: Double?
+    package var residentsImportSummary = ""
+    package var residentsLookups: [String: Double] = [:]
+    package var residentsSearches: [String: Double] = [:]
+    package var residentsPeakRSSKiB = 0
     /// The roster solver on the benchmark's instance, and the instance's size.
     package var roster: RosterFigures?
     package var rosterInstance: (volunteers: Int, templates: Int, days: Int, locked: Int)?
@@ -526,6 +532,26 @@ package struct BenchResults {
             )
             lines.append(String(format: "peak RSS of sanlian-hazards: %.1f MiB", Double(hazardsPeakRSSKiB) / 1024))
         }
+        if let seconds = residentsImportSeconds, let echo = sanlian[64] {
+            lines.append(String(format: "residents import through the CLI (%@): %.1f s", residentsImportSummary, seconds))
+            for (what, figures) in [("lookups by ID number", residentsLookups), ("searches by name", residentsSearches)] {
+                lines.append(
+                    String(
+                        format: "residents %@ through the broker: p50 %.1f µs, p99 %.1f µs (the echo call: %.1f µs, %.1f µs); "
+                            + "%.0f/s with 16 in flight (p50 %.1f µs, p99 %.1f µs)",
+                        what,
+                        figures["p50_us"] ?? 0,
+                        figures["p99_us"] ?? 0,
+                        echo["p50_us"] ?? 0,
+                        echo["p99_us"] ?? 0,
+                        figures["calls_per_second"] ?? 0,
+                        figures["loaded_p50_us"] ?? 0,
+                        figures["loaded_p99_us"] ?? 0
+                    )
+                )
+            }
+            lines.append(String(format: "peak RSS of sanlian-residents: %.1f MiB", Double(residentsPeakRSSKiB) / 1024))
+        }
         lines.append("")
         lines.append("targets:")
         for target in targets + patrolTargets {
@@ -590,6 +616,11 @@ package struct BenchResults {
             "hazards_monthly_analysis_data": monthlyAnalysisData,
             "hazards_reports": hazardReports,
             "hazards_peak_rss_kib": hazardsPeakRSSKiB,
+            "residents_import_seconds": residentsImportSeconds.map { $0 as Any } ?? NSNull(),
+            "residents_import": residentsImportSummary,
+            "residents_lookups": residentsLookups,
+            "residents_searches": residentsSearches,
+            "residents_peak_rss_kib": residentsPeakRSSKiB,
             "patrol_peak_rss_kib": patrolPeakRSSKiB,
         ]
         if let roster {

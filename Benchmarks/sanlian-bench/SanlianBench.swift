@@ -247,6 +247,7 @@ struct SanlianBench: ParsableCommand {
             try measureCheckIns(into: &results, state: state, station: station)
             try measureRoster(into: &results)
             try measureHazards(into: &results, state: state, station: station)
+            try measureResidents(into: &results, state: state, station: station)
         }
 
         let report = results.report()
