@@ -533,11 +533,16 @@ package struct BenchResults {
             lines.append(String(format: "peak RSS of sanlian-hazards: %.1f MiB", Double(hazardsPeakRSSKiB) / 1024))
         }
         if let seconds = residentsImportSeconds, let echo = sanlian[64] {
-            lines.append(String(format: "residents import through the CLI (%@): %.1f s", residentsImportSummary, seconds))
-            for (what, figures) in [("lookups by ID number", residentsLookups), ("searches by name", residentsSearches)] {
+            lines.append(
+                String(format: "residents import through the CLI (%@): %.1f s", residentsImportSummary, seconds)
+            )
+            for (what, figures) in [
+                ("lookups by ID number", residentsLookups), ("searches by name", residentsSearches),
+            ] {
                 lines.append(
                     String(
-                        format: "residents %@ through the broker: p50 %.1f µs, p99 %.1f µs (the echo call: %.1f µs, %.1f µs); "
+                        format:
+                            "residents %@ through the broker: p50 %.1f µs, p99 %.1f µs (the echo call: %.1f µs, %.1f µs); "
                             + "%.0f/s with 16 in flight (p50 %.1f µs, p99 %.1f µs)",
                         what,
                         figures["p50_us"] ?? 0,

@@ -20,7 +20,9 @@ extension SanlianBench {
             process.arguments = ["residents"] + arguments + ["--dir", state, "--timeout", "300"]
             let (_, message) = try runToCompletion(process, within: 600, named: "sanlian residents \(arguments[0])")
             guard process.terminationStatus == 0 else {
-                throw BenchError("sanlian residents \(arguments.joined(separator: " ")): \(String(decoding: message, as: UTF8.self))")
+                throw BenchError(
+                    "sanlian residents \(arguments.joined(separator: " ")): \(String(decoding: message, as: UTF8.self))"
+                )
             }
         }
         try waitUntil("sanlian-residents to register", timeout: 20) { (try? cli(["search", "nobody"])) != nil }
@@ -28,9 +30,12 @@ extension SanlianBench {
         let files = try ResidentsFiles.write(directory: state, people: 100_000)
         progress("sanlian-residents: importing \(files.summary) through the CLI")
         let started = ContinuousClock.now
-        try cli(["import", "--people", files.people, "--households", files.households, "--workplaces", files.workplaces])
+        try cli([
+            "import", "--people", files.people, "--households", files.households, "--workplaces", files.workplaces,
+        ])
         let elapsed = ContinuousClock.now - started
-        results.residentsImportSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        results.residentsImportSeconds =
+            Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         results.residentsImportSummary = files.summary
 
         let lookups = state + "/bench-lookups.bin"
@@ -38,15 +43,19 @@ extension SanlianBench {
             .write(to: URL(fileURLWithPath: lookups))
         progress("sanlian-residents: 1000 lookups by ID number, then 5000 with 16 in flight")
         results.residentsLookups = try runClient(
-            ["unary", brokerSocket, "/sanlian.residents.v1.Population/GetPerson", lookups, "1000", "5000", "16"] + station
+            ["unary", brokerSocket, "/sanlian.residents.v1.Population/GetPerson", lookups, "1000", "5000", "16"]
+                + station
         )
         let searches = state + "/bench-searches.bin"
         try Self.payloads(
-            files.sample.map { ResidentsV1.SearchPeopleRequest(name: $0.name, page: CommonV1.PageRequest(pageSize: 20)) }
+            files.sample.map {
+                ResidentsV1.SearchPeopleRequest(name: $0.name, page: CommonV1.PageRequest(pageSize: 20))
+            }
         ).write(to: URL(fileURLWithPath: searches))
         progress("sanlian-residents: 1000 searches by name, then 5000 with 16 in flight")
         results.residentsSearches = try runClient(
-            ["unary", brokerSocket, "/sanlian.residents.v1.Population/SearchPeople", searches, "1000", "5000", "16"] + station
+            ["unary", brokerSocket, "/sanlian.residents.v1.Population/SearchPeople", searches, "1000", "5000", "16"]
+                + station
         )
         results.residentsPeakRSSKiB = peakRSS(pid: residents.pid)
     }
@@ -83,10 +92,13 @@ enum ResidentsFiles {
             let sequence = index / 20_160
             let first17 = String(format: "511681%04d%02d%02d%03d", year, month, day, sequence)
             let id = first17 + String(IdentityNumber.checkDigit(first17.map { Int(String($0))! }))
-            let name = String(surnames[index % surnames.count]) + String(given[(index / surnames.count) % given.count])
+            let name =
+                String(surnames[index % surnames.count]) + String(given[(index / surnames.count) % given.count])
                 + String(given[(index / 7) % given.count])
             let village = String(format: "5116811042%02d", index % 20 + 1)
-            people.append("\(id),\(name),138\(String(format: "%08d", index)),\(index % 5 == 0 ? "floating" : "registered"),\(village),\(index % 9 + 1)组")
+            people.append(
+                "\(id),\(name),138\(String(format: "%08d", index)),\(index % 5 == 0 ? "floating" : "registered"),\(village),\(index % 9 + 1)组"
+            )
             if index % 4 == 0 {
                 if !head.isEmpty {
                     households.append("H\(householdCount),\(head),高兴镇,\(village),\(members.joined(separator: ";"))")
@@ -103,7 +115,9 @@ enum ResidentsFiles {
             }
             if index % (count / 100) == 0 { sample.append((id, name)) }
         }
-        let paths = (directory + "/bench-people.csv", directory + "/bench-households.csv", directory + "/bench-workplaces.csv")
+        let paths = (
+            directory + "/bench-people.csv", directory + "/bench-households.csv", directory + "/bench-workplaces.csv"
+        )
         try people.joined(separator: "\n").write(toFile: paths.0, atomically: true, encoding: .utf8)
         try households.joined(separator: "\n").write(toFile: paths.1, atomically: true, encoding: .utf8)
         try workplaces.joined(separator: "\n").write(toFile: paths.2, atomically: true, encoding: .utf8)
