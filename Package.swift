@@ -479,6 +479,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ServiceFrameTests",
+            dependencies: ["ServiceFrame"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ServiceSupportTests",
             dependencies: [
                 "ServiceSupport", "CSanlianSystem",

@@ -70,10 +70,11 @@ extension ResidentsService: ResidentsV1.ImportsService {
                 sql: "INSERT INTO import_chunks (import_id, chunk) VALUES (?, ?)",
                 arguments: [request.importID, request.chunk]
             )
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO import_rows (import_id, chunk, position, line, kind, body) VALUES (?, ?, ?, ?, ?, ?)"
+            )
             for row in chunkRows {
-                try db.execute(
-                    sql:
-                        "INSERT INTO import_rows (import_id, chunk, position, line, kind, body) VALUES (?, ?, ?, ?, ?, ?)",
+                try insert.execute(
                     arguments: [request.importID, request.chunk, row.position, row.line, row.kind, row.body]
                 )
             }
@@ -103,36 +104,37 @@ extension ResidentsService: ResidentsV1.ImportsService {
         }
         let now = context.clock.nowMilliseconds()
         try await context.database.pool.write { db in
-            var created = 0
-            var updated = 0
-            var unchanged = 0
-            func count(_ outcome: Outcome) {
-                switch outcome {
-                case .created: created += 1
-                case .updated: updated += 1
-                case .unchanged: unchanged += 1
-                }
-            }
-            // People first, then households (whose people must exist), then workplaces.
-            for kind in [ResidentsV1.ImportRowKind.person, .household, .workplace] {
-                let rows = try Row.fetchCursor(
-                    db,
-                    sql: "SELECT line, body FROM import_rows WHERE import_id = ? AND kind = ? ORDER BY chunk, position",
-                    arguments: [request.importID, kind.rawValue]
+            var tally = Tally()
+            let staged = try StagedImport(request.importID, db)
+            // People first, each written once with what the file's households and workplaces say
+            // of them; then the households (whose people must exist), then the workplaces of
+            // people the file does not list.
+            var listed = Set<String>()
+            var workplaceOutcomes: [String: Outcome] = [:]
+            try staged.forEach(.person) { _, row in
+                let applied = try Self.apply(
+                    person: row.person!,
+                    householdID: staged.householdOf[row.person!.idNumber],
+                    workplace: staged.workplaceOf[row.person!.idNumber],
+                    now: now,
+                    db
                 )
-                while let row = try rows.next() {
-                    let line: UInt32 = row["line"]
-                    let staged = try ResidentsRecords.decode(ResidentsV1.ImportRow.self, row)
-                    do {
-                        count(try Self.apply(staged, now: now, db))
-                    } catch let error as RPCError {
-                        throw RPCError(.failedPrecondition, "line \(line): \(error.message); nothing was imported")
-                    }
-                }
+                tally.count(applied.person)
+                if let workplace = applied.workplace { workplaceOutcomes[row.person!.idNumber] = workplace }
+                listed.insert(row.person!.idNumber)
+            }
+            try staged.forEach(.household) { _, row in
+                tally.count(try Self.apply(household: row.household!, settled: listed, db))
+            }
+            try staged.forEach(.workplace) { _, row in
+                tally.count(try workplaceOutcomes[row.person!.idNumber] ?? Self.apply(workplace: row.person!, db))
             }
             try db.execute(
                 sql: "UPDATE imports SET state = ?, created = ?, updated = ?, unchanged = ? WHERE id = ?",
-                arguments: [ResidentsV1.ImportState.committed.rawValue, created, updated, unchanged, request.importID]
+                arguments: [
+                    ResidentsV1.ImportState.committed.rawValue, tally.created, tally.updated, tally.unchanged,
+                    request.importID,
+                ]
             )
             try db.execute(sql: "DELETE FROM import_rows WHERE import_id = ?", arguments: [request.importID])
         }
@@ -266,17 +268,77 @@ extension ResidentsService: ResidentsV1.ImportsService {
         case unchanged
     }
 
-    /// Applies one staged row.
-    static func apply(_ row: ResidentsV1.ImportRow, now: Int64, _ db: Database) throws -> Outcome {
-        switch row.kind {
-        case .person:
-            var person = row.person!
-            guard let existing = try ResidentsRecords.person(person.idNumber, db) else {
-                person.present = true
-                person.lastConfirmedUnixMs = now
-                try ResidentsRecords.save(person, db)
-                return .created
+    struct Tally {
+        var created = 0
+        var updated = 0
+        var unchanged = 0
+
+        mutating func count(_ outcome: Outcome) {
+            switch outcome {
+            case .created: created += 1
+            case .updated: updated += 1
+            case .unchanged: unchanged += 1
             }
+        }
+    }
+
+    /// An import's staged rows as the commit reads them: what its households and workplaces say
+    /// of each person up front (so that each person is written once), every kind in file order.
+    struct StagedImport {
+        let id: String
+        let database: Database
+        private(set) var householdOf: [String: String] = [:]
+        private(set) var workplaceOf: [String: ResidentsV1.Person] = [:]
+
+        init(_ id: String, _ db: Database) throws {
+            self.id = id
+            self.database = db
+            var householdOf: [String: String] = [:]
+            var workplaceOf: [String: ResidentsV1.Person] = [:]
+            try forEach(.household) { _, row in
+                let household = row.household!
+                for member in [household.headIDNumber] + household.members.map(\.idNumber) {
+                    householdOf[member] = household.id
+                }
+            }
+            try forEach(.workplace) { _, row in workplaceOf[row.person!.idNumber] = row.person! }
+            self.householdOf = householdOf
+            self.workplaceOf = workplaceOf
+        }
+
+        /// Calls `body` with each staged row of `kind`, in file order.
+        /// - Throws: FAILED_PRECONDITION naming the line when `body` refuses a row.
+        func forEach(_ kind: ResidentsV1.ImportRowKind, _ body: (UInt32, ResidentsV1.ImportRow) throws -> Void) throws {
+            let rows = try Row.fetchCursor(
+                database,
+                sql: "SELECT line, body FROM import_rows WHERE import_id = ? AND kind = ? ORDER BY chunk, position",
+                arguments: [id, kind.rawValue]
+            )
+            while let row = try rows.next() {
+                let line: UInt32 = row["line"]
+                do {
+                    try body(line, try ResidentsRecords.decode(ResidentsV1.ImportRow.self, row))
+                } catch let error as RPCError {
+                    throw RPCError(.failedPrecondition, "line \(line): \(error.message); nothing was imported")
+                }
+            }
+        }
+    }
+
+    /// Applies a person's row, with their household and workplace if the same import gives them.
+    /// - Returns: the row's outcome (against what was stored before, apart from the household and
+    ///   workplace), and the workplace row's if there is one.
+    static func apply(
+        person row: ResidentsV1.Person,
+        householdID: String?,
+        workplace: ResidentsV1.Person?,
+        now: Int64,
+        _ db: Database
+    ) throws -> (person: Outcome, workplace: Outcome?) {
+        var person = row
+        let existing = try ResidentsRecords.person(person.idNumber, db)
+        let outcome: Outcome
+        if let existing {
             guard existing.lockedByTransfer.isEmpty else {
                 throw RPCError(
                     .failedPrecondition,
@@ -291,38 +353,56 @@ extension ResidentsService: ResidentsV1.ImportsService {
             person.enterprise = person.enterprise.isEmpty ? existing.enterprise : person.enterprise
             person.dormitoryEnterprise =
                 person.dormitoryEnterprise.isEmpty ? existing.dormitoryEnterprise : person.dormitoryEnterprise
-            guard person != existing else { return .unchanged }
-            try ResidentsRecords.save(person, db)
-            return .updated
-        case .household:
-            let household = row.household!
-            let existing = try Row.fetchOne(
-                db,
-                sql: "SELECT body FROM households WHERE id = ?",
-                arguments: [household.id]
-            ).map {
-                try ResidentsRecords.decode(ResidentsV1.Household.self, $0)
-            }
-            if existing == household { return .unchanged }
-            try saveHousehold(household, db)
-            return existing == nil ? .created : .updated
-        default:
-            let workplace = row.person!
-            guard var person = try ResidentsRecords.person(workplace.idNumber, db) else {
-                throw RPCError(
-                    .failedPrecondition,
-                    "id_number: \(IdentityNumber.masked(workplace.idNumber)) is not a known person"
-                )
-            }
-            guard
-                person.enterprise != workplace.enterprise || person.dormitoryEnterprise != workplace.dormitoryEnterprise
-            else {
-                return .unchanged
+            outcome = person == existing ? .unchanged : .updated
+        } else {
+            person.present = true
+            person.lastConfirmedUnixMs = now
+            outcome = .created
+        }
+        var workplaceOutcome: Outcome?
+        if let workplace {
+            if existing == nil {
+                workplaceOutcome = .created
+            } else {
+                workplaceOutcome =
+                    person.enterprise == workplace.enterprise
+                        && person.dormitoryEnterprise == workplace.dormitoryEnterprise ? .unchanged : .updated
             }
             person.enterprise = workplace.enterprise
             person.dormitoryEnterprise = workplace.dormitoryEnterprise
-            try ResidentsRecords.save(person, db)
-            return .updated
         }
+        if let householdID { person.householdID = householdID }
+        if person != existing { try ResidentsRecords.save(person, db) }
+        return (outcome, workplaceOutcome)
+    }
+
+    static func apply(household: ResidentsV1.Household, settled: Set<String>, _ db: Database) throws -> Outcome {
+        let existing = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT body FROM households WHERE id = ?"),
+            arguments: [household.id]
+        ).map {
+            try ResidentsRecords.decode(ResidentsV1.Household.self, $0)
+        }
+        if existing == household { return .unchanged }
+        try saveHousehold(household, settled: settled, db)
+        return existing == nil ? .created : .updated
+    }
+
+    /// Applies the workplace row of a person the import does not list.
+    static func apply(workplace: ResidentsV1.Person, _ db: Database) throws -> Outcome {
+        guard var person = try ResidentsRecords.person(workplace.idNumber, db) else {
+            throw RPCError(
+                .failedPrecondition,
+                "id_number: \(IdentityNumber.masked(workplace.idNumber)) is not a known person"
+            )
+        }
+        guard person.enterprise != workplace.enterprise || person.dormitoryEnterprise != workplace.dormitoryEnterprise
+        else {
+            return .unchanged
+        }
+        person.enterprise = workplace.enterprise
+        person.dormitoryEnterprise = workplace.dormitoryEnterprise
+        try ResidentsRecords.save(person, db)
+        return .updated
     }
 }

@@ -180,12 +180,12 @@ extension ResidentsService: ResidentsV1.PopulationService {
     }
 
     /// Stores `household`, checking that its head and members are known people, and sets their
-    /// household.
-    static func saveHousehold(_ household: ResidentsV1.Household, _ db: Database) throws {
+    /// household. People in `settled` are known and have it already (an import wrote them so).
+    static func saveHousehold(_ household: ResidentsV1.Household, settled: Set<String> = [], _ db: Database) throws {
         guard !household.headIDNumber.isEmpty else { throw RPCError(.invalidArgument, "head_id_number: must be given") }
         var ids = [household.headIDNumber] + household.members.map(\.idNumber)
         ids = ids.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
-        for (index, id) in ids.enumerated() {
+        for (index, id) in ids.enumerated() where !settled.contains(id) {
             guard var person = try ResidentsRecords.person(id, db) else {
                 throw RPCError(
                     .invalidArgument,
@@ -197,11 +197,10 @@ extension ResidentsService: ResidentsV1.PopulationService {
                 try ResidentsRecords.save(person, db)
             }
         }
-        try db.execute(
+        try db.cachedStatement(
             sql:
-                "INSERT INTO households (id, village, body) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET village = excluded.village, body = excluded.body",
-            arguments: [household.id, household.villageCode, try ResidentsRecords.body(household)]
-        )
+                "INSERT INTO households (id, village, body) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET village = excluded.village, body = excluded.body"
+        ).execute(arguments: [household.id, household.villageCode, try ResidentsRecords.body(household)])
     }
 
     package func getHousehold(_ request: ResidentsV1.GetHouseholdRequest, context call: ServerContext) async throws

@@ -18,7 +18,7 @@ import Synchronization
 package final class Outbox: Sendable {
     let database: ServiceDatabase
     let clock: any WallClock
-    private let doorbell = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    private let doorbell = Doorbell()
 
     package init(database: ServiceDatabase, clock: any WallClock) {
         self.database = database
@@ -53,7 +53,7 @@ package final class Outbox: Sendable {
             arguments: [clock.nowMilliseconds(), kind, method, identifier, Data(payload)]
         )
         // The relay looks once the change is on disk, not before.
-        db.afterNextTransaction { _ in self.doorbell.continuation.yield() }
+        db.afterNextTransaction { _ in self.doorbell.ring() }
     }
 
     /// How far behind delivery is: what waits, since when, and what was given up on.
@@ -171,15 +171,7 @@ package final class Outbox: Sendable {
     /// Waits for an entry to be committed in this process, or `timeout` (entries committed by
     /// another process, such as an offline import, are seen then).
     func waitForWork(timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { [doorbell] in
-                var bell = doorbell.stream.makeAsyncIterator()
-                _ = await bell.next()
-            }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            _ = await group.next()
-            group.cancelAll()
-        }
+        _ = await doorbell.wait(timeout: timeout)
     }
 }
 
@@ -216,6 +208,7 @@ package struct OutboxRelay: Service {
             do {
                 lanes = try await outbox.pendingByLane(limit: 64)
             } catch {
+                if Task.isCancelled { return }  // Shutting down: the read was cut short, not failed.
                 logger.error("Cannot read the outbox", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
                 continue

@@ -88,10 +88,18 @@ struct SanlianBrokerCommand: AsyncParsableCommand {
     private func recordComposeFile(logger: Logger) {
         let link = (stateDir as NSString).appendingPathComponent("compose.yaml")
         let target = URL(fileURLWithPath: compose).standardizedFileURL.path
-        if let existing = try? FileManager.default.destinationOfSymbolicLink(atPath: link), existing == target {
+        // The compose file may itself live there: never replace a file with a link to itself.
+        if URL(fileURLWithPath: link).standardizedFileURL.path == target { return }
+        if let existing = try? FileManager.default.destinationOfSymbolicLink(atPath: link) {
+            if existing == target { return }
+            try? FileManager.default.removeItem(atPath: link)
+        } else if FileManager.default.fileExists(atPath: link) {
+            logger.warning(
+                "A file other than the compose file is in the way of its link in the state directory",
+                metadata: ["path": "\(link)"]
+            )
             return
         }
-        try? FileManager.default.removeItem(atPath: link)
         do {
             try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
         } catch {

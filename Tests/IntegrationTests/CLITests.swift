@@ -85,6 +85,25 @@ struct CLIProcessTests {
         }
     }
 
+    @Test("a compose file kept in the state directory stays itself (the broker links it there otherwise)")
+    func composeFileInTheStateDirectory() async throws {
+        let township = try Township()
+        let kept = township.stateDirectory + "/compose.yaml"
+        try FileManager.default.createDirectory(atPath: township.stateDirectory, withIntermediateDirectories: true)
+        let text = try String(contentsOfFile: township.composePath, encoding: .utf8)
+        try text.write(toFile: kept, atomically: true, encoding: .utf8)
+        _ = try await Harness.run(
+            "sanlian-broker",
+            arguments: ["--compose", kept, "--state-dir", township.stateDirectory],
+            ready: { try await Harness.waitForBroker(township) }
+        ) { _ in
+            let health = try await Self.sanlian(["health", "--dir", township.stateDirectory])
+            #expect(health.status == .exited(0), "\(health.error)")
+        }
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: kept)) == nil, "not replaced by a link")
+        #expect(try String(contentsOfFile: kept, encoding: .utf8) == text)
+    }
+
     @Test("with the broker down it exits 1, saying so and how to start it (its timing: CLITests)")
     func brokerDown() async throws {
         let directory = try TemporaryDirectory()

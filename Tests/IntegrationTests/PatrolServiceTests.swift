@@ -121,7 +121,7 @@ struct PatrolServiceTests {
                         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM check_ins WHERE kind = 3") ?? 0
                     } >= 2
                 }
-                try await Harness.withBroker(township) { _ in
+                _ = try await Harness.withBroker(township) { _ in
                     try await Harness.waitForRegistration(township, instance: "sanlian-patrol")
                     try await eventually("a later miss delivered after the restart", timeout: .seconds(20)) {
                         try await Self.checkInAlerts(township).contains("patrol-missed-\(assignment.id)-2")

@@ -87,6 +87,24 @@ struct ServiceFrameTests {
         }
     }
 
+    @Test("a service at rest spends next to no CPU (its outbox relay waits for work, not spins)")
+    func restsWhenIdle() async throws {
+        let township = try Township(compose: Township.withStandins)
+        _ = try await Harness.withBroker(township) { _ in
+            try await Harness.withService(township, "sanlian-standin-front") { front in
+                try await township.withClient("station") { try await Self.record($0, "k1") }
+                try await eventually("k1 in the ledger") { try await Self.recordedAlerts(township) == ["record-k1"] }
+                // The relay's wait has timed out at least once (after 1 s) before the window starts.
+                try await Task.sleep(for: .milliseconds(1200))
+                let before = try front.cpuTicks()
+                try await Task.sleep(for: .seconds(1))
+                let used = try front.cpuTicks() - before
+                // A relay that spins uses most of a core: ~100 ticks a second.
+                #expect(used < 25, "\(used) ticks of CPU in a second at rest")
+            }
+        }
+    }
+
     @Test("SIGKILL the service between its commit and the broker's answer, restart it: exactly once, in order")
     func killedBetweenCommitAndAnswer() async throws {
         let township = try Township(compose: Township.withStandins)
@@ -105,7 +123,7 @@ struct ServiceFrameTests {
                     try await Self.recordedAlerts(township) == ["record-r1", "record-r2", "record-r3", "record-r4"]
                 )
                 // And the change itself is there, once.
-                try await township.withClient("station") { client in
+                _ = try await township.withClient("station") { client in
                     await #expect(throws: RPCError.self) { try await Self.record(client, "r4") }
                 }
             }

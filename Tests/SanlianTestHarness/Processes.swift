@@ -25,6 +25,16 @@ package struct RunningProcess: Sendable {
         self.sendSignal = sendSignal
     }
 
+    /// The CPU time the process has used so far (user and system), in clock ticks (1/100 s).
+    package func cpuTicks() throws -> Int {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        // After the name in parentheses: state is field 3, utime 14 and stime 15.
+        guard let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 13,
+            let user = Int(fields[11]), let system = Int(fields[12])
+        else { throw HarnessError("cannot read the CPU time of \(name) from /proc/\(pid)/stat") }
+        return user + system
+    }
+
     /// Waits until the process has logged a line containing `text`; for effects inside a process
     /// that show nowhere else.
     package func waitForLog(_ text: String, timeout: Duration = .seconds(20)) async throws {

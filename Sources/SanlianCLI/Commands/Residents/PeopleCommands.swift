@@ -231,19 +231,35 @@ struct ImportCommand: AsyncParsableCommand {
         let console = Console.current
         let status = try await ResidentsCommand.Session.run(connection) { session in
             let begun = try await session.imports.beginImport(ResidentsV1.BeginImportRequest(name: name))
-            var sent = 0
-            var number: UInt32 = 0
-            while sent < all.count {
-                number += 1
-                let slice = Array(all[sent..<min(sent + size, all.count)])
-                _ = try await session.imports.addImportChunk(
-                    ResidentsV1.ImportChunk(importID: begun.importID, chunk: number, rows: slice)
-                )
-                sent += slice.count
-                console.progress(Labels.text("已发送 \(sent)/\(all.count) 行", "sent \(sent) of \(all.count) rows"))
+            let chunks = stride(from: 0, to: all.count, by: size).map { all[$0..<min($0 + size, all.count)] }
+            // Two chunks in flight: the service checks one while it stores the other.
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                var sent = 0
+                for (index, slice) in chunks.enumerated() {
+                    if index >= 2 { sent += try await group.next() ?? 0 }
+                    group.addTask {
+                        _ = try await session.imports.addImportChunk(
+                            ResidentsV1.ImportChunk(
+                                importID: begun.importID,
+                                chunk: UInt32(index + 1),
+                                rows: Array(slice)
+                            )
+                        )
+                        return slice.count
+                    }
+                    if index >= 2 {
+                        console.progress(
+                            Labels.text("已发送 \(sent)/\(all.count) 行", "sent \(sent) of \(all.count) rows")
+                        )
+                    }
+                }
+                while let done = try await group.next() {
+                    sent += done
+                    console.progress(Labels.text("已发送 \(sent)/\(all.count) 行", "sent \(sent) of \(all.count) rows"))
+                }
             }
             let staged = try await session.imports.addImportChunk(
-                ResidentsV1.ImportChunk(importID: begun.importID, chunk: number + 1)
+                ResidentsV1.ImportChunk(importID: begun.importID, chunk: UInt32(chunks.count + 1))
             )
             guard staged.rejectedTotal == 0 else {
                 _ = try await session.imports.abortImport(ResidentsV1.AbortImportRequest(importID: begun.importID))
