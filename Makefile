@@ -67,11 +67,10 @@ format: ## Format hand-written Swift in place
 # The products `make run` starts, and the CLI to talk to them: not the benchmark tools.
 RUN_PRODUCTS := sanlian-broker sanlian-patrol sanlian-hazards sanlian-residents sanlian
 
-run: deps ## Build what runs and start the township (the broker, then the department services) on $(COMPOSE) with state under ./$(STATE_DIR)
+run: deps ## Build what runs and start the whole township with `sanlian up` on $(COMPOSE), state under ./$(STATE_DIR)
 	@for product in $(RUN_PRODUCTS); do $(SWIFT) build --product $$product || exit 1; done
-	@echo "Starting sanlian-broker (socket $(STATE_DIR)/run/broker.sock, ledger $(STATE_DIR)/data, secrets $(STATE_DIR)/secrets), then the department services."
-	@echo "From another terminal: $$($(SWIFT) build --show-bin-path)/sanlian health   (README: more to try). Ctrl-C stops them."
-	scripts/run-township.sh "$$($(SWIFT) build --show-bin-path)" $(COMPOSE) $(STATE_DIR)
+	@echo "From another terminal: $$($(SWIFT) build --show-bin-path)/sanlian status   (README: more to try). Ctrl-C stops the township."
+	"$$($(SWIFT) build --show-bin-path)/sanlian" up -f $(COMPOSE) --dir $(STATE_DIR)
 
 BENCH_C := .build/bench
 # How a township is deployed: release, with the Swift runtime linked in (smaller, faster to start,

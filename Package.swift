@@ -332,11 +332,19 @@ let package = Package(
         .target(
             name: "SanlianCLI",
             dependencies: [
+                "TownshipLauncher", .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 "SanlianWire", "SanlianRPC", "SanlianContracts", "SanlianCompose", "Yams", "PatrolContract", "HazardsContract",
                 "ResidentsContract",
                 "PatrolRules", "SanlianClock", .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TownshipLauncher",
+            dependencies: [
+                "SanlianCompose", .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -413,6 +421,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
+                "TownshipLauncher",
                 "SanlianTestHarness", "SanlianRPC", "SanlianWire", "SanlianContracts", "HazardsContract",
                 "ResidentsContract", "AlertLedger", "sanlian-broker", "sanlian-echo", "sanlian", "sanlian-standin-front",
                 "sanlian-standin-back", "sanlian-patrol", "sanlian-hazards", "sanlian-residents", "PatrolContract", "PatrolRules",
@@ -476,6 +485,11 @@ let package = Package(
                 "SanlianRPC", "SanlianWire", .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TownshipLauncherTests",
+            dependencies: ["TownshipLauncher", "SanlianCompose"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

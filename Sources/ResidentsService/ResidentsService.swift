@@ -3,7 +3,7 @@ import Logging
 import ResidentsContract
 package import SanlianRPC
 package import ServiceFrame
-package import ServiceLifecycle
+import ServiceLifecycle
 
 /// sanlian-residents, the joint-management service (联管) of the station's household
 /// registration office: people (ID numbers checked, sex and birth date derived), households,

@@ -72,6 +72,9 @@ package struct ComposeFile: Sendable, Equatable {
         package var name: String
         package var department: String
         package var database: String
+        /// Services that must be registered before this one starts (those it calls), and that
+        /// stop after it.
+        package var after: [String] = []
     }
 }
 
@@ -193,8 +196,17 @@ extension ComposeFile {
             services[name] = ServiceSettings(
                 name: name,
                 department: service.department,
-                database: service.database ?? ""
+                database: service.database ?? "",
+                after: service.after ?? []
             )
+        }
+        for (name, service) in services {
+            for other in service.after where services[other] == nil {
+                throw ComposeError("services.\(name).after: \(other) is not a service of this file")
+            }
+        }
+        if let cycle = Self.startOrder(services).cycle {
+            throw ComposeError("services: \(cycle.joined(separator: " → ")) wait for each other (after:)")
         }
         var file = ComposeFile(
             version: raw.version,
@@ -263,6 +275,26 @@ extension ComposeFile {
     }
 
     /// Resolves `path` against the state directory unless it is absolute.
+    /// The services in the order they start: each after those it names in `after`, otherwise
+    /// by name.
+    package var serviceStartOrder: [ServiceSettings] { Self.startOrder(services).order }
+
+    /// A topological order of `services`, or the services that wait for each other.
+    static func startOrder(_ services: [String: ServiceSettings]) -> (order: [ServiceSettings], cycle: [String]?) {
+        var order: [ServiceSettings] = []
+        var placed = Set<String>()
+        var remaining = services.keys.sorted()
+        while !remaining.isEmpty {
+            guard let next = remaining.first(where: { services[$0]!.after.allSatisfy(placed.contains) }) else {
+                return (order, remaining)
+            }
+            order.append(services[next]!)
+            placed.insert(next)
+            remaining.removeAll { $0 == next }
+        }
+        return (order, nil)
+    }
+
     package static func resolve(_ path: String, stateDirectory: String) -> String {
         path.hasPrefix("/") ? path : (stateDirectory as NSString).appendingPathComponent(path)
     }
@@ -393,6 +425,7 @@ private struct RawDepartment: Decodable {
 private struct RawService: Decodable {
     var department: String
     var database: String?
+    var after: [String]?
 }
 
 /// One top-level section of a compose file, by the name in the decoder's user info.

@@ -21,6 +21,15 @@ package enum Output {
         Console.current.line(writer.text)
     }
 
+    /// Prints `value` (a command's own record, no message) as one line of JSON, keys in snake case.
+    package static func json(codable value: some Encodable) {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(value)) ?? Data("null".utf8)
+        Console.current.line(String(decoding: data, as: UTF8.self))
+    }
+
     /// Prints a JSON object of plain fields (for answers that are no message, such as a
     /// command's own summary).
     package static func json(fields: KeyValuePairs<String, JSONField>) {
