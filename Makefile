@@ -65,7 +65,7 @@ format: ## Format hand-written Swift in place
 	$(SWIFT) format --in-place $(SWIFT_SOURCES)
 
 # The products `make run` starts, and the CLI to talk to them: not the benchmark tools.
-RUN_PRODUCTS := sanlian-broker sanlian-patrol sanlian-hazards sanlian-residents sanlian
+RUN_PRODUCTS := sanlian-broker sanlian-patrol sanlian-hazards sanlian-residents sanlian-station sanlian
 
 run: deps ## Build what runs and start the whole township with `sanlian up` on $(COMPOSE), state under ./$(STATE_DIR)
 	@for product in $(RUN_PRODUCTS); do $(SWIFT) build --product $$product || exit 1; done

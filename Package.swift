@@ -42,6 +42,7 @@ let package = Package(
         .executable(name: "sanlian-echo", targets: ["sanlian-echo"]),
         .executable(name: "sanlian-patrol", targets: ["sanlian-patrol"]),
         .executable(name: "sanlian-hazards", targets: ["sanlian-hazards"]),
+        .executable(name: "sanlian-station", targets: ["sanlian-station"]),
         .executable(name: "sanlian-residents", targets: ["sanlian-residents"]),
         .executable(name: "sanlian-bench", targets: ["sanlian-bench"]),
         .executable(name: "nio-floor", targets: ["nio-floor"]),
@@ -124,6 +125,12 @@ let package = Package(
         .target(
             name: "HazardsContract",
             dependencies: ["CHazardsProto", "CSanlianProto", "CProtobufC", "SanlianWire", "SanlianRPC"],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "CStationProto", dependencies: ["CSanlianProto", "CProtobufC"]),
+        .target(
+            name: "StationContract",
+            dependencies: ["CStationProto", "CSanlianProto", "CProtobufC", "SanlianWire", "SanlianRPC"],
             swiftSettings: swiftSettings
         ),
         .target(name: "CResidentsProto", dependencies: ["CSanlianProto", "CProtobufC"]),
@@ -233,6 +240,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: sanlian-station (the duty command room): its rules (no NIO, no socket), the service, the executable
+        .target(name: "StationRules", swiftSettings: swiftSettings),
+        .target(
+            name: "StationService",
+            dependencies: [
+                "StationRules", "StationContract", "HazardsContract", "PatrolContract", "ResidentsContract", "ServiceFrame",
+                "SanlianRPC", "SanlianWire", "SanlianContracts", "SanlianClock", "SanlianCompose",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sanlian-station",
+            dependencies: ["StationService", "ServiceFrame"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: sanlian-patrol (联防): its rules (no NIO, no socket), the service, the executable
         .target(name: "PatrolRules", dependencies: ["SanlianClock"], swiftSettings: swiftSettings),
         .target(
@@ -334,7 +359,7 @@ let package = Package(
             dependencies: [
                 "TownshipLauncher", .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 "SanlianWire", "SanlianRPC", "SanlianContracts", "SanlianCompose", "Yams", "PatrolContract", "HazardsContract",
-                "ResidentsContract",
+                "ResidentsContract", "StationContract",
                 "PatrolRules", "SanlianClock", .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -393,7 +418,7 @@ let package = Package(
         .testTarget(
             name: "SanlianWireTests",
             dependencies: [
-                "SanlianWire", "PatrolContract", "HazardsContract", "ResidentsContract", "SanlianTestHarness",
+                "SanlianWire", "PatrolContract", "HazardsContract", "ResidentsContract", "StationContract", "SanlianTestHarness",
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -421,6 +446,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
+                "StationContract", "sanlian-station",
                 "TownshipLauncher",
                 "SanlianTestHarness", "SanlianRPC", "SanlianWire", "SanlianContracts", "HazardsContract",
                 "ResidentsContract", "AlertLedger", "sanlian-broker", "sanlian-echo", "sanlian", "sanlian-standin-front",
@@ -487,6 +513,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "StationRulesTests", dependencies: ["StationRules"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TownshipLauncherTests",
             dependencies: ["TownshipLauncher", "SanlianCompose"],

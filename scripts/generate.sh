@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates every file derived from proto/ under the tree rooted at $1 (default: the repository).
 #   C:     protoc-c output for proto/*.proto            -> Sources/CSanlianProto
-#          a department's (patrol, hazards, residents)   -> Sources/C<Department>Proto
+#          a department's (patrol, hazards, residents, station) -> Sources/C<Department>Proto
 #          protoc-c output for descriptor.proto          -> Sources/CProtoDescriptor
 #   Swift: sanlian-protogen over protoc's descriptor set -> Sources/SanlianWire/Generated
 #          the services' protocols and typed clients    -> Sources/SanlianContracts/Generated
@@ -25,6 +25,7 @@ contracts=(
     "patrol PatrolContract CPatrolProto"
     "hazards HazardsContract CHazardsProto"
     "residents ResidentsContract CResidentsProto"
+    "station StationContract CStationProto"
 )
 
 # protoc-c writes foo.pb-c.c and foo.pb-c.h side by side; SwiftPM wants public headers in include/.

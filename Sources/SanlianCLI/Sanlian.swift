@@ -27,7 +27,8 @@ package struct Sanlian: AsyncParsableCommand {
         subcommands: [
             HealthCommand.self, ServicesCommand.self, AlertCommand.self, WatchCommand.self, LedgerCommand.self,
             DeadLettersCommand.self, PatrolCommand.self, HazardsCommand.self, DisputesCommand.self,
-            ResidentsCommand.self, UpCommand.self, StatusCommand.self, DownCommand.self, LogsCommand.self,
+            ResidentsCommand.self, TasksCommand.self, IncidentsCommand.self, ReportCommand.self, UpCommand.self,
+            StatusCommand.self, DownCommand.self, LogsCommand.self,
         ]
     )
 

@@ -42,14 +42,20 @@ package struct LaunchPlan: Sendable, Equatable {
         processes =
             [Process(name: "sanlian-broker", executable: binDirectory + "/sanlian-broker", arguments: common)]
             + compose.serviceStartOrder.map {
-                Process(name: $0.name, executable: binDirectory + "/" + $0.name, arguments: common, department: $0.department)
+                Process(
+                    name: $0.name,
+                    executable: binDirectory + "/" + $0.name,
+                    arguments: common,
+                    department: $0.department
+                )
             }
     }
 
     static func absolute(_ path: String) -> String {
         let url =
             path.hasPrefix("/")
-            ? URL(fileURLWithPath: path) : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(path)
+            ? URL(fileURLWithPath: path)
+            : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(path)
         return url.standardizedFileURL.path
     }
 }

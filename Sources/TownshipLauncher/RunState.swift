@@ -63,7 +63,10 @@ package struct RunState: Codable, Sendable, Equatable {
     package func write(stateDirectory: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: URL(fileURLWithPath: Self.path(stateDirectory: stateDirectory)), options: .atomic)
+        try encoder.encode(self).write(
+            to: URL(fileURLWithPath: Self.path(stateDirectory: stateDirectory)),
+            options: .atomic
+        )
     }
 
     /// Whether the launcher that wrote this is still running.

@@ -22,7 +22,9 @@ struct LauncherTests {
         get throws { (try Harness.executable("sanlian") as NSString).deletingLastPathComponent }
     }
 
-    static func sanlian(_ arguments: [String]) async throws -> (status: TerminationStatus, output: String, error: String) {
+    static func sanlian(_ arguments: [String]) async throws -> (
+        status: TerminationStatus, output: String, error: String
+    ) {
         let result = try await Subprocess.run(
             .path(FilePath(try Harness.executable("sanlian"))),
             arguments: Arguments(arguments),
@@ -71,18 +73,23 @@ struct LauncherTests {
                 }
                 group.addTask {
                     try await eventually("the ready line", timeout: .seconds(60)) {
-                        lines.value.contains { $0.contains("ready: 4 processes") }
+                        lines.value.contains { $0.contains("ready: 5 processes") }
                     }
                     let ready = try #require(lines.value.first { $0.contains("ready:") })
                     #expect(ready.contains(township.stateDirectory + "/run") && ready.contains("/data"), "\(ready)")
                     let started = lines.value.filter { $0.contains(" started (pid") }.map {
                         $0.split(separator: " ")[2]
                     }
-                    #expect(started == ["sanlian-broker", "sanlian-residents", "sanlian-hazards", "sanlian-patrol"])
+                    #expect(
+                        started == [
+                            "sanlian-broker", "sanlian-residents", "sanlian-hazards", "sanlian-patrol",
+                            "sanlian-station",
+                        ]
+                    )
 
                     let status = try await Self.sanlian(["status", "--json", "--dir", township.stateDirectory])
                     #expect(status.status == .exited(0), "\(status.output) \(status.error)")
-                    #expect(status.output.components(separatedBy: "\"health\":\"registered\"").count == 4)
+                    #expect(status.output.components(separatedBy: "\"health\":\"registered\"").count == 5)
 
                     // A service killed mid-calls: the callers hear UNAVAILABLE, the launcher brings it back.
                     let before = try Self.processIDs(township)
@@ -126,7 +133,10 @@ struct LauncherTests {
         }
         #expect(Self.leftovers(township).isEmpty, "left in DIR/run: \(Self.leftovers(township))")
         let stops = lines.value.filter { $0.contains(" stopped (") }.map { $0.split(separator: " ")[2] }
-        #expect(stops == ["sanlian-patrol", "sanlian-hazards", "sanlian-residents", "sanlian-broker"], "\(lines.value)")
+        #expect(
+            stops == ["sanlian-station", "sanlian-patrol", "sanlian-hazards", "sanlian-residents", "sanlian-broker"],
+            "\(lines.value)"
+        )
     }
 
     @Test("up -d returns once ready; a second up refuses; status shows each process; down leaves nothing behind")
@@ -134,14 +144,14 @@ struct LauncherTests {
         let township = try Township()
         let up = try await Self.sanlian(["up", "-d"] + (try Self.upArguments(township)))
         #expect(up.status == .exited(0), "\(up.output) \(up.error)")
-        #expect(up.output.contains("ready: 4 processes"), "\(up.output)")
+        #expect(up.output.contains("ready: 5 processes"), "\(up.output)")
         let pids = try Self.processIDs(township)
         let again = try await Self.sanlian(["up", "-d"] + (try Self.upArguments(township)))
         #expect(again.status == .exited(1))
         #expect(again.error.contains("already up"), "\(again.error)")
         let status = try await Self.sanlian(["status", "--dir", township.stateDirectory])
         #expect(status.status == .exited(0), "\(status.output) \(status.error)")
-        for name in ["sanlian-broker", "sanlian-residents", "sanlian-hazards", "sanlian-patrol"] {
+        for name in ["sanlian-broker", "sanlian-residents", "sanlian-hazards", "sanlian-patrol", "sanlian-station"] {
             #expect(status.output.contains(name), "\(status.output)")
         }
         let logs = try await Self.sanlian(["logs", "sanlian-patrol", "--dir", township.stateDirectory])

@@ -67,8 +67,8 @@ struct JSONMappingTests {
         let outputPath = directory.path + "/output.jsonl"
         let errorsPath = directory.path + "/errors.txt"
         try Data(input.utf8).write(to: URL(fileURLWithPath: inputPath))
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
-        FileManager.default.createFile(atPath: errorsPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorsPath, contents: nil)
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         python.arguments = ["-c", Self.script, descriptors]

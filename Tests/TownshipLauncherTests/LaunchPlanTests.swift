@@ -19,8 +19,17 @@ struct LaunchPlanTests {
     @Test("the default township: the broker, then each service after those it calls")
     func defaultOrder() throws {
         let compose = try ComposeFile.parse(Self.defaultCompose)
-        let plan = LaunchPlan(compose: compose, composePath: "/t/township.yaml", stateDirectory: "/t/var", binDirectory: "/b")
-        #expect(plan.processes.map(\.name) == ["sanlian-broker", "sanlian-residents", "sanlian-hazards", "sanlian-patrol"])
+        let plan = LaunchPlan(
+            compose: compose,
+            composePath: "/t/township.yaml",
+            stateDirectory: "/t/var",
+            binDirectory: "/b"
+        )
+        #expect(
+            plan.processes.map(\.name) == [
+                "sanlian-broker", "sanlian-residents", "sanlian-hazards", "sanlian-patrol", "sanlian-station",
+            ]
+        )
         #expect(plan.processes[0].department == nil && plan.processes[1].department == "station")
         #expect(plan.processes[3].executable == "/b/sanlian-patrol")
         #expect(
@@ -60,8 +69,13 @@ struct LaunchPlanTests {
 
     @Test("the run state survives its file")
     func runStateRoundTrip() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rs-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("run"), withIntermediateDirectories: true)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rs-\(UUID().uuidString.prefix(8))"
+        )
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("run"),
+            withIntermediateDirectories: true
+        )
         defer { try? FileManager.default.removeItem(at: directory) }
         var state = RunState(
             launcherPID: getpid(),
@@ -99,7 +113,9 @@ struct LogReaderTests {
 
     @Test("whole lines only, from where it left off; a truncated file is read from its start")
     func growing() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("lr-\(UUID().uuidString.prefix(8)).log").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "lr-\(UUID().uuidString.prefix(8)).log"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try "one\ntw".write(toFile: path, atomically: false, encoding: .utf8)
         var reader = LogReader(name: "x", path: path)

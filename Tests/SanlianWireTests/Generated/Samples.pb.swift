@@ -3,6 +3,7 @@
 import HazardsContract
 import PatrolContract
 import ResidentsContract
+import StationContract
 import SanlianWire
 
 /// Every generated message type with its samples.
@@ -220,6 +221,25 @@ let generatedSampleCases: [WireSampleCase] = [
     WireSampleCase(StandinV1.Identity.self),
     WireSampleCase(StandinV1.RelayRequest.self),
     WireSampleCase(StandinV1.RelayResponse.self),
+    WireSampleCase(StationV1.TaskSource.self),
+    WireSampleCase(StationV1.TaskEvent.self),
+    WireSampleCase(StationV1.Task.self),
+    WireSampleCase(StationV1.DispatchRequest.self),
+    WireSampleCase(StationV1.TaskActionRequest.self),
+    WireSampleCase(StationV1.GetTaskRequest.self),
+    WireSampleCase(StationV1.ListTasksRequest.self),
+    WireSampleCase(StationV1.ListTasksResponse.self),
+    WireSampleCase(StationV1.CaseRecord.self),
+    WireSampleCase(StationV1.ClearCaseRequest.self),
+    WireSampleCase(StationV1.AccidentRecord.self),
+    WireSampleCase(StationV1.ListIncidentsRequest.self),
+    WireSampleCase(StationV1.ListCasesResponse.self),
+    WireSampleCase(StationV1.ListAccidentsResponse.self),
+    WireSampleCase(StationV1.DailySummaryRequest.self),
+    WireSampleCase(StationV1.DailySummary.self),
+    WireSampleCase(StationV1.MonthlyReportRequest.self),
+    WireSampleCase(StationV1.MonthSection.self),
+    WireSampleCase(StationV1.MonthlyReport.self),
 ]
 
 extension CommonV1.KeyValue: WireSampled {
@@ -2936,6 +2956,298 @@ extension StandinV1.RelayResponse: WireSampled {
         var value = Self()
         value.caller = StandinV1.Identity.sample(variant: variant)
         value.seenByBack = StandinV1.Identity.sample(variant: variant)
+        return value
+    }
+}
+
+extension StationV1.TaskSource: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.kind = (variant % 2 == 0 ? StationV1.TaskSourceKind.knownCases.last! : .unrecognized(7_777))
+        value.ref = "高兴派出所 ref 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension StationV1.TaskEvent: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.state = (variant % 2 == 0 ? StationV1.TaskState.knownCases.last! : .unrecognized(7_777))
+        value.department = "高兴派出所 department 联防巡逻 ✓🚓 #\(variant)"
+        value.operatorID = "高兴派出所 operator_id 联防巡逻 ✓🚓 #\(variant)"
+        value.atUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.note = "高兴派出所 note 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension StationV1.Task: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.id = "高兴派出所 id 联防巡逻 ✓🚓 #\(variant)"
+        value.title = "高兴派出所 title 联防巡逻 ✓🚓 #\(variant)"
+        value.source = StationV1.TaskSource.sample(variant: variant)
+        value.team = (variant % 2 == 0 ? StationV1.Team.knownCases.last! : .unrecognized(7_777))
+        value.department = "高兴派出所 department 联防巡逻 ✓🚓 #\(variant)"
+        value.dueUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.state = (variant % 2 == 0 ? StationV1.TaskState.knownCases.last! : .unrecognized(7_777))
+        value.events = [StationV1.TaskEvent.sample(variant: variant), StationV1.TaskEvent.sample(variant: (variant + 1))]
+        value.overdue = true
+        value.dispatchedUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.completedUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.escalatedUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.villageCode = "高兴派出所 village_code 联防巡逻 ✓🚓 #\(variant)"
+        value.drill = true
+        return value
+    }
+}
+
+extension StationV1.DispatchRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.requestID = "高兴派出所 request_id 联防巡逻 ✓🚓 #\(variant)"
+        value.title = "高兴派出所 title 联防巡逻 ✓🚓 #\(variant)"
+        value.source = StationV1.TaskSource.sample(variant: variant)
+        value.team = (variant % 2 == 0 ? StationV1.Team.knownCases.last! : .unrecognized(7_777))
+        value.department = "高兴派出所 department 联防巡逻 ✓🚓 #\(variant)"
+        value.dueUnixMs = (variant % 2 == 0 ? Int64.max : Int64.min)
+        value.note = "高兴派出所 note 联防巡逻 ✓🚓 #\(variant)"
+        value.villageCode = "高兴派出所 village_code 联防巡逻 ✓🚓 #\(variant)"
+        value.drill = true
+        return value
+    }
+}
+
+extension StationV1.TaskActionRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.id = "高兴派出所 id 联防巡逻 ✓🚓 #\(variant)"
+        value.note = "高兴派出所 note 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension StationV1.GetTaskRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.id = "高兴派出所 id 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension StationV1.ListTasksRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.openOnly = true
+        value.overdueOnly = true
+        value.team = (variant % 2 == 0 ? StationV1.Team.knownCases.last! : .unrecognized(7_777))
+        value.department = "高兴派出所 department 联防巡逻 ✓🚓 #\(variant)"
+        value.dispatched = CommonV1.TimeRange.sample(variant: variant)
+        value.page = CommonV1.PageRequest.sample(variant: variant)
+        return value
+    }
+}
+
+extension StationV1.ListTasksResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.tasks = [StationV1.Task.sample(variant: variant), StationV1.Task.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
+        return value
+    }
+}
+
+extension StationV1.CaseRecord: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.id = "高兴派出所 id 联防巡逻 ✓🚓 #\(variant)"
+        value.kind = (variant % 2 == 0 ? StationV1.CaseKind.knownCases.last! : .unrecognized(7_777))
+        value.date = "高兴派出所 date 联防巡逻 ✓🚓 #\(variant)"
+        value.villageCode = "高兴派出所 village_code 联防巡逻 ✓🚓 #\(variant)"
+        value.summary = "高兴派出所 summary 联防巡逻 ✓🚓 #\(variant)"
+        value.cleared = true
+        value.clearedDate = "高兴派出所 cleared_date 联防巡逻 ✓🚓 #\(variant)"
+        value.requestID = "高兴派出所 request_id 联防巡逻 ✓🚓 #\(variant)"
+        value.recordedBy = "高兴派出所 recorded_by 联防巡逻 ✓🚓 #\(variant)"
+        value.drill = true
+        return value
+    }
+}
+
+extension StationV1.ClearCaseRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.id = "高兴派出所 id 联防巡逻 ✓🚓 #\(variant)"
+        value.date = "高兴派出所 date 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension StationV1.AccidentRecord: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.id = "高兴派出所 id 联防巡逻 ✓🚓 #\(variant)"
+        value.date = "高兴派出所 date 联防巡逻 ✓🚓 #\(variant)"
+        value.road = "高兴派出所 road 联防巡逻 ✓🚓 #\(variant)"
+        value.villageCode = "高兴派出所 village_code 联防巡逻 ✓🚓 #\(variant)"
+        value.deaths = (variant % 2 == 0 ? UInt32.max : 1)
+        value.injuries = (variant % 2 == 0 ? UInt32.max : 1)
+        value.summary = "高兴派出所 summary 联防巡逻 ✓🚓 #\(variant)"
+        value.requestID = "高兴派出所 request_id 联防巡逻 ✓🚓 #\(variant)"
+        value.recordedBy = "高兴派出所 recorded_by 联防巡逻 ✓🚓 #\(variant)"
+        value.drill = true
+        return value
+    }
+}
+
+extension StationV1.ListIncidentsRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.month = CommonV1.Month.sample(variant: variant)
+        value.page = CommonV1.PageRequest.sample(variant: variant)
+        return value
+    }
+}
+
+extension StationV1.ListCasesResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.cases = [StationV1.CaseRecord.sample(variant: variant), StationV1.CaseRecord.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
+        return value
+    }
+}
+
+extension StationV1.ListAccidentsResponse: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.accidents = [StationV1.AccidentRecord.sample(variant: variant), StationV1.AccidentRecord.sample(variant: (variant + 1))]
+        value.page = CommonV1.PageResponse.sample(variant: variant)
+        return value
+    }
+}
+
+extension StationV1.DailySummaryRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.date = "高兴派出所 date 联防巡逻 ✓🚓 #\(variant)"
+        return value
+    }
+}
+
+extension StationV1.DailySummary: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.date = "高兴派出所 date 联防巡逻 ✓🚓 #\(variant)"
+        value.tasksDispatched = (variant % 2 == 0 ? UInt32.max : 1)
+        value.tasksCompleted = (variant % 2 == 0 ? UInt32.max : 1)
+        value.tasksOpen = (variant % 2 == 0 ? UInt32.max : 1)
+        value.tasksOverdue = (variant % 2 == 0 ? UInt32.max : 1)
+        value.cases = (variant % 2 == 0 ? UInt32.max : 1)
+        value.casesCleared = (variant % 2 == 0 ? UInt32.max : 1)
+        value.accidents = (variant % 2 == 0 ? UInt32.max : 1)
+        value.accidentDeaths = (variant % 2 == 0 ? UInt32.max : 1)
+        value.accidentInjuries = (variant % 2 == 0 ? UInt32.max : 1)
+        value.hazardsReported = (variant % 2 == 0 ? UInt32.max : 1)
+        value.disputesAccepted = (variant % 2 == 0 ? UInt32.max : 1)
+        value.alertsFiring = (variant % 2 == 0 ? UInt32.max : 1)
+        value.overdueTasks = [StationV1.Task.sample(variant: variant), StationV1.Task.sample(variant: (variant + 1))]
+        value.unavailable = ["高兴派出所 unavailable 联防巡逻 ✓🚓 #\(variant)", "高兴派出所 unavailable 联防巡逻 ✓🚓 #\((variant + 1))"]
+        return value
+    }
+}
+
+extension StationV1.MonthlyReportRequest: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.month = CommonV1.Month.sample(variant: variant)
+        return value
+    }
+}
+
+extension StationV1.MonthSection: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.month = CommonV1.Month.sample(variant: variant)
+        value.newDisputes = (variant % 2 == 0 ? UInt32.max : 1)
+        value.disputesResolved = (variant % 2 == 0 ? UInt32.max : 1)
+        value.disputesInStock = (variant % 2 == 0 ? UInt32.max : 1)
+        value.disputeResolutionPermille = (variant % 2 == 0 ? UInt32.max : 1)
+        value.disputeRecurrences = (variant % 2 == 0 ? UInt32.max : 1)
+        value.hazardsReported = (variant % 2 == 0 ? UInt32.max : 1)
+        value.hazardsClosed = (variant % 2 == 0 ? UInt32.max : 1)
+        value.hazardsOverdue = (variant % 2 == 0 ? UInt32.max : 1)
+        value.shiftsCompleted = (variant % 2 == 0 ? UInt32.max : 1)
+        value.noShows = (variant % 2 == 0 ? UInt32.max : 1)
+        value.missedCheckIns = (variant % 2 == 0 ? UInt32.max : 1)
+        value.patrolMinutes = (variant % 2 == 0 ? UInt32.max : 1)
+        value.publicitySessions = (variant % 2 == 0 ? UInt32.max : 1)
+        value.publicityAttendees = (variant % 2 == 0 ? UInt32.max : 1)
+        value.publicityMinutes = (variant % 2 == 0 ? UInt32.max : 1)
+        value.registered = (variant % 2 == 0 ? UInt32.max : 1)
+        value.floating = (variant % 2 == 0 ? UInt32.max : 1)
+        value.arrivals = (variant % 2 == 0 ? UInt32.max : 1)
+        value.departures = (variant % 2 == 0 ? UInt32.max : 1)
+        value.windowServices = (variant % 2 == 0 ? UInt32.max : 1)
+        value.onTheSpotPermille = (variant % 2 == 0 ? UInt32.max : 1)
+        value.sameDayPermille = (variant % 2 == 0 ? UInt32.max : 1)
+        value.tasksDispatched = (variant % 2 == 0 ? UInt32.max : 1)
+        value.tasksDoneOnTime = (variant % 2 == 0 ? UInt32.max : 1)
+        value.cases = (variant % 2 == 0 ? UInt32.max : 1)
+        value.casesCleared = (variant % 2 == 0 ? UInt32.max : 1)
+        value.clearancePermille = (variant % 2 == 0 ? UInt32.max : 1)
+        value.accidents = (variant % 2 == 0 ? UInt32.max : 1)
+        value.accidentDeaths = (variant % 2 == 0 ? UInt32.max : 1)
+        value.accidentInjuries = (variant % 2 == 0 ? UInt32.max : 1)
+        return value
+    }
+}
+
+extension StationV1.MonthlyReport: WireSampled {
+    static let sampleVariants = 2
+
+    static func sample(variant: Int) -> Self {
+        var value = Self()
+        value.month = StationV1.MonthSection.sample(variant: variant)
+        value.previousMonth = StationV1.MonthSection.sample(variant: variant)
+        value.yearEarlier = StationV1.MonthSection.sample(variant: variant)
+        value.unavailable = ["高兴派出所 unavailable 联防巡逻 ✓🚓 #\(variant)", "高兴派出所 unavailable 联防巡逻 ✓🚓 #\((variant + 1))"]
         return value
     }
 }

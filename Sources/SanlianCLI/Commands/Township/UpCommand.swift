@@ -146,7 +146,8 @@ struct UpCommand: AsyncParsableCommand {
     static func describe(_ event: LauncherEvent, plan: LaunchPlan) -> String {
         switch event {
         case .started(let name, let pid, let restarts):
-            return restarts == 0 ? "\(name) started (pid \(pid))" : "\(name) restarted (pid \(pid), restart \(restarts))"
+            return restarts == 0
+                ? "\(name) started (pid \(pid))" : "\(name) restarted (pid \(pid), restart \(restarts))"
         case .healthy(let name): return "\(name) healthy"
         case .ready: return readyLine(plan) + "; Ctrl-C stops the township"
         case .exited(let name, let how, let wait, let restarts):
@@ -175,7 +176,8 @@ struct UpCommand: AsyncParsableCommand {
     /// "0.5 s", "2 s".
     static func seconds(_ duration: Duration) -> String {
         let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : String(format: "%.1f s", Double(milliseconds) / 1000)
+        return milliseconds % 1000 == 0
+            ? "\(milliseconds / 1000) s" : String(format: "%.1f s", Double(milliseconds) / 1000)
     }
 
     /// This executable's path.

@@ -1,0 +1,4 @@
+import ServiceFrame
+import StationService
+
+await ServiceMain.run(StationService.self)
