@@ -17,7 +17,7 @@ GENERATED_DIRS := Sources/CSanlianProto Sources/CProtoDescriptor Sources/Sanlian
 	Sources/CPatrolProto Sources/PatrolContract/Generated Sources/CHazardsProto Sources/HazardsContract/Generated \
 	Sources/CResidentsProto Sources/ResidentsContract/Generated
 
-.PHONY: help deps build test proto check-generated lint format run bench bench-tools bench-floors fuzz symbol-order clean
+.PHONY: help deps build test proto check-generated lint format run demo bench bench-tools bench-floors fuzz symbol-order clean
 
 # Hand-written Swift (generated files follow the generator, not the formatter).
 SWIFT_SOURCES = $$(git ls-files 'Sources/*.swift' 'Tests/*.swift' 'Benchmarks/*.swift' | grep -v /Generated/)
@@ -71,6 +71,10 @@ run: deps ## Build what runs and start the whole township with `sanlian up` on $
 	@for product in $(RUN_PRODUCTS); do $(SWIFT) build --product $$product || exit 1; done
 	@echo "From another terminal: $$($(SWIFT) build --show-bin-path)/sanlian status   (README: more to try). Ctrl-C stops the township."
 	"$$($(SWIFT) build --show-bin-path)/sanlian" up -f $(COMPOSE) --dir $(STATE_DIR)
+
+demo: deps ## A scripted township day from the account, through the CLI against a township started for it
+	@for product in $(RUN_PRODUCTS); do $(SWIFT) build --product $$product || exit 1; done
+	scripts/demo.sh "$$($(SWIFT) build --show-bin-path)"
 
 BENCH_C := .build/bench
 # How a township is deployed: release, with the Swift runtime linked in (smaller, faster to start,
