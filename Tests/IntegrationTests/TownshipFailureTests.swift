@@ -42,7 +42,10 @@ struct TownshipFailureTests {
     static func committedAlerts(_ township: Township, _ database: String) throws -> [String] {
         var configuration = Configuration()
         configuration.readonly = true
-        let queue = try DatabaseQueue(path: township.stateDirectory + "/data/\(database).sqlite", configuration: configuration)
+        let queue = try DatabaseQueue(
+            path: township.stateDirectory + "/data/\(database).sqlite",
+            configuration: configuration
+        )
         return try queue.read { db in
             try Row.fetchAll(db, sql: "SELECT payload FROM sanlian_outbox WHERE kind = 'alert' ORDER BY id").map {
                 try AlertV1.Alert(serializedBytes: $0["payload"] as Data).identifier
@@ -76,18 +79,32 @@ struct TownshipFailureTests {
         let township = try Township()
         let feed = Locked<[String]>([])
         _ = try await Harness.withBroker(township) { first in
-            try await CommandRoomTests.withServices(township, ["sanlian-hazards", "sanlian-patrol", "sanlian-station"]) {
+            try await CommandRoomTests.withServices(township, ["sanlian-hazards", "sanlian-patrol", "sanlian-station"])
+            {
                 township in
                 let assignment = try await township.withClient("governance") { client in
                     let roster = PatrolV1.RosterClient(client, options: Self.options())
                     _ = try await roster.upsertArea(PatrolV1.PatrolArea(id: "v3", name: "三组", kind: .village))
                     _ = try await roster.upsertVolunteer(
                         PatrolV1.UpsertVolunteerRequest(
-                            volunteer: PatrolV1.Volunteer(id: "v1", name: "王大山", phone: "13812345601", kind: .veteran, active: true)
+                            volunteer: PatrolV1.Volunteer(
+                                id: "v1",
+                                name: "王大山",
+                                phone: "13812345601",
+                                kind: .veteran,
+                                active: true
+                            )
                         )
                     )
                     _ = try await roster.upsertShiftTemplate(
-                        PatrolV1.ShiftTemplate(id: "d", name: "day", areaID: "v3", startMinute: 480, endMinute: 960, peopleNeeded: 1)
+                        PatrolV1.ShiftTemplate(
+                            id: "d",
+                            name: "day",
+                            areaID: "v3",
+                            startMinute: 480,
+                            endMinute: 960,
+                            peopleNeeded: 1
+                        )
                     )
                     return try await roster.assignByHand(
                         PatrolV1.AssignByHandRequest(shiftTemplateID: "d", day: "2030-01-07", volunteerID: "v1")
@@ -118,7 +135,10 @@ struct TownshipFailureTests {
                                             try await hazards.report(
                                                 HazardsV1.ReportHazardRequest(
                                                     kind: .traffic,
-                                                    place: CommonV1.Place(villageCode: "511681104201", description: "K\(index)"),
+                                                    place: CommonV1.Place(
+                                                        villageCode: "511681104201",
+                                                        description: "K\(index)"
+                                                    ),
                                                     description: "G318 K\(index) 落石",
                                                     identifier: "burst-\(index)"
                                                 )
@@ -170,7 +190,9 @@ struct TownshipFailureTests {
                                 // The rest of the burst, and its retries, against a broker started again
                                 // on the same ledger.
                                 _ = try await Harness.withBroker(township) { _ in
-                                    try await eventually("the whole burst made", timeout: .seconds(60)) { made.value == 90 }
+                                    try await eventually("the whole burst made", timeout: .seconds(60)) {
+                                        made.value == 90
+                                    }
                                     let committed =
                                         try Self.committedAlerts(township, "hazards")
                                         + Self.committedAlerts(township, "patrol")
@@ -197,8 +219,11 @@ struct TownshipFailureTests {
         }
         // Each event once, in order, none missing: sequences 1, 2, 3, … as the feed wrote them.
         let sequences = feed.value.compactMap { line -> UInt64? in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
-            return (object["sequence"] as? String).flatMap(UInt64.init) ?? (object["sequence"] as? NSNumber)?.uint64Value
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                return nil
+            }
+            return (object["sequence"] as? String).flatMap(UInt64.init)
+                ?? (object["sequence"] as? NSNumber)?.uint64Value
         }
         #expect(!sequences.isEmpty)
         #expect(sequences == Array(1...UInt64(sequences.count)), "gaps or repeats: \(sequences)")
