@@ -95,6 +95,7 @@ bench-tools: deps ## Build what the benchmarks run: the release daemons, sanlian
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-patrol
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-hazards
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-residents
+	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-station
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian
 	$(SWIFT) build $(RELEASE_FLAGS) --product sanlian-bench
 	$(SWIFT) build $(RELEASE_FLAGS) --product nio-floor

@@ -255,6 +255,10 @@ package struct BenchResults {
     package var residentsLookups: [String: Double] = [:]
     package var residentsSearches: [String: Double] = [:]
     package var residentsPeakRSSKiB = 0
+    /// The whole township under a mixed load: each client's figures (by what it called), and each
+    /// process's peak RSS.
+    package var township: [(String, [String: Double])] = []
+    package var townshipPeakRSSKiB: [(String, Int)] = []
     /// The roster solver on the benchmark's instance, and the instance's size.
     package var roster: RosterFigures?
     package var rosterInstance: (volunteers: Int, templates: Int, days: Int, locked: Int)?
@@ -557,6 +561,24 @@ package struct BenchResults {
             }
             lines.append(String(format: "peak RSS of sanlian-residents: %.1f MiB", Double(residentsPeakRSSKiB) / 1024))
         }
+        if !township.isEmpty {
+            lines.append(
+                "the township under a mixed load (every client at once, a live watcher reading the feed; each client's own rate):"
+            )
+            for (name, figures) in township {
+                let rate = figures["calls_per_second"] ?? figures["alerts_per_second"] ?? 0
+                if let p50 = figures["loaded_p50_us"], let p99 = figures["loaded_p99_us"] {
+                    lines.append(String(format: "  %@: %.0f/s, p50 %.1f µs, p99 %.1f µs", name, rate, p50, p99))
+                } else {
+                    lines.append(String(format: "  %@: %.0f/s, each acknowledged once on disk", name, rate))
+                }
+            }
+            lines.append(
+                "  peak RSS: "
+                    + townshipPeakRSSKiB.map { String(format: "%@ %.1f MiB", $0.0, Double($0.1) / 1024) }
+                    .joined(separator: ", ")
+            )
+        }
         lines.append("")
         lines.append("targets:")
         for target in targets + patrolTargets {
@@ -627,6 +649,11 @@ package struct BenchResults {
             "residents_searches": residentsSearches,
             "residents_peak_rss_kib": residentsPeakRSSKiB,
             "patrol_peak_rss_kib": patrolPeakRSSKiB,
+            "township_mixed_load": Dictionary(township.map { ($0.0, $0.1) }, uniquingKeysWith: { first, _ in first }),
+            "township_peak_rss_kib": Dictionary(
+                townshipPeakRSSKiB.map { ($0.0, $0.1) },
+                uniquingKeysWith: { a, _ in a }
+            ),
         ]
         if let roster {
             object["roster"] =

@@ -248,6 +248,7 @@ struct SanlianBench: ParsableCommand {
             try measureRoster(into: &results)
             try measureHazards(into: &results, state: state, station: station)
             try measureResidents(into: &results, state: state, station: station)
+            try measureTownship(into: &results, state: state, station: station, broker: broker)
         }
 
         let report = results.report()

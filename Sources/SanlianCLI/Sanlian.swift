@@ -28,7 +28,7 @@ package struct Sanlian: AsyncParsableCommand {
             HealthCommand.self, ServicesCommand.self, AlertCommand.self, WatchCommand.self, LedgerCommand.self,
             DeadLettersCommand.self, PatrolCommand.self, HazardsCommand.self, DisputesCommand.self,
             ResidentsCommand.self, TasksCommand.self, IncidentsCommand.self, ReportCommand.self, UpCommand.self,
-            StatusCommand.self, DownCommand.self, LogsCommand.self,
+            StatusCommand.self, DownCommand.self, LogsCommand.self, UnitsCommand.self,
         ]
     )
 

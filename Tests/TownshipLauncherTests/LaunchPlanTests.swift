@@ -130,3 +130,44 @@ struct LogReaderTests {
         #expect(reader.newLines() == ["new"])
     }
 }
+
+@Suite("sanlian units: systemd units from the compose file")
+struct SystemdUnitsTests {
+    @Test("one unit per process, each as its department's user, after the broker and what it calls; a target for all")
+    func units() throws {
+        var compose = try ComposeFile.parse(LaunchPlanTests.defaultCompose)
+        compose.departments["traffic"]?.uid = 1201
+        let plan = LaunchPlan(
+            compose: compose,
+            composePath: "/etc/sanlian/township.yaml",
+            stateDirectory: "/var/lib/sanlian",
+            binDirectory: "/usr/local/bin"
+        )
+        let units = Dictionary(
+            uniqueKeysWithValues: SystemdUnits.units(plan: plan, compose: compose).map { ($0.name, $0.text) }
+        )
+        #expect(
+            units.keys.sorted() == [
+                "sanlian-broker.service", "sanlian-hazards.service", "sanlian-patrol.service",
+                "sanlian-residents.service",
+                "sanlian-station.service", "sanlian.target",
+            ]
+        )
+        let hazards = try #require(units["sanlian-hazards.service"])
+        #expect(hazards.contains("User=1201\n"), "the uid the compose file binds to traffic")
+        #expect(hazards.contains("After=sanlian-broker.service sanlian-residents.service\n"))
+        #expect(hazards.contains("Requires=sanlian-broker.service\n"))
+        #expect(
+            hazards.contains(
+                "ExecStart=/usr/local/bin/sanlian-hazards --compose /etc/sanlian/township.yaml --state-dir /var/lib/sanlian\n"
+            )
+        )
+        #expect(!hazards.contains("--exit-when-stdin-closes"), "systemd holds no pipe to it")
+        #expect(try #require(units["sanlian-patrol.service"]).contains("User=sanlian-governance\n"))
+        let broker = try #require(units["sanlian-broker.service"])
+        #expect(broker.contains("User=sanlian-station\n") && !broker.contains("After="))
+        #expect(
+            try #require(units["sanlian.target"]).contains("Wants=sanlian-broker.service sanlian-residents.service")
+        )
+    }
+}
