@@ -43,7 +43,7 @@ extension HazardsService: HazardsV1.DisputesService {
             description: request.place?.description ?? ""
         )
         return try await context.database.pool.write { db in
-            let id = try JointControlRecords.newID(
+            let id = try RecordNumbers.next(
                 "D",
                 table: "disputes",
                 timeColumn: "accepted_ms",

@@ -52,7 +52,7 @@ extension HazardsService: HazardsV1.HazardsService {
                 policy: settings.hazards
             )
             let (department, routingReason) = HazardRules.route(kind, policy: settings.hazards)
-            let id = try JointControlRecords.newID(
+            let id = try RecordNumbers.next(
                 "H",
                 table: "hazards",
                 timeColumn: "reported_ms",

@@ -16,35 +16,6 @@ enum JointControlRecords {
         try Message(serializedBytes: row["body"] as Data)
     }
 
-    /// A new record's number: `prefix`, the local date and the day's sequence ("H20261207-0012").
-    static func newID(
-        _ prefix: String,
-        table: String,
-        timeColumn: String,
-        now: Int64,
-        time: TownshipTime,
-        _ db: Database
-    ) throws
-        -> String
-    {
-        let day = time.day(of: now)
-        let start = time.unixMilliseconds(day, minute: 0)
-        let count =
-            try Int.fetchOne(
-                db,
-                sql: "SELECT COUNT(*) FROM \(table) WHERE \(timeColumn) >= ? AND \(timeColumn) < ?",
-                arguments: [start, start + 86_400_000]
-            ) ?? 0
-        let (year, month, dayOfMonth) = day.components
-        var sequence = count + 1
-        // Another record of the same second may have taken the number: go on to a free one.
-        while true {
-            let id = String(format: "%@%04d%02d%02d-%04d", prefix, year, month, dayOfMonth, sequence)
-            if try Row.fetchOne(db, sql: "SELECT 1 FROM \(table) WHERE id = ?", arguments: [id]) == nil { return id }
-            sequence += 1
-        }
-    }
-
     static func hazard(_ id: String, _ db: Database) throws -> HazardsV1.Hazard? {
         try Row.fetchOne(db, sql: "SELECT body FROM hazards WHERE id = ?", arguments: [id]).map {
             try decode(HazardsV1.Hazard.self, $0)

@@ -1,5 +1,5 @@
-package import SanlianRPC
-package import SanlianWire
+import SanlianRPC
+import SanlianWire
 import Synchronization
 
 /// A caller whose client is given once it exists: a service is made (and keeps its caller)

@@ -46,36 +46,16 @@ extension StationService: StationV1.IncidentsService {
             record.clearedDate = ""
         }
         record.recordedBy = caller.operatorID.isEmpty ? caller.department : caller.operatorID
-        let time = self.time
-        let checked = record
-        return try await context.database.pool.write { db in
-            var record = checked
-            if let existing = try Row.fetchOne(
-                db,
-                sql: "SELECT body FROM cases WHERE request_id = ?",
-                arguments: [request.requestID]
-            ) {
-                return try StationRecords.decode(StationV1.CaseRecord.self, existing)
-            }
-            record.id = try StationRecords.newID(
-                prefix: "C",
-                table: "cases",
-                timeColumn: "recorded_ms",
-                now: now,
-                time: time,
-                db
-            )
-            try db.execute(
-                sql: """
-                    INSERT INTO cases (id, request_id, date, cleared_date, recorded_ms, drill, body)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
+        return try await recordOnce(record, requestID: request.requestID, table: "cases", prefix: "C") { record, id in
+            record.id = id
+        } insert: { record, now in
+            (
+                "INSERT INTO cases (id, request_id, date, cleared_date, recorded_ms, drill, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
                     record.id, record.requestID, record.date, record.cleared ? record.clearedDate : nil, now,
                     record.drill, try StationRecords.body(record),
                 ]
             )
-            return record
         }
     }
 
@@ -145,32 +125,46 @@ extension StationService: StationV1.IncidentsService {
         }
         var record = request
         record.recordedBy = caller.department
+        return try await recordOnce(record, requestID: request.requestID, table: "accidents", prefix: "A") {
+            record,
+            id in
+            record.id = id
+        } insert: { record, now in
+            (
+                "INSERT INTO accidents (id, request_id, date, recorded_ms, drill, body) VALUES (?, ?, ?, ?, ?, ?)",
+                [record.id, record.requestID, record.date, now, record.drill, try StationRecords.body(record)]
+            )
+        }
+    }
+
+    /// Stores a new record of `table` once per `requestID` (a repeated request is answered with
+    /// the record stored the first time), numbered by the day.
+    private func recordOnce<Record: WireMessage>(
+        _ record: Record,
+        requestID: String,
+        table: String,
+        prefix: String,
+        numbered: @escaping @Sendable (inout Record, String) -> Void,
+        insert: @escaping @Sendable (Record, Int64) throws -> (sql: String, arguments: StatementArguments)
+    ) async throws -> Record {
+        let now = context.clock.nowMilliseconds()
         let time = self.time
-        let checked = record
         return try await context.database.pool.write { db in
-            var record = checked
             if let existing = try Row.fetchOne(
                 db,
-                sql: "SELECT body FROM accidents WHERE request_id = ?",
-                arguments: [request.requestID]
+                sql: "SELECT body FROM \(table) WHERE request_id = ?",
+                arguments: [requestID]
             ) {
-                return try StationRecords.decode(StationV1.AccidentRecord.self, existing)
+                return try StationRecords.decode(Record.self, existing)
             }
-            record.id = try StationRecords.newID(
-                prefix: "A",
-                table: "accidents",
-                timeColumn: "recorded_ms",
-                now: now,
-                time: time,
-                db
+            var stored = record
+            numbered(
+                &stored,
+                try RecordNumbers.next(prefix, table: table, timeColumn: "recorded_ms", now: now, time: time, db)
             )
-            try db.execute(
-                sql: "INSERT INTO accidents (id, request_id, date, recorded_ms, drill, body) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [
-                    record.id, record.requestID, record.date, now, record.drill, try StationRecords.body(record),
-                ]
-            )
-            return record
+            let (sql, arguments) = try insert(stored, now)
+            try db.execute(sql: sql, arguments: arguments)
+            return stored
         }
     }
 

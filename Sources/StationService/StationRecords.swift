@@ -13,27 +13,6 @@ enum StationRecords {
         try Message(serializedBytes: row["body"] as Data)
     }
 
-    /// The next id of `table` for the township day of `now`: "T20261207-0001".
-    static func newID(prefix: String, table: String, timeColumn: String, now: Int64, time: TownshipTime, _ db: Database)
-        throws -> String
-    {
-        let day = time.day(of: now)
-        let start = time.unixMilliseconds(day, minute: 0)
-        let count =
-            try Int.fetchOne(
-                db,
-                sql: "SELECT COUNT(*) FROM \(table) WHERE \(timeColumn) >= ? AND \(timeColumn) < ?",
-                arguments: [start, start + 86_400_000]
-            ) ?? 0
-        let (year, month, dayOfMonth) = day.components
-        var sequence = count + 1
-        while true {
-            let id = String(format: "%@%04d%02d%02d-%04d", prefix, year, month, dayOfMonth, sequence)
-            if try Row.fetchOne(db, sql: "SELECT 1 FROM \(table) WHERE id = ?", arguments: [id]) == nil { return id }
-            sequence += 1
-        }
-    }
-
     static func text(_ value: String, _ field: String, required: Bool, max: Int) throws(RPCError) {
         if required && value.allSatisfy(\.isWhitespace) {
             throw RPCError(.invalidArgument, "\(field): must be given")

@@ -73,8 +73,8 @@ extension StationService: StationV1.TasksService {
             ) {
                 return try StationRecords.decode(StationV1.Task.self, existing)
             }
-            let id = try StationRecords.newID(
-                prefix: "T",
+            let id = try RecordNumbers.next(
+                "T",
                 table: "tasks",
                 timeColumn: "dispatched_ms",
                 now: now,

@@ -28,16 +28,7 @@ struct CommandRoomTests {
 
     /// The identifiers of the ledger's alerts on `pattern`, in order.
     static func alertIdentifiers(_ township: Township, _ pattern: String) async throws -> [String] {
-        try await township.withClient("station") { client in
-            let page = try await client.unary(
-                BrokerV1.Broker.readLedger,
-                BrokerV1.ReadLedgerRequest(fromSequence: 1, limit: 1000, subjectPattern: pattern)
-            )
-            return page.events.compactMap { event in
-                if case .alert(let alert)? = event.body { return alert.identifier }
-                return nil
-            }
-        }
+        try await township.ledgerAlertIdentifiers(pattern)
     }
 
     /// Runs `services` (in this order) on a started broker for the duration of `body`.
@@ -68,31 +59,11 @@ struct CommandRoomTests {
     func findingToDispatch() async throws {
         try await Self.withTownship(["sanlian-hazards", "sanlian-patrol", "sanlian-station"]) { township in
             let finding = try await township.withClient("governance", operatorID: "gov-01") { client in
-                let roster = PatrolV1.RosterClient(client, options: Self.options())
-                _ = try await roster.upsertArea(PatrolV1.PatrolArea(id: "g318", name: "G318", kind: .road))
-                _ = try await roster.upsertVolunteer(
-                    PatrolV1.UpsertVolunteerRequest(
-                        volunteer: PatrolV1.Volunteer(
-                            id: "v1",
-                            name: "王大山",
-                            phone: "13812345601",
-                            kind: .veteran,
-                            active: true
-                        )
-                    )
-                )
-                _ = try await roster.upsertShiftTemplate(
-                    PatrolV1.ShiftTemplate(
-                        id: "n",
-                        name: "night",
-                        areaID: "g318",
-                        startMinute: 1320,
-                        endMinute: 360,
-                        peopleNeeded: 1
-                    )
-                )
-                let assignment = try await roster.assignByHand(
-                    PatrolV1.AssignByHandRequest(shiftTemplateID: "n", day: Self.today.description, volunteerID: "v1")
+                let assignment = try await PatrolFixture.assignment(
+                    client,
+                    area: PatrolV1.PatrolArea(id: "g318", name: "G318", kind: .road),
+                    shift: (1320, 360),
+                    day: Self.today.description
                 )
                 return try await PatrolV1.PatrolsClient(client, options: Self.options()).reportFinding(
                     PatrolV1.ReportFindingRequest(

@@ -94,31 +94,9 @@ struct HazardsServiceTests {
             try await Harness.withService(township, "sanlian-hazards") { _ in
                 try await Harness.withService(township, "sanlian-patrol") { _ in
                     let finding = try await township.withClient("station") { client in
-                        let roster = PatrolV1.RosterClient(client, options: Self.options())
-                        _ = try await roster.upsertArea(PatrolV1.PatrolArea(id: "g318", name: "G318", kind: .road))
-                        _ = try await roster.upsertVolunteer(
-                            PatrolV1.UpsertVolunteerRequest(
-                                volunteer: PatrolV1.Volunteer(
-                                    id: "v1",
-                                    name: "王大山",
-                                    phone: "13812345601",
-                                    kind: .veteran,
-                                    active: true
-                                )
-                            )
-                        )
-                        _ = try await roster.upsertShiftTemplate(
-                            PatrolV1.ShiftTemplate(
-                                id: "d",
-                                name: "day",
-                                areaID: "g318",
-                                startMinute: 480,
-                                endMinute: 960,
-                                peopleNeeded: 1
-                            )
-                        )
-                        let assignment = try await roster.assignByHand(
-                            PatrolV1.AssignByHandRequest(shiftTemplateID: "d", day: "2030-01-07", volunteerID: "v1")
+                        let assignment = try await PatrolFixture.assignment(
+                            client,
+                            area: PatrolV1.PatrolArea(id: "g318", name: "G318", kind: .road)
                         )
                         return try await PatrolV1.PatrolsClient(client, options: Self.options()).reportFinding(
                             PatrolV1.ReportFindingRequest(

@@ -12,21 +12,7 @@ import Testing
 struct ServiceFrameTests {
     /// The traffic office's stand-in alerts in the ledger, in order: their identifiers.
     static func recordedAlerts(_ township: Township) async throws -> [String] {
-        try await township.withClient("station") { client in
-            var identifiers: [String] = []
-            var from: UInt64 = 1
-            while true {
-                let page = try await client.unary(
-                    BrokerV1.Broker.readLedger,
-                    BrokerV1.ReadLedgerRequest(fromSequence: from, limit: 1000, subjectPattern: "alert.traffic.standin")
-                )
-                for event in page.events {
-                    if case .alert(let alert)? = event.body { identifiers.append(alert.identifier) }
-                }
-                from = page.nextFromSequence
-                if from > page.lastSequence { return identifiers }
-            }
-        }
+        try await township.ledgerAlertIdentifiers("alert.traffic.standin")
     }
 
     static func record(_ client: RPCClient, _ key: String, crash: Bool = false) async throws {

@@ -55,21 +55,7 @@ struct TownshipFailureTests {
 
     /// Every alert in the ledger, by identifier, in order.
     static func ledgerAlerts(_ township: Township) async throws -> [String] {
-        try await township.withClient("station") { client in
-            var identifiers: [String] = []
-            var from: UInt64 = 1
-            while true {
-                let page = try await client.unary(
-                    BrokerV1.Broker.readLedger,
-                    BrokerV1.ReadLedgerRequest(fromSequence: from, limit: 1000, subjectPattern: "alert.>")
-                )
-                for event in page.events {
-                    if case .alert(let alert)? = event.body { identifiers.append(alert.identifier) }
-                }
-                from = page.nextFromSequence
-                if page.events.isEmpty || from > page.lastSequence { return identifiers }
-            }
-        }
+        try await township.ledgerAlertIdentifiers()
     }
 
     @Test(
@@ -83,31 +69,9 @@ struct TownshipFailureTests {
             {
                 township in
                 let assignment = try await township.withClient("governance") { client in
-                    let roster = PatrolV1.RosterClient(client, options: Self.options())
-                    _ = try await roster.upsertArea(PatrolV1.PatrolArea(id: "v3", name: "三组", kind: .village))
-                    _ = try await roster.upsertVolunteer(
-                        PatrolV1.UpsertVolunteerRequest(
-                            volunteer: PatrolV1.Volunteer(
-                                id: "v1",
-                                name: "王大山",
-                                phone: "13812345601",
-                                kind: .veteran,
-                                active: true
-                            )
-                        )
-                    )
-                    _ = try await roster.upsertShiftTemplate(
-                        PatrolV1.ShiftTemplate(
-                            id: "d",
-                            name: "day",
-                            areaID: "v3",
-                            startMinute: 480,
-                            endMinute: 960,
-                            peopleNeeded: 1
-                        )
-                    )
-                    return try await roster.assignByHand(
-                        PatrolV1.AssignByHandRequest(shiftTemplateID: "d", day: "2030-01-07", volunteerID: "v1")
+                    try await PatrolFixture.assignment(
+                        client,
+                        area: PatrolV1.PatrolArea(id: "v3", name: "三组", kind: .village)
                     )
                 }
                 // The command room's live feed, as a process of its own, across the restart.

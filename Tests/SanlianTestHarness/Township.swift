@@ -145,3 +145,24 @@ package final class TemporaryDirectory: Sendable {
         try? FileManager.default.removeItem(atPath: path)
     }
 }
+
+extension Township {
+    /// The identifiers of the ledger's alerts on `pattern`, in order, every page read (as the station).
+    package func ledgerAlertIdentifiers(_ pattern: String = "alert.>") async throws -> [String] {
+        try await withClient("station") { client in
+            var identifiers: [String] = []
+            var from: UInt64 = 1
+            while true {
+                let page = try await client.unary(
+                    BrokerV1.Broker.readLedger,
+                    BrokerV1.ReadLedgerRequest(fromSequence: from, limit: 1000, subjectPattern: pattern)
+                )
+                for event in page.events {
+                    if case .alert(let alert)? = event.body { identifiers.append(alert.identifier) }
+                }
+                from = page.nextFromSequence
+                if page.events.isEmpty || from > page.lastSequence { return identifiers }
+            }
+        }
+    }
+}
