@@ -106,6 +106,9 @@ extension ResidentsService: ResidentsV1.ImportsService {
         try await context.database.pool.write { db in
             var tally = Tally()
             let staged = try StagedImport(request.importID, db)
+            // An import larger than the people already recorded (a township's first) writes its
+            // rows faster without the secondary indexes, built again afterwards from sorted keys.
+            let rebuilt = try Self.dropPeopleIndexesIfOutnumbered(by: staged.count(.person), db)
             // People first, each written once with what the file's households and workplaces say
             // of them; then the households (whose people must exist), then the workplaces of
             // people the file does not list.
@@ -129,6 +132,7 @@ extension ResidentsService: ResidentsV1.ImportsService {
             try staged.forEach(.workplace) { _, row in
                 tally.count(try workplaceOutcomes[row.person!.idNumber] ?? Self.apply(workplace: row.person!, db))
             }
+            for index in rebuilt { try db.execute(sql: index) }
             try db.execute(
                 sql: "UPDATE imports SET state = ?, created = ?, updated = ?, unchanged = ? WHERE id = ?",
                 arguments: [
@@ -282,6 +286,20 @@ extension ResidentsService: ResidentsV1.ImportsService {
         }
     }
 
+    /// Drops the people table's secondary indexes when `rows` outnumber the people recorded.
+    /// - Returns: the statements that create them again (as the schema has them), to run once the
+    ///   rows are in.
+    static func dropPeopleIndexesIfOutnumbered(by rows: Int, _ db: Database) throws -> [String] {
+        let recorded = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM people") ?? 0
+        guard rows > recorded else { return [] }
+        let indexes = try Row.fetchAll(
+            db,
+            sql: "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'people' AND sql IS NOT NULL"
+        )
+        for index in indexes { try db.execute(sql: "DROP INDEX \(index["name"] as String)") }
+        return indexes.map { $0["sql"] }
+    }
+
     /// An import's staged rows as the commit reads them: what its households and workplaces say
     /// of each person up front (so that each person is written once), every kind in file order.
     struct StagedImport {
@@ -304,6 +322,15 @@ extension ResidentsService: ResidentsV1.ImportsService {
             try forEach(.workplace) { _, row in workplaceOf[row.person!.idNumber] = row.person! }
             self.householdOf = householdOf
             self.workplaceOf = workplaceOf
+        }
+
+        /// How many rows of `kind` are staged.
+        func count(_ kind: ResidentsV1.ImportRowKind) throws -> Int {
+            try Int.fetchOne(
+                database,
+                sql: "SELECT COUNT(*) FROM import_rows WHERE import_id = ? AND kind = ?",
+                arguments: [id, kind.rawValue]
+            ) ?? 0
         }
 
         /// Calls `body` with each staged row of `kind`, in file order.

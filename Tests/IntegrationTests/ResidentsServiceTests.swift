@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import IdentityNumbers
 import ResidentsContract
 import SanlianContracts
@@ -295,6 +296,24 @@ struct ResidentsServiceTests {
                     }
                     #expect(
                         try await population.searchPeople(ResidentsV1.SearchPeopleRequest(name: "村民")).page?.total == 50
+                    )
+                    // The first import, into an empty table, wrote without the people's secondary
+                    // indexes: they are back, as the schema has them.
+                    var readOnly = Configuration()
+                    readOnly.readonly = true
+                    let database = try DatabaseQueue(
+                        path: township.stateDirectory + "/data/residents.sqlite",
+                        configuration: readOnly
+                    )
+                    let indexes = try await database.read { db in
+                        try String.fetchAll(
+                            db,
+                            sql:
+                                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'people' AND sql IS NOT NULL ORDER BY name"
+                        )
+                    }
+                    #expect(
+                        indexes == ["people_by_birth", "people_by_enterprise", "people_by_name", "people_by_village"]
                     )
                 }
                 _ = process

@@ -31,11 +31,11 @@ enum VolunteerCSV {
     ) {
         let reader: CSVReader
         do {
-            reader = try CSVReader(string: text, hasHeaderRow: true, trimFields: true)
+            reader = try CSVRows.reader(text)
         } catch {
             throw CLIError("\(name): cannot read the header row: \(error)")
         }
-        let header = (reader.headerRow ?? []).map { $0.lowercased() }
+        let header = CSVRows.header(reader)
         var index: [String: Int] = [:]
         for column in columns {
             if let position = header.firstIndex(where: { $0 == column.name || $0 == column.chinese }) {
@@ -51,10 +51,10 @@ enum VolunteerCSV {
         var number: UInt32 = 1
         while let fields = reader.next() {
             number += 1
-            if fields.allSatisfy(\.isEmpty) { continue }
+            if fields.allSatisfy({ CSVRows.trimmed($0).isEmpty }) { continue }
             func field(_ name: String) -> String {
                 guard let position = index[name], position < fields.count else { return "" }
-                return fields[position]
+                return CSVRows.trimmed(fields[position])
             }
             func list(_ name: String) -> [String] {
                 field(name).split(whereSeparator: { $0 == ";" || $0 == "|" || $0 == "；" })

@@ -303,11 +303,11 @@ enum ResidentsCSV {
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         let reader: CSVReader
         do {
-            reader = try CSVReader(string: text, hasHeaderRow: true, trimFields: true)
+            reader = try CSVRows.reader(text)
         } catch {
             throw CLIError("\(path): cannot read the header row: \(error)")
         }
-        let header = (reader.headerRow ?? []).map { $0.lowercased() }
+        let header = CSVRows.header(reader)
         let required: [String] =
             switch kind {
             case .household: ["household_id", "head_id_number"]
@@ -323,10 +323,10 @@ enum ResidentsCSV {
         var line: UInt32 = 1
         while let fields = reader.next() {
             line += 1
-            if fields.allSatisfy(\.isEmpty) { continue }
+            if fields.allSatisfy({ CSVRows.trimmed($0).isEmpty }) { continue }
             func field(_ name: String) -> String {
                 guard let index = header.firstIndex(of: name), index < fields.count else { return "" }
-                return fields[index]
+                return CSVRows.trimmed(fields[index])
             }
             switch kind {
             case .household:
