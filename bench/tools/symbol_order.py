@@ -118,6 +118,7 @@ def main():
                 "--alerts", "2000", "--output", os.path.join(work, "figures.json"),
                 # The profile is of Sanlian's daemons; the SwiftNIO floor is not in `profiled`.
                 "--no-nio-floor",
+                "--no-patrol",
             ],
             check=True,
             stdout=subprocess.DEVNULL,
