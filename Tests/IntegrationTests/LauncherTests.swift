@@ -167,6 +167,28 @@ struct LauncherTests {
         #expect(stopped.output.contains("not running"))
     }
 
+    @Test("a service that cannot start: up fails naming it, how it exited and its log, and leaves nothing running")
+    func serviceThatCannotStart() async throws {
+        let township = try Township(compose: {
+            $0.replacingOccurrences(of: "  lapse_months: 6", with: "  lapse_months: many")
+        })
+        let up = try await Self.sanlian(["up", "--ready-timeout", "3"] + (try Self.upArguments(township)))
+        #expect(up.status == .exited(1))
+        #expect(up.error.contains("sanlian-residents did not become healthy within 3"), "\(up.error)")
+        #expect(
+            up.error.contains("exited with status 1") && up.error.contains("log/sanlian-residents.log"),
+            "\(up.error)"
+        )
+        #expect(
+            up.output.contains("sanlian-residents exited with status 1; restarting in 0.5 s (restart 1)"),
+            "\(up.output)"
+        )
+        #expect(!up.output.contains("sanlian-hazards started"), "nothing after the one that did not start")
+        let log = try String(contentsOfFile: township.stateDirectory + "/log/sanlian-residents.log", encoding: .utf8)
+        #expect(log.contains("lapse_months"), "the service says what is wrong with its settings: \(log)")
+        #expect(Self.leftovers(township).isEmpty, "left in DIR/run: \(Self.leftovers(township))")
+    }
+
     @Test("a launcher killed outright takes its processes with it (their standard input closes)")
     func killedLauncher() async throws {
         let township = try Township()
