@@ -63,6 +63,8 @@ struct IncidentsCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup(title: "Connection options") var connection: ConnectionOptions
 
+        func validate() throws { _ = try month.map { try LocalTime.month($0, option: "--month") } }
+
         func run() async throws {
             let request = StationV1.ListIncidentsRequest(
                 month: try month.map { try LocalTime.month($0, option: "--month") }
@@ -126,6 +128,8 @@ struct IncidentsCommand: AsyncParsableCommand {
         @Option(help: "Only of this month, 2026-12.") var month: String?
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup(title: "Connection options") var connection: ConnectionOptions
+
+        func validate() throws { _ = try month.map { try LocalTime.month($0, option: "--month") } }
 
         func run() async throws {
             let request = StationV1.ListIncidentsRequest(

@@ -72,6 +72,8 @@ struct ReportCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup(title: "Connection options") var connection: ConnectionOptions
 
+        func validate() throws { _ = try LocalTime.month(month, option: "--month") }
+
         func run() async throws {
             let asked = try LocalTime.month(month, option: "--month")
             let report = try await CommandRoomSession.run(connection) { session in
