@@ -159,7 +159,8 @@ package struct RosterSolver {
             }
         }
 
-        // Twice: places freed by shifts left empty in the first round go to other shifts.
+        // Two passes: the volunteers that emptying a shift frees (it could not meet its rules) can
+        // fill other shifts on the second.
         for _ in 0..<2 {
             fillRequirements()
             fillPlaces()

@@ -18,8 +18,8 @@ struct HandlerExecutorTests {
             $0.connection.pingInterval = .milliseconds(100)
             $0.connection.pingTimeout = .milliseconds(700)
         }) { path, _ in
-            // Three seconds: a test run with a score of processes starting on two cores has
-            // starved the test of the CPU for over one.
+            // Three seconds: a test run starting a score of processes on two cores can keep this
+            // test off the CPU for over one.
             try await withClient(path: path) { client in
                 let echo = EchoV1.EchoClient(client, options: CallOptions(timeout: .seconds(20)))
                 let connection = try await client.connection(deadline: .now + .seconds(5))

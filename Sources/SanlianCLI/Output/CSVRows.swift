@@ -3,7 +3,7 @@ import CSV
 /// How the import commands read CSV files: the first row names the columns, every field trimmed.
 enum CSVRows {
     /// A reader of `text`. Fields are trimmed by `trimmed`, not by CSV.swift, whose trimming goes
-    /// through NSString and took most of a 100,000-row import's time in the CLI.
+    /// through NSString and costs more than reading the rows.
     static func reader(_ text: String) throws -> CSVReader {
         try CSVReader(string: text, hasHeaderRow: true, trimFields: false)
     }
