@@ -96,7 +96,7 @@ package enum AlertValidation {
         }
         if let area = alert.area {
             let code = area.villageCode
-            if !code.isEmpty, !(code.utf8.count == 12 && code.utf8.allSatisfy { (0x30...0x39).contains($0) }) {
+            if !code.isEmpty, !CommonV1.Place.isVillageCode(code) {
                 throw invalid(
                     "area.village_code",
                     "must be 12 digits (GB/T 2260 + township + village), got \"\(code)\""

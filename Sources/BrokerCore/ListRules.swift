@@ -24,7 +24,7 @@ package enum AggregatePaging {
             throw RPCError(.invalidArgument, "severities: unknown value \(severity.rawValue)")
         }
         for (index, code) in request.villageCodes.enumerated()
-        where !(code.utf8.count == 12 && code.utf8.allSatisfy { (0x30...0x39).contains($0) }) {
+        where !CommonV1.Place.isVillageCode(code) {
             throw RPCError(.invalidArgument, "village_codes[\(index)]: must be 12 digits, got \"\(code)\"")
         }
         guard

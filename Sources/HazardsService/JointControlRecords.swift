@@ -6,16 +6,11 @@ import IdentityNumbers
 import SanlianClock
 import SanlianRPC
 import SanlianWire
+import ServiceFrame
 
 /// Reading and writing the service's records, and mapping between the rules' vocabulary and the
 /// contract's (the same numbers).
-enum JointControlRecords {
-    static func body(_ message: some WireMessage) throws -> Data { Data(try message.serializedBytes()) }
-
-    static func decode<Message: WireMessage>(_ type: Message.Type, _ row: Row) throws -> Message {
-        try Message(serializedBytes: row["body"] as Data)
-    }
-
+enum JointControlRecords: ServiceRecords {
     static func hazard(_ id: String, _ db: Database) throws -> HazardsV1.Hazard? {
         try Row.fetchOne(db, sql: "SELECT body FROM hazards WHERE id = ?", arguments: [id]).map {
             try decode(HazardsV1.Hazard.self, $0)
@@ -161,23 +156,10 @@ enum Vocabulary {
 }
 
 /// Checks the joint-control contract's messages share.
-enum JointControlChecks {
-    static func text(_ value: String, _ field: String, limit: Int = 1000, required: Bool = true) throws(RPCError) {
-        if required && !value.contains(where: { !$0.isWhitespace }) {
-            throw RPCError(.invalidArgument, "\(field): must be given")
-        }
-        if value.count > limit {
-            throw RPCError(.invalidArgument, "\(field): at most \(limit) characters, not \(value.count)")
-        }
-    }
-
+enum JointControlChecks: ServiceRecords {
     static func place(_ place: CommonV1.Place?, _ field: String) throws(RPCError) {
-        guard let place, !place.villageCode.isEmpty else {
-            throw RPCError(.invalidArgument, "\(field).village_code: must be given (12 digits)")
-        }
-        guard place.villageCode.utf8.count == 12, place.villageCode.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-            throw RPCError(.invalidArgument, "\(field).village_code: \"\(place.villageCode)\" is not 12 digits")
-        }
+        try villageCode(place?.villageCode ?? "", "\(field).village_code", required: true)
+        guard let place else { return }
         try text(place.villageGroup, "\(field).village_group", limit: 64, required: false)
         try text(place.description, "\(field).description", limit: 200, required: false)
         guard abs(Int(place.latitudeMicro)) <= 90_000_000, abs(Int(place.longitudeMicro)) <= 180_000_000 else {
@@ -191,13 +173,4 @@ enum JointControlChecks {
         }
     }
 
-    static func range(_ range: CommonV1.TimeRange?, _ field: String) throws(RPCError) -> (from: Int64, to: Int64) {
-        let from = range?.fromUnixMs ?? 0
-        let to = range?.toUnixMs ?? 0
-        if from < 0 || to < 0 { throw RPCError(.invalidArgument, "\(field): times must not be negative") }
-        if to != 0 && to <= from {
-            throw RPCError(.invalidArgument, "\(field): to_unix_ms must come after from_unix_ms")
-        }
-        return (from, to == 0 ? Int64.max : to)
-    }
 }

@@ -23,11 +23,7 @@ extension HazardsService {
         }
         let time = settings.time
         func span(_ year: Int32, _ month: Int32) -> (from: Int64, to: Int64) {
-            let first = LocalDay(year: Int(year), month: Int(month), day: 1)!
-            let next =
-                month == 12
-                ? LocalDay(year: Int(year) + 1, month: 1, day: 1)!
-                : LocalDay(year: Int(year), month: Int(month) + 1, day: 1)!
+            let (first, next) = LocalDay.month(year: Int(year), month: Int(month))!
             return (time.unixMilliseconds(first, minute: 0), time.unixMilliseconds(next, minute: 0))
         }
         let current = span(month.year, month.month)

@@ -9,25 +9,7 @@ import ServiceFrame
 
 /// Reading and writing the service's records: each table keeps its record as the contract's
 /// encoded message, with the columns lists filter and sort on beside it.
-enum PatrolRecords {
-    static func body(_ message: some WireMessage) throws -> Data {
-        Data(try message.serializedBytes())
-    }
-
-    static func decode<Message: WireMessage>(_ type: Message.Type, _ row: Row, _ column: String = "body") throws
-        -> Message
-    {
-        try Message(serializedBytes: row[column] as Data)
-    }
-
-    /// A new record's identifier: `prefix` and 12 random hexadecimal digits.
-    static func newID(_ prefix: String) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let value = generator.next() & 0xFFFF_FFFF_FFFF
-        let hex = String(value, radix: 16)
-        return prefix + String(repeating: "0", count: 12 - hex.count) + hex
-    }
-
+enum PatrolRecords: ServiceRecords {
     static func volunteer(_ id: String, _ db: Database) throws -> PatrolV1.Volunteer? {
         try Row.fetchOne(db, sql: "SELECT body FROM volunteers WHERE id = ?", arguments: [id])
             .map { try decode(PatrolV1.Volunteer.self, $0) }
@@ -152,7 +134,7 @@ extension PatrolV1.AssignmentState {
 }
 
 /// Checks the patrol contract's messages share.
-enum PatrolChecks {
+enum PatrolChecks: ServiceRecords {
     static func identifier(_ value: String, _ field: String) throws(RPCError) {
         if let problem = VolunteerRules.identifierProblem(value) {
             throw RPCError(.invalidArgument, "\(field): \(problem)")
@@ -174,11 +156,7 @@ enum PatrolChecks {
 
     static func place(_ place: CommonV1.Place?, _ field: String) throws(RPCError) {
         guard let place else { return }
-        if !place.villageCode.isEmpty
-            && !(place.villageCode.utf8.count == 12 && place.villageCode.allSatisfy(\.isASCIIDigit))
-        {
-            throw RPCError(.invalidArgument, "\(field).village_code: \"\(place.villageCode)\" is not 12 digits")
-        }
+        try villageCode(place.villageCode, "\(field).village_code", required: false)
         if place.villageGroup.count > 64 {
             throw RPCError(.invalidArgument, "\(field).village_group: at most 64 characters")
         }
@@ -187,17 +165,4 @@ enum PatrolChecks {
         }
     }
 
-    static func range(_ range: CommonV1.TimeRange?, _ field: String) throws(RPCError) -> (from: Int64, to: Int64) {
-        let from = range?.fromUnixMs ?? 0
-        let to = range?.toUnixMs ?? 0
-        if from < 0 || to < 0 { throw RPCError(.invalidArgument, "\(field): times must not be negative") }
-        if to != 0 && to <= from {
-            throw RPCError(.invalidArgument, "\(field): to_unix_ms must come after from_unix_ms")
-        }
-        return (from, to == 0 ? Int64.max : to)
-    }
-}
-
-extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
 }

@@ -161,12 +161,7 @@ extension ResidentsService: ResidentsV1.PopulationService {
             throw RPCError(.invalidArgument, "id: must be given (at most 64 characters)")
         }
         guard request.address.count <= 200 else { throw RPCError(.invalidArgument, "address: at most 200 characters") }
-        guard
-            request.villageCode.isEmpty
-                || (request.villageCode.utf8.count == 12 && request.villageCode.allSatisfy(\.isNumber))
-        else {
-            throw RPCError(.invalidArgument, "village_code: \"\(request.villageCode)\" is not 12 digits")
-        }
+        try ResidentsRecords.villageCode(request.villageCode, "village_code", required: false)
         var household = request
         household.headIDNumber = request.headIDNumber.uppercased()
         household.members = request.members.map {

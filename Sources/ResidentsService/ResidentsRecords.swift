@@ -6,23 +6,10 @@ import ResidentsRules
 import SanlianClock
 import SanlianRPC
 import SanlianWire
+import ServiceFrame
 
 /// Reading and writing the service's records, masking, and the audit log.
-enum ResidentsRecords {
-    static func body(_ message: some WireMessage) throws -> Data { Data(try message.serializedBytes()) }
-
-    static func decode<Message: WireMessage>(_ type: Message.Type, _ row: Row, _ column: String = "body") throws
-        -> Message
-    {
-        try Message(serializedBytes: row[column] as Data)
-    }
-
-    static func newID(_ prefix: String) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let hex = String(generator.next() & 0xFFFF_FFFF_FFFF, radix: 16)
-        return prefix + String(repeating: "0", count: 12 - hex.count) + hex
-    }
-
+enum ResidentsRecords: ServiceRecords {
     static func person(_ idNumber: String, _ db: Database) throws -> ResidentsV1.Person? {
         // Cached: an import looks people up a few hundred thousand times in one transaction.
         try Row.fetchOne(
@@ -70,14 +57,7 @@ enum ResidentsRecords {
         } catch {
             throw RPCError(.invalidArgument, "\(prefix).\(error.field): \(error.message)")
         }
-        if let place = person.livesAt, !place.villageCode.isEmpty,
-            !(place.villageCode.utf8.count == 12 && place.villageCode.allSatisfy { $0.isASCII && $0.isNumber })
-        {
-            throw RPCError(
-                .invalidArgument,
-                "\(prefix).lives_at.village_code: \"\(place.villageCode)\" is not 12 digits"
-            )
-        }
+        try villageCode(person.livesAt?.villageCode ?? "", "\(prefix).lives_at.village_code", required: false)
         for (field, value) in [("enterprise", person.enterprise), ("dormitory_enterprise", person.dormitoryEnterprise)]
         where value.count > 64 {
             throw RPCError(.invalidArgument, "\(prefix).\(field): at most 64 characters")
@@ -134,25 +114,4 @@ enum ResidentsRecords {
         )
     }
 
-    static func range(_ range: CommonV1.TimeRange?, _ field: String) throws(RPCError) -> (from: Int64, to: Int64) {
-        let from = range?.fromUnixMs ?? 0
-        let to = range?.toUnixMs ?? 0
-        if from < 0 || to < 0 { throw RPCError(.invalidArgument, "\(field): times must not be negative") }
-        if to != 0 && to <= from {
-            throw RPCError(.invalidArgument, "\(field): to_unix_ms must come after from_unix_ms")
-        }
-        return (from, to == 0 ? Int64.max : to)
-    }
-
-    /// [from, to) of `month` in the township's time.
-    static func span(_ month: CommonV1.Month?, time: TownshipTime) throws(RPCError) -> (from: Int64, to: Int64) {
-        guard let month, (1...12).contains(month.month), (1971...9998).contains(month.year),
-            let first = LocalDay(year: Int(month.year), month: Int(month.month), day: 1)
-        else { throw RPCError(.invalidArgument, "month: a year and a month 1–12 must be given") }
-        let next =
-            month.month == 12
-            ? LocalDay(year: Int(month.year) + 1, month: 1, day: 1)!
-            : LocalDay(year: Int(month.year), month: Int(month.month) + 1, day: 1)!
-        return (time.unixMilliseconds(first, minute: 0), time.unixMilliseconds(next, minute: 0))
-    }
 }

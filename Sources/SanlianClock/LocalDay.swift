@@ -58,6 +58,16 @@ package struct LocalDay: Hashable, Comparable, Sendable, CustomStringConvertible
 
     package func adding(days: Int) -> LocalDay { LocalDay(ordinal: ordinal + days) }
 
+    /// The first day of `month` of `year` and the first of the month after it; nil outside the
+    /// years 1900–9998 or the months 1–12.
+    package static func month(year: Int, month: Int) -> (first: LocalDay, next: LocalDay)? {
+        guard let first = LocalDay(year: year, month: month, day: 1),
+            let next = month == 12
+                ? LocalDay(year: year + 1, month: 1, day: 1) : LocalDay(year: year, month: month + 1, day: 1)
+        else { return nil }
+        return (first, next)
+    }
+
     package static func < (lhs: LocalDay, rhs: LocalDay) -> Bool { lhs.ordinal < rhs.ordinal }
 
     static func daysIn(month: Int, year: Int) -> Int {

@@ -31,8 +31,8 @@ extension StationService: StationV1.IncidentsService {
         let now = context.clock.nowMilliseconds()
         let today = time.day(of: now)
         let date = try StationRecords.date(request.date, "date", today: today)
-        try StationRecords.village(request.villageCode, required: true)
-        try StationRecords.text(request.summary, "summary", required: false, max: 500)
+        try StationRecords.villageCode(request.villageCode, "village_code", required: true)
+        try StationRecords.text(request.summary, "summary", limit: 500, required: false)
         var record = request
         if record.cleared {
             let cleared = try StationRecords.date(
@@ -117,9 +117,9 @@ extension StationService: StationV1.IncidentsService {
         try StationRecords.requestID(request.requestID)
         let now = context.clock.nowMilliseconds()
         _ = try StationRecords.date(request.date, "date", today: time.day(of: now))
-        try StationRecords.text(request.road, "road", required: true, max: 64)
-        try StationRecords.village(request.villageCode, required: false)
-        try StationRecords.text(request.summary, "summary", required: false, max: 500)
+        try StationRecords.text(request.road, "road", limit: 64)
+        try StationRecords.villageCode(request.villageCode, "village_code", required: false)
+        try StationRecords.text(request.summary, "summary", limit: 500, required: false)
         guard request.deaths <= 1000, request.injuries <= 1000 else {
             throw RPCError(.invalidArgument, "deaths, injuries: at most 1000")
         }
@@ -193,9 +193,9 @@ extension StationService: StationV1.IncidentsService {
         var filter = "1"
         var filterArguments: [DatabaseValue] = []
         if let month = request.month {
-            let (first, last) = try StationRecords.days(of: month)
-            filter = "date >= ? AND date <= ?"
-            filterArguments = [first.databaseValue, last.databaseValue]
+            let (first, next) = try StationRecords.days(of: month)
+            filter = "date >= ? AND date < ?"
+            filterArguments = [first.description.databaseValue, next.description.databaseValue]
         }
         let (rows, total) = try await context.database.pool.read { [pager, filter, filterArguments] db in
             let total =

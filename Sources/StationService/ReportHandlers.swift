@@ -101,7 +101,7 @@ extension StationService: StationV1.ReportsService {
         }
         _ = try StationRecords.days(of: month)
         let months = [month, StationRecords.previous(month), CommonV1.Month(year: month.year - 1, month: month.month)]
-        var sections = try months.map { try StationV1.MonthSection(month: $0) }
+        var sections = months.map { StationV1.MonthSection(month: $0) }
         for index in sections.indices { try await ownFigures(&sections[index]) }
         var unavailable: [String] = []
         let options = CallOptions(deadline: call.deadline)
@@ -161,7 +161,8 @@ extension StationService: StationV1.ReportsService {
     private func ownFigures(_ section: inout StationV1.MonthSection) async throws {
         let month = section.month!
         let (from, to) = try StationRecords.span(month, time: time)
-        let (first, last) = try StationRecords.days(of: month)
+        let days = try StationRecords.days(of: month)
+        let (first, next) = (days.first.description, days.next.description)
         section = try await context.database.pool.read { [section] db in
             var section = section
             func count(_ sql: String, _ arguments: StatementArguments) throws -> Int {
@@ -172,11 +173,11 @@ extension StationService: StationV1.ReportsService {
             section.tasksDoneOnTime = UInt32(
                 try count("SELECT COUNT(*) FROM tasks WHERE \(dispatched) AND completed_ms <= due_ms", [from, to])
             )
-            let inMonth = "NOT drill AND date >= ? AND date <= ?"
-            let cases = try count("SELECT COUNT(*) FROM cases WHERE \(inMonth)", [first, last])
+            let inMonth = "NOT drill AND date >= ? AND date < ?"
+            let cases = try count("SELECT COUNT(*) FROM cases WHERE \(inMonth)", [first, next])
             let cleared = try count(
                 "SELECT COUNT(*) FROM cases WHERE \(inMonth) AND cleared_date IS NOT NULL",
-                [first, last]
+                [first, next]
             )
             section.cases = UInt32(cases)
             section.casesCleared = UInt32(cleared)
@@ -184,7 +185,7 @@ extension StationService: StationV1.ReportsService {
             for row in try Row.fetchAll(
                 db,
                 sql: "SELECT body FROM accidents WHERE \(inMonth)",
-                arguments: [first, last]
+                arguments: [first, next]
             ) {
                 let accident = try StationRecords.decode(StationV1.AccidentRecord.self, row)
                 section.accidents += 1
@@ -226,7 +227,7 @@ extension StationService: StationV1.ReportsService {
 }
 
 extension StationV1.MonthSection {
-    init(month: CommonV1.Month) throws {
+    init(month: CommonV1.Month) {
         self.init()
         self.month = month
     }

@@ -18,9 +18,9 @@ extension StationService: StationV1.TasksService {
             throw RPCError(.failedPrecondition, "only the station dispatches tasks, not \(caller.department)")
         }
         try StationRecords.requestID(request.requestID)
-        try StationRecords.text(request.title, "title", required: true, max: 200)
-        try StationRecords.text(request.note, "note", required: false, max: 500)
-        try StationRecords.village(request.villageCode, required: false)
+        try StationRecords.text(request.title, "title", limit: 200)
+        try StationRecords.text(request.note, "note", limit: 500, required: false)
+        try StationRecords.villageCode(request.villageCode, "village_code", required: false)
         var source = request.source ?? StationV1.TaskSource(kind: .other)
         switch source.kind {
         case .alert, .hazard, .dispute:
@@ -126,7 +126,7 @@ extension StationService: StationV1.TasksService {
     package func reportProgress(_ request: StationV1.TaskActionRequest, context call: ServerContext) async throws
         -> StationV1.Task
     {
-        try StationRecords.text(request.note, "note", required: true, max: 500)
+        try StationRecords.text(request.note, "note", limit: 500)
         return try await act(.reportProgress, request, call.caller)
     }
 
@@ -139,7 +139,7 @@ extension StationService: StationV1.TasksService {
     private func act(_ action: TaskRules.Action, _ request: StationV1.TaskActionRequest, _ caller: Caller)
         async throws -> StationV1.Task
     {
-        try StationRecords.text(request.note, "note", required: false, max: 500)
+        try StationRecords.text(request.note, "note", limit: 500, required: false)
         let now = context.clock.nowMilliseconds()
         return try await context.database.pool.write { db in
             guard

@@ -34,9 +34,7 @@ struct AlertCommand: AsyncParsableCommand {
             guard headline.contains(where: { !$0.isWhitespace }) else {
                 throw ValidationError("--headline: must not be blank")
             }
-            if !village.isEmpty,
-                !(village.utf8.count == 12 && village.allSatisfy(\.isASCII) && village.allSatisfy(\.isNumber))
-            {
+            if !village.isEmpty, !CommonV1.Place.isVillageCode(village) {
                 throw ValidationError("--village: must be 12 digits, got \"\(village)\"")
             }
         }
