@@ -45,7 +45,6 @@ package actor Supervisor {
     private var stopWaiter: CheckedContinuation<Void, Never>?
     /// Processes being stopped: not restarted when they exit.
     private var stopping = Set<String>()
-    private var running: [String: Int32] = [:]
     private var exitWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
 
     /// - Parameters:
@@ -136,14 +135,13 @@ package actor Supervisor {
             } catch {
                 how = "could not start: \(error)"
             }
-            running[process.name] = nil
+            update(process.name) {
+                $0.pid = nil
+                $0.lastExit = how
+            }
             for waiter in exitWaiters.removeValue(forKey: process.name) ?? [] { waiter.resume() }
             if stopping.contains(process.name) || stopRequested {
-                update(process.name) {
-                    $0.state = .stopped
-                    $0.pid = nil
-                    $0.lastExit = how
-                }
+                update(process.name) { $0.state = .stopped }
                 report(.stopped(name: process.name, how: how))
                 return
             }
@@ -151,8 +149,6 @@ package actor Supervisor {
             var restarts = 0
             update(process.name) {
                 $0.state = .restarting
-                $0.pid = nil
-                $0.lastExit = how
                 $0.restarts += 1
                 restarts = $0.restarts
             }
@@ -167,7 +163,6 @@ package actor Supervisor {
     }
 
     private func didStart(_ name: String, pid: Int32) {
-        running[name] = pid
         var restarts = 0
         update(name) {
             $0.state = .starting
@@ -267,7 +262,7 @@ package actor Supervisor {
         state.stopping = true
         for process in plan.processes.reversed() {
             stopping.insert(process.name)
-            guard let pid = running[process.name] else {
+            guard let pid = self.pid(of: process.name) else {
                 update(process.name) { if $0.state != .stopped { $0.state = .stopped } }
                 continue
             }
@@ -289,18 +284,23 @@ package actor Supervisor {
                     }
                 }
                 // Not gone in time: killed, which the exit waiter then sees.
-                if await group.next() == false, let pid = running[process.name] { kill(pid, SIGKILL) }
+                if await group.next() == false, let running = self.pid(of: process.name) { kill(running, SIGKILL) }
                 group.cancelAll()
             }
         }
     }
 
     private func waitForExit(_ name: String) async {
-        guard running[name] != nil else { return }
+        guard pid(of: name) != nil else { return }
         await withCheckedContinuation { exitWaiters[name, default: []].append($0) }
     }
 
     // MARK: - State
+
+    /// The pid of `name` while it runs.
+    private func pid(of name: String) -> Int32? {
+        state.processes.first { $0.name == name }?.pid
+    }
 
     private func update(_ name: String, _ change: (inout RunState.ProcessState) -> Void) {
         guard let index = state.processes.firstIndex(where: { $0.name == name }) else { return }
