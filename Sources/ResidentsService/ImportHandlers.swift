@@ -114,23 +114,27 @@ extension ResidentsService: ResidentsV1.ImportsService {
             // people the file does not list.
             var listed = Set<String>()
             var workplaceOutcomes: [String: Outcome] = [:]
-            try staged.forEach(.person) { _, row in
+            try staged.forEachPerson { person in
                 let applied = try Self.apply(
-                    person: row.person!,
-                    householdID: staged.householdOf[row.person!.idNumber],
-                    workplace: staged.workplaceOf[row.person!.idNumber],
+                    person: person,
+                    householdID: staged.householdOf[person.idNumber],
+                    workplace: staged.workplaceOf[person.idNumber],
                     now: now,
                     db
                 )
                 tally.count(applied.person)
-                if let workplace = applied.workplace { workplaceOutcomes[row.person!.idNumber] = workplace }
-                listed.insert(row.person!.idNumber)
+                if let workplace = applied.workplace { workplaceOutcomes[person.idNumber] = workplace }
+                listed.insert(person.idNumber)
             }
-            try staged.forEach(.household) { _, row in
-                tally.count(try Self.apply(household: row.household!, settled: listed, db))
+            for (line, household) in staged.households {
+                tally.count(try StagedImport.atLine(line) { try Self.apply(household: household, settled: listed, db) })
             }
-            try staged.forEach(.workplace) { _, row in
-                tally.count(try workplaceOutcomes[row.person!.idNumber] ?? Self.apply(workplace: row.person!, db))
+            for (line, workplace) in staged.workplaces {
+                tally.count(
+                    try StagedImport.atLine(line) {
+                        try workplaceOutcomes[workplace.idNumber] ?? Self.apply(workplace: workplace, db)
+                    }
+                )
             }
             for index in rebuilt { try db.execute(sql: index) }
             try db.execute(
@@ -305,23 +309,26 @@ extension ResidentsService: ResidentsV1.ImportsService {
     struct StagedImport {
         let id: String
         let database: Database
-        private(set) var householdOf: [String: String] = [:]
-        private(set) var workplaceOf: [String: ResidentsV1.Person] = [:]
+        /// The import's households and workplaces in file order, read once: the people's pass
+        /// looks each person up in them (`householdOf`, `workplaceOf`), and their own passes follow.
+        let households: [(line: UInt32, household: ResidentsV1.Household)]
+        let workplaces: [(line: UInt32, person: ResidentsV1.Person)]
+        let householdOf: [String: String]
+        let workplaceOf: [String: ResidentsV1.Person]
 
         init(_ id: String, _ db: Database) throws {
             self.id = id
             self.database = db
+            households = try Self.rows(.household, id, db).map { ($0.line, $0.row.household!) }
+            workplaces = try Self.rows(.workplace, id, db).map { ($0.line, $0.row.person!) }
             var householdOf: [String: String] = [:]
-            var workplaceOf: [String: ResidentsV1.Person] = [:]
-            try forEach(.household) { _, row in
-                let household = row.household!
+            for (_, household) in households {
                 for member in [household.headIDNumber] + household.members.map(\.idNumber) {
                     householdOf[member] = household.id
                 }
             }
-            try forEach(.workplace) { _, row in workplaceOf[row.person!.idNumber] = row.person! }
             self.householdOf = householdOf
-            self.workplaceOf = workplaceOf
+            workplaceOf = Dictionary(workplaces.map { ($0.person.idNumber, $0.person) }) { _, last in last }
         }
 
         /// How many rows of `kind` are staged.
@@ -333,21 +340,37 @@ extension ResidentsService: ResidentsV1.ImportsService {
             ) ?? 0
         }
 
-        /// Calls `body` with each staged row of `kind`, in file order.
+        /// Calls `body` with each staged person, in file order, read as it goes.
         /// - Throws: FAILED_PRECONDITION naming the line when `body` refuses a row.
-        func forEach(_ kind: ResidentsV1.ImportRowKind, _ body: (UInt32, ResidentsV1.ImportRow) throws -> Void) throws {
+        func forEachPerson(_ body: (ResidentsV1.Person) throws -> Void) throws {
             let rows = try Row.fetchCursor(
                 database,
-                sql: "SELECT line, body FROM import_rows WHERE import_id = ? AND kind = ? ORDER BY chunk, position",
-                arguments: [id, kind.rawValue]
+                sql: Self.query,
+                arguments: [id, ResidentsV1.ImportRowKind.person.rawValue]
             )
             while let row = try rows.next() {
-                let line: UInt32 = row["line"]
-                do {
-                    try body(line, try ResidentsRecords.decode(ResidentsV1.ImportRow.self, row))
-                } catch let error as RPCError {
-                    throw RPCError(.failedPrecondition, "line \(line): \(error.message); nothing was imported")
-                }
+                let person = try ResidentsRecords.decode(ResidentsV1.ImportRow.self, row).person!
+                try Self.atLine(row["line"]) { try body(person) }
+            }
+        }
+
+        /// `body`, with a refusal turned into FAILED_PRECONDITION naming the file's `line`.
+        static func atLine<T>(_ line: UInt32, _ body: () throws -> T) throws -> T {
+            do {
+                return try body()
+            } catch let error as RPCError {
+                throw RPCError(.failedPrecondition, "line \(line): \(error.message); nothing was imported")
+            }
+        }
+
+        private static let query =
+            "SELECT line, body FROM import_rows WHERE import_id = ? AND kind = ? ORDER BY chunk, position"
+
+        private static func rows(_ kind: ResidentsV1.ImportRowKind, _ id: String, _ db: Database) throws
+            -> [(line: UInt32, row: ResidentsV1.ImportRow)]
+        {
+            try Row.fetchAll(db, sql: query, arguments: [id, kind.rawValue]).map {
+                ($0["line"], try ResidentsRecords.decode(ResidentsV1.ImportRow.self, $0))
             }
         }
     }
