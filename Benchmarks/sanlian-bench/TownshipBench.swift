@@ -2,6 +2,7 @@ import BenchSupport
 import Foundation
 import SanlianContracts
 import SanlianWire
+import Synchronization
 
 extension SanlianBench {
     /// The whole township under a mixed load, all at once on the data the department benchmarks
@@ -83,18 +84,16 @@ extension SanlianBench {
 }
 
 /// Each concurrent client's figures, or its error, by index.
-private final class LockedFigures: @unchecked Sendable {
-    // @unchecked: every access takes `lock`.
-    private let lock = NSLock()
-    private var results: [Result<[String: Double], any Error>?]
+private final class LockedFigures: Sendable {
+    private let results: Mutex<[Result<[String: Double], any Error>?]>
 
-    init(count: Int) { results = Array(repeating: nil, count: count) }
+    init(count: Int) { results = Mutex(Array(repeating: nil, count: count)) }
 
     func set(_ index: Int, _ result: Result<[String: Double], any Error>) {
-        lock.withLock { results[index] = result }
+        results.withLock { $0[index] = result }
     }
 
     func get(_ index: Int) throws -> [String: Double] {
-        try lock.withLock { results[index] }!.get()
+        try results.withLock { $0[index] }!.get()
     }
 }

@@ -30,6 +30,9 @@ package enum Output {
         Console.current.line(String(decoding: data, as: UTF8.self))
     }
 
+    /// A rate given per mille as a percentage: 955 → "95.5%".
+    package static func percent(permille: UInt32) -> String { String(format: "%.1f%%", Double(permille) / 10) }
+
     /// Prints a JSON object of plain fields (for answers that are no message, such as a
     /// command's own summary).
     package static func json(fields: KeyValuePairs<String, JSONField>) {

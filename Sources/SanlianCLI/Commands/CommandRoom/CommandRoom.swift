@@ -62,11 +62,6 @@ enum CommandRoomLabels {
         }
     }
 
-    /// "95.5%"; "-" without a base.
-    static func percent(_ permille: UInt32, of base: UInt32 = 1) -> String {
-        base == 0 ? "-" : String(format: "%.1f%%", Double(permille) / 10)
-    }
-
     /// "+3", "-2", "0".
     static func change(_ now: UInt32, _ before: UInt32) -> String {
         let difference = Int(now) - Int(before)

@@ -126,7 +126,7 @@ struct ReportCommand: AsyncParsableCommand {
                 ],
                 figures.map { figure in
                     let values = [now, previous, earlier].map(figure.value)
-                    let shown = values.map { figure.rate ? CommandRoomLabels.percent($0) : String($0) }
+                    let shown = values.map { figure.rate ? Output.percent(permille: $0) : String($0) }
                     return [
                         figure.label, shown[0], shown[1], CommandRoomLabels.change(values[0], values[1]), shown[2],
                         CommandRoomLabels.change(values[0], values[2]),

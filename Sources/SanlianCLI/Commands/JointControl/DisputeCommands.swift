@@ -468,7 +468,6 @@ enum AnalysisText {
         let before = report.previousMonth ?? HazardsV1.MonthFigures()
         let year = report.yearEarlier ?? HazardsV1.MonthFigures()
         func tenths(_ value: UInt32) -> String { String(format: "%.1f", Double(value) / 10) }
-        func permille(_ value: UInt32) -> String { String(format: "%.1f%%", Double(value) / 10) }
         func change(_ current: UInt32, _ earlier: UInt32) -> String {
             guard earlier > 0 else { return current == 0 ? "-" : "+\(current)" }
             return String(format: "%+.1f%%", (Double(current) - Double(earlier)) * 100 / Double(earlier))
@@ -478,7 +477,7 @@ enum AnalysisText {
             (Labels.text("化解", "resolved"), \.resolved, String.init),
             (Labels.text("上交", "referred upward"), \.referredUpward, String.init),
             (Labels.text("月末存量", "in stock at the end"), \.inStock, String.init),
-            (Labels.text("化解率", "resolution rate"), \.resolutionRatePermille, permille),
+            (Labels.text("化解率", "resolution rate"), \.resolutionRatePermille, Output.percent(permille:)),
             (Labels.text("平均化解天数", "average days to resolve"), \.averageDaysToResolveTenths, tenths),
             (Labels.text("最长化解天数", "longest days to resolve"), \.longestDaysToResolve, String.init),
             (Labels.text("复发", "recurrences"), \.recurrences, String.init),

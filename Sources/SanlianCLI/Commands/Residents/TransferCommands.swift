@@ -258,11 +258,10 @@ struct WindowCommand: AsyncParsableCommand {
             let request = ResidentsV1.WindowRatesRequest(month: try LocalTime.month(month, option: "--month"))
             let rates = try await ResidentsCommand.Session.run(connection) { try await $0.window.monthlyRates(request) }
             if json { return Output.json(rates) }
-            func percent(_ permille: UInt32) -> String { String(format: "%.1f%%", Double(permille) / 10) }
             Console.current.line(
                 Labels.text(
-                    "\(month)：受理 \(rates.total) 件，当场办结 \(percent(rates.onTheSpotPermille))，当日办结 \(percent(rates.sameDayPermille))，未办结 \(rates.unfinished) 件",
-                    "\(month): \(rates.total) received, \(percent(rates.onTheSpotPermille)) finished on the spot, \(percent(rates.sameDayPermille)) the same day, \(rates.unfinished) unfinished"
+                    "\(month)：受理 \(rates.total) 件，当场办结 \(Output.percent(permille: rates.onTheSpotPermille))，当日办结 \(Output.percent(permille: rates.sameDayPermille))，未办结 \(rates.unfinished) 件",
+                    "\(month): \(rates.total) received, \(Output.percent(permille: rates.onTheSpotPermille)) finished on the spot, \(Output.percent(permille: rates.sameDayPermille)) the same day, \(rates.unfinished) unfinished"
                 )
             )
         }
